@@ -1,0 +1,136 @@
+/*
+ * What the allocator's modules share: the global state (glibc's names, which the debugger looks
+ * up) and the functions one module offers the others.  Nothing here is exported from the
+ * library; api.c holds the only public entry points.
+ */
+#ifndef PTMALLOC_INTERNAL_H
+#define PTMALLOC_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/single_threaded.h>
+
+#include "bins.h"
+#include "chunk.h"
+#include "lock.h"
+#include "malloc_types.h"
+
+#define PTM_EXPORT __attribute__((visibility("default")))
+
+/* ---- constants of glibc 2.36 on x86-64 ---- */
+#define HEAP_MIN_SIZE (32 * 1024UL)
+#define HEAP_MAX_SIZE (64 * 1024 * 1024UL)
+#define DEFAULT_MMAP_THRESHOLD_MIN (128 * 1024UL)
+#define DEFAULT_MMAP_THRESHOLD_MAX (4 * 1024 * 1024 * sizeof(long))
+#define DEFAULT_MMAP_THRESHOLD DEFAULT_MMAP_THRESHOLD_MIN
+#define DEFAULT_TRIM_THRESHOLD (128 * 1024UL)
+#define DEFAULT_TOP_PAD (128 * 1024UL)
+#define DEFAULT_MMAP_MAX 65536
+#define MMAP_AS_MORECORE_SIZE (1024 * 1024UL)
+#define MAX_ITERS 10000
+#define TCACHE_FILL_COUNT 7
+#define MAX_TCACHE_COUNT UINT16_MAX
+#define NARENAS_FROM_NCORES(n) ((n) * (sizeof(long) == 4 ? 2 : 8))
+
+/* ---- global state (arena.c, tunables.c, tcache.c) ---- */
+extern struct malloc_state main_arena;
+extern struct malloc_par mp_;
+extern int perturb_byte;
+extern uintptr_t tcache_key;
+extern bool __malloc_initialized;
+extern size_t narenas;
+extern mstate free_list;
+extern __libc_lock_t list_lock;
+extern __libc_lock_t free_list_lock;
+extern char *aligned_heap_area;
+extern __thread mstate thread_arena;
+extern __thread tcache_perthread_struct *tcache;
+extern __thread bool tcache_shutting_down;
+
+#define SINGLE_THREAD_P (__libc_single_threaded != 0)
+
+/* ---- abort.c: the one way to die ---- */
+_Noreturn void malloc_printerr(const char *message);
+/* glibc 2.36 compiles its assertions in; the text is glibc's source expression, passed verbatim so
+   the message is the same byte for byte. */
+_Noreturn void malloc_assert_fail(const char *function, const char *expression);
+#define malloc_assert(condition, function, expression)                                              \
+	do {                                                                                        \
+		if (__builtin_expect(!(condition), 0))                                              \
+			malloc_assert_fail(function, expression);                                   \
+	} while (0)
+
+/* ---- arena.c: arenas, heaps, thread attach/detach, fork ---- */
+void ptmalloc_init(void);
+static inline void ptmalloc_ensure_init(void)
+{
+	if (__builtin_expect(!__malloc_initialized, 0))
+		ptmalloc_init();
+}
+void malloc_init_state(mstate av);
+/* The calling thread's arena, locked; NULL only when no arena could be created. */
+mstate arena_get(size_t size);
+mstate arena_get_retry(mstate failed, size_t bytes);
+static inline heap_info *heap_for_ptr(void *pointer)
+{
+	return (heap_info *)((uintptr_t)pointer & ~(HEAP_MAX_SIZE - 1));
+}
+static inline mstate arena_for_chunk(mchunkptr p)
+{
+	return chunk_main_arena(p) ? &main_arena : heap_for_ptr(p)->ar_ptr;
+}
+heap_info *new_heap(size_t size, size_t top_pad);
+int grow_heap(heap_info *heap, long diff);
+int heap_trim(heap_info *heap, size_t pad);
+void arena_thread_exit(void);
+
+/* ---- malloc.c ---- */
+void *_int_malloc(mstate av, size_t bytes);
+
+/* ---- free.c ---- */
+void _int_free(mstate av, mchunkptr p, int have_lock);
+void malloc_consolidate(mstate av);
+
+/* ---- sysmalloc.c: memory from the system and back ---- */
+void *sysmalloc(size_t nb, mstate av);
+int systrim(size_t pad, mstate av);
+void munmap_chunk(mchunkptr p);
+mchunkptr mremap_chunk(mchunkptr p, size_t new_size);
+int mtrim(mstate av, size_t pad);
+size_t system_page_size(void);
+
+/* ---- tcache.c ---- */
+static inline size_t csize2tidx(size_t chunk_size) { return (chunk_size - MINSIZE + MALLOC_ALIGN_MASK) / MALLOC_ALIGNMENT; }
+static inline size_t usize2tidx(size_t request) { return csize2tidx(request_to_size(request)); }
+void tcache_init(void);
+static inline void maybe_init_tcache(void)
+{
+	if (__builtin_expect(tcache == NULL, 0))
+		tcache_init();
+}
+void tcache_put(mchunkptr chunk, size_t tc_idx);
+void *tcache_get(size_t tc_idx);
+/* free()'s double-free scan, run when the chunk carries tcache_key. */
+void tcache_double_free_verify(tcache_entry *entry, size_t tc_idx);
+void tcache_thread_shutdown(void);
+void tcache_key_initialize(void);
+
+/* ---- resize.c ---- */
+void *_int_realloc(mstate av, mchunkptr oldp, size_t oldsize, size_t nb);
+
+/* ---- aligned.c ---- */
+void *_mid_memalign(size_t alignment, size_t bytes);
+
+/* ---- tunables.c ---- */
+void ptmalloc_apply_tunables(void);
+int do_mallopt(int param, int value);
+
+/* ---- stats.c ---- */
+struct mallinfo2 int_mallinfo_all(void);
+
+/* Perturbation of fresh and freed memory (M_PERTURB, a debugging aid). */
+void alloc_perturb(void *mem, size_t length);
+void free_perturb(void *mem, size_t length);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * The arena lock: an int-sized futex word (0 free, 1 held, 2 held with waiters), the same shape as
+ * glibc's __libc_lock_t, so malloc_state keeps glibc's layout and a debugger reads `mutex` as a
+ * plain int.
+ */
+#ifndef PTMALLOC_LOCK_H
+#define PTMALLOC_LOCK_H
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static inline void futex_lock_wait(int *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+}
+
+static inline void lock_acquire(int *word)
+{
+	int expected = 0;
+	if (__atomic_compare_exchange_n(word, &expected, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return;
+	while (__atomic_exchange_n(word, 2, __ATOMIC_ACQUIRE) != 0)
+		futex_lock_wait(word);
+}
+
+/* Returns true when the lock was taken. */
+static inline int lock_try(int *word)
+{
+	int expected = 0;
+	return __atomic_compare_exchange_n(word, &expected, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+static inline void lock_release(int *word)
+{
+	if (__atomic_exchange_n(word, 0, __ATOMIC_RELEASE) == 2)
+		syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* After fork only the forking thread exists, so a lock held by a vanished thread is simply reset. */
+static inline void lock_reinit(int *word) { *word = 0; }
+
+#endif

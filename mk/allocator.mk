@@ -1,0 +1,25 @@
+# The ptmalloc2 clone: build/libptmalloc.so (LD_PRELOAD-able, or -lptmalloc) and build/libptmalloc.a.
+# Every module of allocator/ plus the DWARF unit dwarf/types.c, which pins the heap types.
+
+ALLOCATOR_SOURCES := $(sort $(wildcard allocator/*.c)) dwarf/types.c
+ALLOCATOR_OBJECTS := $(patsubst %.c,$(BUILD)/obj/%.o,$(ALLOCATOR_SOURCES))
+ALLOCATOR_HEADERS := $(wildcard allocator/*.h)
+# Internal symbols stay out of the dynamic symbol table (but in .symtab and DWARF); TLS is
+# initial-exec like glibc's, which also keeps tcache reads cheap.  No builtin malloc folding: we
+# are malloc.
+ALLOCATOR_CFLAGS := $(CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+	-fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc -fno-builtin-realloc \
+	-fno-stack-protector -D_GNU_SOURCE -Iallocator
+
+ALL_TARGETS += $(BUILD)/libptmalloc.so $(BUILD)/libptmalloc.a
+
+$(BUILD)/obj/%.o: %.c $(ALLOCATOR_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLOCATOR_CFLAGS) -c $< -o $@
+
+$(BUILD)/libptmalloc.so: $(ALLOCATOR_OBJECTS)
+	$(CC) -shared -Wl,-soname,libptmalloc.so -Wl,-z,nodelete -Wl,--no-undefined -o $@ $^ -lpthread
+
+$(BUILD)/libptmalloc.a: $(ALLOCATOR_OBJECTS)
+	rm -f $@
+	ar rcs $@ $^

@@ -1,0 +1,17 @@
+# Debian packages the project needs.  `make deps` installs the missing ones when run as root (a
+# fresh Debian 12 machine); otherwise it names them and carries on, so a user without root still
+# gets a clear message from whatever step needs the package.
+DEBIAN_PACKAGES := gcc make gdb binutils-dev libcunit1-dev libc6-dbg python3 python3-pytest
+
+.PHONY: deps
+deps:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "deps: installing $$missing"; \
+			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else \
+			echo "deps: missing Debian packages: $$missing (run 'sudo make deps')"; \
+		fi; \
+	fi
