@@ -333,9 +333,14 @@ def _text_runtime_address(objfile):
 
 
 def _ensure_prefix(command):
+    """Create `set heap`/`show heap` unless another module already has.
+
+    `help set heap` falls back to the help of `set` itself when there is no such prefix."""
+    parent = command.split()[0]
     try:
-        gdb.execute("help " + command, to_string=True)
-        return
+        if gdb.execute("help " + command, to_string=True) != gdb.execute("help " + parent,
+                                                                          to_string=True):
+            return
     except gdb.error:
         pass
 
