@@ -1,0 +1,512 @@
+/*
+ * The allocator's parameters: mp_ with glibc 2.36's defaults, mallopt(), the glibc.malloc.*
+ * tunables of GLIBC_TUNABLES with their legacy MALLOC_*_ aliases, the hugepage settings, and the
+ * perturb fill that M_PERTURB turns on.
+ *
+ * glibc parses its tunables in ld.so before any user code runs; a preloaded library only gets to
+ * see the environment at the first malloc, so this module re-creates ld.so's parser (same number
+ * syntax, same ranges, same precedence) and then applies the results in the order ptmalloc_init
+ * does.  It runs inside malloc initialisation, so it never allocates and never touches stdio.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT 26
+#endif
+
+/* malloc.h's parameter numbers, spelled out so this file needs no public header. */
+enum {
+	PARAM_MXFAST = 1,
+	PARAM_TRIM_THRESHOLD = -1,
+	PARAM_TOP_PAD = -2,
+	PARAM_MMAP_THRESHOLD = -3,
+	PARAM_MMAP_MAX = -4,
+	PARAM_CHECK_ACTION = -5,
+	PARAM_PERTURB = -6,
+	PARAM_ARENA_TEST = -7,
+	PARAM_ARENA_MAX = -8,
+};
+
+#define MAX_TCACHE_SIZE 1032UL
+
+struct malloc_par mp_ = {
+	.trim_threshold = DEFAULT_TRIM_THRESHOLD,
+	.top_pad = DEFAULT_TOP_PAD,
+	.mmap_threshold = DEFAULT_MMAP_THRESHOLD,
+	.arena_test = 8,
+	.arena_max = 0,
+	.n_mmaps_max = DEFAULT_MMAP_MAX,
+	.tcache_bins = TCACHE_MAX_BINS,
+	.tcache_max_bytes = MAX_TCACHE_SIZE,
+	.tcache_count = TCACHE_FILL_COUNT,
+	.tcache_unsorted_limit = 0,
+};
+
+/* Zero until ptmalloc_init: no chunk is "fast" before the arena exists. */
+size_t global_max_fast;
+int perturb_byte;
+
+void alloc_perturb(void *mem, size_t length)
+{
+	if (__builtin_expect(perturb_byte != 0, 0))
+		memset(mem, perturb_byte ^ 0xff, length);
+}
+
+void free_perturb(void *mem, size_t length)
+{
+	if (__builtin_expect(perturb_byte != 0, 0))
+		memset(mem, perturb_byte, length);
+}
+
+/* ---- the setters shared by mallopt and the tunables (each returns mallopt's result) ---- */
+
+static int set_trim_threshold(size_t value)
+{
+	mp_.trim_threshold = value;
+	mp_.no_dyn_threshold = 1;
+	return 1;
+}
+
+/* glibc counts a fixed top pad as a manual setting too, so the sliding mmap threshold stops. */
+static int set_top_pad(size_t value)
+{
+	mp_.top_pad = value;
+	mp_.no_dyn_threshold = 1;
+	return 1;
+}
+
+static int set_mmap_threshold(size_t value)
+{
+	mp_.mmap_threshold = value;
+	mp_.no_dyn_threshold = 1;
+	return 1;
+}
+
+static int set_mmaps_max(int32_t value)
+{
+	mp_.n_mmaps_max = value;
+	mp_.no_dyn_threshold = 1;
+	return 1;
+}
+
+static int set_perturb_byte(int32_t value)
+{
+	perturb_byte = value;
+	return 1;
+}
+
+static int set_arena_test(size_t value)
+{
+	mp_.arena_test = value;
+	return 1;
+}
+
+static int set_arena_max(size_t value)
+{
+	mp_.arena_max = value;
+	return 1;
+}
+
+static int set_tcache_max(size_t value)
+{
+	if (value > MAX_TCACHE_SIZE)
+		return 0;
+	mp_.tcache_max_bytes = value;
+	mp_.tcache_bins = csize2tidx(request_to_size(value)) + 1;
+	return 1;
+}
+
+static int set_tcache_count(size_t value)
+{
+	if (value > MAX_TCACHE_COUNT)
+		return 0;
+	mp_.tcache_count = value;
+	return 1;
+}
+
+static int set_tcache_unsorted_limit(size_t value)
+{
+	mp_.tcache_unsorted_limit = value;
+	return 1;
+}
+
+static int set_mxfast(size_t value)
+{
+	if (value > MAX_FAST_SIZE)
+		return 0;
+	set_max_fast(value);
+	return 1;
+}
+
+/* ---- hugepages: what the kernel offers, read with raw syscalls (no stdio, no malloc) ---- */
+
+static ssize_t read_small_file(const char *path, char *buffer, size_t capacity)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t got = read(fd, buffer, capacity);
+	close(fd);
+	return got;
+}
+
+/* THP is only worth an madvise when the administrator chose the "madvise" policy. */
+static bool thp_mode_is_madvise(void)
+{
+	static const char madvise_mode[] = "always [madvise] never\n";
+	char text[sizeof madvise_mode];
+	ssize_t got = read_small_file("/sys/kernel/mm/transparent_hugepage/enabled", text, sizeof text);
+	return got == (ssize_t)sizeof madvise_mode - 1 && memcmp(text, madvise_mode, (size_t)got) == 0;
+}
+
+/* Decimal digits up to the first newline, as glibc reads them (no validation beyond that). */
+static size_t thp_default_pagesize(void)
+{
+	char text[24];
+	ssize_t got = read_small_file("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", text,
+	                              sizeof text);
+	size_t value = 0;
+	for (ssize_t i = 0; i < got && text[i] != '\n'; i++)
+		value = value * 10 + (size_t)(text[i] - '0');
+	return value;
+}
+
+static const char *find_text(const char *haystack, const char *needle)
+{
+	size_t needle_length = strlen(needle);
+	for (; *haystack != '\0'; haystack++)
+		if (strncmp(haystack, needle, needle_length) == 0)
+			return haystack;
+	return NULL;
+}
+
+/* The "Hugepagesize:  2048 kB" line of /proc/meminfo, read in windows that restart at the last
+   complete line so the tag is never cut in two. */
+static size_t default_hugepage_size(void)
+{
+	int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	char window[512];
+	off_t offset = 0;
+	size_t size = 0;
+	for (;;) {
+		ssize_t got = pread(fd, window, sizeof window - 1, offset);
+		if (got < 0)
+			break;
+		window[got] = '\0';
+		const char *tag = find_text(window, "Hugepagesize:");
+		if (tag == NULL) {
+			const char *last_newline = strrchr(window, '\n');
+			if (last_newline == NULL)
+				break;
+			offset += last_newline + 1 - window;
+			continue;
+		}
+		for (const char *c = tag + sizeof "Hugepagesize: " - 1; (*c >= '0' && *c <= '9') || *c == ' '; c++)
+			if (*c != ' ')
+				size = size * 10 + (size_t)(*c - '0');
+		size *= 1024;
+		break;
+	}
+	close(fd);
+	return size;
+}
+
+static int hugepage_mmap_flags(size_t pagesize)
+{
+	return MAP_HUGETLB | (__builtin_ctzll(pagesize) << MAP_HUGE_SHIFT);
+}
+
+/* Is there a /sys/kernel/mm/hugepages/hugepages-<N>kB directory for exactly this size? */
+static bool kernel_offers_hugepage_size(size_t requested)
+{
+	int dir = open("/sys/kernel/mm/hugepages", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return false;
+	static const char prefix[] = "hugepages-";
+	char records[1024] __attribute__((aligned(8)));
+	bool found = false;
+	long got;
+	while (!found && (got = syscall(SYS_getdents64, dir, records, sizeof records)) > 0) {
+		for (long at = 0; at < got;) {
+			struct dirent64 *entry = (struct dirent64 *)(records + at);
+			at += entry->d_reclen;
+			if (strncmp(entry->d_name, prefix, sizeof prefix - 1) != 0)
+				continue;
+			size_t size = 0;
+			for (const char *c = entry->d_name + sizeof prefix - 1; *c >= '0' && *c <= '9'; c++)
+				size = size * 10 + (size_t)(*c - '0');
+			if (size * 1024 == requested) {
+				found = true;
+				break;
+			}
+		}
+	}
+	close(dir);
+	return found;
+}
+
+/* 1 = transparent hugepages by madvise, 2 = MAP_HUGETLB with the default size, N = MAP_HUGETLB
+   with an N-byte page the kernel lists.  glibc's setter returns 0 whatever happens. */
+static int set_hugetlb(size_t value)
+{
+	if (value == 1) {
+		if (thp_mode_is_madvise())
+			mp_.thp_pagesize = thp_default_pagesize();
+	} else if (value >= 2) {
+		mp_.hp_pagesize = 0;
+		mp_.hp_flags = 0;
+		size_t pagesize = value == 2 ? default_hugepage_size()
+		                             : (kernel_offers_hugepage_size(value) ? value : 0);
+		if (pagesize != 0) {
+			mp_.hp_pagesize = pagesize;
+			mp_.hp_flags = hugepage_mmap_flags(pagesize);
+		}
+	}
+	return 0;
+}
+
+/* ---- mallopt ---- */
+
+int do_mallopt(int param, int value)
+{
+	ptmalloc_ensure_init();
+	lock_acquire(&main_arena.mutex);
+	/* Changing max_fast with chunks still in fastbins would strand them; glibc empties them
+	   whatever the parameter. */
+	malloc_consolidate(&main_arena);
+
+	/* Negative ints become huge size_t values on purpose: the setters' range checks (or the
+	   lack of them) then behave as glibc's do. */
+	int result = 1;
+	switch (param) {
+	case PARAM_MXFAST:
+		result = set_mxfast((size_t)(long)value);
+		break;
+	case PARAM_TRIM_THRESHOLD:
+		result = set_trim_threshold((size_t)(long)value);
+		break;
+	case PARAM_TOP_PAD:
+		result = set_top_pad((size_t)(long)value);
+		break;
+	case PARAM_MMAP_THRESHOLD:
+		result = set_mmap_threshold((size_t)(long)value);
+		break;
+	case PARAM_MMAP_MAX:
+		result = set_mmaps_max(value);
+		break;
+	case PARAM_CHECK_ACTION:
+		/* MALLOC_CHECK_ lives in libc_malloc_debug.so since 2.34; accepted and ignored. */
+		break;
+	case PARAM_PERTURB:
+		result = set_perturb_byte(value);
+		break;
+	case PARAM_ARENA_TEST:
+		if (value > 0)
+			result = set_arena_test((size_t)value);
+		break;
+	case PARAM_ARENA_MAX:
+		if (value > 0)
+			result = set_arena_max((size_t)value);
+		break;
+	default:
+		break;
+	}
+	lock_release(&main_arena.mutex);
+	return result;
+}
+
+/* ---- GLIBC_TUNABLES and the MALLOC_*_ aliases ---- */
+
+enum tunable_type { TUNABLE_SIZE_T, TUNABLE_INT_32 };
+
+struct tunable {
+	const char *name;  /* full name as written in GLIBC_TUNABLES */
+	const char *alias; /* legacy environment variable, or NULL */
+	enum tunable_type type;
+	int64_t min, max;  /* compared unsigned for SIZE_T, signed for INT_32 */
+	int (*apply_size)(size_t);
+	int (*apply_int)(int32_t);
+};
+
+#define SIZE_T_MAX_AS_NUM ((int64_t)-1)
+
+/* In ptmalloc_init's order of application, which matters where two settings interact (mxfast
+   after the tcache ones, hugetlb last).  "check" is parsed so it takes its alias, but only
+   libc_malloc_debug.so acts on it. */
+static const struct tunable malloc_tunables[] = {
+	{ "glibc.malloc.top_pad", "MALLOC_TOP_PAD_", TUNABLE_SIZE_T, 0, SIZE_T_MAX_AS_NUM, set_top_pad, NULL },
+	{ "glibc.malloc.perturb", "MALLOC_PERTURB_", TUNABLE_INT_32, 0, 0xff, NULL, set_perturb_byte },
+	{ "glibc.malloc.mmap_threshold", "MALLOC_MMAP_THRESHOLD_", TUNABLE_SIZE_T, 0, SIZE_T_MAX_AS_NUM,
+	  set_mmap_threshold, NULL },
+	{ "glibc.malloc.trim_threshold", "MALLOC_TRIM_THRESHOLD_", TUNABLE_SIZE_T, 0, SIZE_T_MAX_AS_NUM,
+	  set_trim_threshold, NULL },
+	{ "glibc.malloc.mmap_max", "MALLOC_MMAP_MAX_", TUNABLE_INT_32, 0, INT32_MAX, NULL, set_mmaps_max },
+	{ "glibc.malloc.arena_max", "MALLOC_ARENA_MAX", TUNABLE_SIZE_T, 1, SIZE_T_MAX_AS_NUM, set_arena_max, NULL },
+	{ "glibc.malloc.arena_test", "MALLOC_ARENA_TEST", TUNABLE_SIZE_T, 1, SIZE_T_MAX_AS_NUM, set_arena_test,
+	  NULL },
+	{ "glibc.malloc.tcache_max", NULL, TUNABLE_SIZE_T, 0, SIZE_T_MAX_AS_NUM, set_tcache_max, NULL },
+	{ "glibc.malloc.tcache_count", NULL, TUNABLE_SIZE_T, 0, SIZE_T_MAX_AS_NUM, set_tcache_count, NULL },
+	{ "glibc.malloc.tcache_unsorted_limit", NULL, TUNABLE_SIZE_T, 0, SIZE_T_MAX_AS_NUM,
+	  set_tcache_unsorted_limit, NULL },
+	{ "glibc.malloc.mxfast", NULL, TUNABLE_SIZE_T, 0, SIZE_T_MAX_AS_NUM, set_mxfast, NULL },
+	{ "glibc.malloc.hugetlb", NULL, TUNABLE_SIZE_T, 0, SIZE_T_MAX_AS_NUM, set_hugetlb, NULL },
+	{ "glibc.malloc.check", "MALLOC_CHECK_", TUNABLE_INT_32, 0, 3, NULL, NULL },
+};
+#define TUNABLE_COUNT (sizeof malloc_tunables / sizeof malloc_tunables[0])
+
+struct tunable_values {
+	bool set[TUNABLE_COUNT];
+	int64_t value[TUNABLE_COUNT];
+};
+
+/* ld.so's number syntax: blanks, a sign, 0x for hex, a leading 0 for octal, digits up to the first
+   character that is not one; a value that would overflow reads as UINT64_MAX. */
+static uint64_t parse_tunable_number(const char *text)
+{
+	while (*text == ' ' || *text == '\t')
+		text++;
+	bool negative = false;
+	if (*text == '-') {
+		negative = true;
+		text++;
+	} else if (*text == '+') {
+		text++;
+	}
+	if (*text < '0' || *text > '9')
+		return 0;
+	unsigned base = 10;
+	if (text[0] == '0') {
+		if (text[1] == 'x' || text[1] == 'X') {
+			base = 16;
+			text += 2;
+		} else {
+			base = 8;
+		}
+	}
+	uint64_t result = 0;
+	for (;; text++) {
+		unsigned digit;
+		if (*text >= '0' && *text <= '9' && (unsigned)(*text - '0') < base)
+			digit = (unsigned)(*text - '0');
+		else if (base == 16 && *text >= 'a' && *text <= 'f')
+			digit = (unsigned)(*text - 'a') + 10;
+		else if (base == 16 && *text >= 'A' && *text <= 'F')
+			digit = (unsigned)(*text - 'A') + 10;
+		else
+			break;
+		if (result >= (UINT64_MAX - digit) / base)
+			return UINT64_MAX;
+		result = result * base + digit;
+	}
+	return negative ? -result : result;
+}
+
+static bool tunable_in_range(const struct tunable *tunable, int64_t value)
+{
+	if (tunable->type == TUNABLE_SIZE_T)
+		return (uint64_t)value >= (uint64_t)tunable->min && (uint64_t)value <= (uint64_t)tunable->max;
+	return value >= tunable->min && value <= tunable->max;
+}
+
+/* An out-of-range value leaves the tunable as it was, so an earlier valid setting survives. */
+static void record_tunable(struct tunable_values *values, size_t index, const char *text)
+{
+	int64_t value = (int64_t)parse_tunable_number(text);
+	if (!tunable_in_range(&malloc_tunables[index], value))
+		return;
+	values->set[index] = true;
+	values->value[index] = value;
+}
+
+/* Does `text` start with `name` immediately followed by '='? */
+static bool names_match(const char *name, const char *text)
+{
+	size_t length = strlen(name);
+	return strncmp(name, text, length) == 0 && text[length] == '=';
+}
+
+/* name=value pairs separated by ':'; a name without '=' is skipped up to its ':', and a name
+   left without '=' at the end stops the parse.  A value runs to the next ':'. */
+static void parse_glibc_tunables(struct tunable_values *values, const char *list)
+{
+	const char *cursor = list;
+	while (*cursor != '\0') {
+		const char *name = cursor;
+		size_t name_length = strcspn(name, "=:");
+		if (name[name_length] == '\0')
+			return;
+		if (name[name_length] == ':') {
+			cursor = name + name_length + 1;
+			continue;
+		}
+		const char *value = name + name_length + 1;
+		size_t value_length = strcspn(value, ":");
+		/* The number parser stops at the ':' that ends the value, so no copy is needed. */
+		for (size_t i = 0; i < TUNABLE_COUNT; i++) {
+			if (names_match(malloc_tunables[i].name, name)) {
+				record_tunable(values, i, value);
+				break;
+			}
+		}
+		cursor = value + value_length;
+		if (*cursor == ':')
+			cursor++;
+	}
+}
+
+extern char **environ;
+
+/* Walk the environment in order, as ld.so does: GLIBC_TUNABLES always overrides, and an alias
+   only counts while its tunable has not been set by anything before it. */
+static void read_environment(struct tunable_values *values)
+{
+	if (environ == NULL)
+		return;
+	for (char **entry = environ; *entry != NULL; entry++) {
+		const char *text = *entry;
+		if (names_match("GLIBC_TUNABLES", text)) {
+			parse_glibc_tunables(values, text + sizeof "GLIBC_TUNABLES");
+			continue;
+		}
+		for (size_t i = 0; i < TUNABLE_COUNT; i++) {
+			const char *alias = malloc_tunables[i].alias;
+			if (alias == NULL || values->set[i] || !names_match(alias, text))
+				continue;
+			record_tunable(values, i, text + strlen(alias) + 1);
+			break;
+		}
+	}
+}
+
+void ptmalloc_apply_tunables(void)
+{
+	/* Every glibc.malloc tunable is "ignore" or "erase" for set-id programs: ld.so has already
+	   removed the erasable ones from the environment, and none of the others takes effect. */
+	if (getauxval(AT_SECURE) != 0)
+		return;
+	struct tunable_values values;
+	memset(&values, 0, sizeof values);
+	read_environment(&values);
+	for (size_t i = 0; i < TUNABLE_COUNT; i++) {
+		if (!values.set[i])
+			continue;
+		const struct tunable *tunable = &malloc_tunables[i];
+		if (tunable->apply_size != NULL)
+			tunable->apply_size((size_t)values.value[i]);
+		else if (tunable->apply_int != NULL)
+			tunable->apply_int((int32_t)values.value[i]);
+	}
+}
