@@ -1,0 +1,155 @@
+"""The `heap` command family: a shared base class and a registry of command modules.
+
+Every module in this package is imported by `register_all()`; a module adds commands with the
+`@command` decorator, so a new family (`heap check`, `heap vis`, ...) is one new file here.
+pwndbg-style aliases are declared on the command class and created only where the name is free.
+
+Each command parses its arguments with argparse over gdb.string_to_argv, and every failure ends as
+one `heap: ...` line (a gdb.GdbError): never a Python traceback."""
+
+import argparse
+import importlib
+import pkgutil
+
+import gdb
+
+from ..errors import HeapError, one_line
+
+_COMMANDS = []
+_ALIASES = []
+
+
+def command(cls):
+    """Class decorator: register a HeapCommand subclass to be created by register_all()."""
+    _COMMANDS.append(cls)
+    return cls
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise HeapError("%s: %s (see `help %s`)" % (self.prog, message, self.prog))
+
+    def exit(self, status=0, message=None):
+        raise HeapError(message.strip() if message else "%s: bad arguments" % self.prog)
+
+
+def parse_address(text):
+    """An address from a gdb expression: `0x...`, `p`, `$rax+16`, `&obj`..."""
+    try:
+        value = gdb.parse_and_eval(text)
+        if value.type.strip_typedefs().code == gdb.TYPE_CODE_ARRAY:
+            value = value.address
+        return int(value) & 0xFFFFFFFFFFFFFFFF
+    except (gdb.error, ValueError, OverflowError) as error:
+        raise HeapError("cannot evaluate %r: %s" % (text, error)) from None
+
+
+def size_argument(text):
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError("not a size: %r" % text) from None
+
+
+class HeapCommand(gdb.Command):
+    """Base of every heap command: the class docstring is gdb's help text.
+
+    Subclasses set `name` (full command name), optionally `aliases` (((alias, preset argv), ...)),
+    implement `add_arguments(parser)` and `run(args)`."""
+
+    name = None
+    aliases = ()
+    completer = gdb.COMPLETE_EXPRESSION
+
+    def __init__(self):
+        super().__init__(self.name, gdb.COMMAND_DATA, self.completer)
+
+    def add_arguments(self, parser):
+        pass
+
+    def parser(self):
+        parser = _Parser(prog=self.name, add_help=False)
+        parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+        self.add_arguments(parser)
+        return parser
+
+    def invoke(self, argument, from_tty):
+        invoke_safely(self, gdb.string_to_argv(argument))
+
+    def run(self, args):
+        raise NotImplementedError
+
+
+def invoke_safely(cmd, argv):
+    try:
+        args = cmd.parser().parse_args(argv)
+        cmd.run(args)
+    except KeyboardInterrupt:
+        raise gdb.GdbError("heap: interrupted") from None
+    except Exception as error:  # noqa: BLE001 - the one place every failure becomes one line
+        raise gdb.GdbError("heap: " + one_line(error)) from None
+
+
+class HeapPrefix(gdb.Command):
+    """Inspect the ptmalloc2 heap (the clone or glibc 2.36): arenas, chunks, bins, tcaches.
+
+Usage: heap [--json]   one-screen summary; see `help heap` subcommands below.
+Works on a live process and on a core file; every subcommand takes --json."""
+
+    def __init__(self):
+        super().__init__("heap", gdb.COMMAND_DATA, gdb.COMPLETE_COMMAND, True)
+
+    def invoke(self, argument, from_tty):
+        summary = _by_name.get("heap summary")
+        if summary is None:
+            raise gdb.GdbError("heap: summary command not loaded")
+        invoke_safely(summary, gdb.string_to_argv(argument))
+
+
+class _Alias(gdb.Command):
+    def __init__(self, alias, target, preset):
+        self.__doc__ = "Alias for `%s%s` (pwndbg's name).\n\n%s" % (
+            target.name, "".join(" " + word for word in preset), target.__doc__ or "")
+        self._target = target
+        self._preset = list(preset)
+        super().__init__(alias, gdb.COMMAND_DATA, gdb.COMPLETE_EXPRESSION)
+
+    def invoke(self, argument, from_tty):
+        invoke_safely(self._target, self._preset + gdb.string_to_argv(argument))
+
+
+_by_name = {}
+
+
+def _name_is_free(name):
+    """True when no gdb command (built-in or user-defined) has this exact name."""
+    try:
+        listing = gdb.execute("complete %s" % name, to_string=True)
+    except gdb.error:
+        return True
+    return name not in listing.split()
+
+
+def register_all():
+    """Import every module of this package, create the commands, then the free aliases."""
+    package = __name__
+    for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        try:
+            importlib.import_module("%s.%s" % (package, module.name))
+        except Exception as error:  # noqa: BLE001 - one broken module must not hide the others
+            gdb.write("heap: cannot load command module %s: %s\n" % (module.name,
+                                                                     one_line(error)))
+    if "heap" not in _by_name:
+        _by_name["heap"] = HeapPrefix()
+    for cls in _COMMANDS:
+        if cls.name in _by_name:
+            continue
+        _by_name[cls.name] = cls()
+    created = []
+    for cls in _COMMANDS:
+        for alias, preset in cls.aliases:
+            if alias in _by_name or not _name_is_free(alias):
+                continue
+            _by_name[alias] = _Alias(alias, _by_name[cls.name], preset)
+            created.append(alias)
+    return created

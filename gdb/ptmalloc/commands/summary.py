@@ -1,0 +1,73 @@
+"""`heap`: one screen about the whole heap."""
+
+from .. import render, walk
+from ..views import state_totals
+from . import HeapCommand, command
+
+STATE_ORDER = ("in-use", "tcache", "fastbin", "unsorted", "smallbin", "largebin", "free", "top")
+
+
+@command
+class HeapSummary(HeapCommand):
+    """One-screen summary of the heap: allocator, arenas, heaps, chunk totals by state, threads.
+
+Usage: heap [--json]
+       heap summary [--json]"""
+
+    name = "heap summary"
+
+    def run(self, args):
+        snap = walk.snapshot()
+        totals, status = state_totals(snap)
+        mmapped = snap.mmapped_chunks()
+        mmapped_bytes = sum(chunk.size for chunk in mmapped)
+        if args.json:
+            render.write_json({
+                "allocator": {"file": snap.allocator.name, "flavour": snap.allocator.flavour,
+                              "types": snap.allocator.source},
+                "arenas": [{"address": a.address, "main": a.is_main, "heaps": len(a.heaps),
+                            "system_mem": a.system_mem, "top": a.top, "top_size": a.top_size,
+                            "threads": [t.lwp for t in a.threads],
+                            "on_free_list": a.on_free_list} for a in snap.arenas],
+                "totals": {state: {"count": c, "bytes": b} for state, (c, b) in totals.items()},
+                "mmapped": {"count": len(mmapped), "bytes": mmapped_bytes},
+                "threads": [{"thread": t.lwp, "num": t.num, "arena": t.arena, "tcache": t.tcache,
+                             "entries": sum(len(c.chunks) for c in t.tcache_bins)}
+                            for t in snap.threads],
+                "complete": status.complete, "notes": list(snap.notes)
+                + ([status.problem] if status.problem else []),
+            })
+            return
+        paint = render.Painter()
+        out = render.Writer()
+        out.line("%s %s (types from %s)" % (paint.title("Allocator:"), snap.allocator.describe(),
+                                            snap.allocator.source))
+        heaps = sum(len(a.heaps) for a in snap.arenas)
+        system = sum(a.system_mem for a in snap.arenas)
+        out.line("%s %d (1 main, %d thread), %d heaps, %s from the system" % (
+            paint.title("Arenas:"), len(snap.arenas), len(snap.arenas) - 1, heaps,
+            render.human_size(system)))
+        for arena in snap.arenas:
+            out.line("  %-10s %s  heaps %d  system_mem %#x  top %s (%#x)  threads %s%s" % (
+                arena.label(), paint.address(arena.address), len(arena.heaps), arena.system_mem,
+                paint.address(arena.top), arena.top_size,
+                ",".join(str(t.num) for t in arena.threads) or "-",
+                "  [free list]" if arena.on_free_list else ""))
+        out.line("%s" % paint.title("Chunks by state:"))
+        for state in STATE_ORDER + tuple(sorted(set(totals) - set(STATE_ORDER))):
+            if state in totals:
+                count, size = totals[state]
+                out.line("  %-9s %8d chunks %12d bytes" % (paint.state(state), count, size))
+        out.line("  %-9s %8d chunks %12d bytes (mp_.n_mmaps %s)" % (
+            "mmapped", len(mmapped), mmapped_bytes, snap.mp.get("n_mmaps", "?")))
+        out.line(paint.title("Threads:"))
+        names = {a.address: a.label() + " " + ("%#x" % a.address) for a in snap.arenas}
+        for thread in snap.threads:
+            entries = sum(len(c.chunks) for c in thread.tcache_bins)
+            out.line("  %s %s: arena %s, tcache %s: %d entries in %d bins" % (
+                thread.label(), "\"%s\"" % thread.name if thread.name else "",
+                names.get(thread.arena, "none" if not thread.arena else "%#x" % thread.arena),
+                paint.address(thread.tcache), entries, len(thread.tcache_bins)))
+        for note in snap.notes + ([status.problem] if status.problem else []):
+            out.line(paint.meta("note: %s" % note))
+        out.flush()

@@ -1,0 +1,44 @@
+"""The one exception the extension raises on purpose, and how any failure becomes one line.
+
+Commands never let a Python traceback reach the user: a HeapError carries a message meant for the
+user as is; gdb.MemoryError and everything else are turned into a single line by `one_line`."""
+
+import gdb
+
+
+class HeapError(gdb.GdbError):
+    """A condition the user should read about: not running, no allocator, unreadable memory..."""
+
+
+class HeapReadError(HeapError):
+    """Memory the heap points at cannot be read (unmapped, or not in the core file)."""
+
+    def __init__(self, address, length=8, why=None):
+        self.address = address
+        self.length = length
+        self.why = why or reason_for_unreadable()
+        super().__init__("cannot read %#x (%s)" % (address, self.why))
+
+
+def reason_for_unreadable():
+    """Why a read fails, as the user would put it: a core lacks the page, a process lacks the map."""
+    try:
+        from . import memory
+        if memory.inferior_is_core():
+            return "not in the core"
+    except Exception:  # noqa: BLE001 - only choosing wording; never fail here
+        pass
+    return "not mapped"
+
+
+def one_line(error):
+    """The text (without the `heap:` prefix) a command prints for an exception."""
+    if isinstance(error, HeapError):
+        text = str(error)
+    elif isinstance(error, gdb.MemoryError):
+        text = "cannot read memory: %s" % error
+    elif isinstance(error, gdb.error):
+        text = str(error)
+    else:
+        text = "internal error: %s: %s" % (type(error).__name__, error)
+    return " ".join(text.split()) or type(error).__name__

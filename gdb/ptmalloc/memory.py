@@ -1,0 +1,203 @@
+"""Bulk, cached reads of the inferior's memory, valid for one stop.
+
+A heap segment is read with one `read_memory` call and parsed with struct/memoryview; scattered
+reads (bin links, tcache entries) go through a page cache so a chain of a million links costs a
+few thousand reads, not a million.  Everything cached is dropped when the inferior runs, stops,
+changes memory or loads objfiles, so a cache never outlives the state it describes.
+
+The extension only ever reads: nothing here writes memory or calls inferior functions."""
+
+import bisect
+import re
+import struct
+
+import gdb
+
+from .errors import HeapReadError
+
+_PAGE = 4096
+_U64 = struct.Struct("<Q")
+
+_generation = 0
+_memory = None
+
+
+def generation():
+    """A number that changes whenever cached knowledge about the inferior becomes stale."""
+    return _generation
+
+
+def invalidate(*_args):
+    global _generation, _memory
+    _generation += 1
+    _memory = None
+
+
+def _connect_events():
+    events = gdb.events
+    for name in ("stop", "cont", "exited", "new_objfile", "clear_objfiles", "memory_changed",
+                 "inferior_call", "new_inferior", "inferior_deleted", "new_thread"):
+        registry = getattr(events, name, None)
+        if registry is not None:
+            registry.connect(invalidate)
+
+
+_connect_events()
+
+
+def inferior_is_core():
+    inferior = gdb.selected_inferior()
+    connection = getattr(inferior, "connection", None)
+    return connection is not None and getattr(connection, "type", None) == "core"
+
+
+def inferior_is_alive():
+    inferior = gdb.selected_inferior()
+    return inferior is not None and inferior.pid != 0 and inferior.is_valid()
+
+
+def current():
+    """The Memory of the selected inferior for the current stop."""
+    global _memory
+    inferior = gdb.selected_inferior()
+    if _memory is None or _memory.inferior != inferior:
+        _memory = Memory(inferior)
+    return _memory
+
+
+class Memory:
+    """Reads of one inferior at one stop: whole segments kept as bytes, other reads by page."""
+
+    def __init__(self, inferior):
+        self.inferior = inferior
+        self._segment_starts = []
+        self._segments = []  # (start, bytes), sorted by start, non-overlapping
+        self._pages = {}
+        self._regions = None
+
+    # -- raw reads ----------------------------------------------------------------------------
+
+    def _raw(self, address, length):
+        try:
+            return bytes(self.inferior.read_memory(address, length))
+        except (gdb.MemoryError, gdb.error, OverflowError, ValueError):
+            raise HeapReadError(address, length) from None
+
+    def read_segment(self, start, length):
+        """All `length` bytes at `start` in one read, kept for the rest of the stop."""
+        index = bisect.bisect_right(self._segment_starts, start) - 1
+        if index >= 0:
+            seg_start, data = self._segments[index]
+            if start + length <= seg_start + len(data):
+                return memoryview(data)[start - seg_start:start - seg_start + length]
+        data = self._raw(start, length)
+        position = bisect.bisect_left(self._segment_starts, start)
+        self._segment_starts.insert(position, start)
+        self._segments.insert(position, (start, data))
+        return memoryview(data)
+
+    def read(self, address, length):
+        """`length` bytes at `address`, from a cached segment or the page cache."""
+        index = bisect.bisect_right(self._segment_starts, address) - 1
+        if index >= 0:
+            seg_start, data = self._segments[index]
+            offset = address - seg_start
+            if offset + length <= len(data):
+                return data[offset:offset + length]
+        first_page = address & ~(_PAGE - 1)
+        last_page = (address + length - 1) & ~(_PAGE - 1)
+        if first_page == last_page:
+            page = self._page(first_page)
+            if page is not None:
+                offset = address - first_page
+                return page[offset:offset + length]
+            return self._raw(address, length)
+        return self._raw(address, length)
+
+    def _page(self, page_address):
+        page = self._pages.get(page_address)
+        if page is None and page_address not in self._pages:
+            try:
+                page = bytes(self.inferior.read_memory(page_address, _PAGE))
+            except (gdb.MemoryError, gdb.error, OverflowError, ValueError):
+                page = None  # partial pages in a core: fall back to exact reads
+            self._pages[page_address] = page
+        return page
+
+    def u64(self, address):
+        return _U64.unpack(self.read(address, 8))[0]
+
+    def readable(self, address, length=8):
+        try:
+            self.read(address, length)
+            return True
+        except HeapReadError:
+            return False
+
+    # -- address space ------------------------------------------------------------------------
+
+    def regions(self):
+        """[(start, end, description)] of writable memory: /proc maps live, load segments in a core."""
+        if self._regions is None:
+            if inferior_is_core():
+                self._regions = _core_regions()
+            else:
+                self._regions = _live_regions(self.inferior.pid)
+        return self._regions
+
+
+_CORE_SECTION = re.compile(r"\[\d+\]\s+(0x[0-9a-f]+)->(0x[0-9a-f]+) at \S+ (load\d+\S*) (.*)$")
+
+
+def _core_regions():
+    try:
+        text = gdb.execute("maint info sections", to_string=True)
+    except gdb.error:
+        return []
+    regions = []
+    in_core = False
+    for line in text.splitlines():
+        if line.startswith("Core file:"):
+            in_core = True
+            continue
+        if not in_core:
+            continue
+        match = _CORE_SECTION.search(line)
+        if match and "READONLY" not in match.group(4) and "HAS_CONTENTS" in match.group(4):
+            regions.append((int(match.group(1), 16), int(match.group(2), 16), match.group(3)))
+    return regions
+
+
+def _live_regions(pid):
+    regions = []
+    try:
+        with open("/proc/%d/maps" % pid, encoding="utf-8", errors="replace") as maps:
+            lines = maps.read().splitlines()
+    except OSError:
+        lines = _maps_from_gdb()
+    for line in lines:
+        parts = line.split(None, 5)
+        if len(parts) < 5 or "-" not in parts[0]:
+            continue
+        perms = parts[1]
+        if len(perms) < 2 or perms[1] != "w":
+            continue
+        start, end = (int(x, 16) for x in parts[0].split("-"))
+        regions.append((start, end, parts[5] if len(parts) > 5 else ""))
+    return regions
+
+
+def _maps_from_gdb():
+    """`info proc mappings` as /proc maps lines, for a remote target (no permissions: assume w)."""
+    try:
+        text = gdb.execute("info proc mappings", to_string=True)
+    except gdb.error:
+        return []
+    lines = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) >= 4 and fields[0].startswith("0x"):
+            name = fields[5] if len(fields) > 5 else (fields[4] if len(fields) > 4 and
+                                                      not fields[4].startswith("0x") else "")
+            lines.append("%s-%s rw-p 0 0 0 %s" % (fields[0][2:], fields[1][2:], name))
+    return lines

@@ -1,0 +1,208 @@
+"""Plain Python objects for what the walks find: the API other modules (render, check) build on.
+
+Everything here is data read at one stop; nothing holds a gdb.Value or touches the inferior.
+Addresses are ints.  A walk that stopped before its natural end says so: `complete` is False and
+`problem` is a one-line reason, so no consumer can mistake a truncated list for the whole one."""
+
+from . import constants as C
+
+
+class Chunk:
+    """One chunk header seen in a heap segment or an mmapped region.
+
+    `address` is the header (prev_size field); `size_field` the raw size word with flags;
+    `state` one of in-use, tcache, fastbin, unsorted, smallbin, largebin, top, free;
+    `position` the BinPosition when the chunk sits in a bin or tcache, else None;
+    `arena` the owning Arena's address (None for mmapped chunks)."""
+
+    __slots__ = ("address", "size_field", "prev_size", "state", "position", "arena")
+
+    def __init__(self, address, size_field, prev_size, state, position=None, arena=None):
+        self.address = address
+        self.size_field = size_field
+        self.prev_size = prev_size
+        self.state = state
+        self.position = position
+        self.arena = arena
+
+    @property
+    def size(self):
+        return self.size_field & ~C.SIZE_BITS
+
+    @property
+    def flags(self):
+        return C.flag_words(self.size_field)
+
+    @property
+    def user_address(self):
+        return self.address + C.CHUNK_HDR_SZ
+
+    @property
+    def is_mmapped(self):
+        return bool(self.size_field & C.IS_MMAPPED)
+
+    @property
+    def usable_size(self):
+        """Bytes the program may use: an mmapped chunk has no next chunk to borrow from."""
+        if self.is_mmapped:
+            return max(self.size - 2 * C.SIZE_SZ, 0)
+        if self.state in ("in-use", "tcache", "fastbin"):
+            return max(self.size - C.SIZE_SZ, 0)
+        return 0
+
+    def to_json(self):
+        return {"address": self.address, "size": self.size, "flags": self.flags,
+                "state": self.state}
+
+
+class BinPosition:
+    """Where a free chunk is listed: `kind` (tcache, fastbin, unsorted, smallbin, largebin),
+    `index` of the bin, 0-based `position` from the head, `arena` address (None for tcache),
+    `thread` (ThreadInfo, tcache only)."""
+
+    __slots__ = ("kind", "index", "position", "arena", "thread")
+
+    def __init__(self, kind, index, position, arena=None, thread=None):
+        self.kind = kind
+        self.index = index
+        self.position = position
+        self.arena = arena
+        self.thread = thread
+
+    def describe(self):
+        if self.kind == "tcache":
+            owner = "thread %d (LWP %d)" % (self.thread.num, self.thread.lwp) if self.thread else "?"
+            return "tcache bin %d (0x%x) of %s, entry %d" % (
+                self.index, C.tcache_size(self.index), owner, self.position)
+        where = "arena %#x" % self.arena if self.arena is not None else "?"
+        if self.kind == "fastbin":
+            return "fastbin %d (0x%x) of %s, entry %d" % (
+                self.index, C.fastbin_size(self.index), where, self.position)
+        if self.kind == "unsorted":
+            return "unsorted bin of %s, entry %d" % (where, self.position)
+        return "%s %d of %s, entry %d" % (self.kind, self.index, where, self.position)
+
+
+class BinList:
+    """One bin's chain, followed from its head.
+
+    `kind`, `index`, `size` (chunk size for exact-size bins, the smallest size for large bins,
+    None for unsorted), `chunks` (header addresses in list order), `count` (the tcache's own
+    counter, else None), `complete` and `problem` (why the walk stopped early)."""
+
+    __slots__ = ("kind", "index", "size", "chunks", "count", "complete", "problem", "head")
+
+    def __init__(self, kind, index, size, chunks, complete=True, problem=None, count=None,
+                 head=None):
+        self.kind = kind
+        self.index = index
+        self.size = size
+        self.chunks = chunks
+        self.count = count
+        self.complete = complete
+        self.problem = problem
+        self.head = head
+
+    @property
+    def size_range(self):
+        """(smallest, largest) size the bin holds; largest None for the open-ended last bin."""
+        if self.kind == "largebin":
+            return C.largebin_range(self.index)
+        if self.kind == "unsorted":
+            return (C.MINSIZE, None)
+        return (self.size, self.size)
+
+    def __len__(self):
+        return len(self.chunks)
+
+
+class HeapSegment:
+    """A contiguous run of chunks: the main arena's sbrk heap or one heap_info heap.
+
+    `address` is the heap_info address (None for the main heap), `start` the first chunk,
+    `end` the end of the walkable bytes, `info` heap_info's fields (dict) or None."""
+
+    __slots__ = ("address", "start", "end", "info")
+
+    def __init__(self, address, start, end, info=None):
+        self.address = address
+        self.start = start
+        self.end = end
+        self.info = info
+
+
+class ThreadInfo:
+    """A thread and its allocator TLS: `num` (gdb thread number), `lwp`, `tcache` (address of
+    its tcache_perthread_struct or 0), `arena` (thread_arena or 0), `tcache_bins` (list of
+    non-empty BinList), `error` (why TLS could not be read, else None)."""
+
+    __slots__ = ("num", "lwp", "name", "tcache", "arena", "tcache_bins", "error")
+
+    def __init__(self, num, lwp, name, tcache, arena, error=None):
+        self.num = num
+        self.lwp = lwp
+        self.name = name
+        self.tcache = tcache
+        self.arena = arena
+        self.tcache_bins = []
+        self.error = error
+
+    def label(self):
+        return "thread %d (LWP %d)" % (self.num, self.lwp)
+
+
+class Arena:
+    """One malloc_state.
+
+    `address`, `is_main`, `fields` (every malloc_state field as read), `top`, `last_remainder`,
+    `system_mem`, `max_system_mem`, `attached_threads`, `next`, `next_free`, `heaps` (list of
+    HeapSegment, oldest first), `heap_problem` (why the heap list is incomplete, else None),
+    `on_free_list`, `threads` (ThreadInfo attached, per their thread_arena), `top_size`,
+    `fastbins`, `unsorted`, `smallbins`, `largebins` (lists of non-empty BinList)."""
+
+    def __init__(self, address, is_main, fields):
+        self.address = address
+        self.is_main = is_main
+        self.fields = fields
+        self.top = fields["top"]
+        self.last_remainder = fields["last_remainder"]
+        self.system_mem = fields["system_mem"]
+        self.max_system_mem = fields["max_system_mem"]
+        self.attached_threads = fields["attached_threads"]
+        self.next = fields["next"]
+        self.next_free = fields["next_free"]
+        self.top_size = 0
+        self.heaps = []
+        self.heap_problem = None
+        self.on_free_list = False
+        self.threads = []
+        self.fastbins = []
+        self.unsorted = None
+        self.smallbins = []
+        self.largebins = []
+
+    def all_bins(self):
+        """Every non-empty BinList of the arena: fast, unsorted, small, large."""
+        bins = list(self.fastbins)
+        if self.unsorted is not None and self.unsorted.chunks:
+            bins.append(self.unsorted)
+        return bins + self.smallbins + self.largebins
+
+    def label(self):
+        return "main_arena" if self.is_main else "arena"
+
+
+class WalkStatus:
+    """How a chunk walk ended: `complete` and, when not, `problem` and the address it stopped at."""
+
+    __slots__ = ("complete", "problem", "stopped_at")
+
+    def __init__(self):
+        self.complete = True
+        self.problem = None
+        self.stopped_at = None
+
+    def stop(self, address, problem):
+        self.complete = False
+        self.problem = problem
+        self.stopped_at = address

@@ -1,0 +1,471 @@
+"""Reading the allocator's state into model objects, and walking chunks lazily.
+
+`snapshot()` returns the HeapSnapshot of the current stop (cached until the inferior changes):
+arenas with their heaps and bins, mp_, every thread's tcache, and an index of free chunks.  The
+chunks themselves are not stored: `HeapSnapshot.iter_chunks()` reads each heap segment in one
+bulk read and yields Chunk objects one by one, so a million-chunk heap streams in constant memory.
+
+Every chain walk is bounded and detects cycles; a walk that stops early records why."""
+
+import gdb
+
+from . import constants as C
+from . import memory, target
+from .errors import HeapError, HeapReadError
+from .model import Arena, BinList, BinPosition, Chunk, HeapSegment, ThreadInfo, WalkStatus
+
+
+def _align_up(value, alignment):
+    return (value + alignment - 1) & ~(alignment - 1)
+
+
+def first_chunk_after(address):
+    """The first chunk at or after `address` whose user pointer is MALLOC_ALIGNMENT-aligned."""
+    return _align_up(address + C.CHUNK_HDR_SZ, C.MALLOC_ALIGNMENT) - C.CHUNK_HDR_SZ
+
+
+class HeapSnapshot:
+    """The allocator's state at one stop.
+
+    `allocator` (target.Allocator), `mp` (dict of mp_ fields), `global_max_fast`, `arenas`
+    (list of Arena, main first, in `next` order), `threads` (list of ThreadInfo), `notes`
+    (one-line warnings met while reading), `free_index` ({chunk address: BinPosition})."""
+
+    def __init__(self, allocator, mem):
+        self.allocator = allocator
+        self.memory = mem
+        self.layouts = allocator.layouts
+        self.notes = []
+        self.free_index = {}
+        self._mmapped = None
+        chunk = self.layouts["chunk"]
+        self.fd_offset = chunk.offset("fd")
+        self.bk_offset = chunk.offset("bk")
+        self.size_offset = chunk.offset("mchunk_size")
+        self.prev_size_offset = chunk.offset("mchunk_prev_size")
+        self.mp = self._read_struct("par", allocator.addresses["mp_"])
+        self.global_max_fast = None
+        if "global_max_fast" in allocator.addresses:
+            self.global_max_fast = mem.u64(allocator.addresses["global_max_fast"])
+        main = self._read_arena(allocator.addresses["main_arena"], True)
+        if main.top == 0:
+            raise HeapError("the allocator is not initialised yet (no malloc call so far)")
+        self.arenas = self._arena_ring(main)
+        self._mark_free_list()
+        self.threads = self._read_threads()
+        for arena in self.arenas:
+            self._find_heaps(arena)
+            self._read_bins(arena)
+        self._index_free_chunks()
+
+    # -- structs ------------------------------------------------------------------------------
+
+    def _read_struct(self, key, address):
+        layout = self.layouts[key]
+        return layout.unpack(self.memory.read(address, layout.size))
+
+    def _read_arena(self, address, is_main):
+        return Arena(address, is_main, self._read_struct("state", address))
+
+    def _arena_ring(self, main):
+        arenas = [main]
+        seen = {main.address}
+        address = main.next
+        while address != main.address:
+            if address in seen or address == 0:
+                self.notes.append("arena list is broken at %#x (%s)" % (
+                    address, "cycle" if address else "null next"))
+                break
+            if len(arenas) >= C.MAX_ARENAS:
+                self.notes.append("arena list stopped after %d arenas" % len(arenas))
+                break
+            seen.add(address)
+            try:
+                arena = self._read_arena(address, False)
+            except HeapReadError as error:
+                self.notes.append("arena at %#x: %s" % (address, error))
+                break
+            arenas.append(arena)
+            address = arena.next
+        return arenas
+
+    def _mark_free_list(self):
+        address = self.allocator.addresses.get("free_list")
+        if address is None:
+            return
+        by_address = {arena.address: arena for arena in self.arenas}
+        try:
+            current = self.memory.u64(address)
+        except HeapReadError as error:
+            self.notes.append("free_list: %s" % error)
+            return
+        seen = set()
+        while current and current not in seen and len(seen) < C.MAX_ARENAS:
+            seen.add(current)
+            arena = by_address.get(current)
+            if arena is None:
+                self.notes.append("free_list names %#x, which is not an arena" % current)
+                return
+            arena.on_free_list = True
+            current = arena.next_free
+
+    # -- threads ------------------------------------------------------------------------------
+
+    def _read_threads(self):
+        threads = []
+        by_address = {arena.address: arena for arena in self.arenas}
+        tcache_layout = self.layouts["tcache"]
+        for thread, values, error in self.allocator.thread_values():
+            info = ThreadInfo(thread.num, thread.ptid[1] or thread.ptid[0], thread.name,
+                              values.get("tcache") or 0, values.get("thread_arena") or 0, error)
+            if error:
+                self.notes.append(error)
+            threads.append(info)
+            if info.arena in by_address:
+                by_address[info.arena].threads.append(info)
+            if info.tcache:
+                try:
+                    fields = tcache_layout.unpack(self.memory.read(info.tcache, tcache_layout.size))
+                except HeapReadError as failure:
+                    info.error = "tcache of %s: %s" % (info.label(), failure)
+                    self.notes.append(info.error)
+                    continue
+                for index, (count, head) in enumerate(zip(fields["counts"], fields["entries"])):
+                    if count or head:
+                        info.tcache_bins.append(self._tcache_chain(index, count, head))
+        return threads
+
+    def _tcache_chain(self, index, count, head):
+        chunks = []
+        seen = set()
+        problem = None
+        entry = head
+        while entry:
+            if entry in seen:
+                problem = "cycle at %#x" % (entry - C.CHUNK_HDR_SZ)
+                break
+            if len(chunks) >= C.MAX_CHAIN_LENGTH:
+                problem = "stopped after %d entries" % len(chunks)
+                break
+            if entry & (C.MALLOC_ALIGNMENT - 1):
+                problem = "misaligned entry %#x" % entry
+                break
+            seen.add(entry)
+            chunks.append(entry - C.CHUNK_HDR_SZ)
+            try:
+                stored = self.memory.u64(entry)
+            except HeapReadError as error:
+                problem = str(error)
+                break
+            entry = stored ^ (entry >> 12)
+        return BinList("tcache", index, C.tcache_size(index), chunks, problem is None, problem,
+                       count=count, head=head)
+
+    # -- heaps --------------------------------------------------------------------------------
+
+    def _chunk_size_at(self, address):
+        return self.memory.u64(address + self.size_offset) & ~C.SIZE_BITS
+
+    def _find_heaps(self, arena):
+        try:
+            arena.top_size = self._chunk_size_at(arena.top)
+        except HeapReadError as error:
+            arena.heap_problem = "top %#x: %s" % (arena.top, error)
+            return
+        if arena.is_main:
+            self._main_heap(arena)
+        else:
+            self._thread_heaps(arena)
+
+    def _initial_top(self, arena):
+        return arena.address + self.layouts["state"].offset("bins") - C.CHUNK_HDR_SZ
+
+    def _main_heap(self, arena):
+        sbrk_base = self.mp.get("sbrk_base", 0)
+        if not sbrk_base or arena.top == self._initial_top(arena):
+            return  # nothing has come from sbrk yet
+        start = first_chunk_after(sbrk_base)
+        end = arena.top + arena.top_size
+        if not start <= arena.top < start + (1 << 44):
+            arena.heap_problem = ("top %#x is outside the sbrk heap at %#x (non-contiguous main "
+                                  "arena): only the sbrk heap is walked" % (arena.top, start))
+            end = start + arena.system_mem
+        arena.heaps.append(HeapSegment(None, start, end))
+
+    def _thread_heaps(self, arena):
+        info_layout = self.layouts["heap_info"]
+        heaps = []
+        seen = set()
+        address = arena.top & ~(C.HEAP_MAX_SIZE - 1)
+        while address:
+            if address in seen:
+                arena.heap_problem = "heap_info chain has a cycle at %#x" % address
+                break
+            if len(heaps) >= C.MAX_HEAPS_PER_ARENA:
+                arena.heap_problem = "heap_info chain stopped after %d heaps" % len(heaps)
+                break
+            seen.add(address)
+            try:
+                info = self._read_struct("heap_info", address)
+            except HeapReadError as error:
+                arena.heap_problem = "heap_info at %#x: %s" % (address, error)
+                break
+            if info["ar_ptr"] != arena.address:
+                arena.heap_problem = "heap_info at %#x belongs to arena %#x" % (address,
+                                                                                info["ar_ptr"])
+                break
+            if arena.address == address + info_layout.size:
+                start = first_chunk_after(arena.address + self.layouts["state"].size)
+            else:
+                start = first_chunk_after(address + info_layout.size)
+            end = address + info["size"]
+            if address <= arena.top < end:
+                end = arena.top + arena.top_size
+            heaps.append(HeapSegment(address, start, end, info))
+            address = info["prev"]
+        heaps.reverse()
+        arena.heaps = heaps
+
+    # -- bins ---------------------------------------------------------------------------------
+
+    def bin_head(self, arena, index):
+        """Address of bin `index`'s fake chunk: its fd/bk overlay bins[2i-2] and bins[2i-1]."""
+        return (arena.address + self.layouts["state"].offset("bins") + (index - 1) * 16
+                - self.fd_offset)
+
+    def _read_bins(self, arena):
+        for index, head in enumerate(arena.fields["fastbinsY"]):
+            if head:
+                arena.fastbins.append(self._fast_chain(index, head))
+        bins = arena.fields["bins"]
+        for index in range(1, C.NBINS):
+            forward = bins[2 * index - 2]
+            head = self.bin_head(arena, index)
+            if forward == head or forward == 0:
+                continue
+            if index == 1:
+                kind, size = "unsorted", None
+            elif index < C.NSMALLBINS:
+                kind, size = "smallbin", C.smallbin_size(index)
+            else:
+                kind, size = "largebin", C.largebin_range(index)[0]
+            chain = self._double_chain(kind, index, size, head, forward)
+            if index == 1:
+                arena.unsorted = chain
+            elif kind == "smallbin":
+                arena.smallbins.append(chain)
+            else:
+                arena.largebins.append(chain)
+
+    def _fast_chain(self, index, head):
+        chunks = []
+        seen = set()
+        problem = None
+        address = head
+        while address:
+            if address in seen:
+                problem = "cycle at %#x" % address
+                break
+            if len(chunks) >= C.MAX_CHAIN_LENGTH:
+                problem = "stopped after %d chunks" % len(chunks)
+                break
+            if address & (C.MALLOC_ALIGNMENT - 1):
+                problem = "misaligned chunk %#x" % address
+                break
+            seen.add(address)
+            chunks.append(address)
+            slot = address + self.fd_offset
+            try:
+                stored = self.memory.u64(slot)
+            except HeapReadError as error:
+                problem = str(error)
+                break
+            address = stored ^ (slot >> 12)
+        return BinList("fastbin", index, C.fastbin_size(index), chunks, problem is None, problem,
+                       head=head)
+
+    def _double_chain(self, kind, index, size, head, forward):
+        chunks = []
+        seen = set()
+        problem = None
+        address = forward
+        while address != head:
+            if address in seen:
+                problem = "cycle at %#x" % address
+                break
+            if address == 0:
+                problem = "null fd after %d chunks" % len(chunks)
+                break
+            if len(chunks) >= C.MAX_CHAIN_LENGTH:
+                problem = "stopped after %d chunks" % len(chunks)
+                break
+            seen.add(address)
+            chunks.append(address)
+            try:
+                address = self.memory.u64(address + self.fd_offset)
+            except HeapReadError as error:
+                problem = str(error)
+                break
+        return BinList(kind, index, size, chunks, problem is None, problem, head=head)
+
+    def _index_free_chunks(self):
+        index = self.free_index
+        for thread in self.threads:
+            for chain in thread.tcache_bins:
+                for position, address in enumerate(chain.chunks):
+                    index.setdefault(address, BinPosition("tcache", chain.index, position,
+                                                          None, thread))
+        for arena in self.arenas:
+            for chain in arena.all_bins():
+                for position, address in enumerate(chain.chunks):
+                    index.setdefault(address, BinPosition(chain.kind, chain.index, position,
+                                                          arena.address))
+
+    # -- chunks -------------------------------------------------------------------------------
+
+    def iter_segment(self, arena, segment, status):
+        """Yield every Chunk of one heap segment, reading it in one bulk read.
+
+        Stops at the segment end, at top, or at a fencepost; on an impossible size it stops and
+        records the reason in `status` (a WalkStatus)."""
+        start, end = segment.start, segment.end
+        length = _align_up(max(end - start, 0), 8)
+        if length == 0:
+            return
+        try:
+            data = self.memory.read_segment(start, length)
+        except HeapReadError as error:
+            status.stop(start, str(error))
+            return
+        words = data.cast("Q") if isinstance(data, memoryview) else memoryview(data).cast("Q")
+        word_count = len(words)
+        free_index = self.free_index
+        top = arena.top
+        arena_address = arena.address
+        prev_index = self.prev_size_offset // 8
+        size_index = self.size_offset // 8
+        offset = 0
+        limit = end - start
+        while offset < limit:
+            word = offset >> 3
+            if word + size_index >= word_count:
+                status.stop(start + offset, "chunk header at %#x runs past the heap end %#x"
+                            % (start + offset, end))
+                return
+            size_field = words[word + size_index]
+            size = size_field & ~7
+            address = start + offset
+            if address == top:
+                yield Chunk(address, size_field, words[word + prev_index], "top", None,
+                            arena_address)
+                return
+            if size == 0:
+                if address + C.CHUNK_HDR_SZ <= end:
+                    return  # the 0|PREV_INUSE fencepost that ends a full heap
+                status.stop(address, "zero size at %#x" % address)
+                return
+            if size & (C.MALLOC_ALIGNMENT - 1) or offset + size > limit:
+                status.stop(address, "invalid size %#x at %#x" % (size_field, address))
+                return
+            position = free_index.get(address)
+            if position is not None:
+                state = position.kind
+            else:
+                next_word = (offset + size) >> 3
+                if next_word + size_index < word_count and not words[next_word + size_index] & 1:
+                    state = "free"
+                else:
+                    state = "in-use"
+            yield Chunk(address, size_field, words[word + prev_index], state, position,
+                        arena_address)
+            offset += size
+        if top != 0 and segment.start <= top < segment.end:
+            status.stop(start + offset, "the walk did not reach top %#x" % top)
+
+    def iter_chunks(self, arenas=None, status=None):
+        """Yield (arena, segment, chunk) for every chunk of every heap of `arenas` (default all)."""
+        status = status if status is not None else WalkStatus()
+        for arena in arenas if arenas is not None else self.arenas:
+            for segment in arena.heaps:
+                for chunk in self.iter_segment(arena, segment, status):
+                    yield arena, segment, chunk
+            if arena.heap_problem and status.complete:
+                status.stop(arena.address, arena.heap_problem)
+
+    def mmapped_chunks(self):
+        """[Chunk] of mmapped chunks, found by scanning writable mappings and checking headers."""
+        if self._mmapped is None:
+            self._mmapped = _scan_mmapped(self)
+        return self._mmapped
+
+    def chunk_at(self, address):
+        """The Chunk containing `address` (header, user pointer or interior), or None."""
+        for arena in self.arenas:
+            for segment in arena.heaps:
+                if segment.start <= address < max(segment.end, segment.start + 1):
+                    status = WalkStatus()
+                    for chunk in self.iter_segment(arena, segment, status):
+                        if chunk.address <= address < chunk.address + max(chunk.size, 16):
+                            return chunk
+                    return None
+        for chunk in self.mmapped_chunks():
+            if chunk.address <= address < chunk.address + chunk.size:
+                return chunk
+        return None
+
+    def arena_by_address(self, address):
+        for arena in self.arenas:
+            if arena.address == address:
+                return arena
+        return None
+
+
+def _scan_mmapped(snap):
+    heap_ranges = [(segment.address or segment.start, segment.end)
+                   for arena in snap.arenas for segment in arena.heaps]
+    found = []
+    mem = snap.memory
+    for start, end, name in mem.regions():
+        if name.startswith("/") or name in ("[stack]", "[vvar]", "[vsyscall]", "[heap]"):
+            continue
+        if any(low < end and start < high for low, high in heap_ranges):
+            continue
+        address = start
+        while address + C.CHUNK_HDR_SZ <= end and len(found) < C.MAX_CHAIN_LENGTH:
+            try:
+                header = mem.read(address, C.CHUNK_HDR_SZ)
+            except HeapReadError:
+                break
+            prev_size = int.from_bytes(header[snap.prev_size_offset:snap.prev_size_offset + 8],
+                                       "little")
+            size_field = int.from_bytes(header[snap.size_offset:snap.size_offset + 8], "little")
+            size = size_field & ~C.SIZE_BITS
+            if (prev_size != 0 or size_field & C.SIZE_BITS != C.IS_MMAPPED or size == 0
+                    or size % C.PAGE_SIZE or address + size > end):
+                break
+            found.append(Chunk(address, size_field, prev_size, "in-use"))
+            address += size
+    expected = snap.mp.get("n_mmaps")
+    if expected is not None and expected != len(found):
+        snap.notes.append("found %d mmapped chunks, mp_.n_mmaps says %d" % (len(found), expected))
+    return found
+
+
+_cache = (None, None)
+
+
+def snapshot():
+    """The HeapSnapshot of the current stop (HeapError when there is nothing to inspect)."""
+    global _cache
+    generation = memory.generation()
+    if _cache[0] == generation and _cache[1] is not None:
+        return _cache[1]
+    allocator = target.find_allocator()
+    try:
+        snap = HeapSnapshot(allocator, memory.current())
+    except HeapReadError as error:
+        raise HeapError("%s: %s" % (allocator.describe(), error)) from None
+    except gdb.MemoryError as error:
+        raise HeapError("cannot read memory: %s" % error) from None
+    _cache = (generation, snap)
+    return snap
