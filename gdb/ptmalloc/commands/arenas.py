@@ -1,0 +1,103 @@
+"""`heap arenas` and `heap arena [ADDR]`: every malloc_state, its heaps and threads."""
+
+from .. import render, walk
+from ..errors import HeapError
+from ..views import arena_json
+from . import HeapCommand, command, parse_address
+
+
+def _show_arena(arena, paint, out):
+    out.line("%s %s%s" % (paint.title(arena.label()), paint.address(arena.address),
+                          "  (on the free list)" if arena.on_free_list else ""))
+    out.line("  top %s size %#x   last_remainder %s" % (
+        paint.address(arena.top), arena.top_size, paint.address(arena.last_remainder)))
+    out.line("  system_mem %#x   max_system_mem %#x   flags %#x%s   have_fastchunks %d" % (
+        arena.system_mem, arena.max_system_mem, arena.fields.get("flags", 0),
+        " (NONCONTIGUOUS)" if arena.fields.get("flags", 0) & 2 else "",
+        arena.fields.get("have_fastchunks", 0)))
+    threads = ", ".join(t.label() for t in arena.threads) or "none"
+    out.line("  attached_threads %d   threads using it: %s" % (arena.attached_threads, threads))
+    out.line("  next %s   next_free %s" % (paint.address(arena.next),
+                                          paint.address(arena.next_free)))
+    if not arena.heaps:
+        out.line("  heaps: none yet")
+    for segment in arena.heaps:
+        if segment.address is None:
+            out.line("  heap (sbrk) chunks %s - %s" % (paint.address(segment.start),
+                                                      paint.address(segment.end)))
+        else:
+            info = segment.info
+            out.line("  heap_info %s  size %#x  mprotect_size %#x  prev %s  chunks %s - %s" % (
+                paint.address(segment.address), info["size"], info["mprotect_size"],
+                paint.address(info["prev"]), paint.address(segment.start),
+                paint.address(segment.end)))
+    if arena.heap_problem:
+        out.line(paint.meta("  note: %s" % arena.heap_problem))
+
+
+@command
+class HeapArenas(HeapCommand):
+    """List every arena: main and thread arenas, their heaps (heap_info chain), top, last remainder,
+system_mem, attached threads and whether the arena is on the free list.
+
+Usage: heap arenas [--json]"""
+
+    name = "heap arenas"
+    aliases = (("arenas", ()),)
+
+    def run(self, args):
+        snap = walk.snapshot()
+        if args.json:
+            render.write_json({"arenas": [arena_json(a) for a in snap.arenas],
+                               "notes": snap.notes})
+            return
+        paint = render.Painter()
+        out = render.Writer()
+        for arena in snap.arenas:
+            _show_arena(arena, paint, out)
+        for note in snap.notes:
+            out.line(paint.meta("note: %s" % note))
+        out.flush()
+
+
+@command
+class HeapArena(HeapCommand):
+    """Show one arena: the one at ADDR, or the selected thread's arena (main_arena if none).
+
+Usage: heap arena [ADDR] [--json]"""
+
+    name = "heap arena"
+    aliases = (("arena", ()),)
+
+    def add_arguments(self, parser):
+        parser.add_argument("address", nargs="?")
+
+    def run(self, args):
+        snap = walk.snapshot()
+        if args.address is not None:
+            address = parse_address(args.address)
+            arena = snap.arena_by_address(address)
+            if arena is None:
+                raise HeapError("%#x is not an arena (see `heap arenas`)" % address)
+        else:
+            arena = _selected_thread_arena(snap)
+        if args.json:
+            render.write_json(arena_json(arena))
+            return
+        out = render.Writer()
+        _show_arena(arena, render.Painter(), out)
+        out.flush()
+
+
+def _selected_thread_arena(snap):
+    import gdb
+    try:
+        number = gdb.selected_thread().num
+    except (gdb.error, AttributeError):
+        number = None
+    for thread in snap.threads:
+        if thread.num == number and thread.arena:
+            found = snap.arena_by_address(thread.arena)
+            if found is not None:
+                return found
+    return snap.arenas[0]

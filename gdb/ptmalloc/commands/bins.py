@@ -1,0 +1,112 @@
+"""`heap bins`: every bin of every arena and every thread's tcache, chains followed."""
+
+from .. import constants as C
+from .. import render, walk
+from ..errors import HeapReadError
+from ..views import arena_bins_json, tcache_json
+from . import HeapCommand, command
+
+KINDS = ("tcache", "fast", "unsorted", "small", "large")
+
+
+def _chain_text(paint, chain, limit=None):
+    shown = chain.chunks if limit is None else chain.chunks[:limit]
+    text = " -> ".join(paint.address(a) for a in shown)
+    if limit is not None and len(chain.chunks) > limit:
+        text += " -> ... (%d more)" % (len(chain.chunks) - limit)
+    if not chain.complete:
+        text += paint.meta("  [walk stopped: %s]" % chain.problem)
+    return text
+
+
+def show_tcache(snap, threads, paint, out):
+    for thread in threads:
+        head = "tcache of %s at %s" % (thread.label(), paint.address(thread.tcache))
+        if thread.error:
+            out.line(paint.title(head) + paint.meta("  (%s)" % thread.error))
+            continue
+        if not thread.tcache:
+            out.line(paint.title("tcache of %s: none" % thread.label()))
+            continue
+        out.line(paint.title(head))
+        if not thread.tcache_bins:
+            out.line("  (empty)")
+        for chain in thread.tcache_bins:
+            mismatch = "" if chain.count == len(chain.chunks) else paint.meta(
+                " (count %d, chain %d)" % (chain.count, len(chain.chunks)))
+            out.line("  [%2d] %#6x count %d%s: %s" % (chain.index, chain.size, chain.count,
+                                                      mismatch, _chain_text(paint, chain)))
+
+
+def _show_arena_bins(snap, arena, kinds, paint, out):
+    out.line(paint.title("%s %#x" % (arena.label(), arena.address)))
+    if "fast" in kinds:
+        out.line("  fastbins:" + ("" if arena.fastbins else " (empty)"))
+        for chain in arena.fastbins:
+            out.line("    [%d] %#6x: %s" % (chain.index, chain.size, _chain_text(paint, chain)))
+    if "unsorted" in kinds:
+        chain = arena.unsorted
+        out.line("  unsorted: %s" % (_chain_text(paint, chain) if chain and chain.chunks
+                                      else "(empty)"))
+    if "small" in kinds:
+        out.line("  smallbins:" + ("" if arena.smallbins else " (empty)"))
+        for chain in arena.smallbins:
+            out.line("    [%2d] %#6x: %s" % (chain.index, chain.size, _chain_text(paint, chain)))
+    if "large" in kinds:
+        out.line("  largebins:" + ("" if arena.largebins else " (empty)"))
+        layout = snap.layouts["chunk"]
+        for chain in arena.largebins:
+            low, high = chain.size_range
+            out.line("    [%3d] %#x-%s: %d chunks" % (chain.index, low,
+                                                      "%#x" % high if high else "...",
+                                                      len(chain.chunks)))
+            for address in chain.chunks:
+                try:
+                    size = snap.memory.u64(address + snap.size_offset) & ~C.SIZE_BITS
+                    fd_next = snap.memory.u64(address + layout.offset("fd_nextsize"))
+                    bk_next = snap.memory.u64(address + layout.offset("bk_nextsize"))
+                    skip = ("fd_nextsize %s bk_nextsize %s" % (paint.address(fd_next),
+                                                               paint.address(bk_next))
+                            if fd_next or bk_next else "")
+                except HeapReadError as error:
+                    size, skip = 0, str(error)
+                out.line("      %s size %#x %s" % (paint.address(address), size, skip))
+            if not chain.complete:
+                out.line(paint.meta("      [walk stopped: %s]" % chain.problem))
+
+
+@command
+class HeapBins(HeapCommand):
+    """Show the bins: every thread's tcache (by LWP and gdb thread number) and every arena's
+fast, unsorted, small and large bins, chains followed to the end with safe-linked pointers
+decoded and cycles detected.  Large bins show their size ranges and skip-list links.
+
+Usage: heap bins [tcache|fast|unsorted|small|large] [--json]"""
+
+    name = "heap bins"
+    aliases = (("bins", ()), ("tcachebins", ("tcache",)), ("fastbins", ("fast",)),
+               ("smallbins", ("small",)), ("largebins", ("large",)),
+               ("unsortedbin", ("unsorted",)))
+
+    def add_arguments(self, parser):
+        parser.add_argument("kind", nargs="?", choices=KINDS)
+
+    def run(self, args):
+        snap = walk.snapshot()
+        kinds = set(KINDS) if args.kind is None else {args.kind}
+        if args.json:
+            value = {}
+            if "tcache" in kinds:
+                value["tcache"] = [tcache_json(t) for t in snap.threads]
+            if kinds - {"tcache"}:
+                value["arenas"] = [arena_bins_json(a, kinds) for a in snap.arenas]
+            render.write_json(value)
+            return
+        paint = render.Painter()
+        out = render.Writer()
+        if "tcache" in kinds:
+            show_tcache(snap, snap.threads, paint, out)
+        if kinds - {"tcache"}:
+            for arena in snap.arenas:
+                _show_arena_bins(snap, arena, kinds, paint, out)
+        out.flush()

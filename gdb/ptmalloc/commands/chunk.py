@@ -1,0 +1,150 @@
+"""`heap chunk ADDR`: the chunk containing an address, with its neighbours, bin and links."""
+
+from .. import constants as C
+from .. import render, walk
+from ..errors import HeapError, HeapReadError
+from ..model import WalkStatus
+from . import HeapCommand, command, parse_address
+
+
+def locate(snap, address):
+    """(arena, segment, previous chunk, chunk, next chunk) for the chunk containing `address`."""
+    for arena in snap.arenas:
+        for segment in arena.heaps:
+            if not segment.start <= address < segment.end:
+                continue
+            previous = None
+            chunks = snap.iter_segment(arena, segment, WalkStatus())
+            for chunk in chunks:
+                if chunk.address <= address < chunk.address + max(chunk.size, C.CHUNK_HDR_SZ):
+                    following = next(chunks, None)
+                    return arena, segment, previous, chunk, following
+                previous = chunk
+            return arena, segment, None, None, None
+    for chunk in snap.mmapped_chunks():
+        if chunk.address <= address < chunk.address + chunk.size:
+            return None, None, None, chunk, None
+    return None, None, None, None, None
+
+
+def decoded_links(snap, chunk):
+    """{link name: value} as the allocator reads them, safe-linking undone."""
+    mem = snap.memory
+    layout = snap.layouts["chunk"]
+    links = {}
+    try:
+        if chunk.state == "tcache":
+            entry = chunk.user_address
+            stored = mem.u64(entry)
+            links["next"] = stored ^ (entry >> 12) if stored else 0
+            links["next_stored"] = stored
+            links["key"] = mem.u64(entry + snap.layouts["tcache_entry"].offset("key"))
+        elif chunk.state == "fastbin":
+            slot = chunk.address + snap.fd_offset
+            stored = mem.u64(slot)
+            links["fd"] = stored ^ (slot >> 12) if stored else 0
+            links["fd_stored"] = stored
+        elif chunk.state in ("unsorted", "smallbin", "largebin", "free"):
+            links["fd"] = mem.u64(chunk.address + snap.fd_offset)
+            links["bk"] = mem.u64(chunk.address + snap.bk_offset)
+            if chunk.state == "largebin":
+                links["fd_nextsize"] = mem.u64(chunk.address + layout.offset("fd_nextsize"))
+                links["bk_nextsize"] = mem.u64(chunk.address + layout.offset("bk_nextsize"))
+    except HeapReadError as error:
+        links["error"] = str(error)
+    return links
+
+
+def tcache_key(snap):
+    address = snap.allocator.addresses.get("tcache_key")
+    if address is None:
+        return None
+    try:
+        return snap.memory.u64(address)
+    except HeapReadError:
+        return None
+
+
+@command
+class HeapChunk(HeapCommand):
+    """Describe the chunk that contains ADDR (its header, user pointer or any interior address):
+sizes, flags, usable size, previous and next chunk, state with the exact bin or tcache
+position, and its links with safe-linking decoded.
+
+Usage: heap chunk ADDR [--json]"""
+
+    name = "heap chunk"
+    aliases = (("malloc_chunk", ()), ("hi", ()))
+
+    def add_arguments(self, parser):
+        parser.add_argument("address")
+
+    def run(self, args):
+        snap = walk.snapshot()
+        address = parse_address(args.address)
+        arena, segment, previous, chunk, following = locate(snap, address)
+        if chunk is None:
+            raise HeapError("%#x is not inside any heap or mmapped chunk" % address)
+        links = decoded_links(snap, chunk)
+        key = tcache_key(snap) if chunk.state == "tcache" else None
+        if args.json:
+            value = chunk.to_json()
+            value.update({
+                "user_address": chunk.user_address, "prev_size": chunk.prev_size,
+                "usable_size": chunk.usable_size, "mmapped": chunk.is_mmapped,
+                "arena": arena.address if arena else None,
+                "heap": (segment.address if segment.address is not None else segment.start)
+                if segment else None,
+                "prev_chunk": previous.address if previous else None,
+                "next_chunk": following.address if following else None,
+                "links": links,
+            })
+            if chunk.position is not None:
+                position = chunk.position
+                value["bin"] = {"kind": position.kind, "index": position.index,
+                                "position": position.position, "arena": position.arena,
+                                "thread": position.thread.lwp if position.thread else None}
+            if key is not None:
+                value["key_matches_tcache_key"] = links.get("key") == key
+            render.write_json(value)
+            return
+        paint = render.Painter()
+        out = render.Writer()
+        where = "mmapped chunk" if arena is None else "%s %#x" % (arena.label(), arena.address)
+        out.line("%s %s (user %s) in %s" % (paint.title("chunk"), paint.address(chunk.address),
+                                            paint.address(chunk.user_address), where))
+        out.line("  size %#x  flags %s  usable %d  prev_size %#x" % (
+            chunk.size, " ".join(chunk.flags) or "none", chunk.usable_size, chunk.prev_size))
+        state = paint.state(chunk.state)
+        if chunk.position is not None:
+            out.line("  state %s: %s" % (state, chunk.position.describe()))
+        else:
+            out.line("  state %s" % state)
+        if address != chunk.address:
+            out.line("  %#x is at offset %#x from the header" % (address, address - chunk.address))
+        if arena is not None:
+            out.line("  prev chunk %s%s   next chunk %s" % (
+                paint.address(previous.address) if previous else "none (first in heap)",
+                "" if previous is None else " (%s)" % previous.state,
+                "%s (%s)" % (paint.address(following.address), following.state)
+                if following else "none"))
+        for name, value in links.items():
+            if name == "error":
+                out.line(paint.meta("  links: %s" % value))
+            elif name.endswith("_stored"):
+                continue
+            elif name == "next":
+                out.line("  next %s (chunk %s, stored %#x safe-linked)" % (
+                    paint.address(value), paint.address(value - 16) if value else "none",
+                    links["next_stored"]))
+            elif name == "key":
+                verdict = ""
+                if key is not None:
+                    verdict = " (= tcache_key)" if value == key else " (not tcache_key)"
+                out.line("  key %#x%s" % (value, verdict))
+            elif name == "fd" and "fd_stored" in links:
+                out.line("  fd %s (stored %#x safe-linked)" % (paint.address(value),
+                                                                links["fd_stored"]))
+            else:
+                out.line("  %s %s" % (name, paint.address(value)))
+        out.flush()

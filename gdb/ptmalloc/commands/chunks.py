@@ -1,0 +1,180 @@
+"""`heap chunks`: every chunk of every heap, plus mmapped chunks, streamed."""
+
+from .. import render, walk
+from ..errors import HeapError
+from ..model import WalkStatus
+from . import HeapCommand, command, parse_address, size_argument
+
+STATES = ("in-use", "tcache", "fastbin", "unsorted", "smallbin", "largebin", "top", "free")
+
+
+def _where(chunk):
+    position = chunk.position
+    if position is None:
+        return ""
+    if position.kind == "tcache":
+        return "tcache[%d]#%d t%d" % (position.index, position.position,
+                                      position.thread.num if position.thread else 0)
+    if position.kind == "unsorted":
+        return "unsorted#%d" % position.position
+    return "%s[%d]#%d" % (position.kind, position.index, position.position)
+
+
+@command
+class HeapChunks(HeapCommand):
+    """List every chunk of every heap of every arena, then the mmapped chunks.
+
+Each line: header address, size, flags, state (in-use, tcache, fastbin, unsorted, smallbin,
+largebin, top, or free for a free chunk in no bin) and its bin position.
+Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--max-size N]
+                   [--limit N] [--summary] [--json]
+  --summary   histogram of chunk counts and bytes by size and state
+  --limit N   print at most N chunks and say how many were left out"""
+
+    name = "heap chunks"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--arena")
+        parser.add_argument("--state")
+        parser.add_argument("--min-size", type=size_argument)
+        parser.add_argument("--max-size", type=size_argument)
+        parser.add_argument("--limit", type=size_argument)
+        parser.add_argument("--summary", action="store_true")
+
+    def run(self, args):
+        snap = walk.snapshot()
+        arenas = snap.arenas
+        if args.arena is not None:
+            address = parse_address(args.arena)
+            arena = snap.arena_by_address(address)
+            if arena is None:
+                raise HeapError("%#x is not an arena (see `heap arenas`)" % address)
+            arenas = [arena]
+        states = None
+        if args.state:
+            states = set(s.strip() for s in args.state.split(",") if s.strip())
+            unknown = states - set(STATES)
+            if unknown:
+                raise HeapError("unknown state %s (one of %s)" % (", ".join(sorted(unknown)),
+                                                                    ", ".join(STATES)))
+        low = args.min_size or 0
+        high = args.max_size
+
+        def wanted(chunk):
+            size = chunk.size
+            return ((states is None or chunk.state in states) and size >= low
+                    and (high is None or size <= high))
+
+        include_mmapped = args.arena is None
+        if args.summary:
+            self._summary(snap, arenas, wanted, include_mmapped, args.json)
+        elif args.json:
+            self._json(snap, arenas, wanted, include_mmapped, args.limit)
+        else:
+            self._text(snap, arenas, wanted, include_mmapped, args.limit)
+
+    def _json(self, snap, arenas, wanted, include_mmapped, limit):
+        status = WalkStatus()
+        shown = 0
+        left_out = 0
+        result = []
+        for arena in arenas:
+            chunks = []
+            for segment in arena.heaps:
+                for chunk in snap.iter_segment(arena, segment, status):
+                    if not wanted(chunk):
+                        continue
+                    if limit is not None and shown >= limit:
+                        left_out += 1
+                        continue
+                    shown += 1
+                    chunks.append(chunk.to_json())
+            if arena.heap_problem and status.complete:
+                status.stop(arena.address, arena.heap_problem)
+            result.append({"address": arena.address, "main": arena.is_main,
+                           "heaps": [{"address": s.address if s.address is not None else s.start,
+                                      "start": s.start, "end": s.end} for s in arena.heaps],
+                           "chunks": chunks})
+        mmapped = []
+        if include_mmapped:
+            for chunk in snap.mmapped_chunks():
+                if wanted(chunk):
+                    mmapped.append({"address": chunk.address, "size": chunk.size,
+                                    "flags": chunk.flags, "state": chunk.state})
+        value = {"arenas": result, "mmapped": mmapped, "complete": status.complete}
+        if status.problem:
+            value["problem"] = status.problem
+        if limit is not None:
+            value["left_out"] = left_out
+        render.write_json(value)
+
+    def _text(self, snap, arenas, wanted, include_mmapped, limit):
+        paint = render.Painter()
+        out = render.Writer()
+        status = WalkStatus()
+        shown = 0
+        left_out = 0
+        for arena in arenas:
+            out.line(paint.title("%s %#x" % (arena.label(), arena.address)))
+            for segment in arena.heaps:
+                out.line(paint.meta("  heap %#x-%#x" % (segment.start, segment.end)))
+                for chunk in snap.iter_segment(arena, segment, status):
+                    if not wanted(chunk):
+                        continue
+                    if limit is not None and shown >= limit:
+                        left_out += 1
+                        continue
+                    shown += 1
+                    out.line("  %s  %#9x  %-26s %-8s %s" % (
+                        paint.address(chunk.address), chunk.size, "|".join(chunk.flags) or "-",
+                        paint.state(chunk.state), _where(chunk)))
+            if arena.heap_problem and status.complete:
+                status.stop(arena.address, arena.heap_problem)
+        if include_mmapped:
+            mmapped = [c for c in snap.mmapped_chunks() if wanted(c)]
+            if mmapped:
+                out.line(paint.title("mmapped chunks"))
+            for chunk in mmapped:
+                if limit is not None and shown >= limit:
+                    left_out += 1
+                    continue
+                shown += 1
+                out.line("  %s  %#9x  %-26s %-8s" % (paint.address(chunk.address), chunk.size,
+                                                      "|".join(chunk.flags), chunk.state))
+        if left_out:
+            out.line(paint.meta("... %d more chunks not shown (--limit %d)" % (left_out, limit)))
+        if not status.complete:
+            out.line(paint.meta("walk incomplete: %s" % status.problem))
+        out.flush()
+
+    def _summary(self, snap, arenas, wanted, include_mmapped, as_json):
+        histogram = {}
+        status = WalkStatus()
+        for _arena, _segment, chunk in snap.iter_chunks(arenas, status):
+            if wanted(chunk):
+                entry = histogram.setdefault((chunk.size, chunk.state), [0, 0])
+                entry[0] += 1
+                entry[1] += chunk.size
+        if include_mmapped:
+            for chunk in snap.mmapped_chunks():
+                if wanted(chunk):
+                    entry = histogram.setdefault((chunk.size, "mmapped"), [0, 0])
+                    entry[0] += 1
+                    entry[1] += chunk.size
+        rows = sorted(histogram.items())
+        if as_json:
+            render.write_json({"summary": [{"size": size, "state": state, "count": c, "bytes": b}
+                                           for (size, state), (c, b) in rows],
+                               "complete": status.complete})
+            return
+        paint = render.Painter()
+        out = render.Writer()
+        out.line(paint.title("%12s  %-9s %9s %14s" % ("size", "state", "count", "bytes")))
+        for (size, state), (count, total) in rows:
+            out.line("%#12x  %-9s %9d %14d" % (size, paint.state(state), count, total))
+        count = sum(c for c, _b in histogram.values())
+        total = sum(b for _c, b in histogram.values())
+        out.line("%12s  %-9s %9d %14d" % ("total", "", count, total))
+        if not status.complete:
+            out.line(paint.meta("walk incomplete: %s" % status.problem))
+        out.flush()
