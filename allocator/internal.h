@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/single_threaded.h>
 
 #include "bins.h"
@@ -72,9 +73,12 @@ void malloc_init_state(mstate av);
 /* The calling thread's arena, locked; NULL only when no arena could be created. */
 mstate arena_get(size_t size);
 mstate arena_get_retry(mstate failed, size_t bytes);
+/* With the hugetlb tunable, heaps are sized and aligned in huge pages instead. */
+static inline size_t heap_min_size(void) { return mp_.hp_pagesize == 0 ? HEAP_MIN_SIZE : mp_.hp_pagesize; }
+static inline size_t heap_max_size(void) { return mp_.hp_pagesize == 0 ? HEAP_MAX_SIZE : mp_.hp_pagesize * 4; }
 static inline heap_info *heap_for_ptr(void *pointer)
 {
-	return (heap_info *)((uintptr_t)pointer & ~(HEAP_MAX_SIZE - 1));
+	return (heap_info *)((uintptr_t)pointer & ~(heap_max_size() - 1));
 }
 static inline mstate arena_for_chunk(mchunkptr p)
 {

@@ -1,0 +1,57 @@
+/*
+ * The one way the allocator dies: glibc's malloc_printerr.  The message and a newline go to fd 2 in
+ * a single writev (no stdio: the heap is corrupt and stdio may allocate), then SIGABRT.  Tests and
+ * the GDB extension's predictions compare these texts byte for byte with glibc 2.36's.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "internal.h"
+
+static void write_fully_to_stderr(struct iovec *parts, int count)
+{
+	while (count > 0) {
+		ssize_t written = writev(STDERR_FILENO, parts, count);
+		if (written < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		while (count > 0 && (size_t)written >= parts->iov_len) {
+			written -= (ssize_t)parts->iov_len;
+			parts++;
+			count--;
+		}
+		if (count > 0) {
+			parts->iov_base = (char *)parts->iov_base + written;
+			parts->iov_len -= (size_t)written;
+		}
+	}
+}
+
+_Noreturn void malloc_printerr(const char *message)
+{
+	struct iovec parts[2] = {
+	    {.iov_base = (void *)message, .iov_len = strlen(message)},
+	    {.iov_base = "\n", .iov_len = 1},
+	};
+	write_fully_to_stderr(parts, 2);
+	abort();
+}
+
+_Noreturn void malloc_assert_fail(const char *function, const char *expression)
+{
+	static const char prefix[] = "Fatal glibc error: malloc assertion failure in ";
+	struct iovec parts[5] = {
+	    {.iov_base = (void *)prefix, .iov_len = sizeof(prefix) - 1},
+	    {.iov_base = (void *)function, .iov_len = strlen(function)},
+	    {.iov_base = ": ", .iov_len = 2},
+	    {.iov_base = (void *)expression, .iov_len = strlen(expression)},
+	    {.iov_base = "\n", .iov_len = 1},
+	};
+	write_fully_to_stderr(parts, 5);
+	abort();
+}

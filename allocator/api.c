@@ -1,0 +1,278 @@
+/*
+ * The exported entry points, with glibc 2.36's behaviour at the boundary: lazy initialisation,
+ * the tcache fast paths of malloc and free, the single-thread path that takes no lock, arena
+ * choice and retry, and errno.  Everything below them is internal to the library.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define arena_matches(mem, arena) (!(mem) || chunk_is_mmapped(mem_to_chunk(mem)) || (arena) == arena_for_chunk(mem_to_chunk(mem)))
+
+PTM_EXPORT void *malloc(size_t bytes)
+{
+	ptmalloc_ensure_init();
+	size_t nb = checked_request_to_size(bytes);
+	if (nb == 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	size_t tc_idx = csize2tidx(nb);
+	maybe_init_tcache();
+	if (tc_idx < mp_.tcache_bins && tcache != NULL && tcache->counts[tc_idx] > 0)
+		return tcache_get(tc_idx);
+
+	if (SINGLE_THREAD_P) {
+		void *mem = _int_malloc(&main_arena, bytes);
+		malloc_assert(arena_matches(mem, &main_arena), "__libc_malloc",
+		              "!victim || chunk_is_mmapped (mem2chunk (victim)) || &main_arena == arena_for_chunk "
+		              "(mem2chunk (victim))");
+		return mem;
+	}
+
+	mstate av = arena_get(bytes);
+	void *mem = _int_malloc(av, bytes);
+	if (mem == NULL && av != NULL) {
+		av = arena_get_retry(av, bytes);
+		mem = _int_malloc(av, bytes);
+	}
+	if (av != NULL)
+		lock_release(&av->mutex);
+	malloc_assert(arena_matches(mem, av), "__libc_malloc",
+	              "!victim || chunk_is_mmapped (mem2chunk (victim)) || ar_ptr == arena_for_chunk (mem2chunk "
+	              "(victim))");
+	return mem;
+}
+
+PTM_EXPORT void free(void *mem)
+{
+	if (mem == NULL)
+		return;
+	int saved_errno = errno;
+	mchunkptr p = mem_to_chunk(mem);
+	if (chunk_is_mmapped(p)) {
+		/* Freeing a large mapping raises the mmap threshold to its size: such blocks are probably
+		   transient, and serving them from the heap avoids repeated mmap/munmap. */
+		if (!mp_.no_dyn_threshold && chunk_size_raw(p) > mp_.mmap_threshold &&
+		    chunk_size_raw(p) <= DEFAULT_MMAP_THRESHOLD_MAX) {
+			mp_.mmap_threshold = chunk_size(p);
+			mp_.trim_threshold = 2 * mp_.mmap_threshold;
+		}
+		munmap_chunk(p);
+	} else {
+		maybe_init_tcache();
+		_int_free(arena_for_chunk(p), p, 0);
+	}
+	errno = saved_errno;
+}
+
+PTM_EXPORT void cfree(void *mem) { free(mem); }
+
+PTM_EXPORT void *calloc(size_t count, size_t element_size)
+{
+	ptrdiff_t bytes;
+	if (__builtin_mul_overflow(count, element_size, &bytes)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	size_t size = (size_t)bytes;
+	ptmalloc_ensure_init();
+	maybe_init_tcache();
+
+	mstate av = SINGLE_THREAD_P ? &main_arena : arena_get(size);
+	mchunkptr old_top = NULL;
+	size_t old_top_size = 0;
+	if (av != NULL) {
+		/* Memory fresh from the system is already zero: note how much of the top was not. */
+		old_top = av->top;
+		old_top_size = chunk_size(old_top);
+		if (av == &main_arena) {
+			size_t fresh_end = (size_t)(mp_.sbrk_base + av->max_system_mem - (char *)old_top);
+			if (old_top_size < fresh_end)
+				old_top_size = fresh_end;
+		} else {
+			heap_info *heap = heap_for_ptr(old_top);
+			size_t mapped_end = (size_t)((char *)heap + heap->mprotect_size - (char *)old_top);
+			if (old_top_size < mapped_end)
+				old_top_size = mapped_end;
+		}
+	}
+
+	void *mem = _int_malloc(av, size);
+	malloc_assert(arena_matches(mem, av), "__libc_calloc",
+	              "!mem || chunk_is_mmapped (mem2chunk (mem)) || av == arena_for_chunk (mem2chunk (mem))");
+	if (!SINGLE_THREAD_P) {
+		if (mem == NULL && av != NULL) {
+			av = arena_get_retry(av, size);
+			mem = _int_malloc(av, size);
+		}
+		if (av != NULL)
+			lock_release(&av->mutex);
+	}
+	if (mem == NULL)
+		return NULL;
+
+	mchunkptr p = mem_to_chunk(mem);
+	size_t chunk_bytes = chunk_size(p);
+	if (chunk_is_mmapped(p)) {
+		if (__builtin_expect(perturb_byte, 0))
+			return memset(mem, 0, size);
+		return mem;
+	}
+	if (perturb_byte == 0 && p == old_top && chunk_bytes > old_top_size)
+		chunk_bytes = old_top_size;
+
+	size_t clear_size = chunk_bytes - SIZE_SZ;
+	malloc_assert(clear_size / sizeof(size_t) >= 3, "__libc_calloc", "nclears >= 3");
+	return memset(mem, 0, clear_size);
+}
+
+PTM_EXPORT void *realloc(void *oldmem, size_t bytes)
+{
+	ptmalloc_ensure_init();
+	if (bytes == 0 && oldmem != NULL) {
+		free(oldmem);
+		return NULL;
+	}
+	if (oldmem == NULL)
+		return malloc(bytes);
+
+	const mchunkptr oldp = mem_to_chunk(oldmem);
+	const size_t oldsize = chunk_size(oldp);
+	mstate av = NULL;
+	if (!chunk_is_mmapped(oldp)) {
+		maybe_init_tcache();
+		av = arena_for_chunk(oldp);
+	}
+	if (__builtin_expect((uintptr_t)oldp > (uintptr_t)-oldsize, 0) || __builtin_expect(misaligned_chunk(oldp), 0))
+		malloc_printerr("realloc(): invalid pointer");
+
+	size_t nb = checked_request_to_size(bytes);
+	if (nb == 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+
+	if (chunk_is_mmapped(oldp)) {
+		mchunkptr moved = mremap_chunk(oldp, nb);
+		if (moved != NULL)
+			return chunk_to_mem(moved);
+		if (oldsize - SIZE_SZ >= nb)
+			return oldmem;
+		void *newmem = malloc(bytes);
+		if (newmem == NULL)
+			return NULL;
+		memcpy(newmem, oldmem, oldsize - CHUNK_HDR_SZ);
+		munmap_chunk(oldp);
+		return newmem;
+	}
+
+	if (SINGLE_THREAD_P) {
+		void *newmem = _int_realloc(av, oldp, oldsize, nb);
+		malloc_assert(arena_matches(newmem, av), "__libc_realloc",
+		              "!newp || chunk_is_mmapped (mem2chunk (newp)) || ar_ptr == arena_for_chunk (mem2chunk "
+		              "(newp))");
+		return newmem;
+	}
+
+	lock_acquire(&av->mutex);
+	void *newmem = _int_realloc(av, oldp, oldsize, nb);
+	lock_release(&av->mutex);
+	malloc_assert(arena_matches(newmem, av), "__libc_realloc",
+	              "!newp || chunk_is_mmapped (mem2chunk (newp)) || ar_ptr == arena_for_chunk (mem2chunk (newp))");
+	if (newmem == NULL) {
+		/* This arena is exhausted; any arena will do. */
+		newmem = malloc(bytes);
+		if (newmem != NULL) {
+			memcpy(newmem, oldmem, oldsize - SIZE_SZ);
+			_int_free(av, oldp, 0);
+		}
+	}
+	return newmem;
+}
+
+PTM_EXPORT void *reallocarray(void *oldmem, size_t count, size_t element_size)
+{
+	size_t bytes;
+	if (__builtin_mul_overflow(count, element_size, &bytes)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return realloc(oldmem, bytes);
+}
+
+PTM_EXPORT void *memalign(size_t alignment, size_t bytes)
+{
+	ptmalloc_ensure_init();
+	return _mid_memalign(alignment, bytes);
+}
+
+/* In glibc 2.36 aligned_alloc is memalign under another name: no validation of its arguments. */
+PTM_EXPORT void *aligned_alloc(size_t alignment, size_t bytes)
+{
+	return memalign(alignment, bytes);
+}
+
+PTM_EXPORT int posix_memalign(void **result, size_t alignment, size_t bytes)
+{
+	ptmalloc_ensure_init();
+	size_t words = alignment / sizeof(void *);
+	if (alignment % sizeof(void *) != 0 || (words & (words - 1)) != 0 || alignment == 0)
+		return EINVAL;
+	void *mem = _mid_memalign(alignment, bytes);
+	if (mem == NULL)
+		return ENOMEM;
+	*result = mem;
+	return 0;
+}
+
+PTM_EXPORT void *valloc(size_t bytes)
+{
+	ptmalloc_ensure_init();
+	return _mid_memalign(system_page_size(), bytes);
+}
+
+PTM_EXPORT void *pvalloc(size_t bytes)
+{
+	ptmalloc_ensure_init();
+	size_t page_size = system_page_size();
+	size_t rounded;
+	if (__builtin_add_overflow(bytes, page_size - 1, &rounded)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* glibc masks with -(pagesize - 1), not -pagesize: bit 0 may survive; we match it. */
+	rounded &= -(page_size - 1);
+	return _mid_memalign(page_size, rounded);
+}
+
+PTM_EXPORT size_t malloc_usable_size(void *mem)
+{
+	if (mem == NULL)
+		return 0;
+	mchunkptr p = mem_to_chunk(mem);
+	if (chunk_is_mmapped(p))
+		return chunk_size(p) - CHUNK_HDR_SZ;
+	if (chunk_inuse(p))
+		return chunk_size(p) - SIZE_SZ;
+	return 0;
+}
+
+PTM_EXPORT int mallopt(int param, int value) { return do_mallopt(param, value); }
+
+PTM_EXPORT int malloc_trim(size_t pad)
+{
+	ptmalloc_ensure_init();
+	int released = 0;
+	mstate av = &main_arena;
+	do {
+		lock_acquire(&av->mutex);
+		released |= mtrim(av, pad);
+		lock_release(&av->mutex);
+		av = av->next;
+	} while (av != &main_arena);
+	return released;
+}

@@ -1,0 +1,515 @@
+/*
+ * Arenas: the main arena (in .data, growing with sbrk) and thread arenas (each living at the start of
+ * its first HEAP_MAX_SIZE-aligned heap).  Here are initialisation, choosing a thread's arena
+ * (free list, new arena up to the limit, then round-robin reuse), heaps (create, grow, shrink,
+ * delete, heap_trim), detaching at thread exit and keeping the allocator usable across fork.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+struct malloc_state main_arena = {
+    .mutex = 0,
+    .next = &main_arena,
+    .attached_threads = 1,
+};
+
+bool __malloc_initialized;
+size_t narenas = 1;
+mstate free_list;
+__libc_lock_t list_lock;
+__libc_lock_t free_list_lock;
+char *aligned_heap_area;
+__thread mstate thread_arena;
+
+/* glibc learns of thread exit from inside libc; a preloaded allocator needs its own signal: a
+   pthread key whose destructor runs when a thread that used the heap exits. */
+static pthread_key_t thread_exit_key;
+static __thread bool thread_exit_key_set;
+static bool fork_handlers_active;
+
+static void note_thread_uses_heap(void)
+{
+	if (!thread_exit_key_set) {
+		thread_exit_key_set = true;
+		pthread_setspecific(thread_exit_key, (void *)1);
+	}
+}
+
+void malloc_init_state(mstate av)
+{
+	for (unsigned int index = 1; index < NBINS; index++) {
+		mbinptr bin = bin_at(av, index);
+		bin->fd = bin->bk = bin;
+	}
+	if (av != &main_arena)
+		set_noncontiguous(av);
+	else
+		set_max_fast(DEFAULT_MXFAST);
+	__atomic_store_n(&av->have_fastchunks, 0, __ATOMIC_RELAXED);
+	av->top = initial_top(av);
+}
+
+static void thread_exit_destructor(void *value);
+static void fork_prepare(void);
+static void fork_parent(void);
+static void fork_child(void);
+
+void ptmalloc_init(void)
+{
+	if (__malloc_initialized)
+		return;
+	__malloc_initialized = true;
+	tcache_key_initialize();
+	thread_arena = &main_arena;
+	malloc_init_state(&main_arena);
+	ptmalloc_apply_tunables();
+	pthread_key_create(&thread_exit_key, thread_exit_destructor);
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+/* ---- heaps of thread arenas ---- */
+
+static heap_info *map_new_heap(size_t size, size_t top_pad, size_t page_size, int extra_flags)
+{
+	size_t min_size = heap_min_size();
+	size_t max_size = heap_max_size();
+	if (size + top_pad < min_size)
+		size = min_size;
+	else if (size + top_pad <= max_size)
+		size += top_pad;
+	else if (size > max_size)
+		return NULL;
+	else
+		size = max_size;
+	size = align_up(size, page_size);
+
+	/* The heap must be aligned to max_size so heap_for_ptr can find its header by masking.  Map
+	   twice the size and trim; an aligned second half is remembered as the next hint. */
+	const int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | extra_flags;
+	char *heap = MAP_FAILED;
+	if (aligned_heap_area != NULL) {
+		heap = mmap(aligned_heap_area, max_size, PROT_NONE, flags, -1, 0);
+		aligned_heap_area = NULL;
+		if (heap != MAP_FAILED && ((uintptr_t)heap & (max_size - 1)) != 0) {
+			munmap(heap, max_size);
+			heap = MAP_FAILED;
+		}
+	}
+	if (heap == MAP_FAILED) {
+		char *wide = mmap(NULL, max_size << 1, PROT_NONE, flags, -1, 0);
+		if (wide != MAP_FAILED) {
+			heap = (char *)align_up((uintptr_t)wide, max_size);
+			size_t lead = (size_t)(heap - wide);
+			if (lead != 0)
+				munmap(wide, lead);
+			else
+				aligned_heap_area = heap + max_size;
+			munmap(heap + max_size, max_size - lead);
+		} else {
+			heap = mmap(NULL, max_size, PROT_NONE, flags, -1, 0);
+			if (heap == MAP_FAILED)
+				return NULL;
+			if (((uintptr_t)heap & (max_size - 1)) != 0) {
+				munmap(heap, max_size);
+				return NULL;
+			}
+		}
+	}
+	if (mprotect(heap, size, PROT_READ | PROT_WRITE) != 0) {
+		munmap(heap, max_size);
+		return NULL;
+	}
+	if (mp_.thp_pagesize != 0 && size >= mp_.thp_pagesize)
+		madvise(heap, size, MADV_HUGEPAGE);
+
+	heap_info *info = (heap_info *)heap;
+	info->size = size;
+	info->mprotect_size = size;
+	info->pagesize = page_size;
+	return info;
+}
+
+heap_info *new_heap(size_t size, size_t top_pad)
+{
+	if (__builtin_expect(mp_.hp_pagesize != 0, 0)) {
+		heap_info *heap = map_new_heap(size, top_pad, mp_.hp_pagesize, mp_.hp_flags);
+		if (heap != NULL)
+			return heap;
+	}
+	return map_new_heap(size, top_pad, system_page_size(), 0);
+}
+
+int grow_heap(heap_info *heap, long diff)
+{
+	diff = (long)align_up((size_t)diff, heap->pagesize);
+	long new_size = (long)heap->size + diff;
+	if ((unsigned long)new_size > heap_max_size())
+		return -1;
+	if ((unsigned long)new_size > heap->mprotect_size) {
+		if (mprotect((char *)heap + heap->mprotect_size, (unsigned long)new_size - heap->mprotect_size,
+		             PROT_READ | PROT_WRITE) != 0)
+			return -2;
+		heap->mprotect_size = (size_t)new_size;
+	}
+	heap->size = (size_t)new_size;
+	return 0;
+}
+
+/* Whether shrinking must really unmap (no overcommit, or a setuid program) instead of madvise. */
+static bool heap_shrink_must_remap(void)
+{
+	static int must_remap = -1;
+	if (__builtin_expect(must_remap < 0, 0)) {
+		must_remap = getauxval(AT_SECURE) != 0;
+		if (!must_remap) {
+			int fd = open("/proc/sys/vm/overcommit_memory", O_RDONLY | O_CLOEXEC);
+			if (fd >= 0) {
+				char value;
+				if (read(fd, &value, 1) > 0)
+					must_remap = value == '2';
+				close(fd);
+			}
+		}
+	}
+	return must_remap;
+}
+
+static int shrink_heap(heap_info *heap, long diff)
+{
+	long new_size = (long)heap->size - diff;
+	if (new_size < (long)sizeof(*heap))
+		return -1;
+	if (__builtin_expect(heap_shrink_must_remap(), 0)) {
+		if (mmap((char *)heap + new_size, (size_t)diff, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+		         0) == MAP_FAILED)
+			return -2;
+		heap->mprotect_size = (size_t)new_size;
+	} else {
+		madvise((char *)heap + new_size, (size_t)diff, MADV_DONTNEED);
+	}
+	heap->size = (size_t)new_size;
+	return 0;
+}
+
+static void delete_heap(heap_info *heap)
+{
+	if ((char *)heap + heap_max_size() == aligned_heap_area)
+		aligned_heap_area = NULL;
+	munmap(heap, heap_max_size());
+}
+
+int heap_trim(heap_info *heap, size_t pad)
+{
+	mstate av = heap->ar_ptr;
+	mchunkptr top = av->top;
+	size_t max_size = heap_max_size();
+
+	/* A secondary heap that is nothing but top goes away, and the previous heap's tail (behind its
+	   fencepost) becomes the top again. */
+	while (top == chunk_at_offset((mchunkptr)heap, sizeof(*heap))) {
+		heap_info *previous_heap = heap->prev;
+		long tail = (long)previous_heap->size - (long)(MINSIZE - 2 * SIZE_SZ);
+		mchunkptr p = chunk_at_offset((mchunkptr)previous_heap, (size_t)tail);
+		long misalign = (long)((uintptr_t)p & MALLOC_ALIGN_MASK);
+		p = chunk_at_offset((mchunkptr)previous_heap, (size_t)(tail - misalign));
+		malloc_assert(chunk_size_raw(p) == (0 | PREV_INUSE), "heap_trim",
+		              "chunksize_nomask (p) == (0 | PREV_INUSE)");
+		p = prev_chunk(p);
+		long new_size = (long)chunk_size(p) + (long)(MINSIZE - 2 * SIZE_SZ) + misalign;
+		malloc_assert(new_size > 0 && new_size < (long)(2 * MINSIZE), "heap_trim",
+		              "new_size > 0 && new_size < (long) (2 * MINSIZE)");
+		if (!prev_inuse(p))
+			new_size += (long)prev_size(p);
+		malloc_assert(new_size > 0 && (size_t)new_size < max_size, "heap_trim",
+		              "new_size > 0 && new_size < max_size");
+		if ((size_t)new_size + (max_size - previous_heap->size) < pad + MINSIZE + heap->pagesize)
+			break;
+		av->system_mem -= heap->size;
+		delete_heap(heap);
+		heap = previous_heap;
+		if (!prev_inuse(p)) {
+			p = prev_chunk(p);
+			unlink_chunk(av, p);
+		}
+		malloc_assert(((uintptr_t)((char *)p + new_size) & (heap->pagesize - 1)) == 0, "heap_trim",
+		              "((unsigned long) ((char *) p + new_size) & (heap->pagesize - 1)) == 0");
+		malloc_assert((char *)p + new_size == (char *)heap + heap->size, "heap_trim",
+		              "((char *) p + new_size) == ((char *) heap + heap->size)");
+		av->top = top = p;
+		set_head(top, (size_t)new_size | PREV_INUSE);
+	}
+
+	size_t top_size = chunk_size(top);
+	if (top_size < mp_.trim_threshold)
+		return 0;
+	long top_area = (long)top_size - (long)MINSIZE - 1;
+	if (top_area < 0 || (size_t)top_area <= pad)
+		return 0;
+	long extra = (long)align_down((size_t)top_area - pad, heap->pagesize);
+	if (extra == 0)
+		return 0;
+	if (shrink_heap(heap, extra) != 0)
+		return 0;
+	av->system_mem -= (size_t)extra;
+	set_head(top, (top_size - (size_t)extra) | PREV_INUSE);
+	return 1;
+}
+
+/* ---- choosing and attaching arenas ---- */
+
+static void detach_arena(mstate replaced)
+{
+	if (replaced != NULL) {
+		malloc_assert(replaced->attached_threads > 0, "detach_arena",
+		              "replaced_arena->attached_threads > 0");
+		replaced->attached_threads--;
+	}
+}
+
+static mstate new_arena(size_t size)
+{
+	const size_t overhead = sizeof(heap_info) + sizeof(struct malloc_state) + MALLOC_ALIGNMENT;
+	heap_info *heap = new_heap(size + overhead, mp_.top_pad);
+	if (heap == NULL) {
+		/* Too big for one heap: make a minimal arena and let the request be mmapped. */
+		heap = new_heap(overhead, mp_.top_pad);
+		if (heap == NULL)
+			return NULL;
+	}
+	mstate av = heap->ar_ptr = (mstate)(heap + 1);
+	malloc_init_state(av);
+	av->attached_threads = 1;
+	av->system_mem = av->max_system_mem = heap->size;
+
+	char *top = (char *)(av + 1);
+	size_t misalign = (uintptr_t)chunk_to_mem((mchunkptr)top) & MALLOC_ALIGN_MASK;
+	if (misalign > 0)
+		top += MALLOC_ALIGNMENT - misalign;
+	av->top = (mchunkptr)top;
+	set_head(av->top, (size_t)(((char *)heap + heap->size) - top) | PREV_INUSE);
+
+	mstate replaced = thread_arena;
+	thread_arena = av;
+	lock_reinit(&av->mutex);
+
+	lock_acquire(&list_lock);
+	av->next = main_arena.next;
+	/* reused_arena walks the ring without list_lock: publish a complete arena. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	main_arena.next = av;
+	lock_release(&list_lock);
+
+	lock_acquire(&free_list_lock);
+	detach_arena(replaced);
+	lock_release(&free_list_lock);
+
+	lock_acquire(&av->mutex);
+	return av;
+}
+
+static mstate take_from_free_list(void)
+{
+	mstate replaced = thread_arena;
+	mstate result = free_list;
+	if (result == NULL)
+		return NULL;
+	lock_acquire(&free_list_lock);
+	result = free_list;
+	if (result != NULL) {
+		free_list = result->next_free;
+		malloc_assert(result->attached_threads == 0, "get_free_list", "result->attached_threads == 0");
+		result->attached_threads = 1;
+		detach_arena(replaced);
+	}
+	lock_release(&free_list_lock);
+	if (result != NULL) {
+		lock_acquire(&result->mutex);
+		thread_arena = result;
+	}
+	return result;
+}
+
+static void remove_from_free_list(mstate arena)
+{
+	mstate *link = &free_list;
+	for (mstate p = free_list; p != NULL; p = p->next_free) {
+		malloc_assert(p->attached_threads == 0, "remove_from_free_list", "p->attached_threads == 0");
+		if (p == arena) {
+			*link = p->next_free;
+			break;
+		}
+		link = &p->next_free;
+	}
+}
+
+/* Past the arena limit threads share: the first arena (round robin) whose lock is free, else wait. */
+static mstate reused_arena(mstate avoid)
+{
+	static mstate next_to_use;
+	if (next_to_use == NULL)
+		next_to_use = &main_arena;
+
+	mstate result = next_to_use;
+	do {
+		if (lock_try(&result->mutex))
+			goto attach;
+		result = result->next;
+	} while (result != next_to_use);
+
+	if (result == avoid)
+		result = result->next;
+	lock_acquire(&result->mutex);
+
+attach:;
+	mstate replaced = thread_arena;
+	lock_acquire(&free_list_lock);
+	detach_arena(replaced);
+	remove_from_free_list(result);
+	result->attached_threads++;
+	lock_release(&free_list_lock);
+
+	thread_arena = result;
+	next_to_use = result->next;
+	return result;
+}
+
+static mstate arena_get2(size_t size, mstate avoid)
+{
+	static size_t narenas_limit;
+	note_thread_uses_heap();
+
+	mstate av = take_from_free_list();
+	if (av != NULL)
+		return av;
+
+	if (narenas_limit == 0) {
+		if (mp_.arena_max != 0) {
+			narenas_limit = mp_.arena_max;
+		} else if (narenas > mp_.arena_test) {
+			int processors = get_nprocs();
+			narenas_limit = NARENAS_FROM_NCORES(processors >= 1 ? (size_t)processors : 2);
+		}
+	}
+	for (;;) {
+		size_t count = narenas;
+		/* With no limit yet, narenas_limit - 1 wraps to SIZE_MAX: always room. */
+		if (__builtin_expect(count <= narenas_limit - 1, 0)) {
+			if (!__atomic_compare_exchange_n(&narenas, &count, count + 1, 0, __ATOMIC_ACQUIRE,
+			                                 __ATOMIC_RELAXED))
+				continue;
+			av = new_arena(size);
+			if (__builtin_expect(av == NULL, 0))
+				__atomic_sub_fetch(&narenas, 1, __ATOMIC_RELAXED);
+			return av;
+		}
+		return reused_arena(avoid);
+	}
+}
+
+mstate arena_get(size_t size)
+{
+	mstate av = thread_arena;
+	if (av != NULL) {
+		lock_acquire(&av->mutex);
+		return av;
+	}
+	return arena_get2(size, NULL);
+}
+
+mstate arena_get_retry(mstate failed, size_t bytes)
+{
+	lock_release(&failed->mutex);
+	if (failed != &main_arena) {
+		lock_acquire(&main_arena.mutex);
+		return &main_arena;
+	}
+	return arena_get2(bytes, failed);
+}
+
+/* ---- thread exit and fork ---- */
+
+void arena_thread_exit(void)
+{
+	/* The cache goes first: emptying it may free into this thread's arena. */
+	tcache_thread_shutdown();
+	mstate av = thread_arena;
+	thread_arena = NULL;
+	if (av != NULL) {
+		lock_acquire(&free_list_lock);
+		malloc_assert(av->attached_threads > 0, "__malloc_arena_thread_freeres", "a->attached_threads > 0");
+		if (--av->attached_threads == 0) {
+			av->next_free = free_list;
+			free_list = av;
+		}
+		lock_release(&free_list_lock);
+	}
+}
+
+/* Key destructors run in up to PTHREAD_DESTRUCTOR_ITERATIONS rounds; re-arming lets other keys'
+   destructors (which may still free memory) run first, and the cache is torn down in the last
+   round, as close as a library can get to glibc's place for it after all destructors. */
+static void thread_exit_destructor(void *value)
+{
+	uintptr_t round = (uintptr_t)value;
+	if (round < PTHREAD_DESTRUCTOR_ITERATIONS) {
+		pthread_setspecific(thread_exit_key, (void *)(round + 1));
+		return;
+	}
+	arena_thread_exit();
+}
+
+static void fork_prepare(void)
+{
+	/* glibc locks only when other threads could be inside malloc. */
+	fork_handlers_active = !SINGLE_THREAD_P;
+	if (!fork_handlers_active)
+		return;
+	lock_acquire(&list_lock);
+	mstate av = &main_arena;
+	do {
+		lock_acquire(&av->mutex);
+		av = av->next;
+	} while (av != &main_arena);
+}
+
+static void fork_parent(void)
+{
+	if (!fork_handlers_active)
+		return;
+	mstate av = &main_arena;
+	do {
+		lock_release(&av->mutex);
+		av = av->next;
+	} while (av != &main_arena);
+	lock_release(&list_lock);
+}
+
+/* Only this thread survives in the child: every arena but its own is unattached and free. */
+static void fork_child(void)
+{
+	if (!fork_handlers_active)
+		return;
+	lock_reinit(&free_list_lock);
+	if (thread_arena != NULL)
+		thread_arena->attached_threads = 1;
+	free_list = NULL;
+	mstate av = &main_arena;
+	do {
+		lock_reinit(&av->mutex);
+		if (av != thread_arena) {
+			av->attached_threads = 0;
+			av->next_free = free_list;
+			free_list = av;
+		}
+		av = av->next;
+	} while (av != &main_arena);
+	lock_reinit(&list_lock);
+}

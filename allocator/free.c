@@ -1,0 +1,192 @@
+/*
+ * Giving chunks back to an arena: _int_free (tcache, then fastbin, then merge with free neighbours
+ * into the unsorted bin or the top, then trim), and malloc_consolidate, which empties the fastbins
+ * by merging their chunks.  The checks before each step are glibc's, with its messages: they are
+ * what turns a double free or an overflow into a clean abort instead of a corrupted heap.
+ */
+#include "internal.h"
+
+/* Merge a free chunk p of `size` with its free physical neighbours, then either file the result at
+   the head of the unsorted bin or let it become the top.  Returns the final size. */
+static size_t merge_and_file(mstate av, mchunkptr p, size_t size, mchunkptr next, size_t next_size,
+                             const char *prev_mismatch_message, const char *corrupted_unsorted_message,
+                             mchunkptr *merged)
+{
+	if (!prev_inuse(p)) {
+		size_t previous = prev_size(p);
+		size += previous;
+		p = (mchunkptr)((char *)p - previous);
+		if (__builtin_expect(chunk_size(p) != previous, 0))
+			malloc_printerr(prev_mismatch_message);
+		unlink_chunk(av, p);
+	}
+
+	if (next == av->top) {
+		size += next_size;
+		set_head(p, size | PREV_INUSE);
+		av->top = p;
+		*merged = p;
+		return size;
+	}
+
+	if (!inuse_bit_at_offset(next, next_size)) {
+		unlink_chunk(av, next);
+		size += next_size;
+	} else {
+		clear_inuse_bit_at_offset(next, 0);
+	}
+
+	mchunkptr back = unsorted_chunks(av);
+	mchunkptr forward = back->fd;
+	if (corrupted_unsorted_message != NULL && __builtin_expect(forward->bk != back, 0))
+		malloc_printerr(corrupted_unsorted_message);
+	p->fd = forward;
+	p->bk = back;
+	if (!in_smallbin_range(size)) {
+		p->fd_nextsize = NULL;
+		p->bk_nextsize = NULL;
+	}
+	back->fd = p;
+	forward->bk = p;
+	set_head(p, size | PREV_INUSE);
+	set_foot(p, size);
+	*merged = p;
+	return size;
+}
+
+static void free_to_fastbin(mstate av, mchunkptr p, size_t size, int have_lock)
+{
+	mchunkptr next = chunk_at_offset(p, size);
+	if (__builtin_expect(chunk_size_raw(next) <= CHUNK_HDR_SZ, 0) ||
+	    __builtin_expect(chunk_size(next) >= av->system_mem, 0)) {
+		/* Without the lock the next chunk may be mid-update by another thread; look again under it. */
+		bool fail = true;
+		if (!have_lock) {
+			lock_acquire(&av->mutex);
+			fail = chunk_size_raw(next) <= CHUNK_HDR_SZ || chunk_size(next) >= av->system_mem;
+			lock_release(&av->mutex);
+		}
+		if (fail)
+			malloc_printerr("free(): invalid next size (fast)");
+	}
+
+	free_perturb(chunk_to_mem(p), size - CHUNK_HDR_SZ);
+	__atomic_store_n(&av->have_fastchunks, 1, __ATOMIC_RELAXED);
+
+	unsigned int index = fastbin_index(size);
+	mfastbinptr *bin = fastbin(av, index);
+	mchunkptr old_head = *bin;
+	if (SINGLE_THREAD_P) {
+		if (__builtin_expect(old_head == p, 0))
+			malloc_printerr("double free or corruption (fasttop)");
+		p->fd = protect_pointer(&p->fd, old_head);
+		*bin = p;
+	} else {
+		do {
+			if (__builtin_expect(old_head == p, 0))
+				malloc_printerr("double free or corruption (fasttop)");
+			p->fd = protect_pointer(&p->fd, old_head);
+		} while (!__atomic_compare_exchange_n(bin, &old_head, p, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+	}
+	if (have_lock && old_head != NULL && __builtin_expect(fastbin_index(chunk_size(old_head)) != index, 0))
+		malloc_printerr("invalid fastbin entry (free)");
+}
+
+static void free_to_unsorted(mstate av, mchunkptr p, size_t size, int have_lock)
+{
+	if (SINGLE_THREAD_P)
+		have_lock = true;
+	if (!have_lock)
+		lock_acquire(&av->mutex);
+
+	mchunkptr next = chunk_at_offset(p, size);
+	if (__builtin_expect(p == av->top, 0))
+		malloc_printerr("double free or corruption (top)");
+	if (__builtin_expect(arena_is_contiguous(av) &&
+	                         (char *)next >= (char *)av->top + chunk_size(av->top),
+	                     0))
+		malloc_printerr("double free or corruption (out)");
+	if (__builtin_expect(!prev_inuse(next), 0))
+		malloc_printerr("double free or corruption (!prev)");
+	size_t next_size = chunk_size(next);
+	if (__builtin_expect(chunk_size_raw(next) <= CHUNK_HDR_SZ, 0) ||
+	    __builtin_expect(next_size >= av->system_mem, 0))
+		malloc_printerr("free(): invalid next size (normal)");
+
+	free_perturb(chunk_to_mem(p), size - CHUNK_HDR_SZ);
+
+	mchunkptr merged;
+	size = merge_and_file(av, p, size, next, next_size, "corrupted size vs. prev_size while consolidating",
+	                      "free(): corrupted unsorted chunks", &merged);
+
+	/* A big free is the moment to merge the fastbins and give memory back to the system. */
+	if (size >= FASTBIN_CONSOLIDATION_THRESHOLD) {
+		if (__atomic_load_n(&av->have_fastchunks, __ATOMIC_RELAXED))
+			malloc_consolidate(av);
+		if (av == &main_arena) {
+			if (chunk_size(av->top) >= mp_.trim_threshold)
+				systrim(mp_.top_pad, av);
+		} else {
+			heap_info *heap = heap_for_ptr(av->top);
+			malloc_assert(heap->ar_ptr == av, "_int_free", "heap->ar_ptr == av");
+			heap_trim(heap, mp_.top_pad);
+		}
+	}
+
+	if (!have_lock)
+		lock_release(&av->mutex);
+}
+
+void _int_free(mstate av, mchunkptr p, int have_lock)
+{
+	size_t size = chunk_size(p);
+	/* A pointer that wraps around the address space, or a misaligned one, cannot be a chunk. */
+	if (__builtin_expect((uintptr_t)p > (uintptr_t)-size, 0) || __builtin_expect(misaligned_chunk(p), 0))
+		malloc_printerr("free(): invalid pointer");
+	if (__builtin_expect(size < MINSIZE || !aligned_ok(size), 0))
+		malloc_printerr("free(): invalid size");
+
+	size_t tc_idx = csize2tidx(size);
+	if (tcache != NULL && tc_idx < mp_.tcache_bins) {
+		tcache_entry *entry = chunk_to_mem(p);
+		/* The key is only a hint (user data may hold it by chance); the bin scan decides. */
+		if (__builtin_expect(entry->key == tcache_key, 0))
+			tcache_double_free_verify(entry, tc_idx);
+		if (tcache->counts[tc_idx] < mp_.tcache_count) {
+			tcache_put(p, tc_idx);
+			return;
+		}
+	}
+
+	if (size <= get_max_fast())
+		free_to_fastbin(av, p, size, have_lock);
+	else if (!chunk_is_mmapped(p))
+		free_to_unsorted(av, p, size, have_lock);
+	else
+		munmap_chunk(p);
+}
+
+void malloc_consolidate(mstate av)
+{
+	__atomic_store_n(&av->have_fastchunks, 0, __ATOMIC_RELAXED);
+
+	for (unsigned int index = 0; index < NFASTBINS; index++) {
+		mfastbinptr *bin = fastbin(av, index);
+		mchunkptr p = __atomic_exchange_n(bin, NULL, __ATOMIC_ACQUIRE);
+		while (p != NULL) {
+			if (__builtin_expect(misaligned_chunk(p), 0))
+				malloc_printerr("malloc_consolidate(): unaligned fastbin chunk detected");
+			if (fastbin_index(chunk_size(p)) != index)
+				malloc_printerr("malloc_consolidate(): invalid chunk size");
+
+			mchunkptr following = reveal_pointer(p->fd);
+			size_t size = chunk_size(p);
+			mchunkptr next = chunk_at_offset(p, size);
+			size_t next_size = chunk_size(next);
+			mchunkptr merged;
+			merge_and_file(av, p, size, next, next_size, "corrupted size vs. prev_size in fastbins", NULL,
+			               &merged);
+			p = following;
+		}
+	}
+}

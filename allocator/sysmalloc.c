@@ -1,0 +1,400 @@
+/*
+ * Memory from the system and back: sysmalloc (a private mmap for big requests; otherwise grow the
+ * main arena with sbrk, falling back to mmap, or grow/add heaps of a thread arena), systrim and
+ * mtrim (give the end of the break and whole free pages back), and munmap/mremap of mmapped chunks.
+ *
+ * An mmapped chunk records in prev_size how far into its mapping it starts, so free can unmap the
+ * whole mapping; it never has P or A set.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+size_t system_page_size(void)
+{
+	static size_t page_size;
+	if (__builtin_expect(page_size == 0, 0))
+		page_size = (size_t)sysconf(_SC_PAGESIZE);
+	return page_size;
+}
+
+/* Transparent huge pages, when the hugetlb=1 tunable asked for them. */
+static void advise_huge_pages(void *start, size_t size)
+{
+	if (mp_.thp_pagesize == 0 || size < mp_.thp_pagesize)
+		return;
+	uintptr_t page_start = align_down((uintptr_t)start, system_page_size());
+	madvise((void *)page_start, size + ((uintptr_t)start - page_start), MADV_HUGEPAGE);
+}
+
+static bool is_power_of_two_or_zero(uintptr_t value) { return (value & (value - 1)) == 0; }
+
+/* A chunk of its own mapping; MAP_FAILED when the mapping cannot be had. */
+static void *mmap_chunk_allocate(size_t nb, size_t page_size, int extra_flags)
+{
+	size_t size = align_up(nb + SIZE_SZ, page_size);
+	if (size <= nb)
+		return MAP_FAILED;
+	char *mapping = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | extra_flags, -1, 0);
+	if (mapping == MAP_FAILED)
+		return MAP_FAILED;
+#ifdef MAP_HUGETLB
+	if (!(extra_flags & MAP_HUGETLB))
+		advise_huge_pages(mapping, size);
+#endif
+	malloc_assert(aligned_ok((uintptr_t)chunk_to_mem((mchunkptr)mapping)), "sysmalloc_mmap",
+	              "((INTERNAL_SIZE_T) chunk2mem (mm) & MALLOC_ALIGN_MASK) == 0");
+	mchunkptr p = (mchunkptr)mapping;
+	set_prev_size(p, 0);
+	set_head(p, size | IS_MMAPPED);
+
+	int count = __atomic_add_fetch(&mp_.n_mmaps, 1, __ATOMIC_RELAXED);
+	int max_count = __atomic_load_n(&mp_.max_n_mmaps, __ATOMIC_RELAXED);
+	while (count > max_count &&
+	       !__atomic_compare_exchange_n(&mp_.max_n_mmaps, &max_count, count, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	size_t total = __atomic_add_fetch(&mp_.mmapped_mem, size, __ATOMIC_RELAXED);
+	size_t max_total = __atomic_load_n(&mp_.max_mmapped_mem, __ATOMIC_RELAXED);
+	while (total > max_total && !__atomic_compare_exchange_n(&mp_.max_mmapped_mem, &max_total, total, 1,
+	                                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	return chunk_to_mem(p);
+}
+
+/* When sbrk fails the main arena continues in mmapped memory, in units of at least `minimum`; from
+   then on it is noncontiguous. */
+static char *mmap_as_morecore(size_t *size, size_t nb, size_t old_size, size_t minimum, size_t page_size,
+                              int extra_flags, mstate av)
+{
+	size_t length = *size;
+	if (arena_is_contiguous(av))
+		length = align_up(length + old_size, page_size);
+	if (length < minimum)
+		length = minimum;
+	if (length <= nb)
+		return MAP_FAILED;
+	char *mapping =
+	    mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | extra_flags, -1, 0);
+	if (mapping == MAP_FAILED)
+		return MAP_FAILED;
+#ifdef MAP_HUGETLB
+	if (!(extra_flags & MAP_HUGETLB))
+		advise_huge_pages(mapping, length);
+#endif
+	set_noncontiguous(av);
+	*size = length;
+	return mapping;
+}
+
+/* A thread arena grows its current heap in place, or chains a new heap and fences off the old top.
+   Returns false only when it could do neither (the caller may still try mmap). */
+static bool grow_thread_arena(mstate av, size_t nb, mchunkptr old_top, size_t old_size)
+{
+	heap_info *old_heap = heap_for_ptr(old_top);
+	size_t old_heap_size = old_heap->size;
+	long growth = (long)(MINSIZE + nb - old_size);
+	if (growth > 0 && grow_heap(old_heap, growth) == 0) {
+		av->system_mem += old_heap->size - old_heap_size;
+		set_head(old_top, (size_t)(((char *)old_heap + old_heap->size) - (char *)old_top) | PREV_INUSE);
+		return true;
+	}
+
+	heap_info *heap = new_heap(nb + (MINSIZE + sizeof(*heap)), mp_.top_pad);
+	if (heap == NULL)
+		return false;
+	heap->ar_ptr = av;
+	heap->prev = old_heap;
+	av->system_mem += heap->size;
+	av->top = chunk_at_offset((mchunkptr)heap, sizeof(*heap));
+	set_head(av->top, (heap->size - sizeof(*heap)) | PREV_INUSE);
+
+	/* The old heap ends with a fencepost of at least MINSIZE (it may become a top again after
+	   heap_trim); what precedes it is freed. */
+	old_size = (old_size - MINSIZE) & ~MALLOC_ALIGN_MASK;
+	set_head(chunk_at_offset(old_top, old_size + CHUNK_HDR_SZ), 0 | PREV_INUSE);
+	if (old_size >= MINSIZE) {
+		set_head(chunk_at_offset(old_top, old_size), CHUNK_HDR_SZ | PREV_INUSE);
+		set_foot(chunk_at_offset(old_top, old_size), CHUNK_HDR_SZ);
+		set_head(old_top, old_size | PREV_INUSE | NON_MAIN_ARENA);
+		_int_free(av, old_top, 1);
+	} else {
+		set_head(old_top, (old_size + CHUNK_HDR_SZ) | PREV_INUSE);
+		set_foot(old_top, old_size + CHUNK_HDR_SZ);
+	}
+	return true;
+}
+
+/* Where the new space is not adjacent to the old top (a foreign sbrk, or mmapped space), align its
+   start, ask for enough more to end on a page boundary, and fence off the old top. */
+static void adopt_new_main_space(mstate av, char *brk, size_t size, char *snd_brk, mchunkptr old_top,
+                                 size_t old_size, char *old_end)
+{
+	size_t page_size = system_page_size();
+	long correction = 0;
+	char *aligned_brk = brk;
+
+	if (arena_is_contiguous(av)) {
+		if (old_size != 0)
+			av->system_mem += (size_t)(brk - old_end); /* foreign sbrk space counts as ours */
+		size_t front_misalign = (uintptr_t)chunk_to_mem((mchunkptr)brk) & MALLOC_ALIGN_MASK;
+		if (front_misalign > 0) {
+			correction = (long)(MALLOC_ALIGNMENT - front_misalign);
+			aligned_brk += correction;
+		}
+		/* The old top cannot be merged with, so its size must be asked for again. */
+		correction += (long)old_size;
+		uintptr_t end_misalign = (uintptr_t)(brk + size + correction);
+		correction += (long)(align_up(end_misalign, page_size) - end_misalign);
+		malloc_assert(correction >= 0, "sysmalloc", "correction >= 0");
+		snd_brk = sbrk(correction);
+		if (snd_brk == (char *)-1) {
+			correction = 0;
+			snd_brk = sbrk(0);
+		} else {
+			advise_huge_pages(snd_brk, (size_t)correction);
+		}
+	} else {
+		malloc_assert(aligned_ok((uintptr_t)chunk_to_mem((mchunkptr)brk)), "sysmalloc",
+		              "((unsigned long) chunk2mem (brk) & MALLOC_ALIGN_MASK) == 0");
+		if (snd_brk == (char *)-1)
+			snd_brk = sbrk(0);
+	}
+
+	if (snd_brk == (char *)-1)
+		return;
+	av->top = (mchunkptr)aligned_brk;
+	set_head(av->top, (size_t)(snd_brk - aligned_brk + correction) | PREV_INUSE);
+	av->system_mem += (size_t)correction;
+
+	if (old_size != 0) {
+		/* Two fenceposts keep the old top from ever merging with space that is not ours. */
+		old_size = (old_size - 2 * CHUNK_HDR_SZ) & ~MALLOC_ALIGN_MASK;
+		set_head(old_top, old_size | PREV_INUSE);
+		set_head(chunk_at_offset(old_top, old_size), CHUNK_HDR_SZ | PREV_INUSE);
+		set_head(chunk_at_offset(old_top, old_size + CHUNK_HDR_SZ), CHUNK_HDR_SZ | PREV_INUSE);
+		if (old_size >= MINSIZE)
+			_int_free(av, old_top, 1);
+	}
+}
+
+static void grow_main_arena(mstate av, size_t nb, mchunkptr old_top, size_t old_size, char *old_end)
+{
+	size_t page_size = system_page_size();
+	long size = (long)(nb + mp_.top_pad + MINSIZE);
+	if (arena_is_contiguous(av))
+		size -= (long)old_size;
+	if (__builtin_expect(mp_.thp_pagesize != 0, 0)) {
+		uintptr_t current_break = (uintptr_t)sbrk(0);
+		size = (long)(align_up(current_break + (size_t)size, mp_.thp_pagesize) - current_break);
+	} else {
+		size = (long)align_up((size_t)size, page_size);
+	}
+
+	char *brk = (char *)-1;
+	char *snd_brk = (char *)-1;
+	/* An argument so big it looks negative would shrink the break instead. */
+	if (size > 0) {
+		brk = sbrk(size);
+		if (brk != (char *)-1)
+			advise_huge_pages(brk, (size_t)size);
+	}
+
+	size_t length = (size_t)size;
+	if (brk == (char *)-1) {
+		char *mapped = MAP_FAILED;
+		if (mp_.hp_pagesize > 0)
+			mapped = mmap_as_morecore(&length, nb, old_size, mp_.hp_pagesize, mp_.hp_pagesize,
+			                          mp_.hp_flags, av);
+		if (mapped == MAP_FAILED)
+			mapped = mmap_as_morecore(&length, nb, old_size, MMAP_AS_MORECORE_SIZE, page_size, 0, av);
+		if (mapped != MAP_FAILED) {
+			brk = mapped;
+			snd_brk = brk + length;
+		}
+	}
+	if (brk == (char *)-1)
+		return;
+
+	if (mp_.sbrk_base == NULL)
+		mp_.sbrk_base = brk;
+	av->system_mem += length;
+
+	if (brk == old_end && snd_brk == (char *)-1)
+		set_head(old_top, (length + old_size) | PREV_INUSE);
+	else if (arena_is_contiguous(av) && old_size != 0 && brk < old_end)
+		malloc_printerr("break adjusted to free malloc space");
+	else
+		adopt_new_main_space(av, brk, length, snd_brk, old_top, old_size, old_end);
+}
+
+void *sysmalloc(size_t nb, mstate av)
+{
+	size_t page_size = system_page_size();
+	bool tried_mmap = false;
+
+	if (av == NULL || (nb >= mp_.mmap_threshold && mp_.n_mmaps < mp_.n_mmaps_max)) {
+		void *mem;
+		if (mp_.hp_pagesize > 0 && nb >= mp_.hp_pagesize) {
+			mem = mmap_chunk_allocate(nb, mp_.hp_pagesize, mp_.hp_flags);
+			if (mem != MAP_FAILED)
+				return mem;
+		}
+		mem = mmap_chunk_allocate(nb, page_size, 0);
+		if (mem != MAP_FAILED)
+			return mem;
+		tried_mmap = true;
+	}
+	if (av == NULL)
+		return NULL;
+
+	mchunkptr old_top = av->top;
+	size_t old_size = chunk_size(old_top);
+	char *old_end = (char *)chunk_at_offset(old_top, old_size);
+	malloc_assert((old_top == initial_top(av) && old_size == 0) ||
+	                  (old_size >= MINSIZE && prev_inuse(old_top) &&
+	                   ((uintptr_t)old_end & (page_size - 1)) == 0),
+	              "sysmalloc",
+	              "(old_top == initial_top (av) && old_size == 0) || ((unsigned long) (old_size) >= "
+	              "MINSIZE && prev_inuse (old_top) && ((unsigned long) old_end & (pagesize - 1)) == 0)");
+	malloc_assert(old_size < nb + MINSIZE, "sysmalloc",
+	              "(unsigned long) (old_size) < (unsigned long) (nb + MINSIZE)");
+
+	if (av != &main_arena) {
+		if (!grow_thread_arena(av, nb, old_top, old_size) && !tried_mmap) {
+			void *mem = mmap_chunk_allocate(nb, page_size, 0);
+			if (mem != MAP_FAILED)
+				return mem;
+		}
+	} else {
+		grow_main_arena(av, nb, old_top, old_size, old_end);
+	}
+
+	if (av->system_mem > av->max_system_mem)
+		av->max_system_mem = av->system_mem;
+
+	mchunkptr p = av->top;
+	size_t size = chunk_size(p);
+	if (size >= nb + MINSIZE) {
+		mchunkptr remainder = chunk_at_offset(p, nb);
+		av->top = remainder;
+		set_head(p, nb | PREV_INUSE | (av != &main_arena ? NON_MAIN_ARENA : 0));
+		set_head(remainder, (size - nb) | PREV_INUSE);
+		return chunk_to_mem(p);
+	}
+	errno = ENOMEM;
+	return NULL;
+}
+
+int systrim(size_t pad, mstate av)
+{
+	long top_size = (long)chunk_size(av->top);
+	long top_area = top_size - (long)MINSIZE - 1;
+	if ((size_t)top_area <= pad)
+		return 0;
+
+	size_t unit = mp_.thp_pagesize != 0 ? mp_.thp_pagesize : system_page_size();
+	long extra = (long)align_down((size_t)top_area - pad, unit);
+	if (extra == 0)
+		return 0;
+
+	/* Only when the break is still where we left it: a foreign sbrk owns what lies beyond. */
+	char *current_brk = sbrk(0);
+	if (current_brk != (char *)av->top + top_size)
+		return 0;
+	sbrk(-extra);
+	char *new_brk = sbrk(0);
+	if (new_brk == (char *)-1)
+		return 0;
+	long released = current_brk - new_brk;
+	if (released == 0)
+		return 0;
+	av->system_mem -= (size_t)released;
+	set_head(av->top, (size_t)(top_size - released) | PREV_INUSE);
+	return 1;
+}
+
+/* Mapping bounds of an mmapped chunk, validated the way glibc does before unmapping or remapping. */
+static uintptr_t mapping_of_chunk(mchunkptr p, size_t *total_size, const char *message)
+{
+	size_t page_size = system_page_size();
+	uintptr_t block = (uintptr_t)p - prev_size(p);
+	*total_size = prev_size(p) + chunk_size(p);
+	uintptr_t mem = (uintptr_t)chunk_to_mem(p);
+	if (__builtin_expect(((block | *total_size) & (page_size - 1)) != 0, 0) ||
+	    __builtin_expect(!is_power_of_two_or_zero(mem & (page_size - 1)), 0))
+		malloc_printerr(message);
+	return block;
+}
+
+void munmap_chunk(mchunkptr p)
+{
+	malloc_assert(chunk_is_mmapped(p), "munmap_chunk", "chunk_is_mmapped (p)");
+	size_t total_size;
+	uintptr_t block = mapping_of_chunk(p, &total_size, "munmap_chunk(): invalid pointer");
+	__atomic_sub_fetch(&mp_.n_mmaps, 1, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&mp_.mmapped_mem, total_size, __ATOMIC_RELAXED);
+	/* A failed munmap leaves the block mapped; nothing better can be done. */
+	munmap((void *)block, total_size);
+}
+
+mchunkptr mremap_chunk(mchunkptr p, size_t new_size)
+{
+	size_t page_size = system_page_size();
+	size_t offset = prev_size(p);
+	size_t size = chunk_size(p);
+	malloc_assert(chunk_is_mmapped(p), "mremap_chunk", "chunk_is_mmapped (p)");
+	size_t total_size;
+	uintptr_t block = mapping_of_chunk(p, &total_size, "mremap_chunk(): invalid pointer");
+
+	new_size = align_up(new_size + offset + SIZE_SZ, page_size);
+	if (total_size == new_size)
+		return p;
+	char *moved = mremap((void *)block, total_size, new_size, MREMAP_MAYMOVE);
+	if (moved == MAP_FAILED)
+		return NULL;
+	advise_huge_pages(moved, new_size);
+	p = (mchunkptr)(moved + offset);
+	malloc_assert(aligned_ok((uintptr_t)chunk_to_mem(p)), "mremap_chunk", "aligned_OK (chunk2mem (p))");
+	malloc_assert(prev_size(p) == offset, "mremap_chunk", "prev_size (p) == offset");
+	set_head(p, (new_size - offset) | IS_MMAPPED);
+
+	size_t total = __atomic_add_fetch(&mp_.mmapped_mem, new_size - size - offset, __ATOMIC_RELAXED);
+	size_t max_total = __atomic_load_n(&mp_.max_mmapped_mem, __ATOMIC_RELAXED);
+	while (total > max_total && !__atomic_compare_exchange_n(&mp_.max_mmapped_mem, &max_total, total, 1,
+	                                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	return p;
+}
+
+int mtrim(mstate av, size_t pad)
+{
+	malloc_consolidate(av);
+
+	const size_t page_size = system_page_size();
+	const unsigned int first_page_bin = bin_index(page_size);
+	int released = 0;
+	for (unsigned int index = 1; index < NBINS; index++) {
+		if (index != 1 && index < first_page_bin)
+			continue;
+		mbinptr bin = bin_at(av, index);
+		for (mchunkptr p = bin->bk; p != bin; p = p->bk) {
+			size_t size = chunk_size(p);
+			if (size <= page_size - 1 + sizeof(struct malloc_chunk))
+				continue;
+			/* Keep the chunk's header and links; whole pages after them can be dropped. */
+			char *first_page = (char *)align_up((uintptr_t)p + sizeof(struct malloc_chunk), page_size);
+			malloc_assert((char *)chunk_to_mem(p) + 2 * CHUNK_HDR_SZ <= first_page, "mtrim",
+			              "(char *) chunk2mem (p) + 2 * CHUNK_HDR_SZ <= paligned_mem");
+			malloc_assert((char *)p + size > first_page, "mtrim", "(char *) p + size > paligned_mem");
+			size -= (size_t)(first_page - (char *)p);
+			if (size > page_size - 1) {
+				madvise(first_page, size & ~(page_size - 1), MADV_DONTNEED);
+				released = 1;
+			}
+		}
+	}
+	return released | (av == &main_arena ? systrim(pad, av) : 0);
+}

@@ -1,0 +1,107 @@
+/*
+ * The per-thread cache: 64 singly linked LIFO bins of at most mp_.tcache_count chunks, in front of
+ * the arenas.  Entries are safe-linked, and each parked chunk carries the process-wide random
+ * tcache_key so free() can notice (cheaply, then certainly by a bin scan) a chunk freed twice.
+ */
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "internal.h"
+
+__thread tcache_perthread_struct *tcache;
+__thread bool tcache_shutting_down;
+uintptr_t tcache_key;
+
+/* The fallback when getrandom cannot deliver: a few clock bits, folded. */
+static uint32_t clock_random_bits(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	uint32_t bits = (uint32_t)now.tv_nsec ^ (uint32_t)now.tv_sec;
+	bits ^= (bits << 24) | (bits >> 8);
+	return bits;
+}
+
+void tcache_key_initialize(void)
+{
+	if (getrandom(&tcache_key, sizeof(tcache_key), GRND_NONBLOCK) != sizeof(tcache_key))
+		tcache_key = ((uintptr_t)clock_random_bits() << 32) | clock_random_bits();
+}
+
+void tcache_put(mchunkptr chunk, size_t tc_idx)
+{
+	tcache_entry *entry = chunk_to_mem(chunk);
+	entry->key = tcache_key;
+	entry->next = protect_pointer(&entry->next, tcache->entries[tc_idx]);
+	tcache->entries[tc_idx] = entry;
+	tcache->counts[tc_idx]++;
+}
+
+void *tcache_get(size_t tc_idx)
+{
+	tcache_entry *entry = tcache->entries[tc_idx];
+	if (__builtin_expect(!aligned_ok((uintptr_t)entry), 0))
+		malloc_printerr("malloc(): unaligned tcache chunk detected");
+	tcache->entries[tc_idx] = reveal_pointer(entry->next);
+	tcache->counts[tc_idx]--;
+	entry->key = 0;
+	return entry;
+}
+
+void tcache_double_free_verify(tcache_entry *entry, size_t tc_idx)
+{
+	size_t walked = 0;
+	for (tcache_entry *cursor = tcache->entries[tc_idx]; cursor != NULL;
+	     cursor = reveal_pointer(cursor->next), walked++) {
+		if (walked >= mp_.tcache_count)
+			malloc_printerr("free(): too many chunks detected in tcache");
+		if (__builtin_expect(!aligned_ok((uintptr_t)cursor), 0))
+			malloc_printerr("free(): unaligned chunk detected in tcache 2");
+		if (cursor == entry)
+			malloc_printerr("free(): double free detected in tcache 2");
+	}
+}
+
+void tcache_init(void)
+{
+	if (tcache_shutting_down)
+		return;
+
+	const size_t bytes = sizeof(tcache_perthread_struct);
+	mstate arena = arena_get(bytes);
+	void *block = _int_malloc(arena, bytes);
+	if (block == NULL && arena != NULL) {
+		arena = arena_get_retry(arena, bytes);
+		block = _int_malloc(arena, bytes);
+	}
+	if (arena != NULL)
+		lock_release(&arena->mutex);
+
+	/* On failure tcache stays NULL and the next call tries again. */
+	if (block != NULL) {
+		tcache = block;
+		memset(tcache, 0, bytes);
+	}
+}
+
+void tcache_thread_shutdown(void)
+{
+	tcache_perthread_struct *dying = tcache;
+	tcache_shutting_down = true;
+	if (dying == NULL)
+		return;
+
+	/* Detach first, so the frees below go to the arena instead of back into this cache. */
+	tcache = NULL;
+	for (size_t bin = 0; bin < TCACHE_MAX_BINS; bin++) {
+		while (dying->entries[bin] != NULL) {
+			tcache_entry *entry = dying->entries[bin];
+			if (__builtin_expect(!aligned_ok((uintptr_t)entry), 0))
+				malloc_printerr("tcache_thread_shutdown(): unaligned tcache chunk detected");
+			dying->entries[bin] = reveal_pointer(entry->next);
+			free(entry);
+		}
+	}
+	free(dying);
+}
