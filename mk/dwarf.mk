@@ -1,0 +1,57 @@
+# Type knowledge: the DWARF unit built alone (build/ptmalloc-types.o, for gdb's add-symbol-file),
+# the ptm-layout tool on libbfd, and the layout manifests of the library and of the system glibc
+# (the latter only when libc6-dbg provides its DWARF).
+
+PTM_LAYOUT          := $(BUILD)/ptm-layout
+PTMALLOC_TYPES_OBJ  := $(BUILD)/ptmalloc-types.o
+PTMALLOC_MANIFEST   := $(BUILD)/libptmalloc.so.layout.json
+PTM_LAYOUT_SOURCES  := dwarf/ptm-layout.c dwarf/dwarf_reader.c dwarf/elf_file.c
+PTM_LAYOUT_HEADERS  := dwarf/dwarf_reader.h dwarf/elf_file.h
+# -lbfd is enough on Debian 12 (the shared libbfd carries its own zlib/sframe dependencies).
+BFD_LIBS            := -lbfd
+
+# The libc.so.6 programs run with, and whether libc6-dbg gives it DWARF to read.
+SYSTEM_LIBC         := $(realpath $(shell $(CC) -print-file-name=libc.so.6))
+SYSTEM_LIBC_DEBUG   := $(shell dpkg-query -W -f='$${Status}' libc6-dbg 2>/dev/null | grep -q 'install ok installed' && echo yes)
+LIBC_MANIFEST       := $(BUILD)/libc.so.6.layout.json
+
+ALL_TARGETS += $(PTM_LAYOUT) $(PTMALLOC_TYPES_OBJ) $(PTMALLOC_MANIFEST)
+ifeq ($(SYSTEM_LIBC_DEBUG),yes)
+ifneq ($(SYSTEM_LIBC),)
+ALL_TARGETS += $(LIBC_MANIFEST)
+endif
+endif
+
+$(PTM_LAYOUT): $(PTM_LAYOUT_SOURCES) $(PTM_LAYOUT_HEADERS) | $(BUILD)
+	$(CC) $(CFLAGS) -o $@ $(PTM_LAYOUT_SOURCES) $(BFD_LIBS)
+
+# Same flags as the library's copy of the unit, minus what only a shared object needs.
+$(PTMALLOC_TYPES_OBJ): dwarf/types.c allocator/malloc_types.h | $(BUILD)
+	$(CC) $(CFLAGS) -Iallocator -c $< -o $@
+
+$(PTMALLOC_MANIFEST): $(BUILD)/libptmalloc.so $(PTM_LAYOUT)
+	$(PTM_LAYOUT) --check --output $@ $<
+
+$(LIBC_MANIFEST): $(SYSTEM_LIBC) $(PTM_LAYOUT)
+	$(PTM_LAYOUT) --check --output $@ $<
+
+# ---- tests ----------------------------------------------------------------------------------
+
+DWARF_TEST_DIR  := $(BUILD)/tests/dwarf
+DWARF_TEST_BIN  := $(DWARF_TEST_DIR)/test_layout
+DWARF4_TYPES_OBJ := $(DWARF_TEST_DIR)/ptmalloc-types-dwarf4.o
+
+$(DWARF4_TYPES_OBJ): dwarf/types.c allocator/malloc_types.h
+	@mkdir -p $(dir $@)
+	$(CC) $(subst -gdwarf-5,-gdwarf-4,$(CFLAGS)) -Iallocator -c $< -o $@
+
+$(DWARF_TEST_BIN): tests/dwarf/test_layout.c tests/dwarf/json_value.c tests/dwarf/json_value.h allocator/malloc_types.h
+	@mkdir -p $(dir $@)
+	$(CC) $(SAMPLE_CFLAGS) -Iallocator -Itests/dwarf -o $@ tests/dwarf/test_layout.c tests/dwarf/json_value.c -lcunit
+
+.PHONY: test-dwarf
+TEST_TARGETS += test-dwarf
+test-dwarf: $(DWARF_TEST_BIN) $(PTM_LAYOUT) $(PTMALLOC_TYPES_OBJ) $(DWARF4_TYPES_OBJ) $(PTMALLOC_MANIFEST) $(BUILD)/libptmalloc.so
+	PTM_LAYOUT=$(PTM_LAYOUT) PTM_TYPES=$(PTMALLOC_TYPES_OBJ) PTM_TYPES_DWARF4=$(DWARF4_TYPES_OBJ) \
+	PTM_LIBRARY=$(BUILD)/libptmalloc.so PTM_SCRATCH=$(DWARF_TEST_DIR) \
+	PTM_SYSTEM_LIBC=$(if $(SYSTEM_LIBC_DEBUG),$(SYSTEM_LIBC)) $(DWARF_TEST_BIN)
