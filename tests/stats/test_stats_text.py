@@ -1,0 +1,54 @@
+"""malloc_info, malloc_stats, mallinfo2 and mallinfo must print exactly what glibc 2.36 prints for
+the same deterministic program: each scenario runs plain and with the clone preloaded, and the two
+reports are compared byte for byte."""
+import re
+import subprocess
+
+import pytest
+
+from conftest import PROGRAMS, run_program
+
+SCENARIOS = PROGRAMS / "stats_scenarios"
+
+
+def scenario_names():
+    listing = subprocess.run([str(SCENARIOS), "--list"], capture_output=True, text=True, check=False)
+    return listing.stdout.split() or ["(stats_scenarios not built)"]
+
+
+def first_difference(expected, actual):
+    for number, (want, got) in enumerate(zip(expected.splitlines(), actual.splitlines()), 1):
+        if want != got:
+            return f"line {number}: glibc {want!r} / clone {got!r}"
+    return f"glibc has {len(expected.splitlines())} lines, clone {len(actual.splitlines())}"
+
+
+@pytest.mark.parametrize("scenario", scenario_names())
+def test_reports_identical_to_glibc(scenario):
+    glibc = run_program(SCENARIOS, [scenario])
+    clone = run_program(SCENARIOS, [scenario], preload=True)
+    assert glibc.returncode == 0, glibc.stderr.decode(errors="replace")
+    assert clone.returncode == 0, f"clone exited {clone.returncode}: {clone.stderr[-500:]!r}"
+    glibc_out, clone_out = glibc.stdout.decode(), clone.stdout.decode()
+    glibc_err, clone_err = glibc.stderr.decode(), clone.stderr.decode()
+    # Guard against a vacuous pass: the reports must really be there.
+    assert "<malloc version=\"1\">" in glibc_out and "Total (incl. mmap):" in glibc_err
+    assert clone_out == glibc_out, "malloc_info/mallinfo2: " + first_difference(glibc_out, clone_out)
+    assert clone_err == glibc_err, "malloc_stats: " + first_difference(glibc_err, clone_err)
+
+
+def test_checked_sample_has_two_arenas():
+    """The thread of the fact-sheet sample must leave its arena in both reports."""
+    clone = run_program(SCENARIOS, ["checked-sample"], preload=True)
+    assert clone.returncode == 0
+    assert re.findall(r'<heap nr="(\d+)">', clone.stdout.decode()) == ["0", "1"]
+    assert "Arena 1:" in clone.stderr.decode()
+
+
+def test_malloc_info_rejects_options():
+    """Any non-zero options argument is EINVAL before anything is written."""
+    probe = PROGRAMS / "tunables_probe"
+    glibc = run_program(probe, ["--malloc-info-options"])
+    clone = run_program(probe, ["--malloc-info-options"], preload=True)
+    assert glibc.stdout == clone.stdout
+    assert b"malloc_info(1) = 22, wrote 0 bytes" in clone.stdout
