@@ -280,7 +280,8 @@ static void test_library_manifest_complete_and_exact(void)
 	json_free(manifest);
 }
 
-/* A split build: stripped library + debug file, found by .gnu_debuglink or named explicitly. */
+/* A split build: stripped library + debug file, found by .gnu_debuglink (objcopy records the
+   debug file's base name, looked up next to the library) or named explicitly. */
 static void test_stripped_library_with_debug_file(void)
 {
 	const char *library = env("PTM_LIBRARY");
@@ -289,11 +290,10 @@ static void test_stripped_library_with_debug_file(void)
 	char *bare = strdup(scratch_path("stripped-bare.so"));
 	char *empty = strdup(scratch_path("empty-debug-root"));
 	CU_ASSERT_EQUAL_FATAL(run(NULL, NULL,
-				  "objcopy --only-keep-debug '%s' '%s' && cd '%s' && "
-				  "objcopy --strip-all --add-gnu-debuglink=libptmalloc.debug '%s' '%s' && "
+				  "objcopy --only-keep-debug '%s' '%s' && "
+				  "objcopy --strip-all --add-gnu-debuglink='%s' '%s' '%s' && "
 				  "objcopy --strip-all '%s' '%s' && mkdir -p '%s'",
-				  library, debug, env("PTM_SCRATCH"), library, linked, library, bare,
-				  empty),
+				  library, debug, debug, library, linked, library, bare, empty),
 			      0);
 	CU_ASSERT_EQUAL(nm_value(linked, "main_arena"), -1); /* really stripped */
 	struct json_value *original = manifest_of("--check", library);
