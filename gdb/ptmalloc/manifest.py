@@ -148,7 +148,14 @@ def resolve(objfile):
     if found is None:
         return None
     path, manifest = found
-    return Layout(objfile, path, manifest)
+    layout = Layout(objfile, path, manifest)
+    # gdb itself should know the heap types too (`ptype`, `p *(struct malloc_state *)...`);
+    # a missing types object is reported only when a type is actually asked for.
+    try:
+        layout.lookup_type("struct malloc_state")
+    except ManifestError:
+        pass
+    return layout
 
 
 def _find_types_object(manifest_path):
@@ -174,11 +181,16 @@ def load_types_object(path):
     objfile = _loaded_types_objfile(path)
     if objfile is None:
         quoted = path.replace("\\", "\\\\").replace('"', '\\"')
+        # add-symbol-file asks for confirmation in an interactive session.
+        confirm = gdb.parameter("confirm")
         try:
+            gdb.execute("set confirm off", to_string=True)
             gdb.execute('add-symbol-file "%s" -readnow -o %#x' % (quoted, TYPES_OBJECT_OFFSET),
                         to_string=True)
         except gdb.error as error:
             raise ManifestError("heap: cannot load types from %s: %s" % (path, error)) from None
+        finally:
+            gdb.execute("set confirm %s" % ("on" if confirm else "off"), to_string=True)
         objfile = _loaded_types_objfile(path)
         if objfile is None:
             raise ManifestError("heap: gdb did not load types from %s" % path)
