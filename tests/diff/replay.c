@@ -46,6 +46,7 @@ struct slot {
 	unsigned char *pointer;
 	size_t size;   /* bytes the trace asked for: the part the program may rely on */
 	uint64_t tag;  /* written at both ends of the block, checked before it is given back */
+	bool address_dependent; /* mmapped with an alignment above a page: see report_result */
 };
 static struct slot slots[MAX_SLOTS];
 
@@ -98,12 +99,19 @@ static void put_signed(long value)
 	}
 }
 
+static unsigned long current_operation;
+
+/* Says why the replay cannot go on, on stdout (so it lands in the compared output) and stderr. */
 static _Noreturn void fail(const char *message)
 {
-	put_text("replay: ");
+	put_text("replay: operation ");
+	put_number(current_operation, 10);
+	put_text(": ");
 	put_text(message);
 	put_text("\n");
 	flush_output();
+	if (write(STDERR_FILENO, message, strlen(message)) < 0)
+		_exit(2);
 	_exit(2);
 }
 
@@ -234,8 +242,22 @@ static void report_corruption(unsigned long operation, unsigned long slot_number
 	put_text("\n");
 }
 
-/* One output line for a returned pointer. */
-static void report_result(unsigned long operation, void *pointer, int saved_errno)
+/* The size of the whole mapping behind an mmapped chunk: glibc's layout keeps the bytes in front
+   of an aligned chunk in its prev_size word. */
+static size_t mapping_size(const void *pointer)
+{
+	const size_t *header = (const size_t *)pointer - 2;
+	return header[0] + (header[1] & ~(size_t)7);
+}
+
+enum placement { PLACEMENT_FIXED, ALIGNED_MAPPING, RESIZED_ALIGNED_MAPPING };
+
+/* One output line for a returned pointer.  An mmapped chunk aligned to more than a page starts
+   at an offset that depends on where the kernel put the mapping, which the preloaded library
+   itself shifts: only its mapping size is comparable, and not even that once mremap resized it
+   (the new size counts the random offset). */
+static void report_result(unsigned long operation, void *pointer, int saved_errno,
+			  enum placement placement)
 {
 	put_number(operation, 10);
 	if (pointer == NULL) {
@@ -246,8 +268,15 @@ static void report_result(unsigned long operation, void *pointer, int saved_errn
 		put_number((uintptr_t)pointer - heap_start, 16);
 		put_text(" ");
 		put_number(malloc_usable_size(pointer), 10);
+	} else if (placement == ALIGNED_MAPPING) {
+		put_text(" m mapping ");
+		put_number(mapping_size(pointer), 10);
+	} else if (placement == RESIZED_ALIGNED_MAPPING) {
+		put_text(" m resized aligned mapping");
 	} else {
 		put_text(" m ");
+		put_number(mapping_size(pointer), 10);
+		put_text(" ");
 		put_number(malloc_usable_size(pointer), 10);
 	}
 	put_text("\n");
@@ -269,6 +298,7 @@ static void store_result(unsigned long operation, unsigned long slot_number, voi
 	slot->pointer = pointer;
 	slot->size = pointer == NULL ? 0 : size;
 	slot->tag = make_tag(operation, slot_number);
+	slot->address_dependent = false;
 	if (pointer == NULL)
 		return;
 	if (check_zero && !calloc_block_is_zero(slot)) {
@@ -318,11 +348,20 @@ static void replay_realloc(unsigned long operation, unsigned long slot_number, s
 	errno = 0;
 	void *result = realloc(old.pointer, new_size);
 	int saved_errno = errno;
-	report_result(operation, result, saved_errno);
+	bool address_dependent = result != NULL && old.address_dependent && !in_heap(result);
+	report_result(operation, result, saved_errno,
+		      address_dependent ? RESIZED_ALIGNED_MAPPING : PLACEMENT_FIXED);
 	if (result == NULL) {
 		/* realloc(p, 0) freed p; any other failure left the old block alone */
 		if (new_size == 0 || old.pointer == NULL)
 			slot->pointer = NULL, slot->size = 0;
+		return;
+	}
+	if (new_size == 0) {
+		/* realloc(NULL, 0) is malloc(0); the trace treats any size-0 realloc as the end of the
+		   slot, so give that block straight back */
+		free(result);
+		slot->pointer = NULL, slot->size = 0;
 		return;
 	}
 	struct slot moved = old;
@@ -331,6 +370,7 @@ static void replay_realloc(unsigned long operation, unsigned long slot_number, s
 	if (old.pointer != NULL && !tag_intact(&moved, preserved, new_size >= old.size))
 		report_corruption(operation, slot_number);
 	store_result(operation, slot_number, result, new_size, false);
+	slot->address_dependent = address_dependent;
 }
 
 static void replay_line(unsigned long operation, const char *cursor)
@@ -434,13 +474,17 @@ static void replay_line(unsigned long operation, const char *cursor)
 		fail("unknown operation in trace");
 	}
 	saved_errno = errno;
-	report_result(operation, result, saved_errno);
+	bool aligned_kind = kind == 'a' || kind == 'A' || kind == 'p';
+	bool address_dependent = aligned_kind && first > 4096 && result != NULL && !in_heap(result);
+	report_result(operation, result, saved_errno,
+		      address_dependent ? ALIGNED_MAPPING : PLACEMENT_FIXED);
 	if (result != NULL && (kind == 'a' || kind == 'A' || kind == 'p') && first != 0 &&
 	    (first & (first - 1)) == 0 && (uintptr_t)result % first != 0) {
 		put_number(operation, 10);
 		put_text(" misaligned\n");
 	}
 	store_result(operation, slot_number, result, second, kind == 'c');
+	slots[slot_number].address_dependent = address_dependent;
 }
 
 /* Names the object that defines each entry point the trace can reach. */
@@ -492,8 +536,10 @@ int main(int argc, char **argv)
 		char *line_end = strchr(line, '\n');
 		if (line_end != NULL)
 			*line_end = '\0';
-		if (*line != '\0' && *line != '#')
+		if (*line != '\0' && *line != '#') {
+			current_operation = operation;
 			replay_line(operation++, line);
+		}
 		if (line_end == NULL)
 			break;
 		line = line_end + 1;

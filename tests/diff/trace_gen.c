@@ -122,6 +122,21 @@ static void new_favourite(void)
 		favourite_size = random_between(1100, 70000);
 }
 
+/* The lowest mmap threshold the trace can have (mallopt may lower glibc's 128 KiB). */
+static uint64_t mmap_threshold_floor = 131072;
+
+/* A chunk aligned beyond a page inside a fresh mapping starts at an offset that depends on where
+   the kernel put the mapping, and freeing it moves glibc's dynamic mmap threshold by that offset:
+   plain and preloaded runs (whose mappings differ by the library itself) would part ways for a
+   reason that is not the allocator's.  Such alignments are kept to requests the heap serves. */
+static uint64_t comparable_alignment(uint64_t alignment, uint64_t size)
+{
+	bool beyond_page = alignment > 4096 && alignment <= (1ull << 62);
+	if (beyond_page && (size >= mmap_threshold_floor || size + alignment + 64 >= mmap_threshold_floor))
+		return 1ull << random_between(3, 12);
+	return alignment;
+}
+
 static uint64_t random_alignment(void)
 {
 	unsigned kind = (unsigned)random_below(100);
@@ -134,9 +149,8 @@ static uint64_t random_alignment(void)
 	return (1ull << 63) + 1;
 }
 
-static void emit_allocation(unsigned long operation)
+static void emit_allocation(void)
 {
-	(void)operation;
 	unsigned slot = pick_free_slot();
 	unsigned kind = (unsigned)random_below(1000);
 	if (kind < 640) {
@@ -149,15 +163,12 @@ static void emit_allocation(unsigned long operation)
 			size = 1ull << 31;
 		}
 		printf("c %u %llu %llu\n", slot, (unsigned long long)count, (unsigned long long)size);
-	} else if (kind < 880) {
-		printf("a %u %llu %llu\n", slot, (unsigned long long)random_alignment(),
-		       (unsigned long long)random_size());
-	} else if (kind < 950) {
-		printf("p %u %llu %llu\n", slot, (unsigned long long)random_alignment(),
-		       (unsigned long long)random_size());
 	} else if (kind < 970) {
-		printf("A %u %llu %llu\n", slot, (unsigned long long)random_alignment(),
-		       (unsigned long long)random_size());
+		const char *operation_letter = kind < 880 ? "a" : kind < 950 ? "p" : "A";
+		uint64_t size = random_size();
+		uint64_t alignment = comparable_alignment(random_alignment(), size);
+		printf("%s %u %llu %llu\n", operation_letter, slot, (unsigned long long)alignment,
+		       (unsigned long long)size);
 	} else if (kind < 985) {
 		printf("v %u %llu\n", slot, (unsigned long long)random_size());
 	} else {
@@ -202,8 +213,15 @@ static void emit_realloc(void)
 		mark_free(slot);
 }
 
+static void lower_threshold_floor(long param, uint64_t value)
+{
+	if (param == -3 && value < mmap_threshold_floor) /* M_MMAP_THRESHOLD */
+		mmap_threshold_floor = value;
+}
+
 static void emit_random_mallopt(void)
 {
+	uint64_t threshold;
 	switch (random_below(6)) {
 	case 0:
 		printf("o 1 %llu\n", (unsigned long long)random_below(170)); /* M_MXFAST */
@@ -215,7 +233,9 @@ static void emit_random_mallopt(void)
 		printf("o -2 %llu\n", (unsigned long long)random_below(1 << 18)); /* M_TOP_PAD */
 		break;
 	case 3:
-		printf("o -3 %llu\n", (unsigned long long)random_between(4096, 1 << 21)); /* M_MMAP_THRESHOLD */
+		threshold = random_between(4096, 1 << 21);
+		lower_threshold_floor(-3, threshold);
+		printf("o -3 %llu\n", (unsigned long long)threshold); /* M_MMAP_THRESHOLD */
 		break;
 	case 4:
 		printf("o -4 %llu\n", (unsigned long long)random_below(64)); /* M_MMAP_MAX */
@@ -261,6 +281,7 @@ int main(int argc, char **argv)
 		long param, value;
 		if (sscanf(leading_mallopts[i], "%ld=%ld", &param, &value) != 2)
 			usage();
+		lower_threshold_floor(param, (uint64_t)(unsigned int)value);
 		printf("o %ld %ld\n", param, value);
 	}
 	if (leading_count == 0 && random_mallopt_allowed && chance(250)) {
@@ -293,7 +314,7 @@ int main(int argc, char **argv)
 		if (live_count + 1 >= MAX_SLOTS / 2)
 			allocate_percent = 0;
 		if (random_below(100) < allocate_percent)
-			emit_allocation(emitted);
+			emit_allocation();
 		else
 			emit_free();
 	}
