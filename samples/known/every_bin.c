@@ -1,0 +1,169 @@
+/*
+ * A heap with something in every kind of bin, several thread arenas with their own tcaches, and
+ * mmapped chunks, built by a fixed sequence whose outcome glibc 2.36's algorithm decides.
+ *
+ * The program writes a record of what it did (every pointer it freed or holds, the state each
+ * must be in, every thread's LWP, and mallinfo2's totals) to the file named by argv[1], then
+ * calls sample_checkpoint(), where the gdb tests stop and compare the extension with the record.
+ * With "crash" as argv[2] it then aborts, leaving a core of the same heap.
+ *
+ * The record is written with open/snprintf/write: stdio's FILE and buffer would call malloc and
+ * disturb the very bins being recorded.  All threads are created before the main thread stages
+ * its bins, because pthread_create's own calloc would sort the unsorted bin.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define THREADS 3
+#define MAX_RECORDS 256
+
+struct record {
+	void *pointer;
+	size_t request;
+	const char *state;
+	pid_t lwp;
+};
+
+static struct record records[MAX_RECORDS];
+static int record_count;
+static pthread_mutex_t record_lock = PTHREAD_MUTEX_INITIALIZER;
+static sem_t thread_ready, release_threads;
+static pid_t thread_lwps[THREADS];
+
+static void note(void *pointer, size_t request, const char *state)
+{
+	pthread_mutex_lock(&record_lock);
+	if (record_count < MAX_RECORDS)
+		records[record_count++] = (struct record){pointer, request, state, gettid()};
+	pthread_mutex_unlock(&record_lock);
+}
+
+/* Recorded before the free: the record is of pointers, never of what they point to. */
+static void release(void *pointer, size_t request, const char *state)
+{
+	note(pointer, request, state);
+	free(pointer);
+}
+
+/* The gdb tests break here; noinline and the empty asm keep it a real call. */
+__attribute__((noinline)) void sample_checkpoint(void) { __asm__ volatile(""); }
+
+/* Each thread gets a new arena (its first malloc), fills one tcache bin, puts two chunks in a
+   fastbin, one in its unsorted bin, and holds one chunk; then it waits, keeping its tcache. */
+static void *thread_main(void *argument)
+{
+	long number = (long)argument;
+	size_t small = 0x28 + 0x10 * (size_t)number; /* chunk 0x30, 0x40, 0x50 */
+	void *fast[9];
+	for (int i = 0; i < 9; i++)
+		fast[i] = malloc(small);
+	void *held = malloc(0x68);
+	void *unsorted = malloc(0x500);
+	void *guard = malloc(0x18);
+	for (int i = 0; i < 9; i++)
+		release(fast[i], small, i < 7 ? "tcache" : "fastbin");
+	release(unsorted, 0x500, "unsorted");
+	note(held, 0x68, "in-use");
+	note(guard, 0x18, "in-use");
+	thread_lwps[number] = gettid();
+	sem_post(&thread_ready);
+	sem_wait(&release_threads);
+	return NULL;
+}
+
+static void write_text(int fd, const char *text) { (void)!write(fd, text, strlen(text)); }
+
+static void write_record(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return;
+	char line[256];
+	snprintf(line, sizeof line, "main %d\n", gettid());
+	write_text(fd, line);
+	for (int i = 0; i < THREADS; i++) {
+		snprintf(line, sizeof line, "thread %d\n", thread_lwps[i]);
+		write_text(fd, line);
+	}
+	for (int i = 0; i < record_count; i++) {
+		snprintf(line, sizeof line, "chunk %#lx %zu %s %d\n", (unsigned long)records[i].pointer,
+			 records[i].request, records[i].state, records[i].lwp);
+		write_text(fd, line);
+	}
+	struct mallinfo2 info = mallinfo2();
+	snprintf(line, sizeof line,
+		 "mallinfo2 arena=%zu ordblks=%zu smblks=%zu hblks=%zu hblkhd=%zu fsmblks=%zu "
+		 "uordblks=%zu fordblks=%zu keepcost=%zu\n",
+		 info.arena, info.ordblks, info.smblks, info.hblks, info.hblkhd, info.fsmblks,
+		 info.uordblks, info.fordblks, info.keepcost);
+	write_text(fd, line);
+	close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		static const char usage[] = "usage: every_bin RECORD_FILE [crash]\n";
+		(void)!write(2, usage, sizeof usage - 1);
+		return 2;
+	}
+	sem_init(&thread_ready, 0, 0);
+	sem_init(&release_threads, 0, 0);
+	pthread_t threads[THREADS];
+	for (long i = 0; i < THREADS; i++) {
+		pthread_create(&threads[i], NULL, thread_main, (void *)i);
+		sem_wait(&thread_ready);
+	}
+
+	/* Everything is carved from top first; the guards keep freed chunks from merging. */
+	void *tiny[9], *small[8], *large[3];
+	for (int i = 0; i < 9; i++)
+		tiny[i] = malloc(0x18);
+	for (int i = 0; i < 8; i++) {
+		small[i] = malloc(0x100);
+		note(malloc(0x18), 0x18, "in-use");
+	}
+	static const size_t large_requests[3] = {0x500, 0x520, 0x500};
+	for (int i = 0; i < 3; i++) {
+		large[i] = malloc(large_requests[i]);
+		note(malloc(0x18), 0x18, "in-use");
+	}
+	void *unsorted = malloc(0x450);
+	note(malloc(0x18), 0x18, "in-use");
+	void *mapped[2] = {malloc(200000), malloc(300000)};
+	note(mapped[0], 200000, "mmapped");
+	note(mapped[1], 300000, "mmapped");
+	void *zeroed = calloc(10, 10);
+	note(zeroed, 100, "in-use");
+
+	/* Seven 0x110 chunks fill their tcache bin; the eighth and the large ones go to unsorted,
+	   and a larger request sorts them into a small bin and the large bins. */
+	for (int i = 0; i < 7; i++)
+		release(small[i], 0x100, "tcache");
+	release(small[7], 0x100, "smallbin");
+	for (int i = 0; i < 3; i++)
+		release(large[i], large_requests[i], "largebin");
+	note(malloc(0x600), 0x600, "in-use");
+
+	/* Nine 0x20 chunks: seven to the tcache, two to the fastbin. */
+	for (int i = 0; i < 9; i++)
+		release(tiny[i], 0x18, i < 7 ? "tcache" : "fastbin");
+	release(unsorted, 0x450, "unsorted");
+
+	write_record(argv[1]);
+	sample_checkpoint();
+	if (argc > 2 && strcmp(argv[2], "crash") == 0)
+		abort();
+	for (int i = 0; i < THREADS; i++)
+		sem_post(&release_threads);
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(threads[i], NULL);
+	return 0;
+}
