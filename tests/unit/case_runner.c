@@ -1,10 +1,13 @@
 /*
  * Runs heap scenarios in fresh child processes and reports them through CUnit (see case_runner.h).
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "case_runner.h"
 
 #include <CUnit/Basic.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -65,8 +68,34 @@ static const struct heap_case *find_case(const struct heap_suite *suites, size_t
 	return NULL;
 }
 
-static int run_case_here(const struct heap_case *heap_case)
+/* A missing or hidden export would silently fall back to another malloc: make sure the one under
+   test is the one that answers. */
+static bool allocator_is(const char *expected)
 {
+	Dl_info info;
+	void *(*volatile entry)(size_t) = malloc;
+	if (!dladdr((void *)entry, &info) || !info.dli_fname)
+		return false;
+	if (strcmp(expected, "self") == 0) {
+		char self[PATH_MAX];
+		ssize_t length = readlink("/proc/self/exe", self, sizeof self - 1);
+		if (length <= 0)
+			return false;
+		self[length] = '\0';
+		char found[PATH_MAX]; /* a caller's buffer: realpath must not allocate before the case */
+		return realpath(info.dli_fname, found) && strcmp(found, self) == 0;
+	}
+	return strstr(info.dli_fname, expected) != NULL;
+}
+
+static int run_case_here(const struct heap_case *heap_case, const char *expected_allocator)
+{
+	if (!allocator_is(expected_allocator)) {
+		write_text("malloc is not served by the allocator under test: ");
+		write_text(expected_allocator);
+		write_text("\n");
+		_exit(4);
+	}
 	case_heap_start = sbrk(0);
 	heap_case->body();
 	if (heap_case->abort_message) {
@@ -82,6 +111,7 @@ struct config {
 	const char *label;
 	const char *preload;
 	bool is_clone;
+	const char *allocator_file; /* where malloc must be defined: "self" or part of a file name */
 };
 
 struct registered_test {
@@ -157,7 +187,7 @@ static void run_registered_test(void)
 		if (strcmp(test->suite_label, suite_label) != 0 || strcmp(test->heap_case->name, test_name) != 0)
 			continue;
 		char *argv[] = {self_path, "--case", (char *)test->suite->name,
-		                (char *)test->heap_case->name, NULL};
+		                (char *)test->heap_case->name, (char *)test->config->allocator_file, NULL};
 		static struct child_outcome outcome;
 		child_run(argv, test->config->preload, &outcome);
 		judge(test, &outcome);
@@ -216,11 +246,11 @@ static int parse_configs(const char *list, const char *clone_path, struct config
 	char *copy = strdup(list);
 	for (char *item = strtok(copy, ","); item && count < 3; item = strtok(NULL, ",")) {
 		if (strcmp(item, "self") == 0)
-			configs[count++] = (struct config){"clone.a", NULL, true};
+			configs[count++] = (struct config){"clone.a", NULL, true, "self"};
 		else if (strcmp(item, "glibc") == 0)
-			configs[count++] = (struct config){"glibc", NULL, false};
+			configs[count++] = (struct config){"glibc", NULL, false, "/libc.so"};
 		else if (strcmp(item, "clone") == 0)
-			configs[count++] = (struct config){"clone.so", clone_path, true};
+			configs[count++] = (struct config){"clone.so", clone_path, true, "libptmalloc.so"};
 		else {
 			fprintf(stderr, "unknown configuration '%s' (self, glibc, clone)\n", item);
 			free(copy);
@@ -234,13 +264,13 @@ static int parse_configs(const char *list, const char *clone_path, struct config
 int case_runner_main(int argc, char **argv, const struct heap_suite *suites, size_t suite_count,
                      const char *default_configs)
 {
-	if (argc == 4 && strcmp(argv[1], "--case") == 0) {
+	if (argc == 5 && strcmp(argv[1], "--case") == 0) {
 		const struct heap_case *heap_case = find_case(suites, suite_count, argv[2], argv[3]);
 		if (!heap_case) {
 			write_text("no such case\n");
 			return 64;
 		}
-		return run_case_here(heap_case);
+		return run_case_here(heap_case, argv[4]);
 	}
 	ssize_t length = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
 	if (length <= 0) {

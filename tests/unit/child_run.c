@@ -1,7 +1,9 @@
 /*
  * fork + exec with stderr captured through a pipe; see child_run.h.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "child_run.h"
 
 #include <errno.h>
