@@ -183,15 +183,18 @@ static void adopt_new_main_space(mstate av, char *brk, size_t size, char *snd_br
 static void grow_main_arena(mstate av, size_t nb, mchunkptr old_top, size_t old_size, char *old_end)
 {
 	size_t page_size = system_page_size();
-	long size = (long)(nb + mp_.top_pad + MINSIZE);
+	/* Unsigned arithmetic: for requests near PTRDIFF_MAX this wraps, and the result then reads as
+	   negative below, which skips sbrk just as glibc's long arithmetic does (without its overflow). */
+	size_t request = nb + mp_.top_pad + MINSIZE;
 	if (arena_is_contiguous(av))
-		size -= (long)old_size;
+		request -= old_size;
 	if (__builtin_expect(mp_.thp_pagesize != 0, 0)) {
 		uintptr_t current_break = (uintptr_t)sbrk(0);
-		size = (long)(align_up(current_break + (size_t)size, mp_.thp_pagesize) - current_break);
+		request = align_up(current_break + request, mp_.thp_pagesize) - current_break;
 	} else {
-		size = (long)align_up((size_t)size, page_size);
+		request = align_up(request, page_size);
 	}
+	long size = (long)request;
 
 	char *brk = (char *)-1;
 	char *snd_brk = (char *)-1;
