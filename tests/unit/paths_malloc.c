@@ -189,6 +189,24 @@ static void large_bin_best_fit(void)
 #endif
 }
 
+/* An equal size joins its group second, and the request takes the chunk after the group's first,
+   which keeps the nextsize links untouched. */
+static void large_bin_equal_sizes(void)
+{
+	void *older = must_malloc(0x508);
+	must_malloc(0x18);
+	void *newer = must_malloc(0x508);
+	must_malloc(0x18);
+	free(older);
+	free(newer);
+	must_malloc(SORTING_REQUEST);
+	EXPECT_EQ(chunk_of(older)->fd, chunk_of(newer));
+	EXPECT_EQ(chunk_of(older)->fd_nextsize, chunk_of(older));
+	EXPECT_EQ(chunk_of(newer)->fd_nextsize, NULL);
+	EXPECT_EQ(must_malloc(0x4f8), newer);
+	EXPECT_EQ(must_malloc(0x4f8), older);
+}
+
 static void binmap_scan_split(void)
 {
 	void *x = must_malloc(0x2f8); /* chunk 0x300, small bin 48 */
@@ -282,6 +300,7 @@ const struct heap_case malloc_path_cases[] = {
 	{"unsorted exact fit returns the cached chunk", unsorted_exact_fit_returns_cached_chunk, NULL},
 	{"last remainder split", last_remainder_split, NULL},
 	{"large bin best fit", large_bin_best_fit, NULL},
+	{"large bin equal sizes", large_bin_equal_sizes, NULL},
 	{"binmap scan split", binmap_scan_split, NULL},
 	{"top split", top_split, NULL},
 	{"sysmalloc grows the heap", sysmalloc_grows_the_heap, NULL},
