@@ -1,0 +1,38 @@
+# Performance measurement (bench/): `make bench` runs both halves, `make bench-alloc` the
+# allocator against the system glibc, `make bench-gdb` the heap commands over a million-chunk
+# heap.  Never part of `make test`: timings are reported as ratios, never asserted.
+#   BENCH_RUNS=N   rounds per measurement (default 5)
+
+BENCH_DIR := $(BUILD)/bench
+BENCH_RUNS ?= 5
+BENCH_WORKLOADS := small_objects realloc_mix producer_consumer larson_churn large_blocks \
+	tree_build
+BENCH_WORKLOAD_BINARIES := $(addprefix $(BENCH_DIR)/,$(BENCH_WORKLOADS))
+# The workloads are ordinary optimised programs: what they measure is the allocator, not -O0.
+BENCH_CFLAGS := -std=gnu11 -O2 $(CFLAGS_DEBUG) -Wall -Wextra -Werror -pthread \
+	-fno-builtin-malloc -fno-builtin-free -fno-builtin-realloc
+BENCH_SAMPLE := $(BENCH_DIR)/million_chunks
+BENCH_DRIVER := $(PYTHON) bench/bench.py --runs $(BENCH_RUNS) --build $(BUILD)
+
+.PHONY: bench bench-alloc bench-gdb
+
+$(BENCH_DIR)/%: bench/alloc/%.c bench/alloc/workload.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $<
+
+$(BENCH_DIR)/run_measured: bench/run_measured.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<
+
+$(BENCH_SAMPLE): bench/million_chunks.c
+	@mkdir -p $(dir $@)
+	$(CC) $(SAMPLE_CFLAGS) -O1 -pthread -o $@ $<
+
+bench: $(BENCH_DIR)/run_measured $(BENCH_WORKLOAD_BINARIES) $(BENCH_SAMPLE) $(BUILD)/libptmalloc.so
+	$(BENCH_DRIVER) --part all
+
+bench-alloc: $(BENCH_DIR)/run_measured $(BENCH_WORKLOAD_BINARIES) $(BUILD)/libptmalloc.so
+	$(BENCH_DRIVER) --part alloc
+
+bench-gdb: $(BENCH_DIR)/run_measured $(BENCH_SAMPLE) $(BUILD)/libptmalloc.so
+	$(BENCH_DRIVER) --part gdb
