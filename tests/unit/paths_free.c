@@ -117,6 +117,39 @@ static void consolidate_on_large_request(void)
 #endif
 }
 
+/* Freeing a chunk that merges to 64 KiB or more consolidates the fastbins first. */
+static void consolidate_on_large_free(void)
+{
+	void *a = must_malloc(0x28), *b = must_malloc(0x28);
+	void *big = must_malloc(0x10000);
+	must_malloc(0x18);
+	fill_tcache_bin(0x28);
+	free(a);
+	free(b);
+	EXPECT_EQ(raw_size_of(a), 0x31);
+	free(big); /* big, already in the unsorted bin, absorbs a and b as they are consolidated */
+	EXPECT_EQ(raw_size_of(a), (0x60 + 0x10010) | PREV_INUSE);
+#if PTM_INTERNALS
+	EXPECT_EQ(main_arena.have_fastchunks, 0);
+#endif
+}
+
+/* A small request whose small bin is empty leaves the fastbins alone. */
+static void small_request_does_not_consolidate(void)
+{
+	void *a = must_malloc(0x28), *b = must_malloc(0x28);
+	must_malloc(0x18);
+	fill_tcache_bin(0x28);
+	free(a);
+	free(b);
+	must_malloc(0x108);
+	EXPECT_EQ(raw_size_of(a), 0x31);
+	EXPECT_EQ(revealed_link(&chunk_of(b)->fd), chunk_of(a));
+#if PTM_INTERNALS
+	EXPECT_EQ(main_arena.fastbinsY[1], chunk_of(b));
+#endif
+}
+
 static void systrim_gives_memory_back(void)
 {
 	void *a = must_malloc(0x1f000), *b = must_malloc(0x1f000);
@@ -153,6 +186,8 @@ const struct heap_case free_path_cases[] = {
 	{"merge into top", merge_into_top, NULL},
 	{"fastbin chunk next to top stays fast", fastbin_next_to_top_stays_fast, NULL},
 	{"malloc_consolidate on a large request", consolidate_on_large_request, NULL},
+	{"consolidate on a large free", consolidate_on_large_free, NULL},
+	{"small request does not consolidate", small_request_does_not_consolidate, NULL},
 	{"systrim gives memory back", systrim_gives_memory_back, NULL},
 	{"free keeps errno", free_keeps_errno, NULL},
 	{NULL, NULL, NULL},
