@@ -1,0 +1,490 @@
+"""The whole-heap audit behind `heap check`: every rule, each finding with its predicted abort.
+
+A finding names the rule, the chunk, what is wrong in plain words, and the message the allocator
+will abort with when the program next touches the damage (None when glibc has no check there and
+the program would go on, or crash without a message).  Predictions for damage a free() would meet
+come from free_model, which replays glibc 2.36's free checks against the heap as it is.
+
+Precision matters more than reach: a healthy heap (tcache and fastbin chunks that look in use,
+the tcache_perthread_struct chunk, fenceposts closing thread heaps, the main arena's initial top,
+mmapped chunks, many threads) must give no finding, so every rule states the invariant glibc
+keeps, not a heuristic.  One piece of damage gives one finding: once a heap walk or a chain walk
+breaks, the rules that would only repeat the symptom further along are skipped."""
+
+import gdb
+
+from . import constants as C
+from .errors import HeapReadError
+from .free_model import FreeModel
+from .model import WalkStatus
+
+BINNED = ("unsorted", "smallbin", "largebin")
+MASK64 = (1 << 64) - 1
+
+
+class Finding:
+    __slots__ = ("rule", "address", "message", "predicted_abort")
+
+    def __init__(self, rule, address, message, predicted_abort=None):
+        self.rule = rule
+        self.address = address
+        self.message = message
+        self.predicted_abort = predicted_abort
+
+    def to_json(self):
+        return {"rule": self.rule, "address": self.address, "message": self.message,
+                "predicted_abort": self.predicted_abort}
+
+
+class _ChunkFacts:
+    """What the heap walk learnt about a chunk some bin or tcache points at."""
+
+    __slots__ = ("arena", "size", "in_use")
+
+    def __init__(self, arena, size, in_use):
+        self.arena = arena
+        self.size = size
+        self.in_use = in_use
+
+
+class Audit:
+    """One run of every rule over a HeapSnapshot; `findings` after `run()`."""
+
+    def __init__(self, snap, thread=None):
+        self.snap = snap
+        self.mem = snap.memory
+        self.findings = []
+        self.free_model = FreeModel(snap, thread)
+        chunk = snap.layouts["chunk"]
+        self.fd = chunk.offset("fd")
+        self.bk = chunk.offset("bk")
+        self.fd_nextsize = chunk.offset("fd_nextsize")
+        self.bk_nextsize = chunk.offset("bk_nextsize")
+        # Every chunk a bin, a tcache or a thread's TLS points at: checked against the walk.
+        self.pointed = {}
+        self.walked = {}
+        self.broken_arenas = set()
+        self.reported = set()
+
+    def add(self, rule, address, message, predicted_abort=None):
+        key = (rule, address)
+        if key in self.reported:
+            return
+        self.reported.add(key)
+        self.findings.append(Finding(rule, address, message, predicted_abort))
+
+    def word(self, address):
+        return self.mem.u64(address)
+
+    def predict_free(self, chunk):
+        return self.free_model.free(chunk + C.CHUNK_HDR_SZ).abort
+
+    def run(self):
+        self._collect_pointed()
+        for arena in self.snap.arenas:
+            if arena.heap_problem:
+                self.add("heap-list", arena.address, "%s: %s" % (arena.label(),
+                                                                arena.heap_problem))
+                self.broken_arenas.add(arena.address)
+            self._check_top(arena)
+            self._check_system_mem(arena)
+            for segment in arena.heaps:
+                self._walk_segment(arena, segment)
+        self._check_bin_membership()
+        for arena in self.snap.arenas:
+            self._check_arena_bins(arena)
+        for thread in self.snap.threads:
+            self._check_tcache(thread)
+        return self.findings
+
+    # -- what points at chunks -------------------------------------------------------------------
+
+    def _collect_pointed(self):
+        for thread in self.snap.threads:
+            if thread.tcache:
+                self.pointed.setdefault(thread.tcache - C.CHUNK_HDR_SZ, [])
+            for chain in thread.tcache_bins:
+                for address in chain.chunks:
+                    self.pointed.setdefault(address, []).append(("tcache", chain, thread))
+        for arena in self.snap.arenas:
+            for chain in arena.all_bins():
+                for address in chain.chunks:
+                    self.pointed.setdefault(address, []).append((chain.kind, chain, arena))
+
+    # -- the chunk walk --------------------------------------------------------------------------
+
+    def _walk_segment(self, arena, segment):
+        status = WalkStatus()
+        previous = None
+        last_end = segment.start
+        saw_top = False
+        top_heap = segment.start <= arena.top < max(segment.end, segment.start + 1)
+        for chunk in self.snap.iter_segment(arena, segment, status):
+            last_end = chunk.address + chunk.size
+            if chunk.address in self.pointed:
+                self.walked[chunk.address] = _ChunkFacts(arena.address, chunk.size,
+                                                         chunk.state not in BINNED)
+            if chunk.state == "top":
+                saw_top = True
+            self._check_chunk(arena, segment, chunk, previous, top_heap)
+            previous = chunk
+        if not status.complete:
+            self._walk_stopped(arena, segment, status, previous)
+            return
+        if top_heap and not saw_top and arena.top != self._initial_top(arena):
+            self.add("heap-walk", last_end,
+                     "the walk of the heap at %#x ends at %#x (size 0) before reaching top %#x"
+                     % (segment.start, last_end, arena.top), None)
+            self.broken_arenas.add(arena.address)
+        elif not top_heap and segment.address is not None:
+            self._check_fencepost(arena, segment, last_end)
+
+    def _initial_top(self, arena):
+        return self.snap.bin_head(arena, 1)
+
+    def _walk_stopped(self, arena, segment, status, previous):
+        self.broken_arenas.add(arena.address)
+        address = status.stopped_at
+        try:
+            field = self.word(address + self.snap.size_offset)
+        except HeapReadError:
+            field = None
+        what = "size field %#x" % field if field is not None else "an unreadable header"
+        predicted = None
+        if previous is not None and previous.state == "in-use":
+            predicted = self.predict_free(previous.address)
+        if predicted is None:
+            predicted = self.predict_free(address)
+        self.add("chunk-size", address,
+                 "chunk at %#x has %s: not a valid chunk size inside its heap (%s); the chunk "
+                 "before it (%s) may have overflowed into it" % (
+                     address, what, status.problem,
+                     "%#x" % previous.address if previous is not None else "none"),
+                 predicted)
+
+    def _check_fencepost(self, arena, segment, last_end):
+        """A heap that is no longer the top one ends in the 0x10 chunk and the 0|P fencepost."""
+        fencepost = segment.end - C.CHUNK_HDR_SZ
+        if last_end != fencepost:
+            self.add("heap-walk", last_end,
+                     "the walk of heap %#x stops at %#x, not at its closing fencepost %#x"
+                     % (segment.address, last_end, fencepost))
+            self.broken_arenas.add(arena.address)
+
+    def _check_chunk(self, arena, segment, chunk, previous, top_heap):
+        size = chunk.size
+        if size < C.MINSIZE and chunk.state != "top":
+            if top_heap or chunk.address + size != segment.end - C.CHUNK_HDR_SZ:
+                self.add("chunk-size", chunk.address,
+                         "chunk at %#x has size %#x, below the minimum %#x" % (
+                             chunk.address, size, C.MINSIZE), self.predict_free(chunk.address))
+            return
+        if chunk.state in ("in-use", "tcache", "fastbin"):
+            want = 0 if arena.is_main else C.NON_MAIN_ARENA
+            if chunk.size_field & C.NON_MAIN_ARENA != want:
+                self.add("arena-bit", chunk.address,
+                         "chunk at %#x %s the NON_MAIN_ARENA bit but lives in %s %#x: free() "
+                         "would hand it to the wrong arena" % (
+                             chunk.address, "has" if not want else "lacks", arena.label(),
+                             arena.address))
+        if chunk.size_field & C.PREV_INUSE:
+            if previous is not None and previous.state in BINNED:
+                predicted = "malloc(): invalid next->prev_inuse (unsorted)" \
+                    if previous.state == "unsorted" else None
+                self.add("bin-in-use", previous.address,
+                         "chunk at %#x is in the %s but the next chunk %#x marks it in use "
+                         "(PREV_INUSE set)" % (previous.address, previous.state, chunk.address),
+                         predicted)
+            return
+        if previous is None:
+            self.add("prev-inuse", chunk.address,
+                     "first chunk %#x of its heap has PREV_INUSE clear: there is nothing before "
+                     "it to merge with" % chunk.address, self.predict_free(chunk.address))
+            return
+        if previous.state not in BINNED:
+            what = "in use" if previous.state == "free" else "in the " + previous.state
+            self.add("prev-inuse", chunk.address,
+                     "chunk at %#x has PREV_INUSE clear, but the chunk before it (%#x, size %#x) "
+                     "is %s: a one-byte overflow (NUL) from it?" % (
+                         chunk.address, previous.address, previous.size, what),
+                     self.predict_free(chunk.address))
+            return
+        if chunk.prev_size != previous.size:
+            self.add("prev-size", chunk.address,
+                     "chunk at %#x has prev_size %#x but the free chunk before it is %#x bytes"
+                     % (chunk.address, chunk.prev_size, previous.size),
+                     "corrupted size vs. prev_size")
+
+    # -- top and system_mem ----------------------------------------------------------------------
+
+    def _heap_end_of_top(self, arena):
+        if arena.is_main:
+            if arena.fields.get("flags", 0) & C.NONCONTIGUOUS_BIT:
+                return None
+            return self.snap.mp["sbrk_base"] + arena.system_mem
+        for segment in arena.heaps:
+            if segment.info is not None and segment.address <= arena.top < \
+                    segment.address + segment.info["size"]:
+                return segment.address + segment.info["size"]
+        return None
+
+    def _check_top(self, arena):
+        if arena.top == self._initial_top(arena):
+            return  # the main arena before its first sbrk: top is the unsorted bin's fake chunk
+        top = arena.top
+        size = arena.top_size
+        problems = []
+        if top & (C.MALLOC_ALIGNMENT - 1):
+            problems.append("top %#x is misaligned" % top)
+        if size & (C.MALLOC_ALIGNMENT - 1):
+            problems.append("its size %#x is misaligned" % size)
+        if size > arena.system_mem:
+            problems.append("its size %#x exceeds the arena's system_mem %#x"
+                            % (size, arena.system_mem))
+        end = self._heap_end_of_top(arena)
+        if end is not None and not problems and top + size != end:
+            problems.append("it ends at %#x, not at the end of its heap %#x" % (top + size, end))
+        if problems:
+            predicted = "malloc(): corrupted top size" if size > arena.system_mem else None
+            self.add("top-size", top, "top chunk of %s %#x: %s" % (
+                arena.label(), arena.address, "; ".join(problems)), predicted)
+
+    def _check_system_mem(self, arena):
+        if arena.is_main or arena.address in self.broken_arenas or not arena.heaps:
+            return
+        total = sum(segment.info["size"] for segment in arena.heaps if segment.info)
+        if total != arena.system_mem:
+            self.add("system-mem", arena.address,
+                     "arena %#x says system_mem %#x but its %d heaps hold %#x bytes" % (
+                         arena.address, arena.system_mem, len(arena.heaps), total))
+        if arena.max_system_mem < arena.system_mem:
+            self.add("system-mem", arena.address,
+                     "arena %#x has max_system_mem %#x below system_mem %#x" % (
+                         arena.address, arena.max_system_mem, arena.system_mem))
+
+    # -- bins ------------------------------------------------------------------------------------
+
+    def _check_bin_membership(self):
+        """Every listed chunk is a real chunk of the right arena, free, and listed only once."""
+        for address, places in self.pointed.items():
+            facts = self.walked.get(address)
+            if len(places) > 1:
+                where = ", ".join(_place_name(kind, chain) for kind, chain, _ in places)
+                self.add("bin-duplicate", address,
+                         "chunk at %#x is listed %d times (%s): a double free" % (
+                             address, len(places), where), self.predict_free(address))
+            for kind, chain, owner in places:
+                if facts is None:
+                    arena_address = owner.address if kind != "tcache" else None
+                    if arena_address in self.broken_arenas:
+                        continue
+                    if kind != "tcache" and not chain.complete:
+                        continue
+                    self.add("bin-pointer", address,
+                             "%s points at %#x, which is not a chunk of any heap" % (
+                                 _place_name(kind, chain), address), None)
+                    continue
+                if kind != "tcache" and facts.arena != owner.address:
+                    self.add("bin-arena", address,
+                             "chunk at %#x is in a bin of arena %#x but lives in arena %#x"
+                             % (address, owner.address, facts.arena))
+                if kind in ("tcache", "fastbin") and facts.size != chain.size:
+                    predicted = "malloc(): memory corruption (fast)" if kind == "fastbin" else None
+                    self.add("bin-size", address,
+                             "chunk at %#x in %s has size %#x, not %#x" % (
+                                 address, _place_name(kind, chain), facts.size, chain.size),
+                             predicted)
+                elif kind == "smallbin" and facts.size != chain.size:
+                    self.add("bin-size", address, "chunk at %#x in smallbin %#x has size %#x"
+                             % (address, chain.size, facts.size))
+                elif kind == "largebin":
+                    low, high = chain.size_range
+                    if facts.size < low or (high is not None and facts.size > high):
+                        self.add("bin-size", address,
+                                 "chunk at %#x of size %#x is in large bin %d (%#x-%s)" % (
+                                     address, facts.size, chain.index, low,
+                                     "%#x" % high if high else "..."))
+        for thread in self.snap.threads:
+            if thread.tcache and thread.tcache - C.CHUNK_HDR_SZ not in self.walked:
+                arenas_ok = not self.broken_arenas
+                if arenas_ok:
+                    self.add("tcache-struct", thread.tcache,
+                             "tcache of %s at %#x is not inside any heap chunk" % (
+                                 thread.label(), thread.tcache))
+
+    def _check_arena_bins(self, arena):
+        for chain in arena.fastbins:
+            if not chain.complete:
+                self._chain_stopped("fastbin", chain, arena)
+        if arena.unsorted is not None and arena.unsorted.chunks:
+            self._check_double_links(arena, arena.unsorted,
+                                     "malloc(): unsorted double linked list corrupted")
+        for chain in arena.smallbins:
+            self._check_double_links(arena, chain,
+                                     "malloc(): smallbin double linked list corrupted")
+        for chain in arena.largebins:
+            if self._check_double_links(arena, chain, "corrupted double-linked list"):
+                self._check_large_order(chain)
+        binmap = arena.fields.get("binmap")
+        if binmap is not None:
+            for chain in arena.smallbins + arena.largebins:
+                word, bit = divmod(chain.index, 32)
+                if not binmap[word] >> bit & 1:
+                    self.add("binmap", self.snap.bin_head(arena, chain.index),
+                             "bin %d of arena %#x holds %d chunks but its binmap bit is clear: "
+                             "malloc will never look there" % (chain.index, arena.address,
+                                                              len(chain.chunks)))
+
+    def _chain_stopped(self, kind, chain, owner):
+        problem = chain.problem or ""
+        last = chain.chunks[-1] if chain.chunks else chain.head
+        name = _place_name(kind, chain)
+        if problem.startswith("cycle"):
+            self.add("bin-cycle", last,
+                     "%s loops back (%s): a chunk freed twice" % (name, problem),
+                     self.predict_free(last))
+        elif problem.startswith("misaligned"):
+            predicted = {"tcache": "malloc(): unaligned tcache chunk detected",
+                         "fastbin": "malloc(): unaligned fastbin chunk detected 2"}.get(kind)
+            self.add("bin-pointer", last,
+                     "%s: the link stored in chunk %#x decodes to a %s (safe-linking says it "
+                     "was overwritten after the free)" % (name, last, problem), predicted)
+        else:
+            self.add("bin-pointer", last, "%s: the walk stopped: %s" % (name, problem))
+
+    def _check_double_links(self, arena, chain, predicted):
+        """fd and bk agree both ways around the circular list; True when they do."""
+        head = chain.head
+        name = _place_name(chain.kind, chain)
+        if not chain.complete:
+            if arena.address not in self.broken_arenas:
+                last = chain.chunks[-1] if chain.chunks else head
+                self.add("bin-links", last, "%s: following fd from %#x breaks: %s" % (
+                    name, last, chain.problem), predicted)
+            return False
+        previous = head
+        for address in chain.chunks + [head]:
+            try:
+                back = self.word(address + self.bk)
+            except HeapReadError:
+                back = None
+            if back != previous:
+                self.add("bin-links", address,
+                         "%s: chunk %#x's bk is %s but the chunk before it in the list is %#x"
+                         % (name, address, "%#x" % back if back is not None else "unreadable",
+                            previous) if address != head else
+                         "%s: the bin's bk is %s but its last chunk is %#x" % (
+                             name, "%#x" % back if back is not None else "unreadable", previous),
+                         predicted)
+                return False
+            previous = address
+        return True
+
+    def _check_large_order(self, chain):
+        """Sizes never grow along fd; the nextsize skip list links the first chunk of each size."""
+        sizes = []
+        for address in chain.chunks:
+            try:
+                sizes.append(self.word(address + self.snap.size_offset) & ~C.SIZE_BITS)
+            except HeapReadError:
+                return
+        for index in range(1, len(sizes)):
+            if sizes[index] > sizes[index - 1]:
+                self.add("largebin-order", chain.chunks[index],
+                         "large bin %d is out of order: %#x (size %#x) follows a %#x chunk" % (
+                             chain.index, chain.chunks[index], sizes[index], sizes[index - 1]))
+                return
+        leaders = [address for index, address in enumerate(chain.chunks)
+                   if index == 0 or sizes[index] != sizes[index - 1]]
+        for index, address in enumerate(leaders):
+            want_next = leaders[(index + 1) % len(leaders)]
+            want_prev = leaders[index - 1]
+            try:
+                forward = self.word(address + self.fd_nextsize)
+                backward = self.word(address + self.bk_nextsize)
+            except HeapReadError:
+                return
+            if forward != want_next or backward != want_prev:
+                self.add("largebin-skiplist", address,
+                         "large bin %d: chunk %#x starts a size group but its fd_nextsize/"
+                         "bk_nextsize are %#x/%#x, not %#x/%#x" % (
+                             chain.index, address, forward, backward, want_next, want_prev),
+                         "corrupted double-linked list (not small)")
+                return
+
+    def _check_tcache(self, thread):
+        limit = self.snap.mp.get("tcache_count", 7)
+        for chain in thread.tcache_bins:
+            if not chain.complete:
+                self._chain_stopped("tcache", chain, thread)
+                continue
+            if chain.count != len(chain.chunks):
+                self.add("tcache-count", thread.tcache,
+                         "tcache bin %#x of %s counts %d entries but its chain has %d" % (
+                             chain.size, thread.label(), chain.count, len(chain.chunks)))
+            elif chain.count > limit:
+                self.add("tcache-count", thread.tcache,
+                         "tcache bin %#x of %s holds %d entries, above tcache_count %d" % (
+                             chain.size, thread.label(), chain.count, limit))
+
+
+def _place_name(kind, chain):
+    if kind == "tcache":
+        return "tcache bin %#x" % chain.size
+    if kind == "fastbin":
+        return "fastbin %#x" % chain.size
+    if kind == "unsorted":
+        return "the unsorted bin"
+    if kind == "smallbin":
+        return "smallbin %#x" % chain.size
+    return "large bin %d" % chain.index
+
+
+def selected_thread_info(snap):
+    """The ThreadInfo of gdb's selected thread: the one whose next free() the audit replays."""
+    try:
+        selected = gdb.selected_thread()
+    except gdb.error:
+        selected = None
+    for thread in snap.threads:
+        if selected is not None and thread.num == selected.num:
+            return thread
+    return snap.threads[0] if snap.threads else None
+
+
+def audit(snap):
+    """Findings of every rule over the whole heap."""
+    return Audit(snap, selected_thread_info(snap)).run()
+
+
+def check_pending_free(snap, user_pointer):
+    """A finding when free(user_pointer), called now, would abort or free something not allocated."""
+    model = FreeModel(snap, selected_thread_info(snap))
+    outcome = model.free(user_pointer)
+    chunk = (user_pointer - C.CHUNK_HDR_SZ) & MASK64
+    position = snap.free_index.get(chunk)
+    if position is not None:
+        return Finding("double-free", chunk,
+                       "free(%#x) would free chunk %#x a second time: it is already in %s"
+                       % (user_pointer, chunk, position.describe()), outcome.abort)
+    if outcome.abort is None and user_pointer == 0:
+        return None
+    holder = snap.chunk_at(user_pointer)
+    if holder is not None and holder.address == chunk and holder.state not in BINNED \
+            and outcome.abort is None:
+        return None
+    if holder is not None and holder.address == chunk and holder.state in BINNED:
+        return Finding("double-free", chunk,
+                       "free(%#x) would free chunk %#x a second time: it is in the %s (%s)"
+                       % (user_pointer, chunk, holder.state, outcome.why), outcome.abort)
+    if holder is None and outcome.path == "mmapped" and outcome.abort is None:
+        return None
+    if holder is not None and holder.address != chunk:
+        where = "points %d bytes into chunk %#x (user data at %#x)" % (
+            user_pointer - holder.user_address, holder.address, holder.user_address)
+    elif holder is None:
+        where = "is not inside any heap chunk"
+    else:
+        where = "starts chunk %#x whose header is damaged" % chunk
+    return Finding("invalid-free", chunk, "free(%#x) would be invalid: the pointer %s; %s" % (
+        user_pointer, where, outcome.why), outcome.abort)

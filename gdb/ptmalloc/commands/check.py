@@ -1,0 +1,65 @@
+"""`heap check`: the whole-heap audit, failing the command when it finds anything."""
+
+import gdb
+
+from .. import check, render, walk
+from . import HeapCommand, command, parse_address
+
+
+@command
+class HeapCheck(HeapCommand):
+    """Audit the whole heap: every arena, heap, bin and thread's tcache.
+
+Usage: heap check [--json] [--free EXPR]
+
+Checks chunk sizes and the walk of each heap from its first chunk to top (or its fencepost),
+PREV_INUSE and prev_size against the neighbour, that each free chunk is in exactly one bin and
+in-use chunks in none, both directions of every doubly linked bin, sizes of fast and tcache
+chunks, tcache counts, safe-linked pointers, large-bin order and skip lists, the binmap, the top
+chunk, the NON_MAIN_ARENA bit and each arena's system_mem.  Each finding names the rule, the
+chunk, what is wrong, and the abort message glibc 2.36 (and the clone) will raise when the
+program next touches it.
+
+--free EXPR also judges the call free(EXPR) before the program makes it: a double free or an
+invalid pointer is a finding, with the abort that free would raise.
+
+Any finding makes the command fail (so `gdb -batch` exits non-zero).  With --json the report
+{"ok": bool, "findings": [{"rule", "address", "message", "predicted_abort"}]} is printed first."""
+
+    name = "heap check"
+    aliases = (("heap_check", ()),)
+
+    def add_arguments(self, parser):
+        parser.add_argument("--free", dest="free_expression", metavar="EXPR")
+
+    def run(self, args):
+        snap = walk.snapshot()
+        findings = check.audit(snap)
+        if args.free_expression:
+            pending = check.check_pending_free(snap, parse_address(args.free_expression))
+            if pending is not None:
+                findings.append(pending)
+        if args.json:
+            render.write_json({"ok": not findings,
+                               "findings": [finding.to_json() for finding in findings]})
+        else:
+            _show(findings, snap)
+        if findings:
+            rules = sorted({finding.rule for finding in findings})
+            raise gdb.GdbError("heap check: %d finding%s (%s)" % (
+                len(findings), "" if len(findings) == 1 else "s", ", ".join(rules)))
+
+
+def _show(findings, snap):
+    paint = render.Painter()
+    out = render.Writer()
+    chunks = sum(len(segment_list) for segment_list in ([a.heaps for a in snap.arenas]))
+    if not findings:
+        out.line("heap check: ok (%d arenas, %d heaps, %d threads)" % (
+            len(snap.arenas), chunks, len(snap.threads)))
+    for finding in findings:
+        out.line("%s %s %s" % (paint.paint("[%s]" % finding.rule, "highlight"),
+                               paint.address(finding.address), finding.message))
+        out.line("    %s %s" % (paint.meta("next touch aborts with:"),
+                                finding.predicted_abort or "(no abort message predicted)"))
+    out.flush()
