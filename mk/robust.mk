@@ -1,0 +1,60 @@
+# Robustness (tests/robust/, samples/attacks/): the allocator under pressure and under attack, and
+# the gdb extension against broken heaps, broken cores and hostile targets.
+#
+#   test-robust   pressure programs (plain glibc, the clone, the clone built with UBSan), the
+#                 heap-attack catalogue against glibc 2.36, and a bounded corruption fuzz of the
+#                 gdb extension
+#   fuzz          the same fuzzers for a long run: FUZZ_CASES=n (default 20000), FUZZ_SEED=s
+#
+# The UBSan configuration compiles the allocator's own C with -fsanitize=undefined and no recovery,
+# so any undefined behaviour is a crash the pressure tests see.
+
+ROBUST_DIR       := $(BUILD)/robust
+ATTACK_DIR       := $(BUILD)/samples/attacks
+UBSAN_DIR        := $(BUILD)/ubsan
+UBSAN_LIBRARY    := $(UBSAN_DIR)/libptmalloc.so
+UBSAN_SOURCES    := $(sort $(wildcard allocator/*.c)) dwarf/types.c
+UBSAN_OBJECTS    := $(patsubst %.c,$(UBSAN_DIR)/obj/%.o,$(UBSAN_SOURCES))
+UBSAN_FLAGS      := -fsanitize=undefined -fno-sanitize-recover=all
+# Same flags as the real build (mk/allocator.mk), plus the sanitizer.
+UBSAN_CFLAGS     := $(CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+	-fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc -fno-builtin-realloc \
+	-fno-stack-protector -D_GNU_SOURCE -Iallocator $(UBSAN_FLAGS)
+
+# The probes must call the allocator exactly as written: no folding of malloc(huge) into NULL.
+ROBUST_CFLAGS    := $(SAMPLE_CFLAGS) -D_GNU_SOURCE -fno-builtin-malloc -fno-builtin-free \
+	-fno-builtin-calloc -fno-builtin-realloc
+ROBUST_PROGRAMS  := $(addprefix $(ROBUST_DIR)/,limits_probe exhaust thread_stress fork_threads)
+ATTACK_SOURCES   := $(sort $(wildcard samples/attacks/*.c))
+ATTACK_PROGRAMS  := $(patsubst samples/attacks/%.c,$(ATTACK_DIR)/%,$(ATTACK_SOURCES))
+ROBUST_PYTEST    := PTM_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider
+
+ALL_TARGETS += $(UBSAN_LIBRARY) $(ROBUST_PROGRAMS) $(ATTACK_PROGRAMS)
+
+$(UBSAN_DIR)/obj/%.o: %.c $(wildcard allocator/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(UBSAN_CFLAGS) -c $< -o $@
+
+$(UBSAN_LIBRARY): $(UBSAN_OBJECTS)
+	$(CC) -shared $(UBSAN_FLAGS) -Wl,-soname,libptmalloc.so -Wl,-z,nodelete -o $@ $^ -lpthread
+
+# The stress program's own checking must not dominate its run time; the allocator is what it tests.
+$(ROBUST_DIR)/thread_stress: ROBUST_CFLAGS += -O2
+
+$(ROBUST_DIR)/%: tests/robust/%.c tests/robust/malloc_provider.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ROBUST_CFLAGS) -pthread -o $@ $<
+
+$(ATTACK_DIR)/%: samples/attacks/%.c samples/attacks/attack.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ROBUST_CFLAGS) -Isamples/attacks -o $@ $<
+
+.PHONY: test-robust test-robust-pressure test-robust-attacks fuzz
+TEST_TARGETS += test-robust-pressure
+test-robust-pressure: $(ROBUST_PROGRAMS) $(BUILD)/libptmalloc.so $(UBSAN_LIBRARY)
+	$(ROBUST_PYTEST) tests/robust/test_pressure.py
+
+test-robust-attacks: $(ATTACK_PROGRAMS) $(BUILD)/libptmalloc.so
+	$(ROBUST_PYTEST) tests/robust/test_attacks.py
+
+test-robust: test-robust-pressure test-robust-attacks
