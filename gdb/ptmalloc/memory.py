@@ -74,6 +74,7 @@ class Memory:
         self._segments = []  # (start, bytes), sorted by start, non-overlapping
         self._pages = {}
         self._regions = None
+        self._last_words = (0, 0, None)  # (start, end, words) of the segment last hit by u64
 
     # -- raw reads ----------------------------------------------------------------------------
 
@@ -125,6 +126,16 @@ class Memory:
         return page
 
     def u64(self, address):
+        """The 8-byte word at `address`; chains of links in one heap stay on the fast path."""
+        start, end, words = self._last_words
+        if start <= address < end and not address & 7:
+            return words[(address - start) >> 3]
+        index = bisect.bisect_right(self._segment_starts, address) - 1
+        if index >= 0 and not address & 7:
+            seg_start, data = self._segments[index]
+            if address + 8 <= seg_start + len(data) and not seg_start & 7 and not len(data) & 7:
+                self._last_words = (seg_start, seg_start + len(data), memoryview(data).cast("Q"))
+                return self._last_words[2][(address - seg_start) >> 3]
         return _U64.unpack(self.read(address, 8))[0]
 
     def readable(self, address, length=8):

@@ -12,18 +12,26 @@ class Chunk:
 
     `address` is the header (prev_size field); `size_field` the raw size word with flags;
     `state` one of in-use, tcache, fastbin, unsorted, smallbin, largebin, top, free;
-    `position` the BinPosition when the chunk sits in a bin or tcache, else None;
-    `arena` the owning Arena's address (None for mmapped chunks)."""
+    `bin` the BinList listing the chunk (None when in no bin or tcache), `position` its
+    BinPosition (computed on first use); `arena` the owning Arena's address (None if mmapped)."""
 
-    __slots__ = ("address", "size_field", "prev_size", "state", "position", "arena")
+    __slots__ = ("address", "size_field", "prev_size", "state", "bin", "arena")
 
-    def __init__(self, address, size_field, prev_size, state, position=None, arena=None):
+    def __init__(self, address, size_field, prev_size, state, chain=None, arena=None):
         self.address = address
         self.size_field = size_field
         self.prev_size = prev_size
         self.state = state
-        self.position = position
+        self.bin = chain
         self.arena = arena
+
+    @property
+    def position(self):
+        if self.bin is None:
+            return None
+        chain = self.bin
+        return BinPosition(chain.kind, chain.index, chain.position_of(self.address), chain.arena,
+                           chain.thread)
 
     @property
     def size(self):
@@ -88,9 +96,12 @@ class BinList:
 
     `kind`, `index`, `size` (chunk size for exact-size bins, the smallest size for large bins,
     None for unsorted), `chunks` (header addresses in list order), `count` (the tcache's own
-    counter, else None), `complete` and `problem` (why the walk stopped early)."""
+    counter, else None), `complete` and `problem` (why the walk stopped early), `head` (the
+    bin's head pointer or fake chunk), `arena` (owning arena address, None for a tcache) and
+    `thread` (the ThreadInfo owning a tcache bin, else None)."""
 
-    __slots__ = ("kind", "index", "size", "chunks", "count", "complete", "problem", "head")
+    __slots__ = ("kind", "index", "size", "chunks", "count", "complete", "problem", "head",
+                 "arena", "thread", "_positions")
 
     def __init__(self, kind, index, size, chunks, complete=True, problem=None, count=None,
                  head=None):
@@ -102,6 +113,18 @@ class BinList:
         self.complete = complete
         self.problem = problem
         self.head = head
+        self.arena = None
+        self.thread = None
+        self._positions = None
+
+    def position_of(self, address):
+        """0-based position of `address` from the head (the first one, if listed twice)."""
+        if self._positions is None:
+            positions = {}
+            for position, chunk in enumerate(self.chunks):
+                positions.setdefault(chunk, position)
+            self._positions = positions
+        return self._positions.get(address)
 
     @property
     def size_range(self):

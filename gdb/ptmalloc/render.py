@@ -75,7 +75,7 @@ class Painter:
         return self.paint(text, "metadata")
 
     def state(self, state):
-        return self.paint(state, STATE_STYLES.get(state))
+        return self.paint(state, STATE_STYLES.get(state.strip()))
 
 
 class Writer:

@@ -2,8 +2,6 @@
 
 Addresses are plain ints (JSON numbers); sizes are chunk sizes without flag bits."""
 
-from .model import WalkStatus
-
 
 def heap_json(segment):
     value = {"address": segment.address if segment.address is not None else segment.start,
@@ -68,11 +66,11 @@ def arena_bins_json(arena, kinds):
 
 
 def state_totals(snap, arenas=None):
-    """({state: [count, bytes]}, WalkStatus) over every chunk of the heaps plus mmapped chunks."""
+    """({state: [count, bytes]}, WalkStatus) over every chunk of the arenas' heaps."""
+    histogram, status = snap.size_state_histogram(arenas)
     totals = {}
-    status = WalkStatus()
-    for _arena, _segment, chunk in snap.iter_chunks(arenas, status):
-        entry = totals.setdefault(chunk.state, [0, 0])
-        entry[0] += 1
-        entry[1] += chunk.size
+    for (size, state), count in histogram.items():
+        entry = totals.setdefault(state, [0, 0])
+        entry[0] += count
+        entry[1] += size * count
     return totals, status

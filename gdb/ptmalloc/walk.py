@@ -12,7 +12,7 @@ import gdb
 from . import constants as C
 from . import memory, target
 from .errors import HeapError, HeapReadError
-from .model import Arena, BinList, BinPosition, Chunk, HeapSegment, ThreadInfo, WalkStatus
+from .model import Arena, BinList, Chunk, HeapSegment, ThreadInfo, WalkStatus
 
 
 def _align_up(value, alignment):
@@ -29,7 +29,10 @@ class HeapSnapshot:
 
     `allocator` (target.Allocator), `mp` (dict of mp_ fields), `global_max_fast`, `arenas`
     (list of Arena, main first, in `next` order), `threads` (list of ThreadInfo), `notes`
-    (one-line warnings met while reading), `free_index` ({chunk address: BinPosition})."""
+    (one-line warnings met while reading), `free_index` ({chunk address: BinList listing it}).
+
+    Chunks: `iter_chunks()` / `iter_segment()` (Chunk objects), `iter_segment_raw()` (tuples,
+    for totals), `mmapped_chunks()`, `chunk_at(address)`."""
 
     def __init__(self, allocator, mem):
         self.allocator = allocator
@@ -55,6 +58,8 @@ class HeapSnapshot:
         self.threads = self._read_threads()
         for arena in self.arenas:
             self._find_heaps(arena)
+            self._prefetch(arena)
+        for arena in self.arenas:
             self._read_bins(arena)
         self._index_free_chunks()
 
@@ -176,6 +181,16 @@ class HeapSnapshot:
             self._main_heap(arena)
         else:
             self._thread_heaps(arena)
+
+    def _prefetch(self, arena):
+        """Read each heap in bulk now, so that bin walks find their links in memory."""
+        for segment in arena.heaps:
+            length = _align_up(max(segment.end - segment.start, 0), 8)
+            if length:
+                try:
+                    self.memory.read_segment(segment.start, length)
+                except HeapReadError:
+                    pass  # reported by the chunk walk, which reads the same range
 
     def _initial_top(self, arena):
         return arena.address + self.layouts["state"].offset("bins") - C.CHUNK_HDR_SZ
@@ -309,22 +324,33 @@ class HeapSnapshot:
         return BinList(kind, index, size, chunks, problem is None, problem, head=head)
 
     def _index_free_chunks(self):
-        index = self.free_index
+        """{chunk address: BinList}.  A chunk listed twice keeps its first listing (tcaches, then
+        arenas in order), so lists are applied from the last to the first."""
+        chains = []
         for thread in self.threads:
             for chain in thread.tcache_bins:
-                for position, address in enumerate(chain.chunks):
-                    index.setdefault(address, BinPosition("tcache", chain.index, position,
-                                                          None, thread))
+                chain.thread = thread
+                chains.append(chain)
         for arena in self.arenas:
             for chain in arena.all_bins():
-                for position, address in enumerate(chain.chunks):
-                    index.setdefault(address, BinPosition(chain.kind, chain.index, position,
-                                                          arena.address))
+                chain.arena = arena.address
+                chains.append(chain)
+        index = self.free_index
+        for chain in reversed(chains):
+            index.update(dict.fromkeys(reversed(chain.chunks), chain))
 
     # -- chunks -------------------------------------------------------------------------------
 
     def iter_segment(self, arena, segment, status):
-        """Yield every Chunk of one heap segment, reading it in one bulk read.
+        """Yield every Chunk of one heap segment (see iter_segment_raw)."""
+        arena_address = arena.address
+        for address, size_field, prev_size, state, chain in self.iter_segment_raw(
+                arena, segment, status):
+            yield Chunk(address, size_field, prev_size, state, chain, arena_address)
+
+    def iter_segment_raw(self, arena, segment, status):
+        """Yield (address, size field, prev_size, state, BinList or None) for every chunk of one
+        heap segment, reading it in one bulk read: the fast path for totals over huge heaps.
 
         Stops at the segment end, at top, or at a fencepost; on an impossible size it stops and
         records the reason in `status` (a WalkStatus)."""
@@ -341,7 +367,6 @@ class HeapSnapshot:
         word_count = len(words)
         free_index = self.free_index
         top = arena.top
-        arena_address = arena.address
         prev_index = self.prev_size_offset // 8
         size_index = self.size_offset // 8
         offset = 0
@@ -356,8 +381,7 @@ class HeapSnapshot:
             size = size_field & ~7
             address = start + offset
             if address == top:
-                yield Chunk(address, size_field, words[word + prev_index], "top", None,
-                            arena_address)
+                yield address, size_field, words[word + prev_index], "top", None
                 return
             if size == 0:
                 if address + C.CHUNK_HDR_SZ <= end:
@@ -367,20 +391,79 @@ class HeapSnapshot:
             if size & (C.MALLOC_ALIGNMENT - 1) or offset + size > limit:
                 status.stop(address, "invalid size %#x at %#x" % (size_field, address))
                 return
-            position = free_index.get(address)
-            if position is not None:
-                state = position.kind
+            chain = free_index.get(address)
+            if chain is not None:
+                state = chain.kind
             else:
                 next_word = (offset + size) >> 3
                 if next_word + size_index < word_count and not words[next_word + size_index] & 1:
                     state = "free"
                 else:
                     state = "in-use"
-            yield Chunk(address, size_field, words[word + prev_index], state, position,
-                        arena_address)
+            yield address, size_field, words[word + prev_index], state, chain
             offset += size
         if top != 0 and segment.start <= top < segment.end:
             status.stop(start + offset, "the walk did not reach top %#x" % top)
+
+    def size_state_histogram(self, arenas=None, status=None):
+        """{(size, state): count} over every chunk of `arenas` (default all): the tight loop
+        behind totals and `heap chunks --summary`, with no per-chunk object at all."""
+        status = status if status is not None else WalkStatus()
+        histogram = {}
+        for arena in arenas if arenas is not None else self.arenas:
+            for segment in arena.heaps:
+                self._histogram_segment(arena, segment, status, histogram)
+            if arena.heap_problem and status.complete:
+                status.stop(arena.address, arena.heap_problem)
+        return histogram, status
+
+    def _histogram_segment(self, arena, segment, status, histogram):
+        start, end = segment.start, segment.end
+        length = _align_up(max(end - start, 0), 8)
+        if length == 0:
+            return
+        try:
+            words = memoryview(self.memory.read_segment(start, length)).cast("Q")
+        except HeapReadError as error:
+            status.stop(start, str(error))
+            return
+        word_count = len(words)
+        size_index = self.size_offset // 8
+        top_offset = arena.top - start
+        limit = end - start
+        find = self.free_index.get
+        count_of = histogram.get
+        offset = 0
+        while offset < limit:
+            if (offset >> 3) + size_index >= word_count:
+                status.stop(start + offset, "chunk header at %#x runs past the heap end %#x"
+                            % (start + offset, end))
+                return
+            size = words[(offset >> 3) + size_index] & ~7
+            if offset == top_offset:
+                histogram[(size, "top")] = count_of((size, "top"), 0) + 1
+                return
+            if size == 0:
+                if offset + C.CHUNK_HDR_SZ > limit:
+                    status.stop(start + offset, "zero size at %#x" % (start + offset))
+                return
+            if size & 15 or offset + size > limit:
+                status.stop(start + offset, "invalid size %#x at %#x" % (
+                    words[(offset >> 3) + size_index], start + offset))
+                return
+            chain = find(start + offset)
+            if chain is not None:
+                key = (size, chain.kind)
+            else:
+                next_word = ((offset + size) >> 3) + size_index
+                if next_word < word_count and not words[next_word] & 1:
+                    key = (size, "free")
+                else:
+                    key = (size, "in-use")
+            histogram[key] = count_of(key, 0) + 1
+            offset += size
+        if 0 <= top_offset < limit:
+            status.stop(start + offset, "the walk did not reach top %#x" % arena.top)
 
     def iter_chunks(self, arenas=None, status=None):
         """Yield (arena, segment, chunk) for every chunk of every heap of `arenas` (default all)."""

@@ -1,11 +1,17 @@
 """`heap chunks`: every chunk of every heap, plus mmapped chunks, streamed."""
 
+import json
+
+import gdb
+
+from .. import constants as C
 from .. import render, walk
 from ..errors import HeapError
-from ..model import WalkStatus
+from ..model import Chunk, WalkStatus
 from . import HeapCommand, command, parse_address, size_argument
 
 STATES = ("in-use", "tcache", "fastbin", "unsorted", "smallbin", "largebin", "top", "free")
+FLAG_JSON = [json.dumps(C.flag_words(bits), separators=(",", ":")) for bits in range(8)]
 
 
 def _where(chunk):
@@ -60,9 +66,8 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
         low = args.min_size or 0
         high = args.max_size
 
-        def wanted(chunk):
-            size = chunk.size
-            return ((states is None or chunk.state in states) and size >= low
+        def wanted(state, size):
+            return ((states is None or state in states) and size >= low
                     and (high is None or size <= high))
 
         include_mmapped = args.arena is None
@@ -74,39 +79,53 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
             self._text(snap, arenas, wanted, include_mmapped, args.limit)
 
     def _json(self, snap, arenas, wanted, include_mmapped, limit):
+        """Streamed: the chunks of a huge heap are written in batches, never held as one list."""
         status = WalkStatus()
         shown = 0
         left_out = 0
-        result = []
-        for arena in arenas:
-            chunks = []
+        dumps = json.dumps
+        gdb.write('{"arenas":[')
+        for number, arena in enumerate(arenas):
+            heaps = [{"address": s.address if s.address is not None else s.start,
+                      "start": s.start, "end": s.end} for s in arena.heaps]
+            gdb.write('%s{"address":%d,"main":%s,"heaps":%s,"chunks":[' % (
+                "," if number else "", arena.address, "true" if arena.is_main else "false",
+                dumps(heaps, separators=(",", ":"))))
+            batch = []
+            first = True
             for segment in arena.heaps:
-                for chunk in snap.iter_segment(arena, segment, status):
-                    if not wanted(chunk):
+                for address, size_field, _prev, state, _chain in snap.iter_segment_raw(
+                        arena, segment, status):
+                    size = size_field & ~7
+                    if not wanted(state, size):
                         continue
                     if limit is not None and shown >= limit:
                         left_out += 1
                         continue
                     shown += 1
-                    chunks.append(chunk.to_json())
+                    batch.append('{"address":%d,"size":%d,"flags":%s,"state":"%s"}' % (
+                        address, size, FLAG_JSON[size_field & 7], state))
+                    if len(batch) >= 4096:
+                        gdb.write(("" if first else ",") + ",".join(batch))
+                        first = False
+                        batch = []
+            if batch:
+                gdb.write(("" if first else ",") + ",".join(batch))
+            gdb.write("]}")
             if arena.heap_problem and status.complete:
                 status.stop(arena.address, arena.heap_problem)
-            result.append({"address": arena.address, "main": arena.is_main,
-                           "heaps": [{"address": s.address if s.address is not None else s.start,
-                                      "start": s.start, "end": s.end} for s in arena.heaps],
-                           "chunks": chunks})
         mmapped = []
         if include_mmapped:
             for chunk in snap.mmapped_chunks():
-                if wanted(chunk):
+                if wanted(chunk.state, chunk.size):
                     mmapped.append({"address": chunk.address, "size": chunk.size,
                                     "flags": chunk.flags, "state": chunk.state})
-        value = {"arenas": result, "mmapped": mmapped, "complete": status.complete}
+        tail = {"mmapped": mmapped, "complete": status.complete}
         if status.problem:
-            value["problem"] = status.problem
+            tail["problem"] = status.problem
         if limit is not None:
-            value["left_out"] = left_out
-        render.write_json(value)
+            tail["left_out"] = left_out
+        gdb.write("]," + dumps(tail, separators=(",", ":"))[1:] + "\n")
 
     def _text(self, snap, arenas, wanted, include_mmapped, limit):
         paint = render.Painter()
@@ -114,24 +133,32 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
         status = WalkStatus()
         shown = 0
         left_out = 0
+        flags_text = ["%-26s" % ("|".join(C.flag_words(bits)) or "-") for bits in range(8)]
+        state_text = {state: paint.state("%-8s" % state) for state in STATES}
+        address_text = paint.address if paint.enabled else "%#x".__mod__
         for arena in arenas:
             out.line(paint.title("%s %#x" % (arena.label(), arena.address)))
             for segment in arena.heaps:
                 out.line(paint.meta("  heap %#x-%#x" % (segment.start, segment.end)))
-                for chunk in snap.iter_segment(arena, segment, status):
-                    if not wanted(chunk):
+                for address, size_field, prev, state, chain in snap.iter_segment_raw(
+                        arena, segment, status):
+                    size = size_field & ~7
+                    if not wanted(state, size):
                         continue
                     if limit is not None and shown >= limit:
                         left_out += 1
                         continue
                     shown += 1
-                    out.line("  %s  %#9x  %-26s %-8s %s" % (
-                        paint.address(chunk.address), chunk.size, "|".join(chunk.flags) or "-",
-                        paint.state(chunk.state), _where(chunk)))
+                    where = ""
+                    if chain is not None:
+                        where = _where(Chunk(address, size_field, prev, state, chain))
+                    out.line("  %s  %#9x  %s %s %s" % (address_text(address), size,
+                                                        flags_text[size_field & 7],
+                                                        state_text[state], where))
             if arena.heap_problem and status.complete:
                 status.stop(arena.address, arena.heap_problem)
         if include_mmapped:
-            mmapped = [c for c in snap.mmapped_chunks() if wanted(c)]
+            mmapped = [c for c in snap.mmapped_chunks() if wanted(c.state, c.size)]
             if mmapped:
                 out.line(paint.title("mmapped chunks"))
             for chunk in mmapped:
@@ -139,8 +166,9 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
                     left_out += 1
                     continue
                 shown += 1
-                out.line("  %s  %#9x  %-26s %-8s" % (paint.address(chunk.address), chunk.size,
-                                                      "|".join(chunk.flags), chunk.state))
+                out.line("  %s  %#9x  %s %s" % (paint.address(chunk.address), chunk.size,
+                                                 flags_text[chunk.size_field & 7],
+                                                 state_text[chunk.state]))
         if left_out:
             out.line(paint.meta("... %d more chunks not shown (--limit %d)" % (left_out, limit)))
         if not status.complete:
@@ -148,16 +176,12 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
         out.flush()
 
     def _summary(self, snap, arenas, wanted, include_mmapped, as_json):
-        histogram = {}
-        status = WalkStatus()
-        for _arena, _segment, chunk in snap.iter_chunks(arenas, status):
-            if wanted(chunk):
-                entry = histogram.setdefault((chunk.size, chunk.state), [0, 0])
-                entry[0] += 1
-                entry[1] += chunk.size
+        counts, status = snap.size_state_histogram(arenas)
+        histogram = {key: [count, key[0] * count] for key, count in counts.items()
+                     if wanted(key[1], key[0])}
         if include_mmapped:
             for chunk in snap.mmapped_chunks():
-                if wanted(chunk):
+                if wanted(chunk.state, chunk.size):
                     entry = histogram.setdefault((chunk.size, "mmapped"), [0, 0])
                     entry[0] += 1
                     entry[1] += chunk.size
@@ -171,7 +195,7 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
         out = render.Writer()
         out.line(paint.title("%12s  %-9s %9s %14s" % ("size", "state", "count", "bytes")))
         for (size, state), (count, total) in rows:
-            out.line("%#12x  %-9s %9d %14d" % (size, paint.state(state), count, total))
+            out.line("%#12x  %s %9d %14d" % (size, paint.state("%-9s" % state), count, total))
         count = sum(c for c, _b in histogram.values())
         total = sum(b for _c, b in histogram.values())
         out.line("%12s  %-9s %9d %14d" % ("total", "", count, total))
