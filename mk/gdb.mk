@@ -34,4 +34,4 @@ test-gdb: $(KNOWN_BINARIES) $(KNOWN_TLS_PAD) $(BUILD)/libptmalloc.so
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests/gdb
 
 demo: deps build-all
-	@$(PYTHON) tests/gdb/demo.py
+	@$(PYTHON) gdb/demo.py
