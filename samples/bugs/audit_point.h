@@ -9,6 +9,13 @@
 #ifndef SAMPLES_BUGS_AUDIT_POINT_H
 #define SAMPLES_BUGS_AUDIT_POINT_H
 
+/* Each sample's bug is deliberate: the compiler's own use-after-free and overflow warnings
+   would refuse to build the very code the audit is meant to catch at run time. */
+#pragma GCC diagnostic ignored "-Wuse-after-free"
+#pragma GCC diagnostic ignored "-Wstringop-overflow"
+#pragma GCC diagnostic ignored "-Warray-bounds"
+#pragma GCC diagnostic ignored "-Wfree-nonheap-object"
+
 void *volatile pending_free;
 
 __attribute__((noinline)) void audit_point(void) { __asm__ volatile(""); }
