@@ -41,6 +41,12 @@ JSON_COMMANDS = {
     "top": "heap top --json",
     "mp": "heap mp --json",
     "histogram": "heap chunks --summary --json",
+    # Probes: addresses picked by probe_setup() from the bins of the same stop.
+    "probe_tcache": "heap chunk $probe_tcache+20 --json",
+    "probe_large": "heap chunk $probe_large --json",
+    "probe_fast": "heap chunk $probe_fast --json",
+    "probe_arena": "heap chunks --arena $probe_arena --json",
+    "probe_large_only": "heap bins large --json",
 }
 
 
@@ -118,6 +124,19 @@ def first_chunk_setup():
            "['address'])"
 
 
+def probe_setup():
+    """Set $probe_tcache (2nd entry of thread 1's first tcache bin), $probe_large (first large
+    bin chunk of main_arena), $probe_fast (main_arena's first fastbin head) and $probe_arena
+    (the last thread arena), all read from `heap bins --json`."""
+    return ("python "
+            "import json as j; b = j.loads(gdb.execute('heap bins --json', to_string=True)); "
+            "m = b['arenas'][0]; s = gdb.set_convenience_variable; "
+            "s('probe_tcache', b['tcache'][0]['bins'][0]['chunks'][1]); "
+            "s('probe_large', m['largebins'][0]['chunks'][0]); "
+            "s('probe_fast', m['fastbins'][0]['chunks'][0]); "
+            "s('probe_arena', b['arenas'][-1]['address'])")
+
+
 class Run:
     """The parsed result of one gdb run: `json[name]`, `text[name]`, raw `output`, `record`."""
 
@@ -176,11 +195,10 @@ class Runner:
             folder = str(self.tmp_factory.mktemp("%s-%s-live" % (sample, variant)))
             record = os.path.join(folder, "record.txt")
             core = os.path.join(folder, "gcore.core")
-            commands = ["break sample_checkpoint", "run %s" % record,
-                        first_chunk_setup()] + marked(inspection_commands()) + ["gcore " + core,
-                                                                                "kill"]
-            output = run_gdb(gdb_argv(binary(sample, variant), commands, _variant_preload(variant)),
-                             folder)
+            commands = (["break sample_checkpoint", "run %s" % record, first_chunk_setup(),
+                         probe_setup()] + marked(inspection_commands()) + ["gcore " + core, "kill"])
+            output = run_gdb(gdb_argv(binary(sample, variant), commands,
+                                      _variant_preload(variant)), folder)
             run = Run(output, record)
             run.core = core
             self.cache[key] = run
@@ -209,7 +227,7 @@ class Runner:
         return self.cache[key]
 
     def _from_core(self, sample, variant, core, record):
-        commands = [first_chunk_setup()] + marked(inspection_commands())
+        commands = [first_chunk_setup(), probe_setup()] + marked(inspection_commands())
         output = run_gdb(gdb_argv(binary(sample, variant), commands, core=core),
                          os.path.dirname(core))
         return Run(output, record)

@@ -1,0 +1,67 @@
+"""What single commands say about chosen chunks: exact bin positions, decoded links, the tcache
+key, the --arena filter and large-bin ranges; plus the `not initialised` message."""
+
+import pytest
+
+from conftest import VARIANTS, binary, gdb_argv, marked, require_variant, run_gdb, sections
+
+SOURCES = ("live", "gcore", "crash")
+
+
+def get_run(runner, source, variant):
+    require_variant(variant)
+    return getattr(runner, source)("every_bin", variant)
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("source", SOURCES)
+def test_chunk_in_tcache_from_an_interior_address(runner, source, variant):
+    run = get_run(runner, source, variant)
+    bins = run.json["bins"]
+    first_bin = bins["tcache"][0]["bins"][0]
+    chunk = run.json["probe_tcache"]
+    assert chunk["address"] == first_bin["chunks"][1]
+    assert chunk["state"] == "tcache"
+    assert chunk["bin"] == {"kind": "tcache", "index": (first_bin["size"] - 32) // 16,
+                            "position": 1, "arena": None, "thread": run.record.main}
+    assert chunk["links"]["next"] == first_bin["chunks"][2] + 16
+    assert chunk["key_matches_tcache_key"] is True
+    assert chunk["usable_size"] == chunk["size"] - 8
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("source", SOURCES)
+def test_chunk_in_large_and_fast_bins(runner, source, variant):
+    run = get_run(runner, source, variant)
+    main = run.json["bins"]["arenas"][0]
+    large = run.json["probe_large"]
+    chain = main["largebins"][0]["chunks"]
+    assert large["state"] == "largebin" and large["bin"]["position"] == 0
+    assert large["links"]["fd"] == chain[1]
+    assert large["links"]["fd_nextsize"] in chain and large["links"]["bk_nextsize"] in chain
+    fast = run.json["probe_fast"]
+    fast_chain = main["fastbins"][0]["chunks"]
+    assert fast["state"] == "fastbin" and fast["links"]["fd"] == fast_chain[1]
+    assert fast["prev_chunk"] is not None and fast["next_chunk"] is not None
+    ranges = run.json["probe_large_only"]["arenas"][0]["largebins"][0]
+    assert ranges["min_size"] <= large["size"] <= ranges["max_size"]
+    assert "tcache" not in run.json["probe_large_only"]
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_arena_filter_lists_only_that_arena(runner, variant):
+    run = get_run(runner, "live", variant)
+    filtered = run.json["probe_arena"]
+    everything = run.json["chunks"]
+    assert [a["address"] for a in filtered["arenas"]] == [everything["arenas"][-1]["address"]]
+    assert filtered["arenas"][0] == everything["arenas"][-1]
+    assert filtered["mmapped"] == []
+
+
+def test_static_clone_before_the_first_malloc(tmp_path):
+    require_variant("static")
+    output = run_gdb(gdb_argv(binary("every_bin", "static"),
+                              ["starti %s" % (tmp_path / "r.txt")] + marked([("a", "heap")])),
+                     str(tmp_path))
+    assert sections(output)["a"].strip() == \
+        "heap: the allocator is not initialised yet (no malloc call so far)"
