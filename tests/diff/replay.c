@@ -13,6 +13,8 @@
  * would land at an offset that depends on the random start: the replayer re-executes itself with
  * address randomisation off, which makes the initial break the same on every run.
  *
+ * usage: replay [--providers] [--content] < TRACE
+ *
  * Trace lines (one operation each, numbers in decimal):
  *   o PARAM VALUE          mallopt              m SLOT SIZE            malloc
  *   c SLOT COUNT SIZE      calloc               r SLOT SIZE            realloc
@@ -25,6 +27,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <malloc.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -50,6 +53,7 @@ struct slot {
 };
 static struct slot slots[MAX_SLOTS];
 
+static bool show_content; /* --content: checksum what each new block holds before it is written */
 static uintptr_t heap_start;
 static uintptr_t heap_end; /* end of [heap] when last looked at; refreshed on a miss */
 
@@ -282,6 +286,75 @@ static void report_result(unsigned long operation, void *pointer, int saved_errn
 	put_text("\n");
 }
 
+/* Where the object that defines malloc is mapped: stale bin links left in a block point into
+   its main_arena, which sits at a different address in glibc and in the clone. */
+static uintptr_t allocator_low, allocator_high;
+
+static int note_allocator_extent(struct dl_phdr_info *info, size_t size, void *base)
+{
+	(void)size;
+	if ((void *)info->dlpi_addr != base)
+		return 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *segment = &info->dlpi_phdr[i];
+		if (segment->p_type != PT_LOAD)
+			continue;
+		uintptr_t low = info->dlpi_addr + segment->p_vaddr;
+		uintptr_t high = low + segment->p_memsz;
+		if (allocator_low == 0 || low < allocator_low)
+			allocator_low = low;
+		if (high > allocator_high)
+			allocator_high = high;
+	}
+	return 1;
+}
+
+static void locate_allocator(void)
+{
+	Dl_info info;
+	if (dladdr(dlsym(RTLD_DEFAULT, "malloc"), &info) != 0)
+		dl_iterate_phdr(note_allocator_extent, info.dli_fbase);
+}
+
+static uint64_t hash_bytes(uint64_t hash, const unsigned char *bytes, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		hash = (hash ^ bytes[i]) * 0x100000001b3ull;
+	return hash;
+}
+
+/* Hashes block[from, to) word by word, a pointer into the allocator counting as one token. */
+static uint64_t hash_range(uint64_t hash, const unsigned char *block, size_t from, size_t to)
+{
+	size_t at = from;
+	for (; at + 8 <= to; at += 8) {
+		uint64_t word;
+		memcpy(&word, block + at, 8);
+		if (word >= allocator_low && word < allocator_high)
+			word = 0xa110ca7002ull;
+		hash = hash_bytes(hash, (const unsigned char *)&word, 8);
+	}
+	return hash_bytes(hash, block + at, to - at);
+}
+
+/* What a fresh block holds is defined by the allocator when perturbing is on (glibc fills it
+   with perturb ^ 0xff, except on paths that skip the fill); the tunables tests compare it then.
+   Both ends are hashed so huge blocks stay cheap. */
+static void report_content(unsigned long operation, const unsigned char *block, size_t size)
+{
+	uint64_t hash = 0xcbf29ce484222325ull;
+	if (size <= 512) {
+		hash = hash_range(hash, block, 0, size);
+	} else {
+		hash = hash_range(hash, block, 0, 256);
+		hash = hash_range(hash, block, size - 256, size);
+	}
+	put_number(operation, 10);
+	put_text(" content ");
+	put_number(hash, 16);
+	put_text("\n");
+}
+
 static bool calloc_block_is_zero(const struct slot *slot)
 {
 	size_t probes[] = {0, slot->size / 2, slot->size - 1};
@@ -474,6 +547,8 @@ static void replay_line(unsigned long operation, const char *cursor)
 		fail("unknown operation in trace");
 	}
 	saved_errno = errno;
+	if (show_content && result != NULL)
+		report_content(operation, result, second);
 	bool aligned_kind = kind == 'a' || kind == 'A' || kind == 'p';
 	bool address_dependent = aligned_kind && first > 4096 && result != NULL && !in_heap(result);
 	report_result(operation, result, saved_errno,
@@ -526,8 +601,17 @@ static void disable_randomisation(char **argv)
 int main(int argc, char **argv)
 {
 	disable_randomisation(argv);
-	bool show_providers = argc > 1 && strcmp(argv[1], "--providers") == 0;
+	bool show_providers = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--providers") == 0)
+			show_providers = true;
+		else if (strcmp(argv[i], "--content") == 0)
+			show_content = true;
+		else
+			fail("usage: replay [--providers] [--content] < TRACE");
+	}
 	locate_heap_start();
+	locate_allocator();
 	read_whole_file(STDIN_FILENO, trace_text, sizeof trace_text);
 
 	unsigned long operation = 0;
