@@ -1,0 +1,225 @@
+"""The extension half of `make bench`: the heap commands over a 1,000,000-chunk heap (the
+million_chunks sample, on the clone), from its core and live, each in a fresh gdb so gdb's peak
+RSS belongs to that command; and the naive per-field gdb.Value walk against the extension on a
+100,000-chunk heap, as a speed ratio.  Medians over interleaved runs; no assertion on time."""
+
+import json
+import os
+import subprocess
+import time
+
+from alloc_bench import snapshot_library
+from measure import launcher_path, median, run_measured
+
+GDB = os.environ.get("GDB", "gdb")
+BIG_HEAP = 1000000
+SMALL_HEAP = 100000
+
+# (label, command, where its output goes: None = /dev/null, or a file name under build/bench)
+COMMANDS = [
+    ("baseline", "python pass", None),
+    ("heap", "heap", None),
+    ("chunks-summary", "heap chunks --summary", None),
+    ("bins", "heap bins", None),
+    ("check", "heap check", None),
+    ("chunks-json", "heap chunks --json", "chunks.json"),
+    ("chunks", "heap chunks", None),
+]
+
+TARGETS = {"seconds": 2.0, "peak_rss_mb": 500.0, "first_line_seconds": 0.5, "naive_ratio": 50.0}
+
+
+class Sample:
+    """A running million_chunks process that has built its heap and waits to be inspected."""
+
+    def __init__(self, binary, chunks, library):
+        env = dict(os.environ, LD_PRELOAD=library)
+        self.process = subprocess.Popen([binary, str(chunks)], env=env, stdout=subprocess.PIPE,
+                                        stdin=subprocess.DEVNULL)
+        line = self.process.stdout.readline().decode().split()
+        if len(line) != 2 or line[0] != "ready":
+            self.stop()
+            raise RuntimeError("million_chunks %d did not get ready" % chunks)
+        self.pid = self.process.pid
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+
+def gdb_argv(repo, source, binary, core, pid, label, command):
+    argv = [GDB, "-batch", "-nx", "-ex", "set style enabled off", "-ex", "set width 0",
+            "-ex", "set height 0"]
+    if source == "live":
+        argv += ["-p", str(pid)]
+    argv += ["-x", os.path.join(repo, "gdb", "ptmalloc-gdb.py"),
+             "-x", os.path.join(repo, "bench", "gdb_timer.py"),
+             "-x", os.path.join(repo, "bench", "naive_walk.py")]
+    if label == "naive-walk":
+        argv += ["-ex", "bench-naive-walk naive-walk"]
+    else:
+        argv += ["-ex", "bench-run %s %s" % (label, command)]
+    if source == "core":
+        argv += [binary, core]
+    return argv
+
+
+def measure_gdb(bench_build, argv, stdout_path):
+    timings = os.path.join(bench_build, "timings.jsonl")
+    if os.path.exists(timings):
+        os.unlink(timings)
+    env = dict(os.environ, BENCH_TIMINGS=timings)
+    env.pop("LD_PRELOAD", None)
+    run = run_measured(launcher_path(bench_build), argv, env=env,
+                       stdout_path=stdout_path or os.devnull, timeout=900)
+    entry = {}
+    try:
+        with open(timings) as handle:
+            lines = handle.read().splitlines()
+        entry = json.loads(lines[-1]) if lines else {}
+    except (OSError, ValueError):
+        pass
+    entry["peak_rss_mb"] = run.peak_rss_kb / 1024.0 if run.peak_rss_kb else None
+    entry["gdb_wall_seconds"] = run.wall
+    if run.returncode != 0 and "error" not in entry:
+        entry["error"] = "gdb exited %s" % run.returncode
+    if "seconds" not in entry and "error" not in entry:
+        entry["error"] = "no timing recorded: %s" % run.stdout.strip()[-200:]
+    return entry
+
+
+def gcore(pid, path):
+    subprocess.run([GDB, "-batch", "-nx", "-p", str(pid), "-ex", "gcore " + path],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600,
+                   check=True)
+
+
+def summarise(entries):
+    errors = [e["error"] for e in entries if e.get("error")]
+    good = [e for e in entries if not e.get("error")]
+    return {"runs": len(good),
+            "seconds": median([e.get("seconds") for e in good]),
+            "first_line_seconds": median([e.get("first_output_seconds") for e in good]),
+            "peak_rss_mb": median([e.get("peak_rss_mb") for e in good]),
+            "error": errors[0] if errors and not good else None}
+
+
+def run_heap_commands(bench_build, repo, binary, library, runs, log):
+    sample = Sample(binary, BIG_HEAP, library)
+    core = os.path.join(bench_build, "million.core")
+    results = {}
+    try:
+        gcore(sample.pid, core)
+        log("  %d-chunk heap built, core written" % BIG_HEAP)
+        raw = {(source, label): [] for source in ("core", "live") for label, _c, _o in COMMANDS}
+        for round_number in range(runs):
+            for source in ("core", "live"):
+                for label, command, output in COMMANDS:
+                    argv = gdb_argv(repo, source, binary, core, sample.pid, label, command)
+                    out = os.path.join(bench_build, output) if output else None
+                    raw[(source, label)].append(measure_gdb(bench_build, argv, out))
+            log("  extension round %d/%d done" % (round_number + 1, runs))
+        for (source, label), entries in raw.items():
+            results.setdefault(source, {})[label] = summarise(entries)
+        json_path = os.path.join(bench_build, "chunks.json")
+        if os.path.exists(json_path):
+            results["chunks_json_bytes"] = os.path.getsize(json_path)
+    finally:
+        sample.stop()
+    return results
+
+
+def run_naive_comparison(bench_build, repo, binary, library, runs, log):
+    sample = Sample(binary, SMALL_HEAP, library)
+    core = os.path.join(bench_build, "naive.core")
+    result = {}
+    try:
+        gcore(sample.pid, core)
+        for source in ("core", "live"):
+            naive, ours = [], []
+            for _round in range(runs):
+                naive.append(measure_gdb(bench_build, gdb_argv(
+                    repo, source, binary, core, sample.pid, "naive-walk", None), None))
+                ours.append(measure_gdb(bench_build, gdb_argv(
+                    repo, source, binary, core, sample.pid, "chunks-summary",
+                    "heap chunks --summary"), None))
+            naive_seconds = median([e.get("seconds") for e in naive if not e.get("error")])
+            our_seconds = median([e.get("seconds") for e in ours if not e.get("error")])
+            result[source] = {
+                "naive_seconds": naive_seconds, "extension_seconds": our_seconds,
+                "naive_chunks": max([e.get("chunks", 0) for e in naive] or [0]),
+                "ratio": naive_seconds / our_seconds if naive_seconds and our_seconds else None,
+                "errors": sorted(set(e["error"] for e in naive + ours if e.get("error")))}
+        log("  naive walk compared on the %d-chunk heap" % SMALL_HEAP)
+    finally:
+        sample.stop()
+    return result
+
+
+def run(bench_build, build, repo, runs, log):
+    binary = os.path.join(bench_build, "million_chunks")
+    library, digest = snapshot_library(os.path.join(build, "libptmalloc.so"),
+                                       os.path.join(bench_build, "lib"))
+    library = os.path.abspath(library)
+    gdb_runs = max(1, min(runs, 3))
+    started = time.perf_counter()
+    result = {"library_sha256": digest, "runs": gdb_runs, "heap_chunks": BIG_HEAP,
+              "naive_heap_chunks": SMALL_HEAP, "targets": TARGETS, "failures": []}
+    try:
+        result["commands"] = run_heap_commands(bench_build, repo, binary, library, gdb_runs, log)
+        result["naive"] = run_naive_comparison(bench_build, repo, binary, library, gdb_runs, log)
+    except (RuntimeError, subprocess.SubprocessError, OSError) as error:
+        result["failures"].append(str(error))
+    result["elapsed_seconds"] = time.perf_counter() - started
+    return result
+
+
+def format_table(result):
+    lines = ["Extension over a %d-chunk heap (median of %d runs; targets: <= %.1f s, gdb peak "
+             "<= %d MB, first line <= %.1f s)" % (
+                 result["heap_chunks"], result["runs"], TARGETS["seconds"],
+                 TARGETS["peak_rss_mb"], TARGETS["first_line_seconds"])]
+    commands = result.get("commands", {})
+    lines.append("%-16s %-6s %9s %11s %12s  %s" % ("command", "from", "seconds", "first line",
+                                                   "gdb peak MB", "verdict"))
+    for label, command, _out in COMMANDS:
+        for source in ("core", "live"):
+            entry = commands.get(source, {}).get(label)
+            if not entry:
+                continue
+            if entry.get("error"):
+                lines.append("%-16s %-6s %s" % (label, source, "n/a: " + entry["error"][:80]))
+                continue
+            lines.append("%-16s %-6s %9s %11s %12s  %s" % (
+                label, source, _num(entry["seconds"]), _num(entry["first_line_seconds"]),
+                _num(entry["peak_rss_mb"], 0), _verdict(label, entry)))
+    naive = result.get("naive", {})
+    for source in ("core", "live"):
+        entry = naive.get(source)
+        if entry:
+            lines.append("naive per-field walk (%s, %d chunks): %s s vs `heap chunks --summary` "
+                         "%s s: %sx faster (target >= %dx)" % (
+                             source, entry["naive_chunks"], _num(entry["naive_seconds"]),
+                             _num(entry["extension_seconds"]), _num(entry["ratio"], 1),
+                             TARGETS["naive_ratio"]))
+    for failure in result.get("failures", []):
+        lines.append("FAILED: " + failure)
+    return "\n".join(lines)
+
+
+def _verdict(label, entry):
+    if label == "baseline":
+        return "(gdb with the target loaded, no command)"
+    misses = []
+    if entry["seconds"] is not None and entry["seconds"] > TARGETS["seconds"]:
+        misses.append("slow")
+    if entry["peak_rss_mb"] is not None and entry["peak_rss_mb"] > TARGETS["peak_rss_mb"]:
+        misses.append("memory")
+    if label == "chunks" and (entry["first_line_seconds"] or 0) > TARGETS["first_line_seconds"]:
+        misses.append("first line late")
+    return "MISSES: " + ", ".join(misses) if misses else "ok"
+
+
+def _num(value, digits=3):
+    return "-" if value is None else "%.*f" % (digits, value)
