@@ -16,7 +16,7 @@ import gdb
 from . import constants as C
 from .errors import HeapReadError
 from .free_model import FreeModel
-from .model import WalkStatus
+from .model import HeapSegment, WalkStatus
 
 BINNED = ("unsorted", "smallbin", "largebin")
 MASK64 = (1 << 64) - 1
@@ -65,6 +65,8 @@ class Audit:
         self.walked = {}
         self.broken_arenas = set()
         self.reported = set()
+        # Chunks reached only through a link found broken: what they look like is no evidence.
+        self.suspect = set()
 
     def add(self, rule, address, message, predicted_abort=None):
         key = (rule, address)
@@ -82,6 +84,8 @@ class Audit:
     def run(self):
         self._collect_pointed()
         for arena in self.snap.arenas:
+            self._check_arena_links(arena)
+        for arena in self.snap.arenas:
             if arena.heap_problem:
                 self.add("heap-list", arena.address, "%s: %s" % (arena.label(),
                                                                 arena.heap_problem))
@@ -92,7 +96,7 @@ class Audit:
                 self._walk_segment(arena, segment)
         self._check_bin_membership()
         for arena in self.snap.arenas:
-            self._check_arena_bins(arena)
+            self._check_binmap(arena)
         for thread in self.snap.threads:
             self._check_tcache(thread)
         return self.findings
@@ -114,6 +118,9 @@ class Audit:
     # -- the chunk walk --------------------------------------------------------------------------
 
     def _walk_segment(self, arena, segment):
+        bound = self._heap_bound(arena, segment)
+        if bound is not None and segment.end > bound:
+            segment = HeapSegment(segment.address, segment.start, bound, segment.info)
         status = WalkStatus()
         previous = None
         last_end = segment.start
@@ -138,6 +145,13 @@ class Audit:
             self.broken_arenas.add(arena.address)
         elif not top_heap and segment.address is not None:
             self._check_fencepost(arena, segment, last_end)
+
+    def _heap_bound(self, arena, segment):
+        if segment.info is not None:
+            return segment.address + segment.info["size"]
+        if arena.is_main and not arena.fields.get("flags", 0) & C.NONCONTIGUOUS_BIT:
+            return self.snap.mp["sbrk_base"] + arena.system_mem
+        return None
 
     def _initial_top(self, arena):
         return self.snap.bin_head(arena, 1)
@@ -188,7 +202,8 @@ class Audit:
                              chunk.address, "has" if not want else "lacks", arena.label(),
                              arena.address))
         if chunk.size_field & C.PREV_INUSE:
-            if previous is not None and previous.state in BINNED:
+            if previous is not None and previous.state in BINNED and \
+                    previous.address not in self.suspect:
                 predicted = "malloc(): invalid next->prev_inuse (unsorted)" \
                     if previous.state == "unsorted" else None
                 self.add("bin-in-use", previous.address,
@@ -267,6 +282,8 @@ class Audit:
     def _check_bin_membership(self):
         """Every listed chunk is a real chunk of the right arena, free, and listed only once."""
         for address, places in self.pointed.items():
+            if address in self.suspect:
+                continue
             facts = self.walked.get(address)
             if len(places) > 1:
                 where = ", ".join(_place_name(kind, chain) for kind, chain, _ in places)
@@ -312,7 +329,7 @@ class Audit:
                              "tcache of %s at %#x is not inside any heap chunk" % (
                                  thread.label(), thread.tcache))
 
-    def _check_arena_bins(self, arena):
+    def _check_arena_links(self, arena):
         for chain in arena.fastbins:
             if not chain.complete:
                 self._chain_stopped("fastbin", chain, arena)
@@ -325,6 +342,8 @@ class Audit:
         for chain in arena.largebins:
             if self._check_double_links(arena, chain, "corrupted double-linked list"):
                 self._check_large_order(chain)
+
+    def _check_binmap(self, arena):
         binmap = arena.fields.get("binmap")
         if binmap is not None:
             for chain in arena.smallbins + arena.largebins:
@@ -340,6 +359,7 @@ class Audit:
         last = chain.chunks[-1] if chain.chunks else chain.head
         name = _place_name(kind, chain)
         if problem.startswith("cycle"):
+            last = _address_in(problem, last)
             self.add("bin-cycle", last,
                      "%s loops back (%s): a chunk freed twice" % (name, problem),
                      self.predict_free(last))
@@ -356,29 +376,45 @@ class Audit:
         """fd and bk agree both ways around the circular list; True when they do."""
         head = chain.head
         name = _place_name(chain.kind, chain)
-        if not chain.complete:
-            if arena.address not in self.broken_arenas:
-                last = chain.chunks[-1] if chain.chunks else head
-                self.add("bin-links", last, "%s: following fd from %#x breaks: %s" % (
-                    name, last, chain.problem), predicted)
-            return False
         previous = head
-        for address in chain.chunks + [head]:
+        members = chain.chunks + ([head] if chain.complete else [])
+        for position, address in enumerate(members):
             try:
                 back = self.word(address + self.bk)
             except HeapReadError:
                 back = None
-            if back != previous:
+            if back == previous:
+                previous = address
+                continue
+            back_text = "%#x" % back if back is not None else "unreadable"
+            if address == head:
+                self.add("bin-links", previous, "%s: the bin's bk is %s but its last chunk is %#x"
+                         % (name, back_text, previous), predicted)
+            elif self._looks_free(address):
                 self.add("bin-links", address,
                          "%s: chunk %#x's bk is %s but the chunk before it in the list is %#x"
-                         % (name, address, "%#x" % back if back is not None else "unreadable",
-                            previous) if address != head else
-                         "%s: the bin's bk is %s but its last chunk is %#x" % (
-                             name, "%#x" % back if back is not None else "unreadable", previous),
+                         % (name, address, back_text, previous), predicted)
+            else:
+                self.add("bin-links", previous,
+                         "%s: chunk %#x's fd points at %#x, which is not a free chunk linking "
+                         "back to it (its bk is %s)" % (name, previous, address, back_text),
                          predicted)
-                return False
-            previous = address
+            self.suspect.update(members[position:])
+            return False
+        if not chain.complete:
+            last = chain.chunks[-1] if chain.chunks else head
+            self.add("bin-links", last, "%s: following fd from %#x breaks: %s" % (
+                name, last, chain.problem), predicted)
+            return False
         return True
+
+    def _looks_free(self, address):
+        """True when the chunk after `address` says it is free (PREV_INUSE clear)."""
+        try:
+            size = self.word(address + self.snap.size_offset) & ~C.SIZE_BITS
+            return not self.word(address + size + self.snap.size_offset) & C.PREV_INUSE
+        except HeapReadError:
+            return False
 
     def _check_large_order(self, chain):
         """Sizes never grow along fd; the nextsize skip list links the first chunk of each size."""
@@ -428,6 +464,16 @@ class Audit:
                              chain.size, thread.label(), chain.count, limit))
 
 
+def _address_in(text, default):
+    for word in reversed(text.split()):
+        if word.startswith("0x"):
+            try:
+                return int(word.rstrip(".,;)"), 16)
+            except ValueError:
+                break
+    return default
+
+
 def _place_name(kind, chain):
     if kind == "tcache":
         return "tcache bin %#x" % chain.size
@@ -462,7 +508,7 @@ def check_pending_free(snap, user_pointer):
     model = FreeModel(snap, selected_thread_info(snap))
     outcome = model.free(user_pointer)
     chunk = (user_pointer - C.CHUNK_HDR_SZ) & MASK64
-    position = snap.free_index.get(chunk)
+    position = snap.position_of(chunk)
     if position is not None:
         return Finding("double-free", chunk,
                        "free(%#x) would free chunk %#x a second time: it is already in %s"

@@ -1,8 +1,7 @@
 """`heap check`: the whole-heap audit, failing the command when it finds anything."""
 
-import gdb
-
-from .. import check, render, walk
+from .. import check, leaks, render, walk
+from ..errors import HeapError
 from . import HeapCommand, command, parse_address
 
 
@@ -10,7 +9,7 @@ from . import HeapCommand, command, parse_address
 class HeapCheck(HeapCommand):
     """Audit the whole heap: every arena, heap, bin and thread's tcache.
 
-Usage: heap check [--json] [--free EXPR]
+Usage: heap check [--json] [--free EXPR] [--leaks]
 
 Checks chunk sizes and the walk of each heap from its first chunk to top (or its fencepost),
 PREV_INUSE and prev_size against the neighbour, that each free chunk is in exactly one bin and
@@ -23,6 +22,9 @@ program next touches it.
 --free EXPR also judges the call free(EXPR) before the program makes it: a double free or an
 invalid pointer is a finding, with the abort that free would raise.
 
+--leaks also reports in-use chunks that no live memory points at any more (a conservative scan
+of globals, live stacks, registers and reachable chunks), once the heap itself is consistent.
+
 Any finding makes the command fail (so `gdb -batch` exits non-zero).  With --json the report
 {"ok": bool, "findings": [{"rule", "address", "message", "predicted_abort"}]} is printed first."""
 
@@ -31,6 +33,7 @@ Any finding makes the command fail (so `gdb -batch` exits non-zero).  With --jso
 
     def add_arguments(self, parser):
         parser.add_argument("--free", dest="free_expression", metavar="EXPR")
+        parser.add_argument("--leaks", action="store_true")
 
     def run(self, args):
         snap = walk.snapshot()
@@ -39,6 +42,12 @@ Any finding makes the command fail (so `gdb -batch` exits non-zero).  With --jso
             pending = check.check_pending_free(snap, parse_address(args.free_expression))
             if pending is not None:
                 findings.append(pending)
+        if args.leaks and not findings:
+            for leak in leaks.find_leaks(snap):
+                findings.append(check.Finding(
+                    "leak", leak.address,
+                    "in-use chunk %#x (size %#x, user data at %#x) is not referenced from any "
+                    "live memory: leaked" % (leak.address, leak.size, leak.user_address)))
         if args.json:
             render.write_json({"ok": not findings,
                                "findings": [finding.to_json() for finding in findings]})
@@ -46,7 +55,7 @@ Any finding makes the command fail (so `gdb -batch` exits non-zero).  With --jso
             _show(findings, snap)
         if findings:
             rules = sorted({finding.rule for finding in findings})
-            raise gdb.GdbError("heap check: %d finding%s (%s)" % (
+            raise HeapError("check found %d problem%s (%s)" % (
                 len(findings), "" if len(findings) == 1 else "s", ", ".join(rules)))
 
 
