@@ -117,6 +117,13 @@ class BinList:
         self.thread = None
         self._positions = None
 
+    def describe(self, address=None):
+        """The bin in words ("fastbin 0 (0x20) of arena 0x..."), with the entry position of
+        `address` when given and listed."""
+        position = self.position_of(address) if address is not None else None
+        text = BinPosition(self.kind, self.index, position or 0, self.arena, self.thread).describe()
+        return text if position is not None else text.rsplit(", entry", 1)[0]
+
     def position_of(self, address):
         """0-based position of `address` from the head (the first one, if listed twice)."""
         if self._positions is None:

@@ -12,7 +12,7 @@ import gdb
 from . import constants as C
 from . import memory, target
 from .errors import HeapError, HeapReadError
-from .model import Arena, BinList, Chunk, HeapSegment, ThreadInfo, WalkStatus
+from .model import Arena, BinList, BinPosition, Chunk, HeapSegment, ThreadInfo, WalkStatus
 
 
 def _align_up(value, alignment):
@@ -495,6 +495,14 @@ class HeapSnapshot:
             if chunk.address <= address < chunk.address + chunk.size:
                 return chunk
         return None
+
+    def position_of(self, address):
+        """The BinPosition of the chunk header `address` in its first listing, or None."""
+        chain = self.free_index.get(address)
+        if chain is None:
+            return None
+        return BinPosition(chain.kind, chain.index, chain.position_of(address), chain.arena,
+                           chain.thread)
 
     def arena_by_address(self, address):
         for arena in self.arenas:
