@@ -50,7 +50,7 @@ $(ATTACK_DIR)/%: samples/attacks/%.c samples/attacks/attack.h
 	$(CC) $(ROBUST_CFLAGS) -Isamples/attacks -o $@ $<
 
 .PHONY: test-robust test-robust-pressure test-robust-attacks fuzz
-TEST_TARGETS += test-robust-pressure
+TEST_TARGETS += test-robust-pressure test-robust-attacks
 test-robust-pressure: $(ROBUST_PROGRAMS) $(BUILD)/libptmalloc.so $(UBSAN_LIBRARY)
 	$(ROBUST_PYTEST) tests/robust/test_pressure.py
 

@@ -1,0 +1,23 @@
+/* expect: exit 0
+ * free(a), free(b), free(a) into a fastbin: a is not the head the second time, so nothing notices.
+ * The fastbin now holds a -> b -> a; malloc hands a out twice. */
+#include "attack.h"
+
+int main(void)
+{
+    attack_begin();
+    char *a = malloc(40), *b = malloc(40);
+    fill_tcache(40);
+    show("a", a);
+    show("b", b);
+    free(a);
+    free(b);
+    attack_staged("free(a) again (not the fastbin head)");
+    free(a);
+    empty_tcache(40);
+    show("malloc #1", malloc(40));
+    show("malloc #2", malloc(40));
+    show("malloc #3", malloc(40));
+    show("malloc #4", malloc(40));
+    return 0;
+}

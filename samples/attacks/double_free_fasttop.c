@@ -1,0 +1,16 @@
+/* expect: abort "double free or corruption (fasttop)"
+ * With the tcache bin full the chunk goes to its fastbin; freeing it again while it is the head is
+ * the one double free the fastbin notices. */
+#include "attack.h"
+
+int main(void)
+{
+    attack_begin();
+    char *a = malloc(40);
+    fill_tcache(40);
+    show("a", a);
+    free(a);
+    attack_staged("free(a) again (fastbin head)");
+    free(a);
+    return 0;
+}

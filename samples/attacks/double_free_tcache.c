@@ -1,0 +1,14 @@
+/* expect: abort "free(): double free detected in tcache 2"
+ * The plainest double free: the chunk is still in its tcache bin, and its key word says so. */
+#include "attack.h"
+
+int main(void)
+{
+    attack_begin();
+    char *a = malloc(40);
+    show("a", a);
+    free(a);
+    attack_staged("free(a) again");
+    free(a);
+    return 0;
+}

@@ -1,0 +1,14 @@
+/* expect: abort "double free or corruption (top)"
+ * The first free merged the chunk into top; the second free finds it is top. */
+#include "attack.h"
+
+int main(void)
+{
+    attack_begin();
+    char *a = malloc(0x500);
+    show("a", a);
+    free(a);
+    attack_staged("free(a) again (merged into top)");
+    free(a);
+    return 0;
+}

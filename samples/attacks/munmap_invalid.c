@@ -1,0 +1,15 @@
+/* expect: abort "munmap_chunk(): invalid pointer"
+ * An mmapped chunk's prev_size (its offset in the mapping) corrupted: the mapping it describes would
+ * not be page-aligned. */
+#include "attack.h"
+
+int main(void)
+{
+    attack_begin();
+    char *a = malloc(0x30000);
+    printf("a is mmapped: %d\n", (int)((chunk_words(a)[1] & 2) != 0));
+    chunk_words(a)[0] = 8;
+    attack_staged("free(mmapped a)");
+    free(a);
+    return 0;
+}
