@@ -10,6 +10,11 @@
 
 #include "internal.h"
 
+/* A static link takes archive members only for symbols it needs; this reference brings the member
+   holding the .debug_gdb_scripts entry, so gdb auto-loads the extension for static programs too. */
+extern const char ptmalloc_gdb_script_anchor;
+__attribute__((used)) static const char *const keep_gdb_script_entry = &ptmalloc_gdb_script_anchor;
+
 #define arena_matches(mem, arena) (!(mem) || chunk_is_mmapped(mem_to_chunk(mem)) || (arena) == arena_for_chunk(mem_to_chunk(mem)))
 
 PTM_EXPORT void *malloc(size_t bytes)

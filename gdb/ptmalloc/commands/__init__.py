@@ -145,6 +145,8 @@ def register_all():
         if cls.name in _by_name:
             continue
         _by_name[cls.name] = cls()
+    # `set heap layout-path` must exist from the start, not only once a manifest is first needed.
+    importlib.import_module("ptmalloc.manifest")
     created = []
     for cls in _COMMANDS:
         for alias, preset in cls.aliases:
