@@ -100,6 +100,7 @@ def summarise(entries):
     good = [e for e in entries if not e.get("error")]
     return {"runs": len(good),
             "seconds": median([e.get("seconds") for e in good]),
+            "cpu_seconds": median([e.get("cpu_seconds") for e in good]),
             "first_line_seconds": median([e.get("first_output_seconds") for e in good]),
             "peak_rss_mb": median([e.get("peak_rss_mb") for e in good]),
             "error": errors[0] if errors and not good else None}
@@ -144,12 +145,15 @@ def run_naive_comparison(bench_build, repo, binary, library, runs, log):
                 ours.append(measure_gdb(bench_build, gdb_argv(
                     repo, source, binary, core, sample.pid, "chunks-summary",
                     "heap chunks --summary"), None))
+            naive_cpu = median([e.get("cpu_seconds") for e in naive if not e.get("error")])
+            our_cpu = median([e.get("cpu_seconds") for e in ours if not e.get("error")])
             naive_seconds = median([e.get("seconds") for e in naive if not e.get("error")])
             our_seconds = median([e.get("seconds") for e in ours if not e.get("error")])
             result[source] = {
                 "naive_seconds": naive_seconds, "extension_seconds": our_seconds,
                 "naive_chunks": max([e.get("chunks", 0) for e in naive] or [0]),
                 "ratio": naive_seconds / our_seconds if naive_seconds and our_seconds else None,
+                "cpu_ratio": naive_cpu / our_cpu if naive_cpu and our_cpu else None,
                 "errors": sorted(set(e["error"] for e in naive + ours if e.get("error")))}
         log("  naive walk compared on the %d-chunk heap" % SMALL_HEAP)
     finally:
@@ -181,8 +185,8 @@ def format_table(result):
                  result["heap_chunks"], result["runs"], TARGETS["seconds"],
                  TARGETS["peak_rss_mb"], TARGETS["first_line_seconds"])]
     commands = result.get("commands", {})
-    lines.append("%-16s %-6s %9s %11s %12s  %s" % ("command", "from", "seconds", "first line",
-                                                   "gdb peak MB", "verdict"))
+    lines.append("%-16s %-6s %9s %9s %11s %12s  %s" % (
+        "command", "from", "seconds", "cpu s", "first line", "gdb peak MB", "verdict"))
     for label, command, _out in COMMANDS:
         for source in ("core", "live"):
             entry = commands.get(source, {}).get(label)
@@ -191,17 +195,19 @@ def format_table(result):
             if entry.get("error"):
                 lines.append("%-16s %-6s %s" % (label, source, "n/a: " + entry["error"][:80]))
                 continue
-            lines.append("%-16s %-6s %9s %11s %12s  %s" % (
-                label, source, _num(entry["seconds"]), _num(entry["first_line_seconds"]),
+            lines.append("%-16s %-6s %9s %9s %11s %12s  %s" % (
+                label, source, _num(entry["seconds"]), _num(entry["cpu_seconds"]),
+                _num(entry["first_line_seconds"]),
                 _num(entry["peak_rss_mb"], 0), _verdict(label, entry)))
     naive = result.get("naive", {})
     for source in ("core", "live"):
         entry = naive.get(source)
         if entry:
             lines.append("naive per-field walk (%s, %d chunks): %s s vs `heap chunks --summary` "
-                         "%s s: %sx faster (target >= %dx)" % (
+                         "%s s: %sx faster, %sx in CPU time (target >= %dx)" % (
                              source, entry["naive_chunks"], _num(entry["naive_seconds"]),
                              _num(entry["extension_seconds"]), _num(entry["ratio"], 1),
+                             _num(entry.get("cpu_ratio"), 1),
                              TARGETS["naive_ratio"]))
     for failure in result.get("failures", []):
         lines.append("FAILED: " + failure)

@@ -28,6 +28,7 @@ class NaiveWalk(gdb.Command):
         segments = _segments()
         chunk_pointer = gdb.lookup_type("struct malloc_chunk").pointer()
         start_time = time.perf_counter()
+        cpu_start = time.process_time()
         count = 0
         size_total = 0
         free_links = 0
@@ -46,6 +47,7 @@ class NaiveWalk(gdb.Command):
                 address += size
         elapsed = time.perf_counter() - start_time
         entry = {"label": argument.strip() or "naive-walk", "seconds": elapsed,
+                 "cpu_seconds": time.process_time() - cpu_start,
                  "chunks": count, "bytes": size_total, "field_reads": 4 * count}
         path = os.environ.get("BENCH_TIMINGS")
         if path:
