@@ -14,10 +14,12 @@
 #define HEAP_FILLER 110000 /* below the mmap threshold, 600 of them outgrow one 64 MiB heap */
 
 static pthread_barrier_t staged, released;
+/* What each thread still holds, so nothing is leaked: slot WORKERS is the main thread's. */
+static void *held[WORKERS + 1][64 + 2];
 
-static void stage_bins(unsigned seed)
+static void stage_bins(unsigned seed, int slot)
 {
-	void *blocks[64];
+	void **blocks = held[slot];
 	for (int i = 0; i < 64; i++) {
 		seed = seed * 1103515245u + 12345u;
 		size_t sizes[] = {24, 40, 100, 300, 700, 1500, 3000, 5000};
@@ -26,18 +28,17 @@ static void stage_bins(unsigned seed)
 	}
 	for (int i = 0; i < 64; i += 2)
 		free(blocks[i]);
-	void *sorter = malloc(6000); /* sorts the unsorted bin into small and large bins */
+	blocks[64] = malloc(6000); /* sorts the unsorted bin into small and large bins */
 	for (int i = 1; i < 64; i += 4)
 		free(blocks[i]);
-	(void)sorter;
 }
 
 static void *worker(void *argument)
 {
 	long number = (long)argument;
-	stage_bins(1000u + (unsigned)number);
-	void *mapped = malloc(300000);
-	memset(mapped, 1, 64);
+	stage_bins(1000u + (unsigned)number, (int)number);
+	held[number][65] = malloc(300000);
+	memset(held[number][65], 1, 64);
 	if (number == BIG_WORKER) {
 		static void *fillers[600];
 		for (int i = 0; i < 600; i++)
@@ -57,7 +58,7 @@ int main(void)
 	pthread_t threads[WORKERS];
 	pthread_barrier_init(&staged, NULL, WORKERS);
 	pthread_barrier_init(&released, NULL, WORKERS);
-	stage_bins(7);
+	stage_bins(7, WORKERS);
 	for (long i = 0; i < WORKERS; i++)
 		pthread_create(&threads[i], NULL, worker, (void *)i);
 	pthread_join(threads[EXITING_WORKER], NULL);
