@@ -11,7 +11,7 @@
 #define WORKERS 4
 #define BIG_WORKER 1
 #define EXITING_WORKER 3
-#define HEAP_FILLER 110000 /* below the mmap threshold, 600 of them outgrow one 64 MiB heap */
+#define HEAP_FILLER 110000 /* below the mmap threshold, 700 of them outgrow one 64 MiB heap */
 
 static pthread_barrier_t staged, released;
 /* What each thread still holds, so nothing is leaked: slot WORKERS is the main thread's. */
@@ -40,10 +40,10 @@ static void *worker(void *argument)
 	held[number][65] = malloc(300000);
 	memset(held[number][65], 1, 64);
 	if (number == BIG_WORKER) {
-		static void *fillers[600];
-		for (int i = 0; i < 600; i++)
+		static void *fillers[700];
+		for (int i = 0; i < 700; i++)
 			fillers[i] = malloc(HEAP_FILLER);
-		for (int i = 0; i < 600; i += 3)
+		for (int i = 0; i < 700; i += 3)
 			free(fillers[i]);
 	}
 	if (number == EXITING_WORKER)
