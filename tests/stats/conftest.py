@@ -10,15 +10,17 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 BUILD = pathlib.Path(os.environ.get("PTM_BUILD", REPO / "build"))
 CLONE = BUILD / "libptmalloc.so"
 PROGRAMS = BUILD / "tests" / "stats"
+TLS_PEER = PROGRAMS / "libtls_peer.so"
 # A program that hangs is a failure, never a stuck `make test`.
 RUN_TIMEOUT = 60
 
 
 def run_program(program, args=(), preload=False, env=None):
-    """Runs one program; env (a dict, order kept) replaces the environment when given."""
+    """Runs one program with the clone preloaded, or plain with only the TLS peer preloaded (so
+    both processes have the same TLS modules); env (a dict, order kept) replaces the environment
+    when given."""
     environment = dict(env) if env is not None else {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    if preload:
-        environment["LD_PRELOAD"] = str(CLONE)
+    environment["LD_PRELOAD"] = str(CLONE if preload else TLS_PEER)
     try:
         return subprocess.run([str(program), *args], env=environment, capture_output=True,
                               timeout=RUN_TIMEOUT, check=False)
@@ -28,7 +30,8 @@ def run_program(program, args=(), preload=False, env=None):
 
 @pytest.fixture(autouse=True, scope="session")
 def built_programs():
-    missing = [str(path) for path in (CLONE, PROGRAMS / "stats_scenarios", PROGRAMS / "tunables_probe")
+    missing = [str(path) for path in (CLONE, TLS_PEER, PROGRAMS / "stats_scenarios",
+                                      PROGRAMS / "tunables_probe")
                if not path.exists()]
     if missing:
         pytest.fail("not built: " + ", ".join(missing) + " (run make)", pytrace=False)

@@ -52,6 +52,8 @@ def main():
     gdb.execute("set pagination off")
     gdb.execute("set startup-with-shell off")
     gdb.execute("set breakpoint pending on")
+    # The probe has no threads to debug; looking for libthread_db on every run is wasted time.
+    gdb.execute("set libthread-db-search-path")
     gdb.execute("break probe_checkpoint", to_string=True)
     with open(os.environ["PTM_PROBE_OUT"], "w") as out:
         for case in cases:

@@ -40,9 +40,8 @@ SINGLE_TUNABLE_VALUES = {
     "check": ["1", "4"],
 }
 
-NUMBER_SYNTAX = ["010", "0x1F", "0X1f", "+5", "12abc", "abc", "", "0x", "-0", "08",
-                 "18446744073709551614", "18446744073709551615", "99999999999999999999",
-                 "1844674407370955161", "0xffffffffffffffff", "0x10000000000000000"]
+NUMBER_SYNTAX = ["010", "0X1f", "+5", "12abc", "abc", "", "08", "18446744073709551614",
+                 "99999999999999999999", "0x10000000000000000"]
 
 ENV_CASES = [[]]
 ENV_CASES += [tunables((name, value)) for name, values in SINGLE_TUNABLE_VALUES.items() for value in values]
@@ -111,35 +110,55 @@ def case_label(case):
     return env + (" mallopt " + " ".join(case["mallopt"]) if case.get("mallopt") else "")
 
 
-def probe_all(source_file, preload):
-    cases = [dict(case, env=list(case["env"]) + ([("LD_PRELOAD", str(CLONE))] if preload else []))
-             for case in CASES]
-    with tempfile.TemporaryDirectory() as scratch:
-        cases_path = os.path.join(scratch, "cases.json")
-        out_path = os.path.join(scratch, "states.jsonl")
+class GdbProbe:
+    """One gdb session running every case against one library; started at once so the glibc and
+    the clone sessions run side by side."""
+
+    def __init__(self, source_file, preload):
+        self.source_file = source_file
+        self.scratch = tempfile.TemporaryDirectory()
+        cases = [dict(case, env=list(case["env"]) + ([("LD_PRELOAD", str(CLONE))] if preload else []))
+                 for case in CASES]
+        cases_path = os.path.join(self.scratch.name, "cases.json")
+        self.out_path = os.path.join(self.scratch.name, "states.jsonl")
         with open(cases_path, "w") as handle:
             json.dump(cases, handle)
-        env = dict(os.environ, PTM_PROBE_CASES=cases_path, PTM_PROBE_OUT=out_path,
+        env = dict(os.environ, PTM_PROBE_CASES=cases_path, PTM_PROBE_OUT=self.out_path,
                    PTM_PROBE_SOURCE=source_file)
+        self.process = subprocess.Popen(["gdb", "-nx", "-batch", "-x", GDB_SCRIPT, str(PROBE)], env=env,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def states(self):
         try:
-            subprocess.run(["gdb", "-nx", "-batch", "-x", GDB_SCRIPT, str(PROBE)], env=env,
-                           capture_output=True, timeout=GDB_TIMEOUT, check=False)
+            self.process.wait(timeout=GDB_TIMEOUT)
         except subprocess.TimeoutExpired:
-            pytest.fail(f"gdb probe ({source_file}) did not finish within {GDB_TIMEOUT}s", pytrace=False)
-        if not os.path.exists(out_path):
-            pytest.fail(f"gdb probe ({source_file}) wrote nothing", pytrace=False)
-        with open(out_path) as handle:
-            return [json.loads(line) for line in handle]
+            self.process.kill()
+            self.process.wait()
+            pytest.fail(f"gdb probe ({self.source_file}) did not finish within {GDB_TIMEOUT}s", pytrace=False)
+        try:
+            with open(self.out_path) as handle:
+                return [json.loads(line) for line in handle]
+        except OSError:
+            pytest.fail(f"gdb probe ({self.source_file}) wrote nothing", pytrace=False)
+        finally:
+            self.scratch.cleanup()
 
 
 @pytest.fixture(scope="module")
-def glibc_states():
-    return probe_all("malloc.c", preload=False)
+def probed_states():
+    glibc_probe = GdbProbe("malloc.c", preload=False)
+    clone_probe = GdbProbe("tunables.c", preload=True)
+    return glibc_probe.states(), clone_probe.states()
 
 
 @pytest.fixture(scope="module")
-def clone_states():
-    return probe_all("tunables.c", preload=True)
+def glibc_states(probed_states):
+    return probed_states[0]
+
+
+@pytest.fixture(scope="module")
+def clone_states(probed_states):
+    return probed_states[1]
 
 
 def test_oracle_sees_every_case_and_the_settings_matter(glibc_states):
