@@ -7,10 +7,11 @@
  * hundreds of KiB to a few MiB go to mmap and move the dynamic threshold; a few impossible sizes
  * and alignments check the error paths.
  *
- * usage: trace_gen SEED OPERATIONS [--mallopt PARAM=VALUE]... [--stats]
+ * usage: trace_gen SEED OPERATIONS [--mallopt PARAM=VALUE]... [--no-mallopt] [--stats] [--mmap-floor N]
  *   --mallopt  start the trace with these mallopt calls (instead of the seed's random choice)
  *   --no-mallopt  never start with a mallopt
  *   --stats    sprinkle mallinfo2 snapshots into the trace
+ *   --mmap-floor N  the environment sets an mmap threshold of N (see comparable_alignment)
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -248,7 +249,7 @@ static void emit_random_mallopt(void)
 
 static _Noreturn void usage(void)
 {
-	fprintf(stderr, "usage: trace_gen SEED OPERATIONS [--mallopt PARAM=VALUE]... [--no-mallopt] [--stats]\n");
+	fprintf(stderr, "usage: trace_gen SEED OPERATIONS [--mallopt PARAM=VALUE]... [--no-mallopt] [--stats] [--mmap-floor N]\n");
 	exit(2);
 }
 
@@ -268,6 +269,8 @@ int main(int argc, char **argv)
 			random_mallopt_allowed = false;
 		else if (strcmp(argv[i], "--stats") == 0)
 			with_stats = true;
+		else if (strcmp(argv[i], "--mmap-floor") == 0 && i + 1 < argc)
+			lower_threshold_floor(-3, strtoull(argv[++i], NULL, 0));
 		else
 			usage();
 	}
