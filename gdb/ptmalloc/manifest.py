@@ -345,16 +345,14 @@ def _text_runtime_address(objfile):
 
 
 def _ensure_prefix(command):
-    """Create `set heap`/`show heap` unless another module already has.
+    """Create `set heap`/`show heap` once per gdb session.
 
-    `help set heap` falls back to the help of `set` itself when there is no such prefix."""
-    parent = command.split()[0]
-    try:
-        if gdb.execute("help " + command, to_string=True) != gdb.execute("help " + parent,
-                                                                          to_string=True):
-            return
-    except gdb.error:
-        pass
+    The marker lives on the gdb module because this module may be imported more than once (the
+    loader, auto-load).  No gdb.execute here: this can run while gdb is loading a library in the
+    middle of `run`, where executing commands disturbs the inferior's start."""
+    marker = "_ptmalloc_prefix_" + command.replace(" ", "_")
+    if getattr(gdb, marker, False):
+        return
 
     class _Prefix(gdb.Command):
         def __init__(self):
@@ -365,6 +363,7 @@ def _ensure_prefix(command):
 
     _Prefix.__doc__ = "Settings of the heap inspector."
     _Prefix()
+    setattr(gdb, marker, True)
 
 
 def _register_parameter():
