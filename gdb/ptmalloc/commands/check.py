@@ -62,10 +62,10 @@ Any finding makes the command fail (so `gdb -batch` exits non-zero).  With --jso
 def _show(findings, snap):
     paint = render.Painter()
     out = render.Writer()
-    chunks = sum(len(segment_list) for segment_list in ([a.heaps for a in snap.arenas]))
     if not findings:
+        heaps = sum(len(arena.heaps) for arena in snap.arenas)
         out.line("heap check: ok (%d arenas, %d heaps, %d threads)" % (
-            len(snap.arenas), chunks, len(snap.threads)))
+            len(snap.arenas), heaps, len(snap.threads)))
     for finding in findings:
         out.line("%s %s %s" % (paint.paint("[%s]" % finding.rule, "highlight"),
                                paint.address(finding.address), finding.message))
