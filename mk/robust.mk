@@ -24,7 +24,8 @@ UBSAN_CFLAGS     := $(CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec
 # The probes must call the allocator exactly as written: no folding of malloc(huge) into NULL.
 ROBUST_CFLAGS    := $(SAMPLE_CFLAGS) -D_GNU_SOURCE -fno-builtin-malloc -fno-builtin-free \
 	-fno-builtin-calloc -fno-builtin-realloc
-ROBUST_PROGRAMS  := $(addprefix $(ROBUST_DIR)/,limits_probe exhaust thread_stress fork_threads)
+ROBUST_PROGRAMS  := $(addprefix $(ROBUST_DIR)/,limits_probe exhaust thread_stress fork_threads \
+	fuzz_target)
 ATTACK_SOURCES   := $(sort $(wildcard samples/attacks/*.c))
 ATTACK_PROGRAMS  := $(patsubst samples/attacks/%.c,$(ATTACK_DIR)/%,$(ATTACK_SOURCES))
 ROBUST_PYTEST    := PTM_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider
