@@ -10,7 +10,7 @@ DIFF_CFLAGS := $(SAMPLE_CFLAGS) -fno-builtin-malloc -fno-builtin-free -fno-built
 DIFF_PYTEST := PTM_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider
 
 ALL_TARGETS += $(DIFF_PROGRAMS)
-TEST_TARGETS += test-diff
+TEST_TARGETS += test-diff test-diff-tunables
 
 $(BUILD)/diff/%: tests/diff/%.c
 	@mkdir -p $(dir $@)
