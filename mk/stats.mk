@@ -11,6 +11,7 @@ THREAD_PROGRAMS := $(BUILD)/tests/threads/thread_stress $(BUILD)/tests/threads/a
 STATS_PYTEST := PTM_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider
 
 ALL_TARGETS += $(STATS_PROGRAMS) $(THREAD_PROGRAMS)
+TEST_TARGETS += test-stats test-threads
 
 $(BUILD)/tests/stats/%: tests/stats/%.c
 	@mkdir -p $(dir $@)
