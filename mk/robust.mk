@@ -50,12 +50,24 @@ $(ATTACK_DIR)/%: samples/attacks/%.c samples/attacks/attack.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ROBUST_CFLAGS) -Isamples/attacks -o $@ $<
 
-.PHONY: test-robust test-robust-pressure test-robust-attacks fuzz
-TEST_TARGETS += test-robust-pressure test-robust-attacks
+.PHONY: test-robust test-robust-pressure test-robust-attacks test-robust-gdb fuzz
+TEST_TARGETS += test-robust-pressure test-robust-attacks test-robust-gdb
 test-robust-pressure: $(ROBUST_PROGRAMS) $(BUILD)/libptmalloc.so $(UBSAN_LIBRARY)
 	$(ROBUST_PYTEST) tests/robust/test_pressure.py
 
 test-robust-attacks: $(ATTACK_PROGRAMS) $(BUILD)/libptmalloc.so
 	$(ROBUST_PYTEST) tests/robust/test_attacks.py
 
-test-robust: test-robust-pressure test-robust-attacks
+test-robust-gdb: $(ROBUST_DIR)/fuzz_target $(BUILD)/libptmalloc.so
+	$(ROBUST_PYTEST) tests/robust/test_gdb_fuzz.py
+
+test-robust: test-robust-pressure test-robust-attacks test-robust-gdb
+
+FUZZ_CASES ?= 20000
+FUZZ_SEED  ?= 1
+# Long runs: the live clone heap, glibc's heap, and patched copies of a core.
+fuzz: $(ROBUST_DIR)/fuzz_target $(BUILD)/libptmalloc.so
+	-PTM_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/robust/gdb_fuzz.py --cases $(FUZZ_CASES) --seed $(FUZZ_SEED)
+	-PTM_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/robust/gdb_fuzz.py --cases $(FUZZ_CASES) --seed $(FUZZ_SEED) --glibc
+	-PTM_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/robust/gdb_fuzz.py --cases $$(( $(FUZZ_CASES) / 20 )) --seed $(FUZZ_SEED) --core
+	ROBUST_STRESS_OPERATIONS=4000000 ROBUST_FORKS_PER_THREAD=100 $(ROBUST_PYTEST) tests/robust/test_pressure.py
