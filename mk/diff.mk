@@ -22,3 +22,5 @@ test-diff: $(DIFF_PROGRAMS) $(BUILD)/libptmalloc.so
 
 test-diff-tunables: $(DIFF_PROGRAMS) $(BUILD)/libptmalloc.so
 	$(DIFF_PYTEST) tests/diff/test_tunables.py
+
+$(BUILD)/diff/replay: tests/diff/raw_output.h

@@ -36,14 +36,14 @@
 #include <sys/personality.h>
 #include <unistd.h>
 
+#include "raw_output.h"
+
 #define MAX_SLOTS 4096
 #define TRACE_CAPACITY (32u << 20)
 #define MAPS_CAPACITY (1u << 20)
 
 static char trace_text[TRACE_CAPACITY];
 static char maps_text[MAPS_CAPACITY];
-static char output_buffer[1 << 16];
-static size_t output_used;
 
 struct slot {
 	unsigned char *pointer;
@@ -56,52 +56,6 @@ static struct slot slots[MAX_SLOTS];
 static bool show_content; /* --content: summarise what each new block holds before it is written */
 static uintptr_t heap_start;
 static uintptr_t heap_end; /* end of [heap] when last looked at; refreshed on a miss */
-
-static void flush_output(void)
-{
-	size_t done = 0;
-	while (done < output_used) {
-		ssize_t written = write(STDOUT_FILENO, output_buffer + done, output_used - done);
-		if (written <= 0) {
-			if (written < 0 && errno == EINTR)
-				continue;
-			_exit(3);
-		}
-		done += (size_t)written;
-	}
-	output_used = 0;
-}
-
-static void put_text(const char *text)
-{
-	size_t length = strlen(text);
-	if (output_used + length > sizeof output_buffer)
-		flush_output();
-	memcpy(output_buffer + output_used, text, length);
-	output_used += length;
-}
-
-static void put_number(uint64_t value, unsigned base)
-{
-	char digits[24];
-	int at = sizeof digits - 1;
-	digits[at] = '\0';
-	do {
-		digits[--at] = "0123456789abcdef"[value % base];
-		value /= base;
-	} while (value != 0);
-	put_text(digits + at);
-}
-
-static void put_signed(long value)
-{
-	if (value < 0) {
-		put_text("-");
-		put_number((uint64_t)0 - (uint64_t)value, 10);
-	} else {
-		put_number((uint64_t)value, 10);
-	}
-}
 
 static unsigned long current_operation;
 
