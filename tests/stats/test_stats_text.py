@@ -52,3 +52,27 @@ def test_malloc_info_rejects_options():
     clone = run_program(probe, ["--malloc-info-options"], preload=True)
     assert glibc.stdout == clone.stdout
     assert b"malloc_info(1) = 22, wrote 0 bytes" in clone.stdout
+
+
+TUNED_ENVIRONMENTS = {
+    "no-tcache": "glibc.malloc.tcache_count=0",
+    "no-fastbins": "glibc.malloc.mxfast=0",
+    "tight-top": "glibc.malloc.top_pad=0:glibc.malloc.trim_threshold=0",
+    "low-mmap-threshold": "glibc.malloc.mmap_threshold=1024:glibc.malloc.mmap_max=40",
+    "perturbed": "glibc.malloc.perturb=51:glibc.malloc.tcache_max=200",
+    "single-arena": "glibc.malloc.arena_max=1",
+}
+
+
+@pytest.mark.parametrize("tuning", TUNED_ENVIRONMENTS)
+@pytest.mark.parametrize("scenario", ["bins", "largebins", "trim", "random", "checked-sample"])
+def test_reports_identical_under_tunables(scenario, tuning):
+    """The same comparison with the heap shaped by tunables, which changes every figure."""
+    env = {"PATH": "/usr/bin:/bin", "GLIBC_TUNABLES": TUNED_ENVIRONMENTS[tuning]}
+    glibc = run_program(SCENARIOS, [scenario], env=env)
+    clone = run_program(SCENARIOS, [scenario], preload=True, env=env)
+    assert glibc.returncode == 0 and clone.returncode == 0, clone.stderr[-500:]
+    glibc_out, clone_out = glibc.stdout.decode(), clone.stdout.decode()
+    assert clone_out == glibc_out, "malloc_info/mallinfo2: " + first_difference(glibc_out, clone_out)
+    assert clone.stderr == glibc.stderr, "malloc_stats: " + first_difference(glibc.stderr.decode(),
+                                                                             clone.stderr.decode())
