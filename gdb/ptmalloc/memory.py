@@ -17,6 +17,11 @@ from .errors import HeapReadError
 
 _PAGE = 4096
 _U64 = struct.Struct("<Q")
+# Lengths come from the inferior and are untrusted: gdb allocates a buffer of the asked size before
+# reading, so one corrupted size could make gdb itself die.  No heap segment the extension reads in
+# one piece is larger than this (a thread heap is at most 64 MiB; a bigger main heap is read by
+# window), so anything beyond it is refused outright.
+MAX_SINGLE_READ = 1 << 30
 
 _generation = 0
 _memory = None
@@ -74,11 +79,15 @@ class Memory:
         self._segments = []  # (start, bytes), sorted by start, non-overlapping
         self._pages = {}
         self._regions = None
+        self._merged = None
         self._last_words = (0, 0, None)  # (start, end, words) of the segment last hit by u64
 
     # -- raw reads ----------------------------------------------------------------------------
 
     def _raw(self, address, length):
+        if length > MAX_SINGLE_READ or length < 0:
+            raise HeapReadError(address, length, "refusing to read %#x bytes at once: the length "
+                                "came from a corrupted size" % length)
         try:
             return bytes(self.inferior.read_memory(address, length))
         except (gdb.MemoryError, gdb.error, OverflowError, ValueError):
@@ -91,6 +100,10 @@ class Memory:
             seg_start, data = self._segments[index]
             if start + length <= seg_start + len(data):
                 return memoryview(data)[start - seg_start:start - seg_start + length]
+        mapped_end = self.mapped_end(start)
+        if mapped_end is not None and start + length > mapped_end:
+            raise HeapReadError(start, length, "%#x bytes asked, only %#x are mapped there" % (
+                length, max(mapped_end - start, 0)))
         data = self._raw(start, length)
         position = bisect.bisect_left(self._segment_starts, start)
         self._segment_starts.insert(position, start)
@@ -146,6 +159,29 @@ class Memory:
             return False
 
     # -- address space ------------------------------------------------------------------------
+
+    def mapped_end(self, address):
+        """End of the run of adjacent writable regions holding `address` (== `address` when it
+        is in none), or None when the address space is unknown (no maps, no core sections)."""
+        runs = self._runs()
+        if not runs:
+            return None
+        index = bisect.bisect_right(runs[0], address) - 1
+        if index >= 0 and address < runs[1][index]:
+            return runs[1][index]
+        return address
+
+    def _runs(self):
+        if self._merged is None:
+            starts, ends = [], []
+            for start, end, _name in sorted(self.regions()):
+                if ends and start <= ends[-1]:
+                    ends[-1] = max(ends[-1], end)
+                else:
+                    starts.append(start)
+                    ends.append(end)
+            self._merged = (starts, ends) if starts else ()
+        return self._merged
 
     def regions(self):
         """[(start, end, description)] of writable memory: /proc maps live, load segments in a core."""

@@ -195,17 +195,41 @@ class HeapSnapshot:
     def _initial_top(self, arena):
         return arena.address + self.layouts["state"].offset("bins") - C.CHUNK_HDR_SZ
 
+    def _note_heap_problem(self, arena, problem):
+        if arena.heap_problem is None:
+            arena.heap_problem = problem
+
+    def _segment_limit(self, start, cap):
+        """Where a segment starting at `start` must end at the latest: the end of its mapping,
+        and never beyond `cap`; `start` itself when nothing is mapped there."""
+        mapped_end = self.memory.mapped_end(start)
+        if mapped_end is None:
+            return cap
+        return min(mapped_end, cap)
+
+    def _bounded_top_end(self, arena, limit):
+        end = arena.top + arena.top_size
+        if end > limit:
+            self._note_heap_problem(arena, "top %#x has size %#x, which runs past the end of its "
+                                    "heap at %#x" % (arena.top, arena.top_size, limit))
+            return limit
+        return end
+
     def _main_heap(self, arena):
         sbrk_base = self.mp.get("sbrk_base", 0)
         if not sbrk_base or arena.top == self._initial_top(arena):
             return  # nothing has come from sbrk yet
         start = first_chunk_after(sbrk_base)
-        end = arena.top + arena.top_size
-        if not start <= arena.top < start + (1 << 44):
-            arena.heap_problem = ("top %#x is outside the sbrk heap at %#x (non-contiguous main "
-                                  "arena): only the sbrk heap is walked" % (arena.top, start))
-            end = start + arena.system_mem
-        arena.heaps.append(HeapSegment(None, start, end))
+        limit = self._segment_limit(start, start + memory.MAX_SINGLE_READ)
+        if limit <= start:
+            self._note_heap_problem(arena, "mp_.sbrk_base %#x is not in mapped memory" % sbrk_base)
+            return
+        if start <= arena.top < limit:
+            arena.heaps.append(HeapSegment(None, start, self._bounded_top_end(arena, limit)))
+            return
+        self._note_heap_problem(arena, "top %#x is outside the sbrk heap at %#x (non-contiguous "
+                                "main arena): only the sbrk heap is walked" % (arena.top, start))
+        arena.heaps.append(HeapSegment(None, start, min(limit, start + arena.system_mem)))
 
     def _thread_heaps(self, arena):
         info_layout = self.layouts["heap_info"]
@@ -229,15 +253,29 @@ class HeapSnapshot:
                 arena.heap_problem = "heap_info at %#x belongs to arena %#x" % (address,
                                                                                 info["ar_ptr"])
                 break
+            limit = self._segment_limit(address, address + C.HEAP_MAX_SIZE)
+            if limit <= address + info_layout.size:
+                self._note_heap_problem(arena, "heap_info at %#x is not in mapped memory"
+                                        % address)
+                break
             if arena.address == address + info_layout.size:
                 start = first_chunk_after(arena.address + self.layouts["state"].size)
             else:
                 start = first_chunk_after(address + info_layout.size)
             end = address + info["size"]
-            if address <= arena.top < end:
-                end = arena.top + arena.top_size
+            if end > limit:
+                self._note_heap_problem(arena, "heap_info at %#x has size %#x, more than its "
+                                        "mapping (%#x bytes) or HEAP_MAX_SIZE allow" % (
+                                            address, info["size"], limit - address))
+                end = limit
+            if address <= arena.top < limit:
+                end = self._bounded_top_end(arena, limit)
             heaps.append(HeapSegment(address, start, end, info))
             address = info["prev"]
+            if address & (C.HEAP_MAX_SIZE - 1):
+                self._note_heap_problem(arena, "heap_info at %#x has prev %#x, which is not "
+                                        "HEAP_MAX_SIZE-aligned" % (heaps[-1].address, address))
+                break
         heaps.reverse()
         arena.heaps = heaps
 
