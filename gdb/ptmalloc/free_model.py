@@ -126,30 +126,37 @@ class FreeModel:
                                "is not page aligned" % mem_address, "mmapped")
         return FreeOutcome(None, "an mmapped chunk: free() unmaps it", "mmapped")
 
-    def _tcache_struct(self):
-        if self.thread is None or not self.thread.tcache:
-            return None
+    def _tcache_slot(self, field, index):
+        """Where free() finds counts[index] or entries[index]: computed, not looked up in a
+        tuple, because a corrupted mp_.tcache_bins lets glibc index past the 64 bins too."""
         layout = self.snap.layouts["tcache"]
+        element = layout.fields[field].size
+        return (self.thread.tcache + layout.offset(field) + index * element) & MASK64
+
+    def _tcache_count(self, index):
+        address = self._tcache_slot("counts", index)
         try:
-            return layout.unpack(self.mem.read(self.thread.tcache, layout.size))
+            data = self.mem.read(address, 2)
         except HeapReadError:
-            raise Unreadable("%#x" % self.thread.tcache) from None
+            raise Unreadable("%#x" % address) from None
+        return int.from_bytes(data, "little")
 
     def _tcache(self, chunk, size, mem_address):
         index = (size - C.MINSIZE + C.MALLOC_ALIGNMENT - 1) // C.MALLOC_ALIGNMENT
         if index >= self.snap.mp.get("tcache_bins", 0):
             return None
-        tcache = self._tcache_struct()
-        if tcache is None:
+        if self.thread is None or not self.thread.tcache:
             return FreeOutcome(None, "free() would put it in the (new) tcache", "tcache")
         key = self.snap.allocator.addresses.get("tcache_key")
         key_value = self.word(key) if key is not None else None
         limit = self.snap.mp.get("tcache_count", 7)
         if key_value is not None and self.word(mem_address + self.entry_key) == key_value:
-            entry = tcache["entries"][index]
+            entry = self.word(self._tcache_slot("entries", index))
             count = 0
+            seen = set()
             while entry:
-                if count >= limit:
+                if count >= limit or entry in seen:
+                    # A cycle keeps glibc counting until it passes the limit: the same abort.
                     return FreeOutcome("free(): too many chunks detected in tcache",
                                        "its tcache bin %#x holds more than %d entries"
                                        % (size, limit), "tcache")
@@ -161,9 +168,10 @@ class FreeModel:
                     return FreeOutcome("free(): double free detected in tcache 2",
                                        "chunk %#x is already in tcache bin %#x (entry %d)"
                                        % (chunk, size, count), "tcache")
+                seen.add(entry)
                 entry = self.word(entry + self.entry_next) ^ (entry >> 12)
                 count += 1
-        if tcache["counts"][index] < limit:
+        if self._tcache_count(index) < limit:
             return FreeOutcome(None, "free() would put it in tcache bin %#x" % size, "tcache")
         return None
 
@@ -175,7 +183,10 @@ class FreeModel:
                                "the chunk after it (%#x) has size field %#x"
                                % (following, next_field), "fast")
         index = size // 16 - 2
-        if arena.fields["fastbinsY"][index] == chunk:
+        # Computed like glibc's fastbin(), so a corrupted global_max_fast cannot index past the
+        # ten fastbins of the tuple: it reads (and compares) what glibc would read.
+        slot = arena.address + self.snap.layouts["state"].offset("fastbinsY") + index * 8
+        if self.word(slot) == chunk:
             return FreeOutcome("double free or corruption (fasttop)",
                                "chunk %#x is already the first chunk of fastbin %#x"
                                % (chunk, size), "fast")

@@ -115,3 +115,46 @@ def test_corrupted_size_is_a_note_live_and_in_a_core(tmp_path, case, variant):
         from_core += ["-ex", command]
     returncode, output = _gdb(from_core, str(tmp_path))
     _check(output, returncode, note)
+
+
+# Finding G2: a corrupted mp_.tcache_bins (or global_max_fast) let the free() replay of `heap
+# check` index past the 64 tcache bins (or the 10 fastbins) of a Python tuple.
+INDEX_CASES = {
+    "tcache_bins": "mp_ + par.offset('tcache_bins')",
+    "global_max_fast": "allocator.addresses['global_max_fast']",
+}
+
+INDEX_CORRUPT = """python
+import json, gdb
+from ptmalloc import target
+allocator = target.find_allocator()
+par = allocator.layouts['par']
+mp_ = allocator.addresses['mp_']
+bins = json.loads(gdb.execute('heap bins tcache --json', to_string=True))['tcache']
+chunk = [b for t in bins for b in t['bins'] if b['chunks']][-1]['chunks'][0]
+gdb.execute('set {unsigned long}%d = %d' % (chunk + 8, 0x4000000000000115))
+gdb.execute('set {unsigned long}%d = %d' % (TARGET, 0xfa412b6d702f704b))
+end
+"""
+
+
+@pytest.mark.parametrize("variant", ["glibc", "preload"])
+@pytest.mark.parametrize("case", sorted(INDEX_CASES))
+def test_corrupted_bin_count_is_not_an_internal_error(tmp_path, case, variant):
+    require_variant(variant)
+    from conftest import VARIANTS
+    script = tmp_path / "corrupt.gdb"
+    script.write_text(INDEX_CORRUPT.replace("TARGET", INDEX_CASES[case]))
+    argv = _base(binary("every_bin", variant), VARIANTS[variant][1]) + [
+        "-ex", "break sample_checkpoint", "-ex", "run %s" % (tmp_path / "record.txt"),
+        "-ex", "source %s" % script]
+    for command in marked([("text", "heap check"), ("json", "heap check --json"),
+                           ("done", "echo ok")]):
+        argv += ["-ex", command]
+    returncode, output = _gdb(argv, str(tmp_path))
+    parts = sections(output)
+    assert parts.get("done") == "ok", output[-3000:]
+    assert "Traceback" not in output and "internal error" not in output, output[-3000:]
+    assert parts["text"].splitlines()[-1].startswith("heap: check found")
+    report = json.loads(parts["json"].splitlines()[0])
+    assert report["ok"] is False and report["findings"]
