@@ -128,6 +128,7 @@ def run_heap_commands(bench_build, repo, binary, library, runs, log):
             results["chunks_json_bytes"] = os.path.getsize(json_path)
     finally:
         sample.stop()
+        _discard(core, os.path.join(bench_build, "chunks.json"))
     return results
 
 
@@ -158,7 +159,18 @@ def run_naive_comparison(bench_build, repo, binary, library, runs, log):
         log("  naive walk compared on the %d-chunk heap" % SMALL_HEAP)
     finally:
         sample.stop()
+        _discard(core)
     return result
+
+
+def _discard(*paths):
+    """Cores and the JSON dump are hundreds of MB each: keep them only when asked to
+    (BENCH_KEEP=1), e.g. to open the core by hand."""
+    if os.environ.get("BENCH_KEEP"):
+        return
+    for path in paths:
+        if os.path.exists(path):
+            os.unlink(path)
 
 
 def run(bench_build, build, repo, runs, log):

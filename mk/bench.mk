@@ -1,7 +1,8 @@
 # Performance measurement (bench/): `make bench` runs both halves, `make bench-alloc` the
 # allocator against the system glibc, `make bench-gdb` the heap commands over a million-chunk
 # heap.  Never part of `make test`: timings are reported as ratios, never asserted.
-#   BENCH_RUNS=N   rounds per measurement (default 5)
+#   BENCH_RUNS=N   rounds per measurement (default 5; the gdb half uses at most 3)
+#   BENCH_KEEP=1   keep build/bench/*.core and chunks.json (deleted after the run otherwise)
 
 BENCH_DIR := $(BUILD)/bench
 BENCH_RUNS ?= 5
