@@ -151,6 +151,23 @@ class Memory:
                 return self._last_words[2][(address - seg_start) >> 3]
         return _U64.unpack(self.read(address, 8))[0]
 
+    def words_around(self, address):
+        """(start, end, words) of the cached segment holding the word at `address`, as a
+        memoryview of 8-byte words, so a loop can index it without a call per word;
+        (0, 0, None) when no cached segment holds it."""
+        if address & 7:
+            return 0, 0, None
+        start, end, words = self._last_words
+        if start <= address < end:
+            return self._last_words
+        index = bisect.bisect_right(self._segment_starts, address) - 1
+        if index >= 0:
+            seg_start, data = self._segments[index]
+            if address + 8 <= seg_start + len(data) and not seg_start & 7 and not len(data) & 7:
+                self._last_words = (seg_start, seg_start + len(data), memoryview(data).cast("Q"))
+                return self._last_words
+        return 0, 0, None
+
     def readable(self, address, length=8):
         try:
             self.read(address, length)

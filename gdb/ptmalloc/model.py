@@ -124,6 +124,10 @@ class BinList:
         text = BinPosition(self.kind, self.index, position or 0, self.arena, self.thread).describe()
         return text if position is not None else text.rsplit(", entry", 1)[0]
 
+    def set_positions(self, positions):
+        """Adopt the {address: position} map the walk built anyway (no duplicates in it)."""
+        self._positions = positions
+
     def position_of(self, address):
         """0-based position of `address` from the head (the first one, if listed twice)."""
         if self._positions is None:
@@ -205,11 +209,28 @@ class Arena:
         self.heaps = []
         self.heap_problem = None
         self.on_free_list = False
-        self.threads = []
-        self.fastbins = []
-        self.unsorted = None
-        self.smallbins = []
-        self.largebins = []
+        self.load_bins = None  # set by the snapshot while the bins are still unread
+        self._threads = []
+        self._fastbins = []
+        self._unsorted = None
+        self._smallbins = []
+        self._largebins = []
+
+    def _loaded(self, name):
+        if self.load_bins is not None:
+            self.load_bins()
+        return getattr(self, name)
+
+    def _store(name):  # noqa: N805 - builds the properties below
+        return property(lambda self: self._loaded(name),
+                        lambda self, value: setattr(self, name, value))
+
+    threads = _store("_threads")
+    fastbins = _store("_fastbins")
+    unsorted = _store("_unsorted")
+    smallbins = _store("_smallbins")
+    largebins = _store("_largebins")
+    del _store
 
     def all_bins(self):
         """Every non-empty BinList of the arena: fast, unsorted, small, large."""

@@ -7,6 +7,8 @@ bulk read and yields Chunk objects one by one, so a million-chunk heap streams i
 
 Every chain walk is bounded and detects cycles; a walk that stops early records why."""
 
+import collections
+
 import gdb
 
 from . import constants as C
@@ -38,8 +40,9 @@ class HeapSnapshot:
         self.allocator = allocator
         self.memory = mem
         self.layouts = allocator.layouts
-        self.notes = []
-        self.free_index = {}
+        self._notes = []
+        self._free_index = {}
+        self._threads = None
         self._mmapped = None
         chunk = self.layouts["chunk"]
         self.fd_offset = chunk.offset("fd")
@@ -55,9 +58,36 @@ class HeapSnapshot:
             raise HeapError("the allocator is not initialised yet (no malloc call so far)")
         self.arenas = self._arena_ring(main)
         self._mark_free_list()
-        self.threads = self._read_threads()
         for arena in self.arenas:
             self._find_heaps(arena)
+            arena.load_bins = self._load_bins
+
+    # The bins, the threads' tcaches and the free index cost most of a snapshot on a huge heap;
+    # they are read on first use, so a command can print its first line before paying for them.
+
+    @property
+    def threads(self):
+        self._load_bins()
+        return self._threads
+
+    @property
+    def free_index(self):
+        self._load_bins()
+        return self._free_index
+
+    @property
+    def notes(self):
+        self._load_bins()
+        return self._notes
+
+    def _load_bins(self):
+        if self._threads is not None:
+            return
+        self._threads = []
+        for arena in self.arenas:
+            arena.load_bins = None
+        self._threads = self._read_threads()
+        for arena in self.arenas:
             self._prefetch(arena)
         for arena in self.arenas:
             self._read_bins(arena)
@@ -78,17 +108,17 @@ class HeapSnapshot:
         address = main.next
         while address != main.address:
             if address in seen or address == 0:
-                self.notes.append("arena list is broken at %#x (%s)" % (
+                self._notes.append("arena list is broken at %#x (%s)" % (
                     address, "cycle" if address else "null next"))
                 break
             if len(arenas) >= C.MAX_ARENAS:
-                self.notes.append("arena list stopped after %d arenas" % len(arenas))
+                self._notes.append("arena list stopped after %d arenas" % len(arenas))
                 break
             seen.add(address)
             try:
                 arena = self._read_arena(address, False)
             except HeapReadError as error:
-                self.notes.append("arena at %#x: %s" % (address, error))
+                self._notes.append("arena at %#x: %s" % (address, error))
                 break
             arenas.append(arena)
             address = arena.next
@@ -102,14 +132,14 @@ class HeapSnapshot:
         try:
             current = self.memory.u64(address)
         except HeapReadError as error:
-            self.notes.append("free_list: %s" % error)
+            self._notes.append("free_list: %s" % error)
             return
         seen = set()
         while current and current not in seen and len(seen) < C.MAX_ARENAS:
             seen.add(current)
             arena = by_address.get(current)
             if arena is None:
-                self.notes.append("free_list names %#x, which is not an arena" % current)
+                self._notes.append("free_list names %#x, which is not an arena" % current)
                 return
             arena.on_free_list = True
             current = arena.next_free
@@ -124,7 +154,7 @@ class HeapSnapshot:
             info = ThreadInfo(thread.num, thread.ptid[1] or thread.ptid[0], thread.name,
                               values.get("tcache") or 0, values.get("thread_arena") or 0, error)
             if error:
-                self.notes.append(error)
+                self._notes.append(error)
             threads.append(info)
             if info.arena in by_address:
                 by_address[info.arena].threads.append(info)
@@ -133,7 +163,7 @@ class HeapSnapshot:
                     fields = tcache_layout.unpack(self.memory.read(info.tcache, tcache_layout.size))
                 except HeapReadError as failure:
                     info.error = "tcache of %s: %s" % (info.label(), failure)
-                    self.notes.append(info.error)
+                    self._notes.append(info.error)
                     continue
                 for index, (count, head) in enumerate(zip(fields["counts"], fields["entries"])):
                     if count or head:
@@ -141,30 +171,58 @@ class HeapSnapshot:
         return threads
 
     def _tcache_chain(self, index, count, head):
-        chunks = []
-        seen = set()
+        entries, problem = self._follow(head, 0, True, 0)
+        if problem is not None and problem.startswith("cycle at "):
+            problem = "cycle at %#x" % (int(problem[9:], 16) - C.CHUNK_HDR_SZ)
+        elif problem is not None and problem.startswith("misaligned "):
+            problem = "misaligned entry " + problem[11:]
+        chain = BinList("tcache", index, C.tcache_size(index),
+                        [entry - C.CHUNK_HDR_SZ for entry in entries], problem is None, problem,
+                        count=count, head=head)
+        return chain
+
+    def _follow(self, address, link_offset, safe_linked, end, aligned=True):
+        """Follow a linked list from `address` until `end`: ({address: position}, problem).
+
+        The tight loop behind every bin walk: links in a bulk-read heap are indexed straight in
+        its word view; a repeated address is a cycle, an unaligned one or a null in a circular
+        list a corruption, and no walk goes past MAX_CHAIN_LENGTH."""
+        positions = {}
         problem = None
-        entry = head
-        while entry:
-            if entry in seen:
-                problem = "cycle at %#x" % (entry - C.CHUNK_HDR_SZ)
+        memory_reader = self.memory
+        low = high = 0
+        words = None
+        count = 0
+        limit = C.MAX_CHAIN_LENGTH
+        while address != end:
+            if address in positions:
+                problem = "cycle at %#x" % address
                 break
-            if len(chunks) >= C.MAX_CHAIN_LENGTH:
-                problem = "stopped after %d entries" % len(chunks)
+            if not address:
+                problem = "null fd after %d chunks" % count
                 break
-            if entry & (C.MALLOC_ALIGNMENT - 1):
-                problem = "misaligned entry %#x" % entry
+            if aligned and address & (C.MALLOC_ALIGNMENT - 1):
+                problem = "misaligned %#x" % address
                 break
-            seen.add(entry)
-            chunks.append(entry - C.CHUNK_HDR_SZ)
-            try:
-                stored = self.memory.u64(entry)
-            except HeapReadError as error:
-                problem = str(error)
+            if count >= limit:
+                problem = "stopped after %d entries" % count
                 break
-            entry = stored ^ (entry >> 12)
-        return BinList("tcache", index, C.tcache_size(index), chunks, problem is None, problem,
-                       count=count, head=head)
+            positions[address] = count
+            count += 1
+            slot = address + link_offset
+            if not low <= slot < high:
+                low, high, words = memory_reader.words_around(slot)
+                if words is None:
+                    try:
+                        stored = memory_reader.u64(slot)
+                    except HeapReadError as error:
+                        problem = str(error)
+                        break
+                    address = stored ^ (slot >> 12) if safe_linked else stored
+                    continue
+            stored = words[(slot - low) >> 3]
+            address = stored ^ (slot >> 12) if safe_linked else stored
+        return positions, problem
 
     # -- heaps --------------------------------------------------------------------------------
 
@@ -311,55 +369,21 @@ class HeapSnapshot:
                 arena.largebins.append(chain)
 
     def _fast_chain(self, index, head):
-        chunks = []
-        seen = set()
-        problem = None
-        address = head
-        while address:
-            if address in seen:
-                problem = "cycle at %#x" % address
-                break
-            if len(chunks) >= C.MAX_CHAIN_LENGTH:
-                problem = "stopped after %d chunks" % len(chunks)
-                break
-            if address & (C.MALLOC_ALIGNMENT - 1):
-                problem = "misaligned chunk %#x" % address
-                break
-            seen.add(address)
-            chunks.append(address)
-            slot = address + self.fd_offset
-            try:
-                stored = self.memory.u64(slot)
-            except HeapReadError as error:
-                problem = str(error)
-                break
-            address = stored ^ (slot >> 12)
-        return BinList("fastbin", index, C.fastbin_size(index), chunks, problem is None, problem,
-                       head=head)
+        positions, problem = self._follow(head, self.fd_offset, True, 0)
+        if problem is not None and problem.startswith("misaligned "):
+            problem = "misaligned chunk " + problem[11:]
+        chain = BinList("fastbin", index, C.fastbin_size(index), list(positions),
+                        problem is None, problem, head=head)
+        chain.set_positions(positions)
+        return chain
 
     def _double_chain(self, kind, index, size, head, forward):
-        chunks = []
-        seen = set()
-        problem = None
-        address = forward
-        while address != head:
-            if address in seen:
-                problem = "cycle at %#x" % address
-                break
-            if address == 0:
-                problem = "null fd after %d chunks" % len(chunks)
-                break
-            if len(chunks) >= C.MAX_CHAIN_LENGTH:
-                problem = "stopped after %d chunks" % len(chunks)
-                break
-            seen.add(address)
-            chunks.append(address)
-            try:
-                address = self.memory.u64(address + self.fd_offset)
-            except HeapReadError as error:
-                problem = str(error)
-                break
-        return BinList(kind, index, size, chunks, problem is None, problem, head=head)
+        # Only safe-linked lists are checked for alignment by glibc; a doubly linked one is
+        # followed wherever it points, as unlink would.
+        positions, problem = self._follow(forward, self.fd_offset, False, head, aligned=False)
+        chain = BinList(kind, index, size, list(positions), problem is None, problem, head=head)
+        chain.set_positions(positions)
+        return chain
 
     def _index_free_chunks(self):
         """{chunk address: BinList}.  A chunk listed twice keeps its first listing (tcaches, then
@@ -456,6 +480,11 @@ class HeapSnapshot:
         return histogram, status
 
     def _histogram_segment(self, arena, segment, status, histogram):
+        """Count one segment into `histogram`.  The loop does the least per chunk: sizes of
+        chunks in no bin go to a list counted afterwards, binned chunks are looked up later, and
+        a clear PREV_INUSE bit marks the chunk before it as free.  The rare cases (top, a bad
+        size, the end of the data) leave the loop and are sorted out after it, with the same
+        verdicts as iter_segment_raw."""
         start, end = segment.start, segment.end
         length = _align_up(max(end - start, 0), 8)
         if length == 0:
@@ -465,43 +494,69 @@ class HeapSnapshot:
         except HeapReadError as error:
             status.stop(start, str(error))
             return
-        word_count = len(words)
-        size_index = self.size_offset // 8
-        top_offset = arena.top - start
-        limit = end - start
-        find = self.free_index.get
-        count_of = histogram.get
-        offset = 0
-        while offset < limit:
-            if (offset >> 3) + size_index >= word_count:
-                status.stop(start + offset, "chunk header at %#x runs past the heap end %#x"
-                            % (start + offset, end))
-                return
-            size = words[(offset >> 3) + size_index] & ~7
-            if offset == top_offset:
-                histogram[(size, "top")] = count_of((size, "top"), 0) + 1
-                return
-            if size == 0:
-                if offset + C.CHUNK_HDR_SZ > limit:
-                    status.stop(start + offset, "zero size at %#x" % (start + offset))
-                return
-            if size & 15 or offset + size > limit:
-                status.stop(start + offset, "invalid size %#x at %#x" % (
-                    words[(offset >> 3) + size_index], start + offset))
-                return
-            chain = find(start + offset)
-            if chain is not None:
-                key = (size, chain.kind)
-            else:
-                next_word = ((offset + size) >> 3) + size_index
-                if next_word < word_count and not words[next_word] & 1:
-                    key = (size, "free")
+        size_index = self.size_offset >> 3
+        limit = (end - start + 7) >> 3
+        top_word = (arena.top - start) >> 3 if start <= arena.top < end else -1
+        free_index = self.free_index
+        unbinned_sizes = []
+        keep_size = unbinned_sizes.append
+        binned = []
+        keep_binned = binned.append
+        previous_free = []
+        word = 0
+        previous = -1
+        size = 0
+        ran_past = False
+        try:
+            while word < limit:
+                field = words[word + size_index]
+                if not field & 1 and previous >= 0:
+                    previous_free.append(previous)
+                size = field & ~7
+                if word == top_word or not size or size & 15:
+                    break
+                if start + (word << 3) in free_index:
+                    keep_binned(word)
                 else:
-                    key = (size, "in-use")
-            histogram[key] = count_of(key, 0) + 1
-            offset += size
-        if 0 <= top_offset < limit:
-            status.stop(start + offset, "the walk did not reach top %#x" % arena.top)
+                    keep_size(size)
+                previous = word
+                word += size >> 3
+        except IndexError:
+            ran_past = True
+        address = start + (word << 3)
+        if word > limit:
+            # The last chunk counted runs past the end: it is not a chunk after all.
+            word = previous
+            address = start + (word << 3)
+            if binned and binned[-1] == word:
+                binned.pop()
+            else:
+                unbinned_sizes.pop()
+            status.stop(address, "invalid size %#x at %#x" % (words[word + size_index], address))
+        elif ran_past:
+            status.stop(address, "chunk header at %#x runs past the heap end %#x" % (address, end))
+        elif word < limit and word == top_word:
+            histogram[(size, "top")] = histogram.get((size, "top"), 0) + 1
+        elif word < limit and not size:
+            if (word << 3) + C.CHUNK_HDR_SZ > end - start:
+                status.stop(address, "zero size at %#x" % address)
+        elif word < limit:
+            status.stop(address, "invalid size %#x at %#x" % (words[word + size_index], address))
+        elif top_word >= 0:
+            status.stop(address, "the walk did not reach top %#x" % arena.top)
+        counts = collections.Counter(unbinned_sizes)
+        for index in binned:
+            key = (words[index + size_index] & ~7, free_index[start + (index << 3)].kind)
+            histogram[key] = histogram.get(key, 0) + 1
+        binned_words = set(binned)
+        for index in previous_free:
+            if index not in binned_words:
+                size = words[index + size_index] & ~7
+                counts[size] -= 1
+                histogram[(size, "free")] = histogram.get((size, "free"), 0) + 1
+        for size, count in counts.items():
+            if count:
+                histogram[(size, "in-use")] = histogram.get((size, "in-use"), 0) + count
 
     def iter_chunks(self, arenas=None, status=None):
         """Yield (arena, segment, chunk) for every chunk of every heap of `arenas` (default all)."""
