@@ -3,15 +3,25 @@
 # the core it leaves; verdicts and predicted aborts checked against NAME.expect.json.
 # Reports: build/audit/report.json and build/audit/junit.xml.  tests/audit/run_audit.py --help
 # shows how to audit a program of your own.
+#
+# audit-attacks does the same for the heap-attack catalogue (samples/attacks/), stopped at
+# attack_staged() just before each attack's decisive operation: `heap check` must flag every
+# attack, including those glibc 2.36 lets through.  Reports in build/audit/attacks/.
 
 AUDIT_SOURCES := $(wildcard samples/bugs/*.c) $(wildcard samples/bugs/*.expect.json) \
 	samples/bugs/audit_point.h
 AUDIT_RUN := CC=$(CC) $(PYTHON) tests/audit/run_audit.py --report-dir $(BUILD)/audit
+ATTACK_AUDIT_SOURCES := $(wildcard samples/attacks/*.c) $(wildcard samples/attacks/*.expect.json) \
+	$(wildcard samples/attacks/*.h)
 
 TEST_TARGETS += test-audit
 
-.PHONY: audit test-audit
-audit: $(BUILD)/libptmalloc.so $(AUDIT_SOURCES)
+.PHONY: audit audit-attacks test-audit
+audit: $(BUILD)/libptmalloc.so $(AUDIT_SOURCES) audit-attacks
 	$(AUDIT_RUN)
+
+audit-attacks: $(BUILD)/libptmalloc.so $(ATTACK_AUDIT_SOURCES)
+	CC=$(CC) $(PYTHON) tests/audit/run_audit.py --mark attack_staged \
+		--report-dir $(BUILD)/audit/attacks samples/attacks
 
 test-audit: audit

@@ -16,6 +16,7 @@ import gdb
 from . import constants as C
 from .errors import HeapReadError
 from .free_model import FreeModel
+from .malloc_model import MallocModel
 from .model import HeapSegment, WalkStatus
 
 BINNED = ("unsorted", "smallbin", "largebin")
@@ -55,6 +56,8 @@ class Audit:
         self.mem = snap.memory
         self.findings = []
         self.free_model = FreeModel(snap, thread)
+        self.malloc_model = MallocModel(snap)
+        self.thread = thread
         chunk = snap.layouts["chunk"]
         self.fd = chunk.offset("fd")
         self.bk = chunk.offset("bk")
@@ -86,11 +89,13 @@ class Audit:
         for arena in self.snap.arenas:
             self._check_arena_links(arena)
         for arena in self.snap.arenas:
+            top_flagged = self._check_top(arena)
             if arena.heap_problem:
-                self.add("heap-list", arena.address, "%s: %s" % (arena.label(),
-                                                                arena.heap_problem))
+                # A forged top size is also why the heap list looks short: one damage, one finding.
+                if not (top_flagged and arena.heap_problem.startswith("top %#x" % arena.top)):
+                    self.add("heap-list", arena.address, "%s: %s" % (arena.label(),
+                                                                    arena.heap_problem))
                 self.broken_arenas.add(arena.address)
-            self._check_top(arena)
             self._check_system_mem(arena)
             for segment in arena.heaps:
                 self._walk_segment(arena, segment)
@@ -139,9 +144,17 @@ class Audit:
             self._walk_stopped(arena, segment, status, previous)
             return
         if top_heap and not saw_top and arena.top != self._initial_top(arena):
+            # A grown size leads the walk into the middle of a neighbour: freeing the grown chunk
+            # is where glibc meets the damage.
+            predicted = None
+            if previous is not None and previous.state == "in-use":
+                predicted = self.predict_free(previous.address)
             self.add("heap-walk", last_end,
-                     "the walk of the heap at %#x ends at %#x (size 0) before reaching top %#x"
-                     % (segment.start, last_end, arena.top), None)
+                     "the walk of the heap at %#x ends at %#x (size 0) before reaching top %#x%s"
+                     % (segment.start, last_end, arena.top,
+                        "; the chunk before it (%#x, size %#x) may have had its size enlarged"
+                        % (previous.address, previous.size) if previous is not None else ""),
+                     predicted)
             self.broken_arenas.add(arena.address)
         elif not top_heap and segment.address is not None:
             self._check_fencepost(arena, segment, last_end)
@@ -244,8 +257,9 @@ class Audit:
         return None
 
     def _check_top(self, arena):
+        """True when the top chunk is flagged."""
         if arena.top == self._initial_top(arena):
-            return  # the main arena before its first sbrk: top is the unsorted bin's fake chunk
+            return False  # the main arena before its first sbrk: top is the unsorted bin's fake chunk
         top = arena.top
         size = arena.top_size
         problems = []
@@ -263,6 +277,7 @@ class Audit:
             predicted = "malloc(): corrupted top size" if size > arena.system_mem else None
             self.add("top-size", top, "top chunk of %s %#x: %s" % (
                 arena.label(), arena.address, "; ".join(problems)), predicted)
+        return bool(problems)
 
     def _check_system_mem(self, arena):
         if arena.is_main or arena.address in self.broken_arenas or not arena.heaps:
@@ -298,8 +313,10 @@ class Audit:
                     if kind != "tcache" and not chain.complete:
                         continue
                     self.add("bin-pointer", address,
-                             "%s points at %#x, which is not a chunk of any heap" % (
-                                 _place_name(kind, chain), address), None)
+                             "%s points at %#x, which is not a chunk of any heap%s" % (
+                                 _place_name(kind, chain), address,
+                                 self._foreign_chunk_note(kind, chain, address)),
+                             self._foreign_chunk_abort(kind, chain, address))
                     continue
                 if kind != "tcache" and facts.arena != owner.address:
                     self.add("bin-arena", address,
@@ -329,6 +346,31 @@ class Audit:
                              "tcache of %s at %#x is not inside any heap chunk" % (
                                  thread.label(), thread.tcache))
 
+    def _foreign_chunk_size(self, address):
+        try:
+            return self.word(address + self.snap.size_offset)
+        except HeapReadError:
+            return None
+
+    def _foreign_chunk_note(self, kind, chain, address):
+        field = self._foreign_chunk_size(address)
+        if field is None:
+            return " (its header is unreadable)"
+        return " (a forged chunk of size field %#x: malloc would hand out memory outside the " \
+            "heap)" % field
+
+    def _foreign_chunk_abort(self, kind, chain, address):
+        """Only the fastbin path checks a chunk's size when malloc takes it; tcache_get checks
+        nothing but alignment (a misaligned link stops the walk and is judged there)."""
+        if kind != "fastbin":
+            return None
+        field = self._foreign_chunk_size(address)
+        if field is None:
+            return None
+        if (field & ~C.SIZE_BITS) // 16 - 2 != chain.size // 16 - 2:
+            return "malloc(): memory corruption (fast)"
+        return None
+
     def _check_arena_links(self, arena):
         for chain in arena.fastbins:
             if not chain.complete:
@@ -337,11 +379,14 @@ class Audit:
             self._check_double_links(arena, arena.unsorted,
                                      "malloc(): unsorted double linked list corrupted")
         for chain in arena.smallbins:
-            self._check_double_links(arena, chain,
-                                     "malloc(): smallbin double linked list corrupted")
+            take = self.malloc_model.smallbin_take(chain)
+            self._check_double_links(arena, chain, take.abort, take.why)
+        filings = None
         for chain in arena.largebins:
             if self._check_double_links(arena, chain, "corrupted double-linked list"):
-                self._check_large_order(chain)
+                if filings is None:
+                    filings = self.malloc_model.unsorted_filings(arena)
+                self._check_large_order(chain, filings.get(chain.index))
 
     def _check_binmap(self, arena):
         binmap = arena.fields.get("binmap")
@@ -360,6 +405,16 @@ class Audit:
         name = _place_name(kind, chain)
         if problem.startswith("cycle"):
             last = _address_in(problem, last)
+            if kind == "tcache":
+                # malloc never aborts on a looping tcache bin (its count bounds it); only a
+                # double free scans the bin, with a verdict that depends on the chunk freed.
+                self.add("bin-cycle", last,
+                         "%s loops back (%s): a chunk freed twice or a forged link; malloc "
+                         "hands the same chunk out again, freeing a chunk of the loop aborts "
+                         "with \"free(): double free detected in tcache 2\", a cached chunk "
+                         "outside it with \"free(): too many chunks detected in tcache\""
+                         % (name, problem), None)
+                return
             self.add("bin-cycle", last,
                      "%s loops back (%s): a chunk freed twice" % (name, problem),
                      self.predict_free(last))
@@ -372,10 +427,12 @@ class Audit:
         else:
             self.add("bin-pointer", last, "%s: the walk stopped: %s" % (name, problem))
 
-    def _check_double_links(self, arena, chain, predicted):
-        """fd and bk agree both ways around the circular list; True when they do."""
+    def _check_double_links(self, arena, chain, predicted, consequence=None):
+        """fd and bk agree both ways around the circular list; True when they do.  `consequence`
+        says what the next malloc from the bin would do with the damage, when that is known."""
         head = chain.head
         name = _place_name(chain.kind, chain)
+        suffix = "; " + consequence if consequence else ""
         previous = head
         members = chain.chunks + ([head] if chain.complete else [])
         for position, address in enumerate(members):
@@ -388,16 +445,17 @@ class Audit:
                 continue
             back_text = "%#x" % back if back is not None else "unreadable"
             if address == head:
-                self.add("bin-links", previous, "%s: the bin's bk is %s but its last chunk is %#x"
-                         % (name, back_text, previous), predicted)
+                self.add("bin-links", previous, "%s: the bin's bk is %s but its last chunk is %#x%s"
+                         % (name, back_text, previous, suffix), predicted)
             elif self._looks_free(address):
                 self.add("bin-links", address,
-                         "%s: chunk %#x's bk is %s but the chunk before it in the list is %#x"
-                         % (name, address, back_text, previous), predicted)
+                         "%s: chunk %#x's bk is %s but the chunk before it in the list is %#x%s"
+                         % (name, address, back_text, previous, suffix), predicted)
             else:
                 self.add("bin-links", previous,
                          "%s: chunk %#x's fd points at %#x, which is not a free chunk linking "
-                         "back to it (its bk is %s)" % (name, previous, address, back_text),
+                         "back to it (its bk is %s)%s" % (name, previous, address, back_text,
+                                                           suffix),
                          predicted)
             self.suspect.update(members[position:])
             return False
@@ -416,8 +474,10 @@ class Audit:
         except HeapReadError:
             return False
 
-    def _check_large_order(self, chain):
-        """Sizes never grow along fd; the nextsize skip list links the first chunk of each size."""
+    def _check_large_order(self, chain, filing=None):
+        """Sizes never grow along fd; the nextsize skip list links the first chunk of each size.
+        A broken skip list is next touched by the unsorted scan when it files a chunk into this
+        bin (`filing`, what that would do), else by unlink when malloc takes a chunk out."""
         sizes = []
         for address in chain.chunks:
             try:
@@ -441,19 +501,52 @@ class Audit:
             except HeapReadError:
                 return
             if forward != want_next or backward != want_prev:
+                if filing is not None:
+                    predicted, consequence = filing.abort, filing.why
+                else:
+                    predicted = "corrupted double-linked list (not small)"
+                    consequence = "taking a chunk of this group out of the bin unlinks it"
                 self.add("largebin-skiplist", address,
                          "large bin %d: chunk %#x starts a size group but its fd_nextsize/"
-                         "bk_nextsize are %#x/%#x, not %#x/%#x" % (
-                             chain.index, address, forward, backward, want_next, want_prev),
-                         "corrupted double-linked list (not small)")
+                         "bk_nextsize are %#x/%#x, not %#x/%#x; %s" % (
+                             chain.index, address, forward, backward, want_next, want_prev,
+                             consequence), predicted)
                 return
+
+    def _tcache_key(self):
+        address = self.snap.allocator.addresses.get("tcache_key")
+        if address is None:
+            return None
+        try:
+            return self.word(address)
+        except HeapReadError:
+            return None
+
+    def _check_tcache_keys(self, thread, chain, key):
+        """tcache_put stamps every cached chunk with tcache_key; a different word there is a
+        write after the free, and it hides the chunk from free()'s double-free scan."""
+        for address in chain.chunks:
+            if address in self.suspect or address not in self.walked:
+                continue  # a forged entry outside the heap is the bin-pointer finding
+            try:
+                found = self.word(address + C.CHUNK_HDR_SZ + self.free_model.entry_key)
+            except HeapReadError:
+                continue
+            if found != key:
+                self.add("tcache-key", address,
+                         "chunk %#x in %s of %s has key %#x, not tcache_key: written after it "
+                         "was freed; a second free of it would not be seen as a double free" % (
+                             address, _place_name("tcache", chain), thread.label(), found))
 
     def _check_tcache(self, thread):
         limit = self.snap.mp.get("tcache_count", 7)
+        key = self._tcache_key()
         for chain in thread.tcache_bins:
             if not chain.complete:
                 self._chain_stopped("tcache", chain, thread)
                 continue
+            if key is not None:
+                self._check_tcache_keys(thread, chain, key)
             if chain.count != len(chain.chunks):
                 self.add("tcache-count", thread.tcache,
                          "tcache bin %#x of %s counts %d entries but its chain has %d" % (
@@ -501,36 +594,3 @@ def selected_thread_info(snap):
 def audit(snap):
     """Findings of every rule over the whole heap."""
     return Audit(snap, selected_thread_info(snap)).run()
-
-
-def check_pending_free(snap, user_pointer):
-    """A finding when free(user_pointer), called now, would abort or free something not allocated."""
-    model = FreeModel(snap, selected_thread_info(snap))
-    outcome = model.free(user_pointer)
-    chunk = (user_pointer - C.CHUNK_HDR_SZ) & MASK64
-    position = snap.position_of(chunk)
-    if position is not None:
-        return Finding("double-free", chunk,
-                       "free(%#x) would free chunk %#x a second time: it is already in %s"
-                       % (user_pointer, chunk, position.describe()), outcome.abort)
-    if outcome.abort is None and user_pointer == 0:
-        return None
-    holder = snap.chunk_at(user_pointer)
-    if holder is not None and holder.address == chunk and holder.state not in BINNED \
-            and outcome.abort is None:
-        return None
-    if holder is not None and holder.address == chunk and holder.state in BINNED:
-        return Finding("double-free", chunk,
-                       "free(%#x) would free chunk %#x a second time: it is in the %s (%s)"
-                       % (user_pointer, chunk, holder.state, outcome.why), outcome.abort)
-    if holder is None and outcome.path == "mmapped" and outcome.abort is None:
-        return None
-    if holder is not None and holder.address != chunk:
-        where = "points %d bytes into chunk %#x (user data at %#x)" % (
-            user_pointer - holder.user_address, holder.address, holder.user_address)
-    elif holder is None:
-        where = "is not inside any heap chunk"
-    else:
-        where = "starts chunk %#x whose header is damaged" % chunk
-    return Finding("invalid-free", chunk, "free(%#x) would be invalid: the pointer %s; %s" % (
-        user_pointer, where, outcome.why), outcome.abort)

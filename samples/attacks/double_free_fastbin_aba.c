@@ -3,6 +3,9 @@
  * The fastbin now holds a -> b -> a; malloc hands a out twice. */
 #include "attack.h"
 
+/* What the staged free() is about to free, for `heap check --free pending_free`. */
+void *volatile pending_free;
+
 int main(void)
 {
     attack_begin();
@@ -12,6 +15,7 @@ int main(void)
     show("b", b);
     free(a);
     free(b);
+    pending_free = a;
     attack_staged("free(a) again (not the fastbin head)");
     free(a);
     empty_tcache(40);

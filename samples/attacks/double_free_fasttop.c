@@ -3,6 +3,9 @@
  * the one double free the fastbin notices. */
 #include "attack.h"
 
+/* What the staged free() is about to free, for `heap check --free pending_free`. */
+void *volatile pending_free;
+
 int main(void)
 {
     attack_begin();
@@ -10,6 +13,7 @@ int main(void)
     fill_tcache(40);
     show("a", a);
     free(a);
+    pending_free = a;
     attack_staged("free(a) again (fastbin head)");
     free(a);
     return 0;

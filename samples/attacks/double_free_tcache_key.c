@@ -3,6 +3,9 @@
  * longer sees the chunk as cached, so it goes in twice and malloc hands the same block out twice. */
 #include "attack.h"
 
+/* What the staged free() is about to free, for `heap check --free pending_free`. */
+void *volatile pending_free;
+
 int main(void)
 {
     attack_begin();
@@ -10,6 +13,7 @@ int main(void)
     show("a", a);
     free(a);
     ((size_t *)a)[1] = 0; /* tcache_entry.key */
+    pending_free = a;
     attack_staged("free(a) with its key wiped");
     free(a);
     show("first malloc(40)", malloc(40));

@@ -3,6 +3,9 @@
  * tcache_count entries instead of walking the loop forever. */
 #include "attack.h"
 
+/* What the staged free() is about to free, for `heap check --free pending_free`. */
+void *volatile pending_free;
+
 int main(void)
 {
     attack_begin();
@@ -12,6 +15,7 @@ int main(void)
     free(a);
     free(b);
     *(uintptr_t *)b = protect(b, b); /* b->next = b */
+    pending_free = a;
     attack_staged("free(a) again");
     free(a);
     return 0;

@@ -3,6 +3,9 @@
  * cleared by the first free, gives it away. */
 #include "attack.h"
 
+/* What the staged free() is about to free, for `heap check --free pending_free`. */
+void *volatile pending_free;
+
 int main(void)
 {
     attack_begin();
@@ -11,6 +14,7 @@ int main(void)
     show("a", a);
     show("guard", guard);
     free(a);
+    pending_free = a;
     attack_staged("free(a) again (unsorted)");
     free(a);
     return 0;

@@ -4,6 +4,9 @@
  * backward into the fake chunk and then into top, so the next malloc overlaps `a`. */
 #include "attack.h"
 
+/* What the staged free() is about to free, for `heap check --free pending_free`. */
+void *volatile pending_free;
+
 int main(void)
 {
     attack_begin();
@@ -17,6 +20,7 @@ int main(void)
     a[3] = (size_t)a;
     a[6] = 0x30;                /* b's prev_size (the last word of a's usable space) */
     chunk_words(b)[1] &= ~(size_t)1; /* the off-by-one null byte */
+    pending_free = b;
     attack_staged("free(b) consolidates into the fake chunk");
     free(b);
     show("malloc(0x100)", malloc(0x100));

@@ -2,6 +2,9 @@
  * House of Einherjar with a fake chunk whose size does not match the planted prev_size. */
 #include "attack.h"
 
+/* What the staged free() is about to free, for `heap check --free pending_free`. */
+void *volatile pending_free;
+
 int main(void)
 {
     attack_begin();
@@ -14,6 +17,7 @@ int main(void)
     a[3] = (size_t)a;
     a[6] = 0x30;
     chunk_words(b)[1] &= ~(size_t)1;
+    pending_free = b;
     attack_staged("free(b) consolidates into a mis-sized fake chunk");
     free(b);
     return 0;

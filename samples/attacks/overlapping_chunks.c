@@ -3,6 +3,9 @@
  * size, it comes back from malloc covering `b`. */
 #include "attack.h"
 
+/* What the staged free() is about to free, for `heap check --free pending_free`. */
+void *volatile pending_free;
+
 int main(void)
 {
     attack_begin();
@@ -11,6 +14,7 @@ int main(void)
     show("b", b);
     show("c", c);
     chunk_words(a)[1] = 0x41;
+    pending_free = a;
     attack_staged("free(a) with a size that covers b");
     free(a);
     char *d = malloc(0x38);

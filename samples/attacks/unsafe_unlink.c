@@ -4,6 +4,9 @@
  * forged) unlinks the fake chunk and the global ends up pointing at itself minus 24 bytes. */
 #include "attack.h"
 
+/* What the staged free() is about to free, for `heap check --free pending_free`. */
+void *volatile pending_free;
+
 int main(void)
 {
     attack_begin();
@@ -20,6 +23,7 @@ int main(void)
     chunk0[3] = (size_t)&target_area[2];     /* bk->fd is target_area[4] */
     chunk_words(chunk1)[0] = 0x3f0;
     chunk_words(chunk1)[1] &= ~(size_t)1;
+    pending_free = chunk1;
     attack_staged("free(chunk1) unlinks the fake chunk");
     free(chunk1);
     show("global pointer", (void *)target_area[4]);

@@ -2,6 +2,9 @@
  * The classic pre-2.3.4 unlink (fd/bk pointing at arbitrary targets) against the modern check. */
 #include "attack.h"
 
+/* What the staged free() is about to free, for `heap check --free pending_free`. */
+void *volatile pending_free;
+
 int main(void)
 {
     attack_begin();
@@ -16,6 +19,7 @@ int main(void)
     chunk0[3] = (size_t)&target_area[8];
     chunk_words(chunk1)[0] = 0x3f0;
     chunk_words(chunk1)[1] &= ~(size_t)1;
+    pending_free = chunk1;
     attack_staged("free(chunk1) unlinks a fake chunk with wild links");
     free(chunk1);
     return 0;

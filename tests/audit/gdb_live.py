@@ -1,6 +1,6 @@
 """Run inside gdb by the audit driver: the live half of one audit.
 
-Stops the sample at audit_point(), runs `heap check --json` there (its output, between markers,
+Stops the sample at audit_point() (or the function AUDIT_MARK names), runs `heap check --json` there (its output, between markers,
 goes to gdb's stdout), lets the program carry on
 into its fatal operation, and leaves a core: at the signal stop when the program dies, at the
 audit point when it is expected to live.  Parameters come in the environment (AUDIT_*), the result
@@ -39,11 +39,12 @@ def main():
               "exit_code": None, "signal": None, "core": None}
     gdb.execute("set pagination off")
     gdb.execute("set confirm off")
-    gdb.execute("break audit_point")
+    mark = environment.get("AUDIT_MARK", "audit_point")
+    gdb.execute("break " + mark)
     gdb.execute("run 2>%s" % environment["AUDIT_STDERR"], to_string=True)
     if inferior_alive():
         frame = gdb.selected_frame()
-        result["stopped_at_audit_point"] = frame.name() == "audit_point"
+        result["stopped_at_audit_point"] = frame.name() == mark
     if result["stopped_at_audit_point"]:
         result["check_error"] = run_check(environment.get("AUDIT_CHECK_ARGS", ""))
         if environment.get("AUDIT_CORE_AT_POINT") == "1":

@@ -13,9 +13,13 @@ through libc6-dbg):
      run's exit status must be non-zero exactly when there are findings.
 Reports: build/audit/report.json and build/audit/junit.xml.  Exit status 1 on any mismatch.
 
-Usage: run_audit.py [--allocator clone|glibc]... [--jobs N] [SAMPLE.c | PROGRAM ...]
+Usage: run_audit.py [--allocator clone|glibc]... [--jobs N] [--mark FUNCTION]
+                    [SAMPLE.c | PROGRAM | DIRECTORY ...]
 A program given as an executable (your own, built by your CI) needs PROGRAM.expect.json beside
-it, or --expect FILE when only one program is given."""
+it, or --expect FILE when only one program is given.  A directory stands for every NAME.c in it
+that has NAME.expect.json beside it, built with that directory on the include path.  --mark names
+the function the program calls just before its fatal operation (audit_point by default; the
+attack catalogue in samples/attacks/ uses attack_staged)."""
 
 import argparse
 import concurrent.futures
@@ -33,8 +37,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 LOADER = os.path.join(REPO, "gdb", "ptmalloc-gdb.py")
 SAMPLES = os.path.join(REPO, "samples", "bugs")
 GDB_TIMEOUT = 300
+# No builtin malloc/free: the compiler must not fold or drop the very calls the audit judges.
 SAMPLE_CFLAGS = ["-std=gnu11", "-O0", "-g3", "-gdwarf-5", "-fno-omit-frame-pointer", "-Wall",
-                 "-Wextra", "-Werror", "-pthread"]
+                 "-Wextra", "-Werror", "-pthread", "-D_GNU_SOURCE", "-fno-builtin-malloc",
+                 "-fno-builtin-free", "-fno-builtin-calloc", "-fno-builtin-realloc"]
 
 
 class Sample:
@@ -50,21 +56,40 @@ def load_expect(path):
     expect.setdefault("check_args", "")
     expect["rules"] = sorted(set(expect.get("rules", [])))
     expect.setdefault("abort", None)
+    # "crash" (default): the core is the one the program dies with.  "mark": taken at the marked
+    # function instead, for an abort that fires halfway through an operation that has already
+    # unlinked the damage (the heap in such a core no longer shows what the live audit saw).
+    expect.setdefault("core_at", "crash")
     return expect
 
 
 def build_sample(source, out_dir, cc):
+    """Builds a sample next to the others of its directory; the headers beside it are its
+    dependencies (audit_point.h, attack.h)."""
     name = os.path.basename(source)[:-2]
+    source_dir = os.path.dirname(os.path.abspath(source))
     binary = os.path.join(out_dir, name)
+    inputs = [source] + glob.glob(os.path.join(source_dir, "*.h"))
     if not os.path.exists(binary) or os.path.getmtime(binary) < max(
-            os.path.getmtime(source), os.path.getmtime(os.path.join(SAMPLES, "audit_point.h"))):
-        subprocess.run([cc] + SAMPLE_CFLAGS + ["-I", SAMPLES, source, "-o", binary], check=True)
+            os.path.getmtime(path) for path in inputs):
+        subprocess.run([cc] + SAMPLE_CFLAGS + ["-I", source_dir, source, "-o", binary],
+                       check=True)
     return binary
 
 
+def expand_directories(paths):
+    expanded = []
+    for path in paths:
+        if os.path.isdir(path):
+            expanded += [source for source in sorted(glob.glob(os.path.join(path, "*.c")))
+                         if os.path.exists(source[:-2] + ".expect.json")]
+        else:
+            expanded.append(path)
+    return expanded
+
+
 def collect_samples(paths, expect_override, out_dir, cc):
-    if not paths:
-        paths = sorted(glob.glob(os.path.join(SAMPLES, "*.c")))
+    paths = expand_directories(paths or [SAMPLES])
     samples = []
     for path in paths:
         if path.endswith(".c"):
@@ -122,7 +147,7 @@ def abort_message(stderr_path):
     return lines[-1] if lines else None
 
 
-def audit_one(sample, allocator, library, work_dir):
+def audit_one(sample, allocator, library, work_dir, mark):
     """Run one sample on one allocator; a dict with everything seen and the list of mismatches."""
     stem = os.path.join(work_dir, "%s.%s" % (sample.name, allocator))
     paths = {"AUDIT_RESULT": stem + ".live.json", "AUDIT_STDERR": stem + ".stderr",
@@ -131,7 +156,9 @@ def audit_one(sample, allocator, library, work_dir):
         if os.path.exists(path):
             os.remove(path)
     environment = dict(os.environ, AUDIT_CHECK_ARGS=sample.expect["check_args"],
-                       AUDIT_CORE_AT_POINT="0" if sample.expect["abort"] else "1", **paths)
+                       AUDIT_MARK=mark,
+                       AUDIT_CORE_AT_POINT="1" if not sample.expect["abort"] or
+                       sample.expect["core_at"] == "mark" else "0", **paths)
     preload = library if allocator == "clone" else None
     started = time.monotonic()
     live_argv = gdb_base(preload) + ["-ex", "file " + sample.binary, "-x",
@@ -155,7 +182,7 @@ def audit_one(sample, allocator, library, work_dir):
     if live.get("driver_error"):
         problems.append("live gdb run failed: " + live["driver_error"])
     if live and not live.get("stopped_at_audit_point"):
-        problems.append("the program never reached audit_point()")
+        problems.append("the program never reached %s()" % mark)
     live_report = parse_report(_between_markers(live_output))
     result["live"] = live_report
     result["live_check_error"] = live.get("check_error")
@@ -236,7 +263,10 @@ def write_junit(results, path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("programs", nargs="*", help="sample sources (.c) or built programs")
+    parser.add_argument("programs", nargs="*",
+                        help="sample sources (.c), built programs or sample directories")
+    parser.add_argument("--mark", default="audit_point",
+                        help="the function called just before the fatal operation")
     parser.add_argument("--allocator", action="append", choices=("clone", "glibc"))
     parser.add_argument("--library", default=os.path.join(REPO, "build", "libptmalloc.so"))
     parser.add_argument("--report-dir", default=os.path.join(REPO, "build", "audit"))
@@ -256,7 +286,8 @@ def main():
     library = os.path.abspath(args.library)
     jobs = [(sample, allocator) for sample in samples for allocator in allocators]
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        results = list(pool.map(lambda job: audit_one(job[0], job[1], library, work_dir), jobs))
+        results = list(pool.map(lambda job: audit_one(job[0], job[1], library, work_dir,
+                                                         args.mark), jobs))
     for result in results:
         status = "ok  " if not result["problems"] else "FAIL"
         verdict = verdict_of(result["live"]) if result["live"] else None

@@ -1,6 +1,6 @@
 """`heap check`: the whole-heap audit, failing the command when it finds anything."""
 
-from .. import check, leaks, render, walk
+from .. import check, leaks, pending_free, render, walk
 from ..errors import HeapError
 from . import HeapCommand, command, parse_address
 
@@ -19,8 +19,11 @@ chunk, the NON_MAIN_ARENA bit and each arena's system_mem.  Each finding names t
 chunk, what is wrong, and the abort message glibc 2.36 (and the clone) will raise when the
 program next touches it.
 
---free EXPR also judges the call free(EXPR) before the program makes it: a double free or an
-invalid pointer is a finding, with the abort that free would raise.
+--free EXPR also judges the call free(EXPR) before the program makes it: a double free (the chunk
+is in a bin, carries the tcache key, or was merged into top), an invalid pointer (interior, fake
+chunk outside the heap, forged mmapped header) or a chunk whose size was enlarged over a
+neighbour still in use is a finding, with the abort that free would raise (none when glibc lets
+it through).
 
 --leaks also reports in-use chunks that no live memory points at any more (a conservative scan
 of globals, live stacks, registers and reachable chunks), once the heap itself is consistent.
@@ -39,7 +42,9 @@ Any finding makes the command fail (so `gdb -batch` exits non-zero).  With --jso
         snap = walk.snapshot()
         findings = check.audit(snap)
         if args.free_expression:
-            pending = check.check_pending_free(snap, parse_address(args.free_expression))
+            judge = pending_free.PendingFree(snap, check.selected_thread_info(snap),
+                                             check.Finding)
+            pending = judge.judge(parse_address(args.free_expression))
             if pending is not None:
                 findings.append(pending)
         if args.leaks and not findings:
