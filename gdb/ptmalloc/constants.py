@@ -61,11 +61,19 @@ def largebin_index(size):
     return 126
 
 
+_bin_index_cache = {}
+
+
 def bin_index(size):
     """The regular bin (2..126) a free chunk of this size is filed in."""
     if size < MIN_LARGE_SIZE:
         return size >> 4
-    return largebin_index(size)
+    index = _bin_index_cache.get(size)
+    if index is None:
+        index = largebin_index(size)
+        if len(_bin_index_cache) < 1 << 16:
+            _bin_index_cache[size] = index
+    return index
 
 
 def _smallest_size_in_bin(index):
@@ -79,8 +87,23 @@ def _smallest_size_in_bin(index):
     return low
 
 
+def _largebin_ranges():
+    ranges = {}
+    for index in range(64, 127):
+        low = _smallest_size_in_bin(index)
+        ranges[index] = (low, None if index >= 126 else _smallest_size_in_bin(index + 1) - 1)
+    return ranges
+
+
+# Built once: audits ask for these per chunk, and each is a binary search over the size space.
+_LARGEBIN_RANGES = _largebin_ranges()
+
+
 def largebin_range(index):
     """(smallest, largest) chunk size of large bin `index`; largest is None for the last bin."""
+    known = _LARGEBIN_RANGES.get(index)
+    if known is not None:
+        return known
     low = _smallest_size_in_bin(index)
     if index >= 126:
         return low, None

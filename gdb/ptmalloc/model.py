@@ -128,6 +128,11 @@ class BinList:
         """Adopt the {address: position} map the walk built anyway (no duplicates in it)."""
         self._positions = positions
 
+    def positions(self):
+        """{address: 0-based position} of every listed chunk (first listing of a repeat)."""
+        self.position_of(0)
+        return self._positions
+
     def position_of(self, address):
         """0-based position of `address` from the head (the first one, if listed twice)."""
         if self._positions is None:

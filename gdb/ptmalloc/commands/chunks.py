@@ -14,16 +14,28 @@ STATES = ("in-use", "tcache", "fastbin", "unsorted", "smallbin", "largebin", "to
 FLAG_JSON = [json.dumps(C.flag_words(bits), separators=(",", ":")) for bits in range(8)]
 
 
-def _where(chunk):
-    position = chunk.position
-    if position is None:
-        return ""
-    if position.kind == "tcache":
-        return "tcache[%d]#%d t%d" % (position.index, position.position,
-                                      position.thread.num if position.thread else 0)
-    if position.kind == "unsorted":
-        return "unsorted#%d" % position.position
-    return "%s[%d]#%d" % (position.kind, position.index, position.position)
+class _WhereCache:
+    """The bin-position column ("fastbin[3]#12", "tcache[0]#2 t1"): each chain's prefix is
+    rendered once, then only the entry number changes."""
+
+    def __init__(self):
+        self._prefixes = {}
+
+    def __call__(self, chain):
+        """(format with one %d for the entry number, {address: entry number})."""
+        known = self._prefixes.get(id(chain))
+        if known is None:
+            if chain.kind == "tcache":
+                prefix = "tcache[%d]#%%d t%d" % (chain.index,
+                                                 chain.thread.num if chain.thread else 0)
+            elif chain.kind == "unsorted":
+                prefix = "unsorted#%d"
+            else:
+                prefix = "%s[%d]#%%d" % (chain.kind, chain.index)
+            chain.position_of(0)  # builds the map when the walk did not
+            known = (prefix, chain.positions())
+            self._prefixes[id(chain)] = known
+        return known
 
 
 @command
@@ -70,6 +82,9 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
             return ((states is None or state in states) and size >= low
                     and (high is None or size <= high))
 
+        if states is None and not low and high is None:
+            wanted = None  # no filter: the listing loops skip the call per chunk
+
         include_mmapped = args.arena is None
         if args.summary:
             self._summary(snap, arenas, wanted, include_mmapped, args.json)
@@ -97,7 +112,7 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
                 for address, size_field, _prev, state, _chain in snap.iter_segment_raw(
                         arena, segment, status):
                     size = size_field & ~7
-                    if not wanted(state, size):
+                    if wanted is not None and not wanted(state, size):
                         continue
                     if limit is not None and shown >= limit:
                         left_out += 1
@@ -117,7 +132,7 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
         mmapped = []
         if include_mmapped:
             for chunk in snap.mmapped_chunks():
-                if wanted(chunk.state, chunk.size):
+                if wanted is None or wanted(chunk.state, chunk.size):
                     mmapped.append({"address": chunk.address, "size": chunk.size,
                                     "flags": chunk.flags, "state": chunk.state})
         tail = {"mmapped": mmapped, "complete": status.complete}
@@ -128,60 +143,82 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
         gdb.write("]," + dumps(tail, separators=(",", ":"))[1:] + "\n")
 
     def _text(self, snap, arenas, wanted, include_mmapped, limit):
+        """One line per chunk from the raw walk: the per-line work is one format operation
+        over pre-rendered pieces, and lines go to gdb in batches after the first one."""
         paint = render.Painter()
-        out = render.Writer()
         status = WalkStatus()
         shown = 0
         left_out = 0
         flags_text = ["%-26s" % ("|".join(C.flag_words(bits)) or "-") for bits in range(8)]
         state_text = {state: paint.state("%-8s" % state) for state in STATES}
-        address_text = paint.address if paint.enabled else "%#x".__mod__
+        line_format = "  " + paint.paint("%#x", "address") + "  %#9x  %s %s %s"
+        where_of = _WhereCache()
+        batch = []
+        emit = batch.append
+
+        def flush():
+            if batch:
+                gdb.write("\n".join(batch) + "\n")
+                batch.clear()
+                gdb.flush()
+
         for arena in arenas:
-            out.line(paint.title("%s %#x" % (arena.label(), arena.address)))
+            # The title needs no bins: written before the walk pays for reading them.
+            gdb.write(paint.title("%s %#x" % (arena.label(), arena.address)) + "\n")
+            gdb.flush()
             for segment in arena.heaps:
-                out.line(paint.meta("  heap %#x-%#x" % (segment.start, segment.end)))
-                for address, size_field, prev, state, chain in snap.iter_segment_raw(
-                        arena, segment, status):
-                    size = size_field & ~7
-                    if not wanted(state, size):
-                        continue
-                    if limit is not None and shown >= limit:
-                        left_out += 1
-                        continue
-                    shown += 1
-                    where = ""
-                    if chain is not None:
-                        where = _where(Chunk(address, size_field, prev, state, chain))
-                    out.line("  %s  %#9x  %s %s %s" % (address_text(address), size,
-                                                        flags_text[size_field & 7],
-                                                        state_text[state], where))
+                emit(paint.meta("  heap %#x-%#x" % (segment.start, segment.end)))
+                for addresses, fields, states, binned in snap.segment_rows(arena, segment,
+                                                                           status):
+                    wheres = [""] * len(addresses)
+                    for row, chain in binned:
+                        prefix, positions = where_of(chain)
+                        wheres[row] = prefix % positions[addresses[row]]
+                    sizes = [field & ~7 for field in fields]
+                    columns = (addresses, sizes, [flags_text[f & 7] for f in fields],
+                               list(map(state_text.__getitem__, states)), wheres)
+                    if wanted is not None:
+                        keep = [row for row in range(len(addresses))
+                                if wanted(states[row], sizes[row])]
+                        columns = [[column[row] for row in keep] for column in columns]
+                    rows = zip(*columns)
+                    if limit is not None:
+                        rows = list(rows)
+                        room = max(limit - shown, 0)
+                        left_out += max(len(rows) - room, 0)
+                        rows = rows[:room]
+                    before = len(batch)
+                    batch.extend(map(line_format.__mod__, rows))
+                    shown += len(batch) - before
+                    flush()
             if arena.heap_problem and status.complete:
                 status.stop(arena.address, arena.heap_problem)
         if include_mmapped:
-            mmapped = [c for c in snap.mmapped_chunks() if wanted(c.state, c.size)]
+            mmapped = [c for c in snap.mmapped_chunks()
+                       if wanted is None or wanted(c.state, c.size)]
             if mmapped:
-                out.line(paint.title("mmapped chunks"))
+                emit(paint.title("mmapped chunks"))
             for chunk in mmapped:
                 if limit is not None and shown >= limit:
                     left_out += 1
                     continue
                 shown += 1
-                out.line("  %s  %#9x  %s %s" % (paint.address(chunk.address), chunk.size,
-                                                 flags_text[chunk.size_field & 7],
-                                                 state_text[chunk.state]))
+                emit("  %s  %#9x  %s %s" % (paint.address(chunk.address), chunk.size,
+                                            flags_text[chunk.size_field & 7],
+                                            state_text[chunk.state]))
         if left_out:
-            out.line(paint.meta("... %d more chunks not shown (--limit %d)" % (left_out, limit)))
+            emit(paint.meta("... %d more chunks not shown (--limit %d)" % (left_out, limit)))
         if not status.complete:
-            out.line(paint.meta("walk incomplete: %s" % status.problem))
-        out.flush()
+            emit(paint.meta("walk incomplete: %s" % status.problem))
+        flush()
 
     def _summary(self, snap, arenas, wanted, include_mmapped, as_json):
         counts, status = snap.size_state_histogram(arenas)
         histogram = {key: [count, key[0] * count] for key, count in counts.items()
-                     if wanted(key[1], key[0])}
+                     if wanted is None or wanted(key[1], key[0])}
         if include_mmapped:
             for chunk in snap.mmapped_chunks():
-                if wanted(chunk.state, chunk.size):
+                if wanted is None or wanted(chunk.state, chunk.size):
                     entry = histogram.setdefault((chunk.size, "mmapped"), [0, 0])
                     entry[0] += 1
                     entry[1] += chunk.size
