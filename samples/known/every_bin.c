@@ -140,6 +140,10 @@ int main(int argc, char **argv)
 	void *mapped[2] = {malloc(200000), malloc(300000)};
 	note(mapped[0], 200000, "mmapped");
 	note(mapped[1], 300000, "mmapped");
+	/* memalign moves an mmapped chunk's header forward to the aligned pointer (prev_size holds
+	   the lead), so its header is not at the start of its mapping. */
+	void *aligned_mapped = memalign(4096, 200000);
+	note(aligned_mapped, 200000, "mmapped");
 	void *zeroed = calloc(10, 10);
 	note(zeroed, 100, "in-use");
 

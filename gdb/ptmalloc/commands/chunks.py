@@ -134,7 +134,8 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
             for chunk in snap.mmapped_chunks():
                 if wanted is None or wanted(chunk.state, chunk.size):
                     mmapped.append({"address": chunk.address, "size": chunk.size,
-                                    "flags": chunk.flags, "state": chunk.state})
+                                    "prev_size": chunk.prev_size, "flags": chunk.flags,
+                                    "state": chunk.state})
         tail = {"mmapped": mmapped, "complete": status.complete}
         if status.problem:
             tail["problem"] = status.problem
