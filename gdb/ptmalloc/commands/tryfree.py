@@ -1,0 +1,94 @@
+"""`heap try-free ADDR`: what free(ADDR) would do now, without calling it."""
+
+import gdb
+
+from .. import constants as C
+from .. import render, walk
+from ..errors import HeapError
+from ..free_model import FreeModel
+from . import HeapCommand, command, parse_address
+
+_DESTINATIONS = {"tcache": "the tcache", "fast": "a fastbin", "normal": "the unsorted bin",
+                 "mmapped": "munmap"}
+
+
+def _selected_thread(snap):
+    try:
+        number = gdb.selected_thread().num
+    except (gdb.error, AttributeError):
+        return None
+    for thread in snap.threads:
+        if thread.num == number:
+            return thread
+    return None
+
+
+@command
+class HeapTryFree(HeapCommand):
+    """Predict what free(ADDR) would do, as the selected thread, from the heap as it is now:
+the abort message it would raise (double free, invalid pointer, invalid next size...) or
+where the chunk would go (tcache, fastbin, unsorted bin after merging, munmap).  Nothing in
+the inferior is changed and no function is called in it.
+
+The checks are glibc 2.36's, in its order: the mmapped path, pointer alignment and
+wrap-around, the minimum size, the tcache (double-free key and the bin's chain), the fastbin
+next-size and fasttop checks, then the top, next-size, PREV_INUSE and unlink checks of a
+normal free.  The command fails (non-zero in `gdb -batch`) when free would abort.
+
+Usage: heap try-free ADDR [--json]   (ADDR is the pointer the program would pass to free)"""
+
+    name = "heap try-free"
+    aliases = (("try_free", ()),)
+
+    def add_arguments(self, parser):
+        parser.add_argument("address")
+
+    def run(self, args):
+        snap = walk.snapshot()
+        pointer = parse_address(args.address)
+        thread = _selected_thread(snap)
+        outcome = FreeModel(snap, thread).free(pointer)
+        chunk = (pointer - C.CHUNK_HDR_SZ) & ((1 << 64) - 1)
+        size_field = None
+        try:
+            size_field = snap.memory.u64(chunk + snap.size_offset) if pointer else None
+        except Exception:  # noqa: BLE001 - an unreadable header is part of the verdict
+            size_field = None
+        crashes = outcome.abort is None and outcome.why.startswith("free() would read")
+        if args.json:
+            render.write_json({
+                "pointer": pointer, "chunk": chunk if pointer else None,
+                "size": size_field & ~C.SIZE_BITS if size_field is not None else None,
+                "flags": C.flag_words(size_field) if size_field is not None else None,
+                "path": outcome.path, "abort": outcome.abort, "why": outcome.why,
+                "crash": crashes, "ok": outcome.abort is None and not crashes,
+                "thread": thread.num if thread else None})
+        else:
+            self._text(pointer, chunk, size_field, outcome, crashes, thread)
+        if outcome.abort is not None:
+            raise HeapError("free(%#x) would abort: %s" % (pointer, outcome.abort))
+        if crashes:
+            raise HeapError("free(%#x) would crash: %s" % (pointer, outcome.why))
+
+    @staticmethod
+    def _text(pointer, chunk, size_field, outcome, crashes, thread):
+        paint = render.Painter()
+        out = render.Writer()
+        who = "thread %d" % thread.num if thread else "this thread"
+        out.line("%s free(%s) by %s" % (paint.title("try-free:"), paint.address(pointer), who))
+        if pointer and size_field is not None:
+            out.line("  chunk %s  size %#x  flags %s" % (
+                paint.address(chunk), size_field & ~C.SIZE_BITS,
+                " ".join(C.flag_words(size_field)) or "none"))
+        if outcome.path:
+            out.line("  path: %s" % outcome.path)
+        if outcome.abort is not None:
+            out.line("  %s %s" % (paint.paint("aborts:", "highlight"), outcome.abort))
+            out.line("  because %s" % outcome.why)
+        elif crashes:
+            out.line("  %s %s" % (paint.paint("crashes:", "highlight"), outcome.why))
+        else:
+            out.line("  passes every check: %s" % outcome.why)
+            if outcome.path in _DESTINATIONS:
+                out.line("  the chunk would go to %s" % _DESTINATIONS[outcome.path])
+        out.flush()
