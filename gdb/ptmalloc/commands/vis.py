@@ -1,0 +1,155 @@
+"""`heap vis [ADDR] [--count N]`: consecutive chunks as a hexdump, one colour per chunk."""
+
+import string
+
+from .. import constants as C
+from .. import render, walk
+from ..errors import HeapError, HeapReadError
+from ..model import WalkStatus
+from . import HeapCommand, command, parse_address, size_argument
+from .chunk import locate
+
+_PRINTABLE = frozenset(ord(c) for c in
+                       string.ascii_letters + string.digits + string.punctuation + " ")
+# Chunks alternate between two of gdb's styles, so neighbours are told apart at a glance.
+_ALTERNATING = ("address", "function")
+
+
+def _ascii(data):
+    return "".join(chr(b) if b in _PRINTABLE else "." for b in data)
+
+
+def _following(snap, arena, segment, first, count, status):
+    """`count` chunks of the segment starting with the one at `first`."""
+    chunks = []
+    for chunk in snap.iter_segment(arena, segment, status):
+        if chunk.address < first:
+            continue
+        chunks.append(chunk)
+        if len(chunks) >= count:
+            break
+    return chunks
+
+
+@command
+class HeapVis(HeapCommand):
+    """Show consecutive chunks as a hexdump: two 8-byte words per line, each chunk in its own
+colour, its header line labelled with size, flags and state (tcache and fastbin links
+decoded), so overflows into the next header are easy to see.
+
+ADDR is any address inside the first chunk to show (default: the first chunk of the
+selected thread's arena).  Long chunks show their first and last lines only.
+
+Usage: heap vis [ADDR] [--count N] [--lines N] [--json]
+  --count N   how many chunks (default 10)
+  --lines N   at most N lines per chunk before eliding its middle (default 8, 0 = all)"""
+
+    name = "heap vis"
+    aliases = (("vis_heap_chunks", ()), ("vis", ()))
+
+    def add_arguments(self, parser):
+        parser.add_argument("address", nargs="?")
+        parser.add_argument("--count", type=size_argument, default=10)
+        parser.add_argument("--lines", type=size_argument, default=8)
+
+    def run(self, args):
+        if args.count <= 0:
+            raise HeapError("--count must be at least 1")
+        snap = walk.snapshot()
+        status = WalkStatus()
+        if args.address is None:
+            arena = _selected_arena(snap)
+            if not arena.heaps:
+                raise HeapError("%s %#x has no heap yet" % (arena.label(), arena.address))
+            segment = arena.heaps[0]
+            chunks = _following(snap, arena, segment, segment.start, args.count, status)
+        else:
+            address = parse_address(args.address)
+            arena, segment, _previous, chunk, _next = locate(snap, address)
+            if chunk is None:
+                raise HeapError("%#x is not inside any heap or mmapped chunk" % address)
+            if arena is None:
+                chunks = [chunk]
+            else:
+                chunks = _following(snap, arena, segment, chunk.address, args.count, status)
+        rows = [self._rows(snap, chunk) for chunk in chunks]
+        if args.json:
+            render.write_json({"chunks": [
+                {"address": chunk.address, "size": chunk.size, "flags": chunk.flags,
+                 "state": chunk.state, "words": [w for _a, pair in lines for w in pair]}
+                for chunk, lines in zip(chunks, rows)], "complete": status.complete})
+            return
+        self._text(snap, chunks, rows, args.lines, status)
+
+    @staticmethod
+    def _rows(snap, chunk):
+        """[(address, (word, word))] covering the chunk, header included; the top chunk and
+        mmapped chunks show their first lines only (they can be megabytes)."""
+        span = chunk.size if chunk.size >= C.CHUNK_HDR_SZ else C.CHUNK_HDR_SZ
+        if chunk.state == "top" or chunk.is_mmapped:
+            span = min(span, 4 * C.CHUNK_HDR_SZ)
+        rows = []
+        for address in range(chunk.address, chunk.address + span, 16):
+            try:
+                data = snap.memory.read(address, 16)
+            except HeapReadError:
+                break
+            rows.append((address, (int.from_bytes(data[:8], "little"),
+                                   int.from_bytes(data[8:], "little"))))
+        return rows
+
+    @staticmethod
+    def _label(snap, chunk):
+        text = "%s size %#x %s" % (chunk.state, chunk.size, "|".join(chunk.flags) or "-")
+        if chunk.position is not None:
+            text += "  " + chunk.position.describe()
+        if chunk.state in ("tcache", "fastbin"):
+            slot = chunk.user_address if chunk.state == "tcache" else \
+                chunk.address + snap.fd_offset
+            try:
+                stored = snap.memory.u64(slot)
+                text += "  next %s %#x" % ("entry" if chunk.state == "tcache" else "chunk",
+                                           stored ^ (slot >> 12))
+            except HeapReadError:
+                pass
+        return text
+
+    def _text(self, snap, chunks, rows, max_lines, status):
+        paint = render.Painter()
+        out = render.Writer()
+        for number, (chunk, lines) in enumerate(zip(chunks, rows)):
+            style = _ALTERNATING[number % 2]
+            shown = lines
+            elided = 0
+            if max_lines and len(lines) > max_lines:
+                shown = lines[:max_lines - 1] + [None] + lines[-1:]
+                elided = len(lines) - max_lines + 1
+            for index, line in enumerate(shown):
+                if line is None:
+                    out.line(paint.meta("  ... %d lines (%#x bytes) not shown" % (
+                        elided, elided * 16)))
+                    continue
+                address, (low, high) = line
+                data = low.to_bytes(8, "little") + high.to_bytes(8, "little")
+                text = "%#x  %s  %s  %s" % (address, paint.paint("0x%016x" % low, style),
+                                            paint.paint("0x%016x" % high, style), _ascii(data))
+                if index == 0:
+                    text += "   " + paint.meta("<- " + self._label(snap, chunk))
+                out.line(text)
+        if not status.complete:
+            out.line(paint.meta("walk stopped: %s" % status.problem))
+        out.flush()
+
+
+def _selected_arena(snap):
+    import gdb
+    try:
+        number = gdb.selected_thread().num
+    except (gdb.error, AttributeError):
+        number = None
+    for thread in snap.threads:
+        if thread.num == number and thread.arena:
+            found = snap.arena_by_address(thread.arena)
+            if found is not None:
+                return found
+    return snap.arenas[0]
