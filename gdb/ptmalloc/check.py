@@ -98,6 +98,8 @@ class Audit:
                 self.broken_arenas.add(arena.address)
             self._check_system_mem(arena)
             for segment in arena.heaps:
+                if segment.info is not None:
+                    self._check_heap_info(arena, segment)
                 self._walk_segment(arena, segment)
         self._check_bin_membership()
         for arena in self.snap.arenas:
@@ -242,6 +244,30 @@ class Audit:
                      "chunk at %#x has prev_size %#x but the free chunk before it is %#x bytes"
                      % (chunk.address, chunk.prev_size, previous.size),
                      "corrupted size vs. prev_size")
+
+    def _check_heap_info(self, arena, segment):
+        """new_heap and grow_heap/shrink_heap keep: pagesize a power of two of at least a page,
+        size and mprotect_size multiples of it, size <= mprotect_size <= HEAP_MAX_SIZE (times 4
+        hugepages), and nothing ever writes the pad of the zeroed mapping."""
+        info = segment.info
+        pagesize, size = info.get("pagesize"), info.get("size")
+        protected, pad = info.get("mprotect_size"), info.get("pad")
+        problems = []
+        if pagesize is not None and (pagesize < C.PAGE_SIZE or pagesize & (pagesize - 1)):
+            problems.append("pagesize %#x is not a page size" % pagesize)
+        elif pagesize is not None and protected is not None:
+            limit = max(C.HEAP_MAX_SIZE, 4 * pagesize)
+            if size % pagesize or protected % pagesize:
+                problems.append("size %#x / mprotect_size %#x are not multiples of its pagesize "
+                                "%#x" % (size, protected, pagesize))
+            elif not size <= protected <= limit:
+                problems.append("mprotect_size %#x is not between its size %#x and %#x"
+                                % (protected, size, limit))
+        if pad is not None and any(pad if isinstance(pad, tuple) else (pad,)):
+            problems.append("its pad bytes, never written by the allocator, are not zero")
+        if problems:
+            self.add("heap-info", segment.address, "heap_info at %#x of %s: %s" % (
+                segment.address, arena.label(), "; ".join(problems)))
 
     # -- top and system_mem ----------------------------------------------------------------------
 
