@@ -20,7 +20,6 @@ from .malloc_model import MallocModel
 from .model import HeapSegment, WalkStatus
 
 BINNED = ("unsorted", "smallbin", "largebin")
-MASK64 = (1 << 64) - 1
 
 
 class Finding:

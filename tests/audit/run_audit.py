@@ -1,11 +1,14 @@
 #!/usr/bin/python3
-"""The heap audit (`make audit`): every bug sample, live and from its core, on both allocators.
+"""The heap audit (`make audit`): every bug and attack sample, live and from a core, on both
+allocators.
 
 For each sample (a C program calling audit_point() before its fatal operation, with
 NAME.expect.json beside it) and each allocator (the clone preloaded, and the system glibc read
 through libc6-dbg):
   1. gdb runs it to audit_point() and records `heap check --json` (gdb_live.py), lets it carry
-     on into its crash and takes a core there (or at audit_point() when it should not crash);
+     on into its crash and takes a core there (or at audit_point() when it should not crash, or
+     when NAME.expect.json says "core_at": "mark": the abort fires after the operation already
+     took the damage out of the bins);
   2. a fresh `gdb -batch` loads the core and runs `heap check --json` again;
   3. both verdicts (ok, and which rules fired) must equal the expected one, every predicted
      abort must be the message the program really died with (read from its stderr), a program
