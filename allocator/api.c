@@ -17,19 +17,9 @@ __attribute__((used)) static const char *const keep_gdb_script_entry = &ptmalloc
 
 #define arena_matches(mem, arena) (!(mem) || chunk_is_mmapped(mem_to_chunk(mem)) || (arena) == arena_for_chunk(mem_to_chunk(mem)))
 
-PTM_EXPORT void *malloc(size_t bytes)
+/* Everything but a tcache hit, kept out of line so the hit path needs no stack frame to speak of. */
+static __attribute__((noinline)) void *malloc_from_arena(size_t bytes)
 {
-	ptmalloc_ensure_init();
-	size_t nb = checked_request_to_size(bytes);
-	if (nb == 0) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	size_t tc_idx = csize2tidx(nb);
-	maybe_init_tcache();
-	if (tc_idx < mp_.tcache_bins && tcache != NULL && tcache->counts[tc_idx] > 0)
-		return tcache_get(tc_idx);
-
 	if (SINGLE_THREAD_P) {
 		void *mem = _int_malloc(&main_arena, bytes);
 		malloc_assert(arena_matches(mem, &main_arena), "__libc_malloc",
@@ -52,12 +42,40 @@ PTM_EXPORT void *malloc(size_t bytes)
 	return mem;
 }
 
-PTM_EXPORT void free(void *mem)
+/* malloc with every precondition checked: first calls, impossible sizes, a thread without tcache. */
+static __attribute__((noinline)) void *malloc_cold(size_t bytes)
 {
-	if (mem == NULL)
-		return;
+	ptmalloc_ensure_init();
+	size_t nb = checked_request_to_size(bytes);
+	if (nb == 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	size_t tc_idx = csize2tidx(nb);
+	maybe_init_tcache();
+	if (tc_idx < mp_.tcache_bins && tcache != NULL && tcache->counts[tc_idx] > 0)
+		return tcache_get(tc_idx);
+	return malloc_from_arena(bytes);
+}
+
+/* The hot path makes no calls except tail calls, so it needs no saved registers. */
+PTM_EXPORT void *malloc(size_t bytes)
+{
+	if (__builtin_expect(!__malloc_initialized || tcache == NULL || bytes > PTRDIFF_MAX, 0))
+		return malloc_cold(bytes);
+	size_t tc_idx = csize2tidx(request_to_size(bytes));
+	if (tc_idx < mp_.tcache_bins && tcache->counts[tc_idx] > 0)
+		return tcache_get(tc_idx);
+	return malloc_from_arena(bytes);
+}
+
+/* free() keeps errno (glibc 2.33+).  Reading errno from a library is a call, so it is saved only
+   around the steps that can make a system call: unmapping, creating the tcache, and trimming (the
+   latter inside _int_free). */
+/* The rare cases of free(): mmapped chunks, and a thread that has no tcache yet. */
+static __attribute__((noinline)) void free_cold(mchunkptr p)
+{
 	int saved_errno = errno;
-	mchunkptr p = mem_to_chunk(mem);
 	if (chunk_is_mmapped(p)) {
 		/* Freeing a large mapping raises the mmap threshold to its size: such blocks are probably
 		   transient, and serving them from the heap avoids repeated mmap/munmap. */
@@ -67,11 +85,24 @@ PTM_EXPORT void free(void *mem)
 			mp_.trim_threshold = 2 * mp_.mmap_threshold;
 		}
 		munmap_chunk(p);
-	} else {
-		maybe_init_tcache();
-		_int_free(arena_for_chunk(p), p, 0);
+		errno = saved_errno;
+		return;
 	}
+	tcache_init();
 	errno = saved_errno;
+	_int_free(arena_for_chunk(p), p, 0);
+}
+
+PTM_EXPORT void free(void *mem)
+{
+	if (mem == NULL)
+		return;
+	mchunkptr p = mem_to_chunk(mem);
+	if (__builtin_expect(chunk_is_mmapped(p) || tcache == NULL, 0)) {
+		free_cold(p);
+		return;
+	}
+	_int_free(arena_for_chunk(p), p, 0);
 }
 
 PTM_EXPORT void cfree(void *mem) { free(mem); }

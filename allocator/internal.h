@@ -113,8 +113,25 @@ static inline void maybe_init_tcache(void)
 	if (__builtin_expect(tcache == NULL, 0))
 		tcache_init();
 }
-void tcache_put(mchunkptr chunk, size_t tc_idx);
-void *tcache_get(size_t tc_idx);
+/* The hot pair, inline because they sit on the fast paths of malloc and free. */
+static inline void tcache_put(mchunkptr chunk, size_t tc_idx)
+{
+	tcache_entry *entry = chunk_to_mem(chunk);
+	entry->key = tcache_key;
+	entry->next = protect_pointer(&entry->next, tcache->entries[tc_idx]);
+	tcache->entries[tc_idx] = entry;
+	tcache->counts[tc_idx]++;
+}
+static inline void *tcache_get(size_t tc_idx)
+{
+	tcache_entry *entry = tcache->entries[tc_idx];
+	if (__builtin_expect(!aligned_ok((uintptr_t)entry), 0))
+		malloc_printerr("malloc(): unaligned tcache chunk detected");
+	tcache->entries[tc_idx] = reveal_pointer(entry->next);
+	tcache->counts[tc_idx]--;
+	entry->key = 0;
+	return entry;
+}
 /* free()'s double-free scan, run when the chunk carries tcache_key. */
 void tcache_double_free_verify(tcache_entry *entry, size_t tc_idx);
 void tcache_thread_shutdown(void);
@@ -133,8 +150,17 @@ int do_mallopt(int param, int value);
 /* ---- stats.c ---- */
 struct mallinfo2 int_mallinfo_all(void);
 
-/* Perturbation of fresh and freed memory (M_PERTURB, a debugging aid). */
-void alloc_perturb(void *mem, size_t length);
-void free_perturb(void *mem, size_t length);
+/* Perturbation of fresh and freed memory (M_PERTURB, a debugging aid).  Inline: the test of
+   perturb_byte is on every allocation path and must cost nothing when it is off. */
+static inline void alloc_perturb(void *mem, size_t length)
+{
+	if (__builtin_expect(perturb_byte != 0, 0))
+		__builtin_memset(mem, perturb_byte ^ 0xff, length);
+}
+static inline void free_perturb(void *mem, size_t length)
+{
+	if (__builtin_expect(perturb_byte != 0, 0))
+		__builtin_memset(mem, perturb_byte, length);
+}
 
 #endif

@@ -6,13 +6,25 @@
 #ifndef PTMALLOC_LOCK_H
 #define PTMALLOC_LOCK_H
 
+#include <errno.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* The futex calls keep errno: a lock taken inside free() must not change it (glibc's lock makes
+   the system call without touching errno).  Only contended paths get here. */
 static inline void futex_lock_wait(int *word)
 {
+	int saved_errno = errno;
 	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+	errno = saved_errno;
+}
+
+static inline void futex_wake_one(int *word)
+{
+	int saved_errno = errno;
+	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	errno = saved_errno;
 }
 
 static inline void lock_acquire(int *word)
@@ -34,7 +46,7 @@ static inline int lock_try(int *word)
 static inline void lock_release(int *word)
 {
 	if (__atomic_exchange_n(word, 0, __ATOMIC_RELEASE) == 2)
-		syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+		futex_wake_one(word);
 }
 
 /* After fork only the forking thread exists, so a lock held by a vanished thread is simply reset. */

@@ -27,7 +27,7 @@ static void *hand_out(mchunkptr victim, size_t bytes)
 
 /* Pop the head of a fastbin.  Without other threads a plain store does; with them, free() may push
    concurrently without the arena lock, so the pop is a compare-and-swap. */
-static mchunkptr fastbin_pop(mfastbinptr *bin, const char *misaligned_next_message)
+static inline __attribute__((always_inline)) mchunkptr fastbin_pop(mfastbinptr *bin, const char *misaligned_next_message)
 {
 	mchunkptr head = *bin;
 	if (SINGLE_THREAD_P) {

@@ -29,26 +29,6 @@ void tcache_key_initialize(void)
 		tcache_key = ((uintptr_t)clock_random_bits() << 32) | clock_random_bits();
 }
 
-void tcache_put(mchunkptr chunk, size_t tc_idx)
-{
-	tcache_entry *entry = chunk_to_mem(chunk);
-	entry->key = tcache_key;
-	entry->next = protect_pointer(&entry->next, tcache->entries[tc_idx]);
-	tcache->entries[tc_idx] = entry;
-	tcache->counts[tc_idx]++;
-}
-
-void *tcache_get(size_t tc_idx)
-{
-	tcache_entry *entry = tcache->entries[tc_idx];
-	if (__builtin_expect(!aligned_ok((uintptr_t)entry), 0))
-		malloc_printerr("malloc(): unaligned tcache chunk detected");
-	tcache->entries[tc_idx] = reveal_pointer(entry->next);
-	tcache->counts[tc_idx]--;
-	entry->key = 0;
-	return entry;
-}
-
 void tcache_double_free_verify(tcache_entry *entry, size_t tc_idx)
 {
 	size_t walked = 0;

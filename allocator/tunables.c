@@ -57,17 +57,6 @@ struct malloc_par mp_ = {
 size_t global_max_fast;
 int perturb_byte;
 
-void alloc_perturb(void *mem, size_t length)
-{
-	if (__builtin_expect(perturb_byte != 0, 0))
-		memset(mem, perturb_byte ^ 0xff, length);
-}
-
-void free_perturb(void *mem, size_t length)
-{
-	if (__builtin_expect(perturb_byte != 0, 0))
-		memset(mem, perturb_byte, length);
-}
 
 /* ---- the setters shared by mallopt and the tunables (each returns mallopt's result) ---- */
 
