@@ -71,6 +71,9 @@ void ptmalloc_init(void)
 	thread_arena = &main_arena;
 	malloc_init_state(&main_arena);
 	ptmalloc_apply_tunables();
+	/* Explicit huge pages: the main arena must be mmapped to get them, so sbrk is never used. */
+	if (mp_.hp_pagesize > 0)
+		__always_fail_morecore = true;
 	pthread_key_create(&thread_exit_key, thread_exit_destructor);
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
@@ -93,7 +96,7 @@ static heap_info *map_new_heap(size_t size, size_t top_pad, size_t page_size, in
 
 	/* The heap must be aligned to max_size so heap_for_ptr can find its header by masking.  Map
 	   twice the size and trim; an aligned second half is remembered as the next hint. */
-	const int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | extra_flags;
+	const int flags = MAP_PRIVATE | MAP_ANONYMOUS | extra_flags;
 	char *heap = MAP_FAILED;
 	if (aligned_heap_area != NULL) {
 		heap = mmap(aligned_heap_area, max_size, PROT_NONE, flags, -1, 0);
@@ -144,7 +147,9 @@ heap_info *new_heap(size_t size, size_t top_pad)
 		if (heap != NULL)
 			return heap;
 	}
-	return map_new_heap(size, top_pad, system_page_size(), 0);
+	/* Only ordinary heaps are reserved with MAP_NORESERVE; a hugetlb heap must fail at mmap time,
+	   not fault later, when the system has no huge pages to give. */
+	return map_new_heap(size, top_pad, system_page_size(), MAP_NORESERVE);
 }
 
 int grow_heap(heap_info *heap, long diff)

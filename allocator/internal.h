@@ -45,6 +45,7 @@ extern mstate free_list;
 extern __libc_lock_t list_lock;
 extern __libc_lock_t free_list_lock;
 extern char *aligned_heap_area;
+extern bool __always_fail_morecore;
 extern __thread mstate thread_arena;
 extern __thread tcache_perthread_struct *tcache;
 extern __thread bool tcache_shutting_down;

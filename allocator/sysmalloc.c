@@ -30,6 +30,19 @@ static void advise_huge_pages(void *start, size_t size)
 	madvise((void *)page_start, size + ((uintptr_t)start - page_start), MADV_HUGEPAGE);
 }
 
+/* glibc's MORECORE: sbrk, answering NULL on failure, and always failing once the hugetlb tunable
+   asked for explicit huge pages (the main arena then lives in mmapped memory). */
+#define MORECORE_FAILURE NULL
+bool __always_fail_morecore;
+
+static char *morecore(long increment)
+{
+	if (__always_fail_morecore)
+		return MORECORE_FAILURE;
+	void *result = sbrk(increment);
+	return result == (void *)-1 ? MORECORE_FAILURE : result;
+}
+
 static bool is_power_of_two_or_zero(uintptr_t value) { return (value & (value - 1)) == 0; }
 
 /* A chunk of its own mapping; MAP_FAILED when the mapping cannot be had. */
@@ -64,14 +77,15 @@ static void *mmap_chunk_allocate(size_t nb, size_t page_size, int extra_flags)
 	return chunk_to_mem(p);
 }
 
-/* When sbrk fails the main arena continues in mmapped memory, in units of at least `minimum`; from
-   then on it is noncontiguous. */
-static char *mmap_as_morecore(size_t *size, size_t nb, size_t old_size, size_t minimum, size_t page_size,
+/* When sbrk fails the main arena continues in mmapped memory of at least `minimum` bytes (the
+   request plus the old top rounded to `alignment` while the arena is contiguous); from then on it
+   is noncontiguous. */
+static char *mmap_as_morecore(size_t *size, size_t nb, size_t old_size, size_t minimum, size_t alignment,
                               int extra_flags, mstate av)
 {
 	size_t length = *size;
 	if (arena_is_contiguous(av))
-		length = align_up(length + old_size, page_size);
+		length = align_up(length + old_size, alignment);
 	if (length < minimum)
 		length = minimum;
 	if (length <= nb)
@@ -149,21 +163,21 @@ static void adopt_new_main_space(mstate av, char *brk, size_t size, char *snd_br
 		uintptr_t end_misalign = (uintptr_t)(brk + size + correction);
 		correction += (long)(align_up(end_misalign, page_size) - end_misalign);
 		malloc_assert(correction >= 0, "sysmalloc", "correction >= 0");
-		snd_brk = sbrk(correction);
-		if (snd_brk == (char *)-1) {
+		snd_brk = morecore(correction);
+		if (snd_brk == MORECORE_FAILURE) {
 			correction = 0;
-			snd_brk = sbrk(0);
+			snd_brk = morecore(0);
 		} else {
 			advise_huge_pages(snd_brk, (size_t)correction);
 		}
 	} else {
 		malloc_assert(aligned_ok((uintptr_t)chunk_to_mem((mchunkptr)brk)), "sysmalloc",
 		              "((unsigned long) chunk2mem (brk) & MALLOC_ALIGN_MASK) == 0");
-		if (snd_brk == (char *)-1)
-			snd_brk = sbrk(0);
+		if (snd_brk == MORECORE_FAILURE)
+			snd_brk = morecore(0);
 	}
 
-	if (snd_brk == (char *)-1)
+	if (snd_brk == MORECORE_FAILURE)
 		return;
 	av->top = (mchunkptr)aligned_brk;
 	set_head(av->top, (size_t)(snd_brk - aligned_brk + correction) | PREV_INUSE);
@@ -196,36 +210,39 @@ static void grow_main_arena(mstate av, size_t nb, mchunkptr old_top, size_t old_
 	}
 	long size = (long)request;
 
-	char *brk = (char *)-1;
-	char *snd_brk = (char *)-1;
+	char *brk = MORECORE_FAILURE;
+	char *snd_brk = MORECORE_FAILURE;
 	/* An argument so big it looks negative would shrink the break instead. */
 	if (size > 0) {
-		brk = sbrk(size);
-		if (brk != (char *)-1)
+		brk = morecore(size);
+		if (brk != MORECORE_FAILURE)
 			advise_huge_pages(brk, (size_t)size);
 	}
 
 	size_t length = (size_t)size;
-	if (brk == (char *)-1) {
+	if (brk == MORECORE_FAILURE) {
 		char *mapped = MAP_FAILED;
 		if (mp_.hp_pagesize > 0)
 			mapped = mmap_as_morecore(&length, nb, old_size, mp_.hp_pagesize, mp_.hp_pagesize,
 			                          mp_.hp_flags, av);
+		/* glibc 2.36 passes the page size and MMAP_AS_MORECORE_SIZE to this call in swapped order
+		   (seen with strace: only the first fallback, from a contiguous arena, is 1 MiB; later ones are
+		   just the request).  Fidelity means keeping the quirk. */
 		if (mapped == MAP_FAILED)
-			mapped = mmap_as_morecore(&length, nb, old_size, MMAP_AS_MORECORE_SIZE, page_size, 0, av);
+			mapped = mmap_as_morecore(&length, nb, old_size, page_size, MMAP_AS_MORECORE_SIZE, 0, av);
 		if (mapped != MAP_FAILED) {
 			brk = mapped;
 			snd_brk = brk + length;
 		}
 	}
-	if (brk == (char *)-1)
+	if (brk == MORECORE_FAILURE)
 		return;
 
 	if (mp_.sbrk_base == NULL)
 		mp_.sbrk_base = brk;
 	av->system_mem += length;
 
-	if (brk == old_end && snd_brk == (char *)-1)
+	if (brk == old_end && snd_brk == MORECORE_FAILURE)
 		set_head(old_top, (length + old_size) | PREV_INUSE);
 	else if (arena_is_contiguous(av) && old_size != 0 && brk < old_end)
 		malloc_printerr("break adjusted to free malloc space");
@@ -304,12 +321,12 @@ int systrim(size_t pad, mstate av)
 		return 0;
 
 	/* Only when the break is still where we left it: a foreign sbrk owns what lies beyond. */
-	char *current_brk = sbrk(0);
+	char *current_brk = morecore(0);
 	if (current_brk != (char *)av->top + top_size)
 		return 0;
-	sbrk(-extra);
-	char *new_brk = sbrk(0);
-	if (new_brk == (char *)-1)
+	morecore(-extra);
+	char *new_brk = morecore(0);
+	if (new_brk == MORECORE_FAILURE)
 		return 0;
 	long released = current_brk - new_brk;
 	if (released == 0)

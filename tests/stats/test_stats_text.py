@@ -61,6 +61,8 @@ TUNED_ENVIRONMENTS = {
     "low-mmap-threshold": "glibc.malloc.mmap_threshold=1024:glibc.malloc.mmap_max=40",
     "perturbed": "glibc.malloc.perturb=51:glibc.malloc.tcache_max=200",
     "single-arena": "glibc.malloc.arena_max=1",
+    # hugetlb=1 is left out: where the break lands against a 2 MiB boundary depends on ASLR.
+    "explicit-hugepages": "glibc.malloc.hugetlb=2",
 }
 
 
