@@ -3,7 +3,8 @@
 #   test-diff           traces (200 x 20,000 operations), corruptions, DWARF layouts, exports, programs
 #   test-diff-tunables  the traces again under every tunable, MALLOC_* variable and mallopt parameter
 
-DIFF_PROGRAMS := $(BUILD)/diff/trace_gen $(BUILD)/diff/replay $(BUILD)/diff/corrupt
+DIFF_PROGRAMS := $(BUILD)/diff/trace_gen $(BUILD)/diff/replay $(BUILD)/diff/corrupt \
+	$(BUILD)/diff/sbrk_blocked
 # The replayer and the corruption stager must call the allocator exactly as written.
 DIFF_CFLAGS := $(SAMPLE_CFLAGS) -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc \
 	-fno-builtin-realloc
@@ -24,3 +25,4 @@ test-diff-tunables: $(DIFF_PROGRAMS) $(BUILD)/libptmalloc.so
 	$(DIFF_PYTEST) tests/diff/test_tunables.py
 
 $(BUILD)/diff/replay: tests/diff/raw_output.h
+$(BUILD)/diff/sbrk_blocked: tests/diff/raw_output.h
