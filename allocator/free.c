@@ -10,7 +10,7 @@
 
 /* Merge a free chunk p of `size` with its free physical neighbours, then either file the result at
    the head of the unsorted bin or let it become the top.  Returns the final size. */
-static size_t merge_and_file(mstate av, mchunkptr p, size_t size, mchunkptr next, size_t next_size,
+static inline __attribute__((always_inline)) size_t merge_and_file(mstate av, mchunkptr p, size_t size, mchunkptr next, size_t next_size,
                              const char *prev_mismatch_message, const char *corrupted_unsorted_message,
                              mchunkptr *merged)
 {

@@ -176,7 +176,7 @@ static void file_large_chunk(mstate av, mchunkptr victim, size_t size, unsigned 
 
 /* Give out the first nb bytes of a free chunk already unlinked from its bin; a remainder too small to
    be a chunk is given out too, a larger one goes to the head of the unsorted bin. */
-static void *split_free_chunk(mstate av, mchunkptr victim, size_t size, size_t nb, size_t bytes,
+static inline __attribute__((always_inline)) void *split_free_chunk(mstate av, mchunkptr victim, size_t size, size_t nb, size_t bytes,
                               const char *corrupted_unsorted_message, bool remember_remainder)
 {
 	size_t remainder_size = size - nb;

@@ -17,8 +17,11 @@ $(BUILD)/obj/%.o: %.c $(ALLOCATOR_HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLOCATOR_CFLAGS) -c $< -o $@
 
+# Linked beside the target and renamed into place: programs and gdb sessions that have the old
+# library mapped keep a consistent file instead of faulting on one being rewritten.
 $(BUILD)/libptmalloc.so: $(ALLOCATOR_OBJECTS)
-	$(CC) -shared -Wl,-soname,libptmalloc.so -Wl,-z,nodelete -Wl,--no-undefined -o $@ $^ -lpthread
+	$(CC) -shared -Wl,-soname,libptmalloc.so -Wl,-z,nodelete -Wl,--no-undefined -o $@.tmp $^
+	mv -f $@.tmp $@
 
 $(BUILD)/libptmalloc.a: $(ALLOCATOR_OBJECTS)
 	rm -f $@
