@@ -7,7 +7,6 @@ bulk read and yields Chunk objects one by one, so a million-chunk heap streams i
 
 Every chain walk is bounded and detects cycles; a walk that stops early records why."""
 
-import collections
 
 import gdb
 
@@ -15,6 +14,7 @@ from . import constants as C
 from . import memory, target
 from .errors import HeapError, HeapReadError
 from .model import Arena, BinList, BinPosition, Chunk, HeapSegment, ThreadInfo, WalkStatus
+from .scan import scan_segment
 
 
 def _align_up(value, alignment):
@@ -33,8 +33,9 @@ class HeapSnapshot:
     (list of Arena, main first, in `next` order), `threads` (list of ThreadInfo), `notes`
     (one-line warnings met while reading), `free_index` ({chunk address: BinList listing it}).
 
-    Chunks: `iter_chunks()` / `iter_segment()` (Chunk objects), `iter_segment_raw()` (tuples,
-    for totals), `mmapped_chunks()`, `chunk_at(address)`."""
+    Chunks: `iter_chunks()` / `iter_segment()` (Chunk objects), `iter_segment_raw()` (tuples),
+    `scan()` (a segment's chunks as columns, for listings and totals over huge heaps),
+    `mmapped_chunks()`, `chunk_at(address)`."""
 
     def __init__(self, allocator, mem):
         self.allocator = allocator
@@ -44,6 +45,7 @@ class HeapSnapshot:
         self._free_index = {}
         self._threads = None
         self._mmapped = None
+        self._free_keys = None
         chunk = self.layouts["chunk"]
         self.fd_offset = chunk.offset("fd")
         self.bk_offset = chunk.offset("bk")
@@ -186,43 +188,54 @@ class HeapSnapshot:
 
         The tight loop behind every bin walk: links in a bulk-read heap are indexed straight in
         its word view; a repeated address is a cycle, an unaligned one or a null in a circular
-        list a corruption, and no walk goes past MAX_CHAIN_LENGTH."""
+        list a corruption, and no walk goes past MAX_CHAIN_LENGTH.  The common step (a new,
+        aligned entry whose link lies in the current word view) costs one test and one dict
+        call; everything else takes the careful path below it."""
         positions = {}
-        problem = None
+        first_position = positions.setdefault
         memory_reader = self.memory
         low = high = 0
         words = None
-        count = 0
+        # Revealing a safe-linked pointer XORs in its slot's page number; a shift past any
+        # address makes the same expression leave a plain pointer as it is.
+        shift = 12 if safe_linked else 64
+        alignment_mask = C.MALLOC_ALIGNMENT - 1 if aligned else 0
         limit = C.MAX_CHAIN_LENGTH
-        while address != end:
-            if address in positions:
-                problem = "cycle at %#x" % address
-                break
-            if not address:
-                problem = "null fd after %d chunks" % count
-                break
-            if aligned and address & (C.MALLOC_ALIGNMENT - 1):
-                problem = "misaligned %#x" % address
-                break
-            if count >= limit:
-                problem = "stopped after %d entries" % count
-                break
-            positions[address] = count
-            count += 1
+        for count in range(limit):
+            if address == end:
+                return positions, None
             slot = address + link_offset
-            if not low <= slot < high:
-                low, high, words = memory_reader.words_around(slot)
-                if words is None:
-                    try:
-                        stored = memory_reader.u64(slot)
-                    except HeapReadError as error:
-                        problem = str(error)
-                        break
-                    address = stored ^ (slot >> 12) if safe_linked else stored
-                    continue
-            stored = words[(slot - low) >> 3]
-            address = stored ^ (slot >> 12) if safe_linked else stored
-        return positions, problem
+            if low <= slot < high and not address & alignment_mask:
+                if first_position(address, count) != count:
+                    return positions, "cycle at %#x" % address
+                stored = words[(slot - low) >> 3]
+                address = stored ^ (slot >> shift)
+                continue
+            if address in positions:
+                return positions, "cycle at %#x" % address
+            if not address:
+                return positions, "null fd after %d chunks" % count
+            if address & alignment_mask:
+                return positions, "misaligned %#x" % address
+            positions[address] = count
+            low, high, words = memory_reader.words_around(slot)
+            if words is None:
+                try:
+                    stored = memory_reader.u64(slot)
+                except HeapReadError as error:
+                    return positions, str(error)
+            else:
+                stored = words[(slot - low) >> 3]
+            address = stored ^ (slot >> shift)
+        if address == end:
+            return positions, None
+        if address in positions:
+            return positions, "cycle at %#x" % address
+        if not address:
+            return positions, "null fd after %d chunks" % limit
+        if address & alignment_mask:
+            return positions, "misaligned %#x" % address
+        return positions, "stopped after %d entries" % limit
 
     # -- heaps --------------------------------------------------------------------------------
 
@@ -410,220 +423,30 @@ class HeapSnapshot:
                 arena, segment, status):
             yield Chunk(address, size_field, prev_size, state, chain, arena_address)
 
+    def scan(self, arena, segment, status):
+        """The SegmentScan of one heap segment (see scan.py), read in one bulk read."""
+        if self._free_keys is None:
+            self._free_keys = sorted(self.free_index)
+        return scan_segment(self.memory, segment.start, segment.end, arena.top,
+                            self.size_offset >> 3, self._free_keys, self.free_index, status)
+
     def iter_segment_raw(self, arena, segment, status):
         """Yield (address, size field, prev_size, state, BinList or None) for every chunk of one
-        heap segment, reading it in one bulk read: the fast path for totals over huge heaps.
-
-        Stops at the segment end, at top, or at a fencepost; on an impossible size it stops and
-        records the reason in `status` (a WalkStatus)."""
-        start, end = segment.start, segment.end
-        length = _align_up(max(end - start, 0), 8)
-        if length == 0:
-            return
-        try:
-            data = self.memory.read_segment(start, length)
-        except HeapReadError as error:
-            status.stop(start, str(error))
-            return
-        words = data.cast("Q") if isinstance(data, memoryview) else memoryview(data).cast("Q")
-        word_count = len(words)
-        free_index = self.free_index
-        top = arena.top
-        prev_index = self.prev_size_offset // 8
-        size_index = self.size_offset // 8
-        offset = 0
-        limit = end - start
-        while offset < limit:
-            word = offset >> 3
-            if word + size_index >= word_count:
-                status.stop(start + offset, "chunk header at %#x runs past the heap end %#x"
-                            % (start + offset, end))
-                return
-            size_field = words[word + size_index]
-            size = size_field & ~7
-            address = start + offset
-            if address == top:
-                yield address, size_field, words[word + prev_index], "top", None
-                return
-            if size == 0:
-                if address + C.CHUNK_HDR_SZ <= end:
-                    return  # the 0|PREV_INUSE fencepost that ends a full heap
-                status.stop(address, "zero size at %#x" % address)
-                return
-            if size & (C.MALLOC_ALIGNMENT - 1) or offset + size > limit:
-                status.stop(address, "invalid size %#x at %#x" % (size_field, address))
-                return
-            chain = free_index.get(address)
-            if chain is not None:
-                state = chain.kind
-            else:
-                next_word = (offset + size) >> 3
-                if next_word + size_index < word_count and not words[next_word + size_index] & 1:
-                    state = "free"
-                else:
-                    state = "in-use"
-            yield address, size_field, words[word + prev_index], state, chain
-            offset += size
-        if top != 0 and segment.start <= top < segment.end:
-            status.stop(start + offset, "the walk did not reach top %#x" % top)
-
-    def segment_rows(self, arena, segment, status, batch=65536):
-        """The listing commands' walk: yields (addresses, size fields, states, binned) column
-        lists of up to `batch` chunks each, where `binned` is [(row, BinList)] for the rows
-        listed in a bin.  Columns let a command format lines with map() instead of a Python
-        statement per chunk.  Same stops and verdicts as iter_segment_raw."""
-        start, end = segment.start, segment.end
-        length = _align_up(max(end - start, 0), 8)
-        if length == 0:
-            return
-        try:
-            words = memoryview(self.memory.read_segment(start, length)).cast("Q")
-        except HeapReadError as error:
-            status.stop(start, str(error))
-            return
-        size_index = self.size_offset >> 3
-        limit = end - start
-        top_word = (arena.top - start) >> 3 if start <= arena.top < end else -1
-        free_index = self.free_index
-        addresses, fields, states, binned = [], [], [], []
-        add_address, add_field, add_state = addresses.append, fields.append, states.append
-        word = 0
-        stop = None
-        while (word << 3) < limit:
-            try:
-                field = words[word + size_index]
-            except IndexError:
-                address = start + (word << 3)
-                stop = (address, "chunk header at %#x runs past the heap end %#x" % (address,
-                                                                                       end))
-                break
-            if not field & 1 and states and states[-1] == "in-use":
-                states[-1] = "free"
-            if len(addresses) >= batch:
-                yield addresses, fields, states, binned
-                addresses, fields, states, binned = [], [], [], []
-                add_address, add_field, add_state = addresses.append, fields.append, states.append
-            size = field & ~7
-            address = start + (word << 3)
-            if word == top_word:
-                add_address(address)
-                add_field(field)
-                add_state("top")
-                word = -1
-                break
-            if not size or size & 15 or (word << 3) + size > limit:
-                if not size and (word << 3) + C.CHUNK_HDR_SZ <= limit:
-                    word = -1
-                    break  # the 0|PREV_INUSE fencepost that ends a full heap
-                stop = (address, ("zero size at %#x" % address) if not size else
-                        "invalid size %#x at %#x" % (field, address))
-                break
-            if address in free_index:
-                chain = free_index[address]
-                binned.append((len(addresses), chain))
-                add_state(chain.kind)
-            else:
-                add_state("in-use")
-            add_address(address)
-            add_field(field)
-            word += size >> 3
-        if stop is not None:
-            status.stop(*stop)
-        elif word >= 0 and top_word >= 0:
-            status.stop(start + (word << 3), "the walk did not reach top %#x" % arena.top)
-        if addresses:
-            yield addresses, fields, states, binned
+        heap segment.  Stops at the segment end, at top, or at a fencepost; on an impossible
+        size it stops and records the reason in `status` (a WalkStatus)."""
+        return self.scan(arena, segment, status).rows(self.prev_size_offset >> 3)
 
     def size_state_histogram(self, arenas=None, status=None):
-        """{(size, state): count} over every chunk of `arenas` (default all): the tight loop
-        behind totals and `heap chunks --summary`, with no per-chunk object at all."""
+        """{(size, state): count} over every chunk of `arenas` (default all): the loop behind
+        totals and `heap chunks --summary`, with no per-chunk object at all."""
         status = status if status is not None else WalkStatus()
         histogram = {}
         for arena in arenas if arenas is not None else self.arenas:
             for segment in arena.heaps:
-                self._histogram_segment(arena, segment, status, histogram)
+                self.scan(arena, segment, status).add_to_histogram(histogram)
             if arena.heap_problem and status.complete:
                 status.stop(arena.address, arena.heap_problem)
         return histogram, status
-
-    def _histogram_segment(self, arena, segment, status, histogram):
-        """Count one segment into `histogram`.  The loop does the least per chunk: sizes of
-        chunks in no bin go to a list counted afterwards, binned chunks are looked up later, and
-        a clear PREV_INUSE bit marks the chunk before it as free.  The rare cases (top, a bad
-        size, the end of the data) leave the loop and are sorted out after it, with the same
-        verdicts as iter_segment_raw."""
-        start, end = segment.start, segment.end
-        length = _align_up(max(end - start, 0), 8)
-        if length == 0:
-            return
-        try:
-            words = memoryview(self.memory.read_segment(start, length)).cast("Q")
-        except HeapReadError as error:
-            status.stop(start, str(error))
-            return
-        size_index = self.size_offset >> 3
-        limit = (end - start + 7) >> 3
-        top_word = (arena.top - start) >> 3 if start <= arena.top < end else -1
-        free_index = self.free_index
-        unbinned_sizes = []
-        keep_size = unbinned_sizes.append
-        binned = []
-        keep_binned = binned.append
-        previous_free = []
-        word = 0
-        previous = -1
-        size = 0
-        ran_past = False
-        try:
-            while word < limit:
-                field = words[word + size_index]
-                if not field & 1 and previous >= 0:
-                    previous_free.append(previous)
-                size = field & ~7
-                if word == top_word or not size or size & 15:
-                    break
-                if start + (word << 3) in free_index:
-                    keep_binned(word)
-                else:
-                    keep_size(size)
-                previous = word
-                word += size >> 3
-        except IndexError:
-            ran_past = True
-        address = start + (word << 3)
-        if word > limit:
-            # The last chunk counted runs past the end: it is not a chunk after all.
-            word = previous
-            address = start + (word << 3)
-            if binned and binned[-1] == word:
-                binned.pop()
-            else:
-                unbinned_sizes.pop()
-            status.stop(address, "invalid size %#x at %#x" % (words[word + size_index], address))
-        elif ran_past:
-            status.stop(address, "chunk header at %#x runs past the heap end %#x" % (address, end))
-        elif word < limit and word == top_word:
-            histogram[(size, "top")] = histogram.get((size, "top"), 0) + 1
-        elif word < limit and not size:
-            if (word << 3) + C.CHUNK_HDR_SZ > end - start:
-                status.stop(address, "zero size at %#x" % address)
-        elif word < limit:
-            status.stop(address, "invalid size %#x at %#x" % (words[word + size_index], address))
-        elif top_word >= 0:
-            status.stop(address, "the walk did not reach top %#x" % arena.top)
-        counts = collections.Counter(unbinned_sizes)
-        for index in binned:
-            key = (words[index + size_index] & ~7, free_index[start + (index << 3)].kind)
-            histogram[key] = histogram.get(key, 0) + 1
-        binned_words = set(binned)
-        for index in previous_free:
-            if index not in binned_words:
-                size = words[index + size_index] & ~7
-                counts[size] -= 1
-                histogram[(size, "free")] = histogram.get((size, "free"), 0) + 1
-        for size, count in counts.items():
-            if count:
-                histogram[(size, "in-use")] = histogram.get((size, "in-use"), 0) + count
 
     def iter_chunks(self, arenas=None, status=None):
         """Yield (arena, segment, chunk) for every chunk of every heap of `arenas` (default all)."""

@@ -1,13 +1,14 @@
 """`heap chunks`: every chunk of every heap, plus mmapped chunks, streamed."""
 
 import json
+import operator
 
 import gdb
 
 from .. import constants as C
 from .. import render, walk
 from ..errors import HeapError
-from ..model import Chunk, WalkStatus
+from ..model import WalkStatus
 from . import HeapCommand, command, parse_address, size_argument
 
 STATES = ("in-use", "tcache", "fastbin", "unsorted", "smallbin", "largebin", "top", "free")
@@ -15,27 +16,90 @@ FLAG_JSON = [json.dumps(C.flag_words(bits), separators=(",", ":")) for bits in r
 
 
 class _WhereCache:
-    """The bin-position column ("fastbin[3]#12", "tcache[0]#2 t1"): each chain's prefix is
-    rendered once, then only the entry number changes."""
+    """The state and bin-position columns ("fastbin  fastbin[3]#12", "tcache[0]#2 t1"): each
+    chain's format is rendered once, then only the entry number changes."""
 
-    def __init__(self):
-        self._prefixes = {}
+    def __init__(self, state_text):
+        self._state_text = state_text
+        self._formats = {}
 
     def __call__(self, chain):
         """(format with one %d for the entry number, {address: entry number})."""
-        known = self._prefixes.get(id(chain))
+        known = self._formats.get(id(chain))
         if known is None:
             if chain.kind == "tcache":
-                prefix = "tcache[%d]#%%d t%d" % (chain.index,
-                                                 chain.thread.num if chain.thread else 0)
+                where = "tcache[%d]#%%d t%d" % (chain.index,
+                                                chain.thread.num if chain.thread else 0)
             elif chain.kind == "unsorted":
-                prefix = "unsorted#%d"
+                where = "unsorted#%d"
             else:
-                prefix = "%s[%d]#%%d" % (chain.kind, chain.index)
-            chain.position_of(0)  # builds the map when the walk did not
-            known = (prefix, chain.positions())
-            self._prefixes[id(chain)] = known
+                where = "%s[%d]#%%d" % (chain.kind, chain.index)
+            known = (self._state_text[chain.kind].replace("%", "%%") + where, chain.positions())
+            self._formats[id(chain)] = known
         return known
+
+    def texts(self, scan):
+        """The state and bin-position text of each binned row of a SegmentScan, in row order,
+        built with C-level maps: a heap can have hundreds of thousands of binned chunks."""
+        by_chain = {id(chain): self(chain) for chain in scan.chains}
+        known = list(map(by_chain.__getitem__, map(id, scan.chains)))
+        formats = map(operator.itemgetter(0), known)
+        entry_numbers = map(dict.__getitem__, map(operator.itemgetter(1), known),
+                            scan.binned_addresses())
+        return map(str.__mod__, formats, entry_numbers)
+
+
+class _RowCounter:
+    """--limit: how many rows may still be shown, and how many were left out."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.shown = 0
+        self.left_out = 0
+
+    def take(self, wanted):
+        """How many of `wanted` more rows may be shown; the rest count as left out."""
+        if self.limit is None:
+            self.shown += wanted
+            return wanted
+        room = min(max(self.limit - self.shown, 0), wanted)
+        self.shown += room
+        self.left_out += wanted - room
+        return room
+
+
+def _special_rows(scan):
+    """(row, state, BinList or None) for every row of a SegmentScan that is not in use."""
+    for row, chain in zip(scan.binned_rows, scan.chains):
+        yield row, chain.kind, chain
+    for row in scan.free_rows:
+        yield row, "free", None
+    if scan.top_row >= 0:
+        yield scan.top_row, "top", None
+
+
+def _selected_rows(scan, texts, wanted, counter, batch=65536):
+    """Yield (addresses, texts) in batches for the rows `wanted` keeps, within --limit."""
+    if wanted is None:
+        rows = None
+        total = counter.take(len(texts))
+    else:
+        states = ["in-use"] * len(texts)
+        for row, state, _chain in _special_rows(scan):
+            states[row] = state
+        rows = [row for row, (field, state) in enumerate(zip(scan.fields, states))
+                if wanted(state, field & ~7)]
+        rows = rows[:counter.take(len(rows))]
+        total = len(rows)
+    for first in range(0, total, batch):
+        last = min(first + batch, total)
+        if rows is None:
+            yield scan.addresses(first, last), texts[first:last]
+        else:
+            chosen = rows[first:last]
+            start, positions = scan.start, scan.positions
+            yield ([start + (positions[row] << 3) for row in chosen],
+                   [texts[row] for row in chosen])
 
 
 @command
@@ -96,9 +160,17 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
     def _json(self, snap, arenas, wanted, include_mmapped, limit):
         """Streamed: the chunks of a huge heap are written in batches, never held as one list."""
         status = WalkStatus()
-        shown = 0
-        left_out = 0
+        counter = _RowCounter(limit)
         dumps = json.dumps
+        suffixes = {}
+
+        def suffix(field, state):
+            text = suffixes.get((field, state))
+            if text is None:
+                text = suffixes[(field, state)] = ',"size":%d,"flags":%s,"state":"%s"}' % (
+                    field & ~7, FLAG_JSON[field & 7], state)
+            return text
+
         gdb.write('{"arenas":[')
         for number, arena in enumerate(arenas):
             heaps = [{"address": s.address if s.address is not None else s.start,
@@ -106,26 +178,18 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
             gdb.write('%s{"address":%d,"main":%s,"heaps":%s,"chunks":[' % (
                 "," if number else "", arena.address, "true" if arena.is_main else "false",
                 dumps(heaps, separators=(",", ":"))))
-            batch = []
-            first = True
+            separator = ""
             for segment in arena.heaps:
-                for address, size_field, _prev, state, _chain in snap.iter_segment_raw(
-                        arena, segment, status):
-                    size = size_field & ~7
-                    if wanted is not None and not wanted(state, size):
-                        continue
-                    if limit is not None and shown >= limit:
-                        left_out += 1
-                        continue
-                    shown += 1
-                    batch.append('{"address":%d,"size":%d,"flags":%s,"state":"%s"}' % (
-                        address, size, FLAG_JSON[size_field & 7], state))
-                    if len(batch) >= 4096:
-                        gdb.write(("" if first else ",") + ",".join(batch))
-                        first = False
-                        batch = []
-            if batch:
-                gdb.write(("" if first else ",") + ",".join(batch))
+                scan = snap.scan(arena, segment, status)
+                fields = scan.fields
+                in_use = {field: suffix(field, "in-use") for field in set(fields)}
+                tails = list(map(in_use.__getitem__, fields))
+                for row, state, _chain in _special_rows(scan):
+                    tails[row] = suffix(fields[row], state)
+                for addresses, texts in _selected_rows(scan, tails, wanted, counter):
+                    gdb.write(separator + ",".join(map('{"address":%d%s'.__mod__,
+                                                       zip(addresses, texts))))
+                    separator = ","
             gdb.write("]}")
             if arena.heap_problem and status.complete:
                 status.stop(arena.address, arena.heap_problem)
@@ -140,20 +204,21 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
         if status.problem:
             tail["problem"] = status.problem
         if limit is not None:
-            tail["left_out"] = left_out
+            tail["left_out"] = counter.left_out
         gdb.write("]," + dumps(tail, separators=(",", ":"))[1:] + "\n")
 
     def _text(self, snap, arenas, wanted, include_mmapped, limit):
-        """One line per chunk from the raw walk: the per-line work is one format operation
-        over pre-rendered pieces, and lines go to gdb in batches after the first one."""
+        """One line per chunk from the segment's columns: each line is one format operation
+        over pre-rendered pieces (size and flags rendered once per distinct size field), and
+        lines go to gdb in batches after the first one."""
         paint = render.Painter()
         status = WalkStatus()
-        shown = 0
-        left_out = 0
+        counter = _RowCounter(limit)
         flags_text = ["%-26s" % ("|".join(C.flag_words(bits)) or "-") for bits in range(8)]
-        state_text = {state: paint.state("%-8s" % state) for state in STATES}
-        line_format = "  " + paint.paint("%#x", "address") + "  %#9x  %s %s %s"
-        where_of = _WhereCache()
+        state_text = {state: paint.state("%-8s" % state) + " " for state in STATES}
+        line_format = "  " + paint.paint("%#x", "address") + "  %s"
+        field_texts = {}
+        where_of = _WhereCache(state_text)
         batch = []
         emit = batch.append
 
@@ -169,29 +234,23 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
             gdb.flush()
             for segment in arena.heaps:
                 emit(paint.meta("  heap %#x-%#x" % (segment.start, segment.end)))
-                for addresses, fields, states, binned in snap.segment_rows(arena, segment,
-                                                                           status):
-                    wheres = [""] * len(addresses)
-                    for row, chain in binned:
-                        prefix, positions = where_of(chain)
-                        wheres[row] = prefix % positions[addresses[row]]
-                    sizes = [field & ~7 for field in fields]
-                    columns = (addresses, sizes, [flags_text[f & 7] for f in fields],
-                               list(map(state_text.__getitem__, states)), wheres)
-                    if wanted is not None:
-                        keep = [row for row in range(len(addresses))
-                                if wanted(states[row], sizes[row])]
-                        columns = [[column[row] for row in keep] for column in columns]
-                    rows = zip(*columns)
-                    if limit is not None:
-                        rows = list(rows)
-                        room = max(limit - shown, 0)
-                        left_out += max(len(rows) - room, 0)
-                        rows = rows[:room]
-                    before = len(batch)
-                    batch.extend(map(line_format.__mod__, rows))
-                    shown += len(batch) - before
+                scan = snap.scan(arena, segment, status)
+                fields = scan.fields
+                for field in set(fields).difference(field_texts):
+                    field_texts[field] = "%#9x  %s " % (field & ~7, flags_text[field & 7])
+                texts = list(map(field_texts.__getitem__, fields))
+                tails = [state_text["in-use"]] * len(fields)
+                for row in scan.free_rows:
+                    tails[row] = state_text["free"]
+                if scan.top_row >= 0:
+                    tails[scan.top_row] = state_text["top"]
+                for row, text in zip(scan.binned_rows, where_of.texts(scan)):
+                    tails[row] = text
+                columns = list(map(str.__add__, texts, tails))
+                for addresses, lines in _selected_rows(scan, columns, wanted, counter):
+                    batch.extend(map(line_format.__mod__, zip(addresses, lines)))
                     flush()
+                flush()
             if arena.heap_problem and status.complete:
                 status.stop(arena.address, arena.heap_problem)
         if include_mmapped:
@@ -200,15 +259,14 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
             if mmapped:
                 emit(paint.title("mmapped chunks"))
             for chunk in mmapped:
-                if limit is not None and shown >= limit:
-                    left_out += 1
+                if counter.take(1) == 0:
                     continue
-                shown += 1
                 emit("  %s  %#9x  %s %s" % (paint.address(chunk.address), chunk.size,
                                             flags_text[chunk.size_field & 7],
-                                            state_text[chunk.state]))
-        if left_out:
-            emit(paint.meta("... %d more chunks not shown (--limit %d)" % (left_out, limit)))
+                                            state_text[chunk.state][:-1]))
+        if counter.left_out:
+            emit(paint.meta("... %d more chunks not shown (--limit %d)" % (counter.left_out,
+                                                                           limit)))
         if not status.complete:
             emit(paint.meta("walk incomplete: %s" % status.problem))
         flush()
