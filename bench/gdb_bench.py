@@ -1,7 +1,8 @@
 """The extension half of `make bench`: the heap commands over a 1,000,000-chunk heap (the
 million_chunks sample, on the clone), from its core and live, each in a fresh gdb so gdb's peak
 RSS belongs to that command; and the naive per-field gdb.Value walk against the extension on a
-100,000-chunk heap, as a speed ratio.  Medians over interleaved runs; no assertion on time."""
+100,000-chunk heap, as a speed ratio (both compute the same size/state histogram, checked
+equal).  Medians over interleaved runs; no assertion on time."""
 
 import json
 import os
@@ -133,34 +134,57 @@ def run_heap_commands(bench_build, repo, binary, library, runs, log):
 
 
 def run_naive_comparison(bench_build, repo, binary, library, runs, log):
+    """Both sides compute the same (size, state) histogram of the same heap, each in a fresh
+    gdb; the ratio is reported only when the two results are equal."""
     sample = Sample(binary, SMALL_HEAP, library)
     core = os.path.join(bench_build, "naive.core")
+    summary_path = os.path.join(bench_build, "naive-summary.json")
     result = {}
     try:
         gcore(sample.pid, core)
         for source in ("core", "live"):
-            naive, ours = [], []
+            naive, ours, same = [], [], []
             for _round in range(runs):
                 naive.append(measure_gdb(bench_build, gdb_argv(
                     repo, source, binary, core, sample.pid, "naive-walk", None), None))
                 ours.append(measure_gdb(bench_build, gdb_argv(
                     repo, source, binary, core, sample.pid, "chunks-summary",
-                    "heap chunks --summary"), None))
+                    "heap chunks --summary --json"), summary_path))
+                same.append(_same_histogram(naive[-1], summary_path))
             naive_cpu = median([e.get("cpu_seconds") for e in naive if not e.get("error")])
             our_cpu = median([e.get("cpu_seconds") for e in ours if not e.get("error")])
             naive_seconds = median([e.get("seconds") for e in naive if not e.get("error")])
             our_seconds = median([e.get("seconds") for e in ours if not e.get("error")])
+            errors = set(e["error"] for e in naive + ours if e.get("error"))
+            if not all(same):
+                errors.add("the naive walk and the extension disagree on the histogram")
+                naive_seconds = None
             result[source] = {
                 "naive_seconds": naive_seconds, "extension_seconds": our_seconds,
                 "naive_chunks": max([e.get("chunks", 0) for e in naive] or [0]),
+                "same_result": all(same),
                 "ratio": naive_seconds / our_seconds if naive_seconds and our_seconds else None,
-                "cpu_ratio": naive_cpu / our_cpu if naive_cpu and our_cpu else None,
-                "errors": sorted(set(e["error"] for e in naive + ours if e.get("error")))}
+                "cpu_ratio": (naive_cpu / our_cpu if naive_cpu and our_cpu and all(same)
+                              else None),
+                "errors": sorted(errors)}
         log("  naive walk compared on the %d-chunk heap" % SMALL_HEAP)
     finally:
         sample.stop()
-        _discard(core)
+        _discard(core, summary_path)
     return result
+
+
+def _same_histogram(naive_entry, summary_path):
+    """Whether the naive walk's histogram equals the heap states of `heap chunks --summary
+    --json` (mmapped chunks are the extension's alone)."""
+    try:
+        with open(summary_path) as handle:
+            summary = json.loads(handle.read().strip().splitlines()[-1])
+    except (OSError, ValueError, IndexError):
+        return False
+    ours = sorted([row["size"], row["state"], row["count"]] for row in summary["summary"]
+                  if row["state"] != "mmapped")
+    return bool(ours) and ours == naive_entry.get("histogram")
 
 
 def _discard(*paths):
@@ -215,9 +239,12 @@ def format_table(result):
     for source in ("core", "live"):
         entry = naive.get(source)
         if entry:
-            lines.append("naive per-field walk (%s, %d chunks): %s s vs `heap chunks --summary` "
-                         "%s s: %sx faster, %sx in CPU time (target >= %dx)" % (
-                             source, entry["naive_chunks"], _num(entry["naive_seconds"]),
+            lines.append("naive per-field walk (%s, %d chunks, same histogram: %s): %s s vs "
+                         "`heap chunks --summary` %s s: %sx faster, %sx in CPU time "
+                         "(target >= %dx)" % (
+                             source, entry["naive_chunks"],
+                             "yes" if entry.get("same_result") else "NO",
+                             _num(entry["naive_seconds"]),
                              _num(entry["extension_seconds"]), _num(entry["ratio"], 1),
                              _num(entry.get("cpu_ratio"), 1),
                              TARGETS["naive_ratio"]))

@@ -41,7 +41,8 @@ class _WhereCache:
     def texts(self, scan):
         """The state and bin-position text of each binned row of a SegmentScan, in row order,
         built with C-level maps: a heap can have hundreds of thousands of binned chunks."""
-        by_chain = {id(chain): self(chain) for chain in scan.chains}
+        unique = dict(zip(map(id, scan.chains), scan.chains))
+        by_chain = {key: self(chain) for key, chain in unique.items()}
         known = list(map(by_chain.__getitem__, map(id, scan.chains)))
         formats = map(operator.itemgetter(0), known)
         entry_numbers = map(dict.__getitem__, map(operator.itemgetter(1), known),
@@ -184,8 +185,16 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
                 fields = scan.fields
                 in_use = {field: suffix(field, "in-use") for field in set(fields)}
                 tails = list(map(in_use.__getitem__, fields))
-                for row, state, _chain in _special_rows(scan):
-                    tails[row] = suffix(fields[row], state)
+                binned_keys = list(zip(map(fields.__getitem__, scan.binned_rows),
+                                       map(operator.attrgetter("kind"), scan.chains)))
+                for field, state in set(binned_keys).difference(suffixes):
+                    suffix(field, state)
+                for row, text in zip(scan.binned_rows, map(suffixes.__getitem__, binned_keys)):
+                    tails[row] = text
+                for row in scan.free_rows:
+                    tails[row] = suffix(fields[row], "free")
+                if scan.top_row >= 0:
+                    tails[scan.top_row] = suffix(fields[scan.top_row], "top")
                 for addresses, texts in _selected_rows(scan, tails, wanted, counter):
                     gdb.write(separator + ",".join(map('{"address":%d%s'.__mod__,
                                                        zip(addresses, texts))))
