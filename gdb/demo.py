@@ -16,11 +16,27 @@ COMMANDS = ["heap", "heap arenas", "heap bins", "heap chunks --summary"]
 
 
 def gdb_run(arguments):
+    """gdb loads the extension the way a user's would: the library's .debug_gdb_scripts entry
+    names ptmalloc-gdb.py, found on the source path and allowed by the auto-load safe path."""
     style = "on" if sys.stdout.isatty() else "off"
-    argv = ["gdb", "-nx", "-q", "-batch", "-ex", "set pagination off",
-            "-ex", "set style enabled " + style,
-            "-ex", "source " + os.path.join(ROOT, "gdb", "ptmalloc-gdb.py")] + arguments
-    return subprocess.run(argv, cwd=OUT, check=False).returncode
+    extension = os.path.join(ROOT, "gdb")
+    argv = ["gdb", "-nx", "-q", "-batch", "-iex", "add-auto-load-safe-path " + extension,
+            "-iex", "directory " + extension, "-ex", "set pagination off",
+            "-ex", "set style enabled " + style] + arguments
+    run = subprocess.run(argv, cwd=OUT, check=False, stderr=subprocess.PIPE, text=True)
+    noise = [line for line in run.stderr.splitlines() if not _is_gcore_noise(line)]
+    if noise:
+        sys.stderr.write("\n".join(noise) + "\n")
+    return run.returncode
+
+
+# gcore's own remarks on a healthy process: the vsyscall page cannot be read (the kernel
+# emulates it) and /proc/PID/cmdline holds the sample's arguments separated by NULs.
+_GCORE_NOISE = ("Memory read failed for corefile section", "contained unexpected null characters")
+
+
+def _is_gcore_noise(line):
+    return line.startswith("warning: ") and any(text in line for text in _GCORE_NOISE)
 
 
 def shown(commands):
