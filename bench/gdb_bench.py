@@ -179,7 +179,9 @@ def _same_histogram(naive_entry, summary_path):
     --json` (mmapped chunks are the extension's alone)."""
     try:
         with open(summary_path) as handle:
-            summary = json.loads(handle.read().strip().splitlines()[-1])
+            # gdb adds its own lines (a live run ends with "[Inferior 1 ... detached]").
+            line = [text for text in handle if text.startswith('{"summary"')][-1]
+        summary = json.loads(line)
     except (OSError, ValueError, IndexError):
         return False
     ours = sorted([row["size"], row["state"], row["count"]] for row in summary["summary"]

@@ -17,6 +17,7 @@ from . import constants as C
 from .errors import HeapReadError
 from .free_model import FreeModel
 from .malloc_model import MallocModel
+from .check_rows import Rows as _Rows
 from .model import HeapSegment, WalkStatus
 
 BINNED = ("unsorted", "smallbin", "largebin")
@@ -36,17 +37,6 @@ class Finding:
                 "predicted_abort": self.predicted_abort}
 
 
-class _ChunkFacts:
-    """What the heap walk learnt about a chunk some bin or tcache points at."""
-
-    __slots__ = ("arena", "size", "in_use")
-
-    def __init__(self, arena, size, in_use):
-        self.arena = arena
-        self.size = size
-        self.in_use = in_use
-
-
 class Audit:
     """One run of every rule over a HeapSnapshot; `findings` after `run()`."""
 
@@ -62,13 +52,15 @@ class Audit:
         self.bk = chunk.offset("bk")
         self.fd_nextsize = chunk.offset("fd_nextsize")
         self.bk_nextsize = chunk.offset("bk_nextsize")
-        # Every chunk a bin, a tcache or a thread's TLS points at: checked against the walk.
+        # Every chunk a bin, a tcache or a thread's TLS points at: checked against the walk,
+        # which records (arena address, size) of each one it meets.
         self.pointed = {}
         self.walked = {}
         self.broken_arenas = set()
         self.reported = set()
         # Chunks reached only through a link found broken: what they look like is no evidence.
         self.suspect = set()
+        self.unbinned_pointed = set()
 
     def add(self, rule, address, message, predicted_abort=None):
         key = (rule, address)
@@ -85,6 +77,7 @@ class Audit:
 
     def run(self):
         self._collect_pointed()
+        self.unbinned_pointed = self.pointed.keys() - self.snap.free_index.keys()
         for arena in self.snap.arenas:
             self._check_arena_links(arena)
         for arena in self.snap.arenas:
@@ -128,23 +121,17 @@ class Audit:
         if bound is not None and segment.end > bound:
             segment = HeapSegment(segment.address, segment.start, bound, segment.info)
         status = WalkStatus()
-        previous = None
-        last_end = segment.start
-        saw_top = False
         top_heap = segment.start <= arena.top < max(segment.end, segment.start + 1)
-        for chunk in self.snap.iter_segment(arena, segment, status):
-            last_end = chunk.address + chunk.size
-            if chunk.address in self.pointed:
-                self.walked[chunk.address] = _ChunkFacts(arena.address, chunk.size,
-                                                         chunk.state not in BINNED)
-            if chunk.state == "top":
-                saw_top = True
-            self._check_chunk(arena, segment, chunk, previous, top_heap)
-            previous = chunk
+        rows = _Rows(self.snap, self.snap.scan(arena, segment, status), arena.address)
+        rows.record_pointed(self.pointed, self.walked, self.unbinned_pointed)
+        for row in rows.suspicious(arena.is_main):
+            self._check_chunk(arena, segment, rows.chunk(row), rows.chunk(row - 1), top_heap)
+        previous = rows.chunk(len(rows.scan) - 1)
+        last_end = previous.address + previous.size if previous is not None else segment.start
         if not status.complete:
             self._walk_stopped(arena, segment, status, previous)
             return
-        if top_heap and not saw_top and arena.top != self._initial_top(arena):
+        if top_heap and rows.scan.top_row < 0 and arena.top != self._initial_top(arena):
             # A grown size leads the walk into the middle of a neighbour: freeing the grown chunk
             # is where glibc meets the damage.
             predicted = None
@@ -200,6 +187,8 @@ class Audit:
             self.broken_arenas.add(arena.address)
 
     def _check_chunk(self, arena, segment, chunk, previous, top_heap):
+        """The rules of one chunk that _Rows.suspicious picked out; `previous` is the chunk
+        before it in the walk (None for the first)."""
         size = chunk.size
         if size < C.MINSIZE and chunk.state != "top":
             if top_heap or chunk.address + size != segment.end - C.CHUNK_HDR_SZ:
@@ -343,25 +332,25 @@ class Audit:
                                  self._foreign_chunk_note(kind, chain, address)),
                              self._foreign_chunk_abort(kind, chain, address))
                     continue
-                if kind != "tcache" and facts.arena != owner.address:
+                if kind != "tcache" and facts[0] != owner.address:
                     self.add("bin-arena", address,
                              "chunk at %#x is in a bin of arena %#x but lives in arena %#x"
-                             % (address, owner.address, facts.arena))
-                if kind in ("tcache", "fastbin") and facts.size != chain.size:
+                             % (address, owner.address, facts[0]))
+                if kind in ("tcache", "fastbin") and facts[1] != chain.size:
                     predicted = "malloc(): memory corruption (fast)" if kind == "fastbin" else None
                     self.add("bin-size", address,
                              "chunk at %#x in %s has size %#x, not %#x" % (
-                                 address, _place_name(kind, chain), facts.size, chain.size),
+                                 address, _place_name(kind, chain), facts[1], chain.size),
                              predicted)
-                elif kind == "smallbin" and facts.size != chain.size:
+                elif kind == "smallbin" and facts[1] != chain.size:
                     self.add("bin-size", address, "chunk at %#x in smallbin %#x has size %#x"
-                             % (address, chain.size, facts.size))
+                             % (address, chain.size, facts[1]))
                 elif kind == "largebin":
                     low, high = chain.size_range
-                    if facts.size < low or (high is not None and facts.size > high):
+                    if facts[1] < low or (high is not None and facts[1] > high):
                         self.add("bin-size", address,
                                  "chunk at %#x of size %#x is in large bin %d (%#x-%s)" % (
-                                     address, facts.size, chain.index, low,
+                                     address, facts[1], chain.index, low,
                                      "%#x" % high if high else "..."))
         for thread in self.snap.threads:
             if thread.tcache and thread.tcache - C.CHUNK_HDR_SZ not in self.walked:

@@ -62,7 +62,7 @@ class SegmentScan:
 
     def states(self):
         """{row: (state, BinList or None)} for every row that is not in use."""
-        special = dict(zip(self.binned_rows, ((c.kind, c) for c in self.chains)))
+        special = dict(zip(self.binned_rows, zip(map(_KIND, self.chains), self.chains)))
         for row in self.free_rows:
             special[row] = ("free", None)
         if self.top_row >= 0:
@@ -144,7 +144,7 @@ def scan_segment(mem, start, end, top, size_index, free_index_keys, free_index, 
 
     cut = count
     first_bad = low_bytes.translate(_MISALIGNED_SIZE).find(1)
-    top_row = _row_of(positions, top, start, end)
+    top_row = row_of(positions, top, start, end)
     if top_row >= 0 and (first_bad < 0 or top_row <= first_bad):
         cut = top_row + 1
         scan.top_row = top_row
@@ -193,7 +193,7 @@ def _stop_invalid(status, start, word, field):
     status.stop(address, "invalid size %#x at %#x" % (field, address))
 
 
-def _row_of(positions, address, start, end):
+def row_of(positions, address, start, end):
     """Row of the chunk header at `address`, or -1 when the walk did not land on it."""
     if not start <= address < end or (address - start) & 7:
         return -1

@@ -1,0 +1,92 @@
+"""The heap check's view of one walked segment: which chunks need the per-chunk rules at all.
+
+On a healthy heap almost every chunk passes every chunk rule, and a Python statement per chunk
+is what makes a million-chunk audit slow.  The rules (check.Audit._check_chunk) can only fire on
+a chunk that is below MINSIZE, carries the wrong NON_MAIN_ARENA bit, says PREV_INUSE after a
+chunk filed in a bin, or says !PREV_INUSE without the binned predecessor and matching prev_size
+that make that legal; `Rows.suspicious` finds those from the SegmentScan's columns with bulk
+operations, and only they become Chunk objects."""
+
+import array
+import itertools
+
+from . import constants as C
+from .model import Chunk
+from .scan import row_of
+
+BINNED = frozenset(("unsorted", "smallbin", "largebin"))
+_IN_USE = ("in-use", None)
+_MINSIZE = C.MINSIZE
+_ARENA_BIT = C.NON_MAIN_ARENA
+_SIZE_MASK = ~C.SIZE_BITS
+# Low byte of a size field -> 1 when PREV_INUSE is clear.
+_PREVIOUS_FREE = bytes(0 if byte & C.PREV_INUSE else 1 for byte in range(256))
+
+
+class Rows:
+    """A SegmentScan with each row's state at hand."""
+
+    def __init__(self, snap, scan, arena_address):
+        self.scan = scan
+        self.arena = arena_address
+        self.special = scan.states()
+        self.prev_index = snap.prev_size_offset >> 3
+
+    def state(self, row):
+        return self.special.get(row, _IN_USE)[0]
+
+    def chunk(self, row):
+        """The Chunk of `row`, or None outside the walk."""
+        scan = self.scan
+        if not 0 <= row < len(scan.positions):
+            return None
+        state, chain = self.special.get(row, _IN_USE)
+        word = scan.positions[row]
+        return Chunk(scan.start + (word << 3), scan.fields[row],
+                     scan.words[word + self.prev_index], state, chain, self.arena)
+
+    def record_pointed(self, pointed, walked, unbinned):
+        """walked[address] = (arena, size) for every walked chunk some bin, tcache or thread
+        points at: the binned rows in bulk, the few others (`unbinned`: a
+        tcache_perthread_struct chunk; a listed top) one by one."""
+        scan = self.scan
+        fields = scan.fields
+        sizes = map(_SIZE_MASK.__and__, map(fields.__getitem__, scan.binned_rows))
+        walked.update(zip(scan.binned_addresses(), zip(itertools.repeat(self.arena), sizes)))
+        end = scan.start + (len(scan.words or ()) << 3)
+        top = self._top_address()
+        for address in itertools.chain(unbinned, [top] if top in pointed else []):
+            row = row_of(scan.positions, address, scan.start, end)
+            if row >= 0:
+                walked[address] = (self.arena, fields[row] & _SIZE_MASK)
+
+    def _top_address(self):
+        scan = self.scan
+        if scan.top_row < 0:
+            return None
+        return scan.start + (scan.positions[scan.top_row] << 3)
+
+    def suspicious(self, is_main):
+        """Rows, in walk order, on which some chunk rule may fire."""
+        scan = self.scan
+        fields = scan.fields
+        count = len(fields)
+        rows = set(itertools.compress(range(count), map(_MINSIZE.__gt__, fields)))
+        rows.discard(scan.top_row)
+        arena_bits = map(_ARENA_BIT.__and__, fields)
+        if not is_main:
+            arena_bits = map(_ARENA_BIT.__xor__, arena_bits)
+        rows.update(itertools.compress(range(count), arena_bits))
+        for row, chain in zip(scan.binned_rows, scan.chains):
+            if chain.kind in BINNED and row + 1 < count and fields[row + 1] & C.PREV_INUSE:
+                rows.add(row + 1)
+        low_bytes = array.array("Q", fields).tobytes()[::8]
+        words, positions, prev_index = scan.words, scan.positions, self.prev_index
+        special = self.special
+        for row in itertools.compress(range(count), low_bytes.translate(_PREVIOUS_FREE)):
+            if row and special.get(row - 1, _IN_USE)[0] in BINNED and \
+                    words[positions[row] + prev_index] == fields[row - 1] & _SIZE_MASK:
+                continue  # a binned chunk and a successor that agrees: nothing to check
+            rows.add(row)
+        return sorted(rows)
+
