@@ -28,14 +28,8 @@ static __attribute__((noinline)) void *malloc_from_arena(size_t bytes)
 		return mem;
 	}
 
-	mstate av = arena_get(bytes);
-	void *mem = _int_malloc(av, bytes);
-	if (mem == NULL && av != NULL) {
-		av = arena_get_retry(av, bytes);
-		mem = _int_malloc(av, bytes);
-	}
-	if (av != NULL)
-		lock_release(&av->mutex);
+	mstate av;
+	void *mem = arena_malloc(bytes, &av);
 	malloc_assert(arena_matches(mem, av), "__libc_malloc",
 	              "!victim || chunk_is_mmapped (mem2chunk (victim)) || ar_ptr == arena_for_chunk (mem2chunk "
 	              "(victim))");

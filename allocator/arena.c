@@ -439,6 +439,21 @@ mstate arena_get_retry(mstate failed, size_t bytes)
 	return arena_get2(bytes, failed);
 }
 
+void *arena_malloc(size_t bytes, mstate *used)
+{
+	mstate av = arena_get(bytes);
+	void *mem = _int_malloc(av, bytes);
+	/* Retry elsewhere only when there was an arena to fail in. */
+	if (mem == NULL && av != NULL) {
+		av = arena_get_retry(av, bytes);
+		mem = _int_malloc(av, bytes);
+	}
+	if (av != NULL)
+		lock_release(&av->mutex);
+	*used = av;
+	return mem;
+}
+
 /* ---- thread exit and fork ---- */
 
 void arena_thread_exit(void)

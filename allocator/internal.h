@@ -74,6 +74,9 @@ void malloc_init_state(mstate av);
 /* The calling thread's arena, locked; NULL only when no arena could be created. */
 mstate arena_get(size_t size);
 mstate arena_get_retry(mstate failed, size_t bytes);
+/* _int_malloc in the calling thread's arena, retried once in another; *used is the arena that
+   answered (unlocked again), or NULL when there was none. */
+void *arena_malloc(size_t bytes, mstate *used);
 /* With the hugetlb tunable, heaps are sized and aligned in huge pages instead. */
 static inline size_t heap_min_size(void) { return mp_.hp_pagesize == 0 ? HEAP_MIN_SIZE : mp_.hp_pagesize; }
 static inline size_t heap_max_size(void) { return mp_.hp_pagesize == 0 ? HEAP_MAX_SIZE : mp_.hp_pagesize * 4; }

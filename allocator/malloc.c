@@ -174,6 +174,19 @@ static void file_large_chunk(mstate av, mchunkptr victim, size_t size, unsigned 
 	*after = forward;
 }
 
+/* The common end of every split that leaves a free remainder: headers of both pieces, the
+   remainder's footer, and no stale skip-list links on a large remainder. */
+static inline void finish_split(mstate av, mchunkptr victim, size_t nb, mchunkptr remainder, size_t remainder_size)
+{
+	if (!in_smallbin_range(remainder_size)) {
+		remainder->fd_nextsize = NULL;
+		remainder->bk_nextsize = NULL;
+	}
+	set_head(victim, nb | PREV_INUSE | arena_flag(av));
+	set_head(remainder, remainder_size | PREV_INUSE);
+	set_foot(remainder, remainder_size);
+}
+
 /* Give out the first nb bytes of a free chunk already unlinked from its bin; a remainder too small to
    be a chunk is given out too, a larger one goes to the head of the unsorted bin. */
 static inline __attribute__((always_inline)) void *split_free_chunk(mstate av, mchunkptr victim, size_t size, size_t nb, size_t bytes,
@@ -197,13 +210,7 @@ static inline __attribute__((always_inline)) void *split_free_chunk(mstate av, m
 	forward->bk = remainder;
 	if (remember_remainder)
 		av->last_remainder = remainder;
-	if (!in_smallbin_range(remainder_size)) {
-		remainder->fd_nextsize = NULL;
-		remainder->bk_nextsize = NULL;
-	}
-	set_head(victim, nb | PREV_INUSE | arena_flag(av));
-	set_head(remainder, remainder_size | PREV_INUSE);
-	set_foot(remainder, remainder_size);
+	finish_split(av, victim, nb, remainder, remainder_size);
 	return hand_out(victim, bytes);
 }
 
@@ -318,13 +325,7 @@ void *_int_malloc(mstate av, size_t bytes)
 				unsorted_chunks(av)->bk = unsorted_chunks(av)->fd = remainder;
 				av->last_remainder = remainder;
 				remainder->bk = remainder->fd = unsorted_chunks(av);
-				if (!in_smallbin_range(remainder_size)) {
-					remainder->fd_nextsize = NULL;
-					remainder->bk_nextsize = NULL;
-				}
-				set_head(victim, nb | PREV_INUSE | arena_flag(av));
-				set_head(remainder, remainder_size | PREV_INUSE);
-				set_foot(remainder, remainder_size);
+				finish_split(av, victim, nb, remainder, remainder_size);
 				return hand_out(victim, bytes);
 			}
 

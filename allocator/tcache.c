@@ -49,14 +49,8 @@ void tcache_init(void)
 		return;
 
 	const size_t bytes = sizeof(tcache_perthread_struct);
-	mstate arena = arena_get(bytes);
-	void *block = _int_malloc(arena, bytes);
-	if (block == NULL && arena != NULL) {
-		arena = arena_get_retry(arena, bytes);
-		block = _int_malloc(arena, bytes);
-	}
-	if (arena != NULL)
-		lock_release(&arena->mutex);
+	mstate arena;
+	void *block = arena_malloc(bytes, &arena);
 
 	/* On failure tcache stays NULL and the next call tries again. */
 	if (block != NULL) {
