@@ -11,6 +11,10 @@ mmapped chunks, many threads) must give no finding, so every rule states the inv
 keeps, not a heuristic.  One piece of damage gives one finding: once a heap walk or a chain walk
 breaks, the rules that would only repeat the symptom further along are skipped."""
 
+import collections
+import itertools
+import operator
+
 import gdb
 
 from . import constants as C
@@ -102,17 +106,39 @@ class Audit:
 
     # -- what points at chunks -------------------------------------------------------------------
 
+    def _listings(self):
+        """(place, chunk addresses) of every tcache bin and bin, in a fixed order: threads'
+        tcaches, then each arena's bins."""
+        for thread in self.snap.threads:
+            for chain in thread.tcache_bins:
+                yield ("tcache", chain, thread), chain.chunks
+        for arena in self.snap.arenas:
+            for chain in arena.all_bins():
+                yield (chain.kind, chain, arena), chain.chunks
+
     def _collect_pointed(self):
+        """pointed: {address: [places listing it]}, built in bulk: one shared one-place list
+        would be wrong for a chunk listed twice, so those few get lists of their own."""
         for thread in self.snap.threads:
             if thread.tcache:
                 self.pointed.setdefault(thread.tcache - C.CHUNK_HDR_SZ, [])
-            for chain in thread.tcache_bins:
-                for address in chain.chunks:
-                    self.pointed.setdefault(address, []).append(("tcache", chain, thread))
-        for arena in self.snap.arenas:
-            for chain in arena.all_bins():
-                for address in chain.chunks:
-                    self.pointed.setdefault(address, []).append((chain.kind, chain, arena))
+        listed = collections.Counter()
+        for place, chunks in self._listings():
+            self.pointed.update(zip(chunks, itertools.repeat((place,))))
+            listed.update(chunks)
+        if len(listed) == sum(listed.values()) and not any(
+                self.pointed.get(t.tcache - C.CHUNK_HDR_SZ) for t in self.snap.threads
+                if t.tcache):
+            return
+        repeated = {address for address, count in listed.items() if count > 1}
+        repeated.update(t.tcache - C.CHUNK_HDR_SZ for t in self.snap.threads if t.tcache)
+        for address in repeated:
+            if address in self.pointed:
+                self.pointed[address] = []
+        for place, chunks in self._listings():
+            for address in repeated.intersection(chunks):
+                for _repeat in range(chunks.count(address)):
+                    self.pointed[address].append(place)
 
     # -- the chunk walk --------------------------------------------------------------------------
 
@@ -309,49 +335,99 @@ class Audit:
     # -- bins ------------------------------------------------------------------------------------
 
     def _check_bin_membership(self):
-        """Every listed chunk is a real chunk of the right arena, free, and listed only once."""
-        for address, places in self.pointed.items():
-            if address in self.suspect:
+        """Every listed chunk is a real chunk of the right arena, free, and listed only once.
+        A whole bin whose chunks all match what the walk saw is passed in bulk; the others
+        are judged chunk by chunk, in listing order."""
+        doubtful = self._doubtful_listings()
+        ordered = [address for address in self.pointed if address in doubtful] \
+            if len(doubtful) * 8 > len(self.pointed) else self._in_listing_order(doubtful)
+        for address in ordered:
+            self._check_listed(address, self.pointed[address])
+        self._check_tcache_structs()
+
+    def _in_listing_order(self, addresses):
+        """`addresses` in the order `pointed` holds them (first listing first)."""
+        ordered = []
+        for thread in self.snap.threads:  # entered into `pointed` before any listing
+            address = thread.tcache - C.CHUNK_HDR_SZ
+            if thread.tcache and address in addresses and address not in ordered:
+                ordered.append(address)
+        seen = set(ordered)
+        for _place, chunks in self._listings():
+            hits = addresses.intersection(chunks)
+            if hits - seen:
+                for address in chunks:
+                    if address in hits and address not in seen:
+                        seen.add(address)
+                        ordered.append(address)
+        return ordered
+
+    def _doubtful_listings(self):
+        """Addresses listed more than once, or in a bin whose chunks the walk did not see with
+        the bin's arena and size."""
+        doubtful = {address for address, places in self.pointed.items() if len(places) > 1}
+        walked = self.walked
+        for (kind, chain, owner), chunks in self._listings():
+            facts = list(map(walked.get, chunks))
+            if None in facts:
+                doubtful.update(chunks)
                 continue
-            facts = self.walked.get(address)
-            if len(places) > 1:
-                where = ", ".join(_place_name(kind, chain) for kind, chain, _ in places)
-                self.add("bin-duplicate", address,
-                         "chunk at %#x is listed %d times (%s): a double free" % (
-                             address, len(places), where), self.predict_free(address))
-            for kind, chain, owner in places:
-                if facts is None:
-                    arena_address = owner.address if kind != "tcache" else None
-                    if arena_address in self.broken_arenas:
-                        continue
-                    if kind != "tcache" and not chain.complete:
-                        continue
-                    self.add("bin-pointer", address,
-                             "%s points at %#x, which is not a chunk of any heap%s" % (
-                                 _place_name(kind, chain), address,
-                                 self._foreign_chunk_note(kind, chain, address)),
-                             self._foreign_chunk_abort(kind, chain, address))
+            arenas = list(map(operator.itemgetter(0), facts))
+            sizes = list(map(operator.itemgetter(1), facts))
+            healthy = kind == "tcache" or arenas.count(owner.address) == len(arenas)
+            if kind in ("tcache", "fastbin", "smallbin"):
+                healthy = healthy and sizes.count(chain.size) == len(sizes)
+            elif kind == "largebin" and sizes:
+                low, high = chain.size_range
+                healthy = healthy and min(sizes) >= low and (high is None or max(sizes) <= high)
+            if not healthy:
+                doubtful.update(chunks)
+        return doubtful
+
+    def _check_listed(self, address, places):
+        if address in self.suspect:
+            return
+        facts = self.walked.get(address)
+        if len(places) > 1:
+            where = ", ".join(_place_name(kind, chain) for kind, chain, _ in places)
+            self.add("bin-duplicate", address,
+                     "chunk at %#x is listed %d times (%s): a double free" % (
+                         address, len(places), where), self.predict_free(address))
+        for kind, chain, owner in places:
+            if facts is None:
+                arena_address = owner.address if kind != "tcache" else None
+                if arena_address in self.broken_arenas:
                     continue
-                if kind != "tcache" and facts[0] != owner.address:
-                    self.add("bin-arena", address,
-                             "chunk at %#x is in a bin of arena %#x but lives in arena %#x"
-                             % (address, owner.address, facts[0]))
-                if kind in ("tcache", "fastbin") and facts[1] != chain.size:
-                    predicted = "malloc(): memory corruption (fast)" if kind == "fastbin" else None
+                if kind != "tcache" and not chain.complete:
+                    continue
+                self.add("bin-pointer", address,
+                         "%s points at %#x, which is not a chunk of any heap%s" % (
+                             _place_name(kind, chain), address,
+                             self._foreign_chunk_note(kind, chain, address)),
+                         self._foreign_chunk_abort(kind, chain, address))
+                continue
+            if kind != "tcache" and facts[0] != owner.address:
+                self.add("bin-arena", address,
+                         "chunk at %#x is in a bin of arena %#x but lives in arena %#x"
+                         % (address, owner.address, facts[0]))
+            if kind in ("tcache", "fastbin") and facts[1] != chain.size:
+                predicted = "malloc(): memory corruption (fast)" if kind == "fastbin" else None
+                self.add("bin-size", address,
+                         "chunk at %#x in %s has size %#x, not %#x" % (
+                             address, _place_name(kind, chain), facts[1], chain.size),
+                         predicted)
+            elif kind == "smallbin" and facts[1] != chain.size:
+                self.add("bin-size", address, "chunk at %#x in smallbin %#x has size %#x"
+                         % (address, chain.size, facts[1]))
+            elif kind == "largebin":
+                low, high = chain.size_range
+                if facts[1] < low or (high is not None and facts[1] > high):
                     self.add("bin-size", address,
-                             "chunk at %#x in %s has size %#x, not %#x" % (
-                                 address, _place_name(kind, chain), facts[1], chain.size),
-                             predicted)
-                elif kind == "smallbin" and facts[1] != chain.size:
-                    self.add("bin-size", address, "chunk at %#x in smallbin %#x has size %#x"
-                             % (address, chain.size, facts[1]))
-                elif kind == "largebin":
-                    low, high = chain.size_range
-                    if facts[1] < low or (high is not None and facts[1] > high):
-                        self.add("bin-size", address,
-                                 "chunk at %#x of size %#x is in large bin %d (%#x-%s)" % (
-                                     address, facts[1], chain.index, low,
-                                     "%#x" % high if high else "..."))
+                             "chunk at %#x of size %#x is in large bin %d (%#x-%s)" % (
+                                 address, facts[1], chain.index, low,
+                                 "%#x" % high if high else "..."))
+
+    def _check_tcache_structs(self):
         for thread in self.snap.threads:
             if thread.tcache and thread.tcache - C.CHUNK_HDR_SZ not in self.walked:
                 arenas_ok = not self.broken_arenas

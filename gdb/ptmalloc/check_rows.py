@@ -16,6 +16,8 @@ from .scan import row_of
 
 BINNED = frozenset(("unsorted", "smallbin", "largebin"))
 _IN_USE = ("in-use", None)
+# Chunks whose NON_MAIN_ARENA bit free() relies on; a chunk filed in a bin has lost it.
+_ARENA_CHECKED = frozenset(("in-use", "tcache", "fastbin"))
 _MINSIZE = C.MINSIZE
 _ARENA_BIT = C.NON_MAIN_ARENA
 _SIZE_MASK = ~C.SIZE_BITS
@@ -76,13 +78,14 @@ class Rows:
         arena_bits = map(_ARENA_BIT.__and__, fields)
         if not is_main:
             arena_bits = map(_ARENA_BIT.__xor__, arena_bits)
-        rows.update(itertools.compress(range(count), arena_bits))
+        special = self.special
+        rows.update(row for row in itertools.compress(range(count), arena_bits)
+                    if special.get(row, _IN_USE)[0] in _ARENA_CHECKED)
         for row, chain in zip(scan.binned_rows, scan.chains):
             if chain.kind in BINNED and row + 1 < count and fields[row + 1] & C.PREV_INUSE:
                 rows.add(row + 1)
         low_bytes = array.array("Q", fields).tobytes()[::8]
         words, positions, prev_index = scan.words, scan.positions, self.prev_index
-        special = self.special
         for row in itertools.compress(range(count), low_bytes.translate(_PREVIOUS_FREE)):
             if row and special.get(row - 1, _IN_USE)[0] in BINNED and \
                     words[positions[row] + prev_index] == fields[row - 1] & _SIZE_MASK:
