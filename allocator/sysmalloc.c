@@ -17,7 +17,7 @@ size_t system_page_size(void)
 {
 	static size_t page_size;
 	if (__builtin_expect(page_size == 0, 0))
-		page_size = (size_t)sysconf(_SC_PAGESIZE);
+		page_size = (size_t)getpagesize();
 	return page_size;
 }
 
