@@ -6,6 +6,8 @@
  */
 #include "dwarf_reader.h"
 
+#include "dwarf_forms.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,250 +32,6 @@ enum { UT_compile = 1, UT_type = 2, UT_partial = 3, UT_skeleton = 4, UT_split_co
        UT_split_type = 6 };
 enum { OP_plus_uconst = 0x23, MAX_NESTING = 256, MAX_TYPE_CHAIN = 64 };
 
-struct cursor {
-	const uint8_t *at, *end;
-	int bad;
-};
-
-static uint64_t read_fixed(struct cursor *c, size_t bytes)
-{
-	if ((size_t)(c->end - c->at) < bytes) {
-		c->bad = 1;
-		c->at = c->end;
-		return 0;
-	}
-	uint64_t value = 0;
-	for (size_t i = 0; i < bytes; i++)
-		value |= (uint64_t)c->at[i] << (8 * i);
-	c->at += bytes;
-	return value;
-}
-
-static uint64_t read_uleb(struct cursor *c)
-{
-	uint64_t value = 0;
-	for (unsigned shift = 0; c->at < c->end; shift += 7) {
-		uint8_t byte = *c->at++;
-		if (shift < 64)
-			value |= (uint64_t)(byte & 0x7f) << shift;
-		if (!(byte & 0x80))
-			return value;
-	}
-	c->bad = 1;
-	return 0;
-}
-
-static int64_t read_sleb(struct cursor *c)
-{
-	int64_t value = 0;
-	unsigned shift = 0;
-	while (c->at < c->end) {
-		uint8_t byte = *c->at++;
-		if (shift < 64)
-			value |= (int64_t)((uint64_t)(byte & 0x7f) << shift);
-		shift += 7;
-		if (!(byte & 0x80)) {
-			if (shift < 64 && (byte & 0x40))
-				value |= -((int64_t)1 << shift);
-			return value;
-		}
-	}
-	c->bad = 1;
-	return 0;
-}
-
-static void skip(struct cursor *c, uint64_t bytes)
-{
-	if ((uint64_t)(c->end - c->at) < bytes) {
-		c->bad = 1;
-		c->at = c->end;
-	} else {
-		c->at += bytes;
-	}
-}
-
-/* A NUL-terminated string at `offset` of a string section, or NULL if it is not one. */
-static const char *section_string(const uint8_t *section, size_t size, uint64_t offset)
-{
-	if (section == NULL || offset >= size || memchr(section + offset, 0, size - offset) == NULL)
-		return NULL;
-	return (const char *)section + offset;
-}
-
-struct abbrev_attr {
-	uint16_t name, form;
-	int64_t implicit_const;
-};
-
-struct abbrev {
-	uint64_t code;
-	uint16_t tag;
-	uint8_t has_children;
-	size_t first_attr, attr_count;
-};
-
-struct abbrev_table {
-	struct abbrev *entries;
-	size_t count, capacity;
-	struct abbrev_attr *attrs;
-	size_t attr_count, attr_capacity;
-};
-
-static int grow(void **array, size_t *capacity, size_t needed, size_t element_size)
-{
-	if (needed <= *capacity)
-		return 0;
-	size_t next = *capacity ? *capacity * 2 : 64;
-	while (next < needed)
-		next *= 2;
-	void *bigger = realloc(*array, next * element_size);
-	if (bigger == NULL)
-		return -1;
-	*array = bigger;
-	*capacity = next;
-	return 0;
-}
-
-static int parse_abbrevs(const struct dwarf_sections *s, uint64_t offset, struct abbrev_table *t)
-{
-	t->count = t->attr_count = 0;
-	if (offset >= s->abbrev_size)
-		return -1;
-	struct cursor c = {s->abbrev + offset, s->abbrev + s->abbrev_size, 0};
-	for (;;) {
-		uint64_t code = read_uleb(&c);
-		if (c.bad)
-			return -1;
-		if (code == 0)
-			return 0;
-		if (grow((void **)&t->entries, &t->capacity, t->count + 1, sizeof *t->entries))
-			return -1;
-		struct abbrev *entry = &t->entries[t->count++];
-		entry->code = code;
-		entry->tag = (uint16_t)read_uleb(&c);
-		entry->has_children = (uint8_t)read_fixed(&c, 1);
-		entry->first_attr = t->attr_count;
-		for (;;) {
-			uint64_t name = read_uleb(&c), form = read_uleb(&c);
-			int64_t implicit_const = form == 0x21 ? read_sleb(&c) : 0;
-			if (c.bad)
-				return -1;
-			if (name == 0 && form == 0)
-				break;
-			if (grow((void **)&t->attrs, &t->attr_capacity, t->attr_count + 1,
-				 sizeof *t->attrs))
-				return -1;
-			t->attrs[t->attr_count++] =
-				(struct abbrev_attr){(uint16_t)name, (uint16_t)form, implicit_const};
-		}
-		entry->attr_count = t->attr_count - entry->first_attr;
-	}
-}
-
-static const struct abbrev *find_abbrev(const struct abbrev_table *t, uint64_t code)
-{
-	/* gcc numbers abbreviations 1, 2, 3...; fall back to a search for other producers. */
-	if (code >= 1 && code <= t->count && t->entries[code - 1].code == code)
-		return &t->entries[code - 1];
-	for (size_t i = 0; i < t->count; i++)
-		if (t->entries[i].code == code)
-			return &t->entries[i];
-	return NULL;
-}
-
-struct unit {
-	uint64_t offset; /* of the unit header in .debug_info */
-	unsigned version, offset_size, address_size;
-	uint64_t str_offsets_base;
-};
-
-enum value_kind { VALUE_NONE, VALUE_CONSTANT, VALUE_STRING, VALUE_STRX, VALUE_REFERENCE,
-		  VALUE_BLOCK };
-
-struct value {
-	enum value_kind kind;
-	uint64_t number;
-	const char *string;
-	const uint8_t *block;
-	size_t block_size;
-};
-
-static int read_value(const struct dwarf_sections *s, const struct unit *u, struct cursor *c,
-		      const struct abbrev_attr *attr, uint64_t form, struct value *v, int depth)
-{
-	v->kind = VALUE_NONE;
-	switch (form) {
-	case 0x01: skip(c, u->address_size); break;                                  /* addr */
-	case 0x03: v->block_size = read_fixed(c, 2); goto block;                     /* block2 */
-	case 0x04: v->block_size = read_fixed(c, 4); goto block;                     /* block4 */
-	case 0x09: case 0x18: v->block_size = read_uleb(c); goto block;              /* block, exprloc */
-	case 0x0a: v->block_size = read_fixed(c, 1); goto block;                     /* block1 */
-	case 0x0b: v->kind = VALUE_CONSTANT; v->number = read_fixed(c, 1); break;    /* data1 */
-	case 0x05: v->kind = VALUE_CONSTANT; v->number = read_fixed(c, 2); break;    /* data2 */
-	case 0x06: v->kind = VALUE_CONSTANT; v->number = read_fixed(c, 4); break;    /* data4 */
-	case 0x07: v->kind = VALUE_CONSTANT; v->number = read_fixed(c, 8); break;    /* data8 */
-	case 0x1e: skip(c, 16); break;                                               /* data16 */
-	case 0x0d: v->kind = VALUE_CONSTANT; v->number = (uint64_t)read_sleb(c); break; /* sdata */
-	case 0x0f: v->kind = VALUE_CONSTANT; v->number = read_uleb(c); break;        /* udata */
-	case 0x0c: v->kind = VALUE_CONSTANT; v->number = read_fixed(c, 1); break;    /* flag */
-	case 0x19: v->kind = VALUE_CONSTANT; v->number = 1; break;                   /* flag_present */
-	case 0x21: v->kind = VALUE_CONSTANT; v->number = (uint64_t)attr->implicit_const; break;
-	case 0x08: {                                                                 /* string */
-		const uint8_t *nul = memchr(c->at, 0, (size_t)(c->end - c->at));
-		if (nul == NULL) {
-			c->bad = 1;
-			break;
-		}
-		v->kind = VALUE_STRING;
-		v->string = (const char *)c->at;
-		c->at = nul + 1;
-		break;
-	}
-	case 0x0e:                                                                   /* strp */
-		v->string = section_string(s->str, s->str_size, read_fixed(c, u->offset_size));
-		v->kind = v->string ? VALUE_STRING : VALUE_NONE;
-		break;
-	case 0x1f:                                                                   /* line_strp */
-		v->string = section_string(s->line_str, s->line_str_size,
-					   read_fixed(c, u->offset_size));
-		v->kind = v->string ? VALUE_STRING : VALUE_NONE;
-		break;
-	case 0x1a: case 0x1f02: v->kind = VALUE_STRX; v->number = read_uleb(c); break; /* strx */
-	case 0x25: case 0x26: case 0x27: case 0x28:                                  /* strx1..4 */
-		v->kind = VALUE_STRX;
-		v->number = read_fixed(c, form - 0x24);
-		break;
-	case 0x10:                                                                   /* ref_addr */
-		v->kind = VALUE_REFERENCE;
-		v->number = read_fixed(c, u->version <= 2 ? u->address_size : u->offset_size);
-		break;
-	case 0x11: case 0x12: case 0x13: case 0x14:                                  /* ref1..8 */
-		v->kind = VALUE_REFERENCE;
-		v->number = u->offset + read_fixed(c, (size_t)1 << (form - 0x11));
-		break;
-	case 0x15: v->kind = VALUE_REFERENCE; v->number = u->offset + read_uleb(c); break;
-	case 0x16:                                                                   /* indirect */
-		if (depth > 4)
-			return -1;
-		return read_value(s, u, c, attr, read_uleb(c), v, depth + 1);
-	case 0x17: case 0x1d: case 0x1f20: case 0x1f21:          /* sec_offset, strp_sup, GNU alt */
-		skip(c, u->offset_size);
-		break;
-	case 0x1b: case 0x22: case 0x23: case 0x1f01: read_uleb(c); break; /* addrx, loc/rnglistx */
-	case 0x29: case 0x2a: case 0x2b: case 0x2c: skip(c, form - 0x28); break;     /* addrx1..4 */
-	case 0x1c: skip(c, 4); break;                                                /* ref_sup4 */
-	case 0x20: case 0x24: skip(c, 8); break;                         /* ref_sig8, ref_sup8 */
-	default:
-		return -1;
-	}
-	return c->bad ? -1 : 0;
-block:
-	v->kind = VALUE_BLOCK;
-	v->block = c->at;
-	skip(c, v->block_size);
-	return c->bad ? -1 : 0;
-}
-
 /* The attributes of one DIE that type layout needs. */
 struct die {
 	uint64_t offset;
@@ -288,8 +46,8 @@ struct die {
 
 struct walk {
 	const struct dwarf_sections *sections;
-	struct unit unit;
-	struct abbrev_table abbrevs;
+	struct dwarf_unit unit;
+	struct dwarf_abbrev_table abbrevs;
 	struct die *dies;
 	size_t die_count, die_capacity;
 	char *error;
@@ -305,60 +63,49 @@ static int fail(struct walk *w, const char *format, ...)
 	return -1;
 }
 
-static const char *string_at_index(struct walk *w, uint64_t index)
-{
-	const struct dwarf_sections *s = w->sections;
-	uint64_t base = w->unit.str_offsets_base ? w->unit.str_offsets_base : 8;
-	uint64_t at = base + index * w->unit.offset_size;
-	if (s->str_offsets == NULL || at + w->unit.offset_size > s->str_offsets_size)
-		return NULL;
-	struct cursor c = {s->str_offsets + at, s->str_offsets + s->str_offsets_size, 0};
-	return section_string(s->str, s->str_size, read_fixed(&c, w->unit.offset_size));
-}
-
-static void record_attribute(struct die *die, uint16_t name, const struct value *v,
-			     int *name_is_index, uint64_t *name_index, struct unit *unit)
+static void record_attribute(struct die *die, uint16_t name, const struct dwarf_value *v,
+			     int *name_is_index, uint64_t *name_index, struct dwarf_unit *unit)
 {
 	switch (name) {
 	case AT_name:
-		if (v->kind == VALUE_STRING)
+		if (v->kind == DWARF_VALUE_STRING)
 			die->name = v->string;
-		else if (v->kind == VALUE_STRX)
+		else if (v->kind == DWARF_VALUE_STRX)
 			*name_is_index = 1, *name_index = v->number;
 		break;
 	case AT_type:
-		die->has_type = v->kind == VALUE_REFERENCE;
+		die->has_type = v->kind == DWARF_VALUE_REFERENCE;
 		die->type = v->number;
 		break;
 	case AT_byte_size:
-		die->has_byte_size = v->kind == VALUE_CONSTANT;
+		die->has_byte_size = v->kind == DWARF_VALUE_CONSTANT;
 		die->byte_size = v->number;
 		break;
 	case AT_data_member_location:
-		if (v->kind == VALUE_CONSTANT) {
+		if (v->kind == DWARF_VALUE_CONSTANT) {
 			die->has_location = 1;
 			die->location = v->number;
-		} else if (v->kind == VALUE_BLOCK && v->block_size >= 2 &&
+		} else if (v->kind == DWARF_VALUE_BLOCK && v->block_size >= 2 &&
 			   v->block[0] == OP_plus_uconst) {
-			struct cursor c = {v->block + 1, v->block + v->block_size, 0};
-			die->location = read_uleb(&c);
+			struct dwarf_cursor c = {v->block + 1, v->block + v->block_size, 0};
+			die->location = dwarf_read_uleb(&c);
 			die->has_location = !c.bad;
 		}
 		break;
 	case AT_upper_bound:
-		die->has_upper_bound = v->kind == VALUE_CONSTANT;
+		die->has_upper_bound = v->kind == DWARF_VALUE_CONSTANT;
 		die->upper_bound = v->number;
 		break;
 	case AT_lower_bound:
-		if (v->kind == VALUE_CONSTANT)
+		if (v->kind == DWARF_VALUE_CONSTANT)
 			die->lower_bound = (int64_t)v->number;
 		break;
 	case AT_count:
-		die->has_count = v->kind == VALUE_CONSTANT;
+		die->has_count = v->kind == DWARF_VALUE_CONSTANT;
 		die->count = v->number;
 		break;
 	case AT_declaration:
-		die->is_declaration = v->kind == VALUE_CONSTANT && v->number != 0;
+		die->is_declaration = v->kind == DWARF_VALUE_CONSTANT && v->number != 0;
 		break;
 	case AT_str_offsets_base:
 		unit->str_offsets_base = v->number;
@@ -366,14 +113,14 @@ static void record_attribute(struct die *die, uint16_t name, const struct value 
 	}
 }
 
-static int read_unit_dies(struct walk *w, struct cursor *c)
+static int read_unit_dies(struct walk *w, struct dwarf_cursor *c)
 {
 	int32_t parents[MAX_NESTING];
 	int depth = 0;
 	w->die_count = 0;
 	while (c->at < c->end) {
 		uint64_t offset = (uint64_t)(c->at - w->sections->info);
-		uint64_t code = read_uleb(c);
+		uint64_t code = dwarf_read_uleb(c);
 		if (c->bad)
 			return fail(w, "truncated DIE at .debug_info+0x%llx", (unsigned long long)offset);
 		if (code == 0) {
@@ -381,11 +128,12 @@ static int read_unit_dies(struct walk *w, struct cursor *c)
 				depth--;
 			continue;
 		}
-		const struct abbrev *abbrev = find_abbrev(&w->abbrevs, code);
+		const struct dwarf_abbrev *abbrev = dwarf_find_abbrev(&w->abbrevs, code);
 		if (abbrev == NULL)
 			return fail(w, "unknown abbreviation %llu at .debug_info+0x%llx",
 				    (unsigned long long)code, (unsigned long long)offset);
-		if (grow((void **)&w->dies, &w->die_capacity, w->die_count + 1, sizeof *w->dies))
+		if (dwarf_grow_array((void **)&w->dies, &w->die_capacity, w->die_count + 1,
+				     sizeof *w->dies))
 			return fail(w, "out of memory");
 		struct die *die = &w->dies[w->die_count];
 		memset(die, 0, sizeof *die);
@@ -396,15 +144,15 @@ static int read_unit_dies(struct walk *w, struct cursor *c)
 		int name_is_index = 0;
 		uint64_t name_index = 0;
 		for (size_t i = 0; i < abbrev->attr_count; i++) {
-			const struct abbrev_attr *attr = &w->abbrevs.attrs[abbrev->first_attr + i];
-			struct value v = {0};
-			if (read_value(w->sections, &w->unit, c, attr, attr->form, &v, 0) != 0)
+			const struct dwarf_abbrev_attr *attr = &w->abbrevs.attrs[abbrev->first_attr + i];
+			struct dwarf_value v = {0};
+			if (dwarf_read_value(w->sections, &w->unit, c, attr, &v) != 0)
 				return fail(w, "unreadable attribute (form 0x%x) at .debug_info+0x%llx",
 					    attr->form, (unsigned long long)offset);
 			record_attribute(die, attr->name, &v, &name_is_index, &name_index, &w->unit);
 		}
 		if (name_is_index)
-			die->name = string_at_index(w, name_index);
+			die->name = dwarf_indexed_string(w->sections, &w->unit, name_index);
 		if (abbrev->has_children) {
 			if (depth == MAX_NESTING)
 				return fail(w, "DIEs nested too deeply at .debug_info+0x%llx",
@@ -526,8 +274,8 @@ static int lay_out(struct walk *w, long index, const char *c_name,
 		uint64_t size, count;
 		if (!member->has_type || size_of_type(w, find_die(w, member->type), &size, &count))
 			return fail(w, "%s: cannot size member %s", c_name, member->name);
-		if (grow((void **)&layout->members, &capacity, layout->member_count + 1,
-			 sizeof *layout->members))
+		if (dwarf_grow_array((void **)&layout->members, &capacity, layout->member_count + 1,
+				     sizeof *layout->members))
 			return fail(w, "out of memory");
 		struct dwarf_member *out = &layout->members[layout->member_count++];
 		out->name = strdup(member->name);
@@ -541,15 +289,15 @@ static int lay_out(struct walk *w, long index, const char *c_name,
 	return 0;
 }
 
-static int read_unit_header(struct walk *w, struct cursor *c, const uint8_t **unit_end,
+static int read_unit_header(struct walk *w, struct dwarf_cursor *c, const uint8_t **unit_end,
 			    uint64_t *abbrev_offset, int *wanted_unit)
 {
 	const struct dwarf_sections *s = w->sections;
-	w->unit = (struct unit){.offset = (uint64_t)(c->at - s->info), .offset_size = 4};
-	uint64_t length = read_fixed(c, 4);
+	w->unit = (struct dwarf_unit){.offset = (uint64_t)(c->at - s->info), .offset_size = 4};
+	uint64_t length = dwarf_read_fixed(c, 4);
 	if (length == 0xffffffffu) {
 		w->unit.offset_size = 8;
-		length = read_fixed(c, 8);
+		length = dwarf_read_fixed(c, 8);
 	} else if (length >= 0xfffffff0u) {
 		return fail(w, "reserved unit length at .debug_info+0x%llx",
 			    (unsigned long long)w->unit.offset);
@@ -558,21 +306,21 @@ static int read_unit_header(struct walk *w, struct cursor *c, const uint8_t **un
 		return fail(w, "truncated unit at .debug_info+0x%llx",
 			    (unsigned long long)w->unit.offset);
 	*unit_end = c->at + length;
-	w->unit.version = (unsigned)read_fixed(c, 2);
+	w->unit.version = (unsigned)dwarf_read_fixed(c, 2);
 	if (w->unit.version < 2 || w->unit.version > 5)
 		return fail(w, "unsupported DWARF version %u", w->unit.version);
 	unsigned unit_type = UT_compile;
 	if (w->unit.version >= 5) {
-		unit_type = (unsigned)read_fixed(c, 1);
-		w->unit.address_size = (unsigned)read_fixed(c, 1);
-		*abbrev_offset = read_fixed(c, w->unit.offset_size);
+		unit_type = (unsigned)dwarf_read_fixed(c, 1);
+		w->unit.address_size = (unsigned)dwarf_read_fixed(c, 1);
+		*abbrev_offset = dwarf_read_fixed(c, w->unit.offset_size);
 		if (unit_type == UT_skeleton || unit_type == UT_split_compile)
-			skip(c, 8);
+			dwarf_skip_bytes(c, 8);
 		else if (unit_type == UT_type || unit_type == UT_split_type)
-			skip(c, 8 + w->unit.offset_size);
+			dwarf_skip_bytes(c, 8 + w->unit.offset_size);
 	} else {
-		*abbrev_offset = read_fixed(c, w->unit.offset_size);
-		w->unit.address_size = (unsigned)read_fixed(c, 1);
+		*abbrev_offset = dwarf_read_fixed(c, w->unit.offset_size);
+		w->unit.address_size = (unsigned)dwarf_read_fixed(c, 1);
 	}
 	if (c->bad || c->at > *unit_end)
 		return fail(w, "truncated unit header at .debug_info+0x%llx",
@@ -589,7 +337,7 @@ int dwarf_layout_structs(const struct dwarf_sections *sections, const char *cons
 	memset(layouts, 0, count * sizeof *layouts);
 	if (sections->info == NULL || sections->abbrev == NULL)
 		return fail(&w, "no .debug_info/.debug_abbrev");
-	struct cursor c = {sections->info, sections->info + sections->info_size, 0};
+	struct dwarf_cursor c = {sections->info, sections->info + sections->info_size, 0};
 	size_t missing = count;
 	int result = 0;
 	while (missing > 0 && c.at < c.end && result == 0) {
@@ -601,12 +349,12 @@ int dwarf_layout_structs(const struct dwarf_sections *sections, const char *cons
 			break;
 		}
 		if (wanted_unit) {
-			if (parse_abbrevs(sections, abbrev_offset, &w.abbrevs) != 0) {
+			if (dwarf_parse_abbrevs(sections, abbrev_offset, &w.abbrevs) != 0) {
 				result = fail(&w, "unreadable .debug_abbrev at 0x%llx",
 					      (unsigned long long)abbrev_offset);
 				break;
 			}
-			struct cursor dies = {c.at, unit_end, 0};
+			struct dwarf_cursor dies = {c.at, unit_end, 0};
 			result = read_unit_dies(&w, &dies);
 			for (size_t i = 0; i < count && result == 0; i++) {
 				if (layouts[i].found)
@@ -621,8 +369,7 @@ int dwarf_layout_structs(const struct dwarf_sections *sections, const char *cons
 		c.at = unit_end;
 	}
 	free(w.dies);
-	free(w.abbrevs.entries);
-	free(w.abbrevs.attrs);
+	dwarf_abbrev_table_free(&w.abbrevs);
 	return result;
 }
 

@@ -5,8 +5,8 @@
 PTM_LAYOUT          := $(BUILD)/ptm-layout
 PTMALLOC_TYPES_OBJ  := $(BUILD)/ptmalloc-types.o
 PTMALLOC_MANIFEST   := $(BUILD)/libptmalloc.so.layout.json
-PTM_LAYOUT_SOURCES  := dwarf/ptm-layout.c dwarf/dwarf_reader.c dwarf/elf_file.c
-PTM_LAYOUT_HEADERS  := dwarf/dwarf_reader.h dwarf/elf_file.h
+PTM_LAYOUT_SOURCES  := dwarf/ptm-layout.c dwarf/dwarf_reader.c dwarf/dwarf_forms.c dwarf/elf_file.c
+PTM_LAYOUT_HEADERS  := dwarf/dwarf_reader.h dwarf/dwarf_forms.h dwarf/elf_file.h
 # -lbfd is enough on Debian 12 (the shared libbfd carries its own zlib/sframe dependencies).
 BFD_LIBS            := -lbfd
 

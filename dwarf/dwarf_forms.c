@@ -1,0 +1,293 @@
+/*
+ * Cursor reads, abbreviation tables and attribute forms for the DWARF reader (see dwarf_forms.h).
+ * Every form gcc 12 emits is decoded or skipped by its size, because a DIE's later attributes
+ * can only be found by stepping over all of its earlier ones.
+ */
+#include "dwarf_forms.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { FORM_implicit_const = 0x21, MAX_INDIRECT_FORMS = 4 };
+
+uint64_t dwarf_read_fixed(struct dwarf_cursor *c, size_t bytes)
+{
+	if ((size_t)(c->end - c->at) < bytes) {
+		c->bad = 1;
+		c->at = c->end;
+		return 0;
+	}
+	uint64_t value = 0;
+	for (size_t i = 0; i < bytes; i++)
+		value |= (uint64_t)c->at[i] << (8 * i);
+	c->at += bytes;
+	return value;
+}
+
+uint64_t dwarf_read_uleb(struct dwarf_cursor *c)
+{
+	uint64_t value = 0;
+	for (unsigned shift = 0; c->at < c->end; shift += 7) {
+		uint8_t byte = *c->at++;
+		if (shift < 64)
+			value |= (uint64_t)(byte & 0x7f) << shift;
+		if (!(byte & 0x80))
+			return value;
+	}
+	c->bad = 1;
+	return 0;
+}
+
+static int64_t read_sleb(struct dwarf_cursor *c)
+{
+	int64_t value = 0;
+	unsigned shift = 0;
+	while (c->at < c->end) {
+		uint8_t byte = *c->at++;
+		if (shift < 64)
+			value |= (int64_t)((uint64_t)(byte & 0x7f) << shift);
+		shift += 7;
+		if (!(byte & 0x80)) {
+			if (shift < 64 && (byte & 0x40))
+				value |= -((int64_t)1 << shift);
+			return value;
+		}
+	}
+	c->bad = 1;
+	return 0;
+}
+
+void dwarf_skip_bytes(struct dwarf_cursor *c, uint64_t bytes)
+{
+	if ((uint64_t)(c->end - c->at) < bytes) {
+		c->bad = 1;
+		c->at = c->end;
+	} else {
+		c->at += bytes;
+	}
+}
+
+/* A NUL-terminated string at `offset` of a string section, or NULL if it is not one. */
+static const char *section_string(const uint8_t *section, size_t size, uint64_t offset)
+{
+	if (section == NULL || offset >= size || memchr(section + offset, 0, size - offset) == NULL)
+		return NULL;
+	return (const char *)section + offset;
+}
+
+int dwarf_grow_array(void **array, size_t *capacity, size_t needed, size_t element_size)
+{
+	if (needed <= *capacity)
+		return 0;
+	size_t next = *capacity ? *capacity * 2 : 64;
+	while (next < needed)
+		next *= 2;
+	void *bigger = realloc(*array, next * element_size);
+	if (bigger == NULL)
+		return -1;
+	*array = bigger;
+	*capacity = next;
+	return 0;
+}
+
+int dwarf_parse_abbrevs(const struct dwarf_sections *s, uint64_t offset,
+			struct dwarf_abbrev_table *t)
+{
+	t->count = t->attr_count = 0;
+	if (offset >= s->abbrev_size)
+		return -1;
+	struct dwarf_cursor c = {s->abbrev + offset, s->abbrev + s->abbrev_size, 0};
+	for (;;) {
+		uint64_t code = dwarf_read_uleb(&c);
+		if (c.bad)
+			return -1;
+		if (code == 0)
+			return 0;
+		if (dwarf_grow_array((void **)&t->entries, &t->capacity, t->count + 1,
+				     sizeof *t->entries))
+			return -1;
+		struct dwarf_abbrev *entry = &t->entries[t->count++];
+		entry->code = code;
+		entry->tag = (uint16_t)dwarf_read_uleb(&c);
+		entry->has_children = (uint8_t)dwarf_read_fixed(&c, 1);
+		entry->first_attr = t->attr_count;
+		for (;;) {
+			uint64_t name = dwarf_read_uleb(&c), form = dwarf_read_uleb(&c);
+			int64_t implicit_const = form == FORM_implicit_const ? read_sleb(&c) : 0;
+			if (c.bad)
+				return -1;
+			if (name == 0 && form == 0)
+				break;
+			if (dwarf_grow_array((void **)&t->attrs, &t->attr_capacity,
+					     t->attr_count + 1, sizeof *t->attrs))
+				return -1;
+			t->attrs[t->attr_count++] =
+				(struct dwarf_abbrev_attr){(uint16_t)name, (uint16_t)form, implicit_const};
+		}
+		entry->attr_count = t->attr_count - entry->first_attr;
+	}
+}
+
+const struct dwarf_abbrev *dwarf_find_abbrev(const struct dwarf_abbrev_table *t,
+					     uint64_t code)
+{
+	/* gcc numbers abbreviations 1, 2, 3...; fall back to a search for other producers. */
+	if (code >= 1 && code <= t->count && t->entries[code - 1].code == code)
+		return &t->entries[code - 1];
+	for (size_t i = 0; i < t->count; i++)
+		if (t->entries[i].code == code)
+			return &t->entries[i];
+	return NULL;
+}
+
+void dwarf_abbrev_table_free(struct dwarf_abbrev_table *table)
+{
+	free(table->entries);
+	free(table->attrs);
+	memset(table, 0, sizeof *table);
+}
+
+static int read_value_in_form(const struct dwarf_sections *s, const struct dwarf_unit *u,
+			      struct dwarf_cursor *c, const struct dwarf_abbrev_attr *attr,
+			      uint64_t form, struct dwarf_value *v, int indirections)
+{
+	v->kind = DWARF_VALUE_NONE;
+	switch (form) {
+	case 0x01:                                                      /* addr */
+		dwarf_skip_bytes(c, u->address_size);
+		break;
+	case 0x03:                                                      /* block2 */
+		v->block_size = dwarf_read_fixed(c, 2);
+		goto block;
+	case 0x04:                                                      /* block4 */
+		v->block_size = dwarf_read_fixed(c, 4);
+		goto block;
+	case 0x09: case 0x18:                                           /* block, exprloc */
+		v->block_size = dwarf_read_uleb(c);
+		goto block;
+	case 0x0a:                                                      /* block1 */
+		v->block_size = dwarf_read_fixed(c, 1);
+		goto block;
+	case 0x0b: case 0x0c:                                           /* data1, flag */
+		v->kind = DWARF_VALUE_CONSTANT;
+		v->number = dwarf_read_fixed(c, 1);
+		break;
+	case 0x05:                                                      /* data2 */
+		v->kind = DWARF_VALUE_CONSTANT;
+		v->number = dwarf_read_fixed(c, 2);
+		break;
+	case 0x06:                                                      /* data4 */
+		v->kind = DWARF_VALUE_CONSTANT;
+		v->number = dwarf_read_fixed(c, 4);
+		break;
+	case 0x07:                                                      /* data8 */
+		v->kind = DWARF_VALUE_CONSTANT;
+		v->number = dwarf_read_fixed(c, 8);
+		break;
+	case 0x1e:                                                      /* data16 */
+		dwarf_skip_bytes(c, 16);
+		break;
+	case 0x0d:                                                      /* sdata */
+		v->kind = DWARF_VALUE_CONSTANT;
+		v->number = (uint64_t)read_sleb(c);
+		break;
+	case 0x0f:                                                      /* udata */
+		v->kind = DWARF_VALUE_CONSTANT;
+		v->number = dwarf_read_uleb(c);
+		break;
+	case 0x19:                                                      /* flag_present */
+		v->kind = DWARF_VALUE_CONSTANT;
+		v->number = 1;
+		break;
+	case FORM_implicit_const:
+		v->kind = DWARF_VALUE_CONSTANT;
+		v->number = (uint64_t)attr->implicit_const;
+		break;
+	case 0x08: {                                                    /* string */
+		const uint8_t *nul = memchr(c->at, 0, (size_t)(c->end - c->at));
+		if (nul == NULL) {
+			c->bad = 1;
+			break;
+		}
+		v->kind = DWARF_VALUE_STRING;
+		v->string = (const char *)c->at;
+		c->at = nul + 1;
+		break;
+	}
+	case 0x0e:                                                      /* strp */
+		v->string = section_string(s->str, s->str_size, dwarf_read_fixed(c, u->offset_size));
+		v->kind = v->string ? DWARF_VALUE_STRING : DWARF_VALUE_NONE;
+		break;
+	case 0x1f:                                                      /* line_strp */
+		v->string = section_string(s->line_str, s->line_str_size,
+					   dwarf_read_fixed(c, u->offset_size));
+		v->kind = v->string ? DWARF_VALUE_STRING : DWARF_VALUE_NONE;
+		break;
+	case 0x1a: case 0x1f02:                                         /* strx, GNU_str_index */
+		v->kind = DWARF_VALUE_STRX;
+		v->number = dwarf_read_uleb(c);
+		break;
+	case 0x25: case 0x26: case 0x27: case 0x28:                     /* strx1..4 */
+		v->kind = DWARF_VALUE_STRX;
+		v->number = dwarf_read_fixed(c, form - 0x24);
+		break;
+	case 0x10:                                                      /* ref_addr */
+		v->kind = DWARF_VALUE_REFERENCE;
+		v->number = dwarf_read_fixed(c, u->version <= 2 ? u->address_size : u->offset_size);
+		break;
+	case 0x11: case 0x12: case 0x13: case 0x14:                     /* ref1..8 */
+		v->kind = DWARF_VALUE_REFERENCE;
+		v->number = u->offset + dwarf_read_fixed(c, (size_t)1 << (form - 0x11));
+		break;
+	case 0x15:                                                      /* ref_udata */
+		v->kind = DWARF_VALUE_REFERENCE;
+		v->number = u->offset + dwarf_read_uleb(c);
+		break;
+	case 0x16:                                                      /* indirect */
+		if (indirections > MAX_INDIRECT_FORMS)
+			return -1;
+		return read_value_in_form(s, u, c, attr, dwarf_read_uleb(c), v, indirections + 1);
+	case 0x17: case 0x1d: case 0x1f20: case 0x1f21:                 /* sec_offset, strp_sup, GNU alt */
+		dwarf_skip_bytes(c, u->offset_size);
+		break;
+	case 0x1b: case 0x22: case 0x23: case 0x1f01:                   /* addrx, loc/rnglistx */
+		dwarf_read_uleb(c);
+		break;
+	case 0x29: case 0x2a: case 0x2b: case 0x2c:                     /* addrx1..4 */
+		dwarf_skip_bytes(c, form - 0x28);
+		break;
+	case 0x1c:                                                      /* ref_sup4 */
+		dwarf_skip_bytes(c, 4);
+		break;
+	case 0x20: case 0x24:                                           /* ref_sig8, ref_sup8 */
+		dwarf_skip_bytes(c, 8);
+		break;
+	default:
+		return -1;
+	}
+	return c->bad ? -1 : 0;
+block:
+	v->kind = DWARF_VALUE_BLOCK;
+	v->block = c->at;
+	dwarf_skip_bytes(c, v->block_size);
+	return c->bad ? -1 : 0;
+}
+
+int dwarf_read_value(const struct dwarf_sections *s, const struct dwarf_unit *u,
+		     struct dwarf_cursor *c, const struct dwarf_abbrev_attr *attr,
+		     struct dwarf_value *v)
+{
+	return read_value_in_form(s, u, c, attr, attr->form, v, 0);
+}
+
+const char *dwarf_indexed_string(const struct dwarf_sections *s, const struct dwarf_unit *u,
+				 uint64_t index)
+{
+	/* Without DW_AT_str_offsets_base, the first table's entries follow its 8-byte header. */
+	uint64_t base = u->str_offsets_base ? u->str_offsets_base : 8;
+	uint64_t at = base + index * u->offset_size;
+	if (s->str_offsets == NULL || at + u->offset_size > s->str_offsets_size)
+		return NULL;
+	struct dwarf_cursor c = {s->str_offsets + at, s->str_offsets + s->str_offsets_size, 0};
+	return section_string(s->str, s->str_size, dwarf_read_fixed(&c, u->offset_size));
+}
