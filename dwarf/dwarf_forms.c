@@ -147,6 +147,17 @@ void dwarf_abbrev_table_free(struct dwarf_abbrev_table *table)
 	memset(table, 0, sizeof *table);
 }
 
+/* Bytes of a fixed-size constant, or of the length before a fixed-prefix block. */
+static size_t fixed_form_bytes(uint64_t form)
+{
+	switch (form) {
+	case 0x05: case 0x03: return 2; /* data2, block2 */
+	case 0x06: case 0x04: return 4; /* data4, block4 */
+	case 0x07: return 8;            /* data8 */
+	default: return 1;              /* data1, flag, block1 */
+	}
+}
+
 static int read_value_in_form(const struct dwarf_sections *s, const struct dwarf_unit *u,
 			      struct dwarf_cursor *c, const struct dwarf_abbrev_attr *attr,
 			      uint64_t form, struct dwarf_value *v, int indirections)
@@ -156,33 +167,15 @@ static int read_value_in_form(const struct dwarf_sections *s, const struct dwarf
 	case 0x01:                                                      /* addr */
 		dwarf_skip_bytes(c, u->address_size);
 		break;
-	case 0x03:                                                      /* block2 */
-		v->block_size = dwarf_read_fixed(c, 2);
-		goto block;
-	case 0x04:                                                      /* block4 */
-		v->block_size = dwarf_read_fixed(c, 4);
+	case 0x0a: case 0x03: case 0x04:                                /* block1, block2, block4 */
+		v->block_size = dwarf_read_fixed(c, fixed_form_bytes(form));
 		goto block;
 	case 0x09: case 0x18:                                           /* block, exprloc */
 		v->block_size = dwarf_read_uleb(c);
 		goto block;
-	case 0x0a:                                                      /* block1 */
-		v->block_size = dwarf_read_fixed(c, 1);
-		goto block;
-	case 0x0b: case 0x0c:                                           /* data1, flag */
+	case 0x0b: case 0x0c: case 0x05: case 0x06: case 0x07:          /* data1, flag, data2..8 */
 		v->kind = DWARF_VALUE_CONSTANT;
-		v->number = dwarf_read_fixed(c, 1);
-		break;
-	case 0x05:                                                      /* data2 */
-		v->kind = DWARF_VALUE_CONSTANT;
-		v->number = dwarf_read_fixed(c, 2);
-		break;
-	case 0x06:                                                      /* data4 */
-		v->kind = DWARF_VALUE_CONSTANT;
-		v->number = dwarf_read_fixed(c, 4);
-		break;
-	case 0x07:                                                      /* data8 */
-		v->kind = DWARF_VALUE_CONSTANT;
-		v->number = dwarf_read_fixed(c, 8);
+		v->number = dwarf_read_fixed(c, fixed_form_bytes(form));
 		break;
 	case 0x1e:                                                      /* data16 */
 		dwarf_skip_bytes(c, 16);
