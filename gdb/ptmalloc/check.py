@@ -145,7 +145,8 @@ class Audit:
     def _walk_segment(self, arena, segment):
         bound = self._heap_bound(arena, segment)
         if bound is not None and segment.end > bound:
-            segment = HeapSegment(segment.address, segment.start, bound, segment.info)
+            segment = HeapSegment(segment.address, segment.start, bound, segment.info,
+                                  segment.kind)
         status = WalkStatus()
         top_heap = segment.start <= arena.top < max(segment.end, segment.start + 1)
         rows = _Rows(self.snap, self.snap.scan(arena, segment, status), arena.address)
@@ -172,6 +173,11 @@ class Audit:
             self.broken_arenas.add(arena.address)
         elif not top_heap and segment.address is not None:
             self._check_fencepost(arena, segment, last_end)
+        elif not top_heap and last_end != segment.end:
+            self.add("heap-walk", last_end,
+                     "the walk of the main arena's segment at %#x stops at %#x, not at its "
+                     "closing fenceposts before %#x" % (segment.start, last_end, segment.end))
+            self.broken_arenas.add(arena.address)
 
     def _heap_bound(self, arena, segment):
         if segment.info is not None:
@@ -217,7 +223,7 @@ class Audit:
         before it in the walk (None for the first)."""
         size = chunk.size
         if size < C.MINSIZE and chunk.state != "top":
-            if top_heap or chunk.address + size != segment.end - C.CHUNK_HDR_SZ:
+            if not _is_fencepost(chunk, segment, top_heap):
                 self.add("chunk-size", chunk.address,
                          "chunk at %#x has size %#x, below the minimum %#x" % (
                              chunk.address, size, C.MINSIZE), self.predict_free(chunk.address))
@@ -645,6 +651,18 @@ class Audit:
                 self.add("tcache-count", thread.tcache,
                          "tcache bin %#x of %s holds %d entries, above tcache_count %d" % (
                              chain.size, thread.label(), chain.count, limit))
+
+
+def _is_fencepost(chunk, segment, top_heap):
+    """A chunk below MINSIZE that closes a heap no longer holding top: the 0x10 chunk before a
+    thread heap's 0|PREV_INUSE fencepost, or either 0x10 fencepost ending a segment of the main
+    arena (sbrk heap or mmapped) that sysmalloc left behind."""
+    if top_heap or chunk.size != C.CHUNK_HDR_SZ:
+        return False
+    closing = segment.end - chunk.address
+    if segment.info is not None:
+        return closing == 2 * C.CHUNK_HDR_SZ
+    return closing in (C.CHUNK_HDR_SZ, 2 * C.CHUNK_HDR_SZ)
 
 
 def _address_in(text, default):

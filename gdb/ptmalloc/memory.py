@@ -188,6 +188,11 @@ class Memory:
             return runs[1][index]
         return address
 
+    def runs(self):
+        """[(start, end)] of the runs of adjacent writable regions, in address order."""
+        runs = self._runs()
+        return list(zip(*runs)) if runs else []
+
     def _runs(self):
         if self._merged is None:
             starts, ends = [], []

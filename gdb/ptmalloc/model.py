@@ -156,18 +156,21 @@ class BinList:
 
 
 class HeapSegment:
-    """A contiguous run of chunks: the main arena's sbrk heap or one heap_info heap.
+    """A contiguous run of chunks: the main arena's sbrk heap, one mmapped segment of a
+    non-contiguous main arena, or one heap_info heap.
 
-    `address` is the heap_info address (None for the main heap), `start` the first chunk,
-    `end` the end of the walkable bytes, `info` heap_info's fields (dict) or None."""
+    `address` is the heap_info address (None for the main arena's segments), `start` the first
+    chunk, `end` the end of the walkable bytes, `info` heap_info's fields (dict) or None, `kind`
+    "sbrk", "mmap" (the main arena continued in mmapped memory) or "heap_info"."""
 
-    __slots__ = ("address", "start", "end", "info")
+    __slots__ = ("address", "start", "end", "info", "kind")
 
-    def __init__(self, address, start, end, info=None):
+    def __init__(self, address, start, end, info=None, kind=None):
         self.address = address
         self.start = start
         self.end = end
         self.info = info
+        self.kind = kind or ("heap_info" if info is not None else "sbrk")
 
 
 class ThreadInfo:

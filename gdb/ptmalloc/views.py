@@ -5,7 +5,7 @@ Addresses are plain ints (JSON numbers); sizes are chunk sizes without flag bits
 
 def heap_json(segment):
     value = {"address": segment.address if segment.address is not None else segment.start,
-             "start": segment.start, "end": segment.end}
+             "start": segment.start, "end": segment.end, "kind": segment.kind}
     if segment.info is not None:
         value["size"] = segment.info.get("size")
         value["mprotect_size"] = segment.info.get("mprotect_size")

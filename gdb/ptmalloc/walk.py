@@ -11,7 +11,7 @@ Every chain walk is bounded and detects cycles; a walk that stops early records 
 import gdb
 
 from . import constants as C
-from . import memory, target
+from . import main_segments, memory, target
 from .errors import HeapError, HeapReadError
 from .model import Arena, BinList, BinPosition, Chunk, HeapSegment, ThreadInfo, WalkStatus
 from .scan import scan_segment
@@ -60,9 +60,12 @@ class HeapSnapshot:
             raise HeapError("the allocator is not initialised yet (no malloc call so far)")
         self.arenas = self._arena_ring(main)
         self._mark_free_list()
+        self._noncontiguous_main = None
         for arena in self.arenas:
             self._find_heaps(arena)
             arena.load_bins = self._load_bins
+        if self._noncontiguous_main is not None:
+            self._main_mmapped_segments(self._noncontiguous_main)
 
     # The bins, the threads' tcaches and the free index cost most of a snapshot on a huge heap;
     # they are read on first use, so a command can print its first line before paying for them.
@@ -256,12 +259,15 @@ class HeapSnapshot:
     def _prefetch(self, arena):
         """Read each heap in bulk now, so that bin walks find their links in memory."""
         for segment in arena.heaps:
-            length = _align_up(max(segment.end - segment.start, 0), 8)
-            if length:
-                try:
-                    self.memory.read_segment(segment.start, length)
-                except HeapReadError:
-                    pass  # reported by the chunk walk, which reads the same range
+            self._prefetch_segment(segment)
+
+    def _prefetch_segment(self, segment):
+        length = _align_up(max(segment.end - segment.start, 0), 8)
+        if length:
+            try:
+                self.memory.read_segment(segment.start, length)
+            except HeapReadError:
+                pass  # reported by the chunk walk, which reads the same range
 
     def _initial_top(self, arena):
         return arena.address + self.layouts["state"].offset("bins") - C.CHUNK_HDR_SZ
@@ -298,9 +304,49 @@ class HeapSnapshot:
         if start <= arena.top < limit:
             arena.heaps.append(HeapSegment(None, start, self._bounded_top_end(arena, limit)))
             return
-        self._note_heap_problem(arena, "top %#x is outside the sbrk heap at %#x (non-contiguous "
-                                "main arena): only the sbrk heap is walked" % (arena.top, start))
-        arena.heaps.append(HeapSegment(None, start, min(limit, start + arena.system_mem)))
+        # Top has left the sbrk heap: the arena went on in mmapped memory (non-contiguous), and
+        # the sbrk heap ends with the double fencepost that closed its last top.
+        try:
+            walked = main_segments.sbrk_heap_walk(self.memory, start, limit)
+        except HeapReadError as error:
+            walked = ("broken", start)
+            self._note_heap_problem(arena, "the sbrk heap at %#x: %s" % (start, error))
+        end = walked[1] if walked is not None and walked[0] == "fenced" else \
+            min(limit, start + arena.system_mem)
+        arena.heaps.append(HeapSegment(None, start, end))
+        self._noncontiguous_main = arena
+
+    def _main_mmapped_segments(self, arena):
+        """Add the mmapped segments of a non-contiguous main arena (see main_segments.py)."""
+        self._load_bins()
+        known = []
+        for other in self.arenas:
+            for segment in other.heaps:
+                if segment.info is not None:
+                    known.append((segment.address, segment.address + max(
+                        segment.info.get("mprotect_size") or 0, segment.end - segment.address)))
+                else:
+                    known.append((segment.start, segment.end))
+        seeds = [arena.top] + [address for address in self._free_index]
+        try:
+            found, problems = main_segments.find_mmapped_segments(self, arena, known, seeds)
+        except HeapReadError as error:
+            found, problems = [], ["the main arena's mmapped segments: %s" % error]
+        arena.heaps.extend(found)
+        for segment in found:
+            self._prefetch_segment(segment)
+        if problems:
+            self._note_heap_problem(arena, problems[0])
+        if not any(segment.start <= arena.top < segment.end for segment in arena.heaps):
+            self._note_heap_problem(arena, "top %#x of the non-contiguous main arena is in no "
+                                    "segment found" % arena.top)
+            return
+        total = sum(main_segments.segment_bytes(s, self.mp.get("sbrk_base", 0))
+                    for s in arena.heaps)
+        if total != arena.system_mem:
+            self._note_heap_problem(arena, "the main arena's %d segments hold %#x bytes but its "
+                                    "system_mem is %#x: a segment may be missing" % (
+                                        len(arena.heaps), total, arena.system_mem))
 
     def _thread_heaps(self, arena):
         info_layout = self.layouts["heap_info"]
@@ -531,16 +577,31 @@ def _memaligned_inside(mem, snap, mapping, mapping_size):
     return None
 
 
+def _outside_heaps(start, end, heap_ranges):
+    """The pieces of [start, end) that no heap segment covers.  Each one starts where a mapping
+    starts: a non-contiguous main arena's segments share regions with mmapped chunks."""
+    pieces = []
+    for low, high in heap_ranges:
+        if low < end and start < high:
+            if start < low:
+                pieces.append((start, low))
+            start = max(start, high)
+    if start < end:
+        pieces.append((start, end))
+    return pieces
+
+
 def _scan_mmapped(snap):
-    heap_ranges = [(segment.address or segment.start, segment.end)
-                   for arena in snap.arenas for segment in arena.heaps]
-    found = []
+    heap_ranges = sorted((segment.address or segment.start, segment.end)
+                         for arena in snap.arenas for segment in arena.heaps)
+    pieces = []
     mem = snap.memory
     for start, end, name in mem.regions():
         if name.startswith("/") or name in ("[stack]", "[vvar]", "[vsyscall]", "[heap]"):
             continue
-        if any(low < end and start < high for low, high in heap_ranges):
-            continue
+        pieces += _outside_heaps(start, end, heap_ranges)
+    found = []
+    for start, end in pieces:
         address = start
         while address + C.CHUNK_HDR_SZ <= end and len(found) < C.MAX_CHAIN_LENGTH:
             header = _mmapped_header(mem, snap, address, end)

@@ -23,8 +23,9 @@ def _show_arena(arena, paint, out):
         out.line("  heaps: none yet")
     for segment in arena.heaps:
         if segment.address is None:
-            out.line("  heap (sbrk) chunks %s - %s" % (paint.address(segment.start),
-                                                      paint.address(segment.end)))
+            out.line("  heap (%s) chunks %s - %s" % (
+                "sbrk" if segment.kind == "sbrk" else "mmapped, non-contiguous",
+                paint.address(segment.start), paint.address(segment.end)))
         else:
             info = segment.info
             out.line("  heap_info %s  size %#x  mprotect_size %#x  prev %s  chunks %s - %s" % (

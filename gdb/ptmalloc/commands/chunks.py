@@ -6,7 +6,7 @@ import operator
 import gdb
 
 from .. import constants as C
-from .. import render, walk
+from .. import render, views, walk
 from ..errors import HeapError
 from ..model import WalkStatus
 from . import HeapCommand, command, parse_address, size_argument
@@ -174,8 +174,7 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
 
         gdb.write('{"arenas":[')
         for number, arena in enumerate(arenas):
-            heaps = [{"address": s.address if s.address is not None else s.start,
-                      "start": s.start, "end": s.end} for s in arena.heaps]
+            heaps = [views.heap_json(segment) for segment in arena.heaps]
             gdb.write('%s{"address":%d,"main":%s,"heaps":%s,"chunks":[' % (
                 "," if number else "", arena.address, "true" if arena.is_main else "false",
                 dumps(heaps, separators=(",", ":"))))

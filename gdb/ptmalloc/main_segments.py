@@ -1,0 +1,238 @@
+"""The segments of a non-contiguous main arena: the sbrk heap and the mmapped memory it went on in.
+
+When sbrk fails (a mapping above the break, RLIMIT_DATA, hugetlb), glibc 2.36 continues the main
+arena in anonymous mappings and sets NONCONTIGUOUS.  Nothing in the arena lists those mappings:
+each one starts with a chunk header at its first byte, and each abandoned top was closed with two
+0x10|PREV_INUSE fenceposts filling the mapping's last 32 bytes (freeing the shrunk old top
+clears the first one's PREV_INUSE), so a segment ends either with
+that double fencepost or with top.  The kernel often places the mappings next to each other and
+next to mmapped chunks, and /proc/PID/maps (or the core's sections) then shows them merged, so a
+segment's start is found by walking a region from its start, unit by unit (an mmapped chunk is
+skipped whole: IS_MMAPPED, prev_size 0, a page-multiple size), never by trusting a region start.
+
+Which regions to walk: those holding top or a free chunk of the main arena that no known heap
+holds; then, if the segments found hold less than system_mem, every other anonymous writable
+region, where only a segment closed by its double fencepost is accepted."""
+
+from . import constants as C
+from .errors import HeapReadError
+from .model import HeapSegment
+
+# A region larger than this is only searched in its first part: the walk reads what it searches.
+MAX_REGION_SEARCH = 1 << 28
+_FENCEPOST = C.CHUNK_HDR_SZ | C.PREV_INUSE
+_MMAPPED_FLAGS = C.IS_MMAPPED
+# A unit the walk cannot read is retried at each following page, at most this many times.
+MAX_RESYNC_PAGES = 1 << 14
+
+
+class _Region:
+    """One run of adjacent writable memory, read in one piece: its chunk headers are walked
+    with word indexing, as the segment scan does."""
+
+    def __init__(self, mem, start, end):
+        self.start = start
+        self.end = min(end, start + MAX_REGION_SEARCH)
+        self.truncated = self.end < end
+        self.words = memoryview(mem.read_segment(start, (self.end - start) & ~7)).cast("Q")
+
+    def word(self, address):
+        return self.words[(address - self.start) >> 3]
+
+    def mmapped_chunk_end(self, address):
+        """End of the mmapped chunk whose mapping starts at `address`, or None."""
+        if address + C.CHUNK_HDR_SZ > self.end or self.word(address) != 0:
+            return None
+        field = self.word(address + 8)
+        size = field & ~C.SIZE_BITS
+        if field & C.SIZE_BITS != _MMAPPED_FLAGS or not size or size % C.PAGE_SIZE or \
+                address + size > self.end:
+            return None
+        return address + size
+
+    def segment_walk(self, address, top, top_size, limit):
+        """Walk an arena segment from `address` (its mapping start) towards `limit`:
+        ("top" | "fenced", end) when it ends as a segment must, ("broken", where) when a chunk
+        size leads nowhere, None when `address` does not even start like a segment."""
+        if address + 2 * C.CHUNK_HDR_SZ > limit or self.word(address) != 0:
+            return None
+        first = self.word(address + 8)
+        if first & (C.IS_MMAPPED | C.NON_MAIN_ARENA | 8) or not first & C.PREV_INUSE or \
+                (first & ~C.SIZE_BITS) < C.MINSIZE and address != top:
+            return None
+        words, base = self.words, self.start
+        chunk = address
+        for _step in range(C.MAX_CHAIN_LENGTH):
+            if chunk == top:
+                end = top + top_size
+                return ("top", end) if end <= limit else ("broken", chunk)
+            if chunk + C.CHUNK_HDR_SZ > limit:
+                return "broken", chunk
+            field = words[((chunk - base) >> 3) + 1]
+            size = field & ~C.SIZE_BITS
+            if field & (C.IS_MMAPPED | 8) or not size:
+                return "broken", chunk
+            if size == C.CHUNK_HDR_SZ:
+                closing = chunk + 2 * C.CHUNK_HDR_SZ
+                # Freeing the shrunk old top clears the first fencepost's PREV_INUSE.
+                if field & C.NON_MAIN_ARENA == 0 and closing <= limit and \
+                        words[((chunk - base) >> 3) + 3] == _FENCEPOST:
+                    return "fenced", closing
+                return "broken", chunk
+            if chunk + size > limit:
+                return "broken", chunk
+            chunk += size
+        return "broken", chunk
+
+
+def _inside(address, ranges):
+    return any(low <= address < high for low, high in ranges)
+
+
+class MainSegmentFinder:
+    """Finds the segments of a non-contiguous main arena (see the module's docstring)."""
+
+    def __init__(self, snap, arena, known_ranges):
+        self.snap = snap
+        self.mem = snap.memory
+        self.arena = arena
+        self.known = list(known_ranges)  # [(low, high)] no segment may overlap
+        self.found = []
+        self.problems = []
+
+    def _runs(self):
+        return self.mem.runs()
+
+    def _run_of(self, address):
+        for start, end in self._runs():
+            if start <= address < end:
+                return start, end
+        return None
+
+    def _next_known_start(self, address, end):
+        starts = [low for low, _high in self.known if address <= low < end]
+        return min(starts) if starts else end
+
+    def _known_end(self, address):
+        for low, high in self.known:
+            if low <= address < high:
+                return high
+        return None
+
+    def walk_region(self, start, end, strict):
+        """Add every segment of the run [start, end); `strict` accepts only segments closed by
+        their double fencepost or ending at top, with no resynchronisation after unknown bytes."""
+        try:
+            region = _Region(self.mem, start, end)
+        except HeapReadError as error:
+            self.problems.append("region %#x-%#x: %s" % (start, end, error))
+            return
+        arena = self.arena
+        address = start
+        resync = 0
+        while address + C.CHUNK_HDR_SZ <= region.end:
+            known_end = self._known_end(address)
+            if known_end is not None:
+                address = _align_page_up(known_end)
+                continue
+            limit = min(self._next_known_start(address, region.end), region.end)
+            mapped_end = region.mmapped_chunk_end(address)
+            if mapped_end is not None and mapped_end <= limit:
+                address = mapped_end
+                continue
+            walked = region.segment_walk(address, arena.top, arena.top_size, limit)
+            if walked is not None and walked[0] != "broken":
+                self._add(address, walked[1])
+                address = walked[1]
+                continue
+            if walked is not None and not strict:
+                # A segment damaged inside: its chunk walk will stop and say where.
+                self.problems.append("the main arena's segment at %#x cannot be walked past %#x"
+                                     % (address, walked[1]))
+                self._add(address, limit)
+                return
+            if strict or resync >= MAX_RESYNC_PAGES:
+                return
+            resync += 1
+            address = (address & ~(C.PAGE_SIZE - 1)) + C.PAGE_SIZE
+
+    def _add(self, start, end):
+        self.found.append(HeapSegment(None, start, end, kind="mmap"))
+        self.known.append((start, end))
+
+    def search(self, seeds):
+        """Walk the runs holding a seed (top, free chunks outside every known heap)."""
+        walked_runs = set()
+        for seed in sorted(seeds):
+            if _inside(seed, self.known):
+                continue
+            run = self._run_of(seed)
+            if run is None or run in walked_runs:
+                continue
+            walked_runs.add(run)
+            self.walk_region(run[0], run[1], strict=False)
+        return walked_runs
+
+    def _starts_like_a_unit(self, address):
+        """A cheap look at a run's first header before reading the whole run."""
+        try:
+            header = self.mem.read(address, C.CHUNK_HDR_SZ)
+        except HeapReadError:
+            return False
+        prev_size = int.from_bytes(header[:8], "little")
+        flags = header[8] & (C.SIZE_BITS | 8)
+        return prev_size == 0 and flags in (C.PREV_INUSE, C.IS_MMAPPED)
+
+    def search_everywhere(self, skip_runs):
+        """Walk every other anonymous writable run, accepting only well-closed segments."""
+        named = {}
+        for start, end, name in self.mem.regions():
+            named.setdefault(name, []).append((start, end))
+        for start, end in self._runs():
+            if (start, end) in skip_runs or _inside(start, self.known):
+                continue
+            if _named_run(start, end, named) or not self._starts_like_a_unit(start):
+                continue
+            self.walk_region(start, end, strict=True)
+
+
+def _align_page_up(address):
+    return (address + C.PAGE_SIZE - 1) & ~(C.PAGE_SIZE - 1)
+
+
+def _named_run(start, end, named):
+    """True when the run holds a file mapping or a special region: no mmap fallback is there."""
+    for name, ranges in named.items():
+        if not name or name.startswith("load"):
+            continue
+        if any(low < end and start < high for low, high in ranges):
+            return True
+    return False
+
+
+def segment_bytes(segment, sbrk_base):
+    """The bytes system_mem counts for a segment: from its mapping (or sbrk_base) to its end."""
+    if segment.kind == "sbrk":
+        return segment.end - sbrk_base
+    return segment.end - segment.start
+
+
+def find_mmapped_segments(snap, arena, known_ranges, seeds):
+    """([HeapSegment] of the main arena outside the sbrk heap, [problem]).  The segment holding
+    top comes last (it is the newest); the others follow in address order."""
+    finder = MainSegmentFinder(snap, arena, known_ranges)
+    walked = finder.search(seeds)
+    sbrk_total = sum(segment_bytes(s, snap.mp.get("sbrk_base", 0)) for s in arena.heaps)
+    found_total = sum(segment.end - segment.start for segment in finder.found)
+    if sbrk_total + found_total < arena.system_mem:
+        finder.search_everywhere(walked)
+    segments = sorted(finder.found, key=lambda s: (s.start <= arena.top < s.end, s.start))
+    return segments, finder.problems
+
+
+
+def sbrk_heap_walk(mem, start, limit):
+    """How the sbrk heap of a non-contiguous main arena ends: ("fenced", end) when its walk
+    meets the double fencepost, else ("broken", where) or None (see _Region.segment_walk)."""
+    region = _Region(mem, start, limit)
+    return region.segment_walk(start, None, 0, region.end)

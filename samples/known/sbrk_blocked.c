@@ -1,0 +1,159 @@
+/*
+ * A main arena that outgrows a break which cannot move: a page is mapped right above the break
+ * after the first malloc, so every later sysmalloc of the main arena fails sbrk and continues in
+ * mmapped memory.  glibc 2.36 (and the clone) then marks the arena NONCONTIGUOUS, makes the first
+ * fallback mapping at least 1 MiB and later ones just big enough for the request, and closes each
+ * abandoned top with two 0x10|PREV_INUSE fenceposts.  Large mmapped chunks are made in between,
+ * so the kernel places them next to the arena's own mappings (often merged into one region).
+ *
+ * Like every_bin, the program writes a record (each pointer it holds or freed, the state it must
+ * be in, mallinfo2's totals) to the file named by argv[1], then calls sample_checkpoint(); with
+ * "crash" as argv[2] it then aborts.  Every free comes after the last allocation that could sort
+ * or consolidate the bins, so each recorded state follows from glibc 2.36's algorithm alone.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define MAX_RECORDS 512
+#define SEGMENTS 4
+#define FILLER_REQUEST 0x18000 /* below the mmap threshold: always served by the arena */
+
+struct record {
+	void *pointer;
+	size_t request;
+	const char *state;
+};
+
+static struct record records[MAX_RECORDS];
+static int record_count;
+
+static void note(void *pointer, size_t request, const char *state)
+{
+	if (record_count < MAX_RECORDS)
+		records[record_count++] = (struct record){pointer, request, state};
+}
+
+static void *held(size_t request)
+{
+	void *pointer = malloc(request);
+	note(pointer, request, "in-use");
+	return pointer;
+}
+
+/* The record is of pointers, so the state is written down before the free. */
+static void release(void *pointer, const char *state)
+{
+	for (int i = 0; i < record_count; i++)
+		if (records[i].pointer == pointer)
+			records[i].state = state;
+	free(pointer);
+}
+
+__attribute__((noinline)) void sample_checkpoint(void) { __asm__ volatile(""); }
+
+static void write_text(int fd, const char *text) { (void)!write(fd, text, strlen(text)); }
+
+static void write_record(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return;
+	char line[256];
+	snprintf(line, sizeof line, "main %d\n", gettid());
+	write_text(fd, line);
+	for (int i = 0; i < record_count; i++) {
+		snprintf(line, sizeof line, "chunk %#lx %zu %s %d\n", (unsigned long)records[i].pointer,
+			 records[i].request, records[i].state, gettid());
+		write_text(fd, line);
+	}
+	struct mallinfo2 info = mallinfo2();
+	snprintf(line, sizeof line,
+		 "mallinfo2 arena=%zu ordblks=%zu smblks=%zu hblks=%zu hblkhd=%zu fsmblks=%zu "
+		 "uordblks=%zu fordblks=%zu keepcost=%zu\n",
+		 info.arena, info.ordblks, info.smblks, info.hblks, info.hblkhd, info.fsmblks,
+		 info.uordblks, info.fordblks, info.keepcost);
+	write_text(fd, line);
+	close(fd);
+}
+
+/* Chunks of one segment that the end of main() frees; each freed chunk sits between held
+   guards, so no free can merge it with a neighbour. */
+struct staged {
+	void *tiny[3];     /* 0x30 chunks: tcache, later fastbin */
+	void *small[2];    /* 0x110 chunks: tcache, or the small bin */
+	void *large;       /* 0x510 chunk: the large bin */
+	void *unsorted;    /* 0x460 chunk: left in the unsorted bin */
+};
+
+static void *guarded(size_t request)
+{
+	held(0x18);
+	void *pointer = held(request);
+	held(0x18);
+	return pointer;
+}
+
+static void stage(struct staged *where)
+{
+	for (int i = 0; i < 3; i++)
+		where->tiny[i] = guarded(0x28);
+	for (int i = 0; i < 2; i++)
+		where->small[i] = guarded(0x100);
+	where->large = guarded(0x500);
+	where->unsorted = guarded(0x450);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		static const char usage[] = "usage: sbrk_blocked RECORD_FILE [crash]\n";
+		(void)!write(2, usage, sizeof usage - 1);
+		return 2;
+	}
+	held(0x18); /* the sbrk heap exists from here on */
+	char *break_now = sbrk(0);
+	if (mmap(break_now, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+		return 3;
+
+	/* Segment 0 is the sbrk heap; each round of fillers overflows the current top, so the next
+	   stage lands in a new mmapped segment (or in the freed remains of an old top). */
+	struct staged staged[SEGMENTS];
+	static const int fillers[SEGMENTS] = {2, 11, 3, 3};
+	for (int segment = 0; segment < SEGMENTS; segment++) {
+		stage(&staged[segment]);
+		for (int i = 0; i < fillers[segment]; i++)
+			held(FILLER_REQUEST);
+		held(200000 + 4096 * (size_t)segment); /* an mmapped chunk next to the arena's maps */
+	}
+	stage(&staged[SEGMENTS - 1]);
+
+	/* 7 of the 0x110 chunks fill their tcache bin, the 8th goes to unsorted; the large ones go
+	   to unsorted too, and a larger request then sorts them into the small and large bins. */
+	for (int segment = 0; segment < SEGMENTS; segment++) {
+		release(staged[segment].small[0], "tcache");
+		release(staged[segment].large, "largebin");
+	}
+	for (int segment = 0; segment < 3; segment++)
+		release(staged[segment].small[1], "tcache");
+	release(staged[SEGMENTS - 1].small[1], "smallbin");
+	held(0x1000);
+
+	/* 0x30: seven to the tcache, the rest to the fastbin; then one chunk left unsorted. */
+	int tiny_freed = 0;
+	for (int segment = 0; segment < SEGMENTS; segment++)
+		for (int i = 0; i < 3; i++, tiny_freed++)
+			release(staged[segment].tiny[i], tiny_freed < 7 ? "tcache" : "fastbin");
+	release(staged[1].unsorted, "unsorted");
+
+	write_record(argv[1]);
+	sample_checkpoint();
+	if (argc > 2 && strcmp(argv[2], "crash") == 0)
+		abort();
+	return 0;
+}
