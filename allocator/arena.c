@@ -191,7 +191,7 @@ attach:;
 	return result;
 }
 
-static mstate arena_get2(size_t size, mstate avoid)
+mstate arena_get2(size_t size, mstate avoid)
 {
 	static size_t narenas_limit;
 	note_thread_uses_heap();
@@ -224,16 +224,6 @@ static mstate arena_get2(size_t size, mstate avoid)
 	}
 }
 
-mstate arena_get(size_t size)
-{
-	mstate av = thread_arena;
-	if (av != NULL) {
-		lock_acquire(&av->mutex);
-		return av;
-	}
-	return arena_get2(size, NULL);
-}
-
 mstate arena_get_retry(mstate failed, size_t bytes)
 {
 	lock_release(&failed->mutex);
@@ -242,21 +232,6 @@ mstate arena_get_retry(mstate failed, size_t bytes)
 		return &main_arena;
 	}
 	return arena_get2(bytes, failed);
-}
-
-void *arena_malloc(size_t bytes, mstate *used)
-{
-	mstate av = arena_get(bytes);
-	void *mem = _int_malloc(av, bytes);
-	/* Retry elsewhere only when there was an arena to fail in. */
-	if (mem == NULL && av != NULL) {
-		av = arena_get_retry(av, bytes);
-		mem = _int_malloc(av, bytes);
-	}
-	if (av != NULL)
-		lock_release(&av->mutex);
-	*used = av;
-	return mem;
 }
 
 /* ---- thread exit and fork ---- */

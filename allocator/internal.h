@@ -71,12 +71,19 @@ static inline void ptmalloc_ensure_init(void)
 		ptmalloc_init();
 }
 void malloc_init_state(mstate av);
+/* A thread without an arena gets one here: from the free list, a new one, or a shared one. */
+mstate arena_get2(size_t size, mstate avoid);
 /* The calling thread's arena, locked; NULL only when no arena could be created. */
-mstate arena_get(size_t size);
+static inline mstate arena_get(size_t size)
+{
+	mstate av = thread_arena;
+	if (av != NULL) {
+		lock_acquire(&av->mutex);
+		return av;
+	}
+	return arena_get2(size, NULL);
+}
 mstate arena_get_retry(mstate failed, size_t bytes);
-/* _int_malloc in the calling thread's arena, retried once in another; *used is the arena that
-   answered (unlocked again), or NULL when there was none. */
-void *arena_malloc(size_t bytes, mstate *used);
 /* With the hugetlb tunable, heaps are sized and aligned in huge pages instead. */
 static inline size_t heap_min_size(void) { return mp_.hp_pagesize == 0 ? HEAP_MIN_SIZE : mp_.hp_pagesize; }
 static inline size_t heap_max_size(void) { return mp_.hp_pagesize == 0 ? HEAP_MAX_SIZE : mp_.hp_pagesize * 4; }
@@ -95,6 +102,23 @@ void arena_thread_exit(void);
 
 /* ---- malloc.c ---- */
 void *_int_malloc(mstate av, size_t bytes);
+
+/* _int_malloc in the calling thread's arena, retried once in another; *used is the arena that
+   answered (unlocked again), or NULL when there was none.  Inline: it is malloc's multi-thread path. */
+static inline void *arena_malloc(size_t bytes, mstate *used)
+{
+	mstate av = arena_get(bytes);
+	void *mem = _int_malloc(av, bytes);
+	/* Retry elsewhere only when there was an arena to fail in. */
+	if (mem == NULL && av != NULL) {
+		av = arena_get_retry(av, bytes);
+		mem = _int_malloc(av, bytes);
+	}
+	if (av != NULL)
+		lock_release(&av->mutex);
+	*used = av;
+	return mem;
+}
 
 /* ---- free.c ---- */
 void _int_free(mstate av, mchunkptr p, int have_lock);

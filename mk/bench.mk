@@ -15,7 +15,7 @@ BENCH_CFLAGS := -std=gnu11 -O2 $(CFLAGS_DEBUG) -Wall -Wextra -Werror -pthread \
 BENCH_SAMPLE := $(BENCH_DIR)/million_chunks
 BENCH_DRIVER := $(PYTHON) bench/bench.py --runs $(BENCH_RUNS) --build $(BUILD)
 
-.PHONY: bench bench-alloc bench-gdb
+.PHONY: bench bench-alloc bench-gdb bench-instructions
 
 $(BENCH_DIR)/%: bench/alloc/%.c bench/alloc/workload.h
 	@mkdir -p $(dir $@)
@@ -37,3 +37,8 @@ bench-alloc: $(BENCH_DIR)/run_measured $(BENCH_WORKLOAD_BINARIES) $(BUILD)/libpt
 
 bench-gdb: $(BENCH_DIR)/run_measured $(BENCH_SAMPLE) $(BUILD)/libptmalloc.so
 	$(BENCH_DRIVER) --part gdb
+
+# Instruction counts under callgrind: the load-independent view of the allocator's overhead.
+.PHONY: bench-instructions
+bench-instructions: $(BENCH_WORKLOAD_BINARIES) $(BUILD)/libptmalloc.so
+	$(PYTHON) bench/instruction_counts.py $(BUILD) $(BENCH_WORKLOADS)
