@@ -2,7 +2,7 @@
 # Each sample with a known heap is built four ways: against the system glibc (also run with
 # LD_PRELOAD=build/libptmalloc.so), linked with -lptmalloc, and with libptmalloc.a linked in.
 
-KNOWN_SAMPLES := every_bin
+KNOWN_SAMPLES := every_bin sbrk_blocked
 KNOWN_DIR := $(BUILD)/samples/known
 KNOWN_BINARIES := $(foreach s,$(KNOWN_SAMPLES),$(KNOWN_DIR)/$(s) $(KNOWN_DIR)/$(s)-linked \
 	$(KNOWN_DIR)/$(s)-static)

@@ -21,8 +21,8 @@
 #include <unistd.h>
 
 #define MAX_RECORDS 512
-#define SEGMENTS 4
-#define FILLER_REQUEST 0x18000 /* below the mmap threshold: always served by the arena */
+#define SEGMENTS 4 /* staged: the sbrk heap and three mmapped segments */
+#define FILLER_REQUEST 0x18000 /* below the mmap threshold: served by the arena */
 
 struct record {
 	void *pointer;
@@ -109,6 +109,14 @@ static void stage(struct staged *where)
 	where->unsorted = guarded(0x450);
 }
 
+/* Carve the top chunk down to `left` bytes (mallinfo2's keepcost is the main arena's top). */
+static void leave_top(size_t left)
+{
+	size_t top = mallinfo2().keepcost;
+	if (top >= left + 0x40)
+		held(top - left - 8);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -121,17 +129,23 @@ int main(int argc, char **argv)
 	if (mmap(break_now, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
 		return 3;
 
-	/* Segment 0 is the sbrk heap; each round of fillers overflows the current top, so the next
-	   stage lands in a new mmapped segment (or in the freed remains of an old top). */
+	/* Segment 0 is the sbrk heap; each stage after it opens a new mmapped segment, because the
+	   previous top was cut down to 0x60 bytes first: sysmalloc shrinks such a top to 0x40, closes
+	   it with the fenceposts and frees it to the tcache, where no later request of this program
+	   looks, so every stage lands in its own segment. */
 	struct staged staged[SEGMENTS];
-	static const int fillers[SEGMENTS] = {2, 11, 3, 3};
 	for (int segment = 0; segment < SEGMENTS; segment++) {
 		stage(&staged[segment]);
-		for (int i = 0; i < fillers[segment]; i++)
-			held(FILLER_REQUEST);
-		held(200000 + 4096 * (size_t)segment); /* an mmapped chunk next to the arena's maps */
+		/* Larger than any top: an mmapped chunk, placed by the kernel next to the arena's maps. */
+		size_t mapped_request = 0x110000 + 4096 * (size_t)segment;
+		note(malloc(mapped_request), mapped_request, "mmapped");
+		if (segment < SEGMENTS - 1)
+			leave_top(0x60);
 	}
-	stage(&staged[SEGMENTS - 1]);
+	/* The last old top is large: freed to the unsorted bin, it clears its fencepost's
+	   PREV_INUSE, and the sorting request below splits it. */
+	leave_top(0x2000);
+	held(FILLER_REQUEST);
 
 	/* 7 of the 0x110 chunks fill their tcache bin, the 8th goes to unsorted; the large ones go
 	   to unsorted too, and a larger request then sorts them into the small and large bins. */

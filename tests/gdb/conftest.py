@@ -34,6 +34,7 @@ ALL_VARIANTS = dict(VARIANTS, **COMPARISON_VARIANTS)
 
 JSON_COMMANDS = {
     "summary": "heap --json",
+    "check": "heap check --json",
     "arenas": "heap arenas --json",
     "chunks": "heap chunks --json",
     "bins": "heap bins --json",
@@ -273,13 +274,13 @@ def runner(tmp_path_factory):
     return Runner(tmp_path_factory)
 
 
-def require_variant(variant):
+def require_variant(variant, sample="every_bin"):
     if variant in CLONE_VARIANTS and not clone_available():
         pytest.skip("build/libptmalloc.so is not built")
     preload = _variant_preload(variant)
     if preload and not os.path.exists(preload):
         pytest.skip("%s is not built (make build-all)" % os.path.relpath(preload, REPO))
-    path = binary("every_bin", variant)
+    path = binary(sample, variant)
     if not os.path.exists(path):
         pytest.skip("%s is not built (make build-all)" % os.path.relpath(path, REPO))
 

@@ -1,0 +1,180 @@
+"""A main arena that went on in mmapped memory when sbrk failed (samples/known/sbrk_blocked.c):
+every segment walked, live and from a gcore'd core, on glibc 2.36 and on the clone, checked
+against the sample's own record and mallinfo2, and the clone's heap equal to glibc's."""
+
+import pytest
+
+from conftest import require_variant
+
+SAMPLE = "sbrk_blocked"
+VARIANTS = ("glibc", "preload")
+SOURCES = ("live", "gcore")
+HEADER = 16
+NONCONTIGUOUS = 2
+FENCEPOST = 16
+
+
+def get_run(runner, source, variant):
+    require_variant(variant, SAMPLE)
+    run = getattr(runner, source)(SAMPLE, variant)
+    assert run.json["chunks"] is not None, run.output[-3000:]
+    return run
+
+
+def main_arena(chunks_json):
+    return next(arena for arena in chunks_json["arenas"] if arena["main"])
+
+
+def segment_of(heaps, address):
+    for heap in heaps:
+        if heap["start"] <= address < heap["end"]:
+            return heap
+    return None
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("source", SOURCES)
+def test_every_segment_is_listed(runner, source, variant):
+    run = get_run(runner, source, variant)
+    arena = next(a for a in run.json["arenas"]["arenas"] if a["main"])
+    assert arena["flags"] & NONCONTIGUOUS, "sbrk was not blocked: the test would prove nothing"
+    assert arena["heap_problem"] is None, arena["heap_problem"]
+    heaps = arena["heaps"]
+    assert [heap["kind"] for heap in heaps] == ["sbrk"] + ["mmap"] * (len(heaps) - 1)
+    assert len(heaps) >= 4
+    # The newest segment (top's) is listed last; system_mem counts every segment whole.
+    assert heaps[-1]["start"] <= arena["top"] < heaps[-1]["end"]
+    assert arena["top"] + arena["top_size"] == heaps[-1]["end"]
+    sbrk_base = run.json["mp"]["mp_"]["sbrk_base"]
+    held = (heaps[0]["end"] - sbrk_base) + sum(h["end"] - h["start"] for h in heaps[1:])
+    assert held == arena["system_mem"]
+    assert run.json["chunks"]["complete"] is True, run.json["chunks"].get("problem")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("source", SOURCES)
+def test_each_segment_is_walked_whole(runner, source, variant):
+    run = get_run(runner, source, variant)
+    arena = main_arena(run.json["chunks"])
+    chunks = sorted(arena["chunks"], key=lambda c: c["address"])
+    heaps = arena["heaps"]
+    for chunk in chunks:
+        assert segment_of(heaps, chunk["address"]) is not None, chunk
+    for heap in heaps:
+        inside = [c for c in chunks if heap["start"] <= c["address"] < heap["end"]]
+        assert inside[0]["address"] == heap["start"]
+        for before, after in zip(inside, inside[1:]):
+            assert before["address"] + before["size"] == after["address"]
+        assert inside[-1]["address"] + inside[-1]["size"] == heap["end"]
+        if heap is heaps[-1]:
+            assert inside[-1]["state"] == "top"
+        else:
+            assert [c["size"] for c in inside[-2:]] == [FENCEPOST, FENCEPOST], hex(heap["start"])
+    for chunk in run.json["chunks"]["mmapped"]:
+        for heap in heaps:
+            assert chunk["address"] + chunk["size"] <= heap["start"] or \
+                chunk["address"] >= heap["end"], (chunk, heap)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("source", SOURCES)
+def test_every_recorded_chunk_has_its_state(runner, source, variant):
+    run = get_run(runner, source, variant)
+    arena = main_arena(run.json["chunks"])
+    found = {c["address"]: c for c in arena["chunks"]}
+    found.update((c["address"], dict(c, state="mmapped")) for c in run.json["chunks"]["mmapped"])
+    heaps = arena["heaps"]
+    assert len(run.record.chunks) > 90
+    in_mmapped_segments = 0
+    for entry in run.record.chunks:
+        header = entry["user"] - HEADER
+        assert header in found, "record chunk %#x not found" % header
+        assert found[header]["state"] == entry["state"], (hex(header), found[header], entry)
+        assert found[header]["size"] >= entry["request"] + 8
+        segment = segment_of(heaps, header)
+        in_mmapped_segments += segment is not None and segment["kind"] == "mmap"
+    assert in_mmapped_segments > 50, "the record hardly reaches the mmapped segments"
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("source", SOURCES)
+def test_totals_match_mallinfo2(runner, source, variant):
+    run = get_run(runner, source, variant)
+    info = run.record.mallinfo
+    arenas = run.json["arenas"]["arenas"]
+    bins = run.json["bins"]["arenas"]
+    chunks = run.json["chunks"]
+    sizes = {c["address"]: c["size"] for a in chunks["arenas"] for c in a["chunks"]}
+    fast = [c for a in bins for chain in a["fastbins"] for c in chain["chunks"]]
+    regular = [c for a in bins for c in a["unsorted"]] + [
+        c for a in bins for key in ("smallbins", "largebins") for chain in a[key]
+        for c in chain["chunks"]]
+    tops = sum(a["top_size"] for a in arenas)
+    walked_free = sum(size * count for size, count in _histogram(run, "fastbin", "unsorted",
+                                                                  "smallbin", "largebin", "top"))
+    assert info["arena"] == sum(a["system_mem"] for a in arenas)
+    assert info["smblks"] == len(fast) > 0
+    assert info["fsmblks"] == sum(sizes[c] for c in fast)
+    assert info["ordblks"] == len(regular) + len(arenas)
+    assert info["fordblks"] == tops + sum(sizes[c] for c in fast + regular) == walked_free
+    assert info["uordblks"] == info["arena"] - info["fordblks"]
+    assert info["keepcost"] == next(a["top_size"] for a in arenas if a["main"])
+    assert info["hblks"] == len(chunks["mmapped"]) > 0
+    assert info["hblkhd"] == sum(c["size"] + c["prev_size"] for c in chunks["mmapped"])
+
+
+def _histogram(run, *states):
+    """[(size, count)] of the walked chunks in `states`, from `heap chunks --summary --json`."""
+    return [(e["size"], e["count"]) for e in run.json["histogram"]["summary"]
+            if e["state"] in states]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_cores_show_the_live_heap(runner, variant):
+    live = get_run(runner, "live", variant)
+    core = get_run(runner, "gcore", variant)
+    for name in ("chunks", "bins", "arenas", "top", "mp", "check"):
+        assert core.json[name] == live.json[name], name
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("source", SOURCES)
+def test_check_finds_the_heap_healthy(runner, source, variant):
+    run = get_run(runner, source, variant)
+    assert run.json["check"] == {"ok": True, "findings": []}, run.json["check"]
+
+
+def as_offsets(run):
+    """Each segment as (kind, size, [(offset, size, flags, state)]), and every listed free chunk
+    as (segment number, offset): addresses of mappings differ between the runs, layouts not."""
+    arena = main_arena(run.json["chunks"])
+    heaps = arena["heaps"]
+
+    def offset(address):
+        for number, heap in enumerate(heaps):
+            if heap["start"] <= address < heap["end"]:
+                return number, address - heap["start"]
+        return "outside", None
+    segments = []
+    for heap in heaps:
+        inside = [(c["address"] - heap["start"], c["size"], tuple(c["flags"]), c["state"])
+                  for c in arena["chunks"] if heap["start"] <= c["address"] < heap["end"]]
+        segments.append((heap["kind"], heap["end"] - heap["start"], inside))
+    bins = run.json["bins"]["arenas"][0]
+    listed = {"unsorted": [offset(c) for c in bins["unsorted"]]}
+    for key in ("fastbins", "smallbins", "largebins"):
+        listed[key] = [[offset(c) for c in chain["chunks"]] for chain in bins[key]]
+    listed["tcache"] = [[offset(c) for c in b["chunks"]] for t in run.json["bins"]["tcache"]
+                        for b in t["bins"]]
+    mmapped = sorted(c["size"] for c in run.json["chunks"]["mmapped"])
+    return segments, listed, mmapped
+
+
+def test_clone_heap_equals_glibc_heap(runner):
+    glibc = as_offsets(get_run(runner, "live", "glibc"))
+    clone = as_offsets(get_run(runner, "live", "preload"))
+    assert len(clone[0]) == len(glibc[0])
+    for number, (mine, theirs) in enumerate(zip(clone[0], glibc[0])):
+        assert mine == theirs, "segment %d differs" % number
+    assert clone[1] == glibc[1]
+    assert clone[2] == glibc[2]
