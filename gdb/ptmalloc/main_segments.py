@@ -22,8 +22,9 @@ from .model import HeapSegment
 MAX_REGION_SEARCH = 1 << 28
 _FENCEPOST = C.CHUNK_HDR_SZ | C.PREV_INUSE
 _MMAPPED_FLAGS = C.IS_MMAPPED
-# A unit the walk cannot read is retried at each following page, at most this many times.
+# Past bytes the walk cannot read, the search tries each following page, within these bounds.
 MAX_RESYNC_PAGES = 1 << 14
+MAX_RESYNC_STEPS = 1 << 22
 
 
 class _Region:
@@ -50,39 +51,45 @@ class _Region:
             return None
         return address + size
 
-    def segment_walk(self, address, top, top_size, limit):
-        """Walk an arena segment from `address` (its mapping start) towards `limit`:
-        ("top" | "fenced", end) when it ends as a segment must, ("broken", where) when a chunk
-        size leads nowhere, None when `address` does not even start like a segment."""
-        if address + 2 * C.CHUNK_HDR_SZ > limit or self.word(address) != 0:
-            return None
+    def starts_like_a_segment(self, address, top):
+        """The first header of a fresh mapping: prev_size 0, PREV_INUSE set, a main-arena
+        chunk of at least MINSIZE (or top itself)."""
+        if address + 2 * C.CHUNK_HDR_SZ > self.end or self.word(address) != 0:
+            return False
         first = self.word(address + 8)
-        if first & (C.IS_MMAPPED | C.NON_MAIN_ARENA | 8) or not first & C.PREV_INUSE or \
-                (first & ~C.SIZE_BITS) < C.MINSIZE and address != top:
+        return not first & (C.IS_MMAPPED | C.NON_MAIN_ARENA | 8) and \
+            bool(first & C.PREV_INUSE) and ((first & ~C.SIZE_BITS) >= C.MINSIZE or address == top)
+
+    def segment_walk(self, address, top, top_size, limit, budget=C.MAX_CHAIN_LENGTH):
+        """Walk an arena segment from `address` (its mapping start) towards `limit`, for at most
+        `budget` chunks: ("top" | "fenced", end, steps) when it ends as a segment must,
+        ("broken", where, steps) when a chunk size leads nowhere, None when `address` does not
+        even start like a segment."""
+        if address + 2 * C.CHUNK_HDR_SZ > limit or not self.starts_like_a_segment(address, top):
             return None
         words, base = self.words, self.start
         chunk = address
-        for _step in range(C.MAX_CHAIN_LENGTH):
+        for step in range(budget):
             if chunk == top:
                 end = top + top_size
-                return ("top", end) if end <= limit else ("broken", chunk)
+                return ("top", end, step) if end <= limit else ("broken", chunk, step)
             if chunk + C.CHUNK_HDR_SZ > limit:
-                return "broken", chunk
+                return "broken", chunk, step
             field = words[((chunk - base) >> 3) + 1]
             size = field & ~C.SIZE_BITS
             if field & (C.IS_MMAPPED | 8) or not size:
-                return "broken", chunk
+                return "broken", chunk, step
             if size == C.CHUNK_HDR_SZ:
                 closing = chunk + 2 * C.CHUNK_HDR_SZ
                 # Freeing the shrunk old top clears the first fencepost's PREV_INUSE.
                 if field & C.NON_MAIN_ARENA == 0 and closing <= limit and \
                         words[((chunk - base) >> 3) + 3] == _FENCEPOST:
-                    return "fenced", closing
-                return "broken", chunk
+                    return "fenced", closing, step
+                return "broken", chunk, step
             if chunk + size > limit:
-                return "broken", chunk
+                return "broken", chunk, step
             chunk += size
-        return "broken", chunk
+        return "broken", chunk, budget
 
 
 def _inside(address, ranges):
@@ -121,40 +128,64 @@ class MainSegmentFinder:
 
     def walk_region(self, start, end, strict):
         """Add every segment of the run [start, end); `strict` accepts only segments closed by
-        their double fencepost or ending at top, with no resynchronisation after unknown bytes."""
+        their double fencepost or ending at top, and stops at the first unknown bytes."""
         try:
             region = _Region(self.mem, start, end)
         except HeapReadError as error:
             self.problems.append("region %#x-%#x: %s" % (start, end, error))
             return
-        arena = self.arena
         address = start
-        resync = 0
         while address + C.CHUNK_HDR_SZ <= region.end:
             known_end = self._known_end(address)
             if known_end is not None:
                 address = _align_page_up(known_end)
                 continue
             limit = min(self._next_known_start(address, region.end), region.end)
-            mapped_end = region.mmapped_chunk_end(address)
-            if mapped_end is not None and mapped_end <= limit:
-                address = mapped_end
-                continue
-            walked = region.segment_walk(address, arena.top, arena.top_size, limit)
+            walked = self._unit(region, address, limit, C.MAX_CHAIN_LENGTH)
             if walked is not None and walked[0] != "broken":
-                self._add(address, walked[1])
                 address = walked[1]
                 continue
-            if walked is not None and not strict:
-                # A segment damaged inside: its chunk walk will stop and say where.
+            if strict:
+                return
+            following = self._next_unit(region, address, limit)
+            if walked is not None:
+                # A segment damaged inside: it reaches to the next unit that walks cleanly, and
+                # its own chunk walk will stop and say where.
                 self.problems.append("the main arena's segment at %#x cannot be walked past %#x"
                                      % (address, walked[1]))
-                self._add(address, limit)
-                return
-            if strict or resync >= MAX_RESYNC_PAGES:
-                return
-            resync += 1
-            address = (address & ~(C.PAGE_SIZE - 1)) + C.PAGE_SIZE
+                self._add(address, following)
+            address = following
+
+    def _unit(self, region, address, limit, budget):
+        """Walk one unit at `address`: an mmapped chunk (skipped), or a segment (recorded when
+        it ends as a segment must); the segment walk's verdict, or None when neither starts
+        there."""
+        mapped_end = region.mmapped_chunk_end(address)
+        if mapped_end is not None and mapped_end <= limit:
+            return "mmapped", mapped_end
+        walked = region.segment_walk(address, self.arena.top, self.arena.top_size, limit, budget)
+        if walked is not None and walked[0] != "broken":
+            self._add(address, walked[1])
+        return walked
+
+    def _next_unit(self, region, address, limit):
+        """The first page after `address` where a unit walks cleanly (`limit` if none): where
+        the search goes on past bytes the walk cannot read."""
+        budget = MAX_RESYNC_STEPS
+        candidate = _align_page_up(address + 1)
+        top, top_size = self.arena.top, self.arena.top_size
+        for _page in range(MAX_RESYNC_PAGES):
+            if candidate + C.CHUNK_HDR_SZ > limit or budget <= 0:
+                break
+            if region.mmapped_chunk_end(candidate) is not None:
+                return candidate
+            if region.starts_like_a_segment(candidate, top):
+                walked = region.segment_walk(candidate, top, top_size, limit, budget)
+                budget -= walked[2] + 1
+                if walked[0] != "broken":
+                    return candidate
+            candidate += C.PAGE_SIZE
+        return limit
 
     def _add(self, start, end):
         self.found.append(HeapSegment(None, start, end, kind="mmap"))
@@ -232,7 +263,8 @@ def find_mmapped_segments(snap, arena, known_ranges, seeds):
 
 
 def sbrk_heap_walk(mem, start, limit):
-    """How the sbrk heap of a non-contiguous main arena ends: ("fenced", end) when its walk
-    meets the double fencepost, else ("broken", where) or None (see _Region.segment_walk)."""
+    """How the sbrk heap of a non-contiguous main arena ends: ("fenced", end, steps) when its
+    walk meets the double fencepost, else ("broken", where, steps) or None (see
+    _Region.segment_walk)."""
     region = _Region(mem, start, limit)
     return region.segment_walk(start, None, 0, region.end)

@@ -1,0 +1,195 @@
+"""The heap check's rules over the lists themselves: fastbin and tcache chains that stop early,
+the fd/bk agreement of doubly linked bins, large-bin order and nextsize links, the binmap, and the
+tcache's counts and keys.  A mixin of check.Audit (see check_heap.py for what the Audit
+supplies)."""
+
+from . import constants as C
+from .check_places import address_in, place_name
+from .errors import HeapReadError
+
+
+class ChainRules:
+    def _check_arena_links(self, arena):
+        for chain in arena.fastbins:
+            if not chain.complete:
+                self._chain_stopped("fastbin", chain, arena)
+        if arena.unsorted is not None and arena.unsorted.chunks:
+            self._check_double_links(arena, arena.unsorted,
+                                     "malloc(): unsorted double linked list corrupted")
+        for chain in arena.smallbins:
+            take = self.malloc_model.smallbin_take(chain)
+            self._check_double_links(arena, chain, take.abort, take.why)
+        filings = None
+        for chain in arena.largebins:
+            if self._check_double_links(arena, chain, "corrupted double-linked list"):
+                if filings is None:
+                    filings = self.malloc_model.unsorted_filings(arena)
+                self._check_large_order(chain, filings.get(chain.index))
+
+    def _check_binmap(self, arena):
+        binmap = arena.fields.get("binmap")
+        if binmap is not None:
+            for chain in arena.smallbins + arena.largebins:
+                word, bit = divmod(chain.index, 32)
+                if not binmap[word] >> bit & 1:
+                    self.add("binmap", self.snap.bin_head(arena, chain.index),
+                             "bin %d of arena %#x holds %d chunks but its binmap bit is clear: "
+                             "malloc will never look there" % (chain.index, arena.address,
+                                                              len(chain.chunks)))
+
+    def _chain_stopped(self, kind, chain, owner):
+        problem = chain.problem or ""
+        last = chain.chunks[-1] if chain.chunks else chain.head
+        name = place_name(kind, chain)
+        if problem.startswith("cycle"):
+            last = address_in(problem, last)
+            if kind == "tcache":
+                # malloc never aborts on a looping tcache bin (its count bounds it); only a
+                # double free scans the bin, with a verdict that depends on the chunk freed.
+                self.add("bin-cycle", last,
+                         "%s loops back (%s): a chunk freed twice or a forged link; malloc "
+                         "hands the same chunk out again, freeing a chunk of the loop aborts "
+                         "with \"free(): double free detected in tcache 2\", a cached chunk "
+                         "outside it with \"free(): too many chunks detected in tcache\""
+                         % (name, problem), None)
+                return
+            self.add("bin-cycle", last,
+                     "%s loops back (%s): a chunk freed twice" % (name, problem),
+                     self.predict_free(last))
+        elif problem.startswith("misaligned"):
+            predicted = {"tcache": "malloc(): unaligned tcache chunk detected",
+                         "fastbin": "malloc(): unaligned fastbin chunk detected 2"}.get(kind)
+            self.add("bin-pointer", last,
+                     "%s: the link stored in chunk %#x decodes to a %s (safe-linking says it "
+                     "was overwritten after the free)" % (name, last, problem), predicted)
+        else:
+            self.add("bin-pointer", last, "%s: the walk stopped: %s" % (name, problem))
+
+    def _check_double_links(self, arena, chain, predicted, consequence=None):
+        """fd and bk agree both ways around the circular list; True when they do.  `consequence`
+        says what the next malloc from the bin would do with the damage, when that is known."""
+        head = chain.head
+        name = place_name(chain.kind, chain)
+        suffix = "; " + consequence if consequence else ""
+        previous = head
+        members = chain.chunks + ([head] if chain.complete else [])
+        for position, address in enumerate(members):
+            try:
+                back = self.word(address + self.bk)
+            except HeapReadError:
+                back = None
+            if back == previous:
+                previous = address
+                continue
+            back_text = "%#x" % back if back is not None else "unreadable"
+            if address == head:
+                self.add("bin-links", previous, "%s: the bin's bk is %s but its last chunk is %#x%s"
+                         % (name, back_text, previous, suffix), predicted)
+            elif self._looks_free(address):
+                self.add("bin-links", address,
+                         "%s: chunk %#x's bk is %s but the chunk before it in the list is %#x%s"
+                         % (name, address, back_text, previous, suffix), predicted)
+            else:
+                self.add("bin-links", previous,
+                         "%s: chunk %#x's fd points at %#x, which is not a free chunk linking "
+                         "back to it (its bk is %s)%s" % (name, previous, address, back_text,
+                                                           suffix),
+                         predicted)
+            self.suspect.update(members[position:])
+            return False
+        if not chain.complete:
+            last = chain.chunks[-1] if chain.chunks else head
+            self.add("bin-links", last, "%s: following fd from %#x breaks: %s" % (
+                name, last, chain.problem), predicted)
+            return False
+        return True
+
+    def _looks_free(self, address):
+        """True when the chunk after `address` says it is free (PREV_INUSE clear)."""
+        try:
+            size = self.word(address + self.snap.size_offset) & ~C.SIZE_BITS
+            return not self.word(address + size + self.snap.size_offset) & C.PREV_INUSE
+        except HeapReadError:
+            return False
+
+    def _check_large_order(self, chain, filing=None):
+        """Sizes never grow along fd; the nextsize skip list links the first chunk of each size.
+        A broken skip list is next touched by the unsorted scan when it files a chunk into this
+        bin (`filing`, what that would do), else by unlink when malloc takes a chunk out."""
+        sizes = []
+        for address in chain.chunks:
+            try:
+                sizes.append(self.word(address + self.snap.size_offset) & ~C.SIZE_BITS)
+            except HeapReadError:
+                return
+        for index in range(1, len(sizes)):
+            if sizes[index] > sizes[index - 1]:
+                self.add("largebin-order", chain.chunks[index],
+                         "large bin %d is out of order: %#x (size %#x) follows a %#x chunk" % (
+                             chain.index, chain.chunks[index], sizes[index], sizes[index - 1]))
+                return
+        leaders = [address for index, address in enumerate(chain.chunks)
+                   if index == 0 or sizes[index] != sizes[index - 1]]
+        for index, address in enumerate(leaders):
+            want_next = leaders[(index + 1) % len(leaders)]
+            want_prev = leaders[index - 1]
+            try:
+                forward = self.word(address + self.fd_nextsize)
+                backward = self.word(address + self.bk_nextsize)
+            except HeapReadError:
+                return
+            if forward != want_next or backward != want_prev:
+                if filing is not None:
+                    predicted, consequence = filing.abort, filing.why
+                else:
+                    predicted = "corrupted double-linked list (not small)"
+                    consequence = "taking a chunk of this group out of the bin unlinks it"
+                self.add("largebin-skiplist", address,
+                         "large bin %d: chunk %#x starts a size group but its fd_nextsize/"
+                         "bk_nextsize are %#x/%#x, not %#x/%#x; %s" % (
+                             chain.index, address, forward, backward, want_next, want_prev,
+                             consequence), predicted)
+                return
+
+    def _tcache_key(self):
+        address = self.snap.allocator.addresses.get("tcache_key")
+        if address is None:
+            return None
+        try:
+            return self.word(address)
+        except HeapReadError:
+            return None
+
+    def _check_tcache_keys(self, thread, chain, key):
+        """tcache_put stamps every cached chunk with tcache_key; a different word there is a
+        write after the free, and it hides the chunk from free()'s double-free scan."""
+        for address in chain.chunks:
+            if address in self.suspect or address not in self.walked:
+                continue  # a forged entry outside the heap is the bin-pointer finding
+            try:
+                found = self.word(address + C.CHUNK_HDR_SZ + self.free_model.entry_key)
+            except HeapReadError:
+                continue
+            if found != key:
+                self.add("tcache-key", address,
+                         "chunk %#x in %s of %s has key %#x, not tcache_key: written after it "
+                         "was freed; a second free of it would not be seen as a double free" % (
+                             address, place_name("tcache", chain), thread.label(), found))
+
+    def _check_tcache(self, thread):
+        limit = self.snap.mp.get("tcache_count", 7)
+        key = self._tcache_key()
+        for chain in thread.tcache_bins:
+            if not chain.complete:
+                self._chain_stopped("tcache", chain, thread)
+                continue
+            if key is not None:
+                self._check_tcache_keys(thread, chain, key)
+            if chain.count != len(chain.chunks):
+                self.add("tcache-count", thread.tcache,
+                         "tcache bin %#x of %s counts %d entries but its chain has %d" % (
+                             chain.size, thread.label(), chain.count, len(chain.chunks)))
+            elif chain.count > limit:
+                self.add("tcache-count", thread.tcache,
+                         "tcache bin %#x of %s holds %d entries, above tcache_count %d" % (
+                             chain.size, thread.label(), chain.count, limit))

@@ -1,0 +1,138 @@
+"""The heap check's bin-membership rules: every chunk a bin or a tcache lists is a real chunk of
+a heap, of the listing arena and size, and listed only once; each thread's tcache struct lies in
+a heap chunk.  A mixin of check.Audit (see check_heap.py for what the Audit supplies)."""
+
+import operator
+
+from . import constants as C
+from .check_places import place_name
+from .errors import HeapReadError
+
+
+class MembershipRules:
+    def _check_bin_membership(self):
+        """Every listed chunk is a real chunk of the right arena, free, and listed only once.
+        A whole bin whose chunks all match what the walk saw is passed in bulk; the others
+        are judged chunk by chunk, in listing order."""
+        doubtful = self._doubtful_listings()
+        ordered = [address for address in self.pointed if address in doubtful] \
+            if len(doubtful) * 8 > len(self.pointed) else self._in_listing_order(doubtful)
+        for address in ordered:
+            self._check_listed(address, self.pointed[address])
+        self._check_tcache_structs()
+
+    def _in_listing_order(self, addresses):
+        """`addresses` in the order `pointed` holds them (first listing first)."""
+        ordered = []
+        for thread in self.snap.threads:  # entered into `pointed` before any listing
+            address = thread.tcache - C.CHUNK_HDR_SZ
+            if thread.tcache and address in addresses and address not in ordered:
+                ordered.append(address)
+        seen = set(ordered)
+        for _place, chunks in self._listings():
+            hits = addresses.intersection(chunks)
+            if hits - seen:
+                for address in chunks:
+                    if address in hits and address not in seen:
+                        seen.add(address)
+                        ordered.append(address)
+        return ordered
+
+    def _doubtful_listings(self):
+        """Addresses listed more than once, or in a bin whose chunks the walk did not see with
+        the bin's arena and size."""
+        doubtful = {address for address, places in self.pointed.items() if len(places) > 1}
+        walked = self.walked
+        for (kind, chain, owner), chunks in self._listings():
+            facts = list(map(walked.get, chunks))
+            if None in facts:
+                doubtful.update(chunks)
+                continue
+            arenas = list(map(operator.itemgetter(0), facts))
+            sizes = list(map(operator.itemgetter(1), facts))
+            healthy = kind == "tcache" or arenas.count(owner.address) == len(arenas)
+            if kind in ("tcache", "fastbin", "smallbin"):
+                healthy = healthy and sizes.count(chain.size) == len(sizes)
+            elif kind == "largebin" and sizes:
+                low, high = chain.size_range
+                healthy = healthy and min(sizes) >= low and (high is None or max(sizes) <= high)
+            if not healthy:
+                doubtful.update(chunks)
+        return doubtful
+
+    def _check_listed(self, address, places):
+        if address in self.suspect:
+            return
+        facts = self.walked.get(address)
+        if len(places) > 1:
+            where = ", ".join(place_name(kind, chain) for kind, chain, _ in places)
+            self.add("bin-duplicate", address,
+                     "chunk at %#x is listed %d times (%s): a double free" % (
+                         address, len(places), where), self.predict_free(address))
+        for kind, chain, owner in places:
+            if facts is None:
+                arena_address = owner.address if kind != "tcache" else None
+                if arena_address in self.broken_arenas:
+                    continue
+                if kind != "tcache" and not chain.complete:
+                    continue
+                self.add("bin-pointer", address,
+                         "%s points at %#x, which is not a chunk of any heap%s" % (
+                             place_name(kind, chain), address,
+                             self._foreign_chunk_note(kind, chain, address)),
+                         self._foreign_chunk_abort(kind, chain, address))
+                continue
+            if kind != "tcache" and facts[0] != owner.address:
+                self.add("bin-arena", address,
+                         "chunk at %#x is in a bin of arena %#x but lives in arena %#x"
+                         % (address, owner.address, facts[0]))
+            if kind in ("tcache", "fastbin") and facts[1] != chain.size:
+                predicted = "malloc(): memory corruption (fast)" if kind == "fastbin" else None
+                self.add("bin-size", address,
+                         "chunk at %#x in %s has size %#x, not %#x" % (
+                             address, place_name(kind, chain), facts[1], chain.size),
+                         predicted)
+            elif kind == "smallbin" and facts[1] != chain.size:
+                self.add("bin-size", address, "chunk at %#x in smallbin %#x has size %#x"
+                         % (address, chain.size, facts[1]))
+            elif kind == "largebin":
+                low, high = chain.size_range
+                if facts[1] < low or (high is not None and facts[1] > high):
+                    self.add("bin-size", address,
+                             "chunk at %#x of size %#x is in large bin %d (%#x-%s)" % (
+                                 address, facts[1], chain.index, low,
+                                 "%#x" % high if high else "..."))
+
+    def _check_tcache_structs(self):
+        for thread in self.snap.threads:
+            if thread.tcache and thread.tcache - C.CHUNK_HDR_SZ not in self.walked:
+                arenas_ok = not self.broken_arenas
+                if arenas_ok:
+                    self.add("tcache-struct", thread.tcache,
+                             "tcache of %s at %#x is not inside any heap chunk" % (
+                                 thread.label(), thread.tcache))
+
+    def _foreign_chunk_size(self, address):
+        try:
+            return self.word(address + self.snap.size_offset)
+        except HeapReadError:
+            return None
+
+    def _foreign_chunk_note(self, kind, chain, address):
+        field = self._foreign_chunk_size(address)
+        if field is None:
+            return " (its header is unreadable)"
+        return " (a forged chunk of size field %#x: malloc would hand out memory outside the " \
+            "heap)" % field
+
+    def _foreign_chunk_abort(self, kind, chain, address):
+        """Only the fastbin path checks a chunk's size when malloc takes it; tcache_get checks
+        nothing but alignment (a misaligned link stops the walk and is judged there)."""
+        if kind != "fastbin":
+            return None
+        field = self._foreign_chunk_size(address)
+        if field is None:
+            return None
+        if (field & ~C.SIZE_BITS) // 16 - 2 != chain.size // 16 - 2:
+            return "malloc(): memory corruption (fast)"
+        return None
