@@ -11,7 +11,7 @@ Every chain walk is bounded and detects cycles; a walk that stops early records 
 import gdb
 
 from . import constants as C
-from . import main_segments, memory, target
+from . import main_segments, memory, mmapped, target
 from .errors import HeapError, HeapReadError
 from .model import Arena, BinList, BinPosition, Chunk, HeapSegment, ThreadInfo, WalkStatus
 from .scan import scan_segment
@@ -507,7 +507,7 @@ class HeapSnapshot:
     def mmapped_chunks(self):
         """[Chunk] of mmapped chunks, found by scanning writable mappings and checking headers."""
         if self._mmapped is None:
-            self._mmapped = _scan_mmapped(self)
+            self._mmapped = mmapped.scan_mmapped(self)
         return self._mmapped
 
     def chunk_at(self, address):
@@ -538,83 +538,6 @@ class HeapSnapshot:
             if arena.address == address:
                 return arena
         return None
-
-
-def _mmapped_header(mem, snap, address, end):
-    """(prev_size, size field) when `address` holds the header of an mmapped chunk that fits
-    before `end`, else None."""
-    try:
-        header = mem.read(address, C.CHUNK_HDR_SZ)
-    except HeapReadError:
-        return None
-    prev_size = int.from_bytes(header[snap.prev_size_offset:snap.prev_size_offset + 8], "little")
-    size_field = int.from_bytes(header[snap.size_offset:snap.size_offset + 8], "little")
-    size = size_field & ~C.SIZE_BITS
-    if size_field & C.SIZE_BITS != C.IS_MMAPPED or size == 0 or address + size > end:
-        return None
-    return prev_size, size_field
-
-
-def _memaligned_inside(mem, snap, mapping, mapping_size):
-    """The header memalign() placed inside an mmapped chunk, or None.
-
-    memalign serves a large alignment from an mmapped chunk by moving the header forward to the
-    first aligned user pointer at least MINSIZE in; prev_size then holds that lead, and the
-    original header stays at the mapping start.  Only leads memalign can produce are tried:
-    one per power-of-two alignment, so the search costs a few reads, not a scan."""
-    alignment = 2 * C.MALLOC_ALIGNMENT
-    while alignment < mapping_size:
-        user = (mapping + C.CHUNK_HDR_SZ + alignment - 1) & ~(alignment - 1)
-        lead = user - C.CHUNK_HDR_SZ - mapping
-        if lead < C.MINSIZE:
-            lead += alignment
-        if lead < mapping_size:
-            found = _mmapped_header(mem, snap, mapping + lead, mapping + mapping_size)
-            if found is not None and found[0] == lead and \
-                    lead + (found[1] & ~C.SIZE_BITS) == mapping_size:
-                return Chunk(mapping + lead, found[1], lead, "in-use")
-        alignment <<= 1
-    return None
-
-
-def _outside_heaps(start, end, heap_ranges):
-    """The pieces of [start, end) that no heap segment covers.  Each one starts where a mapping
-    starts: a non-contiguous main arena's segments share regions with mmapped chunks."""
-    pieces = []
-    for low, high in heap_ranges:
-        if low < end and start < high:
-            if start < low:
-                pieces.append((start, low))
-            start = max(start, high)
-    if start < end:
-        pieces.append((start, end))
-    return pieces
-
-
-def _scan_mmapped(snap):
-    heap_ranges = sorted((segment.address or segment.start, segment.end)
-                         for arena in snap.arenas for segment in arena.heaps)
-    pieces = []
-    mem = snap.memory
-    for start, end, name in mem.regions():
-        if name.startswith("/") or name in ("[stack]", "[vvar]", "[vsyscall]", "[heap]"):
-            continue
-        pieces += _outside_heaps(start, end, heap_ranges)
-    found = []
-    for start, end in pieces:
-        address = start
-        while address + C.CHUNK_HDR_SZ <= end and len(found) < C.MAX_CHAIN_LENGTH:
-            header = _mmapped_header(mem, snap, address, end)
-            if header is None or header[0] != 0 or (header[1] & ~C.SIZE_BITS) % C.PAGE_SIZE:
-                break
-            size = header[1] & ~C.SIZE_BITS
-            aligned = _memaligned_inside(mem, snap, address, size)
-            found.append(aligned or Chunk(address, header[1], 0, "in-use"))
-            address += size
-    expected = snap.mp.get("n_mmaps")
-    if expected is not None and expected != len(found):
-        snap.notes.append("found %d mmapped chunks, mp_.n_mmaps says %d" % (len(found), expected))
-    return found
 
 
 _cache = (None, None)
