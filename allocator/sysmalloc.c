@@ -33,6 +33,8 @@ static void advise_huge_pages(void *start, size_t size)
 /* glibc's MORECORE: sbrk, answering NULL on failure, and always failing once the hugetlb tunable
    asked for explicit huge pages (the main arena then lives in mmapped memory). */
 #define MORECORE_FAILURE NULL
+/* libc's record of the program break (exported by glibc since 2.2.5). */
+extern void *__curbrk;
 bool __always_fail_morecore;
 
 static char *morecore(long increment)
@@ -203,7 +205,10 @@ static void grow_main_arena(mstate av, size_t nb, mchunkptr old_top, size_t old_
 	if (arena_is_contiguous(av))
 		request -= old_size;
 	if (__builtin_expect(mp_.thp_pagesize != 0, 0)) {
-		uintptr_t current_break = (uintptr_t)sbrk(0);
+		/* glibc aims the break at a huge-page boundary using libc's own record of it, __curbrk,
+		   which is still NULL until the first brk: then the request is merely rounded up to a huge
+		   page.  Reading the same variable (sbrk(0) would set it) keeps both behaviours. */
+		uintptr_t current_break = (uintptr_t)__curbrk;
 		request = align_up(current_break + request, mp_.thp_pagesize) - current_break;
 	} else {
 		request = align_up(request, page_size);

@@ -1,6 +1,7 @@
 """malloc_info, malloc_stats, mallinfo2 and mallinfo must print exactly what glibc 2.36 prints for
 the same deterministic program: each scenario runs plain and with the clone preloaded, and the two
 reports are compared byte for byte."""
+import pathlib
 import re
 import subprocess
 
@@ -78,3 +79,17 @@ def test_reports_identical_under_tunables(scenario, tuning):
     assert clone_out == glibc_out, "malloc_info/mallinfo2: " + first_difference(glibc_out, clone_out)
     assert clone.stderr == glibc.stderr, "malloc_stats: " + first_difference(glibc.stderr.decode(),
                                                                              clone.stderr.decode())
+
+
+@pytest.mark.parametrize("scenario", ["bins", "largebins", "trim", "random"])
+def test_reports_identical_with_transparent_hugepages(scenario):
+    """glibc.malloc.hugetlb=1 rounds each sbrk so the break lands on a huge-page boundary: where
+    that is depends on the randomised start of the heap, so both runs go without randomisation."""
+    env = {"PATH": "/usr/bin:/bin", "GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}
+    setarch = pathlib.Path("/usr/bin/setarch")
+    arguments = ["-R", str(SCENARIOS), scenario]
+    glibc = run_program(setarch, arguments, env=env)
+    clone = run_program(setarch, arguments, preload=True, env=env)
+    assert glibc.returncode == 0 and clone.returncode == 0, clone.stderr[-500:]
+    glibc_out, clone_out = glibc.stdout.decode(), clone.stdout.decode()
+    assert clone_out == glibc_out, "malloc_info/mallinfo2: " + first_difference(glibc_out, clone_out)
