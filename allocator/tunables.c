@@ -57,7 +57,6 @@ struct malloc_par mp_ = {
 size_t global_max_fast;
 int perturb_byte;
 
-
 /* ---- the setters shared by mallopt and the tunables (each returns mallopt's result) ---- */
 
 static int set_trim_threshold(size_t value)
