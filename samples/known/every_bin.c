@@ -2,48 +2,28 @@
  * A heap with something in every kind of bin, several thread arenas with their own tcaches, and
  * mmapped chunks, built by a fixed sequence whose outcome glibc 2.36's algorithm decides.
  *
- * The program writes a record of what it did (every pointer it freed or holds, the state each
- * must be in, every thread's LWP, and mallinfo2's totals) to the file named by argv[1], then
- * calls sample_checkpoint(), where the gdb tests stop and compare the extension with the record.
- * With "crash" as argv[2] it then aborts, leaving a core of the same heap.
+ * The program writes a record of what it did (record.h: every pointer it freed or holds, the
+ * state each must be in, every thread's LWP, mallinfo2's totals) to the file named by argv[1],
+ * then calls sample_checkpoint(), where the gdb tests stop and compare the extension with the
+ * record.  With "crash" as argv[2] it then aborts, leaving a core of the same heap.
  *
- * The record is written with open/snprintf/write: stdio's FILE and buffer would call malloc and
- * disturb the very bins being recorded.  All threads are created before the main thread stages
- * its bins, because pthread_create's own calloc would sort the unsorted bin.
+ * All threads are created before the main thread stages its bins, because pthread_create's own
+ * calloc would sort the unsorted bin.
  */
 #define _GNU_SOURCE
-#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <semaphore.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define THREADS 3
 #define MAX_RECORDS 256
+#include "record.h"
 
-struct record {
-	void *pointer;
-	size_t request;
-	const char *state;
-	pid_t lwp;
-};
-
-static struct record records[MAX_RECORDS];
-static int record_count;
-static pthread_mutex_t record_lock = PTHREAD_MUTEX_INITIALIZER;
 static sem_t thread_ready, release_threads;
 static pid_t thread_lwps[THREADS];
-
-static void note(void *pointer, size_t request, const char *state)
-{
-	pthread_mutex_lock(&record_lock);
-	if (record_count < MAX_RECORDS)
-		records[record_count++] = (struct record){pointer, request, state, gettid()};
-	pthread_mutex_unlock(&record_lock);
-}
 
 /* Recorded before the free: the record is of pointers, never of what they point to. */
 static void release(void *pointer, size_t request, const char *state)
@@ -51,9 +31,6 @@ static void release(void *pointer, size_t request, const char *state)
 	note(pointer, request, state);
 	free(pointer);
 }
-
-/* The gdb tests break here; noinline and the empty asm keep it a real call. */
-__attribute__((noinline)) void sample_checkpoint(void) { __asm__ volatile(""); }
 
 /* Each thread gets a new arena (its first malloc), fills one tcache bin, puts two chunks in a
    fastbin, one in its unsorted bin, and holds one chunk; then it waits, keeping its tcache. */
@@ -76,35 +53,6 @@ static void *thread_main(void *argument)
 	sem_post(&thread_ready);
 	sem_wait(&release_threads);
 	return NULL;
-}
-
-static void write_text(int fd, const char *text) { (void)!write(fd, text, strlen(text)); }
-
-static void write_record(const char *path)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0)
-		return;
-	char line[256];
-	snprintf(line, sizeof line, "main %d\n", gettid());
-	write_text(fd, line);
-	for (int i = 0; i < THREADS; i++) {
-		snprintf(line, sizeof line, "thread %d\n", thread_lwps[i]);
-		write_text(fd, line);
-	}
-	for (int i = 0; i < record_count; i++) {
-		snprintf(line, sizeof line, "chunk %#lx %zu %s %d\n", (unsigned long)records[i].pointer,
-			 records[i].request, records[i].state, records[i].lwp);
-		write_text(fd, line);
-	}
-	struct mallinfo2 info = mallinfo2();
-	snprintf(line, sizeof line,
-		 "mallinfo2 arena=%zu ordblks=%zu smblks=%zu hblks=%zu hblkhd=%zu fsmblks=%zu "
-		 "uordblks=%zu fordblks=%zu keepcost=%zu\n",
-		 info.arena, info.ordblks, info.smblks, info.hblks, info.hblkhd, info.fsmblks,
-		 info.uordblks, info.fordblks, info.keepcost);
-	write_text(fd, line);
-	close(fd);
 }
 
 int main(int argc, char **argv)
@@ -161,7 +109,7 @@ int main(int argc, char **argv)
 		release(tiny[i], 0x18, i < 7 ? "tcache" : "fastbin");
 	release(unsorted, 0x450, "unsorted");
 
-	write_record(argv[1]);
+	write_record(argv[1], thread_lwps, THREADS);
 	sample_checkpoint();
 	if (argc > 2 && strcmp(argv[2], "crash") == 0)
 		abort();

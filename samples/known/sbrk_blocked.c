@@ -6,15 +6,14 @@
  * abandoned top with two 0x10|PREV_INUSE fenceposts.  Large mmapped chunks are made in between,
  * so the kernel places them next to the arena's own mappings (often merged into one region).
  *
- * Like every_bin, the program writes a record (each pointer it holds or freed, the state it must
- * be in, mallinfo2's totals) to the file named by argv[1], then calls sample_checkpoint(); with
- * "crash" as argv[2] it then aborts.  Every free comes after the last allocation that could sort
- * or consolidate the bins, so each recorded state follows from glibc 2.36's algorithm alone.
+ * Like every_bin, the program writes a record (record.h: each pointer it holds or freed, the
+ * state it must be in, mallinfo2's totals) to the file named by argv[1], then calls
+ * sample_checkpoint(); with "crash" as argv[2] it then aborts.  Every free comes after the last
+ * allocation that could sort or consolidate the bins, so each recorded state follows from glibc
+ * 2.36's algorithm alone.
  */
 #define _GNU_SOURCE
-#include <fcntl.h>
 #include <malloc.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -23,21 +22,7 @@
 #define MAX_RECORDS 512
 #define SEGMENTS 4 /* staged: the sbrk heap and three mmapped segments */
 #define FILLER_REQUEST 0x18000 /* below the mmap threshold: served by the arena */
-
-struct record {
-	void *pointer;
-	size_t request;
-	const char *state;
-};
-
-static struct record records[MAX_RECORDS];
-static int record_count;
-
-static void note(void *pointer, size_t request, const char *state)
-{
-	if (record_count < MAX_RECORDS)
-		records[record_count++] = (struct record){pointer, request, state};
-}
+#include "record.h"
 
 static void *held(size_t request)
 {
@@ -53,33 +38,6 @@ static void release(void *pointer, const char *state)
 		if (records[i].pointer == pointer)
 			records[i].state = state;
 	free(pointer);
-}
-
-__attribute__((noinline)) void sample_checkpoint(void) { __asm__ volatile(""); }
-
-static void write_text(int fd, const char *text) { (void)!write(fd, text, strlen(text)); }
-
-static void write_record(const char *path)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0)
-		return;
-	char line[256];
-	snprintf(line, sizeof line, "main %d\n", gettid());
-	write_text(fd, line);
-	for (int i = 0; i < record_count; i++) {
-		snprintf(line, sizeof line, "chunk %#lx %zu %s %d\n", (unsigned long)records[i].pointer,
-			 records[i].request, records[i].state, gettid());
-		write_text(fd, line);
-	}
-	struct mallinfo2 info = mallinfo2();
-	snprintf(line, sizeof line,
-		 "mallinfo2 arena=%zu ordblks=%zu smblks=%zu hblks=%zu hblkhd=%zu fsmblks=%zu "
-		 "uordblks=%zu fordblks=%zu keepcost=%zu\n",
-		 info.arena, info.ordblks, info.smblks, info.hblks, info.hblkhd, info.fsmblks,
-		 info.uordblks, info.fordblks, info.keepcost);
-	write_text(fd, line);
-	close(fd);
 }
 
 /* Chunks of one segment that the end of main() frees; each freed chunk sits between held
@@ -165,7 +123,7 @@ int main(int argc, char **argv)
 			release(staged[segment].tiny[i], tiny_freed < 7 ? "tcache" : "fastbin");
 	release(staged[1].unsorted, "unsorted");
 
-	write_record(argv[1]);
+	write_record(argv[1], NULL, 0);
 	sample_checkpoint();
 	if (argc > 2 && strcmp(argv[2], "crash") == 0)
 		abort();
