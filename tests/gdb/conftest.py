@@ -14,6 +14,9 @@ import subprocess
 
 import pytest
 
+# The shared assertions report their operands like the tests' own.
+pytest.register_assert_rewrite("known_heap")
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(REPO, "build")
 LOADER = os.path.join(REPO, "gdb", "ptmalloc-gdb.py")

@@ -4,9 +4,10 @@ from a core left by a crash, on glibc 2.36 and on the clone (preloaded, linked, 
 import pytest
 
 from conftest import VARIANTS, require_variant
+from known_heap import (HEADER, assert_recorded_chunk, assert_totals_match_mallinfo2,
+                        assert_walk_covers)
 
 SOURCES = ("live", "gcore", "crash")
-HEADER = 16
 
 
 def get_run(runner, source, variant):
@@ -39,12 +40,10 @@ def test_every_recorded_chunk_has_its_state(runner, source, variant):
     chunks = all_chunks(run.json["chunks"])
     arenas_of = thread_arenas(run)
     assert len(run.record.chunks) > 60
+    found = {header: chunk for header, (chunk, _) in chunks.items()}
     for entry in run.record.chunks:
-        header = entry["user"] - HEADER
-        assert header in chunks, "record chunk %#x not found" % header
-        chunk, arena = chunks[header]
-        assert chunk["state"] == entry["state"], (hex(header), chunk, entry)
-        assert chunk["size"] >= entry["request"] + 8
+        header = assert_recorded_chunk(entry, found)
+        arena = chunks[header][1]
         if arena is not None:
             assert arena["address"] == arenas_of[entry["lwp"]], hex(header)
 
@@ -83,27 +82,8 @@ def test_bins_list_every_freed_chunk_in_its_owner(runner, source, variant):
 @pytest.mark.parametrize("source", SOURCES)
 def test_totals_match_mallinfo2(runner, source, variant):
     run = get_run(runner, source, variant)
-    info = run.record.mallinfo
-    arenas = run.json["arenas"]["arenas"]
-    bins = run.json["bins"]["arenas"]
-    chunks = run.json["chunks"]
-    sizes = {c["address"]: c["size"] for a in chunks["arenas"] for c in a["chunks"]}
-    fast = [c for a in bins for chain in a["fastbins"] for c in chain["chunks"]]
-    regular = [c for a in bins for c in a["unsorted"]] + [
-        c for a in bins for key in ("smallbins", "largebins") for chain in a[key]
-        for c in chain["chunks"]]
-    tops = sum(a["top_size"] for a in arenas)
-    assert info["arena"] == sum(a["system_mem"] for a in arenas)
-    assert info["smblks"] == len(fast)
-    assert info["fsmblks"] == sum(sizes[c] for c in fast)
-    assert info["ordblks"] == len(regular) + len(arenas)
-    assert info["fordblks"] == tops + sum(sizes[c] for c in fast + regular)
-    assert info["uordblks"] == info["arena"] - info["fordblks"]
-    assert info["keepcost"] == next(a["top_size"] for a in arenas if a["main"])
-    assert info["hblks"] == len(chunks["mmapped"])
-    # A memaligned chunk's mapping starts prev_size bytes before its header.
-    assert info["hblkhd"] == sum(c["size"] + c["prev_size"] for c in chunks["mmapped"])
-    assert any(c["prev_size"] for c in chunks["mmapped"]), "the memaligned chunk is missing"
+    _, mmapped = assert_totals_match_mallinfo2(run)
+    assert any(c["prev_size"] for c in mmapped), "the memaligned chunk is missing"
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
@@ -120,9 +100,5 @@ def test_heap_walk_covers_each_heap_exactly(runner, variant):
     for arena in run.json["chunks"]["arenas"]:
         chunks = sorted(arena["chunks"], key=lambda c: c["address"])
         for heap in arena["heaps"]:
-            inside = [c for c in chunks if heap["start"] <= c["address"] < heap["end"]]
-            assert inside[0]["address"] == heap["start"]
-            for before, after in zip(inside, inside[1:]):
-                assert before["address"] + before["size"] == after["address"]
-            assert inside[-1]["address"] + inside[-1]["size"] == heap["end"]
+            assert_walk_covers(heap, chunks)
         assert chunks[-1]["state"] == "top"
