@@ -18,8 +18,6 @@ lists themselves and the tcache)."""
 import collections
 import itertools
 
-import gdb
-
 from . import constants as C
 from .check_chains import ChainRules
 from .check_heap import HeapRules
@@ -143,14 +141,10 @@ class Audit(HeapRules, MembershipRules, ChainRules):
 
 
 def selected_thread_info(snap):
-    """The ThreadInfo of gdb's selected thread: the one whose next free() the audit replays."""
-    try:
-        selected = gdb.selected_thread()
-    except gdb.error:
-        selected = None
-    for thread in snap.threads:
-        if selected is not None and thread.num == selected.num:
-            return thread
+    """The ThreadInfo of gdb's selected thread (else the first): whose next free() is replayed."""
+    selected = snap.selected_thread()
+    if selected is not None:
+        return selected
     return snap.threads[0] if snap.threads else None
 
 

@@ -539,6 +539,23 @@ class HeapSnapshot:
                 return arena
         return None
 
+    def selected_thread(self):
+        """The ThreadInfo of gdb's selected thread, or None (no thread selected, or unknown)."""
+        try:
+            number = gdb.selected_thread().num
+        except (gdb.error, AttributeError):
+            return None
+        return next((thread for thread in self.threads if thread.num == number), None)
+
+    def selected_arena(self):
+        """The arena the selected thread is attached to; main_arena when it has none."""
+        thread = self.selected_thread()
+        if thread is not None and thread.arena:
+            found = self.arena_by_address(thread.arena)
+            if found is not None:
+                return found
+        return self.arenas[0]
+
 
 _cache = (None, None)
 

@@ -81,24 +81,10 @@ Usage: heap arena [ADDR] [--json]"""
             if arena is None:
                 raise HeapError("%#x is not an arena (see `heap arenas`)" % address)
         else:
-            arena = _selected_thread_arena(snap)
+            arena = snap.selected_arena()
         if args.json:
             render.write_json(arena_json(arena))
             return
         out = render.Writer()
         _show_arena(arena, render.Painter(), out)
         out.flush()
-
-
-def _selected_thread_arena(snap):
-    import gdb
-    try:
-        number = gdb.selected_thread().num
-    except (gdb.error, AttributeError):
-        number = None
-    for thread in snap.threads:
-        if thread.num == number and thread.arena:
-            found = snap.arena_by_address(thread.arena)
-            if found is not None:
-                return found
-    return snap.arenas[0]

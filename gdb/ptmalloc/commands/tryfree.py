@@ -1,7 +1,5 @@
 """`heap try-free ADDR`: what free(ADDR) would do now, without calling it."""
 
-import gdb
-
 from .. import constants as C
 from .. import render, walk
 from ..errors import HeapError
@@ -10,17 +8,6 @@ from . import HeapCommand, command, parse_address
 
 _DESTINATIONS = {"tcache": "the tcache", "fast": "a fastbin", "normal": "the unsorted bin",
                  "mmapped": "munmap"}
-
-
-def _selected_thread(snap):
-    try:
-        number = gdb.selected_thread().num
-    except (gdb.error, AttributeError):
-        return None
-    for thread in snap.threads:
-        if thread.num == number:
-            return thread
-    return None
 
 
 @command
@@ -46,7 +33,7 @@ Usage: heap try-free ADDR [--json]   (ADDR is the pointer the program would pass
     def run(self, args):
         snap = walk.snapshot()
         pointer = parse_address(args.address)
-        thread = _selected_thread(snap)
+        thread = snap.selected_thread()
         outcome = FreeModel(snap, thread).free(pointer)
         chunk = (pointer - C.CHUNK_HDR_SZ) & ((1 << 64) - 1)
         size_field = None

@@ -58,7 +58,7 @@ Usage: heap vis [ADDR] [--count N] [--lines N] [--json]
         snap = walk.snapshot()
         status = WalkStatus()
         if args.address is None:
-            arena = _selected_arena(snap)
+            arena = snap.selected_arena()
             if not arena.heaps:
                 raise HeapError("%s %#x has no heap yet" % (arena.label(), arena.address))
             segment = arena.heaps[0]
@@ -139,17 +139,3 @@ Usage: heap vis [ADDR] [--count N] [--lines N] [--json]
         if not status.complete:
             out.line(paint.meta("walk stopped: %s" % status.problem))
         out.flush()
-
-
-def _selected_arena(snap):
-    import gdb
-    try:
-        number = gdb.selected_thread().num
-    except (gdb.error, AttributeError):
-        number = None
-    for thread in snap.threads:
-        if thread.num == number and thread.arena:
-            found = snap.arena_by_address(thread.arena)
-            if found is not None:
-                return found
-    return snap.arenas[0]
