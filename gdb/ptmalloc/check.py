@@ -22,6 +22,7 @@ from . import constants as C
 from .check_chains import ChainRules
 from .check_heap import HeapRules
 from .check_membership import MembershipRules
+from .chunk_reads import ChunkOffsets
 from .free_model import FreeModel
 from .malloc_model import MallocModel
 
@@ -40,21 +41,15 @@ class Finding:
                 "predicted_abort": self.predicted_abort}
 
 
-class Audit(HeapRules, MembershipRules, ChainRules):
+class Audit(ChunkOffsets, HeapRules, MembershipRules, ChainRules):
     """One run of every rule over a HeapSnapshot; `findings` after `run()`."""
 
     def __init__(self, snap, thread=None):
-        self.snap = snap
-        self.mem = snap.memory
+        super().__init__(snap)
         self.findings = []
         self.free_model = FreeModel(snap, thread)
         self.malloc_model = MallocModel(snap)
         self.thread = thread
-        chunk = snap.layouts["chunk"]
-        self.fd = chunk.offset("fd")
-        self.bk = chunk.offset("bk")
-        self.fd_nextsize = chunk.offset("fd_nextsize")
-        self.bk_nextsize = chunk.offset("bk_nextsize")
         # Every chunk a bin, a tcache or a thread's TLS points at: checked against the walk,
         # which records (arena address, size) of each one it meets.
         self.pointed = {}

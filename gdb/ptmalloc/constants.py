@@ -22,6 +22,8 @@ NONCONTIGUOUS_BIT = 0x2
 # Thread-arena heaps are aligned to their maximum size, 2 * DEFAULT_MMAP_THRESHOLD_MAX (32 MiB).
 HEAP_MAX_SIZE = 64 * 1024 * 1024
 PAGE_SIZE = 4096
+# Pointer arithmetic on damaged fields wraps, in the allocator as in its replays.
+MASK64 = (1 << 64) - 1
 
 # No walk may run forever on a corrupted heap; these bound chains that have no natural length.
 MAX_CHAIN_LENGTH = 10_000_000

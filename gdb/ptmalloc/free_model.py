@@ -10,13 +10,8 @@ The check order is the algorithm's, not glibc's code: documented in GLIBC-2.36-F
 glibc manual's description of the integrity checks."""
 
 from . import constants as C
+from .chunk_reads import ChunkReader, Unreadable
 from .errors import HeapReadError
-
-MASK64 = (1 << 64) - 1
-
-
-class Unreadable(Exception):
-    """free() would dereference memory that is not there: a crash, not an abort message."""
 
 
 class FreeOutcome:
@@ -31,43 +26,18 @@ class FreeOutcome:
         self.path = path
 
 
-class FreeModel:
+class FreeModel(ChunkReader):
     """Replays free() against one HeapSnapshot, as the thread `thread` (a ThreadInfo) would."""
 
     def __init__(self, snap, thread=None):
-        self.snap = snap
-        self.mem = snap.memory
+        super().__init__(snap)
         self.thread = thread
-        chunk = snap.layouts["chunk"]
-        self.fd = chunk.offset("fd")
-        self.bk = chunk.offset("bk")
-        self.fd_nextsize = chunk.offset("fd_nextsize")
-        self.bk_nextsize = chunk.offset("bk_nextsize")
-        self.size_offset = snap.size_offset
-        self.prev_offset = snap.prev_size_offset
         self.entry_next = 0
         self.entry_key = C.SIZE_SZ
         entry = snap.layouts.get("tcache_entry")
         if entry is not None and entry.has("key"):
             self.entry_next = entry.offset("next")
             self.entry_key = entry.offset("key")
-
-    # -- reads ----------------------------------------------------------------------------------
-
-    def word(self, address):
-        try:
-            return self.mem.u64(address & MASK64)
-        except HeapReadError:
-            raise Unreadable("%#x" % (address & MASK64)) from None
-
-    def size_field(self, chunk):
-        return self.word(chunk + self.size_offset)
-
-    def size(self, chunk):
-        return self.size_field(chunk) & ~C.SIZE_BITS
-
-    def prev_size(self, chunk):
-        return self.word(chunk + self.prev_offset)
 
     def arena_of(self, chunk):
         """arena_for_chunk: the NON_MAIN_ARENA bit sends free to heap_info->ar_ptr."""
@@ -92,13 +62,13 @@ class FreeModel:
             return FreeOutcome(None, "free() would read unmapped memory at %s and crash" % error)
 
     def _free(self, mem_address):
-        chunk = (mem_address - C.CHUNK_HDR_SZ) & MASK64
+        chunk = (mem_address - C.CHUNK_HDR_SZ) & C.MASK64
         field = self.size_field(chunk)
         if field & C.IS_MMAPPED:
             return self._munmap(chunk, mem_address)
         arena = self.arena_of(chunk)
         size = field & ~C.SIZE_BITS
-        if chunk > ((-size) & MASK64) or chunk & (C.MALLOC_ALIGNMENT - 1):
+        if chunk > ((-size) & C.MASK64) or chunk & (C.MALLOC_ALIGNMENT - 1):
             return FreeOutcome("free(): invalid pointer",
                                "%#x is not the start of a chunk (misaligned or wraps around)"
                                % mem_address)
@@ -117,8 +87,8 @@ class FreeModel:
     def _munmap(self, chunk, mem_address):
         prev = self.prev_size(chunk)
         size = self.size(chunk)
-        block = (chunk - prev) & MASK64
-        total = (prev + size) & MASK64
+        block = (chunk - prev) & C.MASK64
+        total = (prev + size) & C.MASK64
         offset = mem_address & (C.PAGE_SIZE - 1)
         if (block | total) & (C.PAGE_SIZE - 1) or offset & (offset - 1):
             return FreeOutcome("munmap_chunk(): invalid pointer",
@@ -131,7 +101,7 @@ class FreeModel:
         tuple, because a corrupted mp_.tcache_bins lets glibc index past the 64 bins too."""
         layout = self.snap.layouts["tcache"]
         element = layout.fields[field].size
-        return (self.thread.tcache + layout.offset(field) + index * element) & MASK64
+        return (self.thread.tcache + layout.offset(field) + index * element) & C.MASK64
 
     def _tcache_count(self, index):
         address = self._tcache_slot("counts", index)
@@ -214,7 +184,7 @@ class FreeModel:
                                % (following, next_field), "normal")
         if not self.size_field(chunk) & C.PREV_INUSE:
             prev_size = self.prev_size(chunk)
-            previous = (chunk - prev_size) & MASK64
+            previous = (chunk - prev_size) & C.MASK64
             if self.size(previous) != prev_size:
                 return FreeOutcome("corrupted size vs. prev_size while consolidating",
                                    "PREV_INUSE is clear and prev_size %#x does not lead to a "

@@ -45,10 +45,10 @@ def _threads_sp_and_registers():
                 values = []
                 for name in _REGISTERS:
                     try:
-                        values.append(int(frame.read_register(name)) & ((1 << 64) - 1))
+                        values.append(int(frame.read_register(name)) & C.MASK64)
                     except (gdb.error, ValueError):
                         pass
-                sp = int(frame.read_register("rsp")) & ((1 << 64) - 1)
+                sp = int(frame.read_register("rsp")) & C.MASK64
                 results.append((sp, values))
             except gdb.error:
                 continue

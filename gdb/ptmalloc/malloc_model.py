@@ -11,9 +11,8 @@ invariant the audit verifies:
 Reads only; an unreadable link is a crash, not an abort, and answers None."""
 
 from . import constants as C
-from .errors import HeapReadError
+from .chunk_reads import ChunkReader, Unreadable
 
-MASK64 = (1 << 64) - 1
 # The unsorted scan is bounded by glibc too (10000 iterations); the replay stops far earlier.
 MAX_UNSORTED_REPLAY = 64
 MAX_SKIP_STEPS = 4096
@@ -29,29 +28,8 @@ class MallocOutcome:
         self.why = why
 
 
-class _Unreadable(Exception):
-    pass
-
-
-class MallocModel:
-    def __init__(self, snap):
-        self.snap = snap
-        self.mem = snap.memory
-        chunk = snap.layouts["chunk"]
-        self.fd = chunk.offset("fd")
-        self.bk = chunk.offset("bk")
-        self.fd_nextsize = chunk.offset("fd_nextsize")
-        self.bk_nextsize = chunk.offset("bk_nextsize")
-        self.size_offset = snap.size_offset
-
-    def word(self, address):
-        try:
-            return self.mem.u64(address & MASK64)
-        except HeapReadError:
-            raise _Unreadable("%#x" % (address & MASK64)) from None
-
-    def size_field(self, chunk):
-        return self.word(chunk + self.size_offset)
+class MallocModel(ChunkReader):
+    """Replays the checks of the next malloc that touches a damaged bin (see the module)."""
 
     # -- small bins -----------------------------------------------------------------------------
 
@@ -71,7 +49,7 @@ class MallocModel:
             return MallocOutcome(None, "glibc's one check holds (%#x's bk %#x links back to it): "
                                  "malloc hands %#x out and moves %#x into the tcache unchecked"
                                  % (victim, behind, victim, behind))
-        except _Unreadable as error:
+        except Unreadable as error:
             return MallocOutcome(None, "malloc would read unmapped memory at %s and crash" % error)
 
     # -- sorting the unsorted bin into large bins -----------------------------------------------
@@ -97,7 +75,7 @@ class MallocModel:
                             if outcome.abort:
                                 break
                 victim = self.word(victim + self.bk)
-        except _Unreadable:
+        except Unreadable:
             pass
         return filings
 
@@ -138,6 +116,6 @@ class MallocModel:
                                      % (victim, forward, behind))
             return MallocOutcome(None, "sorting %#x into large bin %d passes its checks"
                                  % (victim, index))
-        except _Unreadable as error:
+        except Unreadable as error:
             return MallocOutcome(None, "sorting %#x would read unmapped memory at %s and crash"
                                  % (victim, error))

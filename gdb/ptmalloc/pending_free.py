@@ -13,7 +13,6 @@ from .errors import HeapReadError
 from .free_model import FreeModel
 
 BINNED = ("unsorted", "smallbin", "largebin")
-MASK64 = (1 << 64) - 1
 # An enlarged chunk hides at most a few neighbours; scanning a huge block word by word is not
 # worth it for a verdict on one call.
 MAX_HIDDEN_SCAN = 1 << 16
@@ -33,14 +32,14 @@ class PendingFree:
 
     def word(self, address):
         try:
-            return self.mem.u64(address & MASK64)
+            return self.mem.u64(address & C.MASK64)
         except HeapReadError:
             return None
 
     def judge(self, user_pointer):
         snap = self.snap
         outcome = self.model.free(user_pointer)
-        chunk = (user_pointer - C.CHUNK_HDR_SZ) & MASK64
+        chunk = (user_pointer - C.CHUNK_HDR_SZ) & C.MASK64
         position = snap.position_of(chunk)
         if position is not None:
             return self.finding("double-free", chunk,
@@ -162,7 +161,7 @@ def _register_values():
         return values
     for name in _REGISTERS:
         try:
-            values.add(int(frame.read_register(name)) & MASK64)
+            values.add(int(frame.read_register(name)) & C.MASK64)
         except (gdb.error, ValueError):
             continue
     return values

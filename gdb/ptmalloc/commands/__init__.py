@@ -13,6 +13,7 @@ import pkgutil
 
 import gdb
 
+from .. import constants as C
 from ..errors import HeapError, one_line
 
 _COMMANDS = []
@@ -39,7 +40,7 @@ def parse_address(text):
         value = gdb.parse_and_eval(text)
         if value.type.strip_typedefs().code == gdb.TYPE_CODE_ARRAY:
             value = value.address
-        return int(value) & 0xFFFFFFFFFFFFFFFF
+        return int(value) & C.MASK64
     except (gdb.error, ValueError, OverflowError) as error:
         raise HeapError("cannot evaluate %r: %s" % (text, error)) from None
 

@@ -35,7 +35,7 @@ Usage: heap try-free ADDR [--json]   (ADDR is the pointer the program would pass
         pointer = parse_address(args.address)
         thread = snap.selected_thread()
         outcome = FreeModel(snap, thread).free(pointer)
-        chunk = (pointer - C.CHUNK_HDR_SZ) & ((1 << 64) - 1)
+        chunk = (pointer - C.CHUNK_HDR_SZ) & C.MASK64
         size_field = None
         try:
             size_field = snap.memory.u64(chunk + snap.size_offset) if pointer else None
