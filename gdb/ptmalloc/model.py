@@ -27,11 +27,7 @@ class Chunk:
 
     @property
     def position(self):
-        if self.bin is None:
-            return None
-        chain = self.bin
-        return BinPosition(chain.kind, chain.index, chain.position_of(self.address), chain.arena,
-                           chain.thread)
+        return None if self.bin is None else self.bin.bin_position(self.address)
 
     @property
     def size(self):
@@ -123,6 +119,11 @@ class BinList:
         position = self.position_of(address) if address is not None else None
         text = BinPosition(self.kind, self.index, position or 0, self.arena, self.thread).describe()
         return text if position is not None else text.rsplit(", entry", 1)[0]
+
+    def bin_position(self, address):
+        """The BinPosition of `address` in this list (its first listing)."""
+        return BinPosition(self.kind, self.index, self.position_of(address), self.arena,
+                           self.thread)
 
     def set_positions(self, positions):
         """Adopt the {address: position} map the walk built anyway (no duplicates in it)."""

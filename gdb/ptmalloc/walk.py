@@ -13,7 +13,7 @@ import gdb
 from . import constants as C
 from . import main_segments, memory, mmapped, target
 from .errors import HeapError, HeapReadError
-from .model import Arena, BinList, BinPosition, Chunk, HeapSegment, ThreadInfo, WalkStatus
+from .model import Arena, BinList, Chunk, HeapSegment, ThreadInfo, WalkStatus
 from .scan import scan_segment
 
 
@@ -24,6 +24,17 @@ def _align_up(value, alignment):
 def first_chunk_after(address):
     """The first chunk at or after `address` whose user pointer is MALLOC_ALIGNMENT-aligned."""
     return _align_up(address + C.CHUNK_HDR_SZ, C.MALLOC_ALIGNMENT) - C.CHUNK_HDR_SZ
+
+
+def _broken_link(address, positions, steps, alignment_mask):
+    """Why a list walk cannot step on to `address` after `steps` entries, or None if it can."""
+    if address in positions:
+        return "cycle at %#x" % address
+    if not address:
+        return "null fd after %d chunks" % steps
+    if address & alignment_mask:
+        return "misaligned %#x" % address
+    return None
 
 
 class HeapSnapshot:
@@ -214,12 +225,9 @@ class HeapSnapshot:
                 stored = words[(slot - low) >> 3]
                 address = stored ^ (slot >> shift)
                 continue
-            if address in positions:
-                return positions, "cycle at %#x" % address
-            if not address:
-                return positions, "null fd after %d chunks" % count
-            if address & alignment_mask:
-                return positions, "misaligned %#x" % address
+            problem = _broken_link(address, positions, count, alignment_mask)
+            if problem is not None:
+                return positions, problem
             positions[address] = count
             low, high, words = memory_reader.words_around(slot)
             if words is None:
@@ -232,13 +240,8 @@ class HeapSnapshot:
             address = stored ^ (slot >> shift)
         if address == end:
             return positions, None
-        if address in positions:
-            return positions, "cycle at %#x" % address
-        if not address:
-            return positions, "null fd after %d chunks" % limit
-        if address & alignment_mask:
-            return positions, "misaligned %#x" % address
-        return positions, "stopped after %d entries" % limit
+        return positions, (_broken_link(address, positions, limit, alignment_mask)
+                           or "stopped after %d entries" % limit)
 
     # -- heaps --------------------------------------------------------------------------------
 
@@ -487,20 +490,23 @@ class HeapSnapshot:
         totals and `heap chunks --summary`, with no per-chunk object at all."""
         status = status if status is not None else WalkStatus()
         histogram = {}
-        for arena in arenas if arenas is not None else self.arenas:
-            for segment in arena.heaps:
-                self.scan(arena, segment, status).add_to_histogram(histogram)
-            if arena.heap_problem and status.complete:
-                status.stop(arena.address, arena.heap_problem)
+        for arena, segment in self._each_segment(arenas, status):
+            self.scan(arena, segment, status).add_to_histogram(histogram)
         return histogram, status
 
     def iter_chunks(self, arenas=None, status=None):
         """Yield (arena, segment, chunk) for every chunk of every heap of `arenas` (default all)."""
         status = status if status is not None else WalkStatus()
+        for arena, segment in self._each_segment(arenas, status):
+            for chunk in self.iter_segment(arena, segment, status):
+                yield arena, segment, chunk
+
+    def _each_segment(self, arenas, status):
+        """(arena, segment) over `arenas` (default all); once an arena's segments are done, an
+        incomplete heap list of that arena stops `status`, as a broken chunk walk would."""
         for arena in arenas if arenas is not None else self.arenas:
             for segment in arena.heaps:
-                for chunk in self.iter_segment(arena, segment, status):
-                    yield arena, segment, chunk
+                yield arena, segment
             if arena.heap_problem and status.complete:
                 status.stop(arena.address, arena.heap_problem)
 
@@ -528,10 +534,7 @@ class HeapSnapshot:
     def position_of(self, address):
         """The BinPosition of the chunk header `address` in its first listing, or None."""
         chain = self.free_index.get(address)
-        if chain is None:
-            return None
-        return BinPosition(chain.kind, chain.index, chain.position_of(address), chain.arena,
-                           chain.thread)
+        return None if chain is None else chain.bin_position(address)
 
     def arena_by_address(self, address):
         for arena in self.arenas:
