@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "malloc_provider.h"
+#include "xorshift.h"
 
 #define HELD_BLOCKS 64
 #define CHILD_SECONDS 20
@@ -30,15 +31,6 @@ struct churn {
     unsigned char *held[HELD_BLOCKS];
     size_t length[HELD_BLOCKS];
 };
-
-static uint64_t next_random(uint64_t *state)
-{
-    uint64_t x = *state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *state = x;
-}
 
 static int block_intact(const unsigned char *block, size_t length)
 {

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "malloc_provider.h"
+#include "xorshift.h"
 
 #define SLOTS_PER_THREAD 512
 #define MAILBOX_SLOTS 64
@@ -38,15 +39,6 @@ struct thread_state {
 
 static _Atomic(struct block_header *) mailbox[MAILBOX_SLOTS];
 static atomic_int failed;
-
-static uint64_t next_random(uint64_t *state)
-{
-    uint64_t x = *state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *state = x;
-}
 
 static size_t pick_size(uint64_t *state)
 {
