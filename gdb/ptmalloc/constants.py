@@ -63,21 +63,6 @@ def largebin_index(size):
     return 126
 
 
-_bin_index_cache = {}
-
-
-def bin_index(size):
-    """The regular bin (2..126) a free chunk of this size is filed in."""
-    if size < MIN_LARGE_SIZE:
-        return size >> 4
-    index = _bin_index_cache.get(size)
-    if index is None:
-        index = largebin_index(size)
-        if len(_bin_index_cache) < 1 << 16:
-            _bin_index_cache[size] = index
-    return index
-
-
 def _smallest_size_in_bin(index):
     low, high = MIN_LARGE_SIZE, 1 << 63
     while low < high:

@@ -39,10 +39,6 @@ TYPE_ANCHOR_NAME = "ptmalloc_dwarf_type_anchor"
 # x86-64 address can never collide with the inferior's memory.
 TYPES_OBJECT_OFFSET = 0xFFFF800000000000
 
-# What the extension reads; a manifest without one of these is useless (ptm-layout --check agrees).
-REQUIRED_SYMBOLS = ("main_arena", "mp_", "global_max_fast")
-REQUIRED_TLS = ("tcache", "thread_arena")
-
 
 class ManifestError(gdb.GdbError):
     """A manifest or the types object is missing, unreadable or inconsistent."""

@@ -56,11 +56,6 @@ def inferior_is_core():
     return connection is not None and getattr(connection, "type", None) == "core"
 
 
-def inferior_is_alive():
-    inferior = gdb.selected_inferior()
-    return inferior is not None and inferior.pid != 0 and inferior.is_valid()
-
-
 def current():
     """The Memory of the selected inferior for the current stop."""
     global _memory
@@ -167,13 +162,6 @@ class Memory:
                 self._last_words = (seg_start, seg_start + len(data), memoryview(data).cast("Q"))
                 return self._last_words
         return 0, 0, None
-
-    def readable(self, address, length=8):
-        try:
-            self.read(address, length)
-            return True
-        except HeapReadError:
-            return False
 
     # -- address space ------------------------------------------------------------------------
 

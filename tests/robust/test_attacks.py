@@ -3,7 +3,6 @@ the clone.  glibc must do what the sample's `expect:` line says (so the sample s
 attack it claims to), and the clone must do exactly the same: same output (pointer offsets of what
 malloc handed out after the corruption), same abort message at the same operation, same status.
 """
-import pathlib
 import re
 import signal
 

@@ -17,7 +17,6 @@ from .. import constants as C
 from ..errors import HeapError, one_line
 
 _COMMANDS = []
-_ALIASES = []
 
 
 def command(cls):
