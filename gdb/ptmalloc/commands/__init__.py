@@ -44,6 +44,15 @@ def parse_address(text):
         raise HeapError("cannot evaluate %r: %s" % (text, error)) from None
 
 
+def arena_argument(snap, text):
+    """The Arena at the address `text` evaluates to (a HeapError when no arena is there)."""
+    address = parse_address(text)
+    arena = snap.arena_by_address(address)
+    if arena is None:
+        raise HeapError("%#x is not an arena (see `heap arenas`)" % address)
+    return arena
+
+
 def size_argument(text):
     try:
         return int(text, 0)

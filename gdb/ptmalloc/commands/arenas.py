@@ -1,9 +1,8 @@
 """`heap arenas` and `heap arena [ADDR]`: every malloc_state, its heaps and threads."""
 
 from .. import render, walk
-from ..errors import HeapError
 from ..views import arena_json
-from . import HeapCommand, command, parse_address
+from . import HeapCommand, arena_argument, command
 
 
 def _show_arena(arena, paint, out):
@@ -76,10 +75,7 @@ Usage: heap arena [ADDR] [--json]"""
     def run(self, args):
         snap = walk.snapshot()
         if args.address is not None:
-            address = parse_address(args.address)
-            arena = snap.arena_by_address(address)
-            if arena is None:
-                raise HeapError("%#x is not an arena (see `heap arenas`)" % address)
+            arena = arena_argument(snap, args.address)
         else:
             arena = snap.selected_arena()
         if args.json:

@@ -27,6 +27,14 @@ def locate(snap, address):
     return None, None, None, None, None
 
 
+def locate_chunk(snap, address):
+    """locate(), failing with one line when no heap or mmapped chunk holds `address`."""
+    found = locate(snap, address)
+    if found[3] is None:
+        raise HeapError("%#x is not inside any heap or mmapped chunk" % address)
+    return found
+
+
 def decoded_links(snap, chunk):
     """{link name: value} as the allocator reads them, safe-linking undone."""
     mem = snap.memory
@@ -82,9 +90,7 @@ Usage: heap chunk ADDR [--json]"""
     def run(self, args):
         snap = walk.snapshot()
         address = parse_address(args.address)
-        arena, segment, previous, chunk, following = locate(snap, address)
-        if chunk is None:
-            raise HeapError("%#x is not inside any heap or mmapped chunk" % address)
+        arena, segment, previous, chunk, following = locate_chunk(snap, address)
         links = decoded_links(snap, chunk)
         key = tcache_key(snap) if chunk.state == "tcache" else None
         if args.json:

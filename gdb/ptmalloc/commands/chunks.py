@@ -9,7 +9,7 @@ from .. import constants as C
 from .. import render, views, walk
 from ..errors import HeapError
 from ..model import WalkStatus
-from . import HeapCommand, command, parse_address, size_argument
+from . import HeapCommand, arena_argument, command, size_argument
 
 STATES = ("in-use", "tcache", "fastbin", "unsorted", "smallbin", "largebin", "top", "free")
 FLAG_JSON = [json.dumps(C.flag_words(bits), separators=(",", ":")) for bits in range(8)]
@@ -128,11 +128,7 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
         snap = walk.snapshot()
         arenas = snap.arenas
         if args.arena is not None:
-            address = parse_address(args.arena)
-            arena = snap.arena_by_address(address)
-            if arena is None:
-                raise HeapError("%#x is not an arena (see `heap arenas`)" % address)
-            arenas = [arena]
+            arenas = [arena_argument(snap, args.arena)]
         states = None
         if args.state:
             states = set(s.strip() for s in args.state.split(",") if s.strip())

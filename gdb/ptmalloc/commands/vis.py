@@ -7,7 +7,7 @@ from .. import render, walk
 from ..errors import HeapError, HeapReadError
 from ..model import WalkStatus
 from . import HeapCommand, command, parse_address, size_argument
-from .chunk import locate
+from .chunk import locate_chunk
 
 _PRINTABLE = frozenset(ord(c) for c in
                        string.ascii_letters + string.digits + string.punctuation + " ")
@@ -65,9 +65,7 @@ Usage: heap vis [ADDR] [--count N] [--lines N] [--json]
             chunks = _following(snap, arena, segment, segment.start, args.count, status)
         else:
             address = parse_address(args.address)
-            arena, segment, _previous, chunk, _next = locate(snap, address)
-            if chunk is None:
-                raise HeapError("%#x is not inside any heap or mmapped chunk" % address)
+            arena, segment, _previous, chunk, _next = locate_chunk(snap, address)
             if arena is None:
                 chunks = [chunk]
             else:
