@@ -12,16 +12,16 @@ KNOWN_TLS_PAD := $(KNOWN_DIR)/libtls_pad.so
 ALL_TARGETS += $(KNOWN_BINARIES) $(KNOWN_TLS_PAD)
 TEST_TARGETS += test-gdb
 
-$(KNOWN_DIR)/%: samples/known/%.c
+$(KNOWN_DIR)/%: samples/known/%.c samples/known/record.h
 	@mkdir -p $(dir $@)
 	$(CC) $(SAMPLE_CFLAGS) -pthread $< -o $@
 
 # The library is found next to the build tree at run time, wherever the tree lives.
-$(KNOWN_DIR)/%-linked: samples/known/%.c $(BUILD)/libptmalloc.so
+$(KNOWN_DIR)/%-linked: samples/known/%.c samples/known/record.h $(BUILD)/libptmalloc.so
 	@mkdir -p $(dir $@)
 	$(CC) $(SAMPLE_CFLAGS) -pthread $< -o $@ -L$(BUILD) -lptmalloc -Wl,-rpath,'$$ORIGIN/../..'
 
-$(KNOWN_DIR)/%-static: samples/known/%.c $(BUILD)/libptmalloc.a
+$(KNOWN_DIR)/%-static: samples/known/%.c samples/known/record.h $(BUILD)/libptmalloc.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SAMPLE_CFLAGS) -pthread $< -o $@ $(BUILD)/libptmalloc.a
 

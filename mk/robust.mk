@@ -42,7 +42,7 @@ $(UBSAN_LIBRARY): $(UBSAN_OBJECTS)
 # The stress program's own checking must not dominate its run time; the allocator is what it tests.
 $(ROBUST_DIR)/thread_stress: ROBUST_CFLAGS += -O2
 
-$(ROBUST_DIR)/%: tests/robust/%.c tests/robust/malloc_provider.h
+$(ROBUST_DIR)/%: tests/robust/%.c tests/robust/malloc_provider.h tests/robust/xorshift.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ROBUST_CFLAGS) -pthread -o $@ $<
 

@@ -37,7 +37,9 @@ def parse_address(text):
     """An address from a gdb expression: `0x...`, `p`, `$rax+16`, `&obj`..."""
     try:
         value = gdb.parse_and_eval(text)
-        if value.type.strip_typedefs().code == gdb.TYPE_CODE_ARRAY:
+        # An array, struct or union names its storage (`main_arena`, `tcache->entries`): its address.
+        if value.type.strip_typedefs().code in (gdb.TYPE_CODE_ARRAY, gdb.TYPE_CODE_STRUCT,
+                                                gdb.TYPE_CODE_UNION):
             value = value.address
         return int(value) & C.MASK64
     except (gdb.error, ValueError, OverflowError) as error:
