@@ -56,10 +56,14 @@ def arena_argument(snap, text):
 
 
 def size_argument(text):
+    """A size or count: a non-negative integer, decimal or 0x-hex."""
     try:
-        return int(text, 0)
+        value = int(text, 0)
     except ValueError:
         raise argparse.ArgumentTypeError("not a size: %r" % text) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must not be negative: %r" % text)
+    return value
 
 
 class HeapCommand(gdb.Command):
