@@ -47,35 +47,52 @@ static char *morecore(long increment)
 
 static bool is_power_of_two_or_zero(uintptr_t value) { return (value & (value - 1)) == 0; }
 
+/* Fresh read/write anonymous memory; transparent huge pages are requested unless the mapping
+   already uses explicit ones.  MAP_FAILED when it cannot be had. */
+static char *map_anonymous(size_t length, int extra_flags)
+{
+	char *mapping = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | extra_flags, -1, 0);
+#ifdef MAP_HUGETLB
+	if (mapping != MAP_FAILED && !(extra_flags & MAP_HUGETLB))
+		advise_huge_pages(mapping, length);
+#endif
+	return mapping;
+}
+
+/* Statistics maxima are raised without a lock: threads mmap concurrently. */
+static void raise_maximum_int(int *maximum, int value)
+{
+	int seen = __atomic_load_n(maximum, __ATOMIC_RELAXED);
+	while (value > seen &&
+	       !__atomic_compare_exchange_n(maximum, &seen, value, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+static void raise_maximum_size(size_t *maximum, size_t value)
+{
+	size_t seen = __atomic_load_n(maximum, __ATOMIC_RELAXED);
+	while (value > seen &&
+	       !__atomic_compare_exchange_n(maximum, &seen, value, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
 /* A chunk of its own mapping; MAP_FAILED when the mapping cannot be had. */
 static void *mmap_chunk_allocate(size_t nb, size_t page_size, int extra_flags)
 {
 	size_t size = align_up(nb + SIZE_SZ, page_size);
 	if (size <= nb)
 		return MAP_FAILED;
-	char *mapping = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | extra_flags, -1, 0);
+	char *mapping = map_anonymous(size, extra_flags);
 	if (mapping == MAP_FAILED)
 		return MAP_FAILED;
-#ifdef MAP_HUGETLB
-	if (!(extra_flags & MAP_HUGETLB))
-		advise_huge_pages(mapping, size);
-#endif
 	malloc_assert(aligned_ok((uintptr_t)chunk_to_mem((mchunkptr)mapping)), "sysmalloc_mmap",
 	              "((INTERNAL_SIZE_T) chunk2mem (mm) & MALLOC_ALIGN_MASK) == 0");
 	mchunkptr p = (mchunkptr)mapping;
 	set_prev_size(p, 0);
 	set_head(p, size | IS_MMAPPED);
 
-	int count = __atomic_add_fetch(&mp_.n_mmaps, 1, __ATOMIC_RELAXED);
-	int max_count = __atomic_load_n(&mp_.max_n_mmaps, __ATOMIC_RELAXED);
-	while (count > max_count &&
-	       !__atomic_compare_exchange_n(&mp_.max_n_mmaps, &max_count, count, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		;
-	size_t total = __atomic_add_fetch(&mp_.mmapped_mem, size, __ATOMIC_RELAXED);
-	size_t max_total = __atomic_load_n(&mp_.max_mmapped_mem, __ATOMIC_RELAXED);
-	while (total > max_total && !__atomic_compare_exchange_n(&mp_.max_mmapped_mem, &max_total, total, 1,
-	                                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		;
+	raise_maximum_int(&mp_.max_n_mmaps, __atomic_add_fetch(&mp_.n_mmaps, 1, __ATOMIC_RELAXED));
+	raise_maximum_size(&mp_.max_mmapped_mem, __atomic_add_fetch(&mp_.mmapped_mem, size, __ATOMIC_RELAXED));
 	return chunk_to_mem(p);
 }
 
@@ -92,14 +109,9 @@ static char *mmap_as_morecore(size_t *size, size_t nb, size_t old_size, size_t m
 		length = minimum;
 	if (length <= nb)
 		return MAP_FAILED;
-	char *mapping =
-	    mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | extra_flags, -1, 0);
+	char *mapping = map_anonymous(length, extra_flags);
 	if (mapping == MAP_FAILED)
 		return MAP_FAILED;
-#ifdef MAP_HUGETLB
-	if (!(extra_flags & MAP_HUGETLB))
-		advise_huge_pages(mapping, length);
-#endif
 	set_noncontiguous(av);
 	*size = length;
 	return mapping;
@@ -386,11 +398,8 @@ mchunkptr mremap_chunk(mchunkptr p, size_t new_size)
 	malloc_assert(prev_size(p) == offset, "mremap_chunk", "prev_size (p) == offset");
 	set_head(p, (new_size - offset) | IS_MMAPPED);
 
-	size_t total = __atomic_add_fetch(&mp_.mmapped_mem, new_size - size - offset, __ATOMIC_RELAXED);
-	size_t max_total = __atomic_load_n(&mp_.max_mmapped_mem, __ATOMIC_RELAXED);
-	while (total > max_total && !__atomic_compare_exchange_n(&mp_.max_mmapped_mem, &max_total, total, 1,
-	                                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		;
+	raise_maximum_size(&mp_.max_mmapped_mem,
+	                   __atomic_add_fetch(&mp_.mmapped_mem, new_size - size - offset, __ATOMIC_RELAXED));
 	return p;
 }
 
