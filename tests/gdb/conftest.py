@@ -51,6 +51,8 @@ JSON_COMMANDS = {
     "probe_fast": "heap chunk $probe_fast --json",
     "probe_arena": "heap chunks --arena $probe_arena --json",
     "probe_large_only": "heap bins large --json",
+    # Fewer than the main arena holds: everything after, mmapped chunks too, is left out.
+    "limited": "heap chunks --limit 40 --json",
 }
 
 

@@ -65,3 +65,20 @@ def test_static_clone_before_the_first_malloc(tmp_path):
                      str(tmp_path))
     assert sections(output)["a"].strip() == \
         "heap: the allocator is not initialised yet (no malloc call so far)"
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_json_limit_counts_every_chunk_it_leaves_out(runner, variant):
+    """--limit N: N chunks in all (arena and mmapped), and left_out says how many more exist."""
+    run = get_run(runner, "live", variant)
+    everything, limited = run.json["chunks"], run.json["limited"]
+
+    def listed(chunks_json):
+        return [c["address"] for a in chunks_json["arenas"] for c in a["chunks"]] + \
+            [c["address"] for c in chunks_json["mmapped"]]
+
+    total = len(listed(everything))
+    assert total > 40 + len(everything["mmapped"])
+    assert listed(limited) == listed(everything)[:40]
+    assert limited["left_out"] == total - 40
+    assert "left_out" not in everything

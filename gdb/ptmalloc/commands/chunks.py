@@ -200,7 +200,7 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
         mmapped = []
         if include_mmapped:
             for chunk in snap.mmapped_chunks():
-                if wanted is None or wanted(chunk.state, chunk.size):
+                if (wanted is None or wanted(chunk.state, chunk.size)) and counter.take(1):
                     mmapped.append({"address": chunk.address, "size": chunk.size,
                                     "prev_size": chunk.prev_size, "flags": chunk.flags,
                                     "state": chunk.state})
@@ -260,11 +260,10 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
         if include_mmapped:
             mmapped = [c for c in snap.mmapped_chunks()
                        if wanted is None or wanted(c.state, c.size)]
+            mmapped = mmapped[:counter.take(len(mmapped))]
             if mmapped:
                 emit(paint.title("mmapped chunks"))
             for chunk in mmapped:
-                if counter.take(1) == 0:
-                    continue
                 emit("  %s  %#9x  %s %s" % (paint.address(chunk.address), chunk.size,
                                             flags_text[chunk.size_field & 7],
                                             state_text[chunk.state][:-1]))
