@@ -3,7 +3,8 @@ key, the --arena filter and large-bin ranges; plus the `not initialised` message
 
 import pytest
 
-from conftest import VARIANTS, binary, gdb_argv, marked, require_variant, run_gdb, sections
+from conftest import (VARIANTS, binary, gdb_argv, marked, require_variant, run_gdb, sections,
+                      text_key)
 
 SOURCES = ("live", "gcore", "crash")
 
@@ -82,3 +83,25 @@ def test_json_limit_counts_every_chunk_it_leaves_out(runner, variant):
     assert listed(limited) == listed(everything)[:40]
     assert limited["left_out"] == total - 40
     assert "left_out" not in everything
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("source", SOURCES)
+def test_large_bin_skip_list_links_the_first_chunk_of_each_size(runner, source, variant):
+    """The skip list holds the first chunk of each size, in list order, linked in a ring by
+    fd_nextsize (towards smaller) and bk_nextsize; sizes come from the independent heap walk."""
+    run = get_run(runner, source, variant)
+    size_of = {c["address"]: c["size"] for a in run.json["chunks"]["arenas"] for c in a["chunks"]}
+    large = run.json["probe_large_only"]["arenas"][0]["largebins"][0]
+    sizes = [size_of[address] for address in large["chunks"]]
+    assert len(set(sizes)) < len(sizes), "the sample puts two chunks of one size in this bin"
+    heads = [address for number, address in enumerate(large["chunks"])
+             if number == 0 or sizes[number] != sizes[number - 1]]
+    skip = large["skip_list"]
+    assert [entry["address"] for entry in skip] == heads
+    assert [entry["size"] for entry in skip] == [size_of[address] for address in heads]
+    for number, entry in enumerate(skip):
+        assert entry["fd_nextsize"] == heads[(number + 1) % len(heads)]
+        assert entry["bk_nextsize"] == heads[number - 1]
+    text = run.text[text_key("off", "heap bins large")]
+    assert text.count("not on the skip list") == len(sizes) - len(heads)

@@ -54,32 +54,59 @@ def _show_arena_bins(snap, arena, kinds, paint, out):
             out.line("    [%2d] %#6x: %s" % (chain.index, chain.size, _chain_text(paint, chain)))
     if "large" in kinds:
         out.line("  largebins:" + ("" if arena.largebins else " (empty)"))
-        layout = snap.layouts["chunk"]
         for chain in arena.largebins:
             low, high = chain.size_range
             out.line("    [%3d] %#x-%s: %d chunks" % (chain.index, low,
                                                       "%#x" % high if high else "...",
                                                       len(chain.chunks)))
-            for address in chain.chunks:
-                try:
-                    size = snap.memory.u64(address + snap.size_offset) & ~C.SIZE_BITS
-                    fd_next = snap.memory.u64(address + layout.offset("fd_nextsize"))
-                    bk_next = snap.memory.u64(address + layout.offset("bk_nextsize"))
-                    skip = ("fd_nextsize %s bk_nextsize %s" % (paint.address(fd_next),
-                                                               paint.address(bk_next))
-                            if fd_next or bk_next else "")
-                except HeapReadError as error:
-                    size, skip = 0, str(error)
-                out.line("      %s size %#x %s" % (paint.address(address), size, skip))
+            for row in large_bin_rows(snap, chain):
+                if row.get("error"):
+                    links = paint.meta(row["error"])
+                elif row["group_head"]:
+                    links = "fd_nextsize %s bk_nextsize %s" % (
+                        paint.address(row["fd_nextsize"]), paint.address(row["bk_nextsize"]))
+                else:
+                    links = paint.meta("(same size as the chunk before: not on the skip list)")
+                out.line("      %s size %#x %s" % (paint.address(row["address"]), row["size"],
+                                                   links))
             if not chain.complete:
                 out.line(paint.meta("      [walk stopped: %s]" % chain.problem))
+
+
+def large_bin_rows(snap, chain):
+    """Each chunk of a large bin in list order: its size and, for the first chunk of each size
+    (the only ones glibc links into the skip list), its nextsize links.  The other chunks'
+    nextsize words are whatever their memory held, so they are not shown as links."""
+    layout = snap.layouts["chunk"]
+    fd_offset, bk_offset = layout.offset("fd_nextsize"), layout.offset("bk_nextsize")
+    rows, previous_size = [], None
+    for address in chain.chunks:
+        try:
+            size = snap.memory.u64(address + snap.size_offset) & ~C.SIZE_BITS
+            row = {"address": address, "size": size, "group_head": size != previous_size}
+            if row["group_head"]:
+                row["fd_nextsize"] = snap.memory.u64(address + fd_offset)
+                row["bk_nextsize"] = snap.memory.u64(address + bk_offset)
+            previous_size = size
+        except HeapReadError as error:
+            row, previous_size = {"address": address, "size": 0, "group_head": False,
+                                  "error": str(error)}, None
+        rows.append(row)
+    return rows
+
+
+def skip_list_json(snap, chain):
+    return [{"address": row["address"], "size": row["size"], "fd_nextsize": row["fd_nextsize"],
+             "bk_nextsize": row["bk_nextsize"]}
+            for row in large_bin_rows(snap, chain) if row["group_head"]]
 
 
 @command
 class HeapBins(HeapCommand):
     """Show the bins: every thread's tcache (by LWP and gdb thread number) and every arena's
 fast, unsorted, small and large bins, chains followed to the end with safe-linked pointers
-decoded and cycles detected.  Large bins show their size ranges and skip-list links.
+decoded and cycles detected.  Large bins show their size ranges and skip-list links (the
+nextsize links of the first chunk of each size; --json: `skip_list`).
 
 Usage: heap bins [tcache|fast|unsorted|small|large] [--json]"""
 
@@ -100,6 +127,10 @@ Usage: heap bins [tcache|fast|unsorted|small|large] [--json]"""
                 value["tcache"] = [tcache_json(t) for t in snap.threads]
             if kinds - {"tcache"}:
                 value["arenas"] = [arena_bins_json(a, kinds) for a in snap.arenas]
+                if "large" in kinds:
+                    for arena, entry in zip(snap.arenas, value["arenas"]):
+                        for chain, large in zip(arena.largebins, entry["largebins"]):
+                            large["skip_list"] = skip_list_json(snap, chain)
             render.write_json(value)
             return
         paint = render.Painter()
