@@ -102,3 +102,27 @@ def test_heap_walk_covers_each_heap_exactly(runner, variant):
         for heap in arena["heaps"]:
             assert_walk_covers(heap, chunks)
         assert chunks[-1]["state"] == "top"
+
+
+def freed_lifo_chains(run, state):
+    """{(LWP, chunk size): headers, most recently freed first} for the record's `state` chunks:
+    tcache bins and fastbins are LIFO, so this is their list order from the head."""
+    chains = {}
+    for entry in run.record.chunks:
+        if entry["state"] == state:
+            size = max(32, (entry["request"] + 8 + 15) & ~15)
+            chains.setdefault((entry["lwp"], size), []).insert(0, entry["user"] - HEADER)
+    return chains
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("source", SOURCES)
+def test_lifo_bins_list_chunks_from_the_head(runner, source, variant):
+    run = get_run(runner, source, variant)
+    bins = run.json["bins"]
+    listed_tcache = {(t["thread"], b["size"]): b["chunks"] for t in bins["tcache"] for b in t["bins"]}
+    assert listed_tcache == freed_lifo_chains(run, "tcache")
+    owner = {arena: lwp for lwp, arena in thread_arenas(run).items()}
+    listed_fast = {(owner[a["address"]], chain["size"]): chain["chunks"]
+                   for a in bins["arenas"] for chain in a["fastbins"]}
+    assert listed_fast == freed_lifo_chains(run, "fastbin")
