@@ -49,13 +49,14 @@ $(DWARF_TEST_BIN): tests/dwarf/test_layout.c tests/dwarf/json_value.c tests/dwar
 	@mkdir -p $(dir $@)
 	$(CC) $(SAMPLE_CFLAGS) -Iallocator -Itests/dwarf -o $@ tests/dwarf/test_layout.c tests/dwarf/json_value.c -lcunit
 
-# The CUnit suite checks ptm-layout itself; the pytest suite inspects a stripped library and a
-# glibc without libc6-dbg's files through the manifests, against runs that have DWARF.
+# The CUnit suite checks ptm-layout itself; the pytest suites inspect a stripped library and a
+# glibc without libc6-dbg's files through the manifests, against runs that have DWARF, and run
+# `make install` (into a staging DESTDIR and into a scratch PREFIX used on its own).
 DWARF_GDB_SAMPLE := $(BUILD)/samples/known/every_bin
 
 .PHONY: test-dwarf
 TEST_TARGETS += test-dwarf
-test-dwarf: $(DWARF_TEST_BIN) $(PTM_LAYOUT) $(PTMALLOC_TYPES_OBJ) $(DWARF4_TYPES_OBJ) $(PTMALLOC_MANIFEST) $(BUILD)/libptmalloc.so $(DWARF_GDB_SAMPLE) $(filter $(LIBC_MANIFEST),$(ALL_TARGETS))
+test-dwarf: $(DWARF_TEST_BIN) $(PTM_LAYOUT) $(PTMALLOC_TYPES_OBJ) $(DWARF4_TYPES_OBJ) $(PTMALLOC_MANIFEST) $(BUILD)/libptmalloc.so $(BUILD)/libptmalloc.a $(DWARF_GDB_SAMPLE) $(filter $(LIBC_MANIFEST),$(ALL_TARGETS))
 	PTM_LAYOUT=$(PTM_LAYOUT) PTM_TYPES=$(PTMALLOC_TYPES_OBJ) PTM_TYPES_DWARF4=$(DWARF4_TYPES_OBJ) \
 	PTM_LIBRARY=$(BUILD)/libptmalloc.so PTM_SCRATCH=$(DWARF_TEST_DIR) \
 	PTM_SYSTEM_LIBC=$(if $(SYSTEM_LIBC_DEBUG),$(SYSTEM_LIBC)) $(DWARF_TEST_BIN)
