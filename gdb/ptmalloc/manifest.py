@@ -33,6 +33,8 @@ import struct
 
 import gdb
 
+from . import memory
+
 TYPES_OBJECT_NAME = "ptmalloc-types.o"
 TYPE_ANCHOR_NAME = "ptmalloc_dwarf_type_anchor"
 # Loading the types object at 0 would make gdb name address 0 after the anchor; a non-canonical
@@ -70,6 +72,8 @@ class LayoutPathParameter(gdb.Parameter):
 
     def get_set_string(self):
         _MANIFEST_CACHE.clear()
+        # The allocator found under the old path is cached per stop: look again.
+        memory.invalidate()
         return ""
 
     def get_show_string(self, svalue):

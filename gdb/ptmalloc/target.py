@@ -13,7 +13,7 @@ import struct
 
 import gdb
 
-from . import memory
+from . import elf_exports, memory
 from .errors import HeapError
 
 _FORMATS = {1: "B", 2: "H", 4: "I", 8: "Q"}
@@ -250,11 +250,27 @@ def find_allocator():
         found = _manifest_allocator(objfile)
         if found is not None:
             break
+        if objfile.filename and elf_exports.defines_symbol(objfile.filename, "malloc"):
+            # This objfile wins the dynamic linker's binding of malloc: any later allocator
+            # (glibc's main_arena, say) is not the one the program uses.
+            raise HeapError(_undescribed_allocator(objfile))
     if found is None:
         raise HeapError("no supported allocator found: need libptmalloc (with debug info or a "
                         "layout manifest) or glibc 2.36 with libc6-dbg")
     _cached = (generation, found)
     return found
+
+
+def _undescribed_allocator(objfile):
+    try:
+        from . import manifest
+        folders = ":".join(manifest.layout_dirs())
+    except ImportError:
+        folders = "?"
+    build_id = getattr(objfile, "build_id", None) or "none"
+    return ("no supported allocator found: malloc is served by %s, which has no debug info for "
+            "the heap types and no layout manifest with build-id %s in %s (see `set heap "
+            "layout-path`)" % (objfile.filename, build_id, folders))
 
 
 def _for_each_thread(read_tls):

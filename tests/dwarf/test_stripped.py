@@ -140,3 +140,80 @@ def test_glibc_without_debug_files_reads_like_with_them(workdir):
         assert "types from DWARF" in layout_source(with_dwarf, source)
         assert "libc.so.6.layout.json" in layout_source(without_dwarf, source)
     assert_same_heap(with_dwarf, without_dwarf)
+
+
+def layout_path_session(workdir, steps, library=None, without_debug_files=False):
+    """Outputs of `steps` [(name, command)] at sample_checkpoint, split at echo markers."""
+    empty = os.path.join(workdir, "no-debug-files")
+    os.makedirs(empty, exist_ok=True)
+    argv = [GDB, "-nx", "-q", "-batch"]
+    if without_debug_files:
+        argv += ["-iex", "set debug-file-directory " + empty]
+    argv += ["-ex", "set pagination off", "-ex", "set width 0", "-ex", "source " + LOADER]
+    if library:
+        argv += ["-ex", "set environment LD_PRELOAD " + library]
+    argv += ["-ex", "file " + SAMPLE, "-ex", "break sample_checkpoint",
+             "-ex", "run " + os.path.join(workdir, "record-layout-path")]
+    for name, command in steps:
+        argv += ["-ex", "echo @@%s x\\n" % name, "-ex", command]
+    argv += ["-ex", "echo @@end x\\n", "-ex", "kill"]
+    result = subprocess.run(argv, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, timeout=120, errors="replace")
+    assert "Traceback" not in result.stdout
+    return {key[0]: text.strip() for key, text in split_markers(result.stdout).items()}
+
+
+def no_manifest_message(path, build_id, folders):
+    return ("heap: no supported allocator found: malloc is served by %s, which has no debug info "
+            "for the heap types and no layout manifest with build-id %s in %s (see `set heap "
+            "layout-path`)" % (path, build_id, folders))
+
+
+def build_id_of(path):
+    notes = subprocess.run(["readelf", "-n", path], stdout=subprocess.PIPE, text=True,
+                           check=True).stdout
+    return notes.split("Build ID:", 1)[1].split()[0]
+
+
+@pytest.mark.skipif(not os.path.exists(LIBRARY), reason="build/libptmalloc.so is not built")
+def test_layout_path_chooses_the_manifest_and_says_when_none_matches(workdir):
+    """A stripped clone without a matching manifest is named as the allocator that cannot be
+    read (glibc's idle main_arena must not be read instead), and `set heap layout-path` takes
+    effect at once, both ways."""
+    folder = os.path.join(workdir, "layout-path")
+    library = os.path.join(folder, "lib", "libptmalloc.so")
+    manifests = os.path.join(folder, "manifests")
+    nothing = os.path.join(folder, "nothing")
+    for path in (os.path.dirname(library), manifests, nothing):
+        os.makedirs(path, exist_ok=True)
+    shutil.copy(LIBRARY, library)
+    subprocess.run(["objcopy", "--strip-all", library], check=True)
+    shutil.copy(os.path.join(BUILD, "libptmalloc.so.layout.json"), manifests)
+    shutil.copy(os.path.join(BUILD, "ptmalloc-types.o"), manifests)
+    out = layout_path_session(workdir, [
+        ("set-nothing", "set heap layout-path " + nothing), ("none", "heap top"),
+        ("set-manifests", "set heap layout-path " + manifests), ("found", "heap"),
+        ("show", "show heap layout-path"),
+        ("set-again", "set heap layout-path " + nothing), ("none-again", "heap top")],
+        library=library)
+    expected = no_manifest_message(library, build_id_of(library), nothing)
+    assert out["none"] == expected
+    assert out["none-again"] == expected
+    assert "Allocator: ptmalloc clone in %s (types from %s)" % (
+        library, os.path.join(manifests, "libptmalloc.so.layout.json")) in out["found"]
+    assert out["show"] == "Heap layout manifests are searched in: " + manifests
+
+
+@pytest.mark.skipif(not os.path.exists(LIBC_MANIFEST),
+                    reason="no glibc manifest (libc6-dbg is not installed)")
+def test_glibc_without_debug_files_or_manifest_is_named(workdir):
+    nothing = os.path.join(workdir, "layout-path-nothing")
+    os.makedirs(nothing, exist_ok=True)
+    out = layout_path_session(workdir, [("set", "set heap layout-path " + nothing),
+                                        ("none", "heap")], without_debug_files=True)
+    libc = os.path.realpath(subprocess.run(["gcc", "-print-file-name=libc.so.6"],
+                                           stdout=subprocess.PIPE, text=True).stdout.strip())
+    assert out["none"].startswith("heap: no supported allocator found: malloc is served by ")
+    served_by = out["none"].split("served by ", 1)[1].split(",", 1)[0]
+    assert os.path.realpath(served_by) == libc
+    assert out["none"] == no_manifest_message(served_by, build_id_of(libc), nothing)
