@@ -1,6 +1,8 @@
 """Every command's text form, with styling on and off, on every sample build and heap source:
 output present, no Python traceback, no error, escapes only when styling is on."""
 
+import re
+
 import pytest
 
 from conftest import VARIANTS, require_variant, text_commands, text_key
@@ -39,6 +41,10 @@ def test_text_names_every_state_and_thread(runner, source):
     bins = run.text[text_key("off", "heap bins")]
     for lwp in [run.record.main] + run.record.threads:
         assert "(LWP %d)" % lwp in bins
+    summary = run.text[text_key("off", "heap")]
+    for lwp in [run.record.main] + run.record.threads:
+        # Named threads (live) and unnamed ones (cores) both read "(LWP n): " or "(LWP n) "name"".
+        assert re.search(r'\(LWP %d\)(: | "[^"]+": )arena ' % lwp, summary), summary
     limited = run.text[text_key("off", "heap chunks --state tcache,fastbin --limit 3")]
     assert len([l for l in limited.splitlines() if l.startswith("  0x")]) == 3
     assert "more chunks not shown (--limit 3)" in limited

@@ -64,8 +64,8 @@ Usage: heap [--json]
         names = {a.address: a.label() + " " + ("%#x" % a.address) for a in snap.arenas}
         for thread in snap.threads:
             entries = sum(len(c.chunks) for c in thread.tcache_bins)
-            out.line("  %s %s: arena %s, tcache %s: %d entries in %d bins" % (
-                thread.label(), "\"%s\"" % thread.name if thread.name else "",
+            out.line("  %s%s: arena %s, tcache %s: %d entries in %d bins" % (
+                thread.label(), " \"%s\"" % thread.name if thread.name else "",
                 names.get(thread.arena, "none" if not thread.arena else "%#x" % thread.arena),
                 paint.address(thread.tcache), entries, len(thread.tcache_bins)))
         for note in snap.notes + ([status.problem] if status.problem else []):
