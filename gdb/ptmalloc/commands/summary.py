@@ -64,10 +64,15 @@ Usage: heap [--json]
         names = {a.address: a.label() + " " + ("%#x" % a.address) for a in snap.arenas}
         for thread in snap.threads:
             entries = sum(len(c.chunks) for c in thread.tcache_bins)
-            out.line("  %s%s: arena %s, tcache %s: %d entries in %d bins" % (
+            out.line("  %s%s: arena %s, tcache %s: %s in %s" % (
                 thread.label(), " \"%s\"" % thread.name if thread.name else "",
                 names.get(thread.arena, "none" if not thread.arena else "%#x" % thread.arena),
-                paint.address(thread.tcache), entries, len(thread.tcache_bins)))
+                paint.address(thread.tcache), _counted(entries, "entry", "entries"),
+                _counted(len(thread.tcache_bins), "bin", "bins")))
         for note in snap.notes + ([status.problem] if status.problem else []):
             out.line(paint.meta("note: %s" % note))
         out.flush()
+
+
+def _counted(count, one, many):
+    return "%d %s" % (count, one if count == 1 else many)
