@@ -4,8 +4,6 @@
  * by merging their chunks.  The checks before each step are glibc's, with its messages: they are
  * what turns a double free or an overflow into a clean abort instead of a corrupted heap.
  */
-#include <errno.h>
-
 #include "internal.h"
 
 /* Merge a free chunk p of `size` with its free physical neighbours, then either file the result at
@@ -123,8 +121,6 @@ static void free_to_unsorted(mstate av, mchunkptr p, size_t size, int have_lock)
 
 	/* A big free is the moment to merge the fastbins and give memory back to the system. */
 	if (size >= FASTBIN_CONSOLIDATION_THRESHOLD) {
-		/* Trimming makes system calls; free() must leave errno as it found it. */
-		int saved_errno = errno;
 		if (__atomic_load_n(&av->have_fastchunks, __ATOMIC_RELAXED))
 			malloc_consolidate(av);
 		if (av == &main_arena) {
@@ -135,7 +131,6 @@ static void free_to_unsorted(mstate av, mchunkptr p, size_t size, int have_lock)
 			malloc_assert(heap->ar_ptr == av, "_int_free", "heap->ar_ptr == av");
 			heap_trim(heap, mp_.top_pad);
 		}
-		errno = saved_errno;
 	}
 
 	if (!have_lock)

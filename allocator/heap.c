@@ -4,6 +4,7 @@
  * with mprotect, shrunk with madvise (or remapped PROT_NONE where overcommit is off), and deleted by
  * heap_trim once a secondary heap is nothing but its top chunk.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
@@ -142,7 +143,19 @@ static void delete_heap(heap_info *heap)
 	munmap(heap, heap_max_size());
 }
 
+static int trim_heaps(heap_info *heap, size_t pad);
+
+/* Runs inside free(), which must leave errno as it found it; unmapping and shrinking are system
+   calls. */
 int heap_trim(heap_info *heap, size_t pad)
+{
+	int saved_errno = errno;
+	int released = trim_heaps(heap, pad);
+	errno = saved_errno;
+	return released;
+}
+
+static int trim_heaps(heap_info *heap, size_t pad)
 {
 	mstate av = heap->ar_ptr;
 	mchunkptr top = av->top;

@@ -325,18 +325,9 @@ void *sysmalloc(size_t nb, mstate av)
 	return NULL;
 }
 
-int systrim(size_t pad, mstate av)
+/* Lower the break by `extra` when it is still where the top ends; 1 when anything was released. */
+static int release_break(mstate av, long top_size, long extra)
 {
-	long top_size = (long)chunk_size(av->top);
-	long top_area = top_size - (long)MINSIZE - 1;
-	if ((size_t)top_area <= pad)
-		return 0;
-
-	size_t unit = mp_.thp_pagesize != 0 ? mp_.thp_pagesize : system_page_size();
-	long extra = (long)align_down((size_t)top_area - pad, unit);
-	if (extra == 0)
-		return 0;
-
 	/* Only when the break is still where we left it: a foreign sbrk owns what lies beyond. */
 	char *current_brk = morecore(0);
 	if (current_brk != (char *)av->top + top_size)
@@ -351,6 +342,26 @@ int systrim(size_t pad, mstate av)
 	av->system_mem -= (size_t)released;
 	set_head(av->top, (size_t)(top_size - released) | PREV_INUSE);
 	return 1;
+}
+
+int systrim(size_t pad, mstate av)
+{
+	long top_size = (long)chunk_size(av->top);
+	long top_area = top_size - (long)MINSIZE - 1;
+	if ((size_t)top_area <= pad)
+		return 0;
+
+	size_t unit = mp_.thp_pagesize != 0 ? mp_.thp_pagesize : system_page_size();
+	long extra = (long)align_down((size_t)top_area - pad, unit);
+	if (extra == 0)
+		return 0;
+
+	/* Trimming runs inside free(), which must leave errno as it found it: the break is moved
+	   between a save and a restore (only here, where a system call can really change errno). */
+	int saved_errno = errno;
+	int released = release_break(av, top_size, extra);
+	errno = saved_errno;
+	return released;
 }
 
 /* Mapping bounds of an mmapped chunk, validated the way glibc does before unmapping or remapping. */
