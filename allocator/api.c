@@ -160,7 +160,8 @@ PTM_EXPORT void *calloc(size_t count, size_t element_size)
 	return memset(mem, 0, clear_size);
 }
 
-PTM_EXPORT void *realloc(void *oldmem, size_t bytes)
+/* realloc in full: first calls, NULL and zero sizes, mmapped chunks, other threads. */
+static __attribute__((noinline)) void *realloc_cold(void *oldmem, size_t bytes)
 {
 	ptmalloc_ensure_init();
 	if (bytes == 0 && oldmem != NULL) {
@@ -221,6 +222,26 @@ PTM_EXPORT void *realloc(void *oldmem, size_t bytes)
 			_int_free(av, oldp, 0);
 		}
 	}
+	return newmem;
+}
+
+/* The common case, a heap chunk of a single-threaded program, with no more work than glibc's. */
+PTM_EXPORT void *realloc(void *oldmem, size_t bytes)
+{
+	if (__builtin_expect(!__malloc_initialized || oldmem == NULL || bytes == 0 || bytes > PTRDIFF_MAX ||
+	                         tcache == NULL || !SINGLE_THREAD_P,
+	                     0))
+		return realloc_cold(oldmem, bytes);
+	const mchunkptr oldp = mem_to_chunk(oldmem);
+	const size_t oldsize = chunk_size(oldp);
+	if (__builtin_expect(chunk_is_mmapped(oldp), 0))
+		return realloc_cold(oldmem, bytes);
+	mstate av = arena_for_chunk(oldp);
+	if (__builtin_expect((uintptr_t)oldp > (uintptr_t)-oldsize, 0) || __builtin_expect(misaligned_chunk(oldp), 0))
+		malloc_printerr("realloc(): invalid pointer");
+	void *newmem = _int_realloc(av, oldp, oldsize, request_to_size(bytes));
+	malloc_assert(arena_matches(newmem, av), "__libc_realloc",
+	              "!newp || chunk_is_mmapped (mem2chunk (newp)) || ar_ptr == arena_for_chunk (mem2chunk (newp))");
 	return newmem;
 }
 
