@@ -58,18 +58,18 @@ int main(void)
 		put_text("\n");
 	}
 	struct mallinfo2 totals = mallinfo2();
-	put_text("arena ");
-	put_number(totals.arena, 10);
-	put_text(" ordblks ");
-	put_number(totals.ordblks, 10);
-	put_text(" hblkhd ");
-	put_number(totals.hblkhd, 10);
-	put_text(" uordblks ");
-	put_number(totals.uordblks, 10);
-	put_text(" fordblks ");
-	put_number(totals.fordblks, 10);
-	put_text(" keepcost ");
-	put_number(totals.keepcost, 10);
+	const struct {
+		const char *name;
+		size_t value;
+	} fields[] = {
+	    {"arena", totals.arena},         {" ordblks", totals.ordblks},   {" hblkhd", totals.hblkhd},
+	    {" uordblks", totals.uordblks}, {" fordblks", totals.fordblks}, {" keepcost", totals.keepcost},
+	};
+	for (size_t field = 0; field < sizeof fields / sizeof fields[0]; field++) {
+		put_text(fields[field].name);
+		put_text(" ");
+		put_number(fields[field].value, 10);
+	}
 	put_text("\n");
 	flush_output();
 	return 0;
