@@ -38,7 +38,7 @@ static void note_thread_uses_heap(void)
 	}
 }
 
-void malloc_init_state(mstate av)
+static void malloc_init_state(mstate av)
 {
 	for (unsigned int index = 1; index < NBINS; index++) {
 		mbinptr bin = bin_at(av, index);
@@ -236,7 +236,7 @@ mstate arena_get_retry(mstate failed, size_t bytes)
 
 /* ---- thread exit and fork ---- */
 
-void arena_thread_exit(void)
+static void arena_thread_exit(void)
 {
 	/* The cache goes first: emptying it may free into this thread's arena. */
 	tcache_thread_shutdown();

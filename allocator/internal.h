@@ -70,7 +70,6 @@ static inline void ptmalloc_ensure_init(void)
 	if (__builtin_expect(!__malloc_initialized, 0))
 		ptmalloc_init();
 }
-void malloc_init_state(mstate av);
 /* A thread without an arena gets one here: from the free list, a new one, or a shared one. */
 mstate arena_get2(size_t size, mstate avoid);
 /* The calling thread's arena, locked; NULL only when no arena could be created. */
@@ -98,7 +97,6 @@ static inline mstate arena_for_chunk(mchunkptr p)
 heap_info *new_heap(size_t size, size_t top_pad);
 int grow_heap(heap_info *heap, long diff);
 int heap_trim(heap_info *heap, size_t pad);
-void arena_thread_exit(void);
 
 /* ---- malloc.c ---- */
 void *_int_malloc(mstate av, size_t bytes);
