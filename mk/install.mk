@@ -19,7 +19,8 @@ INSTALL_EXTENSION := $(shell find gdb -name '*.py' -not -path '*/__pycache__/*' 
 INSTALL_MANIFESTS = $(filter %.layout.json,$(ALL_TARGETS))
 
 .PHONY: install uninstall
-install: $(BUILD)/libptmalloc.so $(BUILD)/libptmalloc.a $(PTM_LAYOUT) $(PTMALLOC_TYPES_OBJ) $(INSTALL_MANIFESTS)
+install: $(BUILD)/libptmalloc.so $(BUILD)/libptmalloc.a $(PTM_LAYOUT) $(PTMALLOC_TYPES_OBJ) $(INSTALL_MANIFESTS) \
+		$(HEAPWALK_LIBRARY)
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
 		$(DESTDIR)$(INCLUDEDIR)/ptmalloc $(DESTDIR)$(LAYOUTDIR) $(DESTDIR)$(AUTOLOADDIR)$(LIBDIR)
 	$(INSTALL) -m 755 $(BUILD)/libptmalloc.so $(DESTDIR)$(LIBDIR)/libptmalloc.so
@@ -31,6 +32,7 @@ install: $(BUILD)/libptmalloc.so $(BUILD)/libptmalloc.a $(PTM_LAYOUT) $(PTMALLOC
 	for file in $(INSTALL_EXTENSION); do \
 		$(INSTALL) -D -m 644 $$file $(DESTDIR)$(SHAREDIR)/$$file || exit 1; \
 	done
+	$(INSTALL) -m 755 $(HEAPWALK_LIBRARY) $(DESTDIR)$(SHAREDIR)/gdb/ptmalloc/
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
 		'Name: ptmalloc' \
 		'Description: glibc 2.36 ptmalloc2 clone whose heap gdb can inspect' \

@@ -90,11 +90,17 @@ class Memory:
 
     def read_segment(self, start, length):
         """All `length` bytes at `start` in one read, kept for the rest of the stop."""
+        data, offset = self.read_segment_buffer(start, length)
+        return memoryview(data)[offset:offset + length]
+
+    def read_segment_buffer(self, start, length):
+        """(bytes, offset): the cached bytes object holding `length` bytes at `start`, and where
+        they begin in it, for code that hands the buffer on without copying (native.py)."""
         index = bisect.bisect_right(self._segment_starts, start) - 1
         if index >= 0:
             seg_start, data = self._segments[index]
             if start + length <= seg_start + len(data):
-                return memoryview(data)[start - seg_start:start - seg_start + length]
+                return data, start - seg_start
         mapped_end = self.mapped_end(start)
         if mapped_end is not None and start + length > mapped_end:
             raise HeapReadError(start, length, "%#x bytes asked, only %#x are mapped there" % (
@@ -103,7 +109,7 @@ class Memory:
         position = bisect.bisect_left(self._segment_starts, start)
         self._segment_starts.insert(position, start)
         self._segments.insert(position, (start, data))
-        return memoryview(data)
+        return data, 0
 
     def read(self, address, length):
         """`length` bytes at `address`, from a cached segment or the page cache."""
@@ -138,29 +144,35 @@ class Memory:
         start, end, words = self._last_words
         if start <= address < end and not address & 7:
             return words[(address - start) >> 3]
-        index = bisect.bisect_right(self._segment_starts, address) - 1
-        if index >= 0 and not address & 7:
-            seg_start, data = self._segments[index]
-            if address + 8 <= seg_start + len(data) and not seg_start & 7 and not len(data) & 7:
-                self._last_words = (seg_start, seg_start + len(data), memoryview(data).cast("Q"))
-                return self._last_words[2][(address - seg_start) >> 3]
+        start, end, words = self.words_around(address)
+        if words is not None:
+            return words[(address - start) >> 3]
         return _U64.unpack(self.read(address, 8))[0]
 
     def words_around(self, address):
         """(start, end, words) of the cached segment holding the word at `address`, as a
         memoryview of 8-byte words, so a loop can index it without a call per word;
         (0, 0, None) when no cached segment holds it."""
+        start, end, words = self._last_words
+        if start <= address < end and not address & 7:
+            return self._last_words
+        start, end, data = self.segment_around(address)
+        if data is None:
+            return 0, 0, None
+        if self._last_words[0] != start or self._last_words[1] != end:
+            self._last_words = (start, end, memoryview(data).cast("Q"))
+        return self._last_words
+
+    def segment_around(self, address):
+        """(start, end, bytes) of the cached segment holding the aligned word at `address`;
+        (0, 0, None) when none does or `address` is not 8-aligned."""
         if address & 7:
             return 0, 0, None
-        start, end, words = self._last_words
-        if start <= address < end:
-            return self._last_words
         index = bisect.bisect_right(self._segment_starts, address) - 1
         if index >= 0:
             seg_start, data = self._segments[index]
             if address + 8 <= seg_start + len(data) and not seg_start & 7 and not len(data) & 7:
-                self._last_words = (seg_start, seg_start + len(data), memoryview(data).cast("Q"))
-                return self._last_words
+                return seg_start, seg_start + len(data), data
         return 0, 0, None
 
     # -- address space ------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import collections
 import itertools
 import operator
 
+from . import native
 from .errors import HeapReadError
 
 # Added to the position when a size is zero, so that the fast loop leaves the segment at once.
@@ -37,10 +38,11 @@ class SegmentScan:
     index of each chunk header, in address order), `fields` (each chunk's raw size field),
     `top_row` (row of the top chunk, or -1), `binned_rows` and `chains` (rows listed in a bin and
     the BinList of each), `free_rows` (rows in no bin whose successor says they are free).
-    Every other row is in use."""
+    Every other row is in use.  The C scan also leaves `codes` (one ROW_* or list kind code per
+    row) and finds `chains` only when asked."""
 
-    __slots__ = ("start", "words", "positions", "fields", "top_row", "binned_rows", "chains",
-                 "free_rows")
+    __slots__ = ("start", "words", "positions", "fields", "top_row", "binned_rows", "_chains",
+                 "free_rows", "codes", "_chain_numbers", "_chain_table")
 
     def __init__(self, start, words=None):
         self.start = start
@@ -49,11 +51,20 @@ class SegmentScan:
         self.fields = []
         self.top_row = -1
         self.binned_rows = []
-        self.chains = []
+        self._chains = []
         self.free_rows = []
+        self.codes = None
+        self._chain_numbers = None
+        self._chain_table = None
 
     def __len__(self):
         return len(self.positions)
+
+    @property
+    def chains(self):
+        if self._chains is None:
+            self._chains = list(map(self._chain_table.__getitem__, self._chain_numbers))
+        return self._chains
 
     def addresses(self, first=0, last=None):
         """Header addresses of rows first..last-1, without a Python statement per row."""
@@ -89,6 +100,11 @@ class SegmentScan:
 
     def add_to_histogram(self, histogram):
         """Count the rows into {(size, state): count}."""
+        if self.codes is not None:
+            for key, count in native.histogram(self.fields, self.codes, len(self.codes)).items():
+                size_state = (key & ~7, ROW_STATES[key & 7])
+                histogram[size_state] = histogram.get(size_state, 0) + count
+            return
         fields = self.fields
         field_of = fields.__getitem__
         special = collections.Counter(zip(map(field_of, self.binned_rows),
@@ -107,38 +123,51 @@ class SegmentScan:
                 histogram[key] = histogram.get(key, 0) + count
 
 
+# What the C scan's row codes stand for (gdb/native/heapwalk.c; the list kinds' codes are
+# walk._KIND_CODES).
+ROW_STATES = ("in-use", "free", "top", "tcache", "fastbin", "unsorted", "smallbin", "largebin")
+
+
+class ListedChunks:
+    """What the scan needs of the free index: either the C index (`native_index`, the list
+    `table` it numbers and each list's `kind_codes`) or the Python one (`sorted_keys` of
+    `by_address`, {chunk address: BinList})."""
+
+    __slots__ = ("native_index", "table", "kind_codes", "sorted_keys", "by_address")
+
+    def __init__(self, native_index=None, table=None, kind_codes=None, sorted_keys=None,
+                 by_address=None):
+        self.native_index = native_index
+        self.table = table
+        self.kind_codes = kind_codes
+        self.sorted_keys = sorted_keys
+        self.by_address = by_address
+
+
 _KIND = operator.attrgetter("kind")
 
 
-def scan_segment(mem, start, end, top, size_index, free_index_keys, free_index, status):
+def scan_segment(mem, start, end, top, size_index, listed, status):
     """The SegmentScan of the heap segment [start, end) whose arena's top chunk is `top`.
 
-    `free_index_keys` is the sorted list of `free_index`'s addresses ({chunk address: BinList}).
-    A walk that stops early records why in `status` (a WalkStatus)."""
+    `listed` (ListedChunks) says which chunk addresses a bin lists.  A walk that stops early
+    records why in `status` (a WalkStatus)."""
     limit = max(end - start, 0)
     length = (limit + 7) & ~7
     if length == 0:
         return SegmentScan(start)
     try:
-        words = memoryview(mem.read_segment(start, length)).cast("Q")
+        data, offset = mem.read_segment_buffer(start, length)
     except HeapReadError as error:
         status.stop(start, str(error))
         return SegmentScan(start)
+    words = memoryview(data)[offset:offset + length].cast("Q")
     scan = SegmentScan(start, words)
-    word_count = len(words)
-    sizes = words[size_index:]
-    positions = scan.positions
-    keep = positions.append
-    past = _PAST_ANY_SEGMENT
-    word = 0
-    header_past_end = None
-    try:
-        while word < word_count:
-            keep(word)
-            word += (sizes[word] >> 3) or past
-    except IndexError:
-        header_past_end = positions.pop()
-    fields = scan.fields = list(map(sizes.__getitem__, positions))
+    if native.available():
+        positions, fields, header_past_end = native.scan(data, offset, len(words), size_index)
+    else:
+        positions, fields, header_past_end = _follow_sizes(words, size_index)
+    scan.positions, scan.fields = positions, fields
     count = len(fields)
     low_bytes = array.array("Q", fields).tobytes()[::8]
 
@@ -173,19 +202,44 @@ def scan_segment(mem, start, end, top, size_index, free_index_keys, free_index, 
 
     # A row is free when its successor's PREV_INUSE is clear, also when that successor is the
     # header the walk stopped at: the header was read, as a chunk-by-chunk walk would.
+    if listed.native_index is not None:
+        scan.codes, scan.binned_rows, scan._chain_numbers, scan.free_rows = native.classify(
+            positions, fields, cut, scan.top_row, start, listed.native_index, listed.kind_codes)
+        scan._chain_table = listed.table
+        scan._chains = None
+        return scan
     previous_free = low_bytes.translate(_PREVIOUS_FREE)[1:cut + 1]
-    binned = _binned_selector(positions, start, end, word_count, free_index_keys)
+    binned = _binned_selector(positions, start, end, len(words), listed.sorted_keys)
     if binned is not None:
         if scan.top_row >= 0:
             binned[scan.top_row] = 0
         scan.binned_rows = list(itertools.compress(range(cut), binned))
-        scan.chains = list(map(free_index.__getitem__, scan.binned_addresses()))
+        scan._chains = list(map(listed.by_address.__getitem__, scan.binned_addresses()))
         free = itertools.compress(range(cut), previous_free)
         scan.free_rows = [row for row in free if not binned[row] and row != scan.top_row]
     else:
         scan.free_rows = [row for row in itertools.compress(range(cut), previous_free)
                           if row != scan.top_row]
     return scan
+
+
+def _follow_sizes(words, size_index):
+    """Pass one in Python (native.scan is the same loop in C): ([position], [size field],
+    position of a header whose size word lies past the end, or None)."""
+    word_count = len(words)
+    sizes = words[size_index:]
+    positions = []
+    keep = positions.append
+    past = _PAST_ANY_SEGMENT
+    word = 0
+    header_past_end = None
+    try:
+        while word < word_count:
+            keep(word)
+            word += (sizes[word] >> 3) or past
+    except IndexError:
+        header_past_end = positions.pop()
+    return positions, list(map(sizes.__getitem__, positions)), header_past_end
 
 
 def _stop_invalid(status, start, word, field):

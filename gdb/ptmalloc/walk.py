@@ -8,17 +8,23 @@ bulk read and yields Chunk objects one by one, so a million-chunk heap streams i
 Every chain walk is bounded and detects cycles; a walk that stops early records why."""
 
 
+import array
+
 import gdb
 
 from . import constants as C
-from . import main_segments, memory, mmapped, target
+from . import main_segments, memory, mmapped, native, target
 from .errors import HeapError, HeapReadError
 from .model import Arena, BinList, Chunk, HeapSegment, ThreadInfo, WalkStatus
-from .scan import scan_segment
+from .scan import ListedChunks, scan_segment
 
 
 def _align_up(value, alignment):
     return (value + alignment - 1) & ~(alignment - 1)
+
+
+# The row codes of the C scan for each kind of list (scan.ROW_* are the other codes).
+_KIND_CODES = {"tcache": 3, "fastbin": 4, "unsorted": 5, "smallbin": 6, "largebin": 7}
 
 
 def first_chunk_after(address):
@@ -53,7 +59,9 @@ class HeapSnapshot:
         self.memory = mem
         self.layouts = allocator.layouts
         self._notes = []
-        self._free_index = {}
+        self._free_index = None
+        self._chains = []
+        self._native_index = None
         self._threads = None
         self._mmapped = None
         self._free_keys = None
@@ -89,6 +97,8 @@ class HeapSnapshot:
     @property
     def free_index(self):
         self._load_bins()
+        if self._free_index is None:
+            self._free_index = self._index_free_chunks()
         return self._free_index
 
     @property
@@ -107,7 +117,7 @@ class HeapSnapshot:
             self._prefetch(arena)
         for arena in self.arenas:
             self._read_bins(arena)
-        self._index_free_chunks()
+        self._chains = self._chains_by_priority()
 
     # -- structs ------------------------------------------------------------------------------
 
@@ -198,50 +208,102 @@ class HeapSnapshot:
         return chain
 
     def _follow(self, address, link_offset, safe_linked, end, aligned=True):
-        """Follow a linked list from `address` until `end`: ({address: position}, problem).
+        """Follow a linked list from `address` until `end`: (entries in list order, problem).
 
         The tight loop behind every bin walk: links in a bulk-read heap are indexed straight in
-        its word view; a repeated address is a cycle, an unaligned one or a null in a circular
-        list a corruption, and no walk goes past MAX_CHAIN_LENGTH.  The common step (a new,
-        aligned entry whose link lies in the current word view) costs one test and one dict
-        call; everything else takes the careful path below it."""
-        positions = {}
-        first_position = positions.setdefault
-        memory_reader = self.memory
-        low = high = 0
-        words = None
+        its word view (or followed by native.follow, the same loop in C); a repeated address is
+        a cycle, an unaligned one or a null in a circular list a corruption, and no walk goes
+        past MAX_CHAIN_LENGTH.  A step the fast loop does not take (another segment, an
+        unaligned or unread link, the end of a list) goes through _careful_step."""
         # Revealing a safe-linked pointer XORs in its slot's page number; a shift past any
         # address makes the same expression leave a plain pointer as it is.
         shift = 12 if safe_linked else 64
         alignment_mask = C.MALLOC_ALIGNMENT - 1 if aligned else 0
-        limit = C.MAX_CHAIN_LENGTH
-        for count in range(limit):
+        if native.available():
+            entries, problem = self._follow_native(address, link_offset, shift, end,
+                                                   alignment_mask)
+            return entries.tolist(), problem
+        positions = {}
+        first_position = positions.setdefault
+        low = high = 0
+        words = None
+        for count in range(C.MAX_CHAIN_LENGTH):
             if address == end:
-                return positions, None
+                return list(positions), None
             slot = address + link_offset
-            if low <= slot < high and not address & alignment_mask:
+            if low <= slot < high and not address & alignment_mask and not slot & 7:
                 if first_position(address, count) != count:
-                    return positions, "cycle at %#x" % address
+                    return list(positions), "cycle at %#x" % address
                 stored = words[(slot - low) >> 3]
                 address = stored ^ (slot >> shift)
                 continue
-            problem = _broken_link(address, positions, count, alignment_mask)
+            address, problem = self._careful_step(positions, address, link_offset, shift,
+                                                  alignment_mask)
             if problem is not None:
-                return positions, problem
-            positions[address] = count
-            low, high, words = memory_reader.words_around(slot)
-            if words is None:
-                try:
-                    stored = memory_reader.u64(slot)
-                except HeapReadError as error:
-                    return positions, str(error)
-            else:
-                stored = words[(slot - low) >> 3]
-            address = stored ^ (slot >> shift)
+                return list(positions), problem
+            low, high, words = self.memory.words_around(slot)
+        return list(positions), self._final_problem(positions, address, end, alignment_mask)
+
+    def _follow_native(self, address, link_offset, shift, end, alignment_mask):
+        """_follow with its fast loop in C: each call runs through one cached segment.  The
+        set of entries is only kept once a list runs on past a careful step."""
+        entries = array.array("Q")
+        seen = None
+        limit = C.MAX_CHAIN_LENGTH
+        while len(entries) < limit:
+            if address == end:
+                return entries, None
+            low, _high, data = self.memory.segment_around(address + link_offset)
+            if data is not None:
+                run, address, stop = native.follow(data, low, address, link_offset, shift,
+                                                   alignment_mask, end, limit - len(entries))
+                if seen is not None and not seen.isdisjoint(run):
+                    # The list came back to an entry of an earlier run: a cycle there.
+                    repeat = next(entry for entry in run if entry in seen)
+                    entries.extend(run[:run.index(repeat)])
+                    return entries, "cycle at %#x" % repeat
+                entries.extend(run)
+                if seen is not None:
+                    seen.update(run)
+                if stop == native.FOLLOW_REPEAT:
+                    return entries, "cycle at %#x" % address
+                if stop in (native.FOLLOW_REACHED_END, native.FOLLOW_LIMIT):
+                    continue
+            if address == end or len(entries) >= limit:
+                continue
+            if seen is None:
+                seen = set(entries)
+            taken = address
+            address, problem = self._careful_step(seen, address, link_offset, shift,
+                                                  alignment_mask)
+            if problem is not None:
+                return entries, problem
+            entries.append(taken)
+        return entries, self._final_problem(seen or set(entries), address, end, alignment_mask)
+
+    def _careful_step(self, taken, address, link_offset, shift, alignment_mask):
+        """Take `address` into `taken` (a dict or set of the entries so far) and read its link
+        with every check: (next address, None), or (address, why the list cannot go on)."""
+        problem = _broken_link(address, taken, len(taken), alignment_mask)
+        if problem is not None:
+            return address, problem
+        if isinstance(taken, dict):
+            taken[address] = len(taken)
+        else:
+            taken.add(address)
+        slot = address + link_offset
+        try:
+            stored = self.memory.u64(slot)
+        except HeapReadError as error:
+            return address, str(error)
+        return stored ^ (slot >> shift), None
+
+    @staticmethod
+    def _final_problem(taken, address, end, alignment_mask):
         if address == end:
-            return positions, None
-        return positions, (_broken_link(address, positions, limit, alignment_mask)
-                           or "stopped after %d entries" % limit)
+            return None
+        return (_broken_link(address, taken, len(taken), alignment_mask)
+                or "stopped after %d entries" % len(taken))
 
     # -- heaps --------------------------------------------------------------------------------
 
@@ -330,7 +392,7 @@ class HeapSnapshot:
                         segment.info.get("mprotect_size") or 0, segment.end - segment.address)))
                 else:
                     known.append((segment.start, segment.end))
-        seeds = [arena.top] + [address for address in self._free_index]
+        seeds = [arena.top] + list(self.free_index)
         try:
             found, problems = main_segments.find_mmapped_segments(self, arena, known, seeds)
         except HeapReadError as error:
@@ -431,25 +493,21 @@ class HeapSnapshot:
                 arena.largebins.append(chain)
 
     def _fast_chain(self, index, head):
-        positions, problem = self._follow(head, self.fd_offset, True, 0)
+        entries, problem = self._follow(head, self.fd_offset, True, 0)
         if problem is not None and problem.startswith("misaligned "):
             problem = "misaligned chunk " + problem[11:]
-        chain = BinList("fastbin", index, C.fastbin_size(index), list(positions),
-                        problem is None, problem, head=head)
-        chain.set_positions(positions)
-        return chain
+        return BinList("fastbin", index, C.fastbin_size(index), entries, problem is None, problem,
+                       head=head)
 
     def _double_chain(self, kind, index, size, head, forward):
         # Only safe-linked lists are checked for alignment by glibc; a doubly linked one is
         # followed wherever it points, as unlink would.
-        positions, problem = self._follow(forward, self.fd_offset, False, head, aligned=False)
-        chain = BinList(kind, index, size, list(positions), problem is None, problem, head=head)
-        chain.set_positions(positions)
-        return chain
+        entries, problem = self._follow(forward, self.fd_offset, False, head, aligned=False)
+        return BinList(kind, index, size, entries, problem is None, problem, head=head)
 
-    def _index_free_chunks(self):
-        """{chunk address: BinList}.  A chunk listed twice keeps its first listing (tcaches, then
-        arenas in order), so lists are applied from the last to the first."""
+    def _chains_by_priority(self):
+        """Every bin list, in the order that decides a chunk listed twice: tcaches by thread,
+        then each arena's bins; each list learns its owner on the way."""
         chains = []
         for thread in self.threads:
             for chain in thread.tcache_bins:
@@ -459,9 +517,27 @@ class HeapSnapshot:
             for chain in arena.all_bins():
                 chain.arena = arena.address
                 chains.append(chain)
-        index = self.free_index
-        for chain in reversed(chains):
+        return chains
+
+    def _index_free_chunks(self):
+        """{chunk address: BinList}.  A chunk listed twice keeps its first listing, so lists are
+        applied from the last to the first."""
+        index = {}
+        for chain in reversed(self._chains):
             index.update(dict.fromkeys(reversed(chain.chunks), chain))
+        return index
+
+    def _native_free_index(self):
+        """The free index as the C scan takes it (a ListedChunks with a native.FreeIndex)."""
+        if self._native_index is None:
+            self._load_bins()
+            index = native.FreeIndex()
+            for number, chain in enumerate(self._chains):
+                index.add(chain.chunks, number)
+            codes = bytes(_KIND_CODES[chain.kind] for chain in self._chains)
+            self._native_index = ListedChunks(native_index=index, table=self._chains,
+                                              kind_codes=codes)
+        return self._native_index
 
     # -- chunks -------------------------------------------------------------------------------
 
@@ -474,10 +550,15 @@ class HeapSnapshot:
 
     def scan(self, arena, segment, status):
         """The SegmentScan of one heap segment (see scan.py), read in one bulk read."""
-        if self._free_keys is None:
-            self._free_keys = sorted(self.free_index)
+        if native.available():
+            listed = self._native_free_index()
+        else:
+            if self._free_keys is None:
+                self._free_keys = ListedChunks(sorted_keys=sorted(self.free_index),
+                                               by_address=self.free_index)
+            listed = self._free_keys
         return scan_segment(self.memory, segment.start, segment.end, arena.top,
-                            self.size_offset >> 3, self._free_keys, self.free_index, status)
+                            self.size_offset >> 3, listed, status)
 
     def iter_segment_raw(self, arena, segment, status):
         """Yield (address, size field, prev_size, state, BinList or None) for every chunk of one

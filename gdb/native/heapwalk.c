@@ -1,0 +1,279 @@
+/* The two inner loops of the gdb extension's heap walk, in C, for gdb's Python to call through
+ * ctypes (gdb/ptmalloc/native.py).  Everything else stays in Python; the extension runs the same
+ * loops in pure Python when this library is absent, and the tests compare both.
+ *
+ * Both loops work on a heap segment the extension has already read into its own memory, so they
+ * never touch the inferior.  The words come from a possibly corrupted heap: every index is
+ * checked against the buffer before it is used, and every loop is bounded, so no input can make
+ * gdb read outside the buffer or spin. */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+/* A growable array of 64-bit words, owned by this library until heapwalk_free_words(). */
+struct heapwalk_words {
+	uint64_t *data;
+	size_t count;
+	size_t capacity;
+};
+
+enum heapwalk_follow_stop {
+	FOLLOW_REACHED_END = 0, /* the next address is the list's end marker */
+	FOLLOW_REPEAT = 1,      /* the next address was already visited in this call: a cycle */
+	FOLLOW_LEFT_VIEW = 2,   /* the next step is not a plain in-buffer step: Python takes it */
+	FOLLOW_LIMIT = 3,       /* `limit` entries were taken */
+	FOLLOW_NO_MEMORY = 4,   /* malloc failed; what was taken so far is valid */
+};
+
+static int append_word(struct heapwalk_words *words, uint64_t value)
+{
+	if (words->count == words->capacity) {
+		size_t capacity = words->capacity ? words->capacity * 2 : 1024;
+		uint64_t *grown = realloc(words->data, capacity * sizeof(*grown));
+		if (grown == NULL)
+			return -1;
+		words->data = grown;
+		words->capacity = capacity;
+	}
+	words->data[words->count++] = value;
+	return 0;
+}
+
+void heapwalk_free_words(struct heapwalk_words *words)
+{
+	free(words->data);
+	words->data = NULL;
+	words->count = words->capacity = 0;
+}
+
+/* Pass one of a segment scan (see gdb/ptmalloc/scan.py): from word 0, keep each chunk header's
+ * word index in `positions` and its size field in `fields`, stepping by size >> 3 words (the
+ * flag bits fall off the shift).  A size below 8 would not move: it ends the walk, as a step past
+ * every segment would.  When a header's size word lies past the buffer, its position is not
+ * kept and *header_past_end gets it (else UINT64_MAX).  Returns 0, or -1 when memory ran out. */
+int heapwalk_scan(const uint64_t *words, size_t word_count, size_t size_index,
+		  struct heapwalk_words *positions, struct heapwalk_words *fields, uint64_t *header_past_end)
+{
+	uint64_t word = 0;
+	*header_past_end = UINT64_MAX;
+	while (word < word_count) {
+		if (size_index >= word_count - word) {
+			*header_past_end = word;
+			return 0;
+		}
+		uint64_t field = words[word + size_index];
+		if (append_word(positions, word) || append_word(fields, field))
+			return -1;
+		uint64_t step = field >> 3;
+		if (step == 0 || step >= word_count - word)
+			break;
+		word += step;
+	}
+	return 0;
+}
+
+/* Follow a linked list through one buffer that holds the bytes [low, low + 8 * word_count) of the
+ * inferior.  From `address`, each entry's link is the word at entry + link_offset, revealed as
+ * stored ^ (slot >> shift) when shift < 64 (safe-linking).  Entries go to `entries` while the step
+ * is plain: the address is not `end`, is aligned by `alignment_mask`, its link word lies in the
+ * buffer, and it was not visited before in this call; the first address that is not plain is
+ * left in *next for the caller, and the return value says why the walk stopped
+ * (enum heapwalk_follow_stop).  At most `limit` entries are taken. */
+int heapwalk_follow(const uint64_t *words, uint64_t low, size_t word_count, uint64_t address,
+		    uint64_t link_offset, unsigned shift, uint64_t alignment_mask, uint64_t end, size_t limit,
+		    struct heapwalk_words *entries, uint64_t *next)
+{
+	/* One bit per word of the buffer: distinct entries have distinct link slots. */
+	size_t map_bytes = word_count / 8 + 1;
+	uint8_t *visited = calloc(map_bytes, 1);
+	int stop = FOLLOW_LIMIT;
+	if (visited == NULL) {
+		*next = address;
+		return FOLLOW_NO_MEMORY;
+	}
+	while (entries->count < limit) {
+		if (address == end) {
+			stop = FOLLOW_REACHED_END;
+			break;
+		}
+		uint64_t slot = address + link_offset;
+		if ((address & alignment_mask) || slot < low || (slot - low) & 7 ||
+		    (slot - low) / 8 >= word_count) {
+			stop = FOLLOW_LEFT_VIEW;
+			break;
+		}
+		size_t index = (slot - low) / 8;
+		uint8_t bit = (uint8_t)(1u << (index & 7));
+		if (visited[index / 8] & bit) {
+			stop = FOLLOW_REPEAT;
+			break;
+		}
+		visited[index / 8] |= bit;
+		if (append_word(entries, address)) {
+			stop = FOLLOW_NO_MEMORY;
+			break;
+		}
+		uint64_t stored = words[index];
+		address = shift < 64 ? stored ^ (slot >> shift) : stored;
+	}
+	free(visited);
+	*next = address;
+	return stop;
+}
+
+/* A set of chunk addresses, each with the number of the first list that named it: the walk's
+ * free index ({chunk address: bin list}) for the C loops, open addressing with linear probing.
+ * Address 0 marks an empty slot; no list entry is 0 (a null link ends a list). */
+struct heapwalk_index {
+	uint64_t *keys;
+	uint32_t *values;
+	size_t mask; /* slot count - 1; the slot count is a power of two */
+	size_t count;
+};
+
+static size_t index_slot(const struct heapwalk_index *index, uint64_t address)
+{
+	size_t slot = (size_t)((address >> 4) * 0x9E3779B97F4A7C15ull) & index->mask;
+	while (index->keys[slot] != 0 && index->keys[slot] != address)
+		slot = (slot + 1) & index->mask;
+	return slot;
+}
+
+static int index_grow(struct heapwalk_index *index)
+{
+	size_t slots = index->keys ? (index->mask + 1) * 2 : 1024;
+	struct heapwalk_index grown = {calloc(slots, sizeof(uint64_t)), calloc(slots, sizeof(uint32_t)),
+				       slots - 1, index->count};
+	if (grown.keys == NULL || grown.values == NULL) {
+		free(grown.keys);
+		free(grown.values);
+		return -1;
+	}
+	for (size_t old = 0; index->keys && old <= index->mask; old++) {
+		if (index->keys[old] == 0)
+			continue;
+		size_t slot = index_slot(&grown, index->keys[old]);
+		grown.keys[slot] = index->keys[old];
+		grown.values[slot] = index->values[old];
+	}
+	free(index->keys);
+	free(index->values);
+	*index = grown;
+	return 0;
+}
+
+/* Add `count` addresses named by list number `value`; an address already present keeps the
+ * list that named it first.  Returns 0, or -1 when memory ran out. */
+int heapwalk_index_add(struct heapwalk_index *index, const uint64_t *addresses, size_t count, uint32_t value)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (addresses[i] == 0)
+			continue;
+		/* Keep the table at most half full, so probes stay short. */
+		if (index->keys == NULL || 2 * (index->count + 1) > index->mask + 1) {
+			if (index_grow(index))
+				return -1;
+		}
+		size_t slot = index_slot(index, addresses[i]);
+		if (index->keys[slot] == 0) {
+			index->keys[slot] = addresses[i];
+			index->values[slot] = value;
+			index->count++;
+		}
+	}
+	return 0;
+}
+
+void heapwalk_index_free(struct heapwalk_index *index)
+{
+	free(index->keys);
+	free(index->values);
+	index->keys = NULL;
+	index->values = NULL;
+	index->mask = index->count = 0;
+}
+
+/* Row states, as scan.py names them; a listed row's code is its list's kind code (3 and up). */
+enum { ROW_IN_USE = 0, ROW_FREE = 1, ROW_TOP = 2 };
+
+/* Pass two's per-row verdicts for rows 0..cut-1 of a scanned segment starting at `start`: a row
+ * whose header is in `index` is listed (its row and list number go to binned_rows and
+ * binned_values, its code is kind_of_value[list]); any other row but top whose successor's
+ * PREV_INUSE is clear is free (free_rows); top_row (or -1) is top; the rest are in use.  `codes`
+ * receives one code per row.  Returns 0, or -1 when memory ran out. */
+int heapwalk_classify(const uint64_t *positions, const uint64_t *fields, size_t count, size_t cut,
+		      int64_t top_row, uint64_t start, const struct heapwalk_index *index,
+		      const uint8_t *kind_of_value, size_t value_count, uint8_t *codes,
+		      struct heapwalk_words *binned_rows, struct heapwalk_words *binned_values,
+		      struct heapwalk_words *free_rows)
+{
+	if (cut > count)
+		cut = count;
+	for (size_t row = 0; row < cut; row++) {
+		uint8_t code = ROW_IN_USE;
+		if ((int64_t)row == top_row) {
+			code = ROW_TOP;
+		} else {
+			size_t slot = 0;
+			int listed = 0;
+			if (index->keys != NULL) {
+				slot = index_slot(index, start + positions[row] * 8);
+				listed = index->keys[slot] != 0;
+			}
+			if (listed) {
+				uint32_t value = index->values[slot];
+				code = value < value_count ? kind_of_value[value] : ROW_IN_USE;
+				if (append_word(binned_rows, row) || append_word(binned_values, value))
+					return -1;
+			} else if (row + 1 < count && !(fields[row + 1] & 1)) {
+				code = ROW_FREE;
+				if (append_word(free_rows, row))
+					return -1;
+			}
+		}
+		codes[row] = code;
+	}
+	return 0;
+}
+
+/* Count rows 0..cut-1 by (size, code): each distinct key (size field & ~7) | code goes once to
+ * `keys`, its number of rows to `counts`.  Returns 0, or -1 when memory ran out. */
+int heapwalk_histogram(const uint64_t *fields, const uint8_t *codes, size_t cut, struct heapwalk_words *keys,
+		       struct heapwalk_words *counts)
+{
+	struct heapwalk_index seen = {0};
+	/* 0 marks an empty slot of the table, so the key 0 (size 0, in use) is kept aside. */
+	size_t zero_key_entry = SIZE_MAX;
+	int status = 0;
+	for (size_t row = 0; row < cut && status == 0; row++) {
+		uint64_t key = (fields[row] & ~(uint64_t)7) | codes[row];
+		size_t entry = zero_key_entry;
+		if (key != 0) {
+			if (seen.keys == NULL || 2 * (seen.count + 1) > seen.mask + 1) {
+				status = index_grow(&seen);
+				if (status)
+					break;
+			}
+			size_t slot = index_slot(&seen, key);
+			if (seen.keys[slot] == 0) {
+				seen.keys[slot] = key;
+				seen.values[slot] = (uint32_t)keys->count;
+				seen.count++;
+			}
+			entry = seen.values[slot];
+		}
+		if (entry == SIZE_MAX || entry == keys->count) {
+			if (key == 0)
+				zero_key_entry = keys->count;
+			entry = keys->count;
+			if (append_word(keys, key) || append_word(counts, 0)) {
+				status = -1;
+				break;
+			}
+		}
+		counts->data[entry]++;
+	}
+	heapwalk_index_free(&seen);
+	return status;
+}

@@ -1,0 +1,192 @@
+"""The walk's two inner loops in C (gdb/native/heapwalk.c), called through ctypes.
+
+On a heap of a million chunks, following size fields and list links one Python statement at a
+time is most of what a command costs; the C loops do the same steps over the same bytes the
+extension already read, and return plain arrays.  The library is optional: without it (not
+built, or PTMALLOC_GDB_NATIVE=0) the walk runs the same loops in Python, and the test suite
+checks that both give the same answers.  Where it is looked for, in order: $PTMALLOC_GDB_NATIVE
+when it names a file, beside this package (an installed tree), and build/ of the source tree;
+PTMALLOC_GDB_NATIVE=0 turns it off."""
+
+import array
+import ctypes
+import os
+
+_LIBRARY_NAME = "libptmalloc-heapwalk.so"
+
+FOLLOW_REACHED_END = 0
+FOLLOW_REPEAT = 1
+FOLLOW_LEFT_VIEW = 2
+FOLLOW_LIMIT = 3
+FOLLOW_NO_MEMORY = 4
+
+
+class _Words(ctypes.Structure):
+    _fields_ = [("data", ctypes.POINTER(ctypes.c_uint64)), ("count", ctypes.c_size_t),
+                ("capacity", ctypes.c_size_t)]
+
+
+class _Index(ctypes.Structure):
+    _fields_ = [("keys", ctypes.POINTER(ctypes.c_uint64)),
+                ("values", ctypes.POINTER(ctypes.c_uint32)), ("mask", ctypes.c_size_t),
+                ("count", ctypes.c_size_t)]
+
+
+def _candidates():
+    chosen = os.environ.get("PTMALLOC_GDB_NATIVE", "")
+    if chosen in ("0", "off", "no"):
+        return []
+    if chosen not in ("", "1", "on", "yes"):
+        return [chosen]
+    package = os.path.dirname(os.path.realpath(__file__))
+    source_tree = os.path.dirname(os.path.dirname(package))
+    return [os.path.join(package, _LIBRARY_NAME),
+            os.path.join(source_tree, "build", _LIBRARY_NAME)]
+
+
+def _load():
+    for path in _candidates():
+        if not os.path.isfile(path):
+            continue
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        words_pointer = ctypes.POINTER(_Words)
+        library.heapwalk_scan.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_size_t,
+                                          words_pointer, words_pointer,
+                                          ctypes.POINTER(ctypes.c_uint64)]
+        library.heapwalk_scan.restype = ctypes.c_int
+        library.heapwalk_follow.argtypes = [
+            ctypes.c_char_p, ctypes.c_uint64, ctypes.c_size_t, ctypes.c_uint64, ctypes.c_uint64,
+            ctypes.c_uint, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_size_t, words_pointer,
+            ctypes.POINTER(ctypes.c_uint64)]
+        library.heapwalk_follow.restype = ctypes.c_int
+        library.heapwalk_free_words.argtypes = [words_pointer]
+        library.heapwalk_free_words.restype = None
+        index_pointer = ctypes.POINTER(_Index)
+        library.heapwalk_index_add.argtypes = [index_pointer, ctypes.c_void_p, ctypes.c_size_t,
+                                               ctypes.c_uint32]
+        library.heapwalk_index_add.restype = ctypes.c_int
+        library.heapwalk_index_free.argtypes = [index_pointer]
+        library.heapwalk_index_free.restype = None
+        library.heapwalk_classify.argtypes = [
+            ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int64,
+            ctypes.c_uint64, index_pointer, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p,
+            words_pointer, words_pointer, words_pointer]
+        library.heapwalk_classify.restype = ctypes.c_int
+        library.heapwalk_histogram.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t,
+                                               words_pointer, words_pointer]
+        library.heapwalk_histogram.restype = ctypes.c_int
+        return library, path
+    return None, None
+
+
+_library, library_path = _load()
+
+
+def available():
+    return _library is not None
+
+
+def _take(words):
+    """The contents of a _Words as an array('Q'), freeing the C buffer."""
+    result = array.array("Q")
+    if words.count:
+        result.frombytes(ctypes.string_at(words.data, words.count * 8))
+    _library.heapwalk_free_words(ctypes.byref(words))
+    return result
+
+
+def _buffer(data, offset):
+    """A char pointer `offset` bytes into the bytes object `data`, without copying it."""
+    return ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p).value + offset
+
+
+def scan(data, offset, word_count, size_index):
+    """Pass one of a segment scan over `word_count` words at `offset` in the bytes `data`:
+    (positions, fields, header_past_end or None), as scan.scan_segment's Python loop gives."""
+    positions, fields = _Words(), _Words()
+    past_end = ctypes.c_uint64()
+    status = _library.heapwalk_scan(ctypes.c_char_p(_buffer(data, offset)), word_count,
+                                    size_index, ctypes.byref(positions), ctypes.byref(fields),
+                                    ctypes.byref(past_end))
+    positions, fields = _take(positions), _take(fields)
+    if status != 0:
+        raise MemoryError("the native heap scan ran out of memory")
+    return positions, fields, None if past_end.value == (1 << 64) - 1 else past_end.value
+
+
+def follow(data, low, address, link_offset, shift, alignment_mask, end, limit):
+    """Follow a list inside the bytes `data`, which hold the inferior's [low, low + len(data)):
+    (entries as array('Q'), the address it stopped at, why: one of FOLLOW_*)."""
+    entries = _Words()
+    stopped_at = ctypes.c_uint64()
+    stop = _library.heapwalk_follow(data, low, len(data) // 8, address, link_offset, shift,
+                                    alignment_mask, end, limit, ctypes.byref(entries),
+                                    ctypes.byref(stopped_at))
+    return _take(entries), stopped_at.value, stop
+
+
+def _address_of(values):
+    """The address of an array's buffer (arrays are kept alive by the caller)."""
+    return values.buffer_info()[0] if len(values) else None
+
+
+def _as_array(values):
+    return values if isinstance(values, array.array) and values.typecode == "Q" else \
+        array.array("Q", values)
+
+
+class FreeIndex:
+    """The free index in C: each listed chunk address with the number of the first list that
+    names it (lists are added in priority order)."""
+
+    def __init__(self):
+        self._index = _Index()
+
+    def add(self, addresses, value):
+        addresses = _as_array(addresses)
+        if _library.heapwalk_index_add(ctypes.byref(self._index), _address_of(addresses),
+                                       len(addresses), value) != 0:
+            raise MemoryError("the native free index ran out of memory")
+
+    def __len__(self):
+        return self._index.count
+
+    def __del__(self):
+        if _library is not None:
+            _library.heapwalk_index_free(ctypes.byref(self._index))
+
+
+def classify(positions, fields, cut, top_row, start, free_index, kind_codes):
+    """Pass two's row verdicts (see heapwalk_classify): (codes as bytearray, binned rows,
+    their list numbers, free rows), the last three as array('Q')."""
+    positions, fields = _as_array(positions), _as_array(fields)
+    cut = min(cut, len(positions), len(fields))
+    codes = bytearray(cut)
+    binned_rows, binned_values, free_rows = _Words(), _Words(), _Words()
+    code_buffer = (ctypes.c_char * max(cut, 1)).from_buffer(codes) if cut else None
+    status = _library.heapwalk_classify(
+        _address_of(positions), _address_of(fields), len(fields), cut, top_row, start,
+        ctypes.byref(free_index._index), bytes(kind_codes), len(kind_codes),
+        ctypes.addressof(code_buffer) if code_buffer is not None else None,
+        ctypes.byref(binned_rows), ctypes.byref(binned_values), ctypes.byref(free_rows))
+    del code_buffer
+    result = codes, _take(binned_rows), _take(binned_values), _take(free_rows)
+    if status != 0:
+        raise MemoryError("the native row classification ran out of memory")
+    return result
+
+
+def histogram(fields, codes, cut):
+    """{(size field & ~7) | code: rows} over rows 0..cut-1 (see heapwalk_histogram)."""
+    fields = _as_array(fields)
+    cut = min(cut, len(fields), len(codes))
+    keys, counts = _Words(), _Words()
+    status = _library.heapwalk_histogram(_address_of(fields), bytes(codes[:cut]), cut,
+                                         ctypes.byref(keys), ctypes.byref(counts))
+    keys, counts = _take(keys), _take(counts)
+    if status != 0:
+        raise MemoryError("the native histogram ran out of memory")
+    return dict(zip(keys, counts))
