@@ -73,55 +73,6 @@ int heapwalk_scan(const uint64_t *words, size_t word_count, size_t size_index,
 	return 0;
 }
 
-/* Follow a linked list through one buffer that holds the bytes [low, low + 8 * word_count) of the
- * inferior.  From `address`, each entry's link is the word at entry + link_offset, revealed as
- * stored ^ (slot >> shift) when shift < 64 (safe-linking).  Entries go to `entries` while the step
- * is plain: the address is not `end`, is aligned by `alignment_mask`, its link word lies in the
- * buffer, and it was not visited before in this call; the first address that is not plain is
- * left in *next for the caller, and the return value says why the walk stopped
- * (enum heapwalk_follow_stop).  At most `limit` entries are taken. */
-int heapwalk_follow(const uint64_t *words, uint64_t low, size_t word_count, uint64_t address,
-		    uint64_t link_offset, unsigned shift, uint64_t alignment_mask, uint64_t end, size_t limit,
-		    struct heapwalk_words *entries, uint64_t *next)
-{
-	/* One bit per word of the buffer: distinct entries have distinct link slots. */
-	size_t map_bytes = word_count / 8 + 1;
-	uint8_t *visited = calloc(map_bytes, 1);
-	int stop = FOLLOW_LIMIT;
-	if (visited == NULL) {
-		*next = address;
-		return FOLLOW_NO_MEMORY;
-	}
-	while (entries->count < limit) {
-		if (address == end) {
-			stop = FOLLOW_REACHED_END;
-			break;
-		}
-		uint64_t slot = address + link_offset;
-		if ((address & alignment_mask) || slot < low || (slot - low) & 7 ||
-		    (slot - low) / 8 >= word_count) {
-			stop = FOLLOW_LEFT_VIEW;
-			break;
-		}
-		size_t index = (slot - low) / 8;
-		uint8_t bit = (uint8_t)(1u << (index & 7));
-		if (visited[index / 8] & bit) {
-			stop = FOLLOW_REPEAT;
-			break;
-		}
-		visited[index / 8] |= bit;
-		if (append_word(entries, address)) {
-			stop = FOLLOW_NO_MEMORY;
-			break;
-		}
-		uint64_t stored = words[index];
-		address = shift < 64 ? stored ^ (slot >> shift) : stored;
-	}
-	free(visited);
-	*next = address;
-	return stop;
-}
-
 /* A set of chunk addresses, each with the number of the first list that named it: the walk's
  * free index ({chunk address: bin list}) for the C loops, open addressing with linear probing.
  * Address 0 marks an empty slot; no list entry is 0 (a null link ends a list). */
@@ -140,9 +91,8 @@ static size_t index_slot(const struct heapwalk_index *index, uint64_t address)
 	return slot;
 }
 
-static int index_grow(struct heapwalk_index *index)
+static int index_resize(struct heapwalk_index *index, size_t slots)
 {
-	size_t slots = index->keys ? (index->mask + 1) * 2 : 1024;
 	struct heapwalk_index grown = {calloc(slots, sizeof(uint64_t)), calloc(slots, sizeof(uint32_t)),
 				       slots - 1, index->count};
 	if (grown.keys == NULL || grown.values == NULL) {
@@ -163,24 +113,49 @@ static int index_grow(struct heapwalk_index *index)
 	return 0;
 }
 
+static int index_grow(struct heapwalk_index *index)
+{
+	return index_resize(index, index->keys ? (index->mask + 1) * 2 : 1024);
+}
+
+/* Make room for `count` entries at once, so filling a big index never rehashes. */
+int heapwalk_index_reserve(struct heapwalk_index *index, size_t count)
+{
+	size_t slots = 1024;
+	while (slots < 2 * count + 2)
+		slots *= 2;
+	if (index->keys != NULL && slots <= index->mask + 1)
+		return 0;
+	return index_resize(index, slots);
+}
+
+/* Find `key` (not 0) in an index, adding it with `value` when it is not there: 1 when it was
+ * added, 0 when it was there, -1 when memory ran out.  *slot_out is its slot either way. */
+static int index_find_or_add(struct heapwalk_index *index, uint64_t key, uint32_t value, size_t *slot_out)
+{
+	/* Keep the table at most half full, so probes stay short. */
+	if (index->keys == NULL || 2 * (index->count + 1) > index->mask + 1) {
+		if (index_grow(index))
+			return -1;
+	}
+	size_t slot = index_slot(index, key);
+	*slot_out = slot;
+	if (index->keys[slot] != 0)
+		return 0;
+	index->keys[slot] = key;
+	index->values[slot] = value;
+	index->count++;
+	return 1;
+}
+
 /* Add `count` addresses named by list number `value`; an address already present keeps the
  * list that named it first.  Returns 0, or -1 when memory ran out. */
 int heapwalk_index_add(struct heapwalk_index *index, const uint64_t *addresses, size_t count, uint32_t value)
 {
+	size_t slot;
 	for (size_t i = 0; i < count; i++) {
-		if (addresses[i] == 0)
-			continue;
-		/* Keep the table at most half full, so probes stay short. */
-		if (index->keys == NULL || 2 * (index->count + 1) > index->mask + 1) {
-			if (index_grow(index))
-				return -1;
-		}
-		size_t slot = index_slot(index, addresses[i]);
-		if (index->keys[slot] == 0) {
-			index->keys[slot] = addresses[i];
-			index->values[slot] = value;
-			index->count++;
-		}
+		if (addresses[i] != 0 && index_find_or_add(index, addresses[i], value, &slot) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -192,6 +167,95 @@ void heapwalk_index_free(struct heapwalk_index *index)
 	index->keys = NULL;
 	index->values = NULL;
 	index->mask = index->count = 0;
+}
+
+/* Where a list that came back to an entry starts its cycle, given the cycle's `length`: the first
+ * position of entries[0..count) whose value comes again `length` entries later.  When every entry
+ * seen was stored (`complete`), the entry after the last one is the repeat and closes the search;
+ * otherwise a cycle that does not close within the stored entries gives SIZE_MAX. */
+static size_t cycle_start(const uint64_t *entries, size_t count, size_t length, int complete)
+{
+	for (size_t first = 0; first + length < count; first++) {
+		if (entries[first] == entries[first + length])
+			return first;
+	}
+	if (complete && count >= length)
+		return count - length;
+	return SIZE_MAX;
+}
+
+/* Follow a linked list through one buffer that holds the bytes [low, low + 8 * word_count) of the
+ * inferior.  From `address`, each entry's link is the word at entry + link_offset, revealed as
+ * stored ^ (slot >> shift) when shift < 64 (safe-linking).  Entries go to `entries` while the step
+ * is plain: the address is not `end`, is aligned by `alignment_mask`, its link word lies in the
+ * buffer, and it is not a repeat; the first address that is not plain is left in *next for the
+ * caller, and the return value says why the walk stopped (enum heapwalk_follow_stop): for a
+ * repeat, `entries` ends just before the first address seen twice, which *next names, exactly as
+ * a walk that remembers every address would stop.  At most `limit` entries are taken.
+ *
+ * Repeats are found with Brent's cycle detection, which keeps one remembered entry instead of a
+ * set of them: a list without a cycle costs nothing extra, and a cycle is noticed within twice
+ * its length, after which the entries already taken say where it starts.  The walk goes on past
+ * `limit` (taking nothing) only to tell whether a cycle closes within the first `limit` entries. */
+int heapwalk_follow(const uint64_t *words, uint64_t low, size_t word_count, uint64_t address,
+		    uint64_t link_offset, unsigned shift, uint64_t alignment_mask, uint64_t end, size_t limit,
+		    struct heapwalk_words *entries, uint64_t *next)
+{
+	size_t first = entries->count;
+	size_t steps = 0;             /* entries seen in this call, also past the limit */
+	uint64_t remembered = 0;      /* Brent's tortoise: the entry at step `remembered_step` */
+	size_t power = 1, distance = 0; /* distance = steps since the tortoise */
+	uint64_t at_limit = address;  /* the address after `limit` entries, for the caller */
+	int stop = FOLLOW_LIMIT;
+	/* Brent's method closes a cycle of tail t and length l within 2 * max(t, l) + l steps: three
+	 * times the limit covers every cycle that closes within the limit. */
+	while (steps < 3 * limit + 3) {
+		if (steps == limit)
+			at_limit = address;
+		if (address == end) {
+			stop = FOLLOW_REACHED_END;
+			break;
+		}
+		uint64_t slot = address + link_offset;
+		if ((address & alignment_mask) || slot < low || (slot - low) & 7 ||
+		    (slot - low) / 8 >= word_count) {
+			stop = FOLLOW_LEFT_VIEW;
+			break;
+		}
+		if (steps > 0 && address == remembered) {
+			stop = FOLLOW_REPEAT;
+			break;
+		}
+		if (steps < limit && append_word(entries, address)) {
+			*next = address;
+			return FOLLOW_NO_MEMORY;
+		}
+		if (steps == 0 || distance == power) {
+			remembered = address;
+			power = steps == 0 ? 1 : power * 2;
+			distance = 0;
+		}
+		distance++;
+		steps++;
+		uint64_t stored = words[(slot - low) / 8];
+		address = shift < 64 ? stored ^ (slot >> shift) : stored;
+	}
+	size_t taken = entries->count - first;
+	if (stop == FOLLOW_REPEAT) {
+		size_t start = cycle_start(entries->data + first, taken, distance, taken == steps);
+		if (start != SIZE_MAX && start + distance < limit) {
+			entries->count = first + start + distance;
+			*next = entries->data[first + start];
+			return FOLLOW_REPEAT;
+		}
+	}
+	if (steps >= limit) {
+		/* The caller sees the first `limit` entries and the address after them. */
+		*next = at_limit;
+		return FOLLOW_LIMIT;
+	}
+	*next = address;
+	return stop;
 }
 
 /* Row states, as scan.py names them; a listed row's code is its list's kind code (3 and up). */
@@ -250,16 +314,10 @@ int heapwalk_histogram(const uint64_t *fields, const uint8_t *codes, size_t cut,
 		uint64_t key = (fields[row] & ~(uint64_t)7) | codes[row];
 		size_t entry = zero_key_entry;
 		if (key != 0) {
-			if (seen.keys == NULL || 2 * (seen.count + 1) > seen.mask + 1) {
-				status = index_grow(&seen);
-				if (status)
-					break;
-			}
-			size_t slot = index_slot(&seen, key);
-			if (seen.keys[slot] == 0) {
-				seen.keys[slot] = key;
-				seen.values[slot] = (uint32_t)keys->count;
-				seen.count++;
+			size_t slot;
+			if (index_find_or_add(&seen, key, (uint32_t)keys->count, &slot) < 0) {
+				status = -1;
+				break;
 			}
 			entry = seen.values[slot];
 		}

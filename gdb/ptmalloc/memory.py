@@ -8,11 +8,11 @@ changes memory or loads objfiles, so a cache never outlives the state it describ
 The extension only ever reads: nothing here writes memory or calls inferior functions."""
 
 import bisect
-import re
 import struct
 
 import gdb
 
+from . import core_file
 from .errors import HeapReadError
 
 _PAGE = 4096
@@ -71,20 +71,30 @@ class Memory:
     def __init__(self, inferior):
         self.inferior = inferior
         self._segment_starts = []
-        self._segments = []  # (start, bytes), sorted by start, non-overlapping
+        self._segments = []  # (start, memoryview of bytes), sorted by start, non-overlapping
         self._pages = {}
         self._regions = None
         self._merged = None
+        self._core_sections = None
         self._last_words = (0, 0, None)  # (start, end, words) of the segment last hit by u64
 
     # -- raw reads ----------------------------------------------------------------------------
 
     def _raw(self, address, length):
+        return bytes(self._raw_view(address, length))
+
+    def _raw_view(self, address, length):
+        """The bytes at `address` as gdb hands them over (a writable memoryview), uncopied: a
+        segment of a big heap is tens of MB, and a copy costs as much as the read."""
         if length > MAX_SINGLE_READ or length < 0:
             raise HeapReadError(address, length, "refusing to read %#x bytes at once: the length "
                                 "came from a corrupted size" % length)
+        if inferior_is_core():
+            view = self._core().view(self.inferior, address, length)
+            if view is not None:
+                return view
         try:
-            return bytes(self.inferior.read_memory(address, length))
+            return memoryview(self.inferior.read_memory(address, length)).cast("B")
         except (gdb.MemoryError, gdb.error, OverflowError, ValueError):
             raise HeapReadError(address, length) from None
 
@@ -94,8 +104,8 @@ class Memory:
         return memoryview(data)[offset:offset + length]
 
     def read_segment_buffer(self, start, length):
-        """(bytes, offset): the cached bytes object holding `length` bytes at `start`, and where
-        they begin in it, for code that hands the buffer on without copying (native.py)."""
+        """(buffer, offset): the cached buffer (a memoryview of bytes) holding `length` bytes at
+        `start`, and where they begin in it, for code that hands it on uncopied (native.py)."""
         index = bisect.bisect_right(self._segment_starts, start) - 1
         if index >= 0:
             seg_start, data = self._segments[index]
@@ -105,7 +115,7 @@ class Memory:
         if mapped_end is not None and start + length > mapped_end:
             raise HeapReadError(start, length, "%#x bytes asked, only %#x are mapped there" % (
                 length, max(mapped_end - start, 0)))
-        data = self._raw(start, length)
+        data = self._raw_view(start, length)
         position = bisect.bisect_left(self._segment_starts, start)
         self._segment_starts.insert(position, start)
         self._segments.insert(position, (start, data))
@@ -118,7 +128,7 @@ class Memory:
             seg_start, data = self._segments[index]
             offset = address - seg_start
             if offset + length <= len(data):
-                return data[offset:offset + length]
+                return bytes(data[offset:offset + length])
         first_page = address & ~(_PAGE - 1)
         last_page = (address + length - 1) & ~(_PAGE - 1)
         if first_page == last_page:
@@ -164,7 +174,7 @@ class Memory:
         return self._last_words
 
     def segment_around(self, address):
-        """(start, end, bytes) of the cached segment holding the aligned word at `address`;
+        """(start, end, buffer) of the cached segment holding the aligned word at `address`;
         (0, 0, None) when none does or `address` is not 8-aligned."""
         if address & 7:
             return 0, 0, None
@@ -174,6 +184,11 @@ class Memory:
             if address + 8 <= seg_start + len(data) and not seg_start & 7 and not len(data) & 7:
                 return seg_start, seg_start + len(data), data
         return 0, 0, None
+
+    def _core(self):
+        if self._core_sections is None:
+            self._core_sections = core_file.sections()
+        return self._core_sections
 
     # -- address space ------------------------------------------------------------------------
 
@@ -209,32 +224,10 @@ class Memory:
         """[(start, end, description)] of writable memory: /proc maps live, load segments in a core."""
         if self._regions is None:
             if inferior_is_core():
-                self._regions = _core_regions()
+                self._regions = self._core().regions
             else:
                 self._regions = _live_regions(self.inferior.pid)
         return self._regions
-
-
-_CORE_SECTION = re.compile(r"\[\d+\]\s+(0x[0-9a-f]+)->(0x[0-9a-f]+) at \S+ (load\d+\S*) (.*)$")
-
-
-def _core_regions():
-    try:
-        text = gdb.execute("maint info sections", to_string=True)
-    except gdb.error:
-        return []
-    regions = []
-    in_core = False
-    for line in text.splitlines():
-        if line.startswith("Core file:"):
-            in_core = True
-            continue
-        if not in_core:
-            continue
-        match = _CORE_SECTION.search(line)
-        if match and "READONLY" not in match.group(4) and "HAS_CONTENTS" in match.group(4):
-            regions.append((int(match.group(1), 16), int(match.group(2), 16), match.group(3)))
-    return regions
 
 
 def _live_regions(pid):

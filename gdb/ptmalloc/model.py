@@ -94,17 +94,18 @@ class BinList:
     None for unsorted), `chunks` (header addresses in list order), `count` (the tcache's own
     counter, else None), `complete` and `problem` (why the walk stopped early), `head` (the
     bin's head pointer or fake chunk), `arena` (owning arena address, None for a tcache) and
-    `thread` (the ThreadInfo owning a tcache bin, else None)."""
+    `thread` (the ThreadInfo owning a tcache bin, else None).  `packed` is `chunks` as an
+    array('Q') when the walk had it so (the C walk), for the C free index."""
 
-    __slots__ = ("kind", "index", "size", "chunks", "count", "complete", "problem", "head",
-                 "arena", "thread", "_positions")
+    __slots__ = ("kind", "index", "size", "_chunks", "count", "complete", "problem", "head",
+                 "arena", "thread", "_positions", "packed")
 
     def __init__(self, kind, index, size, chunks, complete=True, problem=None, count=None,
                  head=None):
         self.kind = kind
         self.index = index
         self.size = size
-        self.chunks = chunks
+        self._chunks = chunks
         self.count = count
         self.complete = complete
         self.problem = problem
@@ -112,6 +113,17 @@ class BinList:
         self.arena = None
         self.thread = None
         self._positions = None
+        self.packed = None
+        if not isinstance(chunks, list):
+            # Python ints are made from the array only when someone reads the list.
+            self.packed = chunks
+            self._chunks = None
+
+    @property
+    def chunks(self):
+        if self._chunks is None:
+            self._chunks = self.packed.tolist()
+        return self._chunks
 
     def describe(self, address=None):
         """The bin in words ("fastbin 0 (0x20) of arena 0x..."), with the entry position of
@@ -153,7 +165,7 @@ class BinList:
         return (self.size, self.size)
 
     def __len__(self):
-        return len(self.chunks)
+        return len(self.packed) if self._chunks is None else len(self._chunks)
 
 
 class HeapSegment:

@@ -53,12 +53,12 @@ def _load():
         except OSError:
             continue
         words_pointer = ctypes.POINTER(_Words)
-        library.heapwalk_scan.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_size_t,
+        library.heapwalk_scan.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t,
                                           words_pointer, words_pointer,
                                           ctypes.POINTER(ctypes.c_uint64)]
         library.heapwalk_scan.restype = ctypes.c_int
         library.heapwalk_follow.argtypes = [
-            ctypes.c_char_p, ctypes.c_uint64, ctypes.c_size_t, ctypes.c_uint64, ctypes.c_uint64,
+            ctypes.c_void_p, ctypes.c_uint64, ctypes.c_size_t, ctypes.c_uint64, ctypes.c_uint64,
             ctypes.c_uint, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_size_t, words_pointer,
             ctypes.POINTER(ctypes.c_uint64)]
         library.heapwalk_follow.restype = ctypes.c_int
@@ -68,6 +68,8 @@ def _load():
         library.heapwalk_index_add.argtypes = [index_pointer, ctypes.c_void_p, ctypes.c_size_t,
                                                ctypes.c_uint32]
         library.heapwalk_index_add.restype = ctypes.c_int
+        library.heapwalk_index_reserve.argtypes = [index_pointer, ctypes.c_size_t]
+        library.heapwalk_index_reserve.restype = ctypes.c_int
         library.heapwalk_index_free.argtypes = [index_pointer]
         library.heapwalk_index_free.restype = None
         library.heapwalk_classify.argtypes = [
@@ -90,27 +92,44 @@ def available():
 
 
 def _take(words):
-    """The contents of a _Words as an array('Q'), freeing the C buffer."""
+    """The contents of a _Words as an array('Q') (one copy), freeing the C buffer."""
     result = array.array("Q")
     if words.count:
-        result.frombytes(ctypes.string_at(words.data, words.count * 8))
+        result.frombytes((ctypes.c_char * (words.count * 8)).from_address(
+            ctypes.addressof(words.data.contents)))
     _library.heapwalk_free_words(ctypes.byref(words))
     return result
 
 
-def _buffer(data, offset):
-    """A char pointer `offset` bytes into the bytes object `data`, without copying it."""
-    return ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p).value + offset
+class _Pinned:
+    """The address of a buffer's bytes, `offset` bytes in, for the length of a `with` block
+    (no copy: bytes are pointed at, a writable memoryview is lent to ctypes)."""
+
+    def __init__(self, data, offset=0):
+        self._data = data
+        self._offset = offset
+        self._view = None
+
+    def __enter__(self):
+        if isinstance(self._data, bytes):
+            base = ctypes.cast(ctypes.c_char_p(self._data), ctypes.c_void_p).value
+        else:
+            self._view = (ctypes.c_char * len(self._data)).from_buffer(self._data)
+            base = ctypes.addressof(self._view)
+        return base + self._offset
+
+    def __exit__(self, *_exception):
+        self._view = None
 
 
 def scan(data, offset, word_count, size_index):
-    """Pass one of a segment scan over `word_count` words at `offset` in the bytes `data`:
+    """Pass one of a segment scan over `word_count` words at `offset` in the buffer `data`:
     (positions, fields, header_past_end or None), as scan.scan_segment's Python loop gives."""
     positions, fields = _Words(), _Words()
     past_end = ctypes.c_uint64()
-    status = _library.heapwalk_scan(ctypes.c_char_p(_buffer(data, offset)), word_count,
-                                    size_index, ctypes.byref(positions), ctypes.byref(fields),
-                                    ctypes.byref(past_end))
+    with _Pinned(data, offset) as words:
+        status = _library.heapwalk_scan(words, word_count, size_index, ctypes.byref(positions),
+                                        ctypes.byref(fields), ctypes.byref(past_end))
     positions, fields = _take(positions), _take(fields)
     if status != 0:
         raise MemoryError("the native heap scan ran out of memory")
@@ -122,9 +141,10 @@ def follow(data, low, address, link_offset, shift, alignment_mask, end, limit):
     (entries as array('Q'), the address it stopped at, why: one of FOLLOW_*)."""
     entries = _Words()
     stopped_at = ctypes.c_uint64()
-    stop = _library.heapwalk_follow(data, low, len(data) // 8, address, link_offset, shift,
-                                    alignment_mask, end, limit, ctypes.byref(entries),
-                                    ctypes.byref(stopped_at))
+    with _Pinned(data) as words:
+        stop = _library.heapwalk_follow(words, low, len(data) // 8, address, link_offset, shift,
+                                        alignment_mask, end, limit, ctypes.byref(entries),
+                                        ctypes.byref(stopped_at))
     return _take(entries), stopped_at.value, stop
 
 
@@ -142,8 +162,10 @@ class FreeIndex:
     """The free index in C: each listed chunk address with the number of the first list that
     names it (lists are added in priority order)."""
 
-    def __init__(self):
+    def __init__(self, expected=0):
         self._index = _Index()
+        if expected and _library.heapwalk_index_reserve(ctypes.byref(self._index), expected):
+            raise MemoryError("the native free index ran out of memory")
 
     def add(self, addresses, value):
         addresses = _as_array(addresses)

@@ -208,7 +208,8 @@ class HeapSnapshot:
         return chain
 
     def _follow(self, address, link_offset, safe_linked, end, aligned=True):
-        """Follow a linked list from `address` until `end`: (entries in list order, problem).
+        """Follow a linked list from `address` until `end`: (entries in list order, problem);
+        the entries are a list, or an array('Q') from the C walk.
 
         The tight loop behind every bin walk: links in a bulk-read heap are indexed straight in
         its word view (or followed by native.follow, the same loop in C); a repeated address is
@@ -220,9 +221,7 @@ class HeapSnapshot:
         shift = 12 if safe_linked else 64
         alignment_mask = C.MALLOC_ALIGNMENT - 1 if aligned else 0
         if native.available():
-            entries, problem = self._follow_native(address, link_offset, shift, end,
-                                                   alignment_mask)
-            return entries.tolist(), problem
+            return self._follow_native(address, link_offset, shift, end, alignment_mask)
         positions = {}
         first_position = positions.setdefault
         low = high = 0
@@ -531,9 +530,9 @@ class HeapSnapshot:
         """The free index as the C scan takes it (a ListedChunks with a native.FreeIndex)."""
         if self._native_index is None:
             self._load_bins()
-            index = native.FreeIndex()
+            index = native.FreeIndex(sum(map(len, self._chains)))
             for number, chain in enumerate(self._chains):
-                index.add(chain.chunks, number)
+                index.add(chain.packed if chain.packed is not None else chain.chunks, number)
             codes = bytes(_KIND_CODES[chain.kind] for chain in self._chains)
             self._native_index = ListedChunks(native_index=index, table=self._chains,
                                               kind_codes=codes)

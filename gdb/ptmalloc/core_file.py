@@ -1,0 +1,102 @@
+"""A core dump's writable memory, straight from the core file.
+
+gdb reads a core's memory out of the file's load sections; for a heap of a hundred megabytes that
+read, and the copy it hands to Python, cost more than the whole walk.  `maint info sections`
+names the core file and gives each load section's address range and file offset, so the same
+bytes can be mapped from the file instead: no read, no copy, and pages are only touched when the
+walk touches them.  The mapping is private copy-on-write (ctypes needs a writable buffer; nothing
+writes to it).  Each section's first bytes are compared with what gdb reads before the section is
+trusted, and anything unexpected falls back to gdb's own reads."""
+
+import mmap
+import os
+import re
+
+import gdb
+
+_CORE_FILE = re.compile(r"^Core file: `(.*)', file type")
+_SECTION = re.compile(r"\[\d+\]\s+(0x[0-9a-f]+)->(0x[0-9a-f]+) at (0x[0-9a-f]+): (load\d+\S*) (.*)$")
+# Enough bytes to tell a wrong file offset from a right one.
+_PROBE_BYTES = 256
+
+_mapped = {}  # (path, size, mtime) -> mmap of a core file, shared by every stop
+
+
+class CoreSections:
+    """The writable load sections of the core gdb has open: `regions` [(start, end, name)], and
+    `view(address, length)`, the file's bytes for that range, or None."""
+
+    def __init__(self, text):
+        self.regions = []
+        self._sections = []  # (start, end, file offset), sorted by start
+        self._trusted = {}   # section start -> whether its bytes match gdb's
+        self._file = None
+        path = None
+        in_core = False
+        for line in text.splitlines():
+            header = _CORE_FILE.match(line)
+            if header:
+                in_core, path = True, header.group(1)
+                continue
+            if not in_core:
+                continue
+            match = _SECTION.search(line)
+            if match and "READONLY" not in match.group(5) and "HAS_CONTENTS" in match.group(5):
+                start, end = int(match.group(1), 16), int(match.group(2), 16)
+                self.regions.append((start, end, match.group(4)))
+                self._sections.append((start, end, int(match.group(3), 16)))
+        self._sections.sort()
+        self._path = path
+
+    def view(self, inferior, address, length):
+        """A writable memoryview of the core file's bytes at [address, address + length) when
+        one section holds them all and its bytes are trusted; else None."""
+        for start, end, offset in self._sections:
+            if start <= address and address + length <= end:
+                core = self._core()
+                if core is None or offset + (end - start) > len(core):
+                    return None
+                if not self._trust(inferior, core, start, offset, end - start):
+                    return None
+                first = offset + address - start
+                return memoryview(core)[first:first + length]
+        return None
+
+    def _core(self):
+        if self._file is None and self._path:
+            self._file = _map(self._path) or False
+        return self._file or None
+
+    def _trust(self, inferior, core, start, offset, size):
+        trusted = self._trusted.get(start)
+        if trusted is None:
+            probe = min(size, _PROBE_BYTES)
+            try:
+                trusted = bytes(inferior.read_memory(start, probe)) == core[offset:offset + probe]
+            except (gdb.MemoryError, gdb.error):
+                trusted = False
+            self._trusted[start] = trusted
+        return trusted
+
+
+def _map(path):
+    try:
+        status = os.stat(path)
+        key = (path, status.st_size, status.st_mtime_ns)
+        core = _mapped.get(key)
+        if core is None:
+            with open(path, "rb") as handle:
+                core = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY)
+            _mapped[key] = core
+        return core
+    except (OSError, ValueError):
+        return None
+
+
+def sections():
+    """The CoreSections of the core gdb has open (empty when it cannot tell)."""
+    try:
+        text = gdb.execute("maint info sections", to_string=True)
+    except gdb.error:
+        text = ""
+    return CoreSections(text)
