@@ -1,8 +1,10 @@
 """The extension half of `make bench`: the heap commands over a 1,000,000-chunk heap (the
 million_chunks sample, on the clone), from its core and live, each in a fresh gdb so gdb's peak
-RSS belongs to that command; and the naive per-field gdb.Value walk against the extension on a
-100,000-chunk heap, as a speed ratio (both compute the same size/state histogram, checked
-equal).  Medians over interleaved runs; no assertion on time."""
+RSS belongs to that command, with the C walk helper (build/libptmalloc-heapwalk.so) and, for
+two commands, without it; and the naive per-field gdb.Value walk against `heap chunks --summary`
+on the 100,000-chunk heap and again on the 1,000,000-chunk one, as speed ratios (both sides
+compute the same size/state histogram, checked equal, and both pay for finding the allocator
+in a fresh gdb).  Medians over interleaved runs; no assertion on time."""
 
 import json
 import os
@@ -15,6 +17,14 @@ from measure import launcher_path, median, run_measured
 GDB = os.environ.get("GDB", "gdb")
 BIG_HEAP = 1000000
 SMALL_HEAP = 100000
+
+# The pure-Python walk, for comparison: these commands are also run from the core with the C
+# helper turned off.
+PURE_PYTHON = {"PTMALLOC_GDB_NATIVE": "0"}
+PURE_PYTHON_COMMANDS = [
+    ("chunks-summary-python", "heap chunks --summary", None),
+    ("check-python", "heap check", None),
+]
 
 # (label, command, where its output goes: None = /dev/null, or a file name under build/bench)
 COMMANDS = [
@@ -66,11 +76,11 @@ def gdb_argv(repo, source, binary, core, pid, label, command):
     return argv
 
 
-def measure_gdb(bench_build, argv, stdout_path):
+def measure_gdb(bench_build, argv, stdout_path, extra_env=None):
     timings = os.path.join(bench_build, "timings.jsonl")
     if os.path.exists(timings):
         os.unlink(timings)
-    env = dict(os.environ, BENCH_TIMINGS=timings)
+    env = dict(os.environ, BENCH_TIMINGS=timings, **(extra_env or {}))
     env.pop("LD_PRELOAD", None)
     run = run_measured(launcher_path(bench_build), argv, env=env,
                        stdout_path=stdout_path or os.devnull, timeout=900)
@@ -114,19 +124,24 @@ def run_heap_commands(bench_build, repo, binary, library, runs, log):
     try:
         gcore(sample.pid, core)
         log("  %d-chunk heap built, core written" % BIG_HEAP)
-        raw = {(source, label): [] for source in ("core", "live") for label, _c, _o in COMMANDS}
+        plan = [(source, label, command, output, None) for source in ("core", "live")
+                for label, command, output in COMMANDS]
+        plan += [("core", label, command, output, PURE_PYTHON)
+                 for label, command, output in PURE_PYTHON_COMMANDS]
+        raw = {(source, label): [] for source, label, _c, _o, _e in plan}
         for round_number in range(runs):
-            for source in ("core", "live"):
-                for label, command, output in COMMANDS:
-                    argv = gdb_argv(repo, source, binary, core, sample.pid, label, command)
-                    out = os.path.join(bench_build, output) if output else None
-                    raw[(source, label)].append(measure_gdb(bench_build, argv, out))
+            for source, label, command, output, extra_env in plan:
+                argv = gdb_argv(repo, source, binary, core, sample.pid, label, command)
+                out = os.path.join(bench_build, output) if output else None
+                raw[(source, label)].append(measure_gdb(bench_build, argv, out, extra_env))
             log("  extension round %d/%d done" % (round_number + 1, runs))
         for (source, label), entries in raw.items():
             results.setdefault(source, {})[label] = summarise(entries)
         json_path = os.path.join(bench_build, "chunks.json")
         if os.path.exists(json_path):
             results["chunks_json_bytes"] = os.path.getsize(json_path)
+        results["naive"] = compare_with_naive(bench_build, repo, binary, sample, core, runs)
+        log("  naive walk compared on the %d-chunk heap" % BIG_HEAP)
     finally:
         sample.stop()
         _discard(core, os.path.join(bench_build, "chunks.json"))
@@ -134,14 +149,25 @@ def run_heap_commands(bench_build, repo, binary, library, runs, log):
 
 
 def run_naive_comparison(bench_build, repo, binary, library, runs, log):
-    """Both sides compute the same (size, state) histogram of the same heap, each in a fresh
-    gdb; the ratio is reported only when the two results are equal."""
+    """The naive walk against the extension on the SMALL_HEAP-chunk heap."""
     sample = Sample(binary, SMALL_HEAP, library)
     core = os.path.join(bench_build, "naive.core")
+    try:
+        gcore(sample.pid, core)
+        result = compare_with_naive(bench_build, repo, binary, sample, core, runs)
+        log("  naive walk compared on the %d-chunk heap" % SMALL_HEAP)
+    finally:
+        sample.stop()
+        _discard(core)
+    return result
+
+
+def compare_with_naive(bench_build, repo, binary, sample, core, runs):
+    """Both sides compute the same (size, state) histogram of the same heap, each in a fresh
+    gdb, interleaved; the ratio is reported only when the two results are equal."""
     summary_path = os.path.join(bench_build, "naive-summary.json")
     result = {}
     try:
-        gcore(sample.pid, core)
         for source in ("core", "live"):
             naive, ours, same = [], [], []
             for _round in range(runs):
@@ -151,27 +177,30 @@ def run_naive_comparison(bench_build, repo, binary, library, runs, log):
                     repo, source, binary, core, sample.pid, "chunks-summary",
                     "heap chunks --summary --json"), summary_path))
                 same.append(_same_histogram(naive[-1], summary_path))
-            naive_cpu = median([e.get("cpu_seconds") for e in naive if not e.get("error")])
-            our_cpu = median([e.get("cpu_seconds") for e in ours if not e.get("error")])
-            naive_seconds = median([e.get("seconds") for e in naive if not e.get("error")])
-            our_seconds = median([e.get("seconds") for e in ours if not e.get("error")])
-            errors = set(e["error"] for e in naive + ours if e.get("error"))
-            if not all(same):
-                errors.add("the naive walk and the extension disagree on the histogram")
-                naive_seconds = None
-            result[source] = {
-                "naive_seconds": naive_seconds, "extension_seconds": our_seconds,
-                "naive_chunks": max([e.get("chunks", 0) for e in naive] or [0]),
-                "same_result": all(same),
-                "ratio": naive_seconds / our_seconds if naive_seconds and our_seconds else None,
-                "cpu_ratio": (naive_cpu / our_cpu if naive_cpu and our_cpu and all(same)
-                              else None),
-                "errors": sorted(errors)}
-        log("  naive walk compared on the %d-chunk heap" % SMALL_HEAP)
+            result[source] = _ratio(naive, ours, all(same))
     finally:
-        sample.stop()
-        _discard(core, summary_path)
+        _discard(summary_path)
     return result
+
+
+def _ratio(naive, ours, same):
+    naive_cpu = median([e.get("cpu_seconds") for e in naive if not e.get("error")])
+    our_cpu = median([e.get("cpu_seconds") for e in ours if not e.get("error")])
+    naive_seconds = median([e.get("seconds") for e in naive if not e.get("error")])
+    our_seconds = median([e.get("seconds") for e in ours if not e.get("error")])
+    errors = set(e["error"] for e in naive + ours if e.get("error"))
+    if not same:
+        errors.add("the naive walk and the extension disagree on the histogram")
+        naive_seconds = None
+    chunks = max([e.get("chunks", 0) for e in naive] or [0])
+    return {
+        "naive_seconds": naive_seconds, "extension_seconds": our_seconds,
+        "naive_chunks": chunks, "same_result": same,
+        "naive_us_per_chunk": naive_seconds * 1e6 / chunks if naive_seconds and chunks else None,
+        "extension_us_per_chunk": our_seconds * 1e6 / chunks if our_seconds and chunks else None,
+        "ratio": naive_seconds / our_seconds if naive_seconds and our_seconds else None,
+        "cpu_ratio": naive_cpu / our_cpu if naive_cpu and our_cpu and same else None,
+        "errors": sorted(errors)}
 
 
 def _same_histogram(naive_entry, summary_path):
@@ -206,8 +235,12 @@ def run(bench_build, build, repo, runs, log):
     library = os.path.abspath(library)
     gdb_runs = max(1, min(runs, 3))
     started = time.perf_counter()
+    helper = os.path.join(build, "libptmalloc-heapwalk.so")
     result = {"library_sha256": digest, "runs": gdb_runs, "heap_chunks": BIG_HEAP,
-              "naive_heap_chunks": SMALL_HEAP, "targets": TARGETS, "failures": []}
+              "naive_heap_chunks": SMALL_HEAP, "targets": TARGETS, "failures": [],
+              "native_helper": os.path.exists(helper)}
+    if not result["native_helper"]:
+        result["failures"].append("%s is missing: the extension ran in pure Python" % helper)
     try:
         result["commands"] = run_heap_commands(bench_build, repo, binary, library, gdb_runs, log)
         result["naive"] = run_naive_comparison(bench_build, repo, binary, library, gdb_runs, log)
@@ -219,40 +252,46 @@ def run(bench_build, build, repo, runs, log):
 
 def format_table(result):
     lines = ["Extension over a %d-chunk heap (median of %d runs; targets: <= %.1f s, gdb peak "
-             "<= %d MB, first line <= %.1f s)" % (
+             "<= %d MB, first line <= %.1f s; C walk helper: %s; *-python rows: without it)" % (
                  result["heap_chunks"], result["runs"], TARGETS["seconds"],
-                 TARGETS["peak_rss_mb"], TARGETS["first_line_seconds"])]
+                 TARGETS["peak_rss_mb"], TARGETS["first_line_seconds"],
+                 "yes" if result.get("native_helper") else "NO")]
     commands = result.get("commands", {})
-    lines.append("%-16s %-6s %9s %9s %11s %12s  %s" % (
+    lines.append("%-22s %-6s %9s %9s %11s %12s  %s" % (
         "command", "from", "seconds", "cpu s", "first line", "gdb peak MB", "verdict"))
-    for label, command, _out in COMMANDS:
+    for label, command, _out in COMMANDS + PURE_PYTHON_COMMANDS:
         for source in ("core", "live"):
             entry = commands.get(source, {}).get(label)
             if not entry:
                 continue
             if entry.get("error"):
-                lines.append("%-16s %-6s %s" % (label, source, "n/a: " + entry["error"][:80]))
+                lines.append("%-22s %-6s %s" % (label, source, "n/a: " + entry["error"][:80]))
                 continue
-            lines.append("%-16s %-6s %9s %9s %11s %12s  %s" % (
+            lines.append("%-22s %-6s %9s %9s %11s %12s  %s" % (
                 label, source, _num(entry["seconds"]), _num(entry["cpu_seconds"]),
                 _num(entry["first_line_seconds"]),
                 _num(entry["peak_rss_mb"], 0), _verdict(label, entry)))
-    naive = result.get("naive", {})
-    for source in ("core", "live"):
-        entry = naive.get(source)
-        if entry:
-            lines.append("naive per-field walk (%s, %d chunks, same histogram: %s): %s s vs "
-                         "`heap chunks --summary` %s s: %sx faster, %sx in CPU time "
-                         "(target >= %dx)" % (
-                             source, entry["naive_chunks"],
-                             "yes" if entry.get("same_result") else "NO",
-                             _num(entry["naive_seconds"]),
-                             _num(entry["extension_seconds"]), _num(entry["ratio"], 1),
-                             _num(entry.get("cpu_ratio"), 1),
-                             TARGETS["naive_ratio"]))
+    naive_runs = [(result["naive_heap_chunks"], result.get("naive", {})),
+                  (result["heap_chunks"], commands.get("naive", {}))]
+    for chunks, naive in naive_runs:
+        for source in ("core", "live"):
+            entry = naive.get(source)
+            if entry:
+                lines.append(_naive_line(chunks, source, entry))
     for failure in result.get("failures", []):
         lines.append("FAILED: " + failure)
     return "\n".join(lines)
+
+
+def _naive_line(chunks, source, entry):
+    return ("naive per-field walk, %d-chunk heap, %s (same histogram: %s): %s s (%s us/chunk) "
+            "vs `heap chunks --summary` %s s (%s us/chunk): %sx faster, %sx in CPU time "
+            "(target >= %dx)" % (
+                chunks, source, "yes" if entry.get("same_result") else "NO",
+                _num(entry["naive_seconds"]), _num(entry.get("naive_us_per_chunk"), 2),
+                _num(entry["extension_seconds"]), _num(entry.get("extension_us_per_chunk"), 2),
+                _num(entry["ratio"], 1), _num(entry.get("cpu_ratio"), 1),
+                TARGETS["naive_ratio"]))
 
 
 def _verdict(label, entry):

@@ -29,13 +29,14 @@ $(BENCH_SAMPLE): bench/million_chunks.c
 	@mkdir -p $(dir $@)
 	$(CC) $(SAMPLE_CFLAGS) -O1 -pthread -o $@ $<
 
-bench: $(BENCH_DIR)/run_measured $(BENCH_WORKLOAD_BINARIES) $(BENCH_SAMPLE) $(BUILD)/libptmalloc.so
+bench: $(BENCH_DIR)/run_measured $(BENCH_WORKLOAD_BINARIES) $(BENCH_SAMPLE) $(BUILD)/libptmalloc.so \
+		$(HEAPWALK_LIBRARY)
 	$(BENCH_DRIVER) --part all
 
 bench-alloc: $(BENCH_DIR)/run_measured $(BENCH_WORKLOAD_BINARIES) $(BUILD)/libptmalloc.so
 	$(BENCH_DRIVER) --part alloc
 
-bench-gdb: $(BENCH_DIR)/run_measured $(BENCH_SAMPLE) $(BUILD)/libptmalloc.so
+bench-gdb: $(BENCH_DIR)/run_measured $(BENCH_SAMPLE) $(BUILD)/libptmalloc.so $(HEAPWALK_LIBRARY)
 	$(BENCH_DRIVER) --part gdb
 
 # Instruction counts under callgrind: the load-independent view of the allocator's overhead.

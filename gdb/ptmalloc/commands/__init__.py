@@ -25,7 +25,21 @@ def command(cls):
     return cls
 
 
+def _formatter(prog):
+    """argparse's help formatter at gdb's width: given a width, argparse does not import shutil
+    (and with it lzma and bz2) to ask the terminal, which would add milliseconds to the first
+    command of every gdb session."""
+    try:
+        width = int(gdb.parameter("width") or 0)
+    except (gdb.error, TypeError, ValueError):
+        width = 0
+    return argparse.HelpFormatter(prog, width=width if 40 <= width <= 200 else 80)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, **kwargs):
+        super().__init__(formatter_class=_formatter, **kwargs)
+
     def error(self, message):
         raise HeapError("%s: %s (see `help %s`)" % (self.prog, message, self.prog))
 
