@@ -49,3 +49,42 @@ def test_vis_shows_memory_as_x_reads_it(tmp_path, variant):
     assert "<- tcache size 0x%x" % chunks[0]["size"] in text_lines[0]
     assert parts["zero"] == "heap: --count must be at least 1"
     assert parts["nowhere"] == "heap: 0x10 is not inside any heap or mmapped chunk"
+
+
+LAST_OF_FIRST_SEGMENT = """python
+import json, gdb
+chunks = json.loads(gdb.execute('heap chunks --json', to_string=True))
+main = next(arena for arena in chunks['arenas'] if arena['main'])
+first = main['heaps'][0]
+inside = sorted(c['address'] for c in main['chunks'] if first['start'] <= c['address'] < first['end'])
+gdb.set_convenience_variable('near_end', inside[-2])
+end
+"""
+
+
+@pytest.mark.parametrize("variant", ["glibc", "preload"])
+def test_vis_goes_on_into_the_next_segment(tmp_path, variant):
+    """From the second-to-last chunk of the main arena's sbrk heap, `heap vis --count 4` shows
+    the chunks `heap chunks` lists next, in the arena's next (mmapped) segment."""
+    require_variant(variant, "sbrk_blocked")
+    script = tmp_path / "pick.gdb"
+    script.write_text(LAST_OF_FIRST_SEGMENT)
+    commands = ["break sample_checkpoint", "run %s" % (tmp_path / "record.txt"),
+                "source %s" % script] + marked([
+                    ("chunks", "heap chunks --json"),
+                    ("vis", "heap vis $near_end --count 4 --json")])
+    output = run_gdb(gdb_argv(binary("sbrk_blocked", variant), commands,
+                              VARIANTS[variant][1]), str(tmp_path))
+    parts = sections(output)
+    assert "Traceback" not in output
+    listing = json.loads(parts["chunks"].splitlines()[-1])
+    main = next(arena for arena in listing["arenas"] if arena["main"])
+    assert len(main["heaps"]) >= 2, "sbrk was not blocked: the test would prove nothing"
+    in_order = [c["address"] for heap in main["heaps"] for c in sorted(
+        main["chunks"], key=lambda c: c["address"]) if heap["start"] <= c["address"] < heap["end"]]
+    shown = json.loads(parts["vis"].splitlines()[-1])
+    addresses = [chunk["address"] for chunk in shown["chunks"]]
+    start = in_order.index(addresses[0])
+    assert addresses == in_order[start:start + 4]
+    first = main["heaps"][0]
+    assert any(not first["start"] <= a < first["end"] for a in addresses)

@@ -20,13 +20,18 @@ def _ascii(data):
 
 
 def _following(snap, arena, segment, first, count, status):
-    """`count` chunks of the segment starting with the one at `first`."""
+    """`count` chunks starting with the one at `first` in `segment`, going on into the arena's
+    later heap segments when that one ends first."""
     chunks = []
-    for chunk in snap.iter_segment(arena, segment, status):
-        if chunk.address < first:
-            continue
-        chunks.append(chunk)
-        if len(chunks) >= count:
+    later = arena.heaps[arena.heaps.index(segment):] if segment in arena.heaps else [segment]
+    for current in later:
+        for chunk in snap.iter_segment(arena, current, status):
+            if chunk.address < first:
+                continue
+            chunks.append(chunk)
+            if len(chunks) >= count:
+                return chunks
+        if not status.complete:
             break
     return chunks
 
