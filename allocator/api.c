@@ -312,9 +312,9 @@ PTM_EXPORT size_t malloc_usable_size(void *mem)
 	return 0;
 }
 
-PTM_EXPORT int mallopt(int param, int value) { return do_mallopt(param, value); }
+PTM_EXPORT PTM_COLD int mallopt(int param, int value) { return do_mallopt(param, value); }
 
-PTM_EXPORT int malloc_trim(size_t pad)
+PTM_EXPORT PTM_COLD int malloc_trim(size_t pad)
 {
 	ptmalloc_ensure_init();
 	int released = 0;

@@ -53,9 +53,9 @@ static void malloc_init_state(mstate av)
 }
 
 static void thread_exit_destructor(void *value);
-static void fork_prepare(void);
-static void fork_parent(void);
-static void fork_child(void);
+static PTM_COLD void fork_prepare(void);
+static PTM_COLD void fork_parent(void);
+static PTM_COLD void fork_child(void);
 
 void ptmalloc_init(void)
 {

@@ -107,12 +107,12 @@ static bool heap_shrink_must_remap(void)
 	if (__builtin_expect(must_remap < 0, 0)) {
 		must_remap = getauxval(AT_SECURE) != 0;
 		if (!must_remap) {
-			int fd = open("/proc/sys/vm/overcommit_memory", O_RDONLY | O_CLOEXEC);
+			int fd = sys_open("/proc/sys/vm/overcommit_memory", O_RDONLY | O_CLOEXEC);
 			if (fd >= 0) {
 				char value;
-				if (read(fd, &value, 1) > 0)
+				if (sys_read(fd, &value, 1) > 0)
 					must_remap = value == '2';
-				close(fd);
+				sys_close(fd);
 			}
 		}
 	}

@@ -18,6 +18,12 @@
 #include "malloc_types.h"
 
 #define PTM_EXPORT __attribute__((visibility("default")))
+/* Code that an ordinary run never executes (reports, mallopt, malloc_trim, tunable parsing, fork):
+   the compiler places it in .text.unlikely, and the link puts that in a segment of its own
+   (allocator/layout.ld), so the pages a program maps hold only code it runs.  Not for the abort
+   paths: marking malloc_printerr cold makes gcc split every caller in two, which costs _int_malloc
+   more instructions than it saves. */
+#define PTM_COLD __attribute__((cold))
 
 /* ---- constants of glibc 2.36 on x86-64 ---- */
 #define HEAP_MIN_SIZE (32 * 1024UL)
@@ -127,7 +133,7 @@ void *sysmalloc(size_t nb, mstate av);
 int systrim(size_t pad, mstate av);
 void munmap_chunk(mchunkptr p);
 mchunkptr mremap_chunk(mchunkptr p, size_t new_size);
-int mtrim(mstate av, size_t pad);
+PTM_COLD int mtrim(mstate av, size_t pad);
 size_t system_page_size(void);
 
 /* ---- tcache.c ---- */
@@ -171,10 +177,10 @@ void *_mid_memalign(size_t alignment, size_t bytes);
 
 /* ---- tunables.c ---- */
 void ptmalloc_apply_tunables(void);
-int do_mallopt(int param, int value);
+PTM_COLD int do_mallopt(int param, int value);
 
 /* ---- stats.c ---- */
-struct mallinfo2 int_mallinfo_all(void);
+PTM_COLD struct mallinfo2 int_mallinfo_all(void);
 
 /* Perturbation of fresh and freed memory (M_PERTURB, a debugging aid).  Inline: the test of
    perturb_byte is on every allocation path and must cost nothing when it is off. */

@@ -6,26 +6,15 @@
 #ifndef PTMALLOC_LOCK_H
 #define PTMALLOC_LOCK_H
 
-#include <errno.h>
 #include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
-/* The futex calls keep errno: a lock taken inside free() must not change it (glibc's lock makes
-   the system call without touching errno).  Only contended paths get here. */
-static inline void futex_lock_wait(int *word)
-{
-	int saved_errno = errno;
-	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
-	errno = saved_errno;
-}
+#include "syscalls.h"
 
-static inline void futex_wake_one(int *word)
-{
-	int saved_errno = errno;
-	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-	errno = saved_errno;
-}
+/* Direct system calls, like glibc's lock: errno stays untouched (a lock taken inside free() must
+   not change it).  Only contended paths get here. */
+static inline void futex_lock_wait(int *word) { sys_futex(word, FUTEX_WAIT_PRIVATE, 2); }
+
+static inline void futex_wake_one(int *word) { sys_futex(word, FUTEX_WAKE_PRIVATE, 1); }
 
 static inline void lock_acquire(int *word)
 {

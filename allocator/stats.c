@@ -84,9 +84,9 @@ struct mallinfo2 int_mallinfo_all(void)
 	return info;
 }
 
-PTM_EXPORT struct mallinfo2 mallinfo2(void) { return int_mallinfo_all(); }
+PTM_EXPORT PTM_COLD struct mallinfo2 mallinfo2(void) { return int_mallinfo_all(); }
 
-PTM_EXPORT struct mallinfo mallinfo(void)
+PTM_EXPORT PTM_COLD struct mallinfo mallinfo(void)
 {
 	struct mallinfo2 wide = int_mallinfo_all();
 	struct mallinfo narrow = {
@@ -104,7 +104,7 @@ PTM_EXPORT struct mallinfo mallinfo(void)
 	return narrow;
 }
 
-PTM_EXPORT void malloc_stats(void)
+PTM_EXPORT PTM_COLD void malloc_stats(void)
 {
 	ptmalloc_ensure_init();
 	/* glibc's totals are unsigned int and wrap like them. */
@@ -272,7 +272,7 @@ static void write_arena(FILE *fp, mstate av, const struct arena_report *report, 
 	totals->max_system += report->max_system_mem;
 }
 
-PTM_EXPORT int malloc_info(int options, FILE *fp)
+PTM_EXPORT PTM_COLD int malloc_info(int options, FILE *fp)
 {
 	if (options != 0)
 		return EINVAL;

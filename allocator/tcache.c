@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "syscalls.h"
 
 __thread tcache_perthread_struct *tcache;
 __thread bool tcache_shutting_down;
@@ -25,7 +26,7 @@ static uint32_t clock_random_bits(void)
 
 void tcache_key_initialize(void)
 {
-	if (getrandom(&tcache_key, sizeof(tcache_key), GRND_NONBLOCK) != sizeof(tcache_key))
+	if (sys_getrandom(&tcache_key, sizeof(tcache_key), GRND_NONBLOCK) != sizeof(tcache_key))
 		tcache_key = ((uintptr_t)clock_random_bits() << 32) | clock_random_bits();
 }
 

@@ -16,10 +16,10 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "internal.h"
+#include "syscalls.h"
 
 #ifndef MAP_HUGE_SHIFT
 #define MAP_HUGE_SHIFT 26
@@ -139,13 +139,32 @@ static int set_mxfast(size_t value)
 
 /* ---- hugepages: what the kernel offers, read with raw syscalls (no stdio, no malloc) ---- */
 
+/* Small string helpers of our own: this code runs once, and libc's tuned versions live in pages
+   that a program would otherwise not need. */
+static bool starts_with(const char *text, const char *prefix)
+{
+	for (; *prefix != '\0'; prefix++, text++)
+		if (*prefix != *text)
+			return false;
+	return true;
+}
+
+/* Length of the run of `text` before the first `stop` or `other_stop` (or the end). */
+static size_t length_until(const char *text, char stop, char other_stop)
+{
+	size_t length = 0;
+	while (text[length] != '\0' && text[length] != stop && text[length] != other_stop)
+		length++;
+	return length;
+}
+
 static ssize_t read_small_file(const char *path, char *buffer, size_t capacity)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = sys_open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	ssize_t got = read(fd, buffer, capacity);
-	close(fd);
+	ssize_t got = sys_read(fd, buffer, capacity);
+	sys_close(fd);
 	return got;
 }
 
@@ -153,9 +172,12 @@ static ssize_t read_small_file(const char *path, char *buffer, size_t capacity)
 static bool thp_mode_is_madvise(void)
 {
 	static const char madvise_mode[] = "always [madvise] never\n";
-	char text[sizeof madvise_mode];
-	ssize_t got = read_small_file("/sys/kernel/mm/transparent_hugepage/enabled", text, sizeof text);
-	return got == (ssize_t)sizeof madvise_mode - 1 && memcmp(text, madvise_mode, (size_t)got) == 0;
+	char text[sizeof madvise_mode + 1];
+	ssize_t got = read_small_file("/sys/kernel/mm/transparent_hugepage/enabled", text, sizeof madvise_mode);
+	if (got != (ssize_t)sizeof madvise_mode - 1)
+		return false;
+	text[got] = '\0';
+	return starts_with(text, madvise_mode);
 }
 
 /* Decimal digits up to the first newline, as glibc reads them (no validation beyond that). */
@@ -172,9 +194,8 @@ static size_t thp_default_pagesize(void)
 
 static const char *find_text(const char *haystack, const char *needle)
 {
-	size_t needle_length = strlen(needle);
 	for (; *haystack != '\0'; haystack++)
-		if (strncmp(haystack, needle, needle_length) == 0)
+		if (starts_with(haystack, needle))
 			return haystack;
 	return NULL;
 }
@@ -183,21 +204,23 @@ static const char *find_text(const char *haystack, const char *needle)
    complete line so the tag is never cut in two. */
 static size_t default_hugepage_size(void)
 {
-	int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+	int fd = sys_open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
 	char window[512];
 	off_t offset = 0;
 	size_t size = 0;
 	for (;;) {
-		ssize_t got = pread(fd, window, sizeof window - 1, offset);
+		ssize_t got = sys_pread(fd, window, sizeof window - 1, offset);
 		if (got < 0)
 			break;
 		window[got] = '\0';
 		const char *tag = find_text(window, "Hugepagesize:");
 		if (tag == NULL) {
-			const char *last_newline = strrchr(window, '\n');
-			if (last_newline == NULL)
+			const char *last_newline = window + got;
+			while (last_newline > window && *last_newline != '\n')
+				last_newline--;
+			if (*last_newline != '\n')
 				break;
 			offset += last_newline + 1 - window;
 			continue;
@@ -208,7 +231,7 @@ static size_t default_hugepage_size(void)
 		size *= 1024;
 		break;
 	}
-	close(fd);
+	sys_close(fd);
 	return size;
 }
 
@@ -220,18 +243,18 @@ static int hugepage_mmap_flags(size_t pagesize)
 /* Is there a /sys/kernel/mm/hugepages/hugepages-<N>kB directory for exactly this size? */
 static bool kernel_offers_hugepage_size(size_t requested)
 {
-	int dir = open("/sys/kernel/mm/hugepages", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int dir = sys_open("/sys/kernel/mm/hugepages", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
 		return false;
 	static const char prefix[] = "hugepages-";
 	char records[1024] __attribute__((aligned(8)));
 	bool found = false;
 	long got;
-	while (!found && (got = syscall(SYS_getdents64, dir, records, sizeof records)) > 0) {
+	while (!found && (got = sys_getdents64(dir, records, sizeof records)) > 0) {
 		for (long at = 0; at < got;) {
 			struct dirent64 *entry = (struct dirent64 *)(records + at);
 			at += entry->d_reclen;
-			if (strncmp(entry->d_name, prefix, sizeof prefix - 1) != 0)
+			if (!starts_with(entry->d_name, prefix))
 				continue;
 			size_t size = 0;
 			for (const char *c = entry->d_name + sizeof prefix - 1; *c >= '0' && *c <= '9'; c++)
@@ -242,13 +265,13 @@ static bool kernel_offers_hugepage_size(size_t requested)
 			}
 		}
 	}
-	close(dir);
+	sys_close(dir);
 	return found;
 }
 
 /* 1 = transparent hugepages by madvise, 2 = MAP_HUGETLB with the default size, N = MAP_HUGETLB
    with an N-byte page the kernel lists.  glibc's setter returns 0 whatever happens. */
-static int set_hugetlb(size_t value)
+static PTM_COLD int set_hugetlb(size_t value)
 {
 	if (value == 1) {
 		if (thp_mode_is_madvise())
@@ -410,7 +433,7 @@ static bool tunable_in_range(const struct tunable *tunable, int64_t value)
 }
 
 /* An out-of-range value leaves the tunable as it was, so an earlier valid setting survives. */
-static void record_tunable(struct tunable_values *values, size_t index, const char *text)
+static PTM_COLD void record_tunable(struct tunable_values *values, size_t index, const char *text)
 {
 	int64_t value = (int64_t)parse_tunable_number(text);
 	if (!tunable_in_range(&malloc_tunables[index], value))
@@ -422,18 +445,31 @@ static void record_tunable(struct tunable_values *values, size_t index, const ch
 /* Does `text` start with `name` immediately followed by '='? */
 static bool names_match(const char *name, const char *text)
 {
-	size_t length = strlen(name);
-	return strncmp(name, text, length) == 0 && text[length] == '=';
+	for (; *name != '\0'; name++, text++)
+		if (*name != *text)
+			return false;
+	return *text == '=';
+}
+
+/* Every name that matters starts with MALLOC_ or GLIBC_.  Spelled as character constants so the
+   usual environment, which has neither, is skipped without reading the name tables. */
+static bool may_name_a_tunable(const char *text)
+{
+	if (text[0] == 'M')
+		return text[1] == 'A' && text[2] == 'L' && text[3] == 'L' && text[4] == 'O' &&
+		       text[5] == 'C' && text[6] == '_';
+	return text[0] == 'G' && text[1] == 'L' && text[2] == 'I' && text[3] == 'B' && text[4] == 'C' &&
+	       text[5] == '_';
 }
 
 /* name=value pairs separated by ':'; a name without '=' is skipped up to its ':', and a name
    left without '=' at the end stops the parse.  A value runs to the next ':'. */
-static void parse_glibc_tunables(struct tunable_values *values, const char *list)
+static PTM_COLD void parse_glibc_tunables(struct tunable_values *values, const char *list)
 {
 	const char *cursor = list;
 	while (*cursor != '\0') {
 		const char *name = cursor;
-		size_t name_length = strcspn(name, "=:");
+		size_t name_length = length_until(name, '=', ':');
 		if (name[name_length] == '\0')
 			return;
 		if (name[name_length] == ':') {
@@ -441,7 +477,7 @@ static void parse_glibc_tunables(struct tunable_values *values, const char *list
 			continue;
 		}
 		const char *value = name + name_length + 1;
-		size_t value_length = strcspn(value, ":");
+		size_t value_length = length_until(value, ':', ':');
 		/* The number parser stops at the ':' that ends the value, so no copy is needed. */
 		for (size_t i = 0; i < TUNABLE_COUNT; i++) {
 			if (names_match(malloc_tunables[i].name, name)) {
@@ -459,12 +495,16 @@ extern char **environ;
 
 /* Walk the environment in order, as ld.so does: GLIBC_TUNABLES always overrides, and an alias
    only counts while its tunable has not been set by anything before it. */
-static void read_environment(struct tunable_values *values)
+static bool read_environment(struct tunable_values *values)
 {
+	bool any = false;
 	if (environ == NULL)
-		return;
+		return false;
 	for (char **entry = environ; *entry != NULL; entry++) {
 		const char *text = *entry;
+		if (!may_name_a_tunable(text))
+			continue;
+		any = true;
 		if (names_match("GLIBC_TUNABLES", text)) {
 			parse_glibc_tunables(values, text + sizeof "GLIBC_TUNABLES");
 			continue;
@@ -477,17 +517,19 @@ static void read_environment(struct tunable_values *values)
 			break;
 		}
 	}
+	return any;
 }
 
 void ptmalloc_apply_tunables(void)
 {
-	/* Every glibc.malloc tunable is "ignore" or "erase" for set-id programs: ld.so has already
-	   removed the erasable ones from the environment, and none of the others takes effect. */
-	if (getauxval(AT_SECURE) != 0)
-		return;
 	struct tunable_values values;
 	memset(&values, 0, sizeof values);
-	read_environment(&values);
+	bool any = read_environment(&values);
+	/* Every glibc.malloc tunable is "ignore" or "erase" for set-id programs: ld.so has already
+	   removed the erasable ones from the environment, and none of the others takes effect.
+	   (Asked only when there is something to ignore: most programs set no tunable.) */
+	if (!any || getauxval(AT_SECURE) != 0)
+		return;
 	for (size_t i = 0; i < TUNABLE_COUNT; i++) {
 		if (!values.set[i])
 			continue;

@@ -18,9 +18,15 @@ $(BUILD)/obj/%.o: %.c $(ALLOCATOR_HEADERS)
 	$(CC) $(ALLOCATOR_CFLAGS) -c $< -o $@
 
 # Linked beside the target and renamed into place: programs and gdb sessions that have the old
-# library mapped keep a consistent file instead of faulting on one being rewritten.
-$(BUILD)/libptmalloc.so: $(ALLOCATOR_OBJECTS)
-	$(CC) -shared -Wl,-soname,libptmalloc.so -Wl,-z,nodelete -Wl,--no-undefined -o $@.tmp $^
+# library mapped keep a consistent file instead of faulting on one being rewritten.  What a
+# preloaded copy costs every program in resident pages is kept small: packed relative relocations
+# and calls among our own exported functions bound at link time (no PLT slots for them) keep the
+# headers, symbols and relocations ld.so reads in one page, and layout.ld keeps the code that
+# ordinary runs never execute in a segment of its own.
+$(BUILD)/libptmalloc.so: $(ALLOCATOR_OBJECTS) allocator/layout.ld
+	$(CC) -shared -Wl,-soname,libptmalloc.so -Wl,-z,nodelete -Wl,--no-undefined \
+		-Wl,-z,pack-relative-relocs -Wl,-Bsymbolic-functions -Wl,-T,allocator/layout.ld \
+		-o $@.tmp $(ALLOCATOR_OBJECTS)
 	mv -f $@.tmp $@
 
 $(BUILD)/libptmalloc.a: $(ALLOCATOR_OBJECTS)
