@@ -1,7 +1,13 @@
 """The allocator half of `make bench`: each workload run with the system glibc and with the
 clone preloaded, interleaved (the order flips every round so neither side always runs on a
 warmer machine), reporting median wall time, median CPU time and peak RSS, and clone/glibc
-ratios.  Both sides must print the same checksum, or the comparison is void and says so."""
+ratios two ways: the ratio of the two medians, and the median of the per-round ratios (each
+round's pair ran back to back, so that one is less exposed to the machine's load drifting over
+the whole run).  Both sides must print the same checksum, or the comparison is void and says so.
+
+The launcher, not the driver, sets LD_PRELOAD, and only for the workload, so the clone's pages
+never count in the launcher's share of the peak RSS.  BENCH_PIN=N in the environment pins the
+single-threaded workloads (both sides) to CPU N."""
 
 import hashlib
 import os
@@ -9,15 +15,17 @@ import shutil
 
 from measure import launcher_path, median, run_measured
 
-# name -> scale in percent of the workload's default size (kept small enough that the whole
-# allocator half takes a couple of minutes on 2 shared cores).
+# name, scale in percent of the workload's default size (kept small enough that the whole
+# allocator half takes a couple of minutes on 2 shared cores), and whether it runs threads.
+# `empty` does one malloc and one free: what it shows is the fixed cost of loading the library.
 WORKLOADS = [
-    ("small_objects", 100),
-    ("realloc_mix", 100),
-    ("producer_consumer", 100),
-    ("larson_churn", 100),
-    ("large_blocks", 300),
-    ("tree_build", 100),
+    ("small_objects", 100, False),
+    ("realloc_mix", 100, False),
+    ("producer_consumer", 100, True),
+    ("larson_churn", 100, True),
+    ("large_blocks", 300, False),
+    ("tree_build", 100, False),
+    ("empty", 100, False),
 ]
 
 
@@ -31,59 +39,85 @@ def snapshot_library(library, folder):
     return copy, digest
 
 
+def pinned_cpu():
+    text = os.environ.get("BENCH_PIN", "")
+    return int(text) if text.isdigit() else None
+
+
 def run_workloads(bench_build, library, runs, scale_percent=100, log=print):
     copy, digest = snapshot_library(library, os.path.join(bench_build, "lib"))
-    plain_env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
-    clone_env = dict(plain_env, LD_PRELOAD=copy)
-    samples = {name: {"glibc": [], "clone": []} for name, _scale in WORKLOADS}
-    outputs = {name: {} for name, _scale in WORKLOADS}
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+    cpu = pinned_cpu()
+    # samples[name] is one (glibc run, clone run) pair per round where both sides succeeded.
+    samples = {name: [] for name, _scale, _threads in WORKLOADS}
+    outputs = {name: {} for name, _scale, _threads in WORKLOADS}
     failures = []
     for round_number in range(runs):
         order = ("glibc", "clone") if round_number % 2 == 0 else ("clone", "glibc")
-        for name, scale in WORKLOADS:
+        for name, scale, threads in WORKLOADS:
             argv = [os.path.join(bench_build, name), str(scale * scale_percent / 100.0)]
+            pair = {}
             for side in order:
-                env = clone_env if side == "clone" else plain_env
-                run = run_measured(launcher_path(bench_build), argv, env=env, timeout=300)
+                options = ["--preload", copy] if side == "clone" else []
+                if cpu is not None and not threads:
+                    options += ["--cpu", str(cpu)]
+                run = run_measured(launcher_path(bench_build), argv, env=env, timeout=300,
+                                   options=options)
                 if run.returncode != 0:
                     failures.append("%s (%s) exited %d: %s" % (name, side, run.returncode,
                                                                run.stdout.strip()[-200:]))
                     continue
-                samples[name][side].append(run)
+                pair[side] = run
                 outputs[name].setdefault(side, run.stdout.strip())
+            if len(pair) == 2:
+                samples[name].append(pair)
         log("  allocator round %d/%d done" % (round_number + 1, runs))
     rows = []
-    for name, _scale in WORKLOADS:
-        row = {"workload": name}
-        for side in ("glibc", "clone"):
-            runs_of_side = samples[name][side]
-            row[side] = {
-                "runs": len(runs_of_side),
-                "wall_s": median([r.wall for r in runs_of_side]),
-                "cpu_s": median([r.cpu for r in runs_of_side]),
-                "peak_rss_kb": median([r.peak_rss_kb for r in runs_of_side]),
-            }
-        row["same_output"] = outputs[name].get("glibc") == outputs[name].get("clone")
-        if not row["same_output"]:
-            failures.append("%s: clone printed %r, glibc %r" % (
-                name, outputs[name].get("clone"), outputs[name].get("glibc")))
-        for measure in ("wall_s", "cpu_s", "peak_rss_kb"):
-            base, ours = row["glibc"][measure], row["clone"][measure]
-            row["ratio_" + measure.rsplit("_", 1)[0]] = (ours / base) if base and ours else None
-        rows.append(row)
-    return {"library_sha256": digest, "runs": runs, "workloads": rows, "failures": failures}
+    for name, _scale, threads in WORKLOADS:
+        rows.append(summarise(name, threads, samples[name], outputs[name], failures))
+    return {"library_sha256": digest, "runs": runs, "pinned_cpu": cpu, "workloads": rows,
+            "failures": failures}
+
+
+MEASURES = (("wall", lambda r: r.wall), ("cpu", lambda r: r.cpu),
+            ("peak_rss", lambda r: r.peak_rss_kb))
+
+
+def summarise(name, threads, pairs, output, failures):
+    row = {"workload": name, "threads": threads, "rounds": len(pairs)}
+    for side in ("glibc", "clone"):
+        row[side] = {"runs": len(pairs)}
+        for measure, value in MEASURES:
+            unit = "_kb" if measure == "peak_rss" else "_s"
+            row[side][measure + unit] = median([value(pair[side]) for pair in pairs])
+    row["same_output"] = output.get("glibc") == output.get("clone")
+    if not row["same_output"]:
+        failures.append("%s: clone printed %r, glibc %r" % (
+            name, output.get("clone"), output.get("glibc")))
+    for measure, value in MEASURES:
+        unit = "_kb" if measure == "peak_rss" else "_s"
+        base, ours = row["glibc"][measure + unit], row["clone"][measure + unit]
+        row["ratio_" + measure] = (ours / base) if base and ours else None
+        row["paired_ratio_" + measure] = median([
+            value(pair["clone"]) / value(pair["glibc"]) for pair in pairs
+            if value(pair["glibc"]) and value(pair["clone"]) is not None])
+    row["extra_rss_kb"] = median([pair["clone"].peak_rss_kb - pair["glibc"].peak_rss_kb
+                                  for pair in pairs])
+    return row
 
 
 def format_table(result):
-    lines = ["%-18s %9s %9s %7s %9s %9s %7s %9s %9s %7s" % (
-        "workload", "glibc s", "clone s", "ratio", "glibc cpu", "clone cpu", "ratio",
-        "glibc KB", "clone KB", "ratio")]
+    header = ("workload", "glibc s", "clone s", "ratio", "paired", "glibc cpu", "clone cpu",
+              "ratio", "paired", "glibc KB", "clone KB", "ratio", "+KB")
+    layout = "%-18s %8s %8s %6s %6s %9s %9s %6s %6s %8s %8s %6s %5s"
+    lines = [layout % header]
     for row in result["workloads"]:
         g, c = row["glibc"], row["clone"]
-        lines.append("%-18s %9s %9s %7s %9s %9s %7s %9s %9s %7s%s" % (
+        lines.append((layout + "%s") % (
             row["workload"], _num(g["wall_s"]), _num(c["wall_s"]), _num(row["ratio_wall"]),
-            _num(g["cpu_s"]), _num(c["cpu_s"]), _num(row["ratio_cpu"]),
-            _int(g["peak_rss_kb"]), _int(c["peak_rss_kb"]), _num(row["ratio_peak_rss"]),
+            _num(row["paired_ratio_wall"]), _num(g["cpu_s"]), _num(c["cpu_s"]),
+            _num(row["ratio_cpu"]), _num(row["paired_ratio_cpu"]), _int(g["peak_rss_kb"]),
+            _int(c["peak_rss_kb"]), _num(row["ratio_peak_rss"]), _int(row["extra_rss_kb"]),
             "" if row["same_output"] else "  OUTPUT DIFFERS"))
     for failure in result["failures"]:
         lines.append("FAILED: " + failure)

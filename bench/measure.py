@@ -21,13 +21,14 @@ def launcher_path(bench_build):
     return os.path.join(bench_build, "run_measured")
 
 
-def run_measured(launcher, argv, env=None, stdout_path=None, timeout=None):
-    """Run argv to completion; stdout goes to stdout_path, or is captured when None."""
+def run_measured(launcher, argv, env=None, stdout_path=None, timeout=None, options=()):
+    """Run argv to completion; stdout goes to stdout_path, or is captured when None.  options
+    are the launcher's own (--preload LIB, --cpu N), placed before its report file."""
     handle, report = tempfile.mkstemp(prefix="bench-run-", suffix=".txt")
     os.close(handle)
     out = open(stdout_path, "wb") if stdout_path else subprocess.PIPE
     try:
-        child = subprocess.run([launcher, report] + list(argv), env=env,
+        child = subprocess.run([launcher] + list(options) + [report] + list(argv), env=env,
                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.PIPE,
                                timeout=timeout)
         with open(report) as text:

@@ -1,19 +1,20 @@
 # Performance measurement (bench/): `make bench` runs both halves, `make bench-alloc` the
 # allocator against the system glibc, `make bench-gdb` the heap commands over a million-chunk
 # heap.  Never part of `make test`: timings are reported as ratios, never asserted.
-#   BENCH_RUNS=N   rounds per measurement (default 5; the gdb half uses at most 3)
+#   BENCH_RUNS=N   rounds per measurement (default 11; the gdb half uses at most 3)
+#   BENCH_PIN=N    run the single-threaded allocator workloads, both sides, on CPU N only
 #   BENCH_KEEP=1   keep build/bench/*.core and chunks.json (deleted after the run otherwise)
 
 BENCH_DIR := $(BUILD)/bench
-BENCH_RUNS ?= 5
+BENCH_RUNS ?= 11
 BENCH_WORKLOADS := small_objects realloc_mix producer_consumer larson_churn large_blocks \
-	tree_build
+	tree_build empty
 BENCH_WORKLOAD_BINARIES := $(addprefix $(BENCH_DIR)/,$(BENCH_WORKLOADS))
 # The workloads are ordinary optimised programs: what they measure is the allocator, not -O0.
 BENCH_CFLAGS := -std=gnu11 -O2 $(CFLAGS_DEBUG) -Wall -Wextra -Werror -pthread \
 	-fno-builtin-malloc -fno-builtin-free -fno-builtin-realloc
 BENCH_SAMPLE := $(BENCH_DIR)/million_chunks
-BENCH_DRIVER := $(PYTHON) bench/bench.py --runs $(BENCH_RUNS) --build $(BUILD)
+BENCH_DRIVER := BENCH_PIN=$(BENCH_PIN) $(PYTHON) bench/bench.py --runs $(BENCH_RUNS) --build $(BUILD)
 
 .PHONY: bench bench-alloc bench-gdb bench-instructions
 
