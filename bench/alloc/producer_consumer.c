@@ -3,15 +3,21 @@
  * single-producer single-consumer ring, the other reads and frees them.  Every free is of a chunk
  * from another thread's arena, the path (arena lookup, lock, no tcache of the owner) that
  * message-passing servers live on.
+ *
+ * A side that finds the ring full (or empty) sleeps until it is half empty (or half full, or the
+ * last message is in) instead of spinning on sched_yield: on two cores shared with other work a
+ * yield can cost a whole time slice, which made the run time swing by 10x from run to run and
+ * measure the scheduler rather than the allocator.
  */
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "workload.h"
 
 #define RING 4096
+#define HALF (RING / 2)
 
 struct message {
 	uint64_t value;
@@ -20,8 +26,39 @@ struct message {
 };
 
 static struct message *ring[RING];
-static _Atomic size_t produced, consumed;
+static atomic_size_t produced, consumed;
+static atomic_bool producer_sleeps, consumer_sleeps;
+static pthread_mutex_t sleep_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ring_changed = PTHREAD_COND_INITIALIZER;
 static long message_count;
+
+/* Sleep until ready() holds.  The flag and the counters are sequentially consistent, so a side
+   that advances a counter either sees the flag and wakes the sleeper or was seen by it. */
+static void sleep_until(atomic_bool *sleeping, bool (*ready)(void))
+{
+	pthread_mutex_lock(&sleep_lock);
+	atomic_store(sleeping, true);
+	while (!ready())
+		pthread_cond_wait(&ring_changed, &sleep_lock);
+	atomic_store(sleeping, false);
+	pthread_mutex_unlock(&sleep_lock);
+}
+
+static void wake(atomic_bool *sleeping)
+{
+	if (atomic_load(sleeping)) {
+		pthread_mutex_lock(&sleep_lock);
+		pthread_cond_broadcast(&ring_changed);
+		pthread_mutex_unlock(&sleep_lock);
+	}
+}
+
+static size_t in_ring(void) { return atomic_load(&produced) - atomic_load(&consumed); }
+static bool half_empty(void) { return in_ring() <= HALF; }
+static bool half_full_or_done(void)
+{
+	return in_ring() >= HALF || atomic_load(&produced) == (size_t)message_count;
+}
 
 static void *producer(void *unused)
 {
@@ -35,12 +72,13 @@ static void *producer(void *unused)
 		message->value = rng_next(&rng);
 		message->length = length;
 		memset(message->payload, (int)i, length);
+		if (in_ring() >= RING)
+			sleep_until(&producer_sleeps, half_empty);
 		size_t slot = atomic_load_explicit(&produced, memory_order_relaxed);
-		/* Yield rather than spin: two cores are shared with everything else. */
-		while (slot - atomic_load_explicit(&consumed, memory_order_acquire) >= RING)
-			sched_yield();
 		ring[slot % RING] = message;
-		atomic_store_explicit(&produced, slot + 1, memory_order_release);
+		atomic_store(&produced, slot + 1);
+		if (half_full_or_done())
+			wake(&consumer_sleeps);
 	}
 	return NULL;
 }
@@ -55,12 +93,14 @@ int main(int argc, char **argv)
 	uint64_t checksum = 0;
 	for (long i = 0; i < message_count; i++) {
 		size_t slot = atomic_load_explicit(&consumed, memory_order_relaxed);
-		while (atomic_load_explicit(&produced, memory_order_acquire) == slot)
-			sched_yield();
+		if (atomic_load(&produced) == slot)
+			sleep_until(&consumer_sleeps, half_full_or_done);
 		struct message *message = ring[slot % RING];
 		checksum += message->value + message->payload[message->length - 1];
 		free(message);
-		atomic_store_explicit(&consumed, slot + 1, memory_order_release);
+		atomic_store(&consumed, slot + 1);
+		if (half_empty())
+			wake(&producer_sleeps);
 	}
 	pthread_join(thread, NULL);
 	printf("producer_consumer %ld messages checksum %llu\n", message_count,
