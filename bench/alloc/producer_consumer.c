@@ -33,20 +33,24 @@ static pthread_cond_t ring_changed = PTHREAD_COND_INITIALIZER;
 static long message_count;
 
 /* Sleep until ready() holds.  The flag and the counters are sequentially consistent, so a side
-   that advances a counter either sees the flag and wakes the sleeper or was seen by it. */
+   that advances a counter either sees the flag (and wakes the sleeper) or was seen by it.  The
+   waker clears the flag, so one sleep costs one wake-up, however long the sleeper takes to run. */
 static void sleep_until(atomic_bool *sleeping, bool (*ready)(void))
 {
 	pthread_mutex_lock(&sleep_lock);
-	atomic_store(sleeping, true);
-	while (!ready())
+	for (;;) {
+		atomic_store(sleeping, true);
+		if (ready())
+			break;
 		pthread_cond_wait(&ring_changed, &sleep_lock);
+	}
 	atomic_store(sleeping, false);
 	pthread_mutex_unlock(&sleep_lock);
 }
 
 static void wake(atomic_bool *sleeping)
 {
-	if (atomic_load(sleeping)) {
+	if (atomic_load(sleeping) && atomic_exchange(sleeping, false)) {
 		pthread_mutex_lock(&sleep_lock);
 		pthread_cond_broadcast(&ring_changed);
 		pthread_mutex_unlock(&sleep_lock);
