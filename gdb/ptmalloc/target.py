@@ -142,10 +142,12 @@ def _primary_objfiles():
 
 
 def _dwarf_symbol(objfile, name):
+    # Global first: a miss there is cheap, while a missed static lookup makes gdb search every
+    # unit's static block (milliseconds on the first command of a session).
     try:
-        symbol = objfile.lookup_static_symbol(name)
+        symbol = objfile.lookup_global_symbol(name)
         if symbol is None:
-            symbol = objfile.lookup_global_symbol(name)
+            symbol = objfile.lookup_static_symbol(name)
     except (gdb.error, RuntimeError):
         return None
     return symbol
@@ -153,8 +155,15 @@ def _dwarf_symbol(objfile, name):
 
 def _dwarf_allocator(objfile, arena_symbol):
     block = arena_symbol.symtab.static_block() if arena_symbol.symtab else None
+    tls_symbols = {name: _dwarf_symbol(objfile, name) for name in _TLS}
     gdb_types = {}
+    if tls_symbols["tcache"] is not None:
+        # The TLS pointer names its struct for free; a type missing from main_arena's unit
+        # would otherwise be looked for in every unit of every objfile.
+        gdb_types["tcache"] = tls_symbols["tcache"].type.target()
     for key, type_name in _TYPE_NAMES.items():
+        if key in gdb_types:
+            continue
         try:
             gdb_types[key] = gdb.lookup_type(type_name, block) if block else gdb.lookup_type(type_name)
         except gdb.error:
@@ -164,9 +173,6 @@ def _dwarf_allocator(objfile, arena_symbol):
         gdb_types["state"] = arena_symbol.type
     if gdb_types["chunk"] is None:
         gdb_types["chunk"] = arena_symbol.type.strip_typedefs()["top"].type.target()
-    tls_symbols = {name: _dwarf_symbol(objfile, name) for name in _TLS}
-    if gdb_types["tcache"] is None and tls_symbols["tcache"] is not None:
-        gdb_types["tcache"] = tls_symbols["tcache"].type.target()
     missing = [type_name for key, type_name in _TYPE_NAMES.items() if gdb_types[key] is None]
     if missing:
         raise HeapError("%s has debug info but no type %s" % (objfile.filename, ", ".join(missing)))
