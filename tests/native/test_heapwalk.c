@@ -1,0 +1,944 @@
+/*
+ * test-native: the gdb extension's C helper (gdb/native/heapwalk.c) on crafted word buffers.
+ *
+ * The helper reads words from a heap that may be corrupted, so each case stages one kind of bad
+ * input (sizes below 8, a size running past the end, a header past the end, a cycle, a link out
+ * of the buffer, an unaligned link) and checks both the answer and that the loop stopped.  Every
+ * buffer handed to the helper is a heap block of exactly its length (see exact_copy), so the
+ * sanitizer build of this suite fails on a read one word past it.  Expected values are written
+ * out by hand from the buffers, not recomputed with the loops under test.
+ *
+ * heapwalk.c is compiled into this file, so the structs and enums are the library's own.
+ */
+#include <CUnit/Basic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "heapwalk.c"
+#include "unit_result.h"
+
+#define COUNT_OF(array) (sizeof(array) / sizeof((array)[0]))
+#define NONE UINT64_MAX
+
+/* A heap copy of `count` words (at least one byte is allocated), so any read past the last word
+ * is a heap overflow the sanitizer build reports. */
+static uint64_t *exact_copy(const uint64_t *words, size_t count)
+{
+	uint64_t *copy = malloc(count ? count * sizeof(*copy) : 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(copy);
+	if (count)
+		memcpy(copy, words, count * sizeof(*copy));
+	return copy;
+}
+
+static void assert_words(const struct heapwalk_words *words, const uint64_t *expected, size_t count)
+{
+	CU_ASSERT_EQUAL_FATAL(words->count, count);
+	for (size_t i = 0; i < count; i++)
+		CU_ASSERT_EQUAL(words->data[i], expected[i]);
+}
+
+/* ---- heapwalk_scan ------------------------------------------------------------------------ */
+
+struct scan_result {
+	struct heapwalk_words positions, fields;
+	uint64_t header_past_end;
+	int status;
+};
+
+/* Scan `count` words with the size word at index 1 (prev_size, size, ...), as on x86-64. */
+static struct scan_result scan_words(const uint64_t *words, size_t count, size_t size_index)
+{
+	struct scan_result result = {{0}, {0}, 0, 0};
+	uint64_t *copy = exact_copy(words, count);
+	result.status = heapwalk_scan(copy, count, size_index, &result.positions, &result.fields,
+	                              &result.header_past_end);
+	free(copy);
+	return result;
+}
+
+static void scan_free(struct scan_result *result)
+{
+	heapwalk_free_words(&result->positions);
+	heapwalk_free_words(&result->fields);
+}
+
+static void test_scan_normal_walk(void)
+{
+	/* Chunks of 0x20, 0x30 and 0x40 bytes: 4 + 6 + 8 words, the last one ends the buffer. */
+	uint64_t words[18] = {0};
+	words[1] = 0x21;
+	words[5] = 0x31;
+	words[11] = 0x41;
+	struct scan_result result = scan_words(words, COUNT_OF(words), 1);
+	CU_ASSERT_EQUAL(result.status, 0);
+	assert_words(&result.positions, (uint64_t[]){0, 4, 10}, 3);
+	assert_words(&result.fields, (uint64_t[]){0x21, 0x31, 0x41}, 3);
+	CU_ASSERT_EQUAL(result.header_past_end, NONE);
+	scan_free(&result);
+}
+
+static void test_scan_flag_bits_do_not_move_the_walk(void)
+{
+	/* PREV_INUSE, IS_MMAPPED and NON_MAIN_ARENA in every combination: the step is size >> 3. */
+	uint64_t words[34] = {0};
+	for (size_t chunk = 0; chunk < 8; chunk++)
+		words[chunk * 4 + 1] = 0x20 | chunk;
+	words[33] = 0x10 | 7;
+	struct scan_result result = scan_words(words, COUNT_OF(words), 1);
+	CU_ASSERT_EQUAL(result.status, 0);
+	assert_words(&result.positions, (uint64_t[]){0, 4, 8, 12, 16, 20, 24, 28, 32}, 9);
+	assert_words(&result.fields, (uint64_t[]){0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x17}, 9);
+	CU_ASSERT_EQUAL(result.header_past_end, NONE);
+	scan_free(&result);
+}
+
+/* Sizes 0..7 would not move the walk: the chunk is kept and the walk ends there. */
+static void test_scan_size_below_eight_stops(void)
+{
+	for (uint64_t size = 0; size < 8; size++) {
+		uint64_t words[16] = {0};
+		words[1] = 0x20;
+		words[5] = size;
+		words[9] = 0x31; /* never reached */
+		struct scan_result result = scan_words(words, COUNT_OF(words), 1);
+		CU_ASSERT_EQUAL(result.status, 0);
+		assert_words(&result.positions, (uint64_t[]){0, 4}, 2);
+		assert_words(&result.fields, (uint64_t[]){0x20, size}, 2);
+		CU_ASSERT_EQUAL(result.header_past_end, NONE);
+		scan_free(&result);
+	}
+	/* A zero size as the very first header. */
+	uint64_t zero[4] = {0};
+	struct scan_result result = scan_words(zero, COUNT_OF(zero), 1);
+	assert_words(&result.positions, (uint64_t[]){0}, 1);
+	assert_words(&result.fields, (uint64_t[]){0}, 1);
+	scan_free(&result);
+}
+
+/* 8..15 move the walk by one word: slow, but forward, so the walk still ends. */
+static void test_scan_one_word_steps(void)
+{
+	uint64_t words[6] = {0, 8, 8, 0xf, 0xf, 0xf};
+	struct scan_result result = scan_words(words, COUNT_OF(words), 1);
+	CU_ASSERT_EQUAL(result.status, 0);
+	assert_words(&result.positions, (uint64_t[]){0, 1, 2, 3, 4}, 5);
+	/* From word 5 the size word (index 6) is past the buffer. */
+	CU_ASSERT_EQUAL(result.header_past_end, 5);
+	scan_free(&result);
+}
+
+static void test_scan_size_to_the_end_and_past_it(void)
+{
+	uint64_t exact[12] = {0};
+	exact[1] = 0x20;
+	exact[5] = 0x41; /* words 4..11: exactly the rest */
+	struct scan_result result = scan_words(exact, COUNT_OF(exact), 1);
+	assert_words(&result.positions, (uint64_t[]){0, 4}, 2);
+	CU_ASSERT_EQUAL(result.header_past_end, NONE);
+	scan_free(&result);
+
+	uint64_t past[12] = {0};
+	past[1] = 0x20;
+	past[5] = 0x51; /* one chunk of 10 words from word 4: past the end */
+	result = scan_words(past, COUNT_OF(past), 1);
+	assert_words(&result.positions, (uint64_t[]){0, 4}, 2);
+	assert_words(&result.fields, (uint64_t[]){0x20, 0x51}, 2);
+	CU_ASSERT_EQUAL(result.header_past_end, NONE);
+	scan_free(&result);
+
+	/* The largest sizes must not wrap the position round to the start. */
+	uint64_t huge[8] = {0};
+	huge[1] = UINT64_MAX;
+	result = scan_words(huge, COUNT_OF(huge), 1);
+	assert_words(&result.positions, (uint64_t[]){0}, 1);
+	assert_words(&result.fields, (uint64_t[]){UINT64_MAX}, 1);
+	scan_free(&result);
+	huge[1] = 0x20;
+	huge[5] = UINT64_MAX - 0x1f; /* a step of 2^61 - 4 words */
+	result = scan_words(huge, COUNT_OF(huge), 1);
+	assert_words(&result.positions, (uint64_t[]){0, 4}, 2);
+	scan_free(&result);
+}
+
+static void test_scan_header_past_end(void)
+{
+	/* The second header starts at the last word: its size word would be word 5 of 5. */
+	uint64_t words[5] = {0, 0x21, 0, 0, 0xdead};
+	struct scan_result result = scan_words(words, COUNT_OF(words), 1);
+	CU_ASSERT_EQUAL(result.status, 0);
+	assert_words(&result.positions, (uint64_t[]){0}, 1);
+	assert_words(&result.fields, (uint64_t[]){0x21}, 1);
+	CU_ASSERT_EQUAL(result.header_past_end, 4);
+	scan_free(&result);
+}
+
+static void test_scan_tiny_buffers(void)
+{
+	uint64_t one[1] = {0x21};
+	struct scan_result result = scan_words(one, 1, 1);
+	CU_ASSERT_EQUAL(result.positions.count, 0);
+	CU_ASSERT_EQUAL(result.header_past_end, 0);
+	scan_free(&result);
+
+	result = scan_words(one, 1, 0); /* size word first: one chunk, which runs past the end */
+	assert_words(&result.positions, (uint64_t[]){0}, 1);
+	assert_words(&result.fields, (uint64_t[]){0x21}, 1);
+	CU_ASSERT_EQUAL(result.header_past_end, NONE);
+	scan_free(&result);
+
+	result = scan_words(one, 0, 1);
+	CU_ASSERT_EQUAL(result.positions.count, 0);
+	CU_ASSERT_EQUAL(result.header_past_end, NONE);
+	scan_free(&result);
+
+	uint64_t two[2] = {0, 0x10};
+	result = scan_words(two, 2, 1);
+	assert_words(&result.positions, (uint64_t[]){0}, 1);
+	CU_ASSERT_EQUAL(result.header_past_end, NONE);
+	scan_free(&result);
+
+	result = scan_words(two, 2, 5); /* a size word beyond any buffer this small */
+	CU_ASSERT_EQUAL(result.positions.count, 0);
+	CU_ASSERT_EQUAL(result.header_past_end, 0);
+	scan_free(&result);
+}
+
+/* Many chunks (the arrays grow several times) and random sizes: whatever the words, every kept
+ * header's size word is in the buffer, each step is size >> 3, and the walk ends the way the
+ * last header says. */
+static void test_scan_random_buffers_keep_their_invariants(void)
+{
+	enum { WORDS = 6000 };
+	uint64_t *words = calloc(WORDS, sizeof(*words));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(words);
+	for (size_t i = 1; i + 4 <= WORDS; i += 4)
+		words[i] = 0x21;
+	struct scan_result result = scan_words(words, WORDS, 1);
+	CU_ASSERT_EQUAL(result.positions.count, WORDS / 4);
+	CU_ASSERT_EQUAL(result.positions.data[WORDS / 4 - 1], WORDS - 4);
+	scan_free(&result);
+
+	srand(20260212);
+	for (int round = 0; round < 300; round++) {
+		size_t count = (size_t)(rand() % 200);
+		for (size_t i = 0; i < count; i++)
+			words[i] = (uint64_t)(rand() % 8 ? rand() % 0x60 : rand());
+		size_t size_index = (size_t)(rand() % 3);
+		result = scan_words(words, count, size_index);
+		CU_ASSERT_EQUAL_FATAL(result.status, 0);
+		CU_ASSERT_EQUAL_FATAL(result.positions.count, result.fields.count);
+		uint64_t expected_next = 0;
+		for (size_t row = 0; row < result.positions.count; row++) {
+			uint64_t position = result.positions.data[row];
+			CU_ASSERT_EQUAL_FATAL(position, expected_next);
+			CU_ASSERT_FATAL(position + size_index < count);
+			CU_ASSERT_EQUAL_FATAL(result.fields.data[row], words[position + size_index]);
+			expected_next = position + (result.fields.data[row] >> 3);
+		}
+		if (result.header_past_end != NONE) {
+			CU_ASSERT_EQUAL_FATAL(result.header_past_end, expected_next);
+			CU_ASSERT_FATAL(result.header_past_end + size_index >= count);
+			CU_ASSERT_FATAL(result.header_past_end < count);
+		} else if (result.positions.count) {
+			uint64_t last = result.fields.data[result.positions.count - 1];
+			CU_ASSERT_FATAL(last >> 3 == 0 || expected_next >= count);
+		} else {
+			CU_ASSERT_EQUAL_FATAL(count, 0);
+		}
+		scan_free(&result);
+	}
+	free(words);
+}
+
+/* ---- heapwalk_follow ---------------------------------------------------------------------- */
+
+/* The buffer stands for the inferior's [LOW, LOW + 8 * word count); chunks are 16-aligned and
+ * link through fd (offset 16). */
+#define LOW 0x55555555a000ull
+#define FD 16
+#define PLAIN 64
+#define SAFE 12
+#define ALIGNED 15
+#define ANY_ALIGNMENT 0
+
+struct follow_result {
+	struct heapwalk_words entries;
+	uint64_t next;
+	int stop;
+};
+
+static uint64_t chunk(size_t number) { return LOW + 0x20 * number; }
+
+/* Store `target` as the fd of the chunk at `address`, safe-linked when shift is SAFE. */
+static void link_to(uint64_t *words, uint64_t address, uint64_t target, unsigned shift)
+{
+	uint64_t slot = address + FD;
+	words[(slot - LOW) / 8] = shift == SAFE ? target ^ (slot >> 12) : target;
+}
+
+static struct follow_result follow_words(const uint64_t *words, size_t count, uint64_t address,
+                                         unsigned shift, uint64_t alignment_mask, uint64_t end, size_t limit)
+{
+	struct follow_result result = {{0}, 0, -1};
+	uint64_t *copy = exact_copy(words, count);
+	result.stop = heapwalk_follow(copy, LOW, count, address, FD, shift, alignment_mask, end, limit,
+	                              &result.entries, &result.next);
+	free(copy);
+	return result;
+}
+
+/* What one call must answer: the stop code, *next, and the entries (only their number when
+ * `entries` is NULL). */
+struct expected_follow {
+	int stop;
+	uint64_t next;
+	const uint64_t *entries;
+	size_t count;
+};
+#define ENTRIES(...) (const uint64_t[]){__VA_ARGS__}, COUNT_OF(((const uint64_t[]){__VA_ARGS__}))
+#define EXPECT(stop, next, ...) ((struct expected_follow){stop, next, __VA_ARGS__})
+
+static void expect_follow(const uint64_t *words, size_t count, uint64_t address, unsigned shift,
+                          uint64_t alignment_mask, uint64_t end, size_t limit,
+                          struct expected_follow expected)
+{
+	struct follow_result result = follow_words(words, count, address, shift, alignment_mask, end, limit);
+	CU_ASSERT_EQUAL(result.stop, expected.stop);
+	CU_ASSERT_EQUAL(result.next, expected.next);
+	if (expected.entries != NULL)
+		assert_words(&result.entries, expected.entries, expected.count);
+	else
+		CU_ASSERT_EQUAL(result.entries.count, expected.count);
+	heapwalk_free_words(&result.entries);
+}
+
+static void test_follow_plain_list_to_null(void)
+{
+	uint64_t words[32] = {0};
+	link_to(words, chunk(0), chunk(3), PLAIN);
+	link_to(words, chunk(3), chunk(1), PLAIN);
+	link_to(words, chunk(1), 0, PLAIN);
+	expect_follow(words, COUNT_OF(words), chunk(0), PLAIN, ALIGNED, 0, 100,
+	              EXPECT(FOLLOW_REACHED_END, 0, ENTRIES(chunk(0), chunk(3), chunk(1))));
+}
+
+static void test_follow_safe_linking(void)
+{
+	/* High enough that slot >> 12 is not zero, and two slots in different pages. */
+	enum { WORDS = 0x400 };
+	uint64_t *words = calloc(WORDS, sizeof(*words));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(words);
+	uint64_t far = chunk(0x90); /* its fd slot is in the next page */
+	link_to(words, chunk(1), far, SAFE);
+	link_to(words, far, chunk(2), SAFE);
+	link_to(words, chunk(2), 0, SAFE);
+	expect_follow(words, WORDS, chunk(1), SAFE, ALIGNED, 0, 100,
+	              EXPECT(FOLLOW_REACHED_END, 0, ENTRIES(chunk(1), far, chunk(2))));
+
+	/* A chunk 16 bytes before a page boundary: its fd slot is in the next page, and the slot's
+	 * page, not the chunk's, is what the link is XORed with. */
+	const uint64_t edge = LOW + 0xff0;
+	link_to(words, chunk(2), edge, SAFE);
+	link_to(words, edge, chunk(5), SAFE);
+	link_to(words, chunk(5), 0, SAFE);
+	CU_ASSERT_NOT_EQUAL((edge + FD) >> 12, edge >> 12);
+	expect_follow(words, WORDS, chunk(1), SAFE, ALIGNED, 0, 100,
+	              EXPECT(FOLLOW_REACHED_END, 0, ENTRIES(chunk(1), far, chunk(2), edge, chunk(5))));
+
+	/* The same words read as plain pointers: the first link is garbage and leaves the view. */
+	expect_follow(words, WORDS, chunk(1), PLAIN, ALIGNED, 0, 100,
+	              EXPECT(FOLLOW_LEFT_VIEW, far ^ ((chunk(1) + FD) >> 12), ENTRIES(chunk(1))));
+	free(words);
+}
+
+static void test_follow_reaches_end(void)
+{
+	/* A circular list whose head (the bin) lies outside the buffer. */
+	const uint64_t head = 0x7ffff7fbe1c0ull;
+	uint64_t words[32] = {0};
+	link_to(words, chunk(0), chunk(2), PLAIN);
+	link_to(words, chunk(2), head, PLAIN);
+	expect_follow(words, COUNT_OF(words), chunk(0), PLAIN, ANY_ALIGNMENT, head, 100,
+	              EXPECT(FOLLOW_REACHED_END, head, ENTRIES(chunk(0), chunk(2))));
+	/* An empty list: the first address is already the end. */
+	expect_follow(words, COUNT_OF(words), head, PLAIN, ANY_ALIGNMENT, head, 100,
+	              EXPECT(FOLLOW_REACHED_END, head, NULL, 0));
+	/* An end inside the buffer stops the walk before that chunk is taken. */
+	expect_follow(words, COUNT_OF(words), chunk(0), PLAIN, ANY_ALIGNMENT, chunk(2), 100,
+	              EXPECT(FOLLOW_REACHED_END, chunk(2), ENTRIES(chunk(0))));
+}
+
+static void test_follow_cycle(void)
+{
+	uint64_t words[32] = {0};
+	link_to(words, chunk(0), chunk(1), SAFE);
+	link_to(words, chunk(1), chunk(2), SAFE);
+	link_to(words, chunk(2), chunk(1), SAFE);
+	expect_follow(words, COUNT_OF(words), chunk(0), SAFE, ALIGNED, 0, 100,
+	              EXPECT(FOLLOW_REPEAT, chunk(1), ENTRIES(chunk(0), chunk(1), chunk(2))));
+
+	/* A chunk that links to itself (a double free into an empty list). */
+	link_to(words, chunk(3), chunk(3), SAFE);
+	expect_follow(words, COUNT_OF(words), chunk(3), SAFE, ALIGNED, 0, 100,
+	              EXPECT(FOLLOW_REPEAT, chunk(3), ENTRIES(chunk(3))));
+
+	/* A cycle through the last word of the buffer. */
+	uint64_t last[9] = {0};
+	const uint64_t at_end = LOW + 8 * 8 - FD; /* fd slot is word 8 */
+	last[8] = at_end;
+	expect_follow(last, COUNT_OF(last), at_end, PLAIN, ANY_ALIGNMENT, 0, 100,
+	              EXPECT(FOLLOW_REPEAT, at_end, ENTRIES(at_end)));
+}
+
+static void test_follow_link_leaves_the_buffer(void)
+{
+	uint64_t words[16] = {0};
+	const uint64_t outside = 0x7fffffffe010ull;
+	link_to(words, chunk(0), chunk(1), SAFE);
+	link_to(words, chunk(1), outside, SAFE);
+	expect_follow(words, COUNT_OF(words), chunk(0), SAFE, ALIGNED, 0, 100,
+	              EXPECT(FOLLOW_LEFT_VIEW, outside, ENTRIES(chunk(0), chunk(1))));
+
+	/* Below the buffer: the slot lies before LOW. */
+	link_to(words, chunk(1), LOW - 0x20, SAFE);
+	expect_follow(words, COUNT_OF(words), chunk(0), SAFE, ALIGNED, 0, 100,
+	              EXPECT(FOLLOW_LEFT_VIEW, LOW - 0x20, NULL, 2));
+
+	/* A chunk header inside the buffer whose fd slot is the first word past it. */
+	const uint64_t straddling = LOW + 8 * COUNT_OF(words) - FD;
+	link_to(words, chunk(1), straddling, SAFE);
+	expect_follow(words, COUNT_OF(words), chunk(0), SAFE, ALIGNED, 0, 100,
+	              EXPECT(FOLLOW_LEFT_VIEW, straddling, NULL, 2));
+
+	/* A slot half in the buffer, half past it (4 bytes each side), with no alignment asked. */
+	const uint64_t half = LOW + 8 * COUNT_OF(words) - 4 - FD;
+	link_to(words, chunk(1), half, SAFE);
+	expect_follow(words, COUNT_OF(words), chunk(0), SAFE, ANY_ALIGNMENT, 0, 100,
+	              EXPECT(FOLLOW_LEFT_VIEW, half, NULL, 2));
+
+	/* An empty buffer holds no slot at all. */
+	expect_follow(words, 0, chunk(0), SAFE, ALIGNED, 0, 100, EXPECT(FOLLOW_LEFT_VIEW, chunk(0), NULL, 0));
+}
+
+static void test_follow_unaligned_address(void)
+{
+	uint64_t words[32] = {0};
+	const uint64_t unaligned = chunk(2) + 8; /* 8-aligned, not 16-aligned */
+	link_to(words, chunk(0), unaligned, PLAIN);
+	link_to(words, unaligned, chunk(4), PLAIN);
+	link_to(words, chunk(4), 0, PLAIN);
+	/* Safe-linked lists must be 16-aligned: the walk hands the address back. */
+	expect_follow(words, COUNT_OF(words), chunk(0), PLAIN, ALIGNED, 0, 100,
+	              EXPECT(FOLLOW_LEFT_VIEW, unaligned, ENTRIES(chunk(0))));
+	/* Without the mask the same link is a plain step. */
+	expect_follow(words, COUNT_OF(words), chunk(0), PLAIN, ANY_ALIGNMENT, 0, 100,
+	              EXPECT(FOLLOW_REACHED_END, 0, ENTRIES(chunk(0), unaligned, chunk(4))));
+	/* The very first address is checked too. */
+	expect_follow(words, COUNT_OF(words), unaligned, PLAIN, ALIGNED, 0, 100,
+	              EXPECT(FOLLOW_LEFT_VIEW, unaligned, NULL, 0));
+
+	/* A slot that is not on a word boundary is never read, mask or not. */
+	const uint64_t odd = chunk(2) + 3;
+	link_to(words, chunk(0), odd, PLAIN);
+	expect_follow(words, COUNT_OF(words), chunk(0), PLAIN, ANY_ALIGNMENT, 0, 100,
+	              EXPECT(FOLLOW_LEFT_VIEW, odd, ENTRIES(chunk(0))));
+}
+
+static void test_follow_limit(void)
+{
+	/* 3000 chunks in a row, then null: the entries grow past their first 1024 words. */
+	enum { CHUNKS = 3000 };
+	uint64_t *words = calloc(CHUNKS * 4, sizeof(*words));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(words);
+	for (size_t number = 0; number < CHUNKS; number++)
+		link_to(words, chunk(number), number + 1 < CHUNKS ? chunk(number + 1) : 0, SAFE);
+	struct follow_result result = follow_words(words, CHUNKS * 4, chunk(0), SAFE, ALIGNED, 0, CHUNKS + 1);
+	CU_ASSERT_EQUAL(result.stop, FOLLOW_REACHED_END);
+	CU_ASSERT_EQUAL_FATAL(result.entries.count, CHUNKS);
+	for (size_t number = 0; number < CHUNKS; number++)
+		CU_ASSERT_EQUAL_FATAL(result.entries.data[number], chunk(number));
+	heapwalk_free_words(&result.entries);
+
+	expect_follow(words, CHUNKS * 4, chunk(0), SAFE, ALIGNED, 0, 10,
+	              EXPECT(FOLLOW_LIMIT, chunk(10), NULL, 10));
+	expect_follow(words, CHUNKS * 4, chunk(0), SAFE, ALIGNED, 0, 0,
+	              EXPECT(FOLLOW_LIMIT, chunk(0), NULL, 0));
+
+	/* A list exactly as long as the limit: whether the end is seen or the limit hit first, the
+	 * caller gets every entry and the address after them. */
+	result = follow_words(words, CHUNKS * 4, chunk(CHUNKS - 5), SAFE, ALIGNED, 0, 5);
+	CU_ASSERT(result.stop == FOLLOW_LIMIT || result.stop == FOLLOW_REACHED_END);
+	CU_ASSERT_EQUAL(result.next, 0);
+	CU_ASSERT_EQUAL(result.entries.count, 5);
+	heapwalk_free_words(&result.entries);
+	free(words);
+}
+
+/* Lists shaped like a rho: a tail of `tail` chunks, then a cycle of `length` chunks.  The answer
+ * is the one of a walk that remembers every address: a cycle that closes within the limit gives
+ * the entries up to the first repeat and names it; one that does not gives the first `limit`
+ * entries and the address after them.  Closing exactly at the limit may be told either way. */
+static void test_follow_cycles_of_every_shape(void)
+{
+	enum { MOST = 40, WORDS = 4 * 2 * MOST };
+	uint64_t *words = calloc(WORDS, sizeof(*words));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(words);
+	uint64_t sequence[3 * 2 * MOST];
+	for (size_t tail = 0; tail < MOST; tail++) {
+		for (size_t length = 1; length < MOST; length++) {
+			size_t total = tail + length;
+			/* Chunks in a scrambled order, so list order is not address order. */
+			for (size_t i = 0; i < total; i++)
+				sequence[i] = chunk((i * 7 + 3) % (2 * MOST));
+			for (size_t i = total; i < COUNT_OF(sequence); i++)
+				sequence[i] = sequence[tail + (i - tail) % length];
+			memset(words, 0, WORDS * sizeof(*words));
+			for (size_t i = 0; i < total; i++)
+				link_to(words, sequence[i], sequence[i + 1], SAFE);
+			const size_t limits[] = {1, total - 1, total, total + 1, 2 * total + 5};
+			for (size_t which = 0; which < COUNT_OF(limits); which++) {
+				size_t limit = limits[which];
+				if (limit == 0)
+					continue;
+				struct follow_result result =
+				    follow_words(words, WORDS, sequence[0], SAFE, ALIGNED, 0, limit);
+				if (total < limit) {
+					CU_ASSERT_EQUAL_FATAL(result.stop, FOLLOW_REPEAT);
+					CU_ASSERT_EQUAL_FATAL(result.entries.count, total);
+				} else if (total == limit) {
+					CU_ASSERT_FATAL(result.stop == FOLLOW_REPEAT ||
+					                result.stop == FOLLOW_LIMIT);
+					CU_ASSERT_EQUAL_FATAL(result.entries.count, total);
+				} else {
+					CU_ASSERT_EQUAL_FATAL(result.stop, FOLLOW_LIMIT);
+					CU_ASSERT_EQUAL_FATAL(result.entries.count, limit);
+				}
+				CU_ASSERT_EQUAL_FATAL(result.next, sequence[result.entries.count]);
+				for (size_t i = 0; i < result.entries.count; i++)
+					CU_ASSERT_EQUAL_FATAL(result.entries.data[i], sequence[i]);
+				heapwalk_free_words(&result.entries);
+			}
+		}
+	}
+
+	/* Long tails into short cycles (a double free at the end of a long list), so the entries
+	 * stored when the cycle is noticed fill their first allocation exactly or nearly. */
+	enum { LONG = 1030 };
+	uint64_t *long_words = calloc(4 * (LONG + 2), sizeof(*long_words));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(long_words);
+	for (size_t tail = LONG - 8; tail < LONG; tail++) {
+		for (size_t length = 1; length <= 2; length++) {
+			memset(long_words, 0, 4 * (LONG + 2) * sizeof(*long_words));
+			for (size_t i = 0; i + 1 < tail + length; i++)
+				link_to(long_words, chunk(i), chunk(i + 1), SAFE);
+			link_to(long_words, chunk(tail + length - 1), chunk(tail), SAFE);
+			struct follow_result result =
+			    follow_words(long_words, 4 * (LONG + 2), chunk(0), SAFE, ALIGNED, 0, 1 << 20);
+			CU_ASSERT_EQUAL_FATAL(result.stop, FOLLOW_REPEAT);
+			CU_ASSERT_EQUAL_FATAL(result.entries.count, tail + length);
+			CU_ASSERT_EQUAL_FATAL(result.next, chunk(tail));
+			CU_ASSERT_EQUAL_FATAL(result.entries.data[tail + length - 1],
+			                      chunk(tail + length - 1));
+			heapwalk_free_words(&result.entries);
+		}
+	}
+	free(long_words);
+	free(words);
+}
+
+/* ---- heapwalk_index_add ------------------------------------------------------------------- */
+
+/* The list number stored for `address`, found by looking at every slot (not by the hash), or -1;
+ * also checks that the address is stored once. */
+static int64_t index_value(const struct heapwalk_index *index, uint64_t address)
+{
+	int64_t value = -1;
+	for (size_t slot = 0; index->keys != NULL && slot <= index->mask; slot++) {
+		if (index->keys[slot] != address)
+			continue;
+		CU_ASSERT_EQUAL(value, -1);
+		value = index->values[slot];
+	}
+	return value;
+}
+
+static int index_add(struct heapwalk_index *index, const uint64_t *addresses, size_t count, uint32_t value)
+{
+	uint64_t *copy = exact_copy(addresses, count);
+	int status = heapwalk_index_add(index, copy, count, value);
+	free(copy);
+	return status;
+}
+
+static void test_index_first_list_wins(void)
+{
+	struct heapwalk_index index = {0};
+	CU_ASSERT_EQUAL(index_add(&index, (uint64_t[]){0x1000, 0x1020, 0x1040}, 3, 0), 0);
+	CU_ASSERT_EQUAL(index_add(&index, (uint64_t[]){0x1020, 0x1060, 0x1060, 0x1000}, 4, 1), 0);
+	CU_ASSERT_EQUAL(index_add(&index, (uint64_t[]){0x1060, 0x1080}, 2, 7), 0);
+	CU_ASSERT_EQUAL(index.count, 5);
+	CU_ASSERT_EQUAL(index_value(&index, 0x1000), 0);
+	CU_ASSERT_EQUAL(index_value(&index, 0x1020), 0);
+	CU_ASSERT_EQUAL(index_value(&index, 0x1040), 0);
+	CU_ASSERT_EQUAL(index_value(&index, 0x1060), 1);
+	CU_ASSERT_EQUAL(index_value(&index, 0x1080), 7);
+	CU_ASSERT_EQUAL(index_value(&index, 0x10a0), -1);
+	heapwalk_index_free(&index);
+	CU_ASSERT_PTR_NULL(index.keys);
+	CU_ASSERT_EQUAL(index.count, 0);
+}
+
+static void test_index_skips_null_and_empty_lists(void)
+{
+	struct heapwalk_index index = {0};
+	CU_ASSERT_EQUAL(index_add(&index, NULL, 0, 3), 0);
+	CU_ASSERT_EQUAL(index_add(&index, (uint64_t[]){0, 0}, 2, 3), 0);
+	CU_ASSERT_EQUAL(index.count, 0);
+	CU_ASSERT_EQUAL(index_add(&index, (uint64_t[]){0, 0x2000, 0}, 3, 4), 0);
+	CU_ASSERT_EQUAL(index.count, 1);
+	CU_ASSERT_EQUAL(index_value(&index, 0x2000), 4);
+	/* Addresses that differ only in their low four bits share a hash slot. */
+	CU_ASSERT_EQUAL(index_add(&index, (uint64_t[]){0x2008, 0x2001, 0x200f}, 3, 5), 0);
+	CU_ASSERT_EQUAL(index.count, 4);
+	CU_ASSERT_EQUAL(index_value(&index, 0x2008), 5);
+	CU_ASSERT_EQUAL(index_value(&index, 0x2001), 5);
+	CU_ASSERT_EQUAL(index_value(&index, 0x2000), 4);
+	heapwalk_index_free(&index);
+}
+
+static void test_index_grows_past_1024(void)
+{
+	enum { SPREAD = 3000, CLUSTERED = 1500 };
+	struct heapwalk_index index = {0};
+	uint64_t *addresses = malloc(SPREAD * sizeof(*addresses));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(addresses);
+	for (size_t i = 0; i < SPREAD; i++)
+		addresses[i] = 0x555555559000ull + 0x30 * i;
+	/* The first half in list 2, then all of them in list 3: the first half keeps 2. */
+	CU_ASSERT_EQUAL(index_add(&index, addresses, SPREAD / 2, 2), 0);
+	CU_ASSERT_EQUAL(index_add(&index, addresses, SPREAD, 3), 0);
+	CU_ASSERT_EQUAL(index.count, SPREAD);
+	CU_ASSERT_EQUAL((index.mask + 1) & index.mask, 0);
+	CU_ASSERT(index.mask + 1 >= 2 * index.count);
+	for (size_t i = 0; i < SPREAD; i++)
+		CU_ASSERT_EQUAL_FATAL(index_value(&index, addresses[i]), i < SPREAD / 2 ? 2 : 3);
+
+	/* Multiples of 2^40 all hash to slot 0: one long probe run, across every growth. */
+	for (size_t i = 0; i < CLUSTERED; i++)
+		addresses[i] = (uint64_t)(i + 1) << 40;
+	CU_ASSERT_EQUAL(index_add(&index, addresses, CLUSTERED, 9), 0);
+	CU_ASSERT_EQUAL(index.count, SPREAD + CLUSTERED);
+	CU_ASSERT(index.mask + 1 >= 2 * index.count);
+	for (size_t i = 0; i < CLUSTERED; i++)
+		CU_ASSERT_EQUAL_FATAL(index_value(&index, addresses[i]), 9);
+	free(addresses);
+	heapwalk_index_free(&index);
+}
+
+/* ---- heapwalk_classify -------------------------------------------------------------------- */
+
+enum { KIND_TCACHE = 3, KIND_FASTBIN = 4, KIND_UNSORTED = 5, KIND_SMALLBIN = 6 };
+#define START 0x555555559000ull
+#define UNTOUCHED 0xee
+
+struct classify_result {
+	uint8_t codes[16];
+	struct heapwalk_words binned_rows, binned_values, free_rows;
+	int status;
+};
+
+/* Rows of 0x20 bytes (4 words each); fields give each row's size field. */
+static struct classify_result classify(const uint64_t *fields, size_t count, size_t cut, int64_t top_row,
+                                       const struct heapwalk_index *index)
+{
+	static const uint8_t kind_of_value[] = {KIND_TCACHE, KIND_FASTBIN, KIND_UNSORTED, KIND_SMALLBIN};
+	struct classify_result result;
+	memset(&result, 0, sizeof(result));
+	uint64_t positions[16];
+	for (size_t row = 0; row < count; row++)
+		positions[row] = 4 * row;
+	uint64_t *position_copy = exact_copy(positions, count);
+	uint64_t *field_copy = exact_copy(fields, count);
+	uint8_t *codes = malloc(count ? count : 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(codes);
+	memset(codes, UNTOUCHED, count);
+	result.status = heapwalk_classify(position_copy, field_copy, count, cut, top_row, START, index,
+	                                  kind_of_value, COUNT_OF(kind_of_value), codes, &result.binned_rows,
+	                                  &result.binned_values, &result.free_rows);
+	memset(result.codes, UNTOUCHED, sizeof(result.codes));
+	memcpy(result.codes, codes, count);
+	free(codes);
+	free(field_copy);
+	free(position_copy);
+	return result;
+}
+
+static void classify_free(struct classify_result *result)
+{
+	heapwalk_free_words(&result->binned_rows);
+	heapwalk_free_words(&result->binned_values);
+	heapwalk_free_words(&result->free_rows);
+}
+
+static void assert_codes(const struct classify_result *result, const uint8_t *expected, size_t count)
+{
+	for (size_t row = 0; row < count; row++)
+		CU_ASSERT_EQUAL(result->codes[row], expected[row]);
+}
+
+static void test_classify_rows(void)
+{
+	struct heapwalk_index index = {0};
+	/* Row 1 in a tcache (list 0), row 3 in the unsorted bin (list 2), row 6 (top) listed too. */
+	CU_ASSERT_EQUAL_FATAL(index_add(&index, (uint64_t[]){START + 0x20}, 1, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(index_add(&index, (uint64_t[]){START + 0x60, START + 0xc0}, 2, 2), 0);
+	/* Row 4's successor clears PREV_INUSE: free; row 3's too, but row 3 is listed. */
+	const uint64_t fields[7] = {0x21, 0x21, 0x21, 0x21, 0x20, 0x20, 0x21};
+	struct classify_result result = classify(fields, 7, 7, 6, &index);
+	CU_ASSERT_EQUAL(result.status, 0);
+	assert_codes(
+	    &result,
+	    (uint8_t[]){ROW_IN_USE, KIND_TCACHE, ROW_IN_USE, KIND_UNSORTED, ROW_FREE, ROW_IN_USE, ROW_TOP},
+	    7);
+	assert_words(&result.binned_rows, (uint64_t[]){1, 3}, 2);
+	assert_words(&result.binned_values, (uint64_t[]){0, 2}, 2);
+	assert_words(&result.free_rows, (uint64_t[]){4}, 1);
+	classify_free(&result);
+
+	/* Without a top row the last row has no successor to say it is free. */
+	const uint64_t no_top[3] = {0x21, 0x20, 0x20};
+	result = classify(no_top, 3, 3, -1, &index);
+	assert_codes(&result, (uint8_t[]){ROW_FREE, KIND_TCACHE, ROW_IN_USE}, 3);
+	assert_words(&result.free_rows, (uint64_t[]){0}, 1);
+	classify_free(&result);
+	heapwalk_index_free(&index);
+}
+
+static void test_classify_top_wins_over_free(void)
+{
+	struct heapwalk_index empty = {0};
+	const uint64_t fields[4] = {0x21, 0x21, 0x20, 0x20};
+	struct classify_result result = classify(fields, 4, 4, 1, &empty);
+	assert_codes(&result, (uint8_t[]){ROW_IN_USE, ROW_TOP, ROW_FREE, ROW_IN_USE}, 4);
+	assert_words(&result.free_rows, (uint64_t[]){2}, 1);
+	CU_ASSERT_EQUAL(result.binned_rows.count, 0);
+	classify_free(&result);
+}
+
+static void test_classify_cut(void)
+{
+	struct heapwalk_index index = {0};
+	CU_ASSERT_EQUAL_FATAL(index_add(&index, (uint64_t[]){START + 0x60}, 1, 1), 0);
+	/* Rows past the cut get no verdict; the last row before it reads the header at the cut. */
+	const uint64_t fields[6] = {0x21, 0x21, 0x21, 0x20, 0x4140, 0x20};
+	struct classify_result result = classify(fields, 6, 3, -1, &index);
+	assert_codes(&result, (uint8_t[]){ROW_IN_USE, ROW_IN_USE, ROW_FREE, UNTOUCHED, UNTOUCHED, UNTOUCHED},
+	             6);
+	assert_words(&result.free_rows, (uint64_t[]){2}, 1);
+	CU_ASSERT_EQUAL(result.binned_rows.count, 0);
+	classify_free(&result);
+
+	result = classify(fields, 6, 4, -1, &index);
+	assert_codes(&result, (uint8_t[]){ROW_IN_USE, ROW_IN_USE, ROW_FREE, KIND_FASTBIN, UNTOUCHED}, 5);
+	assert_words(&result.binned_rows, (uint64_t[]){3}, 1);
+	assert_words(&result.binned_values, (uint64_t[]){1}, 1);
+	classify_free(&result);
+
+	/* A cut beyond the rows is the row count. */
+	result = classify(fields, 6, 100, -1, &index);
+	CU_ASSERT_EQUAL(result.status, 0);
+	assert_codes(&result,
+	             (uint8_t[]){ROW_IN_USE, ROW_IN_USE, ROW_FREE, KIND_FASTBIN, ROW_FREE, ROW_IN_USE}, 6);
+	classify_free(&result);
+
+	result = classify(fields, 6, 0, -1, &index);
+	assert_codes(&result, (uint8_t[]){UNTOUCHED}, 1);
+	CU_ASSERT_EQUAL(result.free_rows.count, 0);
+	classify_free(&result);
+
+	result = classify(fields, 0, 0, -1, &index);
+	CU_ASSERT_EQUAL(result.status, 0);
+	classify_free(&result);
+	heapwalk_index_free(&index);
+}
+
+static void test_classify_unknown_list_number(void)
+{
+	struct heapwalk_index index = {0};
+	CU_ASSERT_EQUAL_FATAL(index_add(&index, (uint64_t[]){START}, 1, 40), 0);
+	const uint64_t fields[2] = {0x21, 0x20};
+	struct classify_result result = classify(fields, 2, 2, -1, &index);
+	/* Listed (so not free), but no kind code to give it. */
+	assert_codes(&result, (uint8_t[]){ROW_IN_USE, ROW_IN_USE}, 2);
+	assert_words(&result.binned_rows, (uint64_t[]){0}, 1);
+	assert_words(&result.binned_values, (uint64_t[]){40}, 1);
+	CU_ASSERT_EQUAL(result.free_rows.count, 0);
+	classify_free(&result);
+	heapwalk_index_free(&index);
+}
+
+/* ---- heapwalk_histogram ------------------------------------------------------------------- */
+
+static int64_t histogram_count(const struct heapwalk_words *keys, const struct heapwalk_words *counts,
+                               uint64_t key)
+{
+	int64_t found = -1;
+	for (size_t i = 0; i < keys->count; i++) {
+		if (keys->data[i] != key)
+			continue;
+		CU_ASSERT_EQUAL(found, -1); /* each key once */
+		found = (int64_t)counts->data[i];
+	}
+	return found;
+}
+
+static int histogram(const uint64_t *fields, const uint8_t *codes, size_t cut, struct heapwalk_words *keys,
+                     struct heapwalk_words *counts)
+{
+	uint64_t *field_copy = exact_copy(fields, cut);
+	uint8_t *code_copy = malloc(cut ? cut : 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(code_copy);
+	if (cut)
+		memcpy(code_copy, codes, cut);
+	int status = heapwalk_histogram(field_copy, code_copy, cut, keys, counts);
+	free(code_copy);
+	free(field_copy);
+	return status;
+}
+
+static void test_histogram_key_zero(void)
+{
+	/* Size 0 in use is key 0 (the table's empty mark), wherever it first appears. */
+	const uint64_t fields[8] = {0x21, 0, 0x21, 0x1, 0x20, 0x7, 0x21, 0};
+	const uint8_t codes[8] = {ROW_IN_USE, ROW_IN_USE, ROW_FREE,    ROW_IN_USE,
+	                          ROW_TOP,    ROW_IN_USE, KIND_TCACHE, ROW_FREE};
+	struct heapwalk_words keys = {0}, counts = {0};
+	CU_ASSERT_EQUAL(histogram(fields, codes, 8, &keys, &counts), 0);
+	assert_words(&keys, (uint64_t[]){0x20, 0, 0x21, 0x22, 0x23, 0x1}, 6);
+	assert_words(&counts, (uint64_t[]){1, 3, 1, 1, 1, 1}, 6);
+	heapwalk_free_words(&keys);
+	heapwalk_free_words(&counts);
+
+	/* Key 0 first, and only key 0. */
+	const uint64_t zeros[3] = {0, 1, 0};
+	const uint8_t in_use[3] = {0};
+	CU_ASSERT_EQUAL(histogram(zeros, in_use, 3, &keys, &counts), 0);
+	assert_words(&keys, (uint64_t[]){0}, 1);
+	assert_words(&counts, (uint64_t[]){3}, 1);
+	heapwalk_free_words(&keys);
+	heapwalk_free_words(&counts);
+
+	/* Only the first `cut` rows count; none at all is an empty answer. */
+	CU_ASSERT_EQUAL(histogram(fields, codes, 2, &keys, &counts), 0);
+	assert_words(&keys, (uint64_t[]){0x20, 0}, 2);
+	assert_words(&counts, (uint64_t[]){1, 1}, 2);
+	heapwalk_free_words(&keys);
+	heapwalk_free_words(&counts);
+	CU_ASSERT_EQUAL(histogram(fields, codes, 0, &keys, &counts), 0);
+	CU_ASSERT_EQUAL(keys.count, 0);
+	heapwalk_free_words(&keys);
+	heapwalk_free_words(&counts);
+}
+
+static void test_histogram_many_keys(void)
+{
+	/* 2500 sizes, each in three rows (two in use, one free) plus a zero row now and then: the
+	 * seen-table and the key arrays grow several times. */
+	enum { SIZES = 2500, ROWS = SIZES * 3 + SIZES / 100 };
+	uint64_t *fields = malloc(ROWS * sizeof(*fields));
+	uint8_t *codes = malloc(ROWS);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fields);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(codes);
+	size_t row = 0;
+	for (size_t pass = 0; pass < 3; pass++) {
+		for (size_t size = 1; size <= SIZES; size++) {
+			fields[row] = (size << 4) | (pass == 1 ? 4 : 1);
+			codes[row++] = pass == 2 ? ROW_FREE : ROW_IN_USE;
+			if (pass == 0 && size % 100 == 0) {
+				fields[row] = 0;
+				codes[row++] = ROW_IN_USE;
+			}
+		}
+	}
+	CU_ASSERT_EQUAL_FATAL(row, ROWS);
+	struct heapwalk_words keys = {0}, counts = {0};
+	CU_ASSERT_EQUAL(histogram(fields, codes, ROWS, &keys, &counts), 0);
+	CU_ASSERT_EQUAL(keys.count, 2 * SIZES + 1);
+	CU_ASSERT_EQUAL(counts.count, keys.count);
+	CU_ASSERT_EQUAL(keys.data[0], 0x10);
+	CU_ASSERT_EQUAL(keys.data[99], 0x640);
+	CU_ASSERT_EQUAL(keys.data[100], 0);
+	CU_ASSERT_EQUAL(histogram_count(&keys, &counts, 0), SIZES / 100);
+	for (uint64_t size = 1; size <= SIZES; size += 37) {
+		CU_ASSERT_EQUAL_FATAL(histogram_count(&keys, &counts, size << 4 | ROW_IN_USE), 2);
+		CU_ASSERT_EQUAL_FATAL(histogram_count(&keys, &counts, size << 4 | ROW_FREE), 1);
+	}
+	uint64_t total = 0;
+	for (size_t i = 0; i < counts.count; i++)
+		total += counts.data[i];
+	CU_ASSERT_EQUAL(total, ROWS);
+	heapwalk_free_words(&keys);
+	heapwalk_free_words(&counts);
+	free(codes);
+	free(fields);
+}
+
+int main(void)
+{
+	/* A loop that never ends is a failure too. */
+	alarm(60);
+	static CU_TestInfo scan_tests[] = {
+	    {"normal walk", test_scan_normal_walk},
+	    {"flag bits do not move the walk", test_scan_flag_bits_do_not_move_the_walk},
+	    {"sizes 0..7 stop", test_scan_size_below_eight_stops},
+	    {"sizes 8..15 step one word", test_scan_one_word_steps},
+	    {"size to the end and past it", test_scan_size_to_the_end_and_past_it},
+	    {"header past the end", test_scan_header_past_end},
+	    {"empty, one- and two-word buffers", test_scan_tiny_buffers},
+	    {"random buffers keep the invariants", test_scan_random_buffers_keep_their_invariants},
+	    CU_TEST_INFO_NULL,
+	};
+	static CU_TestInfo follow_tests[] = {
+	    {"plain list to null", test_follow_plain_list_to_null},
+	    {"safe-linking", test_follow_safe_linking},
+	    {"reaches end", test_follow_reaches_end},
+	    {"cycle", test_follow_cycle},
+	    {"link leaves the buffer", test_follow_link_leaves_the_buffer},
+	    {"unaligned address", test_follow_unaligned_address},
+	    {"limit", test_follow_limit},
+	    {"cycles of every shape", test_follow_cycles_of_every_shape},
+	    CU_TEST_INFO_NULL,
+	};
+	static CU_TestInfo index_tests[] = {
+	    {"first list wins", test_index_first_list_wins},
+	    {"null entries and empty lists", test_index_skips_null_and_empty_lists},
+	    {"growth past 1024 entries", test_index_grows_past_1024},
+	    CU_TEST_INFO_NULL,
+	};
+	static CU_TestInfo classify_tests[] = {
+	    {"listed, free, top and in-use rows", test_classify_rows},
+	    {"top wins over free", test_classify_top_wins_over_free},
+	    {"cut below the row count", test_classify_cut},
+	    {"list number without a kind", test_classify_unknown_list_number},
+	    CU_TEST_INFO_NULL,
+	};
+	static CU_TestInfo histogram_tests[] = {
+	    {"key 0", test_histogram_key_zero},
+	    {"many distinct keys", test_histogram_many_keys},
+	    CU_TEST_INFO_NULL,
+	};
+	static CU_SuiteInfo suites[] = {
+	    {"heapwalk_scan", NULL, NULL, NULL, NULL, scan_tests},
+	    {"heapwalk_follow", NULL, NULL, NULL, NULL, follow_tests},
+	    {"heapwalk_index_add", NULL, NULL, NULL, NULL, index_tests},
+	    {"heapwalk_classify", NULL, NULL, NULL, NULL, classify_tests},
+	    {"heapwalk_histogram", NULL, NULL, NULL, NULL, histogram_tests},
+	    CU_SUITE_INFO_NULL,
+	};
+	if (CU_initialize_registry() != CUE_SUCCESS || CU_register_suites(suites) != CUE_SUCCESS)
+		return unit_registry_error();
+	return unit_run_registry();
+}
