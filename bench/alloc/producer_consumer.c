@@ -1,23 +1,22 @@
 /*
- * Producer/consumer across threads: one thread allocates messages and passes them through a
- * single-producer single-consumer ring, the other reads and frees them.  Every free is of a chunk
- * from another thread's arena, the path (arena lookup, lock, no tcache of the owner) that
- * message-passing servers live on.
+ * Producer/consumer across threads: one thread allocates messages and hands them over in batches
+ * of BATCH, the other reads and frees them.  Every free is of a chunk from another thread's arena,
+ * the path (arena lookup, lock, no tcache of the owner) that message-passing servers live on.
  *
- * A side that finds the ring full (or empty) sleeps until it is half empty (or half full, or the
- * last message is in) instead of spinning on sched_yield: on two cores shared with other work a
- * yield can cost a whole time slice, which made the run time swing by 10x from run to run and
- * measure the scheduler rather than the allocator.
+ * The two threads take turns: the producer fills a batch while the consumer waits, then the
+ * consumer empties it while the producer waits.  Letting them overlap measured the scheduler
+ * more than the allocator on two shared cores: depending on timing the pair either ran in
+ * lockstep or fought over the producer's arena lock, and the run time moved between the two by
+ * a factor of three (spinning on sched_yield instead, by a factor of ten).  Taking turns keeps
+ * every cross-thread free and costs two wake-ups a batch.
  */
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
 
 #include "workload.h"
 
-#define RING 4096
-#define HALF (RING / 2)
+#define BATCH 4096
 
 struct message {
 	uint64_t value;
@@ -25,64 +24,48 @@ struct message {
 	unsigned char payload[];
 };
 
-static struct message *ring[RING];
-static atomic_size_t produced, consumed;
-static atomic_bool producer_sleeps, consumer_sleeps;
-static pthread_mutex_t sleep_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t ring_changed = PTHREAD_COND_INITIALIZER;
+static struct message *batch[BATCH];
+static size_t batch_length;
+static bool batch_full; /* whose turn: the consumer's when true */
+static pthread_mutex_t turn_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t turn_changed = PTHREAD_COND_INITIALIZER;
 static long message_count;
 
-/* Sleep until ready() holds.  The flag and the counters are sequentially consistent, so a side
-   that advances a counter either sees the flag (and wakes the sleeper) or was seen by it.  The
-   waker clears the flag, so one sleep costs one wake-up, however long the sleeper takes to run. */
-static void sleep_until(atomic_bool *sleeping, bool (*ready)(void))
+static void wait_for_turn(bool consumer)
 {
-	pthread_mutex_lock(&sleep_lock);
-	for (;;) {
-		atomic_store(sleeping, true);
-		if (ready())
-			break;
-		pthread_cond_wait(&ring_changed, &sleep_lock);
-	}
-	atomic_store(sleeping, false);
-	pthread_mutex_unlock(&sleep_lock);
+	pthread_mutex_lock(&turn_lock);
+	while (batch_full != consumer)
+		pthread_cond_wait(&turn_changed, &turn_lock);
+	pthread_mutex_unlock(&turn_lock);
 }
 
-static void wake(atomic_bool *sleeping)
+static void pass_turn(bool to_consumer)
 {
-	if (atomic_load(sleeping) && atomic_exchange(sleeping, false)) {
-		pthread_mutex_lock(&sleep_lock);
-		pthread_cond_broadcast(&ring_changed);
-		pthread_mutex_unlock(&sleep_lock);
-	}
-}
-
-static size_t in_ring(void) { return atomic_load(&produced) - atomic_load(&consumed); }
-static bool half_empty(void) { return in_ring() <= HALF; }
-static bool half_full_or_done(void)
-{
-	return in_ring() >= HALF || atomic_load(&produced) == (size_t)message_count;
+	pthread_mutex_lock(&turn_lock);
+	batch_full = to_consumer;
+	pthread_cond_signal(&turn_changed);
+	pthread_mutex_unlock(&turn_lock);
 }
 
 static void *producer(void *unused)
 {
 	(void)unused;
 	struct rng rng = {0x2545F4914F6CDD1DULL};
-	for (long i = 0; i < message_count; i++) {
-		size_t length = 16 + rng_below(&rng, 496);
-		struct message *message = malloc(sizeof(*message) + length);
-		if (!message)
-			die_out_of_memory("producer_consumer");
-		message->value = rng_next(&rng);
-		message->length = length;
-		memset(message->payload, (int)i, length);
-		if (in_ring() >= RING)
-			sleep_until(&producer_sleeps, half_empty);
-		size_t slot = atomic_load_explicit(&produced, memory_order_relaxed);
-		ring[slot % RING] = message;
-		atomic_store(&produced, slot + 1);
-		if (half_full_or_done())
-			wake(&consumer_sleeps);
+	for (long done = 0; done < message_count;) {
+		wait_for_turn(false);
+		size_t count = 0;
+		for (; count < BATCH && done < message_count; count++, done++) {
+			size_t length = 16 + rng_below(&rng, 496);
+			struct message *message = malloc(sizeof(*message) + length);
+			if (!message)
+				die_out_of_memory("producer_consumer");
+			message->value = rng_next(&rng);
+			message->length = length;
+			memset(message->payload, (int)done, length);
+			batch[count] = message;
+		}
+		batch_length = count;
+		pass_turn(true);
 	}
 	return NULL;
 }
@@ -95,16 +78,14 @@ int main(int argc, char **argv)
 	if (pthread_create(&thread, NULL, producer, NULL) != 0)
 		die_out_of_memory("producer_consumer thread");
 	uint64_t checksum = 0;
-	for (long i = 0; i < message_count; i++) {
-		size_t slot = atomic_load_explicit(&consumed, memory_order_relaxed);
-		if (atomic_load(&produced) == slot)
-			sleep_until(&consumer_sleeps, half_full_or_done);
-		struct message *message = ring[slot % RING];
-		checksum += message->value + message->payload[message->length - 1];
-		free(message);
-		atomic_store(&consumed, slot + 1);
-		if (half_empty())
-			wake(&producer_sleeps);
+	for (long done = 0; done < message_count;) {
+		wait_for_turn(true);
+		for (size_t i = 0; i < batch_length; i++, done++) {
+			struct message *message = batch[i];
+			checksum += message->value + message->payload[message->length - 1];
+			free(message);
+		}
+		pass_turn(false);
 	}
 	pthread_join(thread, NULL);
 	printf("producer_consumer %ld messages checksum %llu\n", message_count,
