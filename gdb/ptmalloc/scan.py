@@ -196,20 +196,29 @@ def scan_segment(mem, start, end, top, size_index, listed, status):
             _stop_invalid(status, start, positions[last], fields[last])
         elif start <= top < end:
             status.stop(start + offset + size, "the walk did not reach top %#x" % top)
-    if cut < count:
-        del positions[cut:]
-        del fields[cut:]
-
     # A row is free when its successor's PREV_INUSE is clear, also when that successor is the
-    # header the walk stopped at: the header was read, as a chunk-by-chunk walk would.
+    # header the walk stopped at: the header was read, as a chunk-by-chunk walk would.  So the
+    # rows are judged before the rows from the cut on are dropped.
     if listed.native_index is not None:
         scan.codes, scan.binned_rows, scan._chain_numbers, scan.free_rows = native.classify(
             positions, fields, cut, scan.top_row, start, listed.native_index, listed.kind_codes)
         scan._chain_table = listed.table
         scan._chains = None
-        return scan
+    else:
+        _classify(scan, low_bytes, cut, len(words), listed)
+    if cut < count:
+        del positions[cut:]
+        del fields[cut:]
+    return scan
+
+
+def _classify(scan, low_bytes, cut, word_count, listed):
+    """Pass two's row verdicts in Python (native.classify is the same in C): binned rows and
+    their lists, and free rows, among rows 0..cut-1."""
+    positions, start = scan.positions, scan.start
     previous_free = low_bytes.translate(_PREVIOUS_FREE)[1:cut + 1]
-    binned = _binned_selector(positions, start, end, len(words), listed.sorted_keys)
+    binned = _binned_selector(positions[:cut], start, start + (word_count << 3), word_count,
+                              listed.sorted_keys)
     if binned is not None:
         if scan.top_row >= 0:
             binned[scan.top_row] = 0

@@ -272,12 +272,13 @@ class HeapSnapshot:
                 continue
             if seen is None:
                 seen = set(entries)
-            taken = address
+            taken, known = address, len(seen)
             address, problem = self._careful_step(seen, address, link_offset, shift,
                                                   alignment_mask)
+            if len(seen) > known:
+                entries.append(taken)  # taken, even when its own link cannot be read
             if problem is not None:
                 return entries, problem
-            entries.append(taken)
         return entries, self._final_problem(seen or set(entries), address, end, alignment_mask)
 
     def _careful_step(self, taken, address, link_offset, shift, alignment_mask):

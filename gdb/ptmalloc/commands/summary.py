@@ -1,10 +1,9 @@
 """`heap`: one screen about the whole heap."""
 
 from .. import render, walk
-from ..views import state_totals
+from ..views import STATE_ORDER, state_totals
 from . import HeapCommand, command
 
-STATE_ORDER = ("in-use", "tcache", "fastbin", "unsorted", "smallbin", "largebin", "free", "top")
 
 
 @command
