@@ -85,7 +85,7 @@ def main():
         results["allocator"] = alloc_bench.run_workloads(bench_build, library, args.runs,
                                                          args.scale, log)
         print("Allocator (median of %d interleaved rounds; ratio = clone/glibc of the medians, "
-              "paired = median of the per-round ratios; +KB = median clone - glibc peak RSS; "
+              "paired = median of the per-round ratios; +KB = mean clone - glibc peak RSS; "
               "target <= 1.00 time, <= 1.01 peak RSS%s)" % (
                   args.runs, "; single-threaded workloads pinned to CPU %d" %
                   results["allocator"]["pinned_cpu"]
