@@ -184,6 +184,102 @@ static size_t cycle_start(const uint64_t *entries, size_t count, size_t length, 
 	return SIZE_MAX;
 }
 
+/* One list being followed through one buffer that holds the bytes [low, low + 8 * word_count) of
+ * the inferior (see heapwalk_follow).  The fields up to `entries` are the caller's question;
+ * `next` and `stop` the answer; the rest is the walk's own state. */
+struct heapwalk_list {
+	const uint64_t *words;
+	uint64_t low;
+	size_t word_count;
+	uint64_t address; /* where the walk is: the next entry to look at */
+	uint64_t link_offset;
+	uint64_t alignment_mask;
+	uint64_t end;
+	size_t limit;
+	unsigned shift;
+	int stop; /* -1 while the walk goes on, then an enum heapwalk_follow_stop */
+	struct heapwalk_words entries;
+	uint64_t next;
+	size_t steps;        /* entries looked at, also past the limit */
+	uint64_t remembered; /* Brent's tortoise */
+	size_t power, distance;
+	uint64_t at_limit; /* the address after `limit` entries, for the caller */
+};
+
+static void list_start(struct heapwalk_list *list)
+{
+	list->stop = -1;
+	list->steps = 0;
+	list->remembered = 0;
+	list->power = 1;
+	list->distance = 0;
+	list->at_limit = list->address;
+}
+
+/* One step of the walk; sets `stop` when the walk ends. */
+static void list_step(struct heapwalk_list *list)
+{
+	/* Brent's method closes a cycle of tail t and length l within 2 * max(t, l) + l steps: three
+	 * times the limit covers every cycle that closes within the limit. */
+	if (list->steps >= 3 * list->limit + 3) {
+		list->stop = FOLLOW_LIMIT;
+		return;
+	}
+	uint64_t address = list->address;
+	if (list->steps == list->limit)
+		list->at_limit = address;
+	if (address == list->end) {
+		list->stop = FOLLOW_REACHED_END;
+		return;
+	}
+	uint64_t slot = address + list->link_offset;
+	if ((address & list->alignment_mask) || slot < list->low || (slot - list->low) & 7 ||
+	    (slot - list->low) / 8 >= list->word_count) {
+		list->stop = FOLLOW_LEFT_VIEW;
+		return;
+	}
+	if (list->steps > 0 && address == list->remembered) {
+		list->stop = FOLLOW_REPEAT;
+		return;
+	}
+	if (list->steps < list->limit && append_word(&list->entries, address)) {
+		list->stop = FOLLOW_NO_MEMORY;
+		return;
+	}
+	if (list->steps == 0 || list->distance == list->power) {
+		list->remembered = address;
+		list->power = list->steps == 0 ? 1 : list->power * 2;
+		list->distance = 0;
+	}
+	list->distance++;
+	list->steps++;
+	uint64_t stored = list->words[(slot - list->low) / 8];
+	list->address = list->shift < 64 ? stored ^ (slot >> list->shift) : stored;
+}
+
+/* Turn the walk's end into the caller's answer: `entries` as a walk that remembers every address
+ * would leave them, `next`, and `stop`. */
+static void list_finish(struct heapwalk_list *list)
+{
+	size_t taken = list->entries.count;
+	list->next = list->address;
+	if (list->stop == FOLLOW_NO_MEMORY)
+		return;
+	if (list->stop == FOLLOW_REPEAT) {
+		size_t start = cycle_start(list->entries.data, taken, list->distance, taken == list->steps);
+		if (start != SIZE_MAX && start + list->distance < list->limit) {
+			list->entries.count = start + list->distance;
+			list->next = list->entries.data[start];
+			return;
+		}
+	}
+	if (list->steps >= list->limit) {
+		/* The caller sees the first `limit` entries and the address after them. */
+		list->next = list->at_limit;
+		list->stop = FOLLOW_LIMIT;
+	}
+}
+
 /* Follow a linked list through one buffer that holds the bytes [low, low + 8 * word_count) of the
  * inferior.  From `address`, each entry's link is the word at entry + link_offset, revealed as
  * stored ^ (slot >> shift) when shift < 64 (safe-linking).  Entries go to `entries` while the step
@@ -191,7 +287,8 @@ static size_t cycle_start(const uint64_t *entries, size_t count, size_t length, 
  * buffer, and it is not a repeat; the first address that is not plain is left in *next for the
  * caller, and the return value says why the walk stopped (enum heapwalk_follow_stop): for a
  * repeat, `entries` ends just before the first address seen twice, which *next names, exactly as
- * a walk that remembers every address would stop.  At most `limit` entries are taken.
+ * a walk that remembers every address would stop.  At most `limit` entries are taken; `entries`
+ * must be empty.
  *
  * Repeats are found with Brent's cycle detection, which keeps one remembered entry instead of a
  * set of them: a list without a cycle costs nothing extra, and a cycle is noticed within twice
@@ -201,61 +298,42 @@ int heapwalk_follow(const uint64_t *words, uint64_t low, size_t word_count, uint
 		    uint64_t link_offset, unsigned shift, uint64_t alignment_mask, uint64_t end, size_t limit,
 		    struct heapwalk_words *entries, uint64_t *next)
 {
-	size_t first = entries->count;
-	size_t steps = 0;             /* entries seen in this call, also past the limit */
-	uint64_t remembered = 0;      /* Brent's tortoise: the entry at step `remembered_step` */
-	size_t power = 1, distance = 0; /* distance = steps since the tortoise */
-	uint64_t at_limit = address;  /* the address after `limit` entries, for the caller */
-	int stop = FOLLOW_LIMIT;
-	/* Brent's method closes a cycle of tail t and length l within 2 * max(t, l) + l steps: three
-	 * times the limit covers every cycle that closes within the limit. */
-	while (steps < 3 * limit + 3) {
-		if (steps == limit)
-			at_limit = address;
-		if (address == end) {
-			stop = FOLLOW_REACHED_END;
-			break;
-		}
-		uint64_t slot = address + link_offset;
-		if ((address & alignment_mask) || slot < low || (slot - low) & 7 ||
-		    (slot - low) / 8 >= word_count) {
-			stop = FOLLOW_LEFT_VIEW;
-			break;
-		}
-		if (steps > 0 && address == remembered) {
-			stop = FOLLOW_REPEAT;
-			break;
-		}
-		if (steps < limit && append_word(entries, address)) {
-			*next = address;
-			return FOLLOW_NO_MEMORY;
-		}
-		if (steps == 0 || distance == power) {
-			remembered = address;
-			power = steps == 0 ? 1 : power * 2;
-			distance = 0;
-		}
-		distance++;
-		steps++;
-		uint64_t stored = words[(slot - low) / 8];
-		address = shift < 64 ? stored ^ (slot >> shift) : stored;
+	struct heapwalk_list list = {.words = words, .low = low, .word_count = word_count,
+				     .address = address, .link_offset = link_offset,
+				     .alignment_mask = alignment_mask, .end = end, .limit = limit,
+				     .shift = shift, .entries = *entries};
+	list_start(&list);
+	while (list.stop < 0)
+		list_step(&list);
+	list_finish(&list);
+	*entries = list.entries;
+	*next = list.next;
+	return list.stop;
+}
+
+/* Follow `count` lists at once, one step of each in turn.  Each step of a long list waits for
+ * memory (its next link is somewhere else in a heap of many megabytes); taking turns lets the
+ * processor fetch the next links of several lists at the same time.  Each list ends exactly as
+ * heapwalk_follow would end it. */
+void heapwalk_follow_many(struct heapwalk_list *lists, size_t count)
+{
+	size_t active = 0;
+	for (size_t i = 0; i < count; i++) {
+		list_start(&lists[i]);
+		active++;
 	}
-	size_t taken = entries->count - first;
-	if (stop == FOLLOW_REPEAT) {
-		size_t start = cycle_start(entries->data + first, taken, distance, taken == steps);
-		if (start != SIZE_MAX && start + distance < limit) {
-			entries->count = first + start + distance;
-			*next = entries->data[first + start];
-			return FOLLOW_REPEAT;
+	while (active > 0) {
+		active = 0;
+		for (size_t i = 0; i < count; i++) {
+			if (lists[i].stop >= 0)
+				continue;
+			list_step(&lists[i]);
+			if (lists[i].stop < 0)
+				active++;
 		}
 	}
-	if (steps >= limit) {
-		/* The caller sees the first `limit` entries and the address after them. */
-		*next = at_limit;
-		return FOLLOW_LIMIT;
-	}
-	*next = address;
-	return stop;
+	for (size_t i = 0; i < count; i++)
+		list_finish(&lists[i]);
 }
 
 /* Row states, as scan.py names them; a listed row's code is its list's kind code (3 and up). */

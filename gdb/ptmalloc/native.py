@@ -9,6 +9,7 @@ when it names a file, beside this package (an installed tree), and build/ of the
 PTMALLOC_GDB_NATIVE=0 turns it off."""
 
 import array
+import contextlib
 import ctypes
 import os
 
@@ -24,6 +25,18 @@ FOLLOW_NO_MEMORY = 4
 class _Words(ctypes.Structure):
     _fields_ = [("data", ctypes.POINTER(ctypes.c_uint64)), ("count", ctypes.c_size_t),
                 ("capacity", ctypes.c_size_t)]
+
+
+class _List(ctypes.Structure):
+    """struct heapwalk_list: one list for heapwalk_follow_many."""
+    _fields_ = [("words", ctypes.c_void_p), ("low", ctypes.c_uint64),
+                ("word_count", ctypes.c_size_t), ("address", ctypes.c_uint64),
+                ("link_offset", ctypes.c_uint64), ("alignment_mask", ctypes.c_uint64),
+                ("end", ctypes.c_uint64), ("limit", ctypes.c_size_t), ("shift", ctypes.c_uint),
+                ("stop", ctypes.c_int), ("entries", _Words), ("next", ctypes.c_uint64),
+                ("steps", ctypes.c_size_t), ("remembered", ctypes.c_uint64),
+                ("power", ctypes.c_size_t), ("distance", ctypes.c_size_t),
+                ("at_limit", ctypes.c_uint64)]
 
 
 class _Index(ctypes.Structure):
@@ -62,6 +75,8 @@ def _load():
             ctypes.c_uint, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_size_t, words_pointer,
             ctypes.POINTER(ctypes.c_uint64)]
         library.heapwalk_follow.restype = ctypes.c_int
+        library.heapwalk_follow_many.argtypes = [ctypes.POINTER(_List), ctypes.c_size_t]
+        library.heapwalk_follow_many.restype = None
         library.heapwalk_free_words.argtypes = [words_pointer]
         library.heapwalk_free_words.restype = None
         index_pointer = ctypes.POINTER(_Index)
@@ -146,6 +161,27 @@ def follow(data, low, address, link_offset, shift, alignment_mask, end, limit):
                                         alignment_mask, end, limit, ctypes.byref(entries),
                                         ctypes.byref(stopped_at))
     return _take(entries), stopped_at.value, stop
+
+
+def follow_many(lists):
+    """follow() for several lists at once, taking turns so their memory waits overlap: `lists`
+    is [(data, low, address, link_offset, shift, alignment_mask, end, limit)], the answer one
+    (entries, stopped_at, why) per list, in order."""
+    if not lists:
+        return []
+    table = (_List * len(lists))()
+    with contextlib.ExitStack() as pins:
+        bases = {}
+        for entry, (data, low, address, link_offset, shift, mask, end, limit) in zip(table,
+                                                                                      lists):
+            if id(data) not in bases:
+                bases[id(data)] = pins.enter_context(_Pinned(data))
+            entry.words = bases[id(data)]
+            entry.low, entry.word_count, entry.address = low, len(data) // 8, address
+            entry.link_offset, entry.alignment_mask, entry.end = link_offset, mask, end
+            entry.limit, entry.shift = limit, shift
+        _library.heapwalk_follow_many(table, len(lists))
+    return [(_take(entry.entries), entry.next, entry.stop) for entry in table]
 
 
 def _address_of(values):

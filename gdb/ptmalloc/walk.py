@@ -9,6 +9,7 @@ Every chain walk is bounded and detects cycles; a walk that stops early records 
 
 
 import array
+import functools
 
 import gdb
 
@@ -21,6 +22,16 @@ from .scan import ListedChunks, scan_segment
 
 def _align_up(value, alignment):
     return (value + alignment - 1) & ~(alignment - 1)
+
+
+def _shift(safe_linked):
+    """How far a list's link slot is shifted to reveal a safe-linked pointer: its page number;
+    a shift past any address makes the same expression leave a plain pointer as it is."""
+    return 12 if safe_linked else 64
+
+
+def _alignment_mask(aligned):
+    return C.MALLOC_ALIGNMENT - 1 if aligned else 0
 
 
 # The row codes of the C scan for each kind of list (scan.ROW_* are the other codes).
@@ -112,11 +123,16 @@ class HeapSnapshot:
         self._threads = []
         for arena in self.arenas:
             arena.load_bins = None
-        self._threads = self._read_threads()
         for arena in self.arenas:
             self._prefetch(arena)
+        # Every list is asked for first and followed after, all together (_follow_all).
+        asked = []
+        self._threads = self._read_threads(asked)
         for arena in self.arenas:
-            self._read_bins(arena)
+            self._read_bins(arena, asked)
+        answers = self._follow_all([question for question, _build, _store in asked])
+        for (_question, build, store), (entries, problem) in zip(asked, answers):
+            store(build(entries, problem))
         self._chains = self._chains_by_priority()
 
     # -- structs ------------------------------------------------------------------------------
@@ -172,7 +188,8 @@ class HeapSnapshot:
 
     # -- threads ------------------------------------------------------------------------------
 
-    def _read_threads(self):
+    def _read_threads(self, asked):
+        """The threads, each with its tcache; its bins' lists go to `asked` (see _load_bins)."""
         threads = []
         by_address = {arena.address: arena for arena in self.arenas}
         tcache_layout = self.layouts["tcache"]
@@ -193,11 +210,12 @@ class HeapSnapshot:
                     continue
                 for index, (count, head) in enumerate(zip(fields["counts"], fields["entries"])):
                     if count or head:
-                        info.tcache_bins.append(self._tcache_chain(index, count, head))
+                        asked.append(((head, 0, True, 0, True),
+                                      functools.partial(self._tcache_chain, index, count, head),
+                                      info.tcache_bins.append))
         return threads
 
-    def _tcache_chain(self, index, count, head):
-        entries, problem = self._follow(head, 0, True, 0)
+    def _tcache_chain(self, index, count, head, entries, problem):
         if problem is not None and problem.startswith("cycle at "):
             problem = "cycle at %#x" % (int(problem[9:], 16) - C.CHUNK_HDR_SZ)
         elif problem is not None and problem.startswith("misaligned "):
@@ -206,6 +224,25 @@ class HeapSnapshot:
                         [entry - C.CHUNK_HDR_SZ for entry in entries], problem is None, problem,
                         count=count, head=head)
         return chain
+
+    def _follow_all(self, questions):
+        """_follow for each (address, link_offset, safe_linked, end, aligned) of `questions`, in
+        order.  With the C helper, the lists' first runs are taken all at once
+        (native.follow_many), so that their waits for memory overlap."""
+        if not native.available():
+            return [self._follow(*question) for question in questions]
+        batch = []
+        for number, (address, link_offset, safe_linked, end, aligned) in enumerate(questions):
+            low, _high, data = self.memory.segment_around(address + link_offset)
+            if data is not None and address != end:
+                batch.append((number, (data, low, address, link_offset, _shift(safe_linked),
+                                       _alignment_mask(aligned), end, C.MAX_CHAIN_LENGTH)))
+        first_runs = dict(zip([number for number, _list in batch],
+                              native.follow_many([request for _number, request in batch])))
+        return [self._follow_native(address, link_offset, _shift(safe_linked), end,
+                                    _alignment_mask(aligned), first_runs.get(number))
+                for number, (address, link_offset, safe_linked, end, aligned)
+                in enumerate(questions)]
 
     def _follow(self, address, link_offset, safe_linked, end, aligned=True):
         """Follow a linked list from `address` until `end`: (entries in list order, problem);
@@ -216,10 +253,8 @@ class HeapSnapshot:
         a cycle, an unaligned one or a null in a circular list a corruption, and no walk goes
         past MAX_CHAIN_LENGTH.  A step the fast loop does not take (another segment, an
         unaligned or unread link, the end of a list) goes through _careful_step."""
-        # Revealing a safe-linked pointer XORs in its slot's page number; a shift past any
-        # address makes the same expression leave a plain pointer as it is.
-        shift = 12 if safe_linked else 64
-        alignment_mask = C.MALLOC_ALIGNMENT - 1 if aligned else 0
+        shift = _shift(safe_linked)
+        alignment_mask = _alignment_mask(aligned)
         if native.available():
             return self._follow_native(address, link_offset, shift, end, alignment_mask)
         positions = {}
@@ -243,19 +278,25 @@ class HeapSnapshot:
             low, high, words = self.memory.words_around(slot)
         return list(positions), self._final_problem(positions, address, end, alignment_mask)
 
-    def _follow_native(self, address, link_offset, shift, end, alignment_mask):
-        """_follow with its fast loop in C: each call runs through one cached segment.  The
-        set of entries is only kept once a list runs on past a careful step."""
+    def _follow_native(self, address, link_offset, shift, end, alignment_mask, first_run=None):
+        """_follow with its fast loop in C: each call runs through one cached segment; the
+        first one may have been taken already (`first_run`, from native.follow_many).  The set
+        of entries is only kept once a list runs on past a careful step."""
         entries = array.array("Q")
         seen = None
         limit = C.MAX_CHAIN_LENGTH
         while len(entries) < limit:
             if address == end:
                 return entries, None
-            low, _high, data = self.memory.segment_around(address + link_offset)
-            if data is not None:
-                run, address, stop = native.follow(data, low, address, link_offset, shift,
-                                                   alignment_mask, end, limit - len(entries))
+            data = None
+            if first_run is None:
+                low, _high, data = self.memory.segment_around(address + link_offset)
+            if first_run is not None or data is not None:
+                if first_run is not None:
+                    (run, address, stop), first_run = first_run, None
+                else:
+                    run, address, stop = native.follow(data, low, address, link_offset, shift,
+                                                       alignment_mask, end, limit - len(entries))
                 if seen is not None and not seen.isdisjoint(run):
                     # The list came back to an entry of an earlier run: a cycle there.
                     repeat = next(entry for entry in run if entry in seen)
@@ -468,10 +509,13 @@ class HeapSnapshot:
         return (arena.address + self.layouts["state"].offset("bins") + (index - 1) * 16
                 - self.fd_offset)
 
-    def _read_bins(self, arena):
+    def _read_bins(self, arena, asked):
+        """The arena's bins: each list goes to `asked` (see _load_bins)."""
         for index, head in enumerate(arena.fields["fastbinsY"]):
             if head:
-                arena.fastbins.append(self._fast_chain(index, head))
+                asked.append(((head, self.fd_offset, True, 0, True),
+                              functools.partial(self._fast_chain, index, head),
+                              arena.fastbins.append))
         bins = arena.fields["bins"]
         for index in range(1, C.NBINS):
             forward = bins[2 * index - 2]
@@ -484,25 +528,25 @@ class HeapSnapshot:
                 kind, size = "smallbin", C.smallbin_size(index)
             else:
                 kind, size = "largebin", C.largebin_range(index)[0]
-            chain = self._double_chain(kind, index, size, head, forward)
             if index == 1:
-                arena.unsorted = chain
+                store = functools.partial(setattr, arena, "unsorted")
             elif kind == "smallbin":
-                arena.smallbins.append(chain)
+                store = arena.smallbins.append
             else:
-                arena.largebins.append(chain)
+                store = arena.largebins.append
+            # Only safe-linked lists are checked for alignment by glibc; a doubly linked one is
+            # followed wherever it points, as unlink would.
+            build = functools.partial(self._double_chain, kind, index, size, head)
+            asked.append(((forward, self.fd_offset, False, head, False), build, store))
 
-    def _fast_chain(self, index, head):
-        entries, problem = self._follow(head, self.fd_offset, True, 0)
+    def _fast_chain(self, index, head, entries, problem):
         if problem is not None and problem.startswith("misaligned "):
             problem = "misaligned chunk " + problem[11:]
         return BinList("fastbin", index, C.fastbin_size(index), entries, problem is None, problem,
                        head=head)
 
-    def _double_chain(self, kind, index, size, head, forward):
-        # Only safe-linked lists are checked for alignment by glibc; a doubly linked one is
-        # followed wherever it points, as unlink would.
-        entries, problem = self._follow(forward, self.fd_offset, False, head, aligned=False)
+    @staticmethod
+    def _double_chain(kind, index, size, head, entries, problem):
         return BinList(kind, index, size, entries, problem is None, problem, head=head)
 
     def _chains_by_priority(self):

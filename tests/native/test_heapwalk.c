@@ -549,6 +549,56 @@ static void test_follow_cycles_of_every_shape(void)
 	free(words);
 }
 
+/* heapwalk_follow_many, taking turns over many lists of different shapes in one buffer (ending at
+ * null, at `end`, leaving the buffer, cycling, cut by their limits), answers each exactly as
+ * heapwalk_follow answers it alone. */
+static void test_follow_many_answers_as_one_by_one(void)
+{
+	enum { LISTS = 24, CHUNKS = 64 * LISTS, WORDS = 4 * CHUNKS };
+	uint64_t *words = calloc(WORDS, sizeof(*words));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(words);
+	struct heapwalk_list lists[LISTS];
+	memset(lists, 0, sizeof(lists));
+	for (size_t list = 0; list < LISTS; list++) {
+		size_t length = 1 + (list * 13) % 60;
+		unsigned shift = list % 2 ? SAFE : PLAIN;
+		/* The list's chunks are spread over the buffer, interleaved with the other lists'. */
+		for (size_t i = 0; i + 1 < length; i++)
+			link_to(words, chunk(i * LISTS + list), chunk((i + 1) * LISTS + list), shift);
+		uint64_t last = chunk((length - 1) * LISTS + list);
+		uint64_t after[] = {0, chunk(list), LOW + 8 * WORDS + 0x100, last + 8, chunk(LISTS + list)};
+		link_to(words, last, after[list % COUNT_OF(after)], shift);
+		lists[list] = (struct heapwalk_list){
+		    .words = words, .low = LOW, .word_count = WORDS, .address = chunk(list),
+		    .link_offset = FD, .alignment_mask = list % 3 ? ALIGNED : ANY_ALIGNMENT,
+		    .end = list % 4 == 1 ? chunk(2 * LISTS + list) : 0,
+		    .limit = list % 5 == 2 ? length / 2 + 1 : 1000, .shift = shift};
+	}
+	struct heapwalk_list alone[LISTS];
+	memcpy(alone, lists, sizeof(lists));
+	heapwalk_follow_many(lists, LISTS);
+	int stops_seen[FOLLOW_NO_MEMORY + 1] = {0};
+	for (size_t list = 0; list < LISTS; list++) {
+		if (lists[list].stop >= 0 && lists[list].stop <= FOLLOW_NO_MEMORY)
+			stops_seen[lists[list].stop]++;
+		struct follow_result expected = {{0}, 0, -1};
+		expected.stop = heapwalk_follow(words, LOW, WORDS, alone[list].address, FD, alone[list].shift,
+		                                alone[list].alignment_mask, alone[list].end,
+		                                alone[list].limit, &expected.entries, &expected.next);
+		CU_ASSERT_EQUAL(lists[list].stop, expected.stop);
+		CU_ASSERT_EQUAL(lists[list].next, expected.next);
+		assert_words(&lists[list].entries, expected.entries.data, expected.entries.count);
+		heapwalk_free_words(&expected.entries);
+		heapwalk_free_words(&lists[list].entries);
+	}
+	/* Every way a walk can end was among them. */
+	CU_ASSERT(stops_seen[FOLLOW_REACHED_END] > 0);
+	CU_ASSERT(stops_seen[FOLLOW_REPEAT] > 0);
+	CU_ASSERT(stops_seen[FOLLOW_LEFT_VIEW] > 0);
+	CU_ASSERT(stops_seen[FOLLOW_LIMIT] > 0);
+	free(words);
+}
+
 /* ---- heapwalk_index_add ------------------------------------------------------------------- */
 
 /* The list number stored for `address`, found by looking at every slot (not by the hash), or -1;
@@ -910,6 +960,7 @@ int main(void)
 	    {"unaligned address", test_follow_unaligned_address},
 	    {"limit", test_follow_limit},
 	    {"cycles of every shape", test_follow_cycles_of_every_shape},
+	    {"many lists at once answer as one by one", test_follow_many_answers_as_one_by_one},
 	    CU_TEST_INFO_NULL,
 	};
 	static CU_TestInfo index_tests[] = {
