@@ -1,4 +1,5 @@
-"""The walk's two inner loops in C (gdb/native/heapwalk.c), called through ctypes.
+"""The walk's inner loops in C (gdb/native/heapwalk.c), called through ctypes: following size
+fields through a segment, following bin lists, the free index, and the rows' states and counts.
 
 On a heap of a million chunks, following size fields and list links one Python statement at a
 time is most of what a command costs; the C loops do the same steps over the same bytes the
@@ -10,8 +11,9 @@ PTMALLOC_GDB_NATIVE=0 turns it off."""
 
 import array
 import contextlib
-import ctypes
 import os
+
+import ctypes
 
 _LIBRARY_NAME = "libptmalloc-heapwalk.so"
 
@@ -63,40 +65,45 @@ def _load():
             continue
         try:
             library = ctypes.CDLL(path)
-        except OSError:
-            continue
-        words_pointer = ctypes.POINTER(_Words)
-        library.heapwalk_scan.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t,
-                                          words_pointer, words_pointer,
-                                          ctypes.POINTER(ctypes.c_uint64)]
-        library.heapwalk_scan.restype = ctypes.c_int
-        library.heapwalk_follow.argtypes = [
-            ctypes.c_void_p, ctypes.c_uint64, ctypes.c_size_t, ctypes.c_uint64, ctypes.c_uint64,
-            ctypes.c_uint, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_size_t, words_pointer,
-            ctypes.POINTER(ctypes.c_uint64)]
-        library.heapwalk_follow.restype = ctypes.c_int
-        library.heapwalk_follow_many.argtypes = [ctypes.POINTER(_List), ctypes.c_size_t]
-        library.heapwalk_follow_many.restype = None
-        library.heapwalk_free_words.argtypes = [words_pointer]
-        library.heapwalk_free_words.restype = None
-        index_pointer = ctypes.POINTER(_Index)
-        library.heapwalk_index_add.argtypes = [index_pointer, ctypes.c_void_p, ctypes.c_size_t,
-                                               ctypes.c_uint32]
-        library.heapwalk_index_add.restype = ctypes.c_int
-        library.heapwalk_index_reserve.argtypes = [index_pointer, ctypes.c_size_t]
-        library.heapwalk_index_reserve.restype = ctypes.c_int
-        library.heapwalk_index_free.argtypes = [index_pointer]
-        library.heapwalk_index_free.restype = None
-        library.heapwalk_classify.argtypes = [
-            ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int64,
-            ctypes.c_uint64, index_pointer, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p,
-            words_pointer, words_pointer, words_pointer]
-        library.heapwalk_classify.restype = ctypes.c_int
-        library.heapwalk_histogram.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t,
-                                               words_pointer, words_pointer]
-        library.heapwalk_histogram.restype = ctypes.c_int
+            _declare(library)
+        except (OSError, AttributeError):
+            continue  # not loadable, or an older build without every function
         return library, path
     return None, None
+
+
+def _declare(library):
+    """The C signatures, so ctypes passes 64-bit values and pointers as the C code expects."""
+    words_pointer = ctypes.POINTER(_Words)
+    library.heapwalk_scan.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t,
+                                      words_pointer, words_pointer,
+                                      ctypes.POINTER(ctypes.c_uint64)]
+    library.heapwalk_scan.restype = ctypes.c_int
+    library.heapwalk_follow.argtypes = [
+        ctypes.c_void_p, ctypes.c_uint64, ctypes.c_size_t, ctypes.c_uint64, ctypes.c_uint64,
+        ctypes.c_uint, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_size_t, words_pointer,
+        ctypes.POINTER(ctypes.c_uint64)]
+    library.heapwalk_follow.restype = ctypes.c_int
+    library.heapwalk_follow_many.argtypes = [ctypes.POINTER(_List), ctypes.c_size_t]
+    library.heapwalk_follow_many.restype = None
+    library.heapwalk_free_words.argtypes = [words_pointer]
+    library.heapwalk_free_words.restype = None
+    index_pointer = ctypes.POINTER(_Index)
+    library.heapwalk_index_add.argtypes = [index_pointer, ctypes.c_void_p, ctypes.c_size_t,
+                                           ctypes.c_uint32]
+    library.heapwalk_index_add.restype = ctypes.c_int
+    library.heapwalk_index_reserve.argtypes = [index_pointer, ctypes.c_size_t]
+    library.heapwalk_index_reserve.restype = ctypes.c_int
+    library.heapwalk_index_free.argtypes = [index_pointer]
+    library.heapwalk_index_free.restype = None
+    library.heapwalk_classify.argtypes = [
+        ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int64,
+        ctypes.c_uint64, index_pointer, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p,
+        words_pointer, words_pointer, words_pointer]
+    library.heapwalk_classify.restype = ctypes.c_int
+    library.heapwalk_histogram.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t,
+                                           words_pointer, words_pointer]
+    library.heapwalk_histogram.restype = ctypes.c_int
 
 
 _library, library_path = _load()
