@@ -8,11 +8,12 @@ that make that legal; `Rows.suspicious` finds those from the SegmentScan's colum
 operations, and only they become Chunk objects."""
 
 import array
+import bisect
 import itertools
 
 from . import constants as C
 from .model import Chunk
-from .scan import row_of
+from .scan import ROW_STATES, row_of
 
 BINNED = frozenset(("unsorted", "smallbin", "largebin"))
 _IN_USE = ("in-use", None)
@@ -21,6 +22,9 @@ _ARENA_CHECKED = frozenset(("in-use", "tcache", "fastbin"))
 _MINSIZE = C.MINSIZE
 _ARENA_BIT = C.NON_MAIN_ARENA
 _SIZE_MASK = ~C.SIZE_BITS
+# A C scan row code -> 1 when it stands for a chunk filed in the unsorted, a small or a large bin.
+_IN_BIN_CODES = bytes(1 if code < len(ROW_STATES) and ROW_STATES[code] in BINNED else 0
+                      for code in range(256))
 # Low byte of a size field -> 1 when PREV_INUSE is clear.
 _PREVIOUS_FREE = bytes(0 if byte & C.PREV_INUSE else 1 for byte in range(256))
 
@@ -31,18 +35,33 @@ class Rows:
     def __init__(self, snap, scan, arena_address):
         self.scan = scan
         self.arena = arena_address
-        self.special = scan.states()
         self.prev_index = snap.prev_size_offset >> 3
+        # {row: (state, BinList)} of the rows not in use; the C scan's row codes say the same
+        # without a dict of every free and listed row (hundreds of thousands on a big heap).
+        self._special = None if scan.codes is not None else scan.states()
 
     def state(self, row):
-        return self.special.get(row, _IN_USE)[0]
+        codes = self.scan.codes
+        if codes is not None:
+            return ROW_STATES[codes[row]] if 0 <= row < len(codes) else _IN_USE[0]
+        return self._special.get(row, _IN_USE)[0]
+
+    def _state_and_chain(self, row):
+        if self._special is not None:
+            return self._special.get(row, _IN_USE)
+        state = self.state(row)
+        scan = self.scan
+        listed = bisect.bisect_left(scan.binned_rows, row)
+        if listed < len(scan.binned_rows) and scan.binned_rows[listed] == row:
+            return state, scan.chain_at(listed)
+        return state, None
 
     def chunk(self, row):
         """The Chunk of `row`, or None outside the walk."""
         scan = self.scan
         if not 0 <= row < len(scan.positions):
             return None
-        state, chain = self.special.get(row, _IN_USE)
+        state, chain = self._state_and_chain(row)
         word = scan.positions[row]
         return Chunk(scan.start + (word << 3), scan.fields[row],
                      scan.words[word + self.prev_index], state, chain, self.arena)
@@ -68,6 +87,17 @@ class Rows:
             return None
         return scan.start + (scan.positions[scan.top_row] << 3)
 
+    def _in_bin_marks(self, count):
+        """1 for each row filed in the unsorted, a small or a large bin, else 0."""
+        scan = self.scan
+        if scan.codes is not None:
+            return scan.codes.translate(_IN_BIN_CODES)
+        marks = bytearray(count)
+        for row, chain in zip(scan.binned_rows, scan.chains):
+            if chain.kind in BINNED:
+                marks[row] = 1
+        return marks
+
     def suspicious(self, is_main):
         """Rows, in walk order, on which some chunk rule may fire."""
         scan = self.scan
@@ -78,16 +108,17 @@ class Rows:
         arena_bits = map(_ARENA_BIT.__and__, fields)
         if not is_main:
             arena_bits = map(_ARENA_BIT.__xor__, arena_bits)
-        special = self.special
+        state = self.state
         rows.update(row for row in itertools.compress(range(count), arena_bits)
-                    if special.get(row, _IN_USE)[0] in _ARENA_CHECKED)
-        for row, chain in zip(scan.binned_rows, scan.chains):
-            if chain.kind in BINNED and row + 1 < count and fields[row + 1] & C.PREV_INUSE:
+                    if state(row) in _ARENA_CHECKED)
+        in_bin = self._in_bin_marks(count)
+        for row in itertools.compress(range(count), in_bin):
+            if row + 1 < count and fields[row + 1] & C.PREV_INUSE:
                 rows.add(row + 1)
         low_bytes = array.array("Q", fields).tobytes()[::8]
         words, positions, prev_index = scan.words, scan.positions, self.prev_index
         for row in itertools.compress(range(count), low_bytes.translate(_PREVIOUS_FREE)):
-            if row and special.get(row - 1, _IN_USE)[0] in BINNED and \
+            if row and in_bin[row - 1] and \
                     words[positions[row] + prev_index] == fields[row - 1] & _SIZE_MASK:
                 continue  # a binned chunk and a successor that agrees: nothing to check
             rows.add(row)

@@ -66,6 +66,12 @@ class SegmentScan:
             self._chains = list(map(self._chain_table.__getitem__, self._chain_numbers))
         return self._chains
 
+    def chain_at(self, number):
+        """The BinList of the `number`th binned row, without making the whole chains list."""
+        if self._chains is not None:
+            return self._chains[number]
+        return self._chain_table[self._chain_numbers[number]]
+
     def addresses(self, first=0, last=None):
         """Header addresses of rows first..last-1, without a Python statement per row."""
         rows = self.positions[first:last]
