@@ -288,15 +288,11 @@ class HeapSnapshot:
         while len(entries) < limit:
             if address == end:
                 return entries, None
-            data = None
-            if first_run is None:
-                low, _high, data = self.memory.segment_around(address + link_offset)
-            if first_run is not None or data is not None:
-                if first_run is not None:
-                    (run, address, stop), first_run = first_run, None
-                else:
-                    run, address, stop = native.follow(data, low, address, link_offset, shift,
-                                                       alignment_mask, end, limit - len(entries))
+            answer = first_run if first_run is not None else self._fast_run(
+                address, link_offset, shift, end, alignment_mask, limit - len(entries))
+            first_run = None
+            if answer is not None:
+                run, address, stop = answer
                 if seen is not None and not seen.isdisjoint(run):
                     # The list came back to an entry of an earlier run: a cycle there.
                     repeat = next(entry for entry in run if entry in seen)
@@ -321,6 +317,14 @@ class HeapSnapshot:
             if problem is not None:
                 return entries, problem
         return entries, self._final_problem(seen or set(entries), address, end, alignment_mask)
+
+    def _fast_run(self, address, link_offset, shift, end, alignment_mask, limit):
+        """native.follow from `address` through the cached segment holding its link, or None
+        when no cached segment holds it."""
+        low, _high, data = self.memory.segment_around(address + link_offset)
+        if data is None:
+            return None
+        return native.follow(data, low, address, link_offset, shift, alignment_mask, end, limit)
 
     def _careful_step(self, taken, address, link_offset, shift, alignment_mask):
         """Take `address` into `taken` (a dict or set of the entries so far) and read its link
