@@ -124,8 +124,8 @@ def _take(words):
 
 
 class _Pinned:
-    """The address of a buffer's bytes, `offset` bytes in, for the length of a `with` block
-    (no copy: bytes are pointed at, a writable memoryview is lent to ctypes)."""
+    """The address of a writable buffer's bytes (the memoryviews memory.py keeps), `offset`
+    bytes in, for the length of a `with` block: lent to ctypes, not copied."""
 
     def __init__(self, data, offset=0):
         self._data = data
@@ -133,12 +133,8 @@ class _Pinned:
         self._view = None
 
     def __enter__(self):
-        if isinstance(self._data, bytes):
-            base = ctypes.cast(ctypes.c_char_p(self._data), ctypes.c_void_p).value
-        else:
-            self._view = (ctypes.c_char * len(self._data)).from_buffer(self._data)
-            base = ctypes.addressof(self._view)
-        return base + self._offset
+        self._view = (ctypes.c_char * len(self._data)).from_buffer(self._data)
+        return ctypes.addressof(self._view) + self._offset
 
     def __exit__(self, *_exception):
         self._view = None

@@ -235,7 +235,6 @@ def _classify(scan, low_bytes, cut, word_count, listed):
     else:
         scan.free_rows = [row for row in itertools.compress(range(cut), previous_free)
                           if row != scan.top_row]
-    return scan
 
 
 def _follow_sizes(words, size_index):

@@ -72,10 +72,10 @@ class HeapSnapshot:
         self._notes = []
         self._free_index = None
         self._chains = []
-        self._native_index = None
+        self._listed_native = None
         self._threads = None
         self._mmapped = None
-        self._free_keys = None
+        self._listed_python = None
         chunk = self.layouts["chunk"]
         self.fd_offset = chunk.offset("fd")
         self.bk_offset = chunk.offset("bk")
@@ -577,15 +577,15 @@ class HeapSnapshot:
 
     def _native_free_index(self):
         """The free index as the C scan takes it (a ListedChunks with a native.FreeIndex)."""
-        if self._native_index is None:
+        if self._listed_native is None:
             self._load_bins()
             index = native.FreeIndex(sum(map(len, self._chains)))
             for number, chain in enumerate(self._chains):
                 index.add(chain.packed if chain.packed is not None else chain.chunks, number)
             codes = bytes(_KIND_CODES[chain.kind] for chain in self._chains)
-            self._native_index = ListedChunks(native_index=index, table=self._chains,
+            self._listed_native = ListedChunks(native_index=index, table=self._chains,
                                               kind_codes=codes)
-        return self._native_index
+        return self._listed_native
 
     # -- chunks -------------------------------------------------------------------------------
 
@@ -601,10 +601,10 @@ class HeapSnapshot:
         if native.available():
             listed = self._native_free_index()
         else:
-            if self._free_keys is None:
-                self._free_keys = ListedChunks(sorted_keys=sorted(self.free_index),
+            if self._listed_python is None:
+                self._listed_python = ListedChunks(sorted_keys=sorted(self.free_index),
                                                by_address=self.free_index)
-            listed = self._free_keys
+            listed = self._listed_python
         return scan_segment(self.memory, segment.start, segment.end, arena.top,
                             self.size_offset >> 3, listed, status)
 
