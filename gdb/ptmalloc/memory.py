@@ -12,7 +12,7 @@ import struct
 
 import gdb
 
-from . import core_file
+from . import core_file, process_memory
 from .errors import HeapReadError
 
 _PAGE = 4096
@@ -84,15 +84,18 @@ class Memory:
         return bytes(self._raw_view(address, length))
 
     def _raw_view(self, address, length):
-        """The bytes at `address` as gdb hands them over (a writable memoryview), uncopied: a
-        segment of a big heap is tens of MB, and a copy costs as much as the read."""
+        """The bytes at `address` as a writable memoryview, uncopied (a segment of a big heap is
+        tens of MB, and a copy costs as much as the read): from the core file's mapping or the
+        live process's memory when those can serve them, else as gdb's read hands them over."""
         if length > MAX_SINGLE_READ or length < 0:
             raise HeapReadError(address, length, "refusing to read %#x bytes at once: the length "
                                 "came from a corrupted size" % length)
         if inferior_is_core():
             view = self._core().view(self.inferior, address, length)
-            if view is not None:
-                return view
+        else:
+            view = process_memory.read(self.inferior, address, length)
+        if view is not None:
+            return view
         try:
             return memoryview(self.inferior.read_memory(address, length)).cast("B")
         except (gdb.MemoryError, gdb.error, OverflowError, ValueError):

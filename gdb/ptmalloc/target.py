@@ -13,7 +13,7 @@ import struct
 
 import gdb
 
-from . import elf_exports, memory
+from . import elf_symbols, memory
 from .errors import HeapError
 
 _FORMATS = {1: "B", 2: "H", 4: "I", 8: "Q"}
@@ -155,12 +155,14 @@ def _dwarf_symbol(objfile, name):
 
 def _dwarf_allocator(objfile, arena_symbol):
     block = arena_symbol.symtab.static_block() if arena_symbol.symtab else None
-    tls_symbols = {name: _dwarf_symbol(objfile, name) for name in _TLS}
+    symbol_table = elf_symbols.symbol_table(objfile.filename, getattr(objfile, "build_id", None)) \
+        if objfile.filename else {}
+    tls = _DwarfTls(objfile, symbol_table)
     gdb_types = {}
-    if tls_symbols["tcache"] is not None:
+    if tls.anchor is not None:
         # The TLS pointer names its struct for free; a type missing from main_arena's unit
         # would otherwise be looked for in every unit of every objfile.
-        gdb_types["tcache"] = tls_symbols["tcache"].type.target()
+        gdb_types["tcache"] = tls.anchor.type.target()
     for key, type_name in _TYPE_NAMES.items():
         if key in gdb_types:
             continue
@@ -177,26 +179,75 @@ def _dwarf_allocator(objfile, arena_symbol):
     if missing:
         raise HeapError("%s has debug info but no type %s" % (objfile.filename, ", ".join(missing)))
     layouts = {key: StructLayout.from_gdb_type(t) for key, t in gdb_types.items()}
-    addresses = {}
+    try:
+        arena_address = int(arena_symbol.value().address)
+    except (gdb.error, TypeError):
+        raise HeapError("%s has no symbol main_arena" % objfile.filename) from None
+    addresses = {"main_arena": arena_address}
     for name in _GLOBALS:
-        symbol = arena_symbol if name == "main_arena" else _dwarf_symbol(objfile, name)
-        if symbol is None:
+        if name in addresses:
             continue
-        try:
-            addresses[name] = int(symbol.value().address)
-        except (gdb.error, TypeError):
-            continue
+        address = _beside(symbol_table, "main_arena", arena_address, name, elf_symbols.STT_OBJECT)
+        if address is None:
+            address = _symbol_address(objfile, name)
+        if address is not None:
+            addresses[name] = address
     for name in _REQUIRED_GLOBALS:
         if name not in addresses:
             raise HeapError("%s has no symbol %s" % (objfile.filename, name))
+    return Allocator(objfile, layouts, addresses, tls.read, "DWARF")
 
-    def read_tls(name, thread):
-        symbol = tls_symbols.get(name)
+
+def _symbol_address(objfile, name):
+    symbol = _dwarf_symbol(objfile, name)
+    if symbol is None:
+        return None
+    try:
+        return int(symbol.value().address)
+    except (gdb.error, TypeError):
+        return None
+
+
+def _beside(symbol_table, anchor, anchor_address, name, symbol_type):
+    """Where `name` is, given that `anchor` is at anchor_address: their distance in the ELF
+    symbol table, when both are there as symbols of `symbol_type`; else None.  Variables of one
+    module keep their distances wherever it is loaded (thread-local ones in each thread's TLS
+    block), so this asks gdb for nothing (see elf_symbols)."""
+    anchor_entry = symbol_table.get(anchor.encode())
+    entry = symbol_table.get(name.encode())
+    if anchor_entry is None or entry is None or anchor_entry[0] != symbol_type or \
+            entry[0] != symbol_type:
+        return None
+    return anchor_address + entry[1] - anchor_entry[1]
+
+
+class _DwarfTls:
+    """The TLS variables of an allocator with DWARF, read in the selected thread.
+
+    `tcache` is read through its symbol (the anchor), the others at their distance from it in
+    the module's TLS block when the file's .symtab gives it (see _beside): looking up
+    thread_arena would make gdb expand one more compilation unit of debug info.  Without a
+    .symtab (a stripped file with separate debug info, such as glibc's), each variable goes
+    through its own symbol."""
+
+    def __init__(self, objfile, symbol_table):
+        self._objfile = objfile
+        self._symbol_table = symbol_table
+        self.anchor = _dwarf_symbol(objfile, "tcache")
+        self._symbols = {"tcache": self.anchor}
+
+    def read(self, name, thread):
+        if name != "tcache" and self.anchor is not None:
+            address = _beside(self._symbol_table, "tcache", int(self.anchor.value().address),
+                              name, elf_symbols.STT_TLS)
+            if address is not None:
+                return memory.current().u64(address)
+        if name not in self._symbols:
+            self._symbols[name] = _dwarf_symbol(self._objfile, name)
+        symbol = self._symbols[name]
         if symbol is None:
             raise HeapError("no TLS symbol %s" % name)
         return int(symbol.value())
-
-    return Allocator(objfile, layouts, addresses, read_tls, "DWARF")
 
 
 def _manifest_allocator(objfile):
@@ -256,7 +307,7 @@ def find_allocator():
         found = _manifest_allocator(objfile)
         if found is not None:
             break
-        if objfile.filename and elf_exports.defines_symbol(objfile.filename, "malloc"):
+        if objfile.filename and elf_symbols.defines_symbol(objfile.filename, "malloc"):
             # This objfile wins the dynamic linker's binding of malloc: any later allocator
             # (glibc's main_arena, say) is not the one the program uses.
             raise HeapError(_undescribed_allocator(objfile))
@@ -279,40 +330,42 @@ def _undescribed_allocator(objfile):
             "layout-path`)" % (objfile.filename, build_id, folders))
 
 
+# What the per-thread probe (run by `thread apply all`) hands back: {thread number: (thread,
+# values, error)}.  A module global because gdb runs the probe as a `python` command line.
+_probed = {}
+_probe_reader = None
+
+
+def _probe_thread():
+    thread = gdb.selected_thread()
+    values = {}
+    error = None
+    try:
+        for name in _TLS:
+            values[name] = _probe_reader(name, thread)
+    except (gdb.error, gdb.GdbError, HeapError, RuntimeError) as failure:
+        error = "TLS of thread %d cannot be read: %s" % (thread.num, " ".join(str(failure).split()))
+        for name in _TLS:
+            values.setdefault(name, None)
+    _probed[thread.num] = (thread, values, error)
+
+
 def _for_each_thread(read_tls):
-    inferior = gdb.selected_inferior()
+    """Each thread's TLS values, read with that thread selected.
+
+    `thread apply all` selects each thread in turn and then puts back the user's thread and
+    frame the way gdb itself keeps them: lazily, without working out any frame.  Switching
+    threads from Python instead means asking for the selected frame first, so as to select it
+    again after, and on a core that unwinds frame #0 (a millisecond, and more after the switch)
+    in every session's first heap command."""
+    global _probe_reader
+    _probed.clear()
+    _probe_reader = read_tls
     try:
-        original_thread = gdb.selected_thread()
-    except gdb.error:
-        original_thread = None
-    original_frame = None
-    try:
-        original_frame = gdb.selected_frame()
-    except gdb.error:
-        pass
-    results = []
-    try:
-        threads = sorted(inferior.threads(), key=lambda t: t.num)
-        for thread in threads:
-            values = {}
-            error = None
-            try:
-                thread.switch()
-                for name in _TLS:
-                    values[name] = read_tls(name, thread)
-            except (gdb.error, gdb.GdbError, RuntimeError) as failure:
-                error = "TLS of thread %d cannot be read: %s" % (thread.num, " ".join(
-                    str(failure).split()))
-                for name in _TLS:
-                    values.setdefault(name, None)
-            results.append((thread, values, error))
+        gdb.execute("thread apply all -q python import sys; sys.modules[%r]._probe_thread()"
+                    % __name__, to_string=True)
     finally:
-        if original_thread is not None and original_thread.is_valid():
-            original_thread.switch()
-            if original_frame is not None:
-                try:
-                    if original_frame.is_valid():
-                        original_frame.select()
-                except gdb.error:
-                    pass
+        _probe_reader = None
+    results = [_probed[number] for number in sorted(_probed)]
+    _probed.clear()
     return results
