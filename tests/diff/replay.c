@@ -27,7 +27,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <link.h>
 #include <malloc.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -240,59 +239,32 @@ static void report_result(unsigned long operation, void *pointer, int saved_errn
 	put_text("\n");
 }
 
-/* Where the object that defines malloc is mapped: stale bin links left in a block point into
-   its main_arena, which sits at a different address in glibc and in the clone. */
-static uintptr_t allocator_low, allocator_high;
-
-static int note_allocator_extent(struct dl_phdr_info *info, size_t size, void *base)
-{
-	(void)size;
-	if ((void *)info->dlpi_addr != base)
-		return 0;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *segment = &info->dlpi_phdr[i];
-		if (segment->p_type != PT_LOAD)
-			continue;
-		uintptr_t low = info->dlpi_addr + segment->p_vaddr;
-		uintptr_t high = low + segment->p_memsz;
-		if (allocator_low == 0 || low < allocator_low)
-			allocator_low = low;
-		if (high > allocator_high)
-			allocator_high = high;
-	}
-	return 1;
-}
-
-static void locate_allocator(void)
-{
-	Dl_info info;
-	if (dladdr(dlsym(RTLD_DEFAULT, "malloc"), &info) != 0)
-		dl_iterate_phdr(note_allocator_extent, info.dli_fbase);
-}
-
-static bool points_into_allocator(const unsigned char *word_start)
-{
-	uint64_t word;
-	memcpy(&word, word_start, 8);
-	return word >= allocator_low && word < allocator_high;
-}
-
 /* What a fresh block holds is only partly the allocator's business: with perturbing on, glibc
    fills blocks that come out of _int_malloc with perturb ^ 0xff, but a block handed back from the
    tcache keeps whatever its earlier lives left in it (free fills, old headers, safe-linked
-   pointers).  So the signature compared is the most frequent byte among bytes 16..511 and how
-   often it occurs: a missing, wrong or misplaced fill changes it.  Stale pointers into the
-   allocator's own data are left out of the count. */
+   pointers, this replayer's end tags).  So the signature compared is taken over the 8-byte words
+   at 16..511 that hold one byte repeated, the fills' mark: their most frequent byte and how many
+   words hold it.  A missing, wrong or misplaced fill changes it.  Stale pointers are never such
+   words, whole or in part: a bin link into main_arena, cut short by an end tag written over its
+   top bytes in a later life, leaves low bytes that depend on where the allocator's library put
+   main_arena, and counting bytes one by one would compare those.  A word that the requested size
+   cuts is judged on all its 8 bytes (the block's usable size covers every word it starts). */
+static bool uniform_word(const unsigned char *word)
+{
+	for (int i = 1; i < 8; i++)
+		if (word[i] != word[0])
+			return false;
+	return true;
+}
+
 static void report_content(unsigned long operation, const unsigned char *block, size_t size)
 {
 	size_t end = size < 512 ? size : 512;
+	size_t readable = malloc_usable_size((void *)block);
 	unsigned counts[256] = {0};
-	for (size_t word = 16; word < end; word += 8) {
-		if (word + 8 <= end && points_into_allocator(block + word))
-			continue;
-		for (size_t i = word; i < word + 8 && i < end; i++)
-			counts[block[i]]++;
-	}
+	for (size_t word = 16; word < end && word + 8 <= readable; word += 8)
+		if (uniform_word(block + word))
+			counts[block[word]]++;
 	unsigned most_frequent = 0;
 	for (unsigned value = 1; value < 256; value++)
 		if (counts[value] > counts[most_frequent])
@@ -561,7 +533,6 @@ int main(int argc, char **argv)
 			fail("usage: replay [--providers] [--content] < TRACE");
 	}
 	locate_heap_start();
-	locate_allocator();
 	read_whole_file(STDIN_FILENO, trace_text, sizeof trace_text);
 
 	unsigned long operation = 0;
