@@ -12,7 +12,7 @@
 
 #include "internal.h"
 
-static void write_fully_to_stderr(struct iovec *parts, int count)
+static PTM_RARE void write_fully_to_stderr(struct iovec *parts, int count)
 {
 	while (count > 0) {
 		ssize_t written = writev(STDERR_FILENO, parts, count);
@@ -33,7 +33,7 @@ static void write_fully_to_stderr(struct iovec *parts, int count)
 	}
 }
 
-_Noreturn void malloc_printerr(const char *message)
+PTM_RARE _Noreturn void malloc_printerr(const char *message)
 {
 	struct iovec parts[2] = {
 	    {.iov_base = (void *)message, .iov_len = strlen(message)},
@@ -43,7 +43,7 @@ _Noreturn void malloc_printerr(const char *message)
 	abort();
 }
 
-_Noreturn void malloc_assert_fail(const char *function, const char *expression)
+PTM_RARE _Noreturn void malloc_assert_fail(const char *function, const char *expression)
 {
 	static const char prefix[] = "Fatal glibc error: malloc assertion failure in ";
 	struct iovec parts[5] = {

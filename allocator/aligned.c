@@ -8,7 +8,7 @@
 
 #include "internal.h"
 
-static void *_int_memalign(mstate av, size_t alignment, size_t bytes)
+static PTM_RARE void *_int_memalign(mstate av, size_t alignment, size_t bytes)
 {
 	size_t nb = checked_request_to_size(bytes);
 	/* Debian's fix for CVE-2026-0861 also refuses alignments above PTRDIFF_MAX here. */
@@ -59,7 +59,7 @@ static void *_int_memalign(mstate av, size_t alignment, size_t bytes)
 	return chunk_to_mem(p);
 }
 
-void *_mid_memalign(size_t alignment, size_t bytes)
+PTM_RARE void *_mid_memalign(size_t alignment, size_t bytes)
 {
 	if (alignment <= MALLOC_ALIGNMENT)
 		return malloc(bytes);

@@ -255,19 +255,19 @@ PTM_EXPORT void *reallocarray(void *oldmem, size_t count, size_t element_size)
 	return realloc(oldmem, bytes);
 }
 
-PTM_EXPORT void *memalign(size_t alignment, size_t bytes)
+PTM_EXPORT PTM_RARE void *memalign(size_t alignment, size_t bytes)
 {
 	ptmalloc_ensure_init();
 	return _mid_memalign(alignment, bytes);
 }
 
 /* In glibc 2.36 aligned_alloc is memalign under another name: no validation of its arguments. */
-PTM_EXPORT void *aligned_alloc(size_t alignment, size_t bytes)
+PTM_EXPORT PTM_RARE void *aligned_alloc(size_t alignment, size_t bytes)
 {
 	return memalign(alignment, bytes);
 }
 
-PTM_EXPORT int posix_memalign(void **result, size_t alignment, size_t bytes)
+PTM_EXPORT PTM_RARE int posix_memalign(void **result, size_t alignment, size_t bytes)
 {
 	ptmalloc_ensure_init();
 	size_t words = alignment / sizeof(void *);
@@ -280,13 +280,13 @@ PTM_EXPORT int posix_memalign(void **result, size_t alignment, size_t bytes)
 	return 0;
 }
 
-PTM_EXPORT void *valloc(size_t bytes)
+PTM_EXPORT PTM_RARE void *valloc(size_t bytes)
 {
 	ptmalloc_ensure_init();
 	return _mid_memalign(system_page_size(), bytes);
 }
 
-PTM_EXPORT void *pvalloc(size_t bytes)
+PTM_EXPORT PTM_RARE void *pvalloc(size_t bytes)
 {
 	ptmalloc_ensure_init();
 	size_t page_size = system_page_size();

@@ -24,6 +24,11 @@
    paths: marking malloc_printerr cold makes gcc split every caller in two, which costs _int_malloc
    more instructions than it saves. */
 #define PTM_COLD __attribute__((cold))
+/* Code that most programs never run but that should stay optimised for speed where it does run
+   (the memalign family, the abort paths, the tunables' setters): a section of its own, which
+   layout.ld links into the cold segment, moves it off the hot pages without changing how gcc
+   compiles it or its callers, as PTM_COLD would. */
+#define PTM_RARE __attribute__((section(".text.rare")))
 
 /* ---- constants of glibc 2.36 on x86-64 ---- */
 #define HEAP_MIN_SIZE (32 * 1024UL)

@@ -30,7 +30,7 @@ void tcache_key_initialize(void)
 		tcache_key = ((uintptr_t)clock_random_bits() << 32) | clock_random_bits();
 }
 
-void tcache_double_free_verify(tcache_entry *entry, size_t tc_idx)
+PTM_RARE void tcache_double_free_verify(tcache_entry *entry, size_t tc_idx)
 {
 	size_t walked = 0;
 	for (tcache_entry *cursor = tcache->entries[tc_idx]; cursor != NULL;

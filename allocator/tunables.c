@@ -59,7 +59,7 @@ int perturb_byte;
 
 /* ---- the setters shared by mallopt and the tunables (each returns mallopt's result) ---- */
 
-static int set_trim_threshold(size_t value)
+static PTM_RARE int set_trim_threshold(size_t value)
 {
 	mp_.trim_threshold = value;
 	mp_.no_dyn_threshold = 1;
@@ -67,46 +67,46 @@ static int set_trim_threshold(size_t value)
 }
 
 /* glibc counts a fixed top pad as a manual setting too, so the sliding mmap threshold stops. */
-static int set_top_pad(size_t value)
+static PTM_RARE int set_top_pad(size_t value)
 {
 	mp_.top_pad = value;
 	mp_.no_dyn_threshold = 1;
 	return 1;
 }
 
-static int set_mmap_threshold(size_t value)
+static PTM_RARE int set_mmap_threshold(size_t value)
 {
 	mp_.mmap_threshold = value;
 	mp_.no_dyn_threshold = 1;
 	return 1;
 }
 
-static int set_mmaps_max(int32_t value)
+static PTM_RARE int set_mmaps_max(int32_t value)
 {
 	mp_.n_mmaps_max = value;
 	mp_.no_dyn_threshold = 1;
 	return 1;
 }
 
-static int set_perturb_byte(int32_t value)
+static PTM_RARE int set_perturb_byte(int32_t value)
 {
 	perturb_byte = value;
 	return 1;
 }
 
-static int set_arena_test(size_t value)
+static PTM_RARE int set_arena_test(size_t value)
 {
 	mp_.arena_test = value;
 	return 1;
 }
 
-static int set_arena_max(size_t value)
+static PTM_RARE int set_arena_max(size_t value)
 {
 	mp_.arena_max = value;
 	return 1;
 }
 
-static int set_tcache_max(size_t value)
+static PTM_RARE int set_tcache_max(size_t value)
 {
 	if (value > MAX_TCACHE_SIZE)
 		return 0;
@@ -115,7 +115,7 @@ static int set_tcache_max(size_t value)
 	return 1;
 }
 
-static int set_tcache_count(size_t value)
+static PTM_RARE int set_tcache_count(size_t value)
 {
 	if (value > MAX_TCACHE_COUNT)
 		return 0;
@@ -123,13 +123,13 @@ static int set_tcache_count(size_t value)
 	return 1;
 }
 
-static int set_tcache_unsorted_limit(size_t value)
+static PTM_RARE int set_tcache_unsorted_limit(size_t value)
 {
 	mp_.tcache_unsorted_limit = value;
 	return 1;
 }
 
-static int set_mxfast(size_t value)
+static PTM_RARE int set_mxfast(size_t value)
 {
 	if (value > MAX_FAST_SIZE)
 		return 0;
@@ -343,13 +343,32 @@ int do_mallopt(int param, int value)
 
 enum tunable_type { TUNABLE_SIZE_T, TUNABLE_INT_32 };
 
+/* What applying a tunable calls: its mallopt setter, or nothing ("check"). */
+enum tunable_setter {
+	SETS_TOP_PAD,
+	SETS_PERTURB,
+	SETS_MMAP_THRESHOLD,
+	SETS_TRIM_THRESHOLD,
+	SETS_MMAP_MAX,
+	SETS_ARENA_MAX,
+	SETS_ARENA_TEST,
+	SETS_TCACHE_MAX,
+	SETS_TCACHE_COUNT,
+	SETS_TCACHE_UNSORTED_LIMIT,
+	SETS_MXFAST,
+	SETS_HUGETLB,
+	SETS_NOTHING,
+};
+
+/* Names held in arrays and setters named by number, not pointers: a table with no pointers needs
+   no relocation at load, so it stays in .rodata, read only when the environment names a tunable,
+   instead of taking a quarter of the library's one page of writable data. */
 struct tunable {
-	const char *name;  /* full name as written in GLIBC_TUNABLES */
-	const char *alias; /* legacy environment variable, or NULL */
+	char name[36];  /* full name as written in GLIBC_TUNABLES */
+	char alias[24]; /* legacy environment variable, or "" */
 	enum tunable_type type;
-	int64_t min, max;  /* compared unsigned for SIZE_T, signed for INT_32 */
-	int (*apply_size)(size_t);
-	int (*apply_int)(int32_t);
+	enum tunable_setter setter;
+	int64_t min, max; /* compared unsigned for SIZE_T, signed for INT_32 */
 };
 
 #define SIZE_T_MAX_AS_NUM ((int64_t)-1)
@@ -358,23 +377,22 @@ struct tunable {
    after the tcache ones, hugetlb last).  "check" is parsed so it takes its alias, but only
    libc_malloc_debug.so acts on it. */
 static const struct tunable malloc_tunables[] = {
-	{ "glibc.malloc.top_pad", "MALLOC_TOP_PAD_", TUNABLE_SIZE_T, 0, SIZE_T_MAX_AS_NUM, set_top_pad, NULL },
-	{ "glibc.malloc.perturb", "MALLOC_PERTURB_", TUNABLE_INT_32, 0, 0xff, NULL, set_perturb_byte },
-	{ "glibc.malloc.mmap_threshold", "MALLOC_MMAP_THRESHOLD_", TUNABLE_SIZE_T, 0, SIZE_T_MAX_AS_NUM,
-	  set_mmap_threshold, NULL },
-	{ "glibc.malloc.trim_threshold", "MALLOC_TRIM_THRESHOLD_", TUNABLE_SIZE_T, 0, SIZE_T_MAX_AS_NUM,
-	  set_trim_threshold, NULL },
-	{ "glibc.malloc.mmap_max", "MALLOC_MMAP_MAX_", TUNABLE_INT_32, 0, INT32_MAX, NULL, set_mmaps_max },
-	{ "glibc.malloc.arena_max", "MALLOC_ARENA_MAX", TUNABLE_SIZE_T, 1, SIZE_T_MAX_AS_NUM, set_arena_max, NULL },
-	{ "glibc.malloc.arena_test", "MALLOC_ARENA_TEST", TUNABLE_SIZE_T, 1, SIZE_T_MAX_AS_NUM, set_arena_test,
-	  NULL },
-	{ "glibc.malloc.tcache_max", NULL, TUNABLE_SIZE_T, 0, SIZE_T_MAX_AS_NUM, set_tcache_max, NULL },
-	{ "glibc.malloc.tcache_count", NULL, TUNABLE_SIZE_T, 0, SIZE_T_MAX_AS_NUM, set_tcache_count, NULL },
-	{ "glibc.malloc.tcache_unsorted_limit", NULL, TUNABLE_SIZE_T, 0, SIZE_T_MAX_AS_NUM,
-	  set_tcache_unsorted_limit, NULL },
-	{ "glibc.malloc.mxfast", NULL, TUNABLE_SIZE_T, 0, SIZE_T_MAX_AS_NUM, set_mxfast, NULL },
-	{ "glibc.malloc.hugetlb", NULL, TUNABLE_SIZE_T, 0, SIZE_T_MAX_AS_NUM, set_hugetlb, NULL },
-	{ "glibc.malloc.check", "MALLOC_CHECK_", TUNABLE_INT_32, 0, 3, NULL, NULL },
+	{ "glibc.malloc.top_pad", "MALLOC_TOP_PAD_", TUNABLE_SIZE_T, SETS_TOP_PAD, 0, SIZE_T_MAX_AS_NUM },
+	{ "glibc.malloc.perturb", "MALLOC_PERTURB_", TUNABLE_INT_32, SETS_PERTURB, 0, 0xff },
+	{ "glibc.malloc.mmap_threshold", "MALLOC_MMAP_THRESHOLD_", TUNABLE_SIZE_T, SETS_MMAP_THRESHOLD, 0,
+	  SIZE_T_MAX_AS_NUM },
+	{ "glibc.malloc.trim_threshold", "MALLOC_TRIM_THRESHOLD_", TUNABLE_SIZE_T, SETS_TRIM_THRESHOLD, 0,
+	  SIZE_T_MAX_AS_NUM },
+	{ "glibc.malloc.mmap_max", "MALLOC_MMAP_MAX_", TUNABLE_INT_32, SETS_MMAP_MAX, 0, INT32_MAX },
+	{ "glibc.malloc.arena_max", "MALLOC_ARENA_MAX", TUNABLE_SIZE_T, SETS_ARENA_MAX, 1, SIZE_T_MAX_AS_NUM },
+	{ "glibc.malloc.arena_test", "MALLOC_ARENA_TEST", TUNABLE_SIZE_T, SETS_ARENA_TEST, 1, SIZE_T_MAX_AS_NUM },
+	{ "glibc.malloc.tcache_max", "", TUNABLE_SIZE_T, SETS_TCACHE_MAX, 0, SIZE_T_MAX_AS_NUM },
+	{ "glibc.malloc.tcache_count", "", TUNABLE_SIZE_T, SETS_TCACHE_COUNT, 0, SIZE_T_MAX_AS_NUM },
+	{ "glibc.malloc.tcache_unsorted_limit", "", TUNABLE_SIZE_T, SETS_TCACHE_UNSORTED_LIMIT, 0,
+	  SIZE_T_MAX_AS_NUM },
+	{ "glibc.malloc.mxfast", "", TUNABLE_SIZE_T, SETS_MXFAST, 0, SIZE_T_MAX_AS_NUM },
+	{ "glibc.malloc.hugetlb", "", TUNABLE_SIZE_T, SETS_HUGETLB, 0, SIZE_T_MAX_AS_NUM },
+	{ "glibc.malloc.check", "MALLOC_CHECK_", TUNABLE_INT_32, SETS_NOTHING, 0, 3 },
 };
 #define TUNABLE_COUNT (sizeof malloc_tunables / sizeof malloc_tunables[0])
 
@@ -495,7 +513,7 @@ extern char **environ;
 
 /* Walk the environment in order, as ld.so does: GLIBC_TUNABLES always overrides, and an alias
    only counts while its tunable has not been set by anything before it. */
-static bool read_environment(struct tunable_values *values)
+static PTM_RARE bool read_environment(struct tunable_values *values)
 {
 	bool any = false;
 	if (environ == NULL)
@@ -511,7 +529,7 @@ static bool read_environment(struct tunable_values *values)
 		}
 		for (size_t i = 0; i < TUNABLE_COUNT; i++) {
 			const char *alias = malloc_tunables[i].alias;
-			if (alias == NULL || values->set[i] || !names_match(alias, text))
+			if (alias[0] == '\0' || values->set[i] || !names_match(alias, text))
 				continue;
 			record_tunable(values, i, text + strlen(alias) + 1);
 			break;
@@ -520,7 +538,52 @@ static bool read_environment(struct tunable_values *values)
 	return any;
 }
 
-void ptmalloc_apply_tunables(void)
+static PTM_RARE void apply_tunable(enum tunable_setter setter, int64_t value)
+{
+	switch (setter) {
+	case SETS_TOP_PAD:
+		set_top_pad((size_t)value);
+		break;
+	case SETS_PERTURB:
+		set_perturb_byte((int32_t)value);
+		break;
+	case SETS_MMAP_THRESHOLD:
+		set_mmap_threshold((size_t)value);
+		break;
+	case SETS_TRIM_THRESHOLD:
+		set_trim_threshold((size_t)value);
+		break;
+	case SETS_MMAP_MAX:
+		set_mmaps_max((int32_t)value);
+		break;
+	case SETS_ARENA_MAX:
+		set_arena_max((size_t)value);
+		break;
+	case SETS_ARENA_TEST:
+		set_arena_test((size_t)value);
+		break;
+	case SETS_TCACHE_MAX:
+		set_tcache_max((size_t)value);
+		break;
+	case SETS_TCACHE_COUNT:
+		set_tcache_count((size_t)value);
+		break;
+	case SETS_TCACHE_UNSORTED_LIMIT:
+		set_tcache_unsorted_limit((size_t)value);
+		break;
+	case SETS_MXFAST:
+		set_mxfast((size_t)value);
+		break;
+	case SETS_HUGETLB:
+		set_hugetlb((size_t)value);
+		break;
+	case SETS_NOTHING:
+		break;
+	}
+}
+
+/* Everything past the first look at the environment: reads it in full and applies what it set. */
+static PTM_RARE void apply_environment(void)
 {
 	struct tunable_values values;
 	memset(&values, 0, sizeof values);
@@ -530,13 +593,21 @@ void ptmalloc_apply_tunables(void)
 	   (Asked only when there is something to ignore: most programs set no tunable.) */
 	if (!any || getauxval(AT_SECURE) != 0)
 		return;
-	for (size_t i = 0; i < TUNABLE_COUNT; i++) {
-		if (!values.set[i])
-			continue;
-		const struct tunable *tunable = &malloc_tunables[i];
-		if (tunable->apply_size != NULL)
-			tunable->apply_size((size_t)values.value[i]);
-		else if (tunable->apply_int != NULL)
-			tunable->apply_int((int32_t)values.value[i]);
+	for (size_t i = 0; i < TUNABLE_COUNT; i++)
+		if (values.set[i])
+			apply_tunable(malloc_tunables[i].setter, values.value[i]);
+}
+
+/* Runs at every program's first malloc, so it only looks for a name that may be a tunable's; the
+   work of reading and applying them stays on the rarely mapped pages. */
+void ptmalloc_apply_tunables(void)
+{
+	if (environ == NULL)
+		return;
+	for (char **entry = environ; *entry != NULL; entry++) {
+		if (may_name_a_tunable(*entry)) {
+			apply_environment();
+			return;
+		}
 	}
 }
