@@ -19,13 +19,16 @@ $(BUILD)/obj/%.o: %.c $(ALLOCATOR_HEADERS)
 
 # Linked beside the target and renamed into place: programs and gdb sessions that have the old
 # library mapped keep a consistent file instead of faulting on one being rewritten.  What a
-# preloaded copy costs every program in resident pages is kept small: packed relative relocations
-# and calls among our own exported functions bound at link time (no PLT slots for them) keep the
-# headers, symbols and relocations ld.so reads in one page, and layout.ld keeps the code that
-# ordinary runs never execute in a segment of its own.
+# preloaded copy costs every program in resident pages is kept small (7 pages): packed relative
+# relocations and calls among our own exported functions bound at link time (no PLT slots for
+# them) keep what ld.so reads short; -z noseparate-code lets it share pages with the hot code;
+# -z norelro keeps the relocated GOT in the same writable page as main_arena (RELRO would give it
+# a page of its own, for hardening that glibc's own malloc state does not have either); and
+# layout.ld places the segments (see there).
 $(BUILD)/libptmalloc.so: $(ALLOCATOR_OBJECTS) allocator/layout.ld
 	$(CC) -shared -Wl,-soname,libptmalloc.so -Wl,-z,nodelete -Wl,--no-undefined \
-		-Wl,-z,pack-relative-relocs -Wl,-Bsymbolic-functions -Wl,-T,allocator/layout.ld \
+		-Wl,-z,pack-relative-relocs -Wl,-Bsymbolic-functions -Wl,-z,noseparate-code \
+		-Wl,-z,norelro -Wl,-T,allocator/layout.ld \
 		-o $@.tmp $(ALLOCATOR_OBJECTS)
 	mv -f $@.tmp $@
 
