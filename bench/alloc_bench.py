@@ -1,9 +1,12 @@
-"""The allocator half of `make bench`: each workload run with the system glibc and with the
-clone preloaded, interleaved (the order flips every round so neither side always runs on a
-warmer machine), reporting median wall time, median CPU time and peak RSS, and clone/glibc
-ratios two ways: the ratio of the two medians, and the median of the per-round ratios (each
-round's pair ran back to back, so that one is less exposed to the machine's load drifting over
-the whole run), and the mean per-round difference in peak RSS in KB.  Both sides must print the same checksum, or the comparison is void and says so.
+"""The allocator half of `make bench`: each workload run with the system glibc, with the clone
+preloaded, and built with the clone linked in from libptmalloc.a ("linked": the allocator inside
+the executable, so what it shows is the allocator's own cost without that of loading one more
+shared library), interleaved (the order rotates every round so no side always runs on a warmer
+machine), reporting median wall time, median CPU time and peak RSS, and clone/glibc ratios two
+ways: the ratio of the two medians, and the median of the per-round ratios (each round's runs
+ran back to back, so that one is less exposed to the machine's load drifting over the whole
+run), and the mean per-round difference in peak RSS in KB.  Every side must print the same
+checksum, or the comparison is void and says so.
 
 The launcher, not the driver, sets LD_PRELOAD, and only for the workload, so the clone's pages
 never count in the launcher's share of the peak RSS.  BENCH_PIN=N in the environment pins the
@@ -44,33 +47,41 @@ def pinned_cpu():
     return int(text) if text.isdigit() else None
 
 
+# The sides each workload runs as; "clone" is preloaded, "linked" is the build in bench/linked/.
+SIDES = ("glibc", "clone", "linked")
+# What each comparison with glibc is called in results.json and the tables.
+COMPARISONS = (("clone", "preloaded"), ("linked", "linked in"))
+
+
 def run_workloads(bench_build, library, runs, scale_percent=100, log=print):
     copy, digest = snapshot_library(library, os.path.join(bench_build, "lib"))
     env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
     cpu = pinned_cpu()
-    # samples[name] is one (glibc run, clone run) pair per round where both sides succeeded.
+    # samples[name] is one {side: run} per round where every side succeeded.
     samples = {name: [] for name, _scale, _threads in WORKLOADS}
     outputs = {name: {} for name, _scale, _threads in WORKLOADS}
     failures = []
     for round_number in range(runs):
-        order = ("glibc", "clone") if round_number % 2 == 0 else ("clone", "glibc")
+        shift = round_number % len(SIDES)
+        order = SIDES[shift:] + SIDES[:shift]
         for name, scale, threads in WORKLOADS:
-            argv = [os.path.join(bench_build, name), str(scale * scale_percent / 100.0)]
-            pair = {}
+            arguments = [str(scale * scale_percent / 100.0)]
+            runs_of_round = {}
             for side in order:
+                folder = os.path.join(bench_build, "linked") if side == "linked" else bench_build
                 options = ["--preload", copy] if side == "clone" else []
                 if cpu is not None and not threads:
                     options += ["--cpu", str(cpu)]
-                run = run_measured(launcher_path(bench_build), argv, env=env, timeout=300,
-                                   options=options)
+                run = run_measured(launcher_path(bench_build), [os.path.join(folder, name)] +
+                                   arguments, env=env, timeout=300, options=options)
                 if run.returncode != 0:
                     failures.append("%s (%s) exited %d: %s" % (name, side, run.returncode,
                                                                run.stdout.strip()[-200:]))
                     continue
-                pair[side] = run
+                runs_of_round[side] = run
                 outputs[name].setdefault(side, run.stdout.strip())
-            if len(pair) == 2:
-                samples[name].append(pair)
+            if len(runs_of_round) == len(SIDES):
+                samples[name].append(runs_of_round)
         log("  allocator round %d/%d done" % (round_number + 1, runs))
     rows = []
     for name, _scale, threads in WORKLOADS:
@@ -83,44 +94,61 @@ MEASURES = (("wall", lambda r: r.wall), ("cpu", lambda r: r.cpu),
             ("peak_rss", lambda r: r.peak_rss_kb))
 
 
-def summarise(name, threads, pairs, output, failures):
-    row = {"workload": name, "threads": threads, "rounds": len(pairs)}
-    for side in ("glibc", "clone"):
-        row[side] = {"runs": len(pairs)}
+def summarise(name, threads, rounds, output, failures):
+    """The medians of each side, and for the preloaded clone (top-level keys, as before the linked
+    build existed) and the linked one (under "linked_in") their ratios to glibc."""
+    row = {"workload": name, "threads": threads, "rounds": len(rounds)}
+    for side in SIDES:
+        row[side] = {"runs": len(rounds)}
         for measure, value in MEASURES:
-            unit = "_kb" if measure == "peak_rss" else "_s"
-            row[side][measure + unit] = median([value(pair[side]) for pair in pairs])
-    row["same_output"] = output.get("glibc") == output.get("clone")
-    if not row["same_output"]:
-        failures.append("%s: clone printed %r, glibc %r" % (
-            name, output.get("clone"), output.get("glibc")))
-    for measure, value in MEASURES:
-        unit = "_kb" if measure == "peak_rss" else "_s"
-        base, ours = row["glibc"][measure + unit], row["clone"][measure + unit]
-        row["ratio_" + measure] = (ours / base) if base and ours else None
-        row["paired_ratio_" + measure] = median([
-            value(pair["clone"]) / value(pair["glibc"]) for pair in pairs
-            if value(pair["glibc"]) and value(pair["clone"]) is not None])
-    # A mean, not a median: a run's peak RSS moves in steps of up to 64 KB with where
-    # address-space randomisation puts the libraries, and the mean is the expected cost.
-    differences = [pair["clone"].peak_rss_kb - pair["glibc"].peak_rss_kb for pair in pairs]
-    row["extra_rss_kb"] = sum(differences) / len(differences) if differences else None
+            row[side][measure + _unit(measure)] = median([value(one[side]) for one in rounds])
+        if output.get(side) != output.get("glibc"):
+            failures.append("%s: %s printed %r, glibc %r" % (
+                name, side, output.get(side), output.get("glibc")))
+    row["same_output"] = all(output.get(side) == output.get("glibc") for side in SIDES)
+    row.update(compare(row, rounds, "clone"))
+    row["linked_in"] = compare(row, rounds, "linked")
     return row
 
 
+def compare(row, rounds, side):
+    result = {}
+    for measure, value in MEASURES:
+        base, ours = row["glibc"][measure + _unit(measure)], row[side][measure + _unit(measure)]
+        result["ratio_" + measure] = (ours / base) if base and ours else None
+        result["paired_ratio_" + measure] = median([
+            value(one[side]) / value(one["glibc"]) for one in rounds
+            if value(one["glibc"]) and value(one[side]) is not None])
+    # A mean, not a median: a run's peak RSS moves in steps of up to 64 KB with where
+    # address-space randomisation puts the libraries, and the mean is the expected cost.
+    differences = [one[side].peak_rss_kb - one["glibc"].peak_rss_kb for one in rounds]
+    result["extra_rss_kb"] = sum(differences) / len(differences) if differences else None
+    return result
+
+
+def _unit(measure):
+    return "_kb" if measure == "peak_rss" else "_s"
+
+
 def format_table(result):
-    header = ("workload", "glibc s", "clone s", "ratio", "paired", "glibc cpu", "clone cpu",
-              "ratio", "paired", "glibc KB", "clone KB", "ratio", "+KB")
-    layout = "%-18s %8s %8s %6s %6s %9s %9s %6s %6s %8s %8s %6s %5s"
+    """One line per workload and way of running the clone: glibc's medians are repeated on the
+    linked line so that each line reads alone."""
+    header = ("workload", "clone", "glibc s", "clone s", "ratio", "paired", "glibc cpu",
+              "clone cpu", "ratio", "paired", "glibc KB", "clone KB", "ratio", "+KB")
+    layout = "%-18s %-9s %8s %8s %6s %6s %9s %9s %6s %6s %8s %8s %6s %5s"
     lines = [layout % header]
     for row in result["workloads"]:
-        g, c = row["glibc"], row["clone"]
-        lines.append((layout + "%s") % (
-            row["workload"], _num(g["wall_s"]), _num(c["wall_s"]), _num(row["ratio_wall"]),
-            _num(row["paired_ratio_wall"]), _num(g["cpu_s"]), _num(c["cpu_s"]),
-            _num(row["ratio_cpu"]), _num(row["paired_ratio_cpu"]), _int(g["peak_rss_kb"]),
-            _int(c["peak_rss_kb"]), _num(row["ratio_peak_rss"]), _int(row["extra_rss_kb"]),
-            "" if row["same_output"] else "  OUTPUT DIFFERS"))
+        g = row["glibc"]
+        for side, label in COMPARISONS:
+            c = row[side]
+            ratios = row if side == "clone" else row["linked_in"]
+            lines.append((layout + "%s") % (
+                row["workload"] if side == "clone" else "", label, _num(g["wall_s"]),
+                _num(c["wall_s"]), _num(ratios["ratio_wall"]), _num(ratios["paired_ratio_wall"]),
+                _num(g["cpu_s"]), _num(c["cpu_s"]), _num(ratios["ratio_cpu"]),
+                _num(ratios["paired_ratio_cpu"]), _int(g["peak_rss_kb"]), _int(c["peak_rss_kb"]),
+                _num(ratios["ratio_peak_rss"]), _int(ratios["extra_rss_kb"]),
+                "" if row["same_output"] else "  OUTPUT DIFFERS"))
     for failure in result["failures"]:
         lines.append("FAILED: " + failure)
     return "\n".join(lines)

@@ -84,9 +84,10 @@ def main():
             args.runs, len(alloc_bench.WORKLOADS)))
         results["allocator"] = alloc_bench.run_workloads(bench_build, library, args.runs,
                                                          args.scale, log)
-        print("Allocator (median of %d interleaved rounds; ratio = clone/glibc of the medians, "
-              "paired = median of the per-round ratios; +KB = mean clone - glibc peak RSS; "
-              "target <= 1.00 time, <= 1.01 peak RSS%s)" % (
+        print("Allocator (median of %d interleaved rounds; the clone preloaded (LD_PRELOAD) and "
+              "linked in (the workload built with libptmalloc.a); ratio = clone/glibc of the "
+              "medians, paired = median of the per-round ratios; +KB = mean clone - glibc peak "
+              "RSS; target <= 1.00 time, <= 1.01 peak RSS%s)" % (
                   args.runs, "; single-threaded workloads pinned to CPU %d" %
                   results["allocator"]["pinned_cpu"]
                   if results["allocator"]["pinned_cpu"] is not None else ""))

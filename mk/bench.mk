@@ -10,6 +10,10 @@ BENCH_RUNS ?= 11
 BENCH_WORKLOADS := small_objects realloc_mix producer_consumer larson_churn large_blocks \
 	tree_build empty
 BENCH_WORKLOAD_BINARIES := $(addprefix $(BENCH_DIR)/,$(BENCH_WORKLOADS))
+# The same workloads with the clone linked into the executable from libptmalloc.a: the way a
+# program built against the library uses it, without the cost of loading one more shared library
+# that the preloaded runs pay.  Whole archive, so every entry point libc might call is ours.
+BENCH_LINKED_BINARIES := $(addprefix $(BENCH_DIR)/linked/,$(BENCH_WORKLOADS))
 # The workloads are ordinary optimised programs: what they measure is the allocator, not -O0.
 BENCH_CFLAGS := -std=gnu11 -O2 $(CFLAGS_DEBUG) -Wall -Wextra -Werror -pthread \
 	-fno-builtin-malloc -fno-builtin-free -fno-builtin-realloc
@@ -22,6 +26,10 @@ $(BENCH_DIR)/%: bench/alloc/%.c bench/alloc/workload.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -o $@ $<
 
+$(BENCH_DIR)/linked/%: bench/alloc/%.c bench/alloc/workload.h $(BUILD)/libptmalloc.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< -Wl,--whole-archive $(BUILD)/libptmalloc.a -Wl,--no-whole-archive
+
 $(BENCH_DIR)/run_measured: bench/run_measured.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $<
@@ -30,11 +38,13 @@ $(BENCH_SAMPLE): bench/million_chunks.c
 	@mkdir -p $(dir $@)
 	$(CC) $(SAMPLE_CFLAGS) -O1 -pthread -o $@ $<
 
-bench: $(BENCH_DIR)/run_measured $(BENCH_WORKLOAD_BINARIES) $(BENCH_SAMPLE) $(BUILD)/libptmalloc.so \
+bench: $(BENCH_DIR)/run_measured $(BENCH_WORKLOAD_BINARIES) $(BENCH_LINKED_BINARIES) \
+		$(BENCH_SAMPLE) $(BUILD)/libptmalloc.so \
 		$(HEAPWALK_LIBRARY)
 	$(BENCH_DRIVER) --part all
 
-bench-alloc: $(BENCH_DIR)/run_measured $(BENCH_WORKLOAD_BINARIES) $(BUILD)/libptmalloc.so
+bench-alloc: $(BENCH_DIR)/run_measured $(BENCH_WORKLOAD_BINARIES) $(BENCH_LINKED_BINARIES) \
+		$(BUILD)/libptmalloc.so
 	$(BENCH_DRIVER) --part alloc
 
 bench-gdb: $(BENCH_DIR)/run_measured $(BENCH_SAMPLE) $(BUILD)/libptmalloc.so $(HEAPWALK_LIBRARY)
@@ -42,5 +52,5 @@ bench-gdb: $(BENCH_DIR)/run_measured $(BENCH_SAMPLE) $(BUILD)/libptmalloc.so $(H
 
 # Instruction counts under callgrind: the load-independent view of the allocator's overhead.
 .PHONY: bench-instructions
-bench-instructions: $(BENCH_WORKLOAD_BINARIES) $(BUILD)/libptmalloc.so
+bench-instructions: $(BENCH_WORKLOAD_BINARIES) $(BENCH_LINKED_BINARIES) $(BUILD)/libptmalloc.so
 	$(PYTHON) bench/instruction_counts.py $(BUILD) $(BENCH_WORKLOADS)
