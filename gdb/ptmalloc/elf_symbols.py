@@ -15,6 +15,7 @@ import os
 import struct
 
 _SHT_SYMTAB = 2
+_SHT_RELA = 4
 _SHT_NOTE = 7
 _SHT_DYNSYM = 11
 _SHN_UNDEF = 0
@@ -24,6 +25,8 @@ STT_TLS = 6
 _ELF_HEADER = struct.Struct("<16sHHIQQQIHHHHHH")
 _SECTION_HEADER = struct.Struct("<IIQQQQIIQQ")
 _SYMBOL = struct.Struct("<IBBHQQ")
+_RELA = struct.Struct("<QQq")
+_R_X86_64_TPOFF64 = 18
 # A symbol table is a few thousand entries even for libc; a bound keeps a hostile file cheap.
 _MAX_READ = 64 << 20
 
@@ -37,11 +40,24 @@ def defines_symbol(path, name):
 
 
 def symbol_table(path, build_id):
-    """{name as bytes: (symbol type, value)} of the file's .symtab, or {} when it has none
-    (stripped), cannot be read, or its build-id is not `build_id` (rebuilt since gdb read it)."""
+    """{name as bytes: (symbol type, value), or None for a name defined more than once} of the
+    file's .symtab, or {} when it has none (stripped), cannot be read, or its build-id is not
+    `build_id` (rebuilt since gdb read it)."""
     if not build_id or _cached(path, _SHT_NOTE, _read_build_id) != build_id:
         return {}
     return _defined(path, _SHT_SYMTAB) or {}
+
+
+def tls_offset_slots(path, build_id):
+    """[(GOT slot's link-time address, addend)] of the file's R_X86_64_TPOFF64 relocations
+    against the module itself (symbol 0), when its build-id is `build_id`; else [].
+
+    Each such slot is where the dynamic linker writes a thread-local variable's offset from the
+    thread pointer for initial-exec accesses: the addend (the variable's place in the module's
+    TLS block) minus the block's offset.  Reading one slot in memory gives the block's offset."""
+    if not build_id or _cached(path, _SHT_NOTE, _read_build_id) != build_id:
+        return []
+    return _cached(path, _SHT_RELA, _read_tls_slots) or []
 
 
 def _defined(path, section_type):
@@ -97,6 +113,20 @@ def _read_build_id(path):
     return None
 
 
+def _read_tls_slots(path):
+    slots = []
+    with open(path, "rb") as handle:
+        for section in _section_headers(handle) or []:
+            if section[1] != _SHT_RELA or section[5] > _MAX_READ:
+                continue
+            handle.seek(section[4])
+            data = handle.read(section[5])
+            for offset, info, addend in _RELA.iter_unpack(data[:len(data) - len(data) % _RELA.size]):
+                if info & 0xFFFFFFFF == _R_X86_64_TPOFF64 and info >> 32 == 0:
+                    slots.append((offset, addend))
+    return slots
+
+
 def _read_symbols(path, section_type):
     with open(path, "rb") as handle:
         sections = _section_headers(handle)
@@ -119,6 +149,7 @@ def _read_symbols(path, section_type):
                 if section_index == _SHN_UNDEF or name_offset == 0:
                     continue
                 name = names[name_offset:names.find(b"\0", name_offset)]
-                symbols.setdefault(name, (info & 0xF, value))
+                # Two file-local symbols may share a name: such a name says nothing certain.
+                symbols[name] = None if name in symbols else (info & 0xF, value)
             return symbols
         return {}

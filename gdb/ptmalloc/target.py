@@ -5,7 +5,14 @@ with libc6-dbg).  The dynamic linker binds `malloc` to the first definition in l
 which is the order gdb lists objfiles in: the executable (a static link of libptmalloc.a), then
 preloaded libraries, then the needed ones.  So the allocator is the first primary objfile in
 `gdb.objfiles()` that defines `main_arena`.  Its symbols and types are looked up in that objfile
-only; when it has no DWARF, `manifest.resolve(objfile)` is the one hook that can still describe it.
+only, in the first of three ways that works:
+
+- the clone with DWARF: its type anchor (dwarf/types.c) gives the types, and the file's .symtab
+  places the globals beside the anchor and the TLS variables in each thread's block, so gdb
+  expands one small unit of debug info (_anchored_allocator);
+- any allocator with DWARF (glibc with libc6-dbg, a clone linked into the executable): the
+  symbols main_arena and tcache, and the types in main_arena's unit (_dwarf_allocator);
+- no DWARF: `manifest.resolve(objfile)`, the one hook that can still describe it.
 
 Nothing here hard-codes an offset: every struct layout is read from a gdb.Type."""
 
@@ -13,7 +20,7 @@ import struct
 
 import gdb
 
-from . import elf_symbols, memory
+from . import elf_symbols, memory, thread_locals
 from .errors import HeapError
 
 _FORMATS = {1: "B", 2: "H", 4: "I", 8: "Q"}
@@ -104,7 +111,8 @@ _TYPE_NAMES = {
 }
 _GLOBALS = ("main_arena", "mp_", "global_max_fast", "narenas", "free_list", "tcache_key")
 _REQUIRED_GLOBALS = ("main_arena", "mp_")
-_TLS = ("tcache", "thread_arena")
+# The clone's DWARF unit dwarf/types.c holds one variable with a member of every heap type.
+_TYPE_ANCHOR = "ptmalloc_dwarf_type_anchor"
 
 
 class Allocator:
@@ -116,6 +124,7 @@ class Allocator:
     `source` ("DWARF" or the manifest path)."""
 
     def __init__(self, objfile, layouts, addresses, tls_reader, source):
+        """`tls_reader`: see thread_locals (read(name, thread), needs_selection)."""
         self.objfile = objfile
         self.name = objfile.filename or "?"
         base = self.name.rsplit("/", 1)[-1]
@@ -132,7 +141,7 @@ class Allocator:
     def thread_values(self):
         """[(gdb.InferiorThread, {"tcache": int or None, "thread_arena": int or None}, error)]
         for every thread; `error` is a one-line reason when TLS could not be read."""
-        return _for_each_thread(self._tls_reader)
+        return thread_locals.read_all(self._tls_reader)
 
 
 def _primary_objfiles():
@@ -153,11 +162,50 @@ def _dwarf_symbol(objfile, name):
     return symbol
 
 
+def _anchored_allocator(objfile):
+    """The clone with DWARF, described from its type anchor alone, or None when `objfile` is not
+    that (no anchor in its .symtab, no DWARF for it, a file rebuilt since gdb read it).
+
+    The anchor's members give every heap type, and gdb expands only the small unit that defines
+    it; its address and the .symtab place every global (see _beside), and the TLS variables come
+    from the thread pointers (thread_locals).  Looking up main_arena and tcache instead makes gdb
+    expand a unit of the allocator itself, with every macro of every header it includes: the
+    biggest fixed cost of a session's first heap command."""
+    if not objfile.filename:
+        return None
+    symbol_table = elf_symbols.symbol_table(objfile.filename, getattr(objfile, "build_id", None))
+    entry = symbol_table.get(_TYPE_ANCHOR.encode())
+    if entry is None or entry[0] != elf_symbols.STT_OBJECT:
+        return None
+    try:
+        anchor = objfile.lookup_static_symbol(_TYPE_ANCHOR)
+        anchor_address = int(anchor.value().address) if anchor is not None else None
+        members = {str(field.type): field.type for field in anchor.type.strip_typedefs().fields()} \
+            if anchor is not None else {}
+    except (gdb.error, RuntimeError, TypeError):
+        return None
+    gdb_types = {key: members.get(type_name) for key, type_name in _TYPE_NAMES.items()}
+    if anchor_address is None or None in gdb_types.values():
+        return None
+    addresses = {}
+    for name in _GLOBALS:
+        address = _beside(symbol_table, _TYPE_ANCHOR, anchor_address, name, elf_symbols.STT_OBJECT)
+        if address is not None:
+            addresses[name] = address
+    if any(name not in addresses for name in _REQUIRED_GLOBALS):
+        return None
+    load_bias = anchor_address - entry[1]
+    tls = thread_locals.ThreadPointerTls.create(objfile, symbol_table, load_bias) or \
+        _SymbolTls(objfile, symbol_table)
+    layouts = {key: StructLayout.from_gdb_type(t) for key, t in gdb_types.items()}
+    return Allocator(objfile, layouts, addresses, tls, "DWARF")
+
+
 def _dwarf_allocator(objfile, arena_symbol):
     block = arena_symbol.symtab.static_block() if arena_symbol.symtab else None
     symbol_table = elf_symbols.symbol_table(objfile.filename, getattr(objfile, "build_id", None)) \
         if objfile.filename else {}
-    tls = _DwarfTls(objfile, symbol_table)
+    tls = _SymbolTls(objfile, symbol_table)
     gdb_types = {}
     if tls.anchor is not None:
         # The TLS pointer names its struct for free; a type missing from main_arena's unit
@@ -195,7 +243,7 @@ def _dwarf_allocator(objfile, arena_symbol):
     for name in _REQUIRED_GLOBALS:
         if name not in addresses:
             raise HeapError("%s has no symbol %s" % (objfile.filename, name))
-    return Allocator(objfile, layouts, addresses, tls.read, "DWARF")
+    return Allocator(objfile, layouts, addresses, tls, "DWARF")
 
 
 def _symbol_address(objfile, name):
@@ -221,7 +269,7 @@ def _beside(symbol_table, anchor, anchor_address, name, symbol_type):
     return anchor_address + entry[1] - anchor_entry[1]
 
 
-class _DwarfTls:
+class _SymbolTls:
     """The TLS variables of an allocator with DWARF, read in the selected thread.
 
     `tcache` is read through its symbol (the anchor), the others at their distance from it in
@@ -229,6 +277,8 @@ class _DwarfTls:
     thread_arena would make gdb expand one more compilation unit of debug info.  Without a
     .symtab (a stripped file with separate debug info, such as glibc's), each variable goes
     through its own symbol."""
+
+    needs_selection = True
 
     def __init__(self, objfile, symbol_table):
         self._objfile = objfile
@@ -273,12 +323,19 @@ def _manifest_allocator(objfile):
         except gdb.GdbError:
             if name in _REQUIRED_GLOBALS:
                 raise
-    reader = memory.current()
+    return Allocator(objfile, layouts, addresses, _ManifestTls(layout), layout.path)
 
-    def read_tls(name, thread):
-        return reader.u64(layout.tls_address(name, thread))
 
-    return Allocator(objfile, layouts, addresses, read_tls, layout.path)
+class _ManifestTls:
+    """TLS variables where the manifest places them from the selected thread's $fs_base."""
+
+    needs_selection = True
+
+    def __init__(self, layout):
+        self._layout = layout
+
+    def read(self, name, thread):
+        return memory.current().u64(self._layout.tls_address(name, thread))
 
 
 def require_inferior():
@@ -300,6 +357,9 @@ def find_allocator():
         return _cached[1]
     found = None
     for objfile in _primary_objfiles():
+        found = _anchored_allocator(objfile)
+        if found is not None:
+            break
         arena_symbol = _dwarf_symbol(objfile, "main_arena")
         if arena_symbol is not None:
             found = _dwarf_allocator(objfile, arena_symbol)
@@ -328,44 +388,3 @@ def _undescribed_allocator(objfile):
     return ("no supported allocator found: malloc is served by %s, which has no debug info for "
             "the heap types and no layout manifest with build-id %s in %s (see `set heap "
             "layout-path`)" % (objfile.filename, build_id, folders))
-
-
-# What the per-thread probe (run by `thread apply all`) hands back: {thread number: (thread,
-# values, error)}.  A module global because gdb runs the probe as a `python` command line.
-_probed = {}
-_probe_reader = None
-
-
-def _probe_thread():
-    thread = gdb.selected_thread()
-    values = {}
-    error = None
-    try:
-        for name in _TLS:
-            values[name] = _probe_reader(name, thread)
-    except (gdb.error, gdb.GdbError, HeapError, RuntimeError) as failure:
-        error = "TLS of thread %d cannot be read: %s" % (thread.num, " ".join(str(failure).split()))
-        for name in _TLS:
-            values.setdefault(name, None)
-    _probed[thread.num] = (thread, values, error)
-
-
-def _for_each_thread(read_tls):
-    """Each thread's TLS values, read with that thread selected.
-
-    `thread apply all` selects each thread in turn and then puts back the user's thread and
-    frame the way gdb itself keeps them: lazily, without working out any frame.  Switching
-    threads from Python instead means asking for the selected frame first, so as to select it
-    again after, and on a core that unwinds frame #0 (a millisecond, and more after the switch)
-    in every session's first heap command."""
-    global _probe_reader
-    _probed.clear()
-    _probe_reader = read_tls
-    try:
-        gdb.execute("thread apply all -q python import sys; sys.modules[%r]._probe_thread()"
-                    % __name__, to_string=True)
-    finally:
-        _probe_reader = None
-    results = [_probed[number] for number in sorted(_probed)]
-    _probed.clear()
-    return results

@@ -1,0 +1,116 @@
+"""Every thread's values of the allocator's thread-local variables (`tcache`, `thread_arena`).
+
+A reader has `read(name, thread)` and says whether the thread must be the selected one while it
+reads (`needs_selection`):
+
+- ThreadPointerTls needs nothing selected: a thread's pointer is its pthread handle (on x86-64
+  the thread descriptor sits at the thread pointer), and the module's TLS block lies at a fixed
+  offset from it, which the dynamic linker wrote into a GOT slot of the library.  No symbol is
+  looked up and no thread switched to.
+- Readers that go through gdb's symbols (DWARF, or a layout manifest's $fs_base) read in the
+  selected thread.  `thread apply all` selects each thread in turn and then puts back the user's
+  thread and frame the way gdb itself keeps them: lazily, without working out any frame.
+  Switching threads from Python instead means asking for the selected frame first, so as to
+  select it again after, and on a core that unwinds frame #0 (a millisecond, and more after the
+  switch) in every session's first heap command."""
+
+import gdb
+
+from . import elf_symbols, memory
+from .errors import HeapError
+
+NAMES = ("tcache", "thread_arena")
+
+
+def read_all(reader):
+    """[(gdb.InferiorThread, {name: int or None}, error or None)] for every thread, by number;
+    `error` is a one-line reason when a thread's variables could not be read."""
+    if not reader.needs_selection:
+        threads = sorted(gdb.selected_inferior().threads(), key=lambda thread: thread.num)
+        return [_read_thread(reader, thread) for thread in threads]
+    global _selected_reader
+    _probed.clear()
+    _selected_reader = reader
+    try:
+        gdb.execute("thread apply all -q python import sys; sys.modules[%r]._probe_thread()"
+                    % __name__, to_string=True)
+    finally:
+        _selected_reader = None
+    results = [_probed[number] for number in sorted(_probed)]
+    _probed.clear()
+    return results
+
+
+# What _probe_thread, run by `thread apply all` as a `python` command line, hands back:
+# {thread number: result of _read_thread}.
+_probed = {}
+_selected_reader = None
+
+
+def _probe_thread():
+    thread = gdb.selected_thread()
+    _probed[thread.num] = _read_thread(_selected_reader, thread)
+
+
+def _read_thread(reader, thread):
+    values = {}
+    error = None
+    try:
+        for name in NAMES:
+            values[name] = reader.read(name, thread)
+    except (gdb.error, gdb.GdbError, HeapError, RuntimeError) as failure:
+        error = "TLS of thread %d cannot be read: %s" % (thread.num, " ".join(str(failure).split()))
+        for name in NAMES:
+            values.setdefault(name, None)
+    return thread, values, error
+
+
+class ThreadPointerTls:
+    """Thread-local variables at thread pointer + the module's TLS block offset + their place
+    in the block (their .symtab values); see the module docstring."""
+
+    needs_selection = False
+
+    def __init__(self, places, slot_address, slot_addend):
+        self._places = places
+        self._slot_address = slot_address
+        self._slot_addend = slot_addend
+        self._block_offset = None
+
+    @classmethod
+    def create(cls, objfile, symbol_table, load_bias):
+        """The reader for a library that reaches its TLS block through an initial-exec GOT
+        slot, or None (an executable's own TLS, a stripped file, no thread handles)."""
+        places = {}
+        for name in NAMES:
+            entry = symbol_table.get(name.encode())
+            if entry is None or entry[0] != elf_symbols.STT_TLS:
+                return None
+            places[name] = entry[1]
+        slots = elf_symbols.tls_offset_slots(objfile.filename, getattr(objfile, "build_id", None))
+        if not slots or _thread_pointer(gdb.selected_thread()) is None:
+            return None
+        slot, addend = slots[0]
+        return cls(places, load_bias + slot, addend)
+
+    def read(self, name, thread):
+        pointer = _thread_pointer(thread)
+        if pointer is None:
+            raise HeapError("no thread handle (libthread_db is not in use)")
+        if self._block_offset is None:
+            stored = memory.current().u64(self._slot_address)
+            self._block_offset = (stored - self._slot_addend) & ((1 << 64) - 1)
+        address = (pointer + self._block_offset + self._places[name]) & ((1 << 64) - 1)
+        return memory.current().u64(address)
+
+
+def _thread_pointer(thread):
+    """The thread's pthread_t, which on x86-64 glibc is its thread pointer; None when gdb has
+    no handle for it (thread debugging off)."""
+    try:
+        handle = thread.handle()
+    except (gdb.error, RuntimeError, AttributeError):
+        return None
+    if not handle or len(handle) != 8:
+        return None
+    return int.from_bytes(handle, "little")
