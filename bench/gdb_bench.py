@@ -17,6 +17,7 @@ from measure import launcher_path, median, run_measured
 GDB = os.environ.get("GDB", "gdb")
 BIG_HEAP = 1000000
 SMALL_HEAP = 100000
+SMALL_HEAP_RUNS = 7
 
 # The pure-Python walk, for comparison: these commands are also run from the core with the C
 # helper turned off.
@@ -194,6 +195,8 @@ def _ratio(naive, ours, same):
         naive_seconds = None
     chunks = max([e.get("chunks", 0) for e in naive] or [0])
     return {
+        "runs": min(len([e for e in naive if not e.get("error")]),
+                    len([e for e in ours if not e.get("error")])),
         "naive_seconds": naive_seconds, "extension_seconds": our_seconds,
         "naive_chunks": chunks, "same_result": same,
         "naive_us_per_chunk": naive_seconds * 1e6 / chunks if naive_seconds and chunks else None,
@@ -234,16 +237,21 @@ def run(bench_build, build, repo, runs, log):
                                        os.path.join(bench_build, "lib"))
     library = os.path.abspath(library)
     gdb_runs = max(1, min(runs, 3))
+    # The 100,000-chunk comparison is a few seconds a round; on that heap the extension's command
+    # takes tens of milliseconds, where a busy machine's noise is largest, so it gets more rounds.
+    small_heap_runs = max(1, min(runs, SMALL_HEAP_RUNS))
     started = time.perf_counter()
     helper = os.path.join(build, "libptmalloc-heapwalk.so")
-    result = {"library_sha256": digest, "runs": gdb_runs, "heap_chunks": BIG_HEAP,
+    result = {"library_sha256": digest, "runs": gdb_runs, "naive_heap_runs": small_heap_runs,
+              "heap_chunks": BIG_HEAP,
               "naive_heap_chunks": SMALL_HEAP, "targets": TARGETS, "failures": [],
               "native_helper": os.path.exists(helper)}
     if not result["native_helper"]:
         result["failures"].append("%s is missing: the extension ran in pure Python" % helper)
     try:
         result["commands"] = run_heap_commands(bench_build, repo, binary, library, gdb_runs, log)
-        result["naive"] = run_naive_comparison(bench_build, repo, binary, library, gdb_runs, log)
+        result["naive"] = run_naive_comparison(bench_build, repo, binary, library,
+                                               small_heap_runs, log)
     except (RuntimeError, subprocess.SubprocessError, OSError) as error:
         result["failures"].append(str(error))
     result["elapsed_seconds"] = time.perf_counter() - started
@@ -284,10 +292,10 @@ def format_table(result):
 
 
 def _naive_line(chunks, source, entry):
-    return ("naive per-field walk, %d-chunk heap, %s (same histogram: %s): %s s (%s us/chunk) "
-            "vs `heap chunks --summary` %s s (%s us/chunk): %sx faster, %sx in CPU time "
-            "(target >= %dx)" % (
-                chunks, source, "yes" if entry.get("same_result") else "NO",
+    return ("naive per-field walk, %d-chunk heap, %s (median of %s; same histogram: %s): %s s "
+            "(%s us/chunk) vs `heap chunks --summary` %s s (%s us/chunk): %sx faster, %sx in CPU "
+            "time (target >= %dx)" % (
+                chunks, source, entry.get("runs", "?"), "yes" if entry.get("same_result") else "NO",
                 _num(entry["naive_seconds"]), _num(entry.get("naive_us_per_chunk"), 2),
                 _num(entry["extension_seconds"]), _num(entry.get("extension_us_per_chunk"), 2),
                 _num(entry["ratio"], 1), _num(entry.get("cpu_ratio"), 1),
