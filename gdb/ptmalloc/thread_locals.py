@@ -32,10 +32,15 @@ def read_all(reader):
     _probed.clear()
     _selected_reader = reader
     try:
-        gdb.execute("thread apply all -q python import sys; sys.modules[%r]._probe_thread()"
+        # -c: a thread gdb cannot select (running, in non-stop mode) must not stop the others.
+        gdb.execute("thread apply all -q -c python import sys; sys.modules[%r]._probe_thread()"
                     % __name__, to_string=True)
     finally:
         _selected_reader = None
+    for thread in gdb.selected_inferior().threads():
+        if thread.num not in _probed:
+            _probed[thread.num] = (thread, dict.fromkeys(NAMES), "TLS of thread %d cannot be "
+                                   "read: gdb could not select it" % thread.num)
     results = [_probed[number] for number in sorted(_probed)]
     _probed.clear()
     return results
