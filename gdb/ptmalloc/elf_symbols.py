@@ -94,14 +94,18 @@ def _section_headers(handle):
     return [_SECTION_HEADER.unpack_from(table, i * entry_size) for i in range(count)]
 
 
+def _contents(handle, section_type):
+    """(section header, contents) of each section of `section_type` in the open file."""
+    for section in _section_headers(handle) or []:
+        if section[1] == section_type and section[5] <= _MAX_READ:
+            handle.seek(section[4])
+            yield section, handle.read(section[5])
+
+
 def _read_build_id(path):
     """The GNU build-id note's bytes as lowercase hex (as gdb.Objfile.build_id), or None."""
     with open(path, "rb") as handle:
-        for section in _section_headers(handle) or []:
-            if section[1] != _SHT_NOTE or section[5] > _MAX_READ:
-                continue
-            handle.seek(section[4])
-            notes = handle.read(section[5])
+        for _section, notes in _contents(handle, _SHT_NOTE):
             at = 0
             while at + 12 <= len(notes):
                 name_size, description_size, note_type = struct.unpack_from("<III", notes, at)
@@ -116,11 +120,7 @@ def _read_build_id(path):
 def _read_tls_slots(path):
     slots = []
     with open(path, "rb") as handle:
-        for section in _section_headers(handle) or []:
-            if section[1] != _SHT_RELA or section[5] > _MAX_READ:
-                continue
-            handle.seek(section[4])
-            data = handle.read(section[5])
+        for _section, data in _contents(handle, _SHT_RELA):
             for offset, info, addend in _RELA.iter_unpack(data[:len(data) - len(data) % _RELA.size]):
                 if info & 0xFFFFFFFF == _R_X86_64_TPOFF64 and info >> 32 == 0:
                     slots.append((offset, addend))
