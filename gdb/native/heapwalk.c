@@ -26,16 +26,24 @@ enum heapwalk_follow_stop {
 	FOLLOW_NO_MEMORY = 4,   /* malloc failed; what was taken so far is valid */
 };
 
-static int append_word(struct heapwalk_words *words, uint64_t value)
+static int grow_words(struct heapwalk_words *words)
 {
-	if (words->count == words->capacity) {
-		size_t capacity = words->capacity ? words->capacity * 2 : 1024;
-		uint64_t *grown = realloc(words->data, capacity * sizeof(*grown));
-		if (grown == NULL)
-			return -1;
-		words->data = grown;
-		words->capacity = capacity;
-	}
+	size_t capacity = words->capacity ? words->capacity * 2 : 1024;
+	if (capacity > SIZE_MAX / sizeof(*words->data))
+		return -1;
+	uint64_t *grown = realloc(words->data, capacity * sizeof(*grown));
+	if (grown == NULL)
+		return -1;
+	words->data = grown;
+	words->capacity = capacity;
+	return 0;
+}
+
+/* Inline, growing out of line: the loops append once per row. */
+static inline int append_word(struct heapwalk_words *words, uint64_t value)
+{
+	if (words->count == words->capacity && grow_words(words))
+		return -1;
 	words->data[words->count++] = value;
 	return 0;
 }
