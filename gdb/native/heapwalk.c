@@ -11,6 +11,15 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+/* The version of the functions' signatures.  gdb/ptmalloc/native.py declares them by hand and
+ * refuses a library of another version, so a build from older sources is never called with
+ * arguments it does not take.  Version 2: heapwalk_classify takes the listed addresses as two
+ * arrays instead of a hash index. */
+int heapwalk_interface_version(void)
+{
+	return 2;
+}
+
 /* A growable array of 64-bit words, owned by this library until heapwalk_free_words(). */
 struct heapwalk_words {
 	uint64_t *data;
@@ -81,9 +90,8 @@ int heapwalk_scan(const uint64_t *words, size_t word_count, size_t size_index,
 	return 0;
 }
 
-/* A set of chunk addresses, each with the number of the first list that named it: the walk's
- * free index ({chunk address: bin list}) for the C loops, open addressing with linear probing.
- * Address 0 marks an empty slot; no list entry is 0 (a null link ends a list). */
+/* A set of 64-bit keys, each with a value: the histogram's table of the keys it has seen, open
+ * addressing with linear probing.  Key 0 marks an empty slot. */
 struct heapwalk_index {
 	uint64_t *keys;
 	uint32_t *values;
@@ -126,17 +134,6 @@ static int index_grow(struct heapwalk_index *index)
 	return index_resize(index, index->keys ? (index->mask + 1) * 2 : 1024);
 }
 
-/* Make room for `count` entries at once, so filling a big index never rehashes. */
-int heapwalk_index_reserve(struct heapwalk_index *index, size_t count)
-{
-	size_t slots = 1024;
-	while (slots < 2 * count + 2)
-		slots *= 2;
-	if (index->keys != NULL && slots <= index->mask + 1)
-		return 0;
-	return index_resize(index, slots);
-}
-
 /* Find `key` (not 0) in an index, adding it with `value` when it is not there: 1 when it was
  * added, 0 when it was there, -1 when memory ran out.  *slot_out is its slot either way. */
 static int index_find_or_add(struct heapwalk_index *index, uint64_t key, uint32_t value, size_t *slot_out)
@@ -154,18 +151,6 @@ static int index_find_or_add(struct heapwalk_index *index, uint64_t key, uint32_
 	index->values[slot] = value;
 	index->count++;
 	return 1;
-}
-
-/* Add `count` addresses named by list number `value`; an address already present keeps the
- * list that named it first.  Returns 0, or -1 when memory ran out. */
-int heapwalk_index_add(struct heapwalk_index *index, const uint64_t *addresses, size_t count, uint32_t value)
-{
-	size_t slot;
-	for (size_t i = 0; i < count; i++) {
-		if (addresses[i] != 0 && index_find_or_add(index, addresses[i], value, &slot) < 0)
-			return -1;
-	}
-	return 0;
 }
 
 void heapwalk_index_free(struct heapwalk_index *index)
@@ -347,44 +332,175 @@ void heapwalk_follow_many(struct heapwalk_list *lists, size_t count)
 /* Row states, as scan.py names them; a listed row's code is its list's kind code (3 and up). */
 enum { ROW_IN_USE = 0, ROW_FREE = 1, ROW_TOP = 2 };
 
-/* Pass two's per-row verdicts for rows 0..cut-1 of a scanned segment starting at `start`: a row
- * whose header is in `index` is listed (its row and list number go to binned_rows and
- * binned_values, its code is kind_of_value[list]); any other row but top whose successor's
- * PREV_INUSE is clear is free (free_rows); top_row (or -1) is top; the rest are in use.  `codes`
- * receives one code per row.  Returns 0, or -1 when memory ran out. */
+enum { CLASSIFY_NO_MEMORY = -1, CLASSIFY_BAD_POSITIONS = -2 };
+
+/* The number of set bits, spelled out: __builtin_popcountll is a library call unless the build
+ * targets a processor with the instruction, and this runs once per listed address. */
+static unsigned count_bits(uint64_t bits)
+{
+	bits = bits - ((bits >> 1) & 0x5555555555555555ull);
+	bits = (bits & 0x3333333333333333ull) + ((bits >> 2) & 0x3333333333333333ull);
+	bits = (bits + (bits >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (unsigned)((bits * 0x0101010101010101ull) >> 56);
+}
+
+/* Where the chunk headers of one segment's rows are, so that a listed address finds its row in a
+ * few steps, with no table of addresses: a hash of every listed address is large, filled at
+ * random and mostly of entries of other segments, and both its filling and its lookups wait for
+ * memory.  This map is small and built in one sequential pass over the rows.
+ *
+ * One bit per slot of 1 << shift words, set where a row's header is, and beside each 64 bits
+ * the number of headers before them: as positions increase, a header's row is that number plus
+ * the set bits below its own.  In a sane heap every header lies a multiple of 16 bytes past the
+ * segment start, and a slot is two words (shift 1); a damaged heap can put a header at any word,
+ * and then each word is its own slot (shift 0), so that no header is ever mistaken for another.
+ * A block's bits and count share a cache line; the map covers the segment up to the last
+ * header only, in 1/64 of its bytes (1/32 with shift 0). */
+struct header_block {
+	uint64_t bits;
+	uint64_t rows_before;
+};
+
+struct header_map {
+	struct header_block *blocks;
+	size_t block_count;
+	unsigned shift;
+};
+
+/* The map of rows 0..cut-1 (cut > 0): 0, or CLASSIFY_NO_MEMORY, or CLASSIFY_BAD_POSITIONS when
+ * the positions do not increase (then rows would get the numbers of others). */
+static int header_map_build(struct header_map *map, const uint64_t *positions, size_t cut)
+{
+	uint64_t any_odd = positions[0];
+	for (size_t row = 1; row < cut; row++) {
+		if (positions[row] <= positions[row - 1])
+			return CLASSIFY_BAD_POSITIONS;
+		any_odd |= positions[row];
+	}
+	map->shift = (any_odd & 1) ? 0 : 1;
+	uint64_t blocks = ((positions[cut - 1] >> map->shift) >> 6) + 1;
+	if (blocks > SIZE_MAX / sizeof(*map->blocks))
+		return CLASSIFY_NO_MEMORY;
+	map->blocks = calloc((size_t)blocks, sizeof(*map->blocks));
+	if (map->blocks == NULL)
+		return CLASSIFY_NO_MEMORY;
+	map->block_count = (size_t)blocks;
+	for (size_t row = 0; row < cut; row++) {
+		uint64_t slot = positions[row] >> map->shift;
+		map->blocks[slot >> 6].bits |= 1ull << (slot & 63);
+	}
+	uint64_t before = 0;
+	for (size_t block = 0; block < map->block_count; block++) {
+		map->blocks[block].rows_before = before;
+		before += count_bits(map->blocks[block].bits);
+	}
+	return 0;
+}
+
+/* The row whose header is the segment's word `word`, or SIZE_MAX when no header is there. */
+static size_t header_map_row(const struct header_map *map, uint64_t word)
+{
+	if (word & ((1u << map->shift) - 1))
+		return SIZE_MAX; /* an odd word, and every header is at an even one */
+	uint64_t slot = word >> map->shift;
+	if ((slot >> 6) >= map->block_count)
+		return SIZE_MAX;
+	const struct header_block *block = &map->blocks[slot >> 6];
+	uint64_t bit = 1ull << (slot & 63);
+	if (!(block->bits & bit))
+		return SIZE_MAX;
+	return (size_t)(block->rows_before + count_bits(block->bits & (bit - 1)));
+}
+
+/* The list that names each row first: values[row] holds it where `marked` has the row's bit. */
+struct row_marks {
+	uint64_t *marked;
+	uint32_t *values;
+};
+
+static int row_is_marked(const struct row_marks *marks, size_t row)
+{
+	return marks->marked != NULL && (marks->marked[row >> 6] >> (row & 63)) & 1;
+}
+
+/* Mark each row 0..cut-1 whose header address is listed with the first list that names it.
+ * Addresses that are 0, outside the rows' span, not a whole number of words from `start`, or
+ * between headers name no row.  Nothing is allocated while no address falls inside the span, as
+ * for every segment but the one that holds a list's chunks. */
+static int mark_listed_rows(struct row_marks *marks, const uint64_t *positions, size_t cut, uint64_t start,
+			    const uint64_t *listed, const uint32_t *listed_values, size_t listed_count)
+{
+	if (cut == 0)
+		return 0;
+	struct header_map map = {0};
+	/* Offset of the last header; an address below `start` wraps to an offset above any. */
+	uint64_t last_offset = positions[cut - 1] > UINT64_MAX >> 3 ? UINT64_MAX : positions[cut - 1] << 3;
+	int status = 0;
+	for (size_t i = 0; i < listed_count; i++) {
+		uint64_t offset = listed[i] - start;
+		/* Most addresses are other segments' chunks: one comparison turns them away. */
+		if (offset > last_offset || offset & 7 || listed[i] == 0)
+			continue;
+		if (map.blocks == NULL) {
+			status = header_map_build(&map, positions, cut);
+			if (status == 0 && cut <= SIZE_MAX / sizeof(*marks->values)) {
+				marks->marked = calloc((cut >> 6) + 1, sizeof(*marks->marked));
+				/* Only marked rows' values are ever read, so they need no clearing. */
+				marks->values = malloc(cut * sizeof(*marks->values));
+			}
+			if (status == 0 && (marks->marked == NULL || marks->values == NULL))
+				status = CLASSIFY_NO_MEMORY;
+			if (status != 0)
+				break;
+		}
+		size_t row = header_map_row(&map, offset >> 3);
+		if (row >= cut || row_is_marked(marks, row))
+			continue; /* no row, or a list before this one named it */
+		marks->marked[row >> 6] |= 1ull << (row & 63);
+		marks->values[row] = listed_values[i];
+	}
+	free(map.blocks);
+	return status;
+}
+
+/* Pass two's per-row verdicts for rows 0..cut-1 of a scanned segment starting at `start`.
+ * `listed` holds every chunk address a bin list names and `listed_values`, at the same index, the
+ * number of that list; the lists come one after the other in priority order, so for an address
+ * named twice the first entry decides.  A row whose header is listed gets its list (its row and
+ * list number go to binned_rows and binned_values, its code is kind_of_value[list]); any other
+ * row but top whose successor's PREV_INUSE is clear is free (free_rows); top_row (or -1) is top;
+ * the rest are in use.  `codes` receives one code per row.  The positions must increase, as
+ * heapwalk_scan leaves them.  Returns 0, CLASSIFY_NO_MEMORY (-1), or CLASSIFY_BAD_POSITIONS (-2)
+ * when an address is listed within the rows' span and the positions do not increase. */
 int heapwalk_classify(const uint64_t *positions, const uint64_t *fields, size_t count, size_t cut,
-		      int64_t top_row, uint64_t start, const struct heapwalk_index *index,
-		      const uint8_t *kind_of_value, size_t value_count, uint8_t *codes,
+		      int64_t top_row, uint64_t start, const uint64_t *listed, const uint32_t *listed_values,
+		      size_t listed_count, const uint8_t *kind_of_value, size_t value_count, uint8_t *codes,
 		      struct heapwalk_words *binned_rows, struct heapwalk_words *binned_values,
 		      struct heapwalk_words *free_rows)
 {
 	if (cut > count)
 		cut = count;
-	for (size_t row = 0; row < cut; row++) {
+	struct row_marks marks = {NULL, NULL};
+	int status = mark_listed_rows(&marks, positions, cut, start, listed, listed_values, listed_count);
+	for (size_t row = 0; row < cut && status == 0; row++) {
 		uint8_t code = ROW_IN_USE;
 		if ((int64_t)row == top_row) {
 			code = ROW_TOP;
-		} else {
-			size_t slot = 0;
-			int listed = 0;
-			if (index->keys != NULL) {
-				slot = index_slot(index, start + positions[row] * 8);
-				listed = index->keys[slot] != 0;
-			}
-			if (listed) {
-				uint32_t value = index->values[slot];
-				code = value < value_count ? kind_of_value[value] : ROW_IN_USE;
-				if (append_word(binned_rows, row) || append_word(binned_values, value))
-					return -1;
-			} else if (row + 1 < count && !(fields[row + 1] & 1)) {
-				code = ROW_FREE;
-				if (append_word(free_rows, row))
-					return -1;
-			}
+		} else if (row_is_marked(&marks, row)) {
+			uint32_t value = marks.values[row];
+			code = value < value_count ? kind_of_value[value] : ROW_IN_USE;
+			if (append_word(binned_rows, row) || append_word(binned_values, value))
+				status = CLASSIFY_NO_MEMORY;
+		} else if (row + 1 < count && !(fields[row + 1] & 1)) {
+			code = ROW_FREE;
+			if (append_word(free_rows, row))
+				status = CLASSIFY_NO_MEMORY;
 		}
 		codes[row] = code;
 	}
-	return 0;
+	free(marks.marked);
+	free(marks.values);
+	return status;
 }
 
 /* Count rows 0..cut-1 by (size, code): each distinct key (size field & ~7) | code goes once to

@@ -1,5 +1,5 @@
 """The walk's inner loops in C (gdb/native/heapwalk.c), called through ctypes: following size
-fields through a segment, following bin lists, the free index, and the rows' states and counts.
+fields through a segment, following bin lists, and the rows' states and counts.
 
 On a heap of a million chunks, following size fields and list links one Python statement at a
 time is most of what a command costs; the C loops do the same steps over the same bytes the
@@ -16,6 +16,8 @@ import os
 import ctypes
 
 _LIBRARY_NAME = "libptmalloc-heapwalk.so"
+# heapwalk_interface_version() of the library these declarations fit (see _load).
+_INTERFACE_VERSION = 2
 
 FOLLOW_REACHED_END = 0
 FOLLOW_REPEAT = 1
@@ -41,12 +43,6 @@ class _List(ctypes.Structure):
                 ("at_limit", ctypes.c_uint64)]
 
 
-class _Index(ctypes.Structure):
-    _fields_ = [("keys", ctypes.POINTER(ctypes.c_uint64)),
-                ("values", ctypes.POINTER(ctypes.c_uint32)), ("mask", ctypes.c_size_t),
-                ("count", ctypes.c_size_t)]
-
-
 def _candidates():
     chosen = os.environ.get("PTMALLOC_GDB_NATIVE", "")
     if chosen in ("0", "off", "no"):
@@ -68,6 +64,10 @@ def _load():
             _declare(library)
         except (OSError, AttributeError):
             continue  # not loadable, or an older build without every function
+        # A build from older sources has the same names with other arguments: called with these
+        # declarations it would read the wrong memory, so it is not used at all.
+        if library.heapwalk_interface_version() != _INTERFACE_VERSION:
+            continue
         return library, path
     return None, None
 
@@ -75,6 +75,8 @@ def _load():
 def _declare(library):
     """The C signatures, so ctypes passes 64-bit values and pointers as the C code expects."""
     words_pointer = ctypes.POINTER(_Words)
+    library.heapwalk_interface_version.argtypes = []
+    library.heapwalk_interface_version.restype = ctypes.c_int
     library.heapwalk_scan.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t,
                                       words_pointer, words_pointer,
                                       ctypes.POINTER(ctypes.c_uint64)]
@@ -88,18 +90,10 @@ def _declare(library):
     library.heapwalk_follow_many.restype = None
     library.heapwalk_free_words.argtypes = [words_pointer]
     library.heapwalk_free_words.restype = None
-    index_pointer = ctypes.POINTER(_Index)
-    library.heapwalk_index_add.argtypes = [index_pointer, ctypes.c_void_p, ctypes.c_size_t,
-                                           ctypes.c_uint32]
-    library.heapwalk_index_add.restype = ctypes.c_int
-    library.heapwalk_index_reserve.argtypes = [index_pointer, ctypes.c_size_t]
-    library.heapwalk_index_reserve.restype = ctypes.c_int
-    library.heapwalk_index_free.argtypes = [index_pointer]
-    library.heapwalk_index_free.restype = None
     library.heapwalk_classify.argtypes = [
         ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int64,
-        ctypes.c_uint64, index_pointer, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p,
-        words_pointer, words_pointer, words_pointer]
+        ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p,
+        ctypes.c_size_t, ctypes.c_void_p, words_pointer, words_pointer, words_pointer]
     library.heapwalk_classify.restype = ctypes.c_int
     library.heapwalk_histogram.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t,
                                            words_pointer, words_pointer]
@@ -197,32 +191,36 @@ def _as_array(values):
         array.array("Q", values)
 
 
-class FreeIndex:
-    """The free index in C: each listed chunk address with the number of the first list that
-    names it (lists are added in priority order)."""
+# The array typecode of a C uint32_t: "I" wherever CPython runs today; "L" would do where an
+# unsigned int is not 32 bits.
+LIST_NUMBER_TYPECODE = "I" if array.array("I").itemsize == 4 else "L"
 
-    def __init__(self, expected=0):
-        self._index = _Index()
-        if expected and _library.heapwalk_index_reserve(ctypes.byref(self._index), expected):
-            raise MemoryError("the native free index ran out of memory")
 
-    def add(self, addresses, value):
-        addresses = _as_array(addresses)
-        if _library.heapwalk_index_add(ctypes.byref(self._index), _address_of(addresses),
-                                       len(addresses), value) != 0:
-            raise MemoryError("the native free index ran out of memory")
+class ListedAddresses:
+    """Every chunk address a bin list names, as heapwalk_classify takes them: `addresses`
+    (array('Q')) and, at the same index, `numbers`, the number of the list naming it (an array of
+    32-bit unsigned ints).  The lists follow one another in priority order, so for an address
+    listed twice the first entry decides."""
+
+    __slots__ = ("addresses", "numbers")
+
+    def __init__(self, addresses, numbers):
+        if len(addresses) != len(numbers):
+            raise ValueError("%d listed addresses but %d list numbers"
+                             % (len(addresses), len(numbers)))
+        self.addresses = _as_array(addresses)
+        if not (isinstance(numbers, array.array) and numbers.typecode in "IL"
+                and numbers.itemsize == 4):
+            numbers = array.array(LIST_NUMBER_TYPECODE, numbers)
+        self.numbers = numbers
 
     def __len__(self):
-        return self._index.count
-
-    def __del__(self):
-        if _library is not None:
-            _library.heapwalk_index_free(ctypes.byref(self._index))
+        return len(self.addresses)
 
 
-def classify(positions, fields, cut, top_row, start, free_index, kind_codes):
-    """Pass two's row verdicts (see heapwalk_classify): (codes as bytearray, binned rows,
-    their list numbers, free rows), the last three as array('Q')."""
+def classify(positions, fields, cut, top_row, start, listed, kind_codes):
+    """Pass two's row verdicts (see heapwalk_classify), `listed` a ListedAddresses: (codes as
+    bytearray, binned rows, their list numbers, free rows), the last three as array('Q')."""
     positions, fields = _as_array(positions), _as_array(fields)
     cut = min(cut, len(positions), len(fields))
     codes = bytearray(cut)
@@ -230,11 +228,14 @@ def classify(positions, fields, cut, top_row, start, free_index, kind_codes):
     code_buffer = (ctypes.c_char * max(cut, 1)).from_buffer(codes) if cut else None
     status = _library.heapwalk_classify(
         _address_of(positions), _address_of(fields), len(fields), cut, top_row, start,
-        ctypes.byref(free_index._index), bytes(kind_codes), len(kind_codes),
+        _address_of(listed.addresses), _address_of(listed.numbers), len(listed),
+        bytes(kind_codes), len(kind_codes),
         ctypes.addressof(code_buffer) if code_buffer is not None else None,
         ctypes.byref(binned_rows), ctypes.byref(binned_values), ctypes.byref(free_rows))
     del code_buffer
     result = codes, _take(binned_rows), _take(binned_values), _take(free_rows)
+    if status == -2:
+        raise ValueError("chunk positions handed to the native classification do not increase")
     if status != 0:
         raise MemoryError("the native row classification ran out of memory")
     return result

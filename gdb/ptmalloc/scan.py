@@ -135,15 +135,15 @@ ROW_STATES = ("in-use", "free", "top", "tcache", "fastbin", "unsorted", "smallbi
 
 
 class ListedChunks:
-    """What the scan needs of the free index: either the C index (`native_index`, the list
-    `table` it numbers and each list's `kind_codes`) or the Python one (`sorted_keys` of
-    `by_address`, {chunk address: BinList})."""
+    """What the scan needs of the free index: either the listed addresses as the C scan takes
+    them (`native_listed`, a native.ListedAddresses; the list `table` it numbers and each list's
+    `kind_codes`) or the Python index (`sorted_keys` of `by_address`, {chunk address: BinList})."""
 
-    __slots__ = ("native_index", "table", "kind_codes", "sorted_keys", "by_address")
+    __slots__ = ("native_listed", "table", "kind_codes", "sorted_keys", "by_address")
 
-    def __init__(self, native_index=None, table=None, kind_codes=None, sorted_keys=None,
+    def __init__(self, native_listed=None, table=None, kind_codes=None, sorted_keys=None,
                  by_address=None):
-        self.native_index = native_index
+        self.native_listed = native_listed
         self.table = table
         self.kind_codes = kind_codes
         self.sorted_keys = sorted_keys
@@ -205,9 +205,9 @@ def scan_segment(mem, start, end, top, size_index, listed, status):
     # A row is free when its successor's PREV_INUSE is clear, also when that successor is the
     # header the walk stopped at: the header was read, as a chunk-by-chunk walk would.  So the
     # rows are judged before the rows from the cut on are dropped.
-    if listed.native_index is not None:
+    if listed.native_listed is not None:
         scan.codes, scan.binned_rows, scan._chain_numbers, scan.free_rows = native.classify(
-            positions, fields, cut, scan.top_row, start, listed.native_index, listed.kind_codes)
+            positions, fields, cut, scan.top_row, start, listed.native_listed, listed.kind_codes)
         scan._chain_table = listed.table
         scan._chains = None
     else:

@@ -576,15 +576,24 @@ class HeapSnapshot:
         return index
 
     def _native_free_index(self):
-        """The free index as the C scan takes it (a ListedChunks with a native.FreeIndex)."""
+        """The free index as the C scan takes it (a ListedChunks with a native.ListedAddresses):
+        every list's entries one after the other, in priority order, each beside its list's
+        number; the C classification lets the first entry of an address decide.  Copies of
+        whole arrays only: the C walk's lists are arrays already, and most lists are empty."""
         if self._listed_native is None:
             self._load_bins()
-            index = native.FreeIndex(sum(map(len, self._chains)))
+            addresses = array.array("Q")
+            numbers = array.array(native.LIST_NUMBER_TYPECODE)
             for number, chain in enumerate(self._chains):
-                index.add(chain.packed if chain.packed is not None else chain.chunks, number)
+                entries = chain.packed if chain.packed is not None else chain.chunks
+                if entries:
+                    addresses.extend(entries)
+                    numbers.extend(array.array(native.LIST_NUMBER_TYPECODE, (number,))
+                                   * len(entries))
             codes = bytes(_KIND_CODES[chain.kind] for chain in self._chains)
-            self._listed_native = ListedChunks(native_index=index, table=self._chains,
-                                              kind_codes=codes)
+            self._listed_native = ListedChunks(
+                native_listed=native.ListedAddresses(addresses, numbers), table=self._chains,
+                kind_codes=codes)
         return self._listed_native
 
     # -- chunks -------------------------------------------------------------------------------

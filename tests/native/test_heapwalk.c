@@ -599,131 +599,70 @@ static void test_follow_many_answers_as_one_by_one(void)
 	free(words);
 }
 
-/* ---- heapwalk_index_add ------------------------------------------------------------------- */
-
-/* The list number stored for `address`, found by looking at every slot (not by the hash), or -1;
- * also checks that the address is stored once. */
-static int64_t index_value(const struct heapwalk_index *index, uint64_t address)
-{
-	int64_t value = -1;
-	for (size_t slot = 0; index->keys != NULL && slot <= index->mask; slot++) {
-		if (index->keys[slot] != address)
-			continue;
-		CU_ASSERT_EQUAL(value, -1);
-		value = index->values[slot];
-	}
-	return value;
-}
-
-static int index_add(struct heapwalk_index *index, const uint64_t *addresses, size_t count, uint32_t value)
-{
-	uint64_t *copy = exact_copy(addresses, count);
-	int status = heapwalk_index_add(index, copy, count, value);
-	free(copy);
-	return status;
-}
-
-static void test_index_first_list_wins(void)
-{
-	struct heapwalk_index index = {0};
-	CU_ASSERT_EQUAL(index_add(&index, (uint64_t[]){0x1000, 0x1020, 0x1040}, 3, 0), 0);
-	CU_ASSERT_EQUAL(index_add(&index, (uint64_t[]){0x1020, 0x1060, 0x1060, 0x1000}, 4, 1), 0);
-	CU_ASSERT_EQUAL(index_add(&index, (uint64_t[]){0x1060, 0x1080}, 2, 7), 0);
-	CU_ASSERT_EQUAL(index.count, 5);
-	CU_ASSERT_EQUAL(index_value(&index, 0x1000), 0);
-	CU_ASSERT_EQUAL(index_value(&index, 0x1020), 0);
-	CU_ASSERT_EQUAL(index_value(&index, 0x1040), 0);
-	CU_ASSERT_EQUAL(index_value(&index, 0x1060), 1);
-	CU_ASSERT_EQUAL(index_value(&index, 0x1080), 7);
-	CU_ASSERT_EQUAL(index_value(&index, 0x10a0), -1);
-	heapwalk_index_free(&index);
-	CU_ASSERT_PTR_NULL(index.keys);
-	CU_ASSERT_EQUAL(index.count, 0);
-}
-
-static void test_index_skips_null_and_empty_lists(void)
-{
-	struct heapwalk_index index = {0};
-	CU_ASSERT_EQUAL(index_add(&index, NULL, 0, 3), 0);
-	CU_ASSERT_EQUAL(index_add(&index, (uint64_t[]){0, 0}, 2, 3), 0);
-	CU_ASSERT_EQUAL(index.count, 0);
-	CU_ASSERT_EQUAL(index_add(&index, (uint64_t[]){0, 0x2000, 0}, 3, 4), 0);
-	CU_ASSERT_EQUAL(index.count, 1);
-	CU_ASSERT_EQUAL(index_value(&index, 0x2000), 4);
-	/* Addresses that differ only in their low four bits share a hash slot. */
-	CU_ASSERT_EQUAL(index_add(&index, (uint64_t[]){0x2008, 0x2001, 0x200f}, 3, 5), 0);
-	CU_ASSERT_EQUAL(index.count, 4);
-	CU_ASSERT_EQUAL(index_value(&index, 0x2008), 5);
-	CU_ASSERT_EQUAL(index_value(&index, 0x2001), 5);
-	CU_ASSERT_EQUAL(index_value(&index, 0x2000), 4);
-	heapwalk_index_free(&index);
-}
-
-static void test_index_grows_past_1024(void)
-{
-	enum { SPREAD = 3000, CLUSTERED = 1500 };
-	struct heapwalk_index index = {0};
-	uint64_t *addresses = malloc(SPREAD * sizeof(*addresses));
-	CU_ASSERT_PTR_NOT_NULL_FATAL(addresses);
-	for (size_t i = 0; i < SPREAD; i++)
-		addresses[i] = 0x555555559000ull + 0x30 * i;
-	/* The first half in list 2, then all of them in list 3: the first half keeps 2. */
-	CU_ASSERT_EQUAL(index_add(&index, addresses, SPREAD / 2, 2), 0);
-	CU_ASSERT_EQUAL(index_add(&index, addresses, SPREAD, 3), 0);
-	CU_ASSERT_EQUAL(index.count, SPREAD);
-	CU_ASSERT_EQUAL((index.mask + 1) & index.mask, 0);
-	CU_ASSERT(index.mask + 1 >= 2 * index.count);
-	for (size_t i = 0; i < SPREAD; i++)
-		CU_ASSERT_EQUAL_FATAL(index_value(&index, addresses[i]), i < SPREAD / 2 ? 2 : 3);
-
-	/* Multiples of 2^40 all hash to slot 0: one long probe run, across every growth. */
-	for (size_t i = 0; i < CLUSTERED; i++)
-		addresses[i] = (uint64_t)(i + 1) << 40;
-	CU_ASSERT_EQUAL(index_add(&index, addresses, CLUSTERED, 9), 0);
-	CU_ASSERT_EQUAL(index.count, SPREAD + CLUSTERED);
-	CU_ASSERT(index.mask + 1 >= 2 * index.count);
-	for (size_t i = 0; i < CLUSTERED; i++)
-		CU_ASSERT_EQUAL_FATAL(index_value(&index, addresses[i]), 9);
-	free(addresses);
-	heapwalk_index_free(&index);
-}
-
 /* ---- heapwalk_classify -------------------------------------------------------------------- */
 
 enum { KIND_TCACHE = 3, KIND_FASTBIN = 4, KIND_UNSORTED = 5, KIND_SMALLBIN = 6 };
 #define START 0x555555559000ull
 #define UNTOUCHED 0xee
+#define MAX_ROWS 16
+
+static const uint8_t kind_of_value[] = {KIND_TCACHE, KIND_FASTBIN, KIND_UNSORTED, KIND_SMALLBIN};
+
+/* The listed addresses and, at the same index, their list numbers, as classify takes them. */
+struct listed {
+	const uint64_t *addresses;
+	const uint32_t *values;
+	size_t count;
+};
+
+#define LISTED(addresses_, values_) ((struct listed){(addresses_), (values_), COUNT_OF(addresses_)})
+#define NOTHING_LISTED ((struct listed){NULL, NULL, 0})
 
 struct classify_result {
-	uint8_t codes[16];
+	uint8_t codes[MAX_ROWS];
 	struct heapwalk_words binned_rows, binned_values, free_rows;
 	int status;
 };
 
-/* Rows of 0x20 bytes (4 words each); fields give each row's size field. */
-static struct classify_result classify(const uint64_t *fields, size_t count, size_t cut, int64_t top_row,
-                                       const struct heapwalk_index *index)
+/* Every buffer in an exact heap copy, so a read one element past any of them fails the sanitizer
+ * build; `codes` past `count` stay UNTOUCHED where a row got no verdict. */
+static struct classify_result classify_at(const uint64_t *positions, const uint64_t *fields, size_t count,
+                                          size_t cut, int64_t top_row, uint64_t start, struct listed listed)
 {
-	static const uint8_t kind_of_value[] = {KIND_TCACHE, KIND_FASTBIN, KIND_UNSORTED, KIND_SMALLBIN};
 	struct classify_result result;
 	memset(&result, 0, sizeof(result));
-	uint64_t positions[16];
-	for (size_t row = 0; row < count; row++)
-		positions[row] = 4 * row;
+	CU_ASSERT_FATAL(count <= MAX_ROWS);
 	uint64_t *position_copy = exact_copy(positions, count);
 	uint64_t *field_copy = exact_copy(fields, count);
+	uint64_t *address_copy = exact_copy(listed.addresses, listed.count);
+	uint32_t *value_copy = malloc(listed.count ? listed.count * sizeof(*value_copy) : 1);
 	uint8_t *codes = malloc(count ? count : 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(value_copy);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(codes);
+	if (listed.count)
+		memcpy(value_copy, listed.values, listed.count * sizeof(*value_copy));
 	memset(codes, UNTOUCHED, count);
-	result.status = heapwalk_classify(position_copy, field_copy, count, cut, top_row, START, index,
-	                                  kind_of_value, COUNT_OF(kind_of_value), codes, &result.binned_rows,
-	                                  &result.binned_values, &result.free_rows);
+	result.status = heapwalk_classify(position_copy, field_copy, count, cut, top_row, start, address_copy,
+	                                  value_copy, listed.count, kind_of_value, COUNT_OF(kind_of_value), codes,
+	                                  &result.binned_rows, &result.binned_values, &result.free_rows);
 	memset(result.codes, UNTOUCHED, sizeof(result.codes));
 	memcpy(result.codes, codes, count);
 	free(codes);
+	free(value_copy);
+	free(address_copy);
 	free(field_copy);
 	free(position_copy);
 	return result;
+}
+
+/* Rows of 0x20 bytes (4 words each) from START; fields give each row's size field. */
+static struct classify_result classify(const uint64_t *fields, size_t count, size_t cut, int64_t top_row,
+                                       struct listed listed)
+{
+	uint64_t positions[MAX_ROWS];
+	for (size_t row = 0; row < MAX_ROWS; row++)
+		positions[row] = 4 * row;
+	return classify_at(positions, fields, count, cut, top_row, START, listed);
 }
 
 static void classify_free(struct classify_result *result)
@@ -741,13 +680,12 @@ static void assert_codes(const struct classify_result *result, const uint8_t *ex
 
 static void test_classify_rows(void)
 {
-	struct heapwalk_index index = {0};
 	/* Row 1 in a tcache (list 0), row 3 in the unsorted bin (list 2), row 6 (top) listed too. */
-	CU_ASSERT_EQUAL_FATAL(index_add(&index, (uint64_t[]){START + 0x20}, 1, 0), 0);
-	CU_ASSERT_EQUAL_FATAL(index_add(&index, (uint64_t[]){START + 0x60, START + 0xc0}, 2, 2), 0);
+	const uint64_t addresses[] = {START + 0x20, START + 0x60, START + 0xc0};
+	const uint32_t values[] = {0, 2, 2};
 	/* Row 4's successor clears PREV_INUSE: free; row 3's too, but row 3 is listed. */
 	const uint64_t fields[7] = {0x21, 0x21, 0x21, 0x21, 0x20, 0x20, 0x21};
-	struct classify_result result = classify(fields, 7, 7, 6, &index);
+	struct classify_result result = classify(fields, 7, 7, 6, LISTED(addresses, values));
 	CU_ASSERT_EQUAL(result.status, 0);
 	assert_codes(
 	    &result,
@@ -760,74 +698,323 @@ static void test_classify_rows(void)
 
 	/* Without a top row the last row has no successor to say it is free. */
 	const uint64_t no_top[3] = {0x21, 0x20, 0x20};
-	result = classify(no_top, 3, 3, -1, &index);
+	result = classify(no_top, 3, 3, -1, LISTED(addresses, values));
 	assert_codes(&result, (uint8_t[]){ROW_FREE, KIND_TCACHE, ROW_IN_USE}, 3);
 	assert_words(&result.free_rows, (uint64_t[]){0}, 1);
 	classify_free(&result);
-	heapwalk_index_free(&index);
 }
 
 static void test_classify_top_wins_over_free(void)
 {
-	struct heapwalk_index empty = {0};
 	const uint64_t fields[4] = {0x21, 0x21, 0x20, 0x20};
-	struct classify_result result = classify(fields, 4, 4, 1, &empty);
+	struct classify_result result = classify(fields, 4, 4, 1, NOTHING_LISTED);
+	CU_ASSERT_EQUAL(result.status, 0);
 	assert_codes(&result, (uint8_t[]){ROW_IN_USE, ROW_TOP, ROW_FREE, ROW_IN_USE}, 4);
 	assert_words(&result.free_rows, (uint64_t[]){2}, 1);
 	CU_ASSERT_EQUAL(result.binned_rows.count, 0);
 	classify_free(&result);
 }
 
+static void test_classify_first_list_wins(void)
+{
+	/* Rows 0..3 at START, 0x20, 0x40, 0x60.  Row 1 is named by lists 0 and 1, row 2 by list 1
+	 * twice (a cycle) and then by list 3, row 3 by list 3 then list 0 (a later list with a
+	 * smaller number still comes later), row 0 by list 2 only. */
+	const uint64_t addresses[] = {START + 0x20, START + 0x40, START + 0x20, START + 0x40,
+	                              START + 0x60, START + 0x40, START,        START + 0x60};
+	const uint32_t values[] = {0, 1, 1, 1, 3, 3, 2, 0};
+	const uint64_t fields[4] = {0x21, 0x20, 0x20, 0x20};
+	struct classify_result result = classify(fields, 4, 4, -1, LISTED(addresses, values));
+	CU_ASSERT_EQUAL(result.status, 0);
+	assert_codes(&result, (uint8_t[]){KIND_UNSORTED, KIND_TCACHE, KIND_FASTBIN, KIND_SMALLBIN}, 4);
+	/* In row order, not in the order of the listing. */
+	assert_words(&result.binned_rows, (uint64_t[]){0, 1, 2, 3}, 4);
+	assert_words(&result.binned_values, (uint64_t[]){2, 0, 1, 3}, 4);
+	CU_ASSERT_EQUAL(result.free_rows.count, 0);
+	classify_free(&result);
+}
+
+static void test_classify_addresses_outside_the_segment(void)
+{
+	/* Rows at START .. START + 0x60; the rows end at START + 0x80. */
+	const uint64_t addresses[] = {START - 0x20, START - 8, START + 0x80, START + 0x1000,
+	                              START + 0x100000000ull, UINT64_MAX & ~15ull, 0, 16, START + 0x20};
+	const uint32_t values[] = {0, 0, 0, 1, 1, 1, 2, 2, 3};
+	const uint64_t fields[4] = {0x21, 0x21, 0x21, 0x21};
+	struct classify_result result = classify(fields, 4, 4, -1, LISTED(addresses, values));
+	CU_ASSERT_EQUAL(result.status, 0);
+	assert_codes(&result, (uint8_t[]){ROW_IN_USE, KIND_SMALLBIN, ROW_IN_USE, ROW_IN_USE}, 4);
+	assert_words(&result.binned_rows, (uint64_t[]){1}, 1);
+	assert_words(&result.binned_values, (uint64_t[]){3}, 1);
+	classify_free(&result);
+}
+
+static void test_classify_address_zero_is_never_listed(void)
+{
+	/* A segment at address 0: its first header is at 0, and a 0 in a list is its end, not a chunk. */
+	const uint64_t positions[3] = {0, 4, 8};
+	const uint64_t addresses[] = {0, 0x20};
+	const uint32_t values[] = {1, 2};
+	const uint64_t fields[3] = {0x21, 0x21, 0x21};
+	struct classify_result result = classify_at(positions, fields, 3, 3, -1, 0, LISTED(addresses, values));
+	CU_ASSERT_EQUAL(result.status, 0);
+	assert_codes(&result, (uint8_t[]){ROW_IN_USE, KIND_UNSORTED, ROW_IN_USE}, 3);
+	assert_words(&result.binned_rows, (uint64_t[]){1}, 1);
+	classify_free(&result);
+}
+
+static void test_classify_addresses_between_headers(void)
+{
+	/* Headers at START + 0x00, 0x20, 0x40, 0x60: every address below names no header, whether it
+	 * is misaligned, a word inside a chunk, or 16-byte aligned inside one. */
+	const uint64_t addresses[] = {START + 0x21, START + 0x24, START + 0x27, START + 0x08, START + 0x28,
+	                              START + 0x38, START + 0x10, START + 0x30, START + 0x50, START + 0x1f};
+	const uint32_t values[] = {0, 0, 0, 1, 1, 1, 2, 2, 2, 3};
+	const uint64_t fields[4] = {0x21, 0x21, 0x21, 0x21};
+	struct classify_result result = classify(fields, 4, 4, -1, LISTED(addresses, values));
+	CU_ASSERT_EQUAL(result.status, 0);
+	assert_codes(&result, (uint8_t[]){ROW_IN_USE, ROW_IN_USE, ROW_IN_USE, ROW_IN_USE}, 4);
+	CU_ASSERT_EQUAL(result.binned_rows.count, 0);
+	classify_free(&result);
+}
+
+static void test_classify_headers_at_odd_words(void)
+{
+	/* A damaged heap: headers at words 0, 3, 4, 9, 10 and 75 (past the first 64 words, so the
+	 * row count of a later block matters).  Each header's own address finds its row; the words
+	 * between them, odd or even, find none. */
+	const uint64_t positions[6] = {0, 3, 4, 9, 10, 75};
+	const uint64_t addresses[] = {START + 8 * 3,  START + 8 * 9,  START + 8 * 2, START + 8 * 5,
+	                              START + 8 * 11, START + 8 * 75, START + 8 * 74, START + 8 * 76,
+	                              START + 8 * 10};
+	const uint32_t values[] = {0, 1, 2, 2, 2, 3, 3, 3, 2};
+	const uint64_t fields[6] = {0x19, 0x9, 0x29, 0x9, 0x209, 0x21};
+	struct classify_result result = classify_at(positions, fields, 6, 6, -1, START, LISTED(addresses, values));
+	CU_ASSERT_EQUAL(result.status, 0);
+	assert_codes(&result,
+	             (uint8_t[]){ROW_IN_USE, KIND_TCACHE, ROW_IN_USE, KIND_FASTBIN, KIND_UNSORTED, KIND_SMALLBIN},
+	             6);
+	assert_words(&result.binned_rows, (uint64_t[]){1, 3, 4, 5}, 4);
+	assert_words(&result.binned_values, (uint64_t[]){0, 1, 2, 3}, 4);
+	classify_free(&result);
+
+	/* Even headers only, 16 bytes apart or more: an odd word 8 bytes past a header is no header. */
+	const uint64_t even[4] = {0, 2, 6, 130};
+	const uint64_t near[] = {START + 8, START + 8 * 3, START + 8 * 7, START + 8 * 131, START + 8 * 129,
+	                         START + 8 * 128, START + 8 * 6};
+	const uint32_t near_values[] = {0, 0, 0, 0, 0, 0, 1};
+	result = classify_at(even, fields, 4, 4, -1, START, LISTED(near, near_values));
+	CU_ASSERT_EQUAL(result.status, 0);
+	assert_codes(&result, (uint8_t[]){ROW_IN_USE, ROW_IN_USE, KIND_FASTBIN, ROW_IN_USE}, 4);
+	assert_words(&result.binned_rows, (uint64_t[]){2}, 1);
+	classify_free(&result);
+}
+
 static void test_classify_cut(void)
 {
-	struct heapwalk_index index = {0};
-	CU_ASSERT_EQUAL_FATAL(index_add(&index, (uint64_t[]){START + 0x60}, 1, 1), 0);
-	/* Rows past the cut get no verdict; the last row before it reads the header at the cut. */
+	const uint64_t addresses[] = {START + 0x60, START + 0x80};
+	const uint32_t values[] = {1, 0};
+	/* Rows past the cut get no verdict and are never listed; the last row before the cut reads
+	 * the header at the cut. */
 	const uint64_t fields[6] = {0x21, 0x21, 0x21, 0x20, 0x4140, 0x20};
-	struct classify_result result = classify(fields, 6, 3, -1, &index);
+	struct classify_result result = classify(fields, 6, 3, -1, LISTED(addresses, values));
 	assert_codes(&result, (uint8_t[]){ROW_IN_USE, ROW_IN_USE, ROW_FREE, UNTOUCHED, UNTOUCHED, UNTOUCHED},
 	             6);
 	assert_words(&result.free_rows, (uint64_t[]){2}, 1);
 	CU_ASSERT_EQUAL(result.binned_rows.count, 0);
 	classify_free(&result);
 
-	result = classify(fields, 6, 4, -1, &index);
+	result = classify(fields, 6, 4, -1, LISTED(addresses, values));
 	assert_codes(&result, (uint8_t[]){ROW_IN_USE, ROW_IN_USE, ROW_FREE, KIND_FASTBIN, UNTOUCHED}, 5);
 	assert_words(&result.binned_rows, (uint64_t[]){3}, 1);
 	assert_words(&result.binned_values, (uint64_t[]){1}, 1);
 	classify_free(&result);
 
 	/* A cut beyond the rows is the row count. */
-	result = classify(fields, 6, 100, -1, &index);
+	result = classify(fields, 6, 100, -1, LISTED(addresses, values));
 	CU_ASSERT_EQUAL(result.status, 0);
 	assert_codes(&result,
-	             (uint8_t[]){ROW_IN_USE, ROW_IN_USE, ROW_FREE, KIND_FASTBIN, ROW_FREE, ROW_IN_USE}, 6);
+	             (uint8_t[]){ROW_IN_USE, ROW_IN_USE, ROW_FREE, KIND_FASTBIN, KIND_TCACHE, ROW_IN_USE}, 6);
+	assert_words(&result.binned_rows, (uint64_t[]){3, 4}, 2);
 	classify_free(&result);
 
-	result = classify(fields, 6, 0, -1, &index);
+	result = classify(fields, 6, 0, -1, LISTED(addresses, values));
+	CU_ASSERT_EQUAL(result.status, 0);
 	assert_codes(&result, (uint8_t[]){UNTOUCHED}, 1);
 	CU_ASSERT_EQUAL(result.free_rows.count, 0);
+	CU_ASSERT_EQUAL(result.binned_rows.count, 0);
 	classify_free(&result);
+}
 
-	result = classify(fields, 0, 0, -1, &index);
+static void test_classify_empty_inputs(void)
+{
+	/* No rows at all, with and without listed addresses. */
+	const uint64_t addresses[] = {START, START + 0x20};
+	const uint32_t values[] = {0, 1};
+	struct classify_result result = classify(NULL, 0, 0, -1, LISTED(addresses, values));
+	CU_ASSERT_EQUAL(result.status, 0);
+	CU_ASSERT_EQUAL(result.binned_rows.count + result.free_rows.count, 0);
+	classify_free(&result);
+	result = classify(NULL, 0, 0, -1, NOTHING_LISTED);
 	CU_ASSERT_EQUAL(result.status, 0);
 	classify_free(&result);
-	heapwalk_index_free(&index);
+
+	/* Rows, nothing listed: only free, top and in use. */
+	const uint64_t fields[3] = {0x21, 0x20, 0x21};
+	result = classify(fields, 3, 3, 2, NOTHING_LISTED);
+	CU_ASSERT_EQUAL(result.status, 0);
+	assert_codes(&result, (uint8_t[]){ROW_FREE, ROW_IN_USE, ROW_TOP}, 3);
+	CU_ASSERT_EQUAL(result.binned_rows.count, 0);
+	classify_free(&result);
 }
 
 static void test_classify_unknown_list_number(void)
 {
-	struct heapwalk_index index = {0};
-	CU_ASSERT_EQUAL_FATAL(index_add(&index, (uint64_t[]){START}, 1, 40), 0);
-	const uint64_t fields[2] = {0x21, 0x20};
-	struct classify_result result = classify(fields, 2, 2, -1, &index);
-	/* Listed (so not free), but no kind code to give it. */
-	assert_codes(&result, (uint8_t[]){ROW_IN_USE, ROW_IN_USE}, 2);
-	assert_words(&result.binned_rows, (uint64_t[]){0}, 1);
-	assert_words(&result.binned_values, (uint64_t[]){40}, 1);
+	const uint64_t addresses[] = {START, START + 0x20};
+	const uint32_t values[] = {40, UINT32_MAX};
+	const uint64_t fields[3] = {0x21, 0x20, 0x20};
+	struct classify_result result = classify(fields, 3, 3, -1, LISTED(addresses, values));
+	/* Listed (so not free), but no kind code to give them. */
+	assert_codes(&result, (uint8_t[]){ROW_IN_USE, ROW_IN_USE, ROW_IN_USE}, 3);
+	assert_words(&result.binned_rows, (uint64_t[]){0, 1}, 2);
+	assert_words(&result.binned_values, (uint64_t[]){40, UINT32_MAX}, 2);
 	CU_ASSERT_EQUAL(result.free_rows.count, 0);
 	classify_free(&result);
-	heapwalk_index_free(&index);
+}
+
+static void test_classify_positions_must_increase(void)
+{
+	const uint64_t positions[3] = {0, 8, 4};
+	const uint64_t fields[3] = {0x41, 0x21, 0x21};
+	const uint64_t addresses[] = {START + 0x20};
+	const uint32_t values[] = {0};
+	struct classify_result result = classify_at(positions, fields, 3, 3, -1, START, LISTED(addresses, values));
+	CU_ASSERT_EQUAL(result.status, CLASSIFY_BAD_POSITIONS);
+	classify_free(&result);
+
+	/* A position repeated is no increase either. */
+	const uint64_t repeated[3] = {0, 4, 4};
+	result = classify_at(repeated, fields, 3, 3, -1, START, LISTED(addresses, values));
+	CU_ASSERT_EQUAL(result.status, CLASSIFY_BAD_POSITIONS);
+	classify_free(&result);
+}
+
+/* The answer classify must give, found the slow way: each row's header address looked for in the
+ * whole listing, first entry first. */
+static void reference_classify(const uint64_t *positions, const uint64_t *fields, size_t count, size_t cut,
+                               int64_t top_row, uint64_t start, const uint64_t *listed,
+                               const uint32_t *listed_values, size_t listed_count, uint8_t *codes,
+                               struct heapwalk_words *binned_rows, struct heapwalk_words *binned_values,
+                               struct heapwalk_words *free_rows)
+{
+	if (cut > count)
+		cut = count;
+	for (size_t row = 0; row < cut; row++) {
+		uint64_t header = start + 8 * positions[row];
+		size_t first = SIZE_MAX;
+		for (size_t i = 0; i < listed_count && first == SIZE_MAX; i++) {
+			if (listed[i] != 0 && listed[i] == header)
+				first = i;
+		}
+		if ((int64_t)row == top_row) {
+			codes[row] = ROW_TOP;
+		} else if (first != SIZE_MAX) {
+			uint32_t value = listed_values[first];
+			codes[row] = value < COUNT_OF(kind_of_value) ? kind_of_value[value] : ROW_IN_USE;
+			CU_ASSERT_FATAL(append_word(binned_rows, row) == 0 && append_word(binned_values, value) == 0);
+		} else if (row + 1 < count && !(fields[row + 1] & 1)) {
+			codes[row] = ROW_FREE;
+			CU_ASSERT_FATAL(append_word(free_rows, row) == 0);
+		} else {
+			codes[row] = ROW_IN_USE;
+		}
+	}
+}
+
+/* One rand() per statement: the order of calls within one expression is the compiler's choice,
+ * and the rounds should be the same in every build of the suite. */
+static uint64_t random_word(void)
+{
+	uint64_t word = (uint64_t)rand() << 42;
+	word ^= (uint64_t)rand() << 21;
+	return word ^ (uint64_t)rand();
+}
+
+/* Random segments, sane (every header 16 bytes apart) and damaged (headers at any word), against
+ * listings that mix headers (of rows before the cut, past it, and top), words between headers,
+ * misaligned and outside addresses, zeros, repeats and unknown list numbers. */
+static void test_classify_matches_reference(void)
+{
+	enum { ROUNDS = 400, MOST_ROWS = 400, MOST_LISTED = 300 };
+	srand(20260301);
+	size_t seen_binned = 0, seen_free = 0, seen_damaged = 0;
+	for (size_t round = 0; round < ROUNDS; round++) {
+		size_t count = (size_t)(rand() % MOST_ROWS);
+		size_t listed_count = (size_t)(rand() % MOST_LISTED);
+		int damaged = rand() % 3 == 0;
+		uint64_t start = round % 7 == 0 ? 0 : 0x7f0000000000ull + 16 * (uint64_t)(rand() % 0x10000);
+		uint64_t *positions = malloc((count ? count : 1) * sizeof(*positions));
+		uint64_t *fields = malloc((count ? count : 1) * sizeof(*fields));
+		uint64_t *listed = malloc((listed_count ? listed_count : 1) * sizeof(*listed));
+		uint32_t *values = malloc((listed_count ? listed_count : 1) * sizeof(*values));
+		uint8_t *codes = malloc(count ? count : 1);
+		uint8_t *expected_codes = malloc(count ? count : 1);
+		CU_ASSERT_FATAL(positions && fields && listed && values && codes && expected_codes);
+		uint64_t word = (uint64_t)(rand() % 3) * 2;
+		for (size_t row = 0; row < count; row++) {
+			positions[row] = word;
+			word += damaged ? (uint64_t)(rand() % 9 + 1) : 2 * (uint64_t)(rand() % 6 + 1);
+			fields[row] = (uint64_t)(rand() % 0x100) << 4;
+			fields[row] |= (uint64_t)(rand() % 8);
+		}
+		seen_damaged += damaged;
+		for (size_t i = 0; i < listed_count; i++) {
+			uint64_t row_header = count ? start + 8 * positions[(size_t)rand() % count] : start;
+			switch (rand() % 8) {
+			case 0: listed[i] = row_header + 8 * (uint64_t)(rand() % 5); break;
+			case 1: listed[i] = row_header + (uint64_t)(rand() % 16); break;
+			case 2: listed[i] = start + 8 * (uint64_t)(rand() % (word + 8)); break;
+			case 3: listed[i] = rand() % 2 ? 0 : random_word(); break;
+			case 4: listed[i] = start - 8 * (uint64_t)(rand() % 4); break;
+			case 5: listed[i] = i ? listed[(size_t)rand() % i] : row_header; break;
+			default: listed[i] = row_header; break;
+			}
+			values[i] = (uint32_t)(rand() % (COUNT_OF(kind_of_value) + 2));
+		}
+		size_t cut = count ? (size_t)rand() % (count + 3) : 0;
+		int64_t top_row = rand() % 2 && count ? rand() % (int64_t)count : -1;
+
+		/* Every array is a heap block of exactly its length, for the sanitizer build. */
+		struct heapwalk_words got[3] = {{0}}, want[3] = {{0}};
+		memset(codes, UNTOUCHED, count);
+		memset(expected_codes, UNTOUCHED, count);
+		int status = heapwalk_classify(positions, fields, count, cut, top_row, start, listed,
+		                               values, listed_count, kind_of_value, COUNT_OF(kind_of_value), codes,
+		                               &got[0], &got[1], &got[2]);
+		reference_classify(positions, fields, count, cut, top_row, start, listed, values, listed_count,
+		                   expected_codes, &want[0], &want[1], &want[2]);
+		CU_ASSERT_EQUAL_FATAL(status, 0);
+		CU_ASSERT_FATAL(count == 0 || memcmp(codes, expected_codes, count) == 0);
+		for (size_t k = 0; k < 3; k++) {
+			assert_words(&got[k], want[k].data, want[k].count);
+			heapwalk_free_words(&got[k]);
+			heapwalk_free_words(&want[k]);
+		}
+		for (size_t row = 0; row < count && row < cut; row++) {
+			seen_binned += expected_codes[row] >= KIND_TCACHE;
+			seen_free += expected_codes[row] == ROW_FREE;
+		}
+		free(expected_codes);
+		free(codes);
+		free(values);
+		free(listed);
+		free(fields);
+		free(positions);
+	}
+	/* The rounds did list rows, found free ones, and damaged heaps were among them. */
+	CU_ASSERT(seen_binned > 1000);
+	CU_ASSERT(seen_free > 1000);
+	CU_ASSERT(seen_damaged > ROUNDS / 5);
 }
 
 /* ---- heapwalk_histogram ------------------------------------------------------------------- */
@@ -963,17 +1150,19 @@ int main(void)
 	    {"many lists at once answer as one by one", test_follow_many_answers_as_one_by_one},
 	    CU_TEST_INFO_NULL,
 	};
-	static CU_TestInfo index_tests[] = {
-	    {"first list wins", test_index_first_list_wins},
-	    {"null entries and empty lists", test_index_skips_null_and_empty_lists},
-	    {"growth past 1024 entries", test_index_grows_past_1024},
-	    CU_TEST_INFO_NULL,
-	};
 	static CU_TestInfo classify_tests[] = {
 	    {"listed, free, top and in-use rows", test_classify_rows},
 	    {"top wins over free", test_classify_top_wins_over_free},
 	    {"cut below the row count", test_classify_cut},
+	    {"first list wins", test_classify_first_list_wins},
+	    {"addresses outside the segment", test_classify_addresses_outside_the_segment},
+	    {"address 0 is never listed", test_classify_address_zero_is_never_listed},
+	    {"addresses between headers", test_classify_addresses_between_headers},
+	    {"headers at odd words", test_classify_headers_at_odd_words},
+	    {"empty inputs", test_classify_empty_inputs},
 	    {"list number without a kind", test_classify_unknown_list_number},
+	    {"positions must increase", test_classify_positions_must_increase},
+	    {"random segments match the reference", test_classify_matches_reference},
 	    CU_TEST_INFO_NULL,
 	};
 	static CU_TestInfo histogram_tests[] = {
@@ -984,7 +1173,6 @@ int main(void)
 	static CU_SuiteInfo suites[] = {
 	    {"heapwalk_scan", NULL, NULL, NULL, NULL, scan_tests},
 	    {"heapwalk_follow", NULL, NULL, NULL, NULL, follow_tests},
-	    {"heapwalk_index_add", NULL, NULL, NULL, NULL, index_tests},
 	    {"heapwalk_classify", NULL, NULL, NULL, NULL, classify_tests},
 	    {"heapwalk_histogram", NULL, NULL, NULL, NULL, histogram_tests},
 	    CU_SUITE_INFO_NULL,
