@@ -90,78 +90,6 @@ int heapwalk_scan(const uint64_t *words, size_t word_count, size_t size_index,
 	return 0;
 }
 
-/* A set of 64-bit keys, each with a value: the histogram's table of the keys it has seen, open
- * addressing with linear probing.  Key 0 marks an empty slot. */
-struct heapwalk_index {
-	uint64_t *keys;
-	uint32_t *values;
-	size_t mask; /* slot count - 1; the slot count is a power of two */
-	size_t count;
-};
-
-static size_t index_slot(const struct heapwalk_index *index, uint64_t address)
-{
-	size_t slot = (size_t)((address >> 4) * 0x9E3779B97F4A7C15ull) & index->mask;
-	while (index->keys[slot] != 0 && index->keys[slot] != address)
-		slot = (slot + 1) & index->mask;
-	return slot;
-}
-
-static int index_resize(struct heapwalk_index *index, size_t slots)
-{
-	struct heapwalk_index grown = {calloc(slots, sizeof(uint64_t)), calloc(slots, sizeof(uint32_t)),
-				       slots - 1, index->count};
-	if (grown.keys == NULL || grown.values == NULL) {
-		free(grown.keys);
-		free(grown.values);
-		return -1;
-	}
-	for (size_t old = 0; index->keys && old <= index->mask; old++) {
-		if (index->keys[old] == 0)
-			continue;
-		size_t slot = index_slot(&grown, index->keys[old]);
-		grown.keys[slot] = index->keys[old];
-		grown.values[slot] = index->values[old];
-	}
-	free(index->keys);
-	free(index->values);
-	*index = grown;
-	return 0;
-}
-
-static int index_grow(struct heapwalk_index *index)
-{
-	return index_resize(index, index->keys ? (index->mask + 1) * 2 : 1024);
-}
-
-/* Find `key` (not 0) in an index, adding it with `value` when it is not there: 1 when it was
- * added, 0 when it was there, -1 when memory ran out.  *slot_out is its slot either way. */
-static int index_find_or_add(struct heapwalk_index *index, uint64_t key, uint32_t value, size_t *slot_out)
-{
-	/* Keep the table at most half full, so probes stay short. */
-	if (index->keys == NULL || 2 * (index->count + 1) > index->mask + 1) {
-		if (index_grow(index))
-			return -1;
-	}
-	size_t slot = index_slot(index, key);
-	*slot_out = slot;
-	if (index->keys[slot] != 0)
-		return 0;
-	index->keys[slot] = key;
-	index->values[slot] = value;
-	index->count++;
-	return 1;
-}
-
-void heapwalk_index_free(struct heapwalk_index *index)
-{
-	free(index->keys);
-	free(index->values);
-	index->keys = NULL;
-	index->values = NULL;
-	index->mask = index->count = 0;
-}
-
 /* Where a list that came back to an entry starts its cycle, given the cycle's `length`: the first
  * position of entries[0..count) whose value comes again `length` entries later.  When every entry
  * seen was stored (`complete`), the entry after the last one is the repeat and closes the search;
@@ -503,37 +431,67 @@ int heapwalk_classify(const uint64_t *positions, const uint64_t *fields, size_t 
 	return status;
 }
 
+/* The histogram's keys seen so far, as entry numbers into its `keys` array (entry + 1; 0 is an
+ * empty slot), so that any key, 0 too, can be stored.  Open addressing with linear probing, at
+ * most half full; a histogram has few distinct keys, so the table stays small. */
+struct key_table {
+	size_t *slots;
+	unsigned bits; /* 1 << bits slots */
+};
+
+static size_t *key_slot(const struct key_table *table, const uint64_t *keys, uint64_t key)
+{
+	size_t mask = ((size_t)1 << table->bits) - 1;
+	/* The product's high bits depend on every bit of the key; sizes differ in their middle bits. */
+	size_t slot = (size_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - table->bits));
+	while (table->slots[slot] != 0 && keys[table->slots[slot] - 1] != key)
+		slot = (slot + 1) & mask;
+	return &table->slots[slot];
+}
+
+static int key_table_grow(struct key_table *table, const uint64_t *keys, size_t count)
+{
+	unsigned bits = table->slots != NULL ? table->bits + 1 : 8;
+	if (bits >= 8 * sizeof(size_t) - 4)
+		return -1;
+	size_t *slots = calloc((size_t)1 << bits, sizeof(*slots));
+	if (slots == NULL)
+		return -1;
+	free(table->slots);
+	table->slots = slots;
+	table->bits = bits;
+	for (size_t entry = 0; entry < count; entry++)
+		*key_slot(table, keys, keys[entry]) = entry + 1;
+	return 0;
+}
+
 /* Count rows 0..cut-1 by (size, code): each distinct key (size field & ~7) | code goes once to
- * `keys`, its number of rows to `counts`.  Returns 0, or -1 when memory ran out. */
+ * `keys`, in the order of first appearance, its number of rows to `counts`.  Returns 0, or -1
+ * when memory ran out. */
 int heapwalk_histogram(const uint64_t *fields, const uint8_t *codes, size_t cut, struct heapwalk_words *keys,
 		       struct heapwalk_words *counts)
 {
-	struct heapwalk_index seen = {0};
-	/* 0 marks an empty slot of the table, so the key 0 (size 0, in use) is kept aside. */
-	size_t zero_key_entry = SIZE_MAX;
+	struct key_table seen = {NULL, 0};
 	int status = 0;
-	for (size_t row = 0; row < cut && status == 0; row++) {
+	for (size_t row = 0; row < cut; row++) {
 		uint64_t key = (fields[row] & ~(uint64_t)7) | codes[row];
-		size_t entry = zero_key_entry;
-		if (key != 0) {
-			size_t slot;
-			if (index_find_or_add(&seen, key, (uint32_t)keys->count, &slot) < 0) {
+		/* Room for one more key first, so the slot found stays valid. */
+		if (seen.slots == NULL || 2 * (keys->count + 1) > ((size_t)1 << seen.bits)) {
+			if (key_table_grow(&seen, keys->data, keys->count)) {
 				status = -1;
 				break;
 			}
-			entry = seen.values[slot];
 		}
-		if (entry == SIZE_MAX || entry == keys->count) {
-			if (key == 0)
-				zero_key_entry = keys->count;
-			entry = keys->count;
+		size_t *slot = key_slot(&seen, keys->data, key);
+		if (*slot == 0) {
 			if (append_word(keys, key) || append_word(counts, 0)) {
 				status = -1;
 				break;
 			}
+			*slot = keys->count;
 		}
-		counts->data[entry]++;
+		counts->data[*slot - 1]++;
 	}
-	heapwalk_index_free(&seen);
+	free(seen.slots);
 	return status;
 }

@@ -1048,7 +1048,7 @@ static int histogram(const uint64_t *fields, const uint8_t *codes, size_t cut, s
 
 static void test_histogram_key_zero(void)
 {
-	/* Size 0 in use is key 0 (the table's empty mark), wherever it first appears. */
+	/* Size 0 in use is key 0, counted like any other key wherever it first appears. */
 	const uint64_t fields[8] = {0x21, 0, 0x21, 0x1, 0x20, 0x7, 0x21, 0};
 	const uint8_t codes[8] = {ROW_IN_USE, ROW_IN_USE, ROW_FREE,    ROW_IN_USE,
 	                          ROW_TOP,    ROW_IN_USE, KIND_TCACHE, ROW_FREE};
@@ -1123,6 +1123,45 @@ static void test_histogram_many_keys(void)
 	free(fields);
 }
 
+/* Keys at random, as a damaged heap's size fields are: unlike the regular sizes above, they
+ * collide in the table, and each must still be counted on its own, in order of first appearance,
+ * as a plain search through the keys found so far counts them. */
+static void test_histogram_random_keys(void)
+{
+	enum { DISTINCT = 1500, ROWS = 6000 };
+	srand(20260302);
+	uint64_t *choices = malloc(DISTINCT * sizeof(*choices));
+	uint64_t *fields = malloc(ROWS * sizeof(*fields));
+	uint8_t *codes = malloc(ROWS);
+	CU_ASSERT_FATAL(choices && fields && codes);
+	for (size_t i = 0; i < DISTINCT; i++)
+		choices[i] = random_word();
+	for (size_t row = 0; row < ROWS; row++) {
+		fields[row] = choices[(size_t)rand() % DISTINCT];
+		codes[row] = (uint8_t)(rand() % 8);
+	}
+	struct heapwalk_words keys = {0}, counts = {0}, expected_keys = {0}, expected_counts = {0};
+	for (size_t row = 0; row < ROWS; row++) {
+		uint64_t key = (fields[row] & ~(uint64_t)7) | codes[row];
+		size_t entry = 0;
+		while (entry < expected_keys.count && expected_keys.data[entry] != key)
+			entry++;
+		if (entry == expected_keys.count)
+			CU_ASSERT_FATAL(append_word(&expected_keys, key) == 0 && append_word(&expected_counts, 0) == 0);
+		expected_counts.data[entry]++;
+	}
+	CU_ASSERT_EQUAL(histogram(fields, codes, ROWS, &keys, &counts), 0);
+	assert_words(&keys, expected_keys.data, expected_keys.count);
+	assert_words(&counts, expected_counts.data, expected_counts.count);
+	heapwalk_free_words(&keys);
+	heapwalk_free_words(&counts);
+	heapwalk_free_words(&expected_keys);
+	heapwalk_free_words(&expected_counts);
+	free(codes);
+	free(fields);
+	free(choices);
+}
+
 int main(void)
 {
 	/* A loop that never ends is a failure too. */
@@ -1168,6 +1207,7 @@ int main(void)
 	static CU_TestInfo histogram_tests[] = {
 	    {"key 0", test_histogram_key_zero},
 	    {"many distinct keys", test_histogram_many_keys},
+	    {"random keys match a plain count", test_histogram_random_keys},
 	    CU_TEST_INFO_NULL,
 	};
 	static CU_SuiteInfo suites[] = {
