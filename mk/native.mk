@@ -1,4 +1,4 @@
-# The gdb extension's optional C helper (gdb/native/heapwalk.c): the walk's two inner loops,
+# The gdb extension's optional C helper (gdb/native/heapwalk.c): the walk's inner loops,
 # loaded by gdb/ptmalloc/native.py through ctypes from build/ or from beside the installed
 # package.  Without it the extension runs the same loops in Python.
 

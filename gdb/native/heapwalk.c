@@ -1,8 +1,10 @@
-/* The two inner loops of the gdb extension's heap walk, in C, for gdb's Python to call through
- * ctypes (gdb/ptmalloc/native.py).  Everything else stays in Python; the extension runs the same
- * loops in pure Python when this library is absent, and the tests compare both.
+/* The inner loops of the gdb extension's heap walk, in C, for gdb's Python to call through ctypes
+ * (gdb/ptmalloc/native.py): following the size fields through a heap segment, following bin
+ * lists, finding each row's state and bin list, and counting rows by size and state.  Everything
+ * else stays in Python; the extension runs the same loops in pure Python when this library is
+ * absent, and the tests compare both.
  *
- * Both loops work on a heap segment the extension has already read into its own memory, so they
+ * The loops work on heap segments the extension has already read into its own memory, so they
  * never touch the inferior.  The words come from a possibly corrupted heap: every index is
  * checked against the buffer before it is used, and every loop is bounded, so no input can make
  * gdb read outside the buffer or spin. */
