@@ -71,6 +71,11 @@ void heapwalk_free_words(struct heapwalk_words *words)
  * flag bits fall off the shift).  A size below 8 would not move: it ends the walk, as a step past
  * every segment would.  When a header's size word lies past the buffer, its position is not
  * kept and *header_past_end gets it (else UINT64_MAX).  Returns 0, or -1 when memory ran out. */
+/* How far ahead of the chunk being read heapwalk_scan asks for memory: 4 KB, a few dozen chunks of
+ * a typical heap, far enough to cover the wait for memory (measured: 512 words did better than 64
+ * or 128 on the 100,000-chunk benchmark heap, and 1024 no better). */
+enum { SCAN_PREFETCH_WORDS = 512 };
+
 int heapwalk_scan(const uint64_t *words, size_t word_count, size_t size_index,
 		  struct heapwalk_words *positions, struct heapwalk_words *fields, uint64_t *header_past_end)
 {
@@ -81,6 +86,10 @@ int heapwalk_scan(const uint64_t *words, size_t word_count, size_t size_index,
 			*header_past_end = word;
 			return 0;
 		}
+		/* Each step's address comes from the size just read, so the processor cannot run
+		 * ahead on its own; the walk only moves forward, so the lines ahead are asked for. */
+		if (SCAN_PREFETCH_WORDS < word_count - word)
+			__builtin_prefetch(&words[word + SCAN_PREFETCH_WORDS]);
 		uint64_t field = words[word + size_index];
 		if (append_word(positions, word) || append_word(fields, field))
 			return -1;
