@@ -357,6 +357,8 @@ def find_allocator():
         return _cached[1]
     found = None
     for objfile in _primary_objfiles():
+        if _plainly_not_an_allocator(objfile):
+            continue
         found = _anchored_allocator(objfile)
         if found is not None:
             break
@@ -376,6 +378,17 @@ def find_allocator():
                         "layout manifest) or glibc 2.36 with libc6-dbg")
     _cached = (generation, found)
     return found
+
+
+def _plainly_not_an_allocator(objfile):
+    """Whether the objfile's own file shows it has no allocator: it exports no malloc and its
+    .symtab, which it has, names no main_arena.  Such an objfile (the program itself, most of
+    the time) is passed over without asking gdb for its symbols or looking for a manifest."""
+    if not objfile.filename:
+        return False
+    symbol_table = elf_symbols.symbol_table(objfile.filename, getattr(objfile, "build_id", None))
+    return bool(symbol_table) and b"main_arena" not in symbol_table and \
+        elf_symbols.defines_symbol(objfile.filename, "malloc") is False
 
 
 def _undescribed_allocator(objfile):
