@@ -19,16 +19,16 @@ $(BUILD)/obj/%.o: %.c $(ALLOCATOR_HEADERS)
 
 # Linked beside the target and renamed into place: programs and gdb sessions that have the old
 # library mapped keep a consistent file instead of faulting on one being rewritten.  What a
-# preloaded copy costs every program in resident pages is kept small (7 pages): packed relative
+# preloaded copy costs every program in resident pages is kept small (8 pages): packed relative
 # relocations and calls among our own exported functions bound at link time (no PLT slots for
 # them) keep what ld.so reads short; -z noseparate-code lets it share pages with the hot code;
-# -z norelro keeps the relocated GOT in the same writable page as main_arena (RELRO would give it
-# a page of its own, for hardening that glibc's own malloc state does not have either); and
-# layout.ld places the segments (see there).
+# and layout.ld places the segments (see there).  RELRO stays: it costs the relocated GOT a page
+# of its own, but a GOT left writable would be a target for the very heap exploits this project
+# studies, one glibc's own malloc does not offer.
 $(BUILD)/libptmalloc.so: $(ALLOCATOR_OBJECTS) allocator/layout.ld
 	$(CC) -shared -Wl,-soname,libptmalloc.so -Wl,-z,nodelete -Wl,--no-undefined \
 		-Wl,-z,pack-relative-relocs -Wl,-Bsymbolic-functions -Wl,-z,noseparate-code \
-		-Wl,-z,norelro -Wl,-T,allocator/layout.ld \
+		-Wl,-T,allocator/layout.ld \
 		-o $@.tmp $(ALLOCATOR_OBJECTS)
 	mv -f $@.tmp $@
 
