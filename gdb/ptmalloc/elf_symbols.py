@@ -43,7 +43,7 @@ def symbol_table(path, build_id):
     """{name as bytes: (symbol type, value), or None for a name defined more than once} of the
     file's .symtab, or {} when it has none (stripped), cannot be read, or its build-id is not
     `build_id` (rebuilt since gdb read it)."""
-    if not build_id or _cached(path, _SHT_NOTE, _read_build_id) != build_id:
+    if not _built_as(path, build_id):
         return {}
     return _defined(path, _SHT_SYMTAB) or {}
 
@@ -55,9 +55,14 @@ def tls_offset_slots(path, build_id):
     Each such slot is where the dynamic linker writes a thread-local variable's offset from the
     thread pointer for initial-exec accesses: the addend (the variable's place in the module's
     TLS block) minus the block's offset.  Reading one slot in memory gives the block's offset."""
-    if not build_id or _cached(path, _SHT_NOTE, _read_build_id) != build_id:
+    if not _built_as(path, build_id):
         return []
     return _cached(path, _SHT_RELA, _read_tls_slots) or []
+
+
+def _built_as(path, build_id):
+    """Whether the file on disk still has `build_id`, the one gdb read (gdb.Objfile.build_id)."""
+    return bool(build_id) and _cached(path, _SHT_NOTE, _read_build_id) == build_id
 
 
 def _defined(path, section_type):

@@ -171,9 +171,7 @@ def _anchored_allocator(objfile):
     from the thread pointers (thread_locals).  Looking up main_arena and tcache instead makes gdb
     expand a unit of the allocator itself, with every macro of every header it includes: the
     biggest fixed cost of a session's first heap command."""
-    if not objfile.filename:
-        return None
-    symbol_table = elf_symbols.symbol_table(objfile.filename, getattr(objfile, "build_id", None))
+    symbol_table = _symbol_table(objfile)
     entry = symbol_table.get(_TYPE_ANCHOR.encode())
     if entry is None or entry[0] != elf_symbols.STT_OBJECT:
         return None
@@ -203,8 +201,7 @@ def _anchored_allocator(objfile):
 
 def _dwarf_allocator(objfile, arena_symbol):
     block = arena_symbol.symtab.static_block() if arena_symbol.symtab else None
-    symbol_table = elf_symbols.symbol_table(objfile.filename, getattr(objfile, "build_id", None)) \
-        if objfile.filename else {}
+    symbol_table = _symbol_table(objfile)
     tls = _SymbolTls(objfile, symbol_table)
     gdb_types = {}
     if tls.anchor is not None:
@@ -244,6 +241,13 @@ def _dwarf_allocator(objfile, arena_symbol):
         if name not in addresses:
             raise HeapError("%s has no symbol %s" % (objfile.filename, name))
     return Allocator(objfile, layouts, addresses, tls, "DWARF")
+
+
+def _symbol_table(objfile):
+    """The .symtab of the objfile's file (see elf_symbols.symbol_table); {} without a file."""
+    if not objfile.filename:
+        return {}
+    return elf_symbols.symbol_table(objfile.filename, getattr(objfile, "build_id", None))
 
 
 def _symbol_address(objfile, name):
@@ -384,9 +388,7 @@ def _plainly_not_an_allocator(objfile):
     """Whether the objfile's own file shows it has no allocator: it exports no malloc and its
     .symtab, which it has, names no main_arena.  Such an objfile (the program itself, most of
     the time) is passed over without asking gdb for its symbols or looking for a manifest."""
-    if not objfile.filename:
-        return False
-    symbol_table = elf_symbols.symbol_table(objfile.filename, getattr(objfile, "build_id", None))
+    symbol_table = _symbol_table(objfile)
     return bool(symbol_table) and b"main_arena" not in symbol_table and \
         elf_symbols.defines_symbol(objfile.filename, "malloc") is False
 

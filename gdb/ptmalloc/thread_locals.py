@@ -16,7 +16,7 @@ reads (`needs_selection`):
 
 import gdb
 
-from . import elf_symbols, memory
+from . import constants as C, elf_symbols, memory
 from .errors import HeapError
 
 NAMES = ("tcache", "thread_arena")
@@ -104,8 +104,8 @@ class ThreadPointerTls:
             raise HeapError("no thread handle (libthread_db is not in use)")
         if self._block_offset is None:
             stored = memory.current().u64(self._slot_address)
-            self._block_offset = (stored - self._slot_addend) & ((1 << 64) - 1)
-        address = (pointer + self._block_offset + self._places[name]) & ((1 << 64) - 1)
+            self._block_offset = (stored - self._slot_addend) & C.MASK64
+        address = (pointer + self._block_offset + self._places[name]) & C.MASK64
         return memory.current().u64(address)
 
 
