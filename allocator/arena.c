@@ -1,8 +1,8 @@
 /*
  * Arenas: the main arena (in .data, growing with sbrk) and thread arenas (each living at the start of
  * its first HEAP_MAX_SIZE-aligned heap, see heap.c).  Here are initialisation, choosing a thread's
- * arena (free list, new arena up to the limit, then round-robin reuse), detaching at thread exit and
- * keeping the allocator usable across fork.
+ * arena (free list, new arena up to the limit, then round-robin reuse) and detaching at thread exit
+ * (fork is fork.c's).
  */
 #include <limits.h>
 #include <pthread.h>
@@ -28,7 +28,6 @@ __thread mstate thread_arena;
    pthread key whose destructor runs when a thread that used the heap exits. */
 static pthread_key_t thread_exit_key;
 static __thread bool thread_exit_key_set;
-static bool fork_handlers_active;
 
 static void note_thread_uses_heap(void)
 {
@@ -53,9 +52,6 @@ static void malloc_init_state(mstate av)
 }
 
 static void thread_exit_destructor(void *value);
-static PTM_COLD void fork_prepare(void);
-static PTM_COLD void fork_parent(void);
-static PTM_COLD void fork_child(void);
 
 void ptmalloc_init(void)
 {
@@ -70,7 +66,7 @@ void ptmalloc_init(void)
 	if (mp_.hp_pagesize > 0)
 		__always_fail_morecore = true;
 	pthread_key_create(&thread_exit_key, thread_exit_destructor);
-	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	register_fork_handlers();
 }
 
 /* ---- choosing and attaching arenas ---- */
@@ -234,7 +230,7 @@ mstate arena_get_retry(mstate failed, size_t bytes)
 	return arena_get2(bytes, failed);
 }
 
-/* ---- thread exit and fork ---- */
+/* ---- thread exit ---- */
 
 static void arena_thread_exit(void)
 {
@@ -264,52 +260,4 @@ static void thread_exit_destructor(void *value)
 		return;
 	}
 	arena_thread_exit();
-}
-
-static void fork_prepare(void)
-{
-	/* glibc locks only when other threads could be inside malloc. */
-	fork_handlers_active = !SINGLE_THREAD_P;
-	if (!fork_handlers_active)
-		return;
-	lock_acquire(&list_lock);
-	mstate av = &main_arena;
-	do {
-		lock_acquire(&av->mutex);
-		av = av->next;
-	} while (av != &main_arena);
-}
-
-static void fork_parent(void)
-{
-	if (!fork_handlers_active)
-		return;
-	mstate av = &main_arena;
-	do {
-		lock_release(&av->mutex);
-		av = av->next;
-	} while (av != &main_arena);
-	lock_release(&list_lock);
-}
-
-/* Only this thread survives in the child: every arena but its own is unattached and free. */
-static void fork_child(void)
-{
-	if (!fork_handlers_active)
-		return;
-	lock_reinit(&free_list_lock);
-	if (thread_arena != NULL)
-		thread_arena->attached_threads = 1;
-	free_list = NULL;
-	mstate av = &main_arena;
-	do {
-		lock_reinit(&av->mutex);
-		if (av != thread_arena) {
-			av->attached_threads = 0;
-			av->next_free = free_list;
-			free_list = av;
-		}
-		av = av->next;
-	} while (av != &main_arena);
-	lock_reinit(&list_lock);
 }

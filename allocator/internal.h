@@ -74,7 +74,7 @@ _Noreturn void malloc_assert_fail(const char *function, const char *expression);
 			malloc_assert_fail(function, expression);                                   \
 	} while (0)
 
-/* ---- arena.c: arenas, heaps, thread attach/detach, fork ---- */
+/* ---- arena.c: arenas, heaps, thread attach/detach ---- */
 void ptmalloc_init(void);
 static inline void ptmalloc_ensure_init(void)
 {
@@ -94,6 +94,10 @@ static inline mstate arena_get(size_t size)
 	return arena_get2(size, NULL);
 }
 mstate arena_get_retry(mstate failed, size_t bytes);
+
+/* ---- fork.c ---- */
+/* Registers the fork handlers once; called as early as the library can (see fork.c). */
+void register_fork_handlers(void);
 /* With the hugetlb tunable, heaps are sized and aligned in huge pages instead. */
 static inline size_t heap_min_size(void) { return mp_.hp_pagesize == 0 ? HEAP_MIN_SIZE : mp_.hp_pagesize; }
 static inline size_t heap_max_size(void) { return mp_.hp_pagesize == 0 ? HEAP_MAX_SIZE : mp_.hp_pagesize * 4; }

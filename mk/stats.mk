@@ -9,6 +9,12 @@ STATS_PROGRAMS := $(BUILD)/tests/stats/stats_scenarios $(BUILD)/tests/stats/tuna
 	$(BUILD)/tests/stats/secure_probe_clone
 THREAD_PROGRAMS := $(BUILD)/tests/threads/thread_stress $(BUILD)/tests/threads/arena_count \
 	$(BUILD)/tests/threads/fork_churn
+# The fork tests also run with the clone linked in, both ways: glibc's fork() orders its locks
+# against whatever malloc it finds, and a linked program registers its handlers in another order.
+FORK_LOCK_TESTS := fork_stdio fork_handlers
+THREAD_PROGRAMS += $(foreach t,$(FORK_LOCK_TESTS),$(BUILD)/tests/threads/$(t) \
+	$(BUILD)/tests/threads/$(t)-linked $(BUILD)/tests/threads/$(t)-static)
+THREAD_TEST_CFLAGS = $(subst -O0,-O2,$(SAMPLE_CFLAGS)) $(STATS_TEST_CFLAGS)
 STATS_PYTEST := PTM_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider
 
 ALL_TARGETS += $(STATS_PROGRAMS) $(THREAD_PROGRAMS)
@@ -27,9 +33,19 @@ $(BUILD)/tests/stats/libtls_peer.so: tests/stats/tls_peer.c
 	@mkdir -p $(dir $@)
 	$(CC) $(SAMPLE_CFLAGS) -shared -fPIC -o $@ $<
 
-$(BUILD)/tests/threads/%: tests/threads/%.c tests/threads/pattern.h
+THREAD_HEADERS := $(wildcard tests/threads/*.h)
+
+$(BUILD)/tests/threads/%: tests/threads/%.c $(THREAD_HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(subst -O0,-O2,$(SAMPLE_CFLAGS)) $(STATS_TEST_CFLAGS) -o $@ $< -lpthread
+	$(CC) $(THREAD_TEST_CFLAGS) -o $@ $< -lpthread
+
+$(BUILD)/tests/threads/%-linked: tests/threads/%.c $(THREAD_HEADERS) $(BUILD)/libptmalloc.so
+	@mkdir -p $(dir $@)
+	$(CC) $(THREAD_TEST_CFLAGS) -o $@ $< -L$(BUILD) -lptmalloc -Wl,-rpath,'$$ORIGIN/../..' -lpthread
+
+$(BUILD)/tests/threads/%-static: tests/threads/%.c $(THREAD_HEADERS) $(BUILD)/libptmalloc.a
+	@mkdir -p $(dir $@)
+	$(CC) $(THREAD_TEST_CFLAGS) -o $@ $< $(BUILD)/libptmalloc.a -lpthread
 
 .PHONY: test-stats test-threads
 test-stats: $(STATS_PROGRAMS) $(BUILD)/libptmalloc.so

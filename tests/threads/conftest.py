@@ -13,6 +13,8 @@ PROGRAMS = BUILD / "tests" / "threads"
 RUN_TIMEOUT = 120
 
 LIBRARIES = ["glibc", "clone"]
+# Builds of a program with the clone linked in rather than preloaded: beside it, with a suffix.
+LINKED_BUILDS = ["linked", "static"]
 
 
 def run_program(name, args=(), library="glibc", extra_env=None):
@@ -20,7 +22,8 @@ def run_program(name, args=(), library="glibc", extra_env=None):
     environment.update(extra_env or {})
     if library == "clone":
         environment["LD_PRELOAD"] = str(CLONE)
-    command = [str(PROGRAMS / name), *map(str, args)]
+    program = f"{name}-{library}" if library in LINKED_BUILDS else name
+    command = [str(PROGRAMS / program), *map(str, args)]
     try:
         result = subprocess.run(command, env=environment, capture_output=True, text=True,
                                 timeout=RUN_TIMEOUT, check=False)
@@ -33,6 +36,7 @@ def run_program(name, args=(), library="glibc", extra_env=None):
 @pytest.fixture(autouse=True, scope="session")
 def built_programs():
     missing = [str(path) for path in (CLONE, PROGRAMS / "thread_stress", PROGRAMS / "arena_count",
+                                      PROGRAMS / "fork_stdio", PROGRAMS / "fork_handlers",
                                       PROGRAMS / "fork_churn") if not path.exists()]
     if missing:
         pytest.fail("not built: " + ", ".join(missing) + " (run make)", pytrace=False)

@@ -1,0 +1,181 @@
+/*
+ * fork() with atfork handlers that allocate, while other threads churn the heap.  glibc runs every
+ * prepare handler before it locks its arenas and unlocks them before the parent and child
+ * handlers, so a handler may call malloc and free; an allocator outside libc must keep that true
+ * through its own handlers' place in the list.  Handlers are registered three ways: from a
+ * program constructor, in main before the first malloc, and once threads run.  The first forks
+ * come while the program is still single-threaded (no locks are taken then), the rest while
+ * threads churn.  Every handler must have run once per fork, and every child must be able to
+ * allocate.  When no fork completes for STALL_SECONDS the program reports a deadlock and exits 2.
+ *
+ * usage: fork_handlers FORKS FORKERS CHURNERS
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "stall_watch.h"
+
+#define SINGLE_THREADED_FORKS 20
+#define CHURN_SLOTS 64
+#define REGISTRATIONS 3
+
+static volatile int stop_running;
+static unsigned long forks_done, children_failed, churn_steps;
+static unsigned long prepares[REGISTRATIONS], parents[REGISTRATIONS], children[REGISTRATIONS];
+
+/* Sizes from the tcache, the small bins and the mmap threshold: every path that locks an arena. */
+static void allocate_in_handler(void)
+{
+	static const size_t sizes[] = {24, 1000, 5000, 300000};
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		char *block = malloc(sizes[i]);
+		if (block == NULL)
+			abort();
+		memset(block, 0xa5, sizes[i]);
+		free(block);
+	}
+}
+
+#define HANDLERS(n)                                                                                          \
+	static void prepare_##n(void)                                                                        \
+	{                                                                                                    \
+		allocate_in_handler();                                                                       \
+		progress_add(&prepares[n]);                                                                  \
+	}                                                                                                    \
+	static void parent_##n(void)                                                                         \
+	{                                                                                                    \
+		allocate_in_handler();                                                                       \
+		progress_add(&parents[n]);                                                                   \
+	}                                                                                                    \
+	static void child_##n(void)                                                                          \
+	{                                                                                                    \
+		allocate_in_handler();                                                                       \
+		children[n]++;                                                                               \
+	}
+HANDLERS(0)
+HANDLERS(1)
+HANDLERS(2)
+
+__attribute__((constructor)) static void register_from_constructor(void)
+{
+	pthread_atfork(prepare_0, parent_0, child_0);
+}
+
+/* The child checks its own handlers ran, then allocates from the arenas the threads left. */
+static void child_work(void)
+{
+	for (int n = 0; n < REGISTRATIONS; n++)
+		if (children[n] != 1 && !(n == 2 && children[n] == 0))
+			_exit(4);
+	for (size_t size = 16; size <= 400000; size *= 3) {
+		char *block = malloc(size);
+		if (block == NULL)
+			_exit(3);
+		memset(block, 0x3c, size);
+		free(block);
+	}
+	_exit(0);
+}
+
+static void fork_once(void)
+{
+	pid_t child = fork();
+	if (child < 0) {
+		perror("fork_handlers: fork");
+		exit(1);
+	}
+	if (child == 0)
+		child_work();
+	int status;
+	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		progress_add(&children_failed);
+	progress_add(&forks_done);
+}
+
+static void *fork_repeatedly(void *unused)
+{
+	(void)unused;
+	while (!stop_running)
+		fork_once();
+	return NULL;
+}
+
+static void *churn(void *seed)
+{
+	unsigned long random = (unsigned long)(uintptr_t)seed * 0x9e3779b97f4a7c15UL + 1;
+	char *blocks[CHURN_SLOTS] = {0};
+	while (!stop_running) {
+		random ^= random << 13, random ^= random >> 7, random ^= random << 17;
+		int slot = (int)(random % CHURN_SLOTS);
+		free(blocks[slot]);
+		blocks[slot] = malloc(random % 16 == 0 ? 200000 : 16 + (random >> 8) % 4000);
+		progress_add(&churn_steps);
+	}
+	for (int i = 0; i < CHURN_SLOTS; i++)
+		free(blocks[i]);
+	return NULL;
+}
+
+static void report(int descriptor, const char *verdict)
+{
+	char line[300];
+	int length = snprintf(line, sizeof line,
+	                      "%lu forks, %lu churn steps, handlers run (prepare/parent): %lu/%lu "
+	                      "%lu/%lu %lu/%lu, %lu children failed: %s\n",
+	                      progress_of(&forks_done), progress_of(&churn_steps), progress_of(&prepares[0]),
+	                      progress_of(&parents[0]), progress_of(&prepares[1]), progress_of(&parents[1]),
+	                      progress_of(&prepares[2]), progress_of(&parents[2]),
+	                      progress_of(&children_failed), verdict);
+	ssize_t ignored = write(descriptor, line, (size_t)length);
+	(void)ignored;
+}
+
+static bool handlers_ran_for_every_fork(unsigned long late_forks)
+{
+	unsigned long forks = progress_of(&forks_done);
+	for (int n = 0; n < 2; n++)
+		if (prepares[n] != forks || parents[n] != forks)
+			return false;
+	return prepares[2] == late_forks && parents[2] == late_forks;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 4) {
+		fputs("usage: fork_handlers FORKS FORKERS CHURNERS\n", stderr);
+		return 1;
+	}
+	/* Before the program's first malloc. */
+	pthread_atfork(prepare_1, parent_1, child_1);
+	unsigned long forks = strtoul(argv[1], NULL, 10);
+	int forkers = atoi(argv[2]), churners = atoi(argv[3]);
+
+	for (int i = 0; i < SINGLE_THREADED_FORKS; i++)
+		fork_once();
+
+	pthread_t threads[64];
+	int started = 0;
+	for (int i = 0; i < churners && started < 32; i++)
+		pthread_create(&threads[started++], NULL, churn, (void *)(uintptr_t)(i + 1));
+	pthread_atfork(prepare_2, parent_2, child_2);
+	unsigned long forks_before_late_handlers = progress_of(&forks_done);
+	for (int i = 0; i < forkers && started < 64; i++)
+		pthread_create(&threads[started++], NULL, fork_repeatedly, NULL);
+
+	bool progressed = watch_progress(&forks_done, forks);
+	stop_running = 1;
+	if (!progressed || !join_within_stall_limit(threads, started)) {
+		report(STDERR_FILENO, "DEADLOCK (no progress for " STALL_SECONDS_TEXT " s)");
+		_exit(2);
+	}
+	bool ok = progress_of(&children_failed) == 0 &&
+	          handlers_ran_for_every_fork(progress_of(&forks_done) - forks_before_late_handlers);
+	report(STDOUT_FILENO, ok ? "ok" : "FAILED");
+	return ok ? 0 : 1;
+}

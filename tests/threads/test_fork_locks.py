@@ -1,0 +1,37 @@
+"""fork() under threads takes its locks in glibc's order, so no program's locks can close a cycle
+with the allocator's: libio's list lock before the arena locks (threads forking while others
+realloc inside getline() and one flushes every stream), and the program's own atfork handlers
+outside the arena locks (handlers that allocate, registered before the first malloc, from a
+constructor and while threads run).  Run under system glibc (the oracle: it must pass there too)
+and with the clone preloaded, linked as a shared library and linked in from libptmalloc.a.  Each
+program counts forks, not seconds, and reports a deadlock itself when forks stop completing."""
+import re
+
+import pytest
+
+from conftest import LIBRARIES, LINKED_BUILDS, run_program
+
+BUILDS = LIBRARIES + LINKED_BUILDS
+# An allocator with the wrong order deadlocks within the first few forks of either program.
+STDIO_FORKS = 2000
+HANDLER_FORKS = 300
+
+
+def _forks_reported(result):
+    match = re.search(r"^(\d+) forks, .*: ok$", result.stdout, re.MULTILINE)
+    return int(match.group(1)) if match else 0
+
+
+@pytest.mark.parametrize("library", BUILDS)
+def test_fork_while_threads_hold_stdio_locks(library):
+    result = run_program("fork_stdio", [STDIO_FORKS, 2, 2], library)
+    assert result.returncode == 0, result.stdout + result.stderr[-1000:]
+    assert _forks_reported(result) >= STDIO_FORKS, result.stdout
+    assert " 0 children failed" in result.stdout
+
+
+@pytest.mark.parametrize("library", BUILDS)
+def test_fork_handlers_that_allocate(library):
+    result = run_program("fork_handlers", [HANDLER_FORKS, 2, 2], library)
+    assert result.returncode == 0, result.stdout + result.stderr[-1000:]
+    assert _forks_reported(result) >= HANDLER_FORKS, result.stdout
