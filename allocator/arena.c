@@ -10,18 +10,7 @@
 
 #include "internal.h"
 
-struct malloc_state main_arena = {
-    .mutex = 0,
-    .next = &main_arena,
-    .attached_threads = 1,
-};
-
-bool __malloc_initialized;
-size_t narenas = 1;
-mstate free_list;
-__libc_lock_t list_lock;
-__libc_lock_t free_list_lock;
-char *aligned_heap_area;
+/* The shared state (main_arena, narenas, the locks and lists) is globals.c's. */
 __thread mstate thread_arena;
 
 /* glibc learns of thread exit from inside libc; a preloaded allocator needs its own signal: a
@@ -159,7 +148,6 @@ static void remove_from_free_list(mstate arena)
 /* Past the arena limit threads share: the first arena (round robin) whose lock is free, else wait. */
 static mstate reused_arena(mstate avoid)
 {
-	static mstate next_to_use;
 	if (next_to_use == NULL)
 		next_to_use = &main_arena;
 
@@ -189,7 +177,6 @@ attach:;
 
 mstate arena_get2(size_t size, mstate avoid)
 {
-	static size_t narenas_limit;
 	note_thread_uses_heap();
 
 	mstate av = take_from_free_list();

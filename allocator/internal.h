@@ -17,6 +17,9 @@
 #include "lock.h"
 #include "malloc_types.h"
 
+#define PTM_STRINGIFY_VALUE(x) #x
+#define PTM_STRINGIFY(x) PTM_STRINGIFY_VALUE(x)
+
 #define PTM_EXPORT __attribute__((visibility("default")))
 /* Code that an ordinary run never executes (reports, mallopt, malloc_trim, tunable parsing, fork):
    the compiler places it in .text.unlikely, and the link puts that in a segment of its own
@@ -42,6 +45,7 @@
 #define MMAP_AS_MORECORE_SIZE (1024 * 1024UL)
 #define MAX_ITERS 10000
 #define TCACHE_FILL_COUNT 7
+#define MAX_TCACHE_SIZE 1032UL
 #define MAX_TCACHE_COUNT UINT16_MAX
 #define NARENAS_FROM_NCORES(n) ((n) * (sizeof(long) == 4 ? 2 : 8))
 
@@ -57,6 +61,9 @@ extern __libc_lock_t list_lock;
 extern __libc_lock_t free_list_lock;
 extern char *aligned_heap_area;
 extern bool __always_fail_morecore;
+/* arena.c's round robin over shared arenas, and the arena limit it computes once. */
+extern mstate next_to_use;
+extern size_t narenas_limit;
 extern __thread mstate thread_arena;
 extern __thread tcache_perthread_struct *tcache;
 extern __thread bool tcache_shutting_down;

@@ -35,7 +35,6 @@ static void advise_huge_pages(void *start, size_t size)
 #define MORECORE_FAILURE NULL
 /* libc's record of the program break (exported by glibc since 2.2.5). */
 extern void *__curbrk;
-bool __always_fail_morecore;
 
 static char *morecore(long increment)
 {

@@ -12,7 +12,6 @@
 
 __thread tcache_perthread_struct *tcache;
 __thread bool tcache_shutting_down;
-uintptr_t tcache_key;
 
 /* The fallback when getrandom cannot deliver: a few clock bits, folded. */
 static uint32_t clock_random_bits(void)

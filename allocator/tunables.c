@@ -38,24 +38,6 @@ enum {
 	PARAM_ARENA_MAX = -8,
 };
 
-#define MAX_TCACHE_SIZE 1032UL
-
-struct malloc_par mp_ = {
-	.trim_threshold = DEFAULT_TRIM_THRESHOLD,
-	.top_pad = DEFAULT_TOP_PAD,
-	.mmap_threshold = DEFAULT_MMAP_THRESHOLD,
-	.arena_test = 8,
-	.arena_max = 0,
-	.n_mmaps_max = DEFAULT_MMAP_MAX,
-	.tcache_bins = TCACHE_MAX_BINS,
-	.tcache_max_bytes = MAX_TCACHE_SIZE,
-	.tcache_count = TCACHE_FILL_COUNT,
-	.tcache_unsorted_limit = 0,
-};
-
-/* Zero until ptmalloc_init: no chunk is "fast" before the arena exists. */
-size_t global_max_fast;
-int perturb_byte;
 
 /* ---- the setters shared by mallopt and the tunables (each returns mallopt's result) ---- */
 
