@@ -26,7 +26,8 @@ static PTM_RARE void *_int_memalign(mstate av, size_t alignment, size_t bytes)
 	if ((uintptr_t)mem % alignment != 0) {
 		/* The leading piece must be a chunk of its own, so skip to the next aligned spot if the
 		   first one leaves less than MINSIZE in front. */
-		char *aligned = (char *)mem_to_chunk((void *)(((uintptr_t)mem + alignment - 1) & -(uintptr_t)alignment));
+		char *aligned =
+		    (char *)mem_to_chunk((void *)(((uintptr_t)mem + alignment - 1) & -(uintptr_t)alignment));
 		if ((size_t)(aligned - (char *)p) < MINSIZE)
 			aligned += alignment;
 		mchunkptr newp = (mchunkptr)aligned;
@@ -43,7 +44,8 @@ static PTM_RARE void *_int_memalign(mstate av, size_t alignment, size_t bytes)
 		set_head_size(p, lead_size | arena_bit);
 		_int_free(av, p, 1);
 		p = newp;
-		malloc_assert(new_size >= nb && ((uintptr_t)chunk_to_mem(p)) % alignment == 0, "_int_memalign",
+		malloc_assert(new_size >= nb && ((uintptr_t)chunk_to_mem(p)) % alignment == 0,
+		              "_int_memalign",
 		              "newsize >= nb && (((unsigned long) (chunk2mem (p))) % alignment) == 0");
 	}
 
@@ -82,7 +84,8 @@ PTM_RARE void *_mid_memalign(size_t alignment, size_t bytes)
 		malloc_assert(!mem || chunk_is_mmapped(mem_to_chunk(mem)) ||
 		                  &main_arena == arena_for_chunk(mem_to_chunk(mem)),
 		              "_mid_memalign",
-		              "!p || chunk_is_mmapped (mem2chunk (p)) || &main_arena == arena_for_chunk (mem2chunk (p))");
+		              "!p || chunk_is_mmapped (mem2chunk (p)) || &main_arena == arena_for_chunk "
+		              "(mem2chunk (p))");
 		return mem;
 	}
 

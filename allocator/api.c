@@ -15,24 +15,27 @@
 extern const char ptmalloc_gdb_script_anchor;
 __attribute__((used)) static const char *const keep_gdb_script_entry = &ptmalloc_gdb_script_anchor;
 
-#define arena_matches(mem, arena) (!(mem) || chunk_is_mmapped(mem_to_chunk(mem)) || (arena) == arena_for_chunk(mem_to_chunk(mem)))
+#define arena_matches(mem, arena)                                                                            \
+	(!(mem) || chunk_is_mmapped(mem_to_chunk(mem)) || (arena) == arena_for_chunk(mem_to_chunk(mem)))
 
 /* Everything but a tcache hit, kept out of line so the hit path needs no stack frame to speak of. */
 static __attribute__((noinline)) void *malloc_from_arena(size_t bytes)
 {
 	if (SINGLE_THREAD_P) {
 		void *mem = _int_malloc(&main_arena, bytes);
-		malloc_assert(arena_matches(mem, &main_arena), "__libc_malloc",
-		              "!victim || chunk_is_mmapped (mem2chunk (victim)) || &main_arena == arena_for_chunk "
-		              "(mem2chunk (victim))");
+		malloc_assert(
+		    arena_matches(mem, &main_arena), "__libc_malloc",
+		    "!victim || chunk_is_mmapped (mem2chunk (victim)) || &main_arena == arena_for_chunk "
+		    "(mem2chunk (victim))");
 		return mem;
 	}
 
 	mstate av;
 	void *mem = arena_malloc(bytes, &av);
-	malloc_assert(arena_matches(mem, av), "__libc_malloc",
-	              "!victim || chunk_is_mmapped (mem2chunk (victim)) || ar_ptr == arena_for_chunk (mem2chunk "
-	              "(victim))");
+	malloc_assert(
+	    arena_matches(mem, av), "__libc_malloc",
+	    "!victim || chunk_is_mmapped (mem2chunk (victim)) || ar_ptr == arena_for_chunk (mem2chunk "
+	    "(victim))");
 	return mem;
 }
 
@@ -132,8 +135,9 @@ PTM_EXPORT void *calloc(size_t count, size_t element_size)
 	}
 
 	void *mem = _int_malloc(av, size);
-	malloc_assert(arena_matches(mem, av), "__libc_calloc",
-	              "!mem || chunk_is_mmapped (mem2chunk (mem)) || av == arena_for_chunk (mem2chunk (mem))");
+	malloc_assert(
+	    arena_matches(mem, av), "__libc_calloc",
+	    "!mem || chunk_is_mmapped (mem2chunk (mem)) || av == arena_for_chunk (mem2chunk (mem))");
 	if (!SINGLE_THREAD_P) {
 		if (mem == NULL && av != NULL) {
 			av = arena_get_retry(av, size);
@@ -178,7 +182,8 @@ static __attribute__((noinline)) void *realloc_cold(void *oldmem, size_t bytes)
 		maybe_init_tcache();
 		av = arena_for_chunk(oldp);
 	}
-	if (__builtin_expect((uintptr_t)oldp > (uintptr_t)-oldsize, 0) || __builtin_expect(misaligned_chunk(oldp), 0))
+	if (__builtin_expect((uintptr_t)oldp > (uintptr_t)-oldsize, 0) ||
+	    __builtin_expect(misaligned_chunk(oldp), 0))
 		malloc_printerr("realloc(): invalid pointer");
 
 	size_t nb = checked_request_to_size(bytes);
@@ -203,17 +208,19 @@ static __attribute__((noinline)) void *realloc_cold(void *oldmem, size_t bytes)
 
 	if (SINGLE_THREAD_P) {
 		void *newmem = _int_realloc(av, oldp, oldsize, nb);
-		malloc_assert(arena_matches(newmem, av), "__libc_realloc",
-		              "!newp || chunk_is_mmapped (mem2chunk (newp)) || ar_ptr == arena_for_chunk (mem2chunk "
-		              "(newp))");
+		malloc_assert(
+		    arena_matches(newmem, av), "__libc_realloc",
+		    "!newp || chunk_is_mmapped (mem2chunk (newp)) || ar_ptr == arena_for_chunk (mem2chunk "
+		    "(newp))");
 		return newmem;
 	}
 
 	lock_acquire(&av->mutex);
 	void *newmem = _int_realloc(av, oldp, oldsize, nb);
 	lock_release(&av->mutex);
-	malloc_assert(arena_matches(newmem, av), "__libc_realloc",
-	              "!newp || chunk_is_mmapped (mem2chunk (newp)) || ar_ptr == arena_for_chunk (mem2chunk (newp))");
+	malloc_assert(
+	    arena_matches(newmem, av), "__libc_realloc",
+	    "!newp || chunk_is_mmapped (mem2chunk (newp)) || ar_ptr == arena_for_chunk (mem2chunk (newp))");
 	if (newmem == NULL) {
 		/* This arena is exhausted; any arena will do. */
 		newmem = malloc(bytes);
@@ -237,11 +244,13 @@ PTM_EXPORT void *realloc(void *oldmem, size_t bytes)
 	if (__builtin_expect(chunk_is_mmapped(oldp), 0))
 		return realloc_cold(oldmem, bytes);
 	mstate av = arena_for_chunk(oldp);
-	if (__builtin_expect((uintptr_t)oldp > (uintptr_t)-oldsize, 0) || __builtin_expect(misaligned_chunk(oldp), 0))
+	if (__builtin_expect((uintptr_t)oldp > (uintptr_t)-oldsize, 0) ||
+	    __builtin_expect(misaligned_chunk(oldp), 0))
 		malloc_printerr("realloc(): invalid pointer");
 	void *newmem = _int_realloc(av, oldp, oldsize, request_to_size(bytes));
-	malloc_assert(arena_matches(newmem, av), "__libc_realloc",
-	              "!newp || chunk_is_mmapped (mem2chunk (newp)) || ar_ptr == arena_for_chunk (mem2chunk (newp))");
+	malloc_assert(
+	    arena_matches(newmem, av), "__libc_realloc",
+	    "!newp || chunk_is_mmapped (mem2chunk (newp)) || ar_ptr == arena_for_chunk (mem2chunk (newp))");
 	return newmem;
 }
 
@@ -262,10 +271,7 @@ PTM_EXPORT PTM_RARE void *memalign(size_t alignment, size_t bytes)
 }
 
 /* In glibc 2.36 aligned_alloc is memalign under another name: no validation of its arguments. */
-PTM_EXPORT PTM_RARE void *aligned_alloc(size_t alignment, size_t bytes)
-{
-	return memalign(alignment, bytes);
-}
+PTM_EXPORT PTM_RARE void *aligned_alloc(size_t alignment, size_t bytes) { return memalign(alignment, bytes); }
 
 PTM_EXPORT PTM_RARE int posix_memalign(void **result, size_t alignment, size_t bytes)
 {

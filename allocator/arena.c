@@ -120,7 +120,8 @@ static mstate take_from_free_list(void)
 	result = free_list;
 	if (result != NULL) {
 		free_list = result->next_free;
-		malloc_assert(result->attached_threads == 0, "get_free_list", "result->attached_threads == 0");
+		malloc_assert(result->attached_threads == 0, "get_free_list",
+		              "result->attached_threads == 0");
 		result->attached_threads = 1;
 		detach_arena(replaced);
 	}
@@ -227,7 +228,8 @@ static void arena_thread_exit(void)
 	thread_arena = NULL;
 	if (av != NULL) {
 		lock_acquire(&free_list_lock);
-		malloc_assert(av->attached_threads > 0, "__malloc_arena_thread_freeres", "a->attached_threads > 0");
+		malloc_assert(av->attached_threads > 0, "__malloc_arena_thread_freeres",
+		              "a->attached_threads > 0");
 		if (--av->attached_threads == 0) {
 			av->next_free = free_list;
 			free_list = av;

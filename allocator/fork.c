@@ -97,7 +97,4 @@ void register_fork_handlers(void)
 /* The first priority open to programs: before the program's default constructors when the
    library is linked into it, and before the program's constructors anyway when it is loaded
    as a shared library.  A malloc that comes earlier registers from ptmalloc_init. */
-__attribute__((constructor(101))) static void register_fork_handlers_early(void)
-{
-	register_fork_handlers();
-}
+__attribute__((constructor(101))) static void register_fork_handlers_early(void) { register_fork_handlers(); }

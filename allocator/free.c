@@ -8,9 +8,9 @@
 
 /* Merge a free chunk p of `size` with its free physical neighbours, then either file the result at
    the head of the unsorted bin or let it become the top.  Returns the final size. */
-static inline __attribute__((always_inline)) size_t merge_and_file(mstate av, mchunkptr p, size_t size, mchunkptr next, size_t next_size,
-                             const char *prev_mismatch_message, const char *corrupted_unsorted_message,
-                             mchunkptr *merged)
+static inline __attribute__((always_inline)) size_t
+merge_and_file(mstate av, mchunkptr p, size_t size, mchunkptr next, size_t next_size,
+               const char *prev_mismatch_message, const char *corrupted_unsorted_message, mchunkptr *merged)
 {
 	if (!prev_inuse(p)) {
 		size_t previous = prev_size(p);
@@ -59,7 +59,8 @@ static void free_to_fastbin(mstate av, mchunkptr p, size_t size, int have_lock)
 	mchunkptr next = chunk_at_offset(p, size);
 	if (__builtin_expect(chunk_size_raw(next) <= CHUNK_HDR_SZ, 0) ||
 	    __builtin_expect(chunk_size(next) >= av->system_mem, 0)) {
-		/* Without the lock the next chunk may be mid-update by another thread; look again under it. */
+		/* Without the lock the next chunk may be mid-update by another thread; look again under it.
+		 */
 		bool fail = true;
 		if (!have_lock) {
 			lock_acquire(&av->mutex);
@@ -86,9 +87,11 @@ static void free_to_fastbin(mstate av, mchunkptr p, size_t size, int have_lock)
 			if (__builtin_expect(old_head == p, 0))
 				malloc_printerr("double free or corruption (fasttop)");
 			p->fd = protect_pointer(&p->fd, old_head);
-		} while (!__atomic_compare_exchange_n(bin, &old_head, p, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+		} while (
+		    !__atomic_compare_exchange_n(bin, &old_head, p, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
 	}
-	if (have_lock && old_head != NULL && __builtin_expect(fastbin_index(chunk_size(old_head)) != index, 0))
+	if (have_lock && old_head != NULL &&
+	    __builtin_expect(fastbin_index(chunk_size(old_head)) != index, 0))
 		malloc_printerr("invalid fastbin entry (free)");
 }
 
@@ -102,8 +105,7 @@ static void free_to_unsorted(mstate av, mchunkptr p, size_t size, int have_lock)
 	mchunkptr next = chunk_at_offset(p, size);
 	if (__builtin_expect(p == av->top, 0))
 		malloc_printerr("double free or corruption (top)");
-	if (__builtin_expect(arena_is_contiguous(av) &&
-	                         (char *)next >= (char *)av->top + chunk_size(av->top),
+	if (__builtin_expect(arena_is_contiguous(av) && (char *)next >= (char *)av->top + chunk_size(av->top),
 	                     0))
 		malloc_printerr("double free or corruption (out)");
 	if (__builtin_expect(!prev_inuse(next), 0))
@@ -116,8 +118,9 @@ static void free_to_unsorted(mstate av, mchunkptr p, size_t size, int have_lock)
 	free_perturb(chunk_to_mem(p), size - CHUNK_HDR_SZ);
 
 	mchunkptr merged;
-	size = merge_and_file(av, p, size, next, next_size, "corrupted size vs. prev_size while consolidating",
-	                      "free(): corrupted unsorted chunks", &merged);
+	size =
+	    merge_and_file(av, p, size, next, next_size, "corrupted size vs. prev_size while consolidating",
+	                   "free(): corrupted unsorted chunks", &merged);
 
 	/* A big free is the moment to merge the fastbins and give memory back to the system. */
 	if (size >= FASTBIN_CONSOLIDATION_THRESHOLD) {
@@ -184,8 +187,8 @@ void malloc_consolidate(mstate av)
 			mchunkptr next = chunk_at_offset(p, size);
 			size_t next_size = chunk_size(next);
 			mchunkptr merged;
-			merge_and_file(av, p, size, next, next_size, "corrupted size vs. prev_size in fastbins", NULL,
-			               &merged);
+			merge_and_file(av, p, size, next, next_size,
+			               "corrupted size vs. prev_size in fastbins", NULL, &merged);
 			p = following;
 		}
 	}

@@ -6,9 +6,9 @@
  * "MS" with entry size 1 lets the linker merge duplicate entries.
  */
 __asm__(".pushsection \".debug_gdb_scripts\", \"MS\",@progbits,1\n"
-	".byte 1\n" /* SECTION_SCRIPT_ID_PYTHON_FILE */
-	".asciz \"ptmalloc-gdb.py\"\n"
-	".popsection\n");
+        ".byte 1\n" /* SECTION_SCRIPT_ID_PYTHON_FILE */
+        ".asciz \"ptmalloc-gdb.py\"\n"
+        ".popsection\n");
 
 /* A static link pulls an archive member only for a symbol it needs, and nothing needs this
    section; a reference to this anchor from a member that is always linked (api.c) brings it. */

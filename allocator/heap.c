@@ -91,8 +91,8 @@ int grow_heap(heap_info *heap, long diff)
 	if ((unsigned long)new_size > heap_max_size())
 		return -1;
 	if ((unsigned long)new_size > heap->mprotect_size) {
-		if (mprotect((char *)heap + heap->mprotect_size, (unsigned long)new_size - heap->mprotect_size,
-		             PROT_READ | PROT_WRITE) != 0)
+		if (mprotect((char *)heap + heap->mprotect_size,
+		             (unsigned long)new_size - heap->mprotect_size, PROT_READ | PROT_WRITE) != 0)
 			return -2;
 		heap->mprotect_size = (size_t)new_size;
 	}
@@ -125,8 +125,8 @@ static int shrink_heap(heap_info *heap, long diff)
 	if (new_size < (long)sizeof(*heap))
 		return -1;
 	if (__builtin_expect(heap_shrink_must_remap(), 0)) {
-		if (mmap((char *)heap + new_size, (size_t)diff, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
-		         0) == MAP_FAILED)
+		if (mmap((char *)heap + new_size, (size_t)diff, PROT_NONE,
+		         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
 			return -2;
 		heap->mprotect_size = (size_t)new_size;
 	} else {

@@ -75,10 +75,10 @@ _Noreturn void malloc_printerr(const char *message);
 /* glibc 2.36 compiles its assertions in; the text is glibc's source expression, passed verbatim so
    the message is the same byte for byte. */
 _Noreturn void malloc_assert_fail(const char *function, const char *expression);
-#define malloc_assert(condition, function, expression)                                              \
-	do {                                                                                        \
-		if (__builtin_expect(!(condition), 0))                                              \
-			malloc_assert_fail(function, expression);                                   \
+#define malloc_assert(condition, function, expression)                                                       \
+	do {                                                                                                 \
+		if (__builtin_expect(!(condition), 0))                                                       \
+			malloc_assert_fail(function, expression);                                            \
 	} while (0)
 
 /* ---- arena.c: arenas, heaps, thread attach/detach ---- */
@@ -107,7 +107,10 @@ mstate arena_get_retry(mstate failed, size_t bytes);
 void register_fork_handlers(void);
 /* With the hugetlb tunable, heaps are sized and aligned in huge pages instead. */
 static inline size_t heap_min_size(void) { return mp_.hp_pagesize == 0 ? HEAP_MIN_SIZE : mp_.hp_pagesize; }
-static inline size_t heap_max_size(void) { return mp_.hp_pagesize == 0 ? HEAP_MAX_SIZE : mp_.hp_pagesize * 4; }
+static inline size_t heap_max_size(void)
+{
+	return mp_.hp_pagesize == 0 ? HEAP_MAX_SIZE : mp_.hp_pagesize * 4;
+}
 static inline heap_info *heap_for_ptr(void *pointer)
 {
 	return (heap_info *)((uintptr_t)pointer & ~(heap_max_size() - 1));
@@ -153,7 +156,10 @@ PTM_COLD int mtrim(mstate av, size_t pad);
 size_t system_page_size(void);
 
 /* ---- tcache.c ---- */
-static inline size_t csize2tidx(size_t chunk_size) { return (chunk_size - MINSIZE + MALLOC_ALIGN_MASK) / MALLOC_ALIGNMENT; }
+static inline size_t csize2tidx(size_t chunk_size)
+{
+	return (chunk_size - MINSIZE + MALLOC_ALIGN_MASK) / MALLOC_ALIGNMENT;
+}
 static inline size_t usize2tidx(size_t request) { return csize2tidx(request_to_size(request)); }
 void tcache_init(void);
 static inline void maybe_init_tcache(void)

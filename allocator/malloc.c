@@ -11,10 +11,7 @@
 
 #include "internal.h"
 
-static inline mbinptr next_bin(mbinptr bin)
-{
-	return (mbinptr)((char *)bin + sizeof(mchunkptr) * 2);
-}
+static inline mbinptr next_bin(mbinptr bin) { return (mbinptr)((char *)bin + sizeof(mchunkptr) * 2); }
 
 static inline size_t arena_flag(mstate av) { return av != &main_arena ? NON_MAIN_ARENA : 0; }
 
@@ -27,7 +24,8 @@ static void *hand_out(mchunkptr victim, size_t bytes)
 
 /* Pop the head of a fastbin.  Without other threads a plain store does; with them, free() may push
    concurrently without the arena lock, so the pop is a compare-and-swap. */
-static inline __attribute__((always_inline)) mchunkptr fastbin_pop(mfastbinptr *bin, const char *misaligned_next_message)
+static inline __attribute__((always_inline)) mchunkptr fastbin_pop(mfastbinptr *bin,
+                                                                   const char *misaligned_next_message)
 {
 	mchunkptr head = *bin;
 	if (SINGLE_THREAD_P) {
@@ -176,7 +174,8 @@ static void file_large_chunk(mstate av, mchunkptr victim, size_t size, unsigned 
 
 /* The common end of every split that leaves a free remainder: headers of both pieces, the
    remainder's footer, and no stale skip-list links on a large remainder. */
-static inline void finish_split(mstate av, mchunkptr victim, size_t nb, mchunkptr remainder, size_t remainder_size)
+static inline void finish_split(mstate av, mchunkptr victim, size_t nb, mchunkptr remainder,
+                                size_t remainder_size)
 {
 	if (!in_smallbin_range(remainder_size)) {
 		remainder->fd_nextsize = NULL;
@@ -189,8 +188,10 @@ static inline void finish_split(mstate av, mchunkptr victim, size_t nb, mchunkpt
 
 /* Give out the first nb bytes of a free chunk already unlinked from its bin; a remainder too small to
    be a chunk is given out too, a larger one goes to the head of the unsorted bin. */
-static inline __attribute__((always_inline)) void *split_free_chunk(mstate av, mchunkptr victim, size_t size, size_t nb, size_t bytes,
-                              const char *corrupted_unsorted_message, bool remember_remainder)
+static inline __attribute__((always_inline)) void *split_free_chunk(mstate av, mchunkptr victim, size_t size,
+                                                                    size_t nb, size_t bytes,
+                                                                    const char *corrupted_unsorted_message,
+                                                                    bool remember_remainder)
 {
 	size_t remainder_size = size - nb;
 	if (remainder_size < MINSIZE) {
@@ -318,8 +319,8 @@ void *_int_malloc(mstate av, size_t bytes)
 			check_unsorted_victim(av, victim, size);
 
 			/* Locality for runs of small requests: keep carving the last remainder. */
-			if (in_smallbin_range(nb) && back == unsorted_chunks(av) && victim == av->last_remainder &&
-			    size > nb + MINSIZE) {
+			if (in_smallbin_range(nb) && back == unsorted_chunks(av) &&
+			    victim == av->last_remainder && size > nb + MINSIZE) {
 				size_t remainder_size = size - nb;
 				mchunkptr remainder = chunk_at_offset(victim, nb);
 				unsorted_chunks(av)->bk = unsorted_chunks(av)->fd = remainder;

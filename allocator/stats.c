@@ -90,16 +90,16 @@ PTM_EXPORT PTM_COLD struct mallinfo mallinfo(void)
 {
 	struct mallinfo2 wide = int_mallinfo_all();
 	struct mallinfo narrow = {
-		.arena = (int)wide.arena,
-		.ordblks = (int)wide.ordblks,
-		.smblks = (int)wide.smblks,
-		.hblks = (int)wide.hblks,
-		.hblkhd = (int)wide.hblkhd,
-		.usmblks = (int)wide.usmblks,
-		.fsmblks = (int)wide.fsmblks,
-		.uordblks = (int)wide.uordblks,
-		.fordblks = (int)wide.fordblks,
-		.keepcost = (int)wide.keepcost,
+	    .arena = (int)wide.arena,
+	    .ordblks = (int)wide.ordblks,
+	    .smblks = (int)wide.smblks,
+	    .hblks = (int)wide.hblks,
+	    .hblkhd = (int)wide.hblkhd,
+	    .usmblks = (int)wide.usmblks,
+	    .fsmblks = (int)wide.fsmblks,
+	    .uordblks = (int)wide.uordblks,
+	    .fordblks = (int)wide.fordblks,
+	    .keepcost = (int)wide.keepcost,
 	};
 	return narrow;
 }
@@ -165,7 +165,8 @@ static void survey_fastbins(mstate av, struct arena_report *report)
 		/* One size per fastbin is the invariant, so glibc measures the head and counts. */
 		size_t this_size = chunk_size(p);
 		size_t count = 0;
-		for (; p != NULL; p = next_fastbin_chunk(p, "__malloc_info(): unaligned fastbin chunk detected"))
+		for (; p != NULL;
+		     p = next_fastbin_chunk(p, "__malloc_info(): unaligned fastbin chunk detected"))
 			count++;
 		report->fast_avail += count * this_size;
 		report->fast_blocks += count;
@@ -234,13 +235,13 @@ static void write_arena(FILE *fp, mstate av, const struct arena_report *report, 
 	for (unsigned int i = 0; i < SIZE_CLASS_COUNT; i++) {
 		const struct size_class *slot = &report->sizes[i];
 		if (slot->count != 0 && i != UNSORTED_SLOT)
-			fprintf(fp, "  <size from=\"%zu\" to=\"%zu\" total=\"%zu\" count=\"%zu\"/>\n", slot->from,
-			        slot->to, slot->total, slot->count);
+			fprintf(fp, "  <size from=\"%zu\" to=\"%zu\" total=\"%zu\" count=\"%zu\"/>\n",
+			        slot->from, slot->to, slot->total, slot->count);
 	}
 	const struct size_class *unsorted = &report->sizes[UNSORTED_SLOT];
 	if (unsorted->count != 0)
-		fprintf(fp, "  <unsorted from=\"%zu\" to=\"%zu\" total=\"%zu\" count=\"%zu\"/>\n", unsorted->from,
-		        unsorted->to, unsorted->total, unsorted->count);
+		fprintf(fp, "  <unsorted from=\"%zu\" to=\"%zu\" total=\"%zu\" count=\"%zu\"/>\n",
+		        unsorted->from, unsorted->to, unsorted->total, unsorted->count);
 	fprintf(fp,
 	        "</sizes>\n<total type=\"fast\" count=\"%zu\" size=\"%zu\"/>\n"
 	        "<total type=\"rest\" count=\"%zu\" size=\"%zu\"/>\n"
@@ -258,7 +259,8 @@ static void write_arena(FILE *fp, mstate av, const struct arena_report *report, 
 		totals->aspace += report->heap_bytes;
 		totals->aspace_mprotect += report->heap_mprotect_bytes;
 	} else {
-		fprintf(fp, "<aspace type=\"total\" size=\"%zu\"/>\n<aspace type=\"mprotect\" size=\"%zu\"/>\n",
+		fprintf(fp,
+		        "<aspace type=\"total\" size=\"%zu\"/>\n<aspace type=\"mprotect\" size=\"%zu\"/>\n",
 		        report->system_mem, report->system_mem);
 		totals->aspace += report->system_mem;
 		totals->aspace_mprotect += report->system_mem;
@@ -300,7 +302,7 @@ PTM_EXPORT PTM_COLD int malloc_info(int options, FILE *fp)
 	        "<aspace type=\"total\" size=\"%zu\"/>\n"
 	        "<aspace type=\"mprotect\" size=\"%zu\"/>\n"
 	        "</malloc>\n",
-	        totals.fast_blocks, totals.fast_avail, totals.blocks, totals.avail, mp_.n_mmaps, mp_.mmapped_mem,
-	        totals.system, totals.max_system, totals.aspace, totals.aspace_mprotect);
+	        totals.fast_blocks, totals.fast_avail, totals.blocks, totals.avail, mp_.n_mmaps,
+	        mp_.mmapped_mem, totals.system, totals.max_system, totals.aspace, totals.aspace_mprotect);
 	return 0;
 }

@@ -50,7 +50,8 @@ static bool is_power_of_two_or_zero(uintptr_t value) { return (value & (value - 
    already uses explicit ones.  MAP_FAILED when it cannot be had. */
 static char *map_anonymous(size_t length, int extra_flags)
 {
-	char *mapping = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | extra_flags, -1, 0);
+	char *mapping =
+	    mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | extra_flags, -1, 0);
 #ifdef MAP_HUGETLB
 	if (mapping != MAP_FAILED && !(extra_flags & MAP_HUGETLB))
 		advise_huge_pages(mapping, length);
@@ -91,7 +92,8 @@ static void *mmap_chunk_allocate(size_t nb, size_t page_size, int extra_flags)
 	set_head(p, size | IS_MMAPPED);
 
 	raise_maximum_int(&mp_.max_n_mmaps, __atomic_add_fetch(&mp_.n_mmaps, 1, __ATOMIC_RELAXED));
-	raise_maximum_size(&mp_.max_mmapped_mem, __atomic_add_fetch(&mp_.mmapped_mem, size, __ATOMIC_RELAXED));
+	raise_maximum_size(&mp_.max_mmapped_mem,
+	                   __atomic_add_fetch(&mp_.mmapped_mem, size, __ATOMIC_RELAXED));
 	return chunk_to_mem(p);
 }
 
@@ -125,7 +127,8 @@ static bool grow_thread_arena(mstate av, size_t nb, mchunkptr old_top, size_t ol
 	long growth = (long)(MINSIZE + nb - old_size);
 	if (growth > 0 && grow_heap(old_heap, growth) == 0) {
 		av->system_mem += old_heap->size - old_heap_size;
-		set_head(old_top, (size_t)(((char *)old_heap + old_heap->size) - (char *)old_top) | PREV_INUSE);
+		set_head(old_top,
+		         (size_t)(((char *)old_heap + old_heap->size) - (char *)old_top) | PREV_INUSE);
 		return true;
 	}
 
@@ -242,10 +245,11 @@ static void grow_main_arena(mstate av, size_t nb, mchunkptr old_top, size_t old_
 			mapped = mmap_as_morecore(&length, nb, old_size, mp_.hp_pagesize, mp_.hp_pagesize,
 			                          mp_.hp_flags, av);
 		/* glibc 2.36 passes the page size and MMAP_AS_MORECORE_SIZE to this call in swapped order
-		   (seen with strace: only the first fallback, from a contiguous arena, is 1 MiB; later ones are
-		   just the request).  Fidelity means keeping the quirk. */
+		   (seen with strace: only the first fallback, from a contiguous arena, is 1 MiB; later ones
+		   are just the request).  Fidelity means keeping the quirk. */
 		if (mapped == MAP_FAILED)
-			mapped = mmap_as_morecore(&length, nb, old_size, page_size, MMAP_AS_MORECORE_SIZE, 0, av);
+			mapped =
+			    mmap_as_morecore(&length, nb, old_size, page_size, MMAP_AS_MORECORE_SIZE, 0, av);
 		if (mapped != MAP_FAILED) {
 			brk = mapped;
 			snd_brk = brk + length;
@@ -289,12 +293,12 @@ void *sysmalloc(size_t nb, mstate av)
 	mchunkptr old_top = av->top;
 	size_t old_size = chunk_size(old_top);
 	char *old_end = (char *)chunk_at_offset(old_top, old_size);
-	malloc_assert((old_top == initial_top(av) && old_size == 0) ||
-	                  (old_size >= MINSIZE && prev_inuse(old_top) &&
-	                   ((uintptr_t)old_end & (page_size - 1)) == 0),
-	              "sysmalloc",
-	              "(old_top == initial_top (av) && old_size == 0) || ((unsigned long) (old_size) >= "
-	              "MINSIZE && prev_inuse (old_top) && ((unsigned long) old_end & (pagesize - 1)) == 0)");
+	malloc_assert(
+	    (old_top == initial_top(av) && old_size == 0) ||
+	        (old_size >= MINSIZE && prev_inuse(old_top) && ((uintptr_t)old_end & (page_size - 1)) == 0),
+	    "sysmalloc",
+	    "(old_top == initial_top (av) && old_size == 0) || ((unsigned long) (old_size) >= "
+	    "MINSIZE && prev_inuse (old_top) && ((unsigned long) old_end & (pagesize - 1)) == 0)");
 	malloc_assert(old_size < nb + MINSIZE, "sysmalloc",
 	              "(unsigned long) (old_size) < (unsigned long) (nb + MINSIZE)");
 
@@ -429,10 +433,12 @@ int mtrim(mstate av, size_t pad)
 			if (size <= page_size - 1 + sizeof(struct malloc_chunk))
 				continue;
 			/* Keep the chunk's header and links; whole pages after them can be dropped. */
-			char *first_page = (char *)align_up((uintptr_t)p + sizeof(struct malloc_chunk), page_size);
+			char *first_page =
+			    (char *)align_up((uintptr_t)p + sizeof(struct malloc_chunk), page_size);
 			malloc_assert((char *)chunk_to_mem(p) + 2 * CHUNK_HDR_SZ <= first_page, "mtrim",
 			              "(char *) chunk2mem (p) + 2 * CHUNK_HDR_SZ <= paligned_mem");
-			malloc_assert((char *)p + size > first_page, "mtrim", "(char *) p + size > paligned_mem");
+			malloc_assert((char *)p + size > first_page, "mtrim",
+			              "(char *) p + size > paligned_mem");
 			size -= (size_t)(first_page - (char *)p);
 			if (size > page_size - 1) {
 				madvise(first_page, size & ~(page_size - 1), MADV_DONTNEED);

@@ -38,7 +38,6 @@ enum {
 	PARAM_ARENA_MAX = -8,
 };
 
-
 /* ---- the setters shared by mallopt and the tunables (each returns mallopt's result) ---- */
 
 static PTM_RARE int set_trim_threshold(size_t value)
@@ -155,7 +154,8 @@ static bool thp_mode_is_madvise(void)
 {
 	static const char madvise_mode[] = "always [madvise] never\n";
 	char text[sizeof madvise_mode + 1];
-	ssize_t got = read_small_file("/sys/kernel/mm/transparent_hugepage/enabled", text, sizeof madvise_mode);
+	ssize_t got =
+	    read_small_file("/sys/kernel/mm/transparent_hugepage/enabled", text, sizeof madvise_mode);
 	if (got != (ssize_t)sizeof madvise_mode - 1)
 		return false;
 	text[got] = '\0';
@@ -166,8 +166,8 @@ static bool thp_mode_is_madvise(void)
 static size_t thp_default_pagesize(void)
 {
 	char text[24];
-	ssize_t got = read_small_file("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", text,
-	                              sizeof text);
+	ssize_t got =
+	    read_small_file("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", text, sizeof text);
 	size_t value = 0;
 	for (ssize_t i = 0; i < got && text[i] != '\n'; i++)
 		value = value * 10 + (size_t)(text[i] - '0');
@@ -207,7 +207,8 @@ static size_t default_hugepage_size(void)
 			offset += last_newline + 1 - window;
 			continue;
 		}
-		for (const char *c = tag + sizeof "Hugepagesize: " - 1; (*c >= '0' && *c <= '9') || *c == ' '; c++)
+		for (const char *c = tag + sizeof "Hugepagesize: " - 1; (*c >= '0' && *c <= '9') || *c == ' ';
+		     c++)
 			if (*c != ' ')
 				size = size * 10 + (size_t)(*c - '0');
 		size *= 1024;
@@ -261,8 +262,8 @@ static PTM_COLD int set_hugetlb(size_t value)
 	} else if (value >= 2) {
 		mp_.hp_pagesize = 0;
 		mp_.hp_flags = 0;
-		size_t pagesize = value == 2 ? default_hugepage_size()
-		                             : (kernel_offers_hugepage_size(value) ? value : 0);
+		size_t pagesize =
+		    value == 2 ? default_hugepage_size() : (kernel_offers_hugepage_size(value) ? value : 0);
 		if (pagesize != 0) {
 			mp_.hp_pagesize = pagesize;
 			mp_.hp_flags = hugepage_mmap_flags(pagesize);
@@ -359,22 +360,22 @@ struct tunable {
    after the tcache ones, hugetlb last).  "check" is parsed so it takes its alias, but only
    libc_malloc_debug.so acts on it. */
 static const struct tunable malloc_tunables[] = {
-	{ "glibc.malloc.top_pad", "MALLOC_TOP_PAD_", TUNABLE_SIZE_T, SETS_TOP_PAD, 0, SIZE_T_MAX_AS_NUM },
-	{ "glibc.malloc.perturb", "MALLOC_PERTURB_", TUNABLE_INT_32, SETS_PERTURB, 0, 0xff },
-	{ "glibc.malloc.mmap_threshold", "MALLOC_MMAP_THRESHOLD_", TUNABLE_SIZE_T, SETS_MMAP_THRESHOLD, 0,
-	  SIZE_T_MAX_AS_NUM },
-	{ "glibc.malloc.trim_threshold", "MALLOC_TRIM_THRESHOLD_", TUNABLE_SIZE_T, SETS_TRIM_THRESHOLD, 0,
-	  SIZE_T_MAX_AS_NUM },
-	{ "glibc.malloc.mmap_max", "MALLOC_MMAP_MAX_", TUNABLE_INT_32, SETS_MMAP_MAX, 0, INT32_MAX },
-	{ "glibc.malloc.arena_max", "MALLOC_ARENA_MAX", TUNABLE_SIZE_T, SETS_ARENA_MAX, 1, SIZE_T_MAX_AS_NUM },
-	{ "glibc.malloc.arena_test", "MALLOC_ARENA_TEST", TUNABLE_SIZE_T, SETS_ARENA_TEST, 1, SIZE_T_MAX_AS_NUM },
-	{ "glibc.malloc.tcache_max", "", TUNABLE_SIZE_T, SETS_TCACHE_MAX, 0, SIZE_T_MAX_AS_NUM },
-	{ "glibc.malloc.tcache_count", "", TUNABLE_SIZE_T, SETS_TCACHE_COUNT, 0, SIZE_T_MAX_AS_NUM },
-	{ "glibc.malloc.tcache_unsorted_limit", "", TUNABLE_SIZE_T, SETS_TCACHE_UNSORTED_LIMIT, 0,
-	  SIZE_T_MAX_AS_NUM },
-	{ "glibc.malloc.mxfast", "", TUNABLE_SIZE_T, SETS_MXFAST, 0, SIZE_T_MAX_AS_NUM },
-	{ "glibc.malloc.hugetlb", "", TUNABLE_SIZE_T, SETS_HUGETLB, 0, SIZE_T_MAX_AS_NUM },
-	{ "glibc.malloc.check", "MALLOC_CHECK_", TUNABLE_INT_32, SETS_NOTHING, 0, 3 },
+    {"glibc.malloc.top_pad", "MALLOC_TOP_PAD_", TUNABLE_SIZE_T, SETS_TOP_PAD, 0, SIZE_T_MAX_AS_NUM},
+    {"glibc.malloc.perturb", "MALLOC_PERTURB_", TUNABLE_INT_32, SETS_PERTURB, 0, 0xff},
+    {"glibc.malloc.mmap_threshold", "MALLOC_MMAP_THRESHOLD_", TUNABLE_SIZE_T, SETS_MMAP_THRESHOLD, 0,
+     SIZE_T_MAX_AS_NUM},
+    {"glibc.malloc.trim_threshold", "MALLOC_TRIM_THRESHOLD_", TUNABLE_SIZE_T, SETS_TRIM_THRESHOLD, 0,
+     SIZE_T_MAX_AS_NUM},
+    {"glibc.malloc.mmap_max", "MALLOC_MMAP_MAX_", TUNABLE_INT_32, SETS_MMAP_MAX, 0, INT32_MAX},
+    {"glibc.malloc.arena_max", "MALLOC_ARENA_MAX", TUNABLE_SIZE_T, SETS_ARENA_MAX, 1, SIZE_T_MAX_AS_NUM},
+    {"glibc.malloc.arena_test", "MALLOC_ARENA_TEST", TUNABLE_SIZE_T, SETS_ARENA_TEST, 1, SIZE_T_MAX_AS_NUM},
+    {"glibc.malloc.tcache_max", "", TUNABLE_SIZE_T, SETS_TCACHE_MAX, 0, SIZE_T_MAX_AS_NUM},
+    {"glibc.malloc.tcache_count", "", TUNABLE_SIZE_T, SETS_TCACHE_COUNT, 0, SIZE_T_MAX_AS_NUM},
+    {"glibc.malloc.tcache_unsorted_limit", "", TUNABLE_SIZE_T, SETS_TCACHE_UNSORTED_LIMIT, 0,
+     SIZE_T_MAX_AS_NUM},
+    {"glibc.malloc.mxfast", "", TUNABLE_SIZE_T, SETS_MXFAST, 0, SIZE_T_MAX_AS_NUM},
+    {"glibc.malloc.hugetlb", "", TUNABLE_SIZE_T, SETS_HUGETLB, 0, SIZE_T_MAX_AS_NUM},
+    {"glibc.malloc.check", "MALLOC_CHECK_", TUNABLE_INT_32, SETS_NOTHING, 0, 3},
 };
 #define TUNABLE_COUNT (sizeof malloc_tunables / sizeof malloc_tunables[0])
 
