@@ -96,7 +96,7 @@ PTM_RARE void *_mid_memalign(size_t alignment, size_t bytes)
 		mem = _int_memalign(av, alignment, bytes);
 	}
 	if (av != NULL)
-		lock_release(&av->mutex);
+		arena_lock_release(&av->mutex);
 	malloc_assert(!mem || chunk_is_mmapped(mem_to_chunk(mem)) || av == arena_for_chunk(mem_to_chunk(mem)),
 	              "_mid_memalign",
 	              "!p || chunk_is_mmapped (mem2chunk (p)) || ar_ptr == arena_for_chunk (mem2chunk (p))");

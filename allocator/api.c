@@ -144,7 +144,7 @@ PTM_EXPORT void *calloc(size_t count, size_t element_size)
 			mem = _int_malloc(av, size);
 		}
 		if (av != NULL)
-			lock_release(&av->mutex);
+			arena_lock_release(&av->mutex);
 	}
 	if (mem == NULL)
 		return NULL;
@@ -215,9 +215,9 @@ static __attribute__((noinline)) void *realloc_cold(void *oldmem, size_t bytes)
 		return newmem;
 	}
 
-	lock_acquire(&av->mutex);
+	arena_lock_acquire(&av->mutex);
 	void *newmem = _int_realloc(av, oldp, oldsize, nb);
-	lock_release(&av->mutex);
+	arena_lock_release(&av->mutex);
 	malloc_assert(
 	    arena_matches(newmem, av), "__libc_realloc",
 	    "!newp || chunk_is_mmapped (mem2chunk (newp)) || ar_ptr == arena_for_chunk (mem2chunk (newp))");
@@ -326,9 +326,9 @@ PTM_EXPORT PTM_COLD int malloc_trim(size_t pad)
 	int released = 0;
 	mstate av = &main_arena;
 	do {
-		lock_acquire(&av->mutex);
+		arena_lock_acquire(&av->mutex);
 		released |= mtrim(av, pad);
-		lock_release(&av->mutex);
+		arena_lock_release(&av->mutex);
 		av = av->next;
 	} while (av != &main_arena);
 	return released;

@@ -95,18 +95,18 @@ static mstate new_arena(size_t size)
 	thread_arena = av;
 	lock_reinit(&av->mutex);
 
-	lock_acquire(&list_lock);
+	arena_lock_acquire(&list_lock);
 	av->next = main_arena.next;
 	/* reused_arena walks the ring without list_lock: publish a complete arena. */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	main_arena.next = av;
-	lock_release(&list_lock);
+	arena_lock_release(&list_lock);
 
 	lock_acquire(&free_list_lock);
 	detach_arena(replaced);
 	lock_release(&free_list_lock);
 
-	lock_acquire(&av->mutex);
+	arena_lock_acquire(&av->mutex);
 	return av;
 }
 
@@ -127,7 +127,7 @@ static mstate take_from_free_list(void)
 	}
 	lock_release(&free_list_lock);
 	if (result != NULL) {
-		lock_acquire(&result->mutex);
+		arena_lock_acquire(&result->mutex);
 		thread_arena = result;
 	}
 	return result;
@@ -161,7 +161,7 @@ static mstate reused_arena(mstate avoid)
 
 	if (result == avoid)
 		result = result->next;
-	lock_acquire(&result->mutex);
+	arena_lock_acquire(&result->mutex);
 
 attach:;
 	mstate replaced = thread_arena;
@@ -210,9 +210,9 @@ mstate arena_get2(size_t size, mstate avoid)
 
 mstate arena_get_retry(mstate failed, size_t bytes)
 {
-	lock_release(&failed->mutex);
+	arena_lock_release(&failed->mutex);
 	if (failed != &main_arena) {
-		lock_acquire(&main_arena.mutex);
+		arena_lock_acquire(&main_arena.mutex);
 		return &main_arena;
 	}
 	return arena_get2(bytes, failed);

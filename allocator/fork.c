@@ -9,7 +9,10 @@
  *  - its handlers are registered before the program's (from a constructor that runs before the
  *    program's own, or at the first malloc if that comes earlier); prepare handlers run in the
  *    reverse order of registration and the others in order, so ours lock last and unlock first,
- *    and the program's handlers never find the arenas locked;
+ *    and the program's handlers never find the arenas locked.  Handlers registered earlier still
+ *    (by a library initialised before a preloaded clone) run while the forking thread holds the
+ *    arenas: they may allocate all the same, since that thread does not wait for or release the
+ *    locks it holds for fork (fork_locks_held_here, internal.h);
  *  - its prepare handler takes libio's list lock before the arena locks.  That lock is
  *    recursive: fork() taking it again after the handlers only counts up, the parent handler
  *    gives back our count after fork() gave back its own, and in the child fork() has already
@@ -29,6 +32,7 @@ extern void _IO_list_unlock(void);
    single-threaded process (nothing can race it there, and fork stays usable in a signal
    handler), and the parent and child handlers must undo exactly what was done. */
 static bool fork_locks_taken;
+__thread bool fork_locks_held_here;
 
 static void lock_every_arena(void)
 {
@@ -47,12 +51,14 @@ static PTM_COLD void fork_prepare(void)
 	_IO_list_lock();
 	lock_acquire(&list_lock);
 	lock_every_arena();
+	fork_locks_held_here = true;
 }
 
 static PTM_COLD void fork_parent(void)
 {
 	if (!fork_locks_taken)
 		return;
+	fork_locks_held_here = false;
 	mstate av = &main_arena;
 	do {
 		lock_release(&av->mutex);
@@ -68,6 +74,7 @@ static PTM_COLD void fork_child(void)
 {
 	if (!fork_locks_taken)
 		return;
+	fork_locks_held_here = false;
 	lock_reinit(&free_list_lock);
 	if (thread_arena != NULL)
 		thread_arena->attached_threads = 1;

@@ -63,9 +63,9 @@ static void free_to_fastbin(mstate av, mchunkptr p, size_t size, int have_lock)
 		 */
 		bool fail = true;
 		if (!have_lock) {
-			lock_acquire(&av->mutex);
+			arena_lock_acquire(&av->mutex);
 			fail = chunk_size_raw(next) <= CHUNK_HDR_SZ || chunk_size(next) >= av->system_mem;
-			lock_release(&av->mutex);
+			arena_lock_release(&av->mutex);
 		}
 		if (fail)
 			malloc_printerr("free(): invalid next size (fast)");
@@ -100,7 +100,7 @@ static void free_to_unsorted(mstate av, mchunkptr p, size_t size, int have_lock)
 	if (SINGLE_THREAD_P)
 		have_lock = true;
 	if (!have_lock)
-		lock_acquire(&av->mutex);
+		arena_lock_acquire(&av->mutex);
 
 	mchunkptr next = chunk_at_offset(p, size);
 	if (__builtin_expect(p == av->top, 0))
@@ -137,7 +137,7 @@ static void free_to_unsorted(mstate av, mchunkptr p, size_t size, int have_lock)
 	}
 
 	if (!have_lock)
-		lock_release(&av->mutex);
+		arena_lock_release(&av->mutex);
 }
 
 void _int_free(mstate av, mchunkptr p, int have_lock)

@@ -81,6 +81,25 @@ _Noreturn void malloc_assert_fail(const char *function, const char *expression);
 			malloc_assert_fail(function, expression);                                            \
 	} while (0)
 
+/* ---- the locks fork() holds: every arena's mutex and list_lock (fork.c) ---- */
+/* True in the forking thread from the moment its prepare handler holds them all until its parent
+   or child handler gives them back.  Atfork handlers registered before the clone's run in that
+   window, in that thread, and may allocate: they find every arena theirs already, so they must
+   neither wait for these locks nor release them. */
+extern __thread bool fork_locks_held_here;
+
+static inline void arena_lock_acquire(__libc_lock_t *lock)
+{
+	if (!lock_try(lock) && !fork_locks_held_here)
+		lock_acquire_contended(lock);
+}
+
+static inline void arena_lock_release(__libc_lock_t *lock)
+{
+	if (__builtin_expect(!fork_locks_held_here, 1))
+		lock_release(lock);
+}
+
 /* ---- arena.c: arenas, heaps, thread attach/detach ---- */
 void ptmalloc_init(void);
 static inline void ptmalloc_ensure_init(void)
@@ -95,7 +114,7 @@ static inline mstate arena_get(size_t size)
 {
 	mstate av = thread_arena;
 	if (av != NULL) {
-		lock_acquire(&av->mutex);
+		arena_lock_acquire(&av->mutex);
 		return av;
 	}
 	return arena_get2(size, NULL);
@@ -138,7 +157,7 @@ static inline void *arena_malloc(size_t bytes, mstate *used)
 		mem = _int_malloc(av, bytes);
 	}
 	if (av != NULL)
-		lock_release(&av->mutex);
+		arena_lock_release(&av->mutex);
 	*used = av;
 	return mem;
 }

@@ -16,20 +16,24 @@ static inline void futex_lock_wait(int *word) { sys_futex(word, FUTEX_WAIT_PRIVA
 
 static inline void futex_wake_one(int *word) { sys_futex(word, FUTEX_WAKE_PRIVATE, 1); }
 
-static inline void lock_acquire(int *word)
-{
-	int expected = 0;
-	if (__atomic_compare_exchange_n(word, &expected, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-		return;
-	while (__atomic_exchange_n(word, 2, __ATOMIC_ACQUIRE) != 0)
-		futex_lock_wait(word);
-}
-
 /* Returns true when the lock was taken. */
 static inline int lock_try(int *word)
 {
 	int expected = 0;
 	return __atomic_compare_exchange_n(word, &expected, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+/* The wait for a lock another thread holds: marked contended (2), so its release wakes us. */
+static inline void lock_acquire_contended(int *word)
+{
+	while (__atomic_exchange_n(word, 2, __ATOMIC_ACQUIRE) != 0)
+		futex_lock_wait(word);
+}
+
+static inline void lock_acquire(int *word)
+{
+	if (!lock_try(word))
+		lock_acquire_contended(word);
 }
 
 static inline void lock_release(int *word)

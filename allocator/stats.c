@@ -66,9 +66,9 @@ static void int_mallinfo(mstate av, struct mallinfo2 *info)
 
 static void measure_arena(mstate av, struct mallinfo2 *info)
 {
-	lock_acquire(&av->mutex);
+	arena_lock_acquire(&av->mutex);
 	int_mallinfo(av, info);
-	lock_release(&av->mutex);
+	arena_lock_release(&av->mutex);
 }
 
 struct mallinfo2 int_mallinfo_all(void)
@@ -215,7 +215,7 @@ static void survey_heaps(mstate av, struct arena_report *report)
 static void survey_arena(mstate av, struct arena_report *report)
 {
 	memset(report, 0, sizeof *report);
-	lock_acquire(&av->mutex);
+	arena_lock_acquire(&av->mutex);
 	report->avail = chunk_size(av->top);
 	report->blocks = 1;
 	survey_fastbins(av, report);
@@ -223,7 +223,7 @@ static void survey_arena(mstate av, struct arena_report *report)
 	survey_heaps(av, report);
 	report->system_mem = av->system_mem;
 	report->max_system_mem = av->max_system_mem;
-	lock_release(&av->mutex);
+	arena_lock_release(&av->mutex);
 }
 
 struct report_totals {

@@ -277,7 +277,7 @@ static PTM_COLD int set_hugetlb(size_t value)
 int do_mallopt(int param, int value)
 {
 	ptmalloc_ensure_init();
-	lock_acquire(&main_arena.mutex);
+	arena_lock_acquire(&main_arena.mutex);
 	/* Changing max_fast with chunks still in fastbins would strand them; glibc empties them
 	   whatever the parameter. */
 	malloc_consolidate(&main_arena);
@@ -318,7 +318,7 @@ int do_mallopt(int param, int value)
 	default:
 		break;
 	}
-	lock_release(&main_arena.mutex);
+	arena_lock_release(&main_arena.mutex);
 	return result;
 }
 

@@ -2,8 +2,10 @@
  * fork() with atfork handlers that allocate, while other threads churn the heap.  glibc runs every
  * prepare handler before it locks its arenas and unlocks them before the parent and child
  * handlers, so a handler may call malloc and free; an allocator outside libc must keep that true
- * through its own handlers' place in the list.  Handlers are registered three ways: from a
- * program constructor, in main before the first malloc, and once threads run.  The first forks
+ * through its own handlers' place in the list.  Handlers are registered four ways: from the
+ * constructor of a library the program links (libearly_handlers.so, initialised before a
+ * preloaded clone), from a program constructor, in main before the first malloc, and once
+ * threads run.  The first forks
  * come while the program is still single-threaded (no locks are taken then), the rest while
  * threads churn.  Every handler must have run once per fork, and every child must be able to
  * allocate.  When no fork completes for STALL_SECONDS the program reports a deadlock and exits 2.
@@ -19,60 +21,34 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "allocating_handlers.h"
 #include "stall_watch.h"
 
 #define SINGLE_THREADED_FORKS 20
 #define CHURN_SLOTS 64
-#define REGISTRATIONS 3
 
 static volatile int stop_running;
 static unsigned long forks_done, children_failed, churn_steps;
-static unsigned long prepares[REGISTRATIONS], parents[REGISTRATIONS], children[REGISTRATIONS];
 
-/* Sizes from the tcache, the small bins and the mmap threshold: every path that locks an arena. */
-static void allocate_in_handler(void)
-{
-	static const size_t sizes[] = {24, 1000, 5000, 300000};
-	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-		char *block = malloc(sizes[i]);
-		if (block == NULL)
-			abort();
-		memset(block, 0xa5, sizes[i]);
-		free(block);
-	}
-}
-
-#define HANDLERS(n)                                                                                          \
-	static void prepare_##n(void)                                                                        \
-	{                                                                                                    \
-		allocate_in_handler();                                                                       \
-		progress_add(&prepares[n]);                                                                  \
-	}                                                                                                    \
-	static void parent_##n(void)                                                                         \
-	{                                                                                                    \
-		allocate_in_handler();                                                                       \
-		progress_add(&parents[n]);                                                                   \
-	}                                                                                                    \
-	static void child_##n(void)                                                                          \
-	{                                                                                                    \
-		allocate_in_handler();                                                                       \
-		children[n]++;                                                                               \
-	}
-HANDLERS(0)
-HANDLERS(1)
-HANDLERS(2)
+/* From libearly_handlers.so's constructor, the program's, main before the first malloc, and main
+   once threads run. */
+extern struct handler_counts early_library_handlers;
+static struct handler_counts constructor_handlers, main_handlers, late_handlers;
+ALLOCATING_HANDLERS(from_constructor, constructor_handlers)
+ALLOCATING_HANDLERS(from_main, main_handlers)
+ALLOCATING_HANDLERS(late, late_handlers)
 
 __attribute__((constructor)) static void register_from_constructor(void)
 {
-	pthread_atfork(prepare_0, parent_0, child_0);
+	pthread_atfork(from_constructor_prepare, from_constructor_parent, from_constructor_child);
 }
 
 /* The child checks its own handlers ran, then allocates from the arenas the threads left. */
 static void child_work(void)
 {
-	for (int n = 0; n < REGISTRATIONS; n++)
-		if (children[n] != 1 && !(n == 2 && children[n] == 0))
-			_exit(4);
+	if (early_library_handlers.children != 1 || constructor_handlers.children != 1 ||
+	    main_handlers.children != 1 || late_handlers.children > 1)
+		_exit(4);
 	for (size_t size = 16; size <= 400000; size *= 3) {
 		char *block = malloc(size);
 		if (block == NULL)
@@ -124,25 +100,31 @@ static void *churn(void *seed)
 
 static void report(int descriptor, const char *verdict)
 {
-	char line[300];
-	int length = snprintf(line, sizeof line,
-	                      "%lu forks, %lu churn steps, handlers run (prepare/parent): %lu/%lu "
-	                      "%lu/%lu %lu/%lu, %lu children failed: %s\n",
-	                      progress_of(&forks_done), progress_of(&churn_steps), progress_of(&prepares[0]),
-	                      progress_of(&parents[0]), progress_of(&prepares[1]), progress_of(&parents[1]),
-	                      progress_of(&prepares[2]), progress_of(&parents[2]),
-	                      progress_of(&children_failed), verdict);
+	const struct handler_counts *sets[] = {&early_library_handlers, &constructor_handlers, &main_handlers,
+	                                       &late_handlers};
+	char line[400];
+	int length = snprintf(line, sizeof line, "%lu forks, %lu churn steps, handlers run (prepare/parent):",
+	                      progress_of(&forks_done), progress_of(&churn_steps));
+	for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
+		length += snprintf(line + length, sizeof line - (size_t)length, " %lu/%lu",
+		                   progress_of((unsigned long *)&sets[i]->prepares),
+		                   progress_of((unsigned long *)&sets[i]->parents));
+	length += snprintf(line + length, sizeof line - (size_t)length, ", %lu children failed: %s\n",
+	                   progress_of(&children_failed), verdict);
 	ssize_t ignored = write(descriptor, line, (size_t)length);
 	(void)ignored;
+}
+
+static bool ran_for(const struct handler_counts *counts, unsigned long forks)
+{
+	return counts->prepares == forks && counts->parents == forks;
 }
 
 static bool handlers_ran_for_every_fork(unsigned long late_forks)
 {
 	unsigned long forks = progress_of(&forks_done);
-	for (int n = 0; n < 2; n++)
-		if (prepares[n] != forks || parents[n] != forks)
-			return false;
-	return prepares[2] == late_forks && parents[2] == late_forks;
+	return ran_for(&early_library_handlers, forks) && ran_for(&constructor_handlers, forks) &&
+	       ran_for(&main_handlers, forks) && ran_for(&late_handlers, late_forks);
 }
 
 int main(int argc, char **argv)
@@ -152,7 +134,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* Before the program's first malloc. */
-	pthread_atfork(prepare_1, parent_1, child_1);
+	pthread_atfork(from_main_prepare, from_main_parent, from_main_child);
 	unsigned long forks = strtoul(argv[1], NULL, 10);
 	int forkers = atoi(argv[2]), churners = atoi(argv[3]);
 
@@ -163,7 +145,7 @@ int main(int argc, char **argv)
 	int started = 0;
 	for (int i = 0; i < churners && started < 32; i++)
 		pthread_create(&threads[started++], NULL, churn, (void *)(uintptr_t)(i + 1));
-	pthread_atfork(prepare_2, parent_2, child_2);
+	pthread_atfork(late_prepare, late_parent, late_child);
 	unsigned long forks_before_late_handlers = progress_of(&forks_done);
 	for (int i = 0; i < forkers && started < 64; i++)
 		pthread_create(&threads[started++], NULL, fork_repeatedly, NULL);
