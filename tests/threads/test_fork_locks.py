@@ -2,9 +2,10 @@
 with the allocator's: libio's list lock before the arena locks (threads forking while others
 realloc inside getline() and one flushes every stream), and atfork handlers that allocate,
 wherever they were registered (a linked library's constructor, before a preloaded clone's
-handlers; the program's constructor; main before the first malloc; under threads).  Run under system glibc (the oracle: it must pass there too)
-and with the clone preloaded, linked as a shared library and linked in from libptmalloc.a.  Each
-program counts forks, not seconds, and reports a deadlock itself when forks stop completing."""
+handlers; the program's constructor; main before the first malloc; under threads).  Run under
+system glibc (the oracle: it must pass there too) and with the clone preloaded, linked as a
+shared library and linked in from libptmalloc.a.  Each program counts forks, not seconds, and
+reports a deadlock itself when forks stop completing."""
 import re
 
 import pytest
