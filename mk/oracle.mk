@@ -1,0 +1,26 @@
+# The fault-injection oracle (tests/oracle/): heap_oracle builds a heap of random blocks in
+# several threads, records every block it holds or freed, damages the heap in one known way and
+# stops; the harness holds what the extension says, live and from a core, against that record.
+# `make test` runs a few cases of every kind of damage; `make fuzz` runs ORACLE_CASES of them.
+
+ORACLE_DIR := $(BUILD)/tests/oracle
+ORACLE_PROGRAM := $(ORACLE_DIR)/heap_oracle
+ORACLE_CASES ?= 2000
+ORACLE_SEED ?= 1
+ORACLE_HARNESS := PTM_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/oracle/oracle_harness.py
+
+ALL_TARGETS += $(ORACLE_PROGRAM)
+TEST_TARGETS += test-oracle
+
+$(ORACLE_PROGRAM): tests/oracle/heap_oracle.c
+	@mkdir -p $(dir $@)
+	$(CC) $(SAMPLE_CFLAGS) -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc \
+		-fno-builtin-realloc -pthread $< -o $@
+
+.PHONY: test-oracle fuzz-oracle
+test-oracle: $(ORACLE_PROGRAM) $(BUILD)/libptmalloc.so $(HEAPWALK_LIBRARY)
+	PTM_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/oracle
+
+fuzz: fuzz-oracle
+fuzz-oracle: $(ORACLE_PROGRAM) $(BUILD)/libptmalloc.so $(HEAPWALK_LIBRARY)
+	-$(ORACLE_HARNESS) --cases $(ORACLE_CASES) --seed $(ORACLE_SEED)

@@ -1,0 +1,105 @@
+"""The in-gdb half of the fault-injection oracle (run with `source`; the host half is
+oracle_harness.py).  For each case of ORACLE_CASES (a JSON file: a list of cases) it runs
+heap_oracle to its stop, applies the damage that only a debugger can make (allocator globals,
+which the program cannot name), answers the heap commands live and, with "core" in the case's
+modes, again from a gcore of the same stop, and appends one JSON line per (case, mode) to
+ORACLE_OUT.  The verdict is the host's: this side only collects what the extension said.
+
+The damage written here uses gdb's own view of the allocator (DWARF of the clone, libc6-dbg for
+glibc) and never the extension under test."""
+import json
+import os
+import time
+
+import gdb
+
+COMMANDS = {"chunks": "heap chunks --json", "check": "heap check --json"}
+
+# Damage to the allocator's globals: gdb expressions to write, and the address the damage is at.
+GLOBAL_MUTATIONS = {
+    "mp-tcache-bins": (["set var mp_.tcache_bins = 0x7fffffffffff"], "&mp_"),
+    "global-max-fast": (["set var global_max_fast = (size_t)-1"], "&global_max_fast"),
+    "arena-ring-null": (["set var main_arena.next = 0"], "&main_arena"),
+    "arena-ring-loop": (["set var main_arena.next->next = main_arena.next"], "main_arena.next"),
+    "tcache-count": (["set var tcache->counts[0] = 0xffff"], "tcache"),
+}
+
+
+def _execute(command):
+    """(text, error line): what a heap command printed, or the one line it failed with."""
+    try:
+        return gdb.execute(command, to_string=True), None
+    except gdb.error as error:
+        return None, str(error)
+    except KeyboardInterrupt:
+        return None, "interrupted"
+
+
+def _answers():
+    answers = {}
+    for key, command in COMMANDS.items():
+        started = time.monotonic()
+        text, error = _execute(command)
+        answers[key] = {"text": text, "error": error, "seconds": time.monotonic() - started}
+    return answers
+
+
+def _mutate_globals(mutation):
+    """Applies a global mutation; returns the damaged address, or None when gdb cannot write it
+    (the harness then reports the case as not staged)."""
+    writes, where = GLOBAL_MUTATIONS[mutation]
+    try:
+        address = int(gdb.parse_and_eval("(unsigned long)(%s)" % where))
+        for write in writes:
+            gdb.execute(write, to_string=True)
+    except gdb.error as error:
+        return None, str(error)
+    return address, None
+
+
+def _run_case(case, out):
+    program_mutation = case["mutation"] if case["mutation"] not in GLOBAL_MUTATIONS else "none"
+    gdb.execute("set args %s %d %s %d" % (case["record"], case["seed"], program_mutation,
+                                         case["threads"]), to_string=True)
+    gdb.execute("run", to_string=True)
+    result = {"case": case["id"], "staged": True}
+    if case["mutation"] in GLOBAL_MUTATIONS:
+        address, error = _mutate_globals(case["mutation"])
+        result["global_damage"] = address
+        if error:
+            result["staged"] = False
+            result["stage_error"] = error
+    if "live" in case["modes"]:
+        out.write(json.dumps(dict(result, mode="live", answers=_answers())) + "\n")
+        out.flush()
+    if "core" in case["modes"]:
+        core = case["record"] + ".core"
+        gdb.execute("gcore %s" % core, to_string=True)
+        gdb.execute("kill", to_string=True)
+        gdb.execute("core-file %s" % core, to_string=True)
+        out.write(json.dumps(dict(result, mode="core", answers=_answers())) + "\n")
+        out.flush()
+        gdb.execute("core-file", to_string=True)
+        os.unlink(core)
+    else:
+        gdb.execute("kill", to_string=True)
+
+
+def main():
+    cases = json.loads(open(os.environ["ORACLE_CASES"]).read())
+    with open(os.environ["ORACLE_OUT"], "a") as out:
+        for case in cases:
+            out.write(json.dumps({"case": case["id"], "started": True}) + "\n")
+            out.flush()
+            try:
+                _run_case(case, out)
+            except gdb.error as error:
+                out.write(json.dumps({"case": case["id"], "harness_error": str(error)}) + "\n")
+                out.flush()
+                try:
+                    gdb.execute("kill", to_string=True)
+                except gdb.error:
+                    pass
+
+
+main()
