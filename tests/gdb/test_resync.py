@@ -1,0 +1,81 @@
+"""gdb/ptmalloc/resync.py on synthetic segments (no gdb): the walk resumes at the first header
+whose chain of sizes lands on an anchor, past a zeroed header, a garbage size or an enlarged
+one, and never on user data that merely looks like sizes."""
+import importlib.util
+import pathlib
+
+import pytest
+
+_PATH = pathlib.Path(__file__).resolve().parents[2] / "gdb" / "ptmalloc" / "resync.py"
+_SPEC = importlib.util.spec_from_file_location("resync", _PATH)
+resync = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(resync)
+
+SIZE_MASK = ~7 & (2**64 - 1)
+
+
+def segment(sizes, top_words=64):
+    """Words of a segment of chunks with these sizes (bytes) followed by a top chunk; returns
+    (words, header positions, top position)."""
+    words, positions = [], []
+    for size in sizes + [top_words * 8]:
+        positions.append(len(words))
+        words += [0, size | 1] + [0x5a5a5a5a5a5a5a5a] * (size // 8 - 2)
+    return words, positions, positions[-1]
+
+
+def rules(words):
+    return resync.ChainRules(words, 1, SIZE_MASK, 4, 2, 0, len(words))
+
+
+def test_resumes_right_after_a_zeroed_header():
+    words, positions, top = segment([32, 48, 64, 32, 160])
+    words[positions[2] + 1] = 0
+    assert resync.resume_position(rules(words), positions[2], {top}) == positions[3]
+
+
+def test_resumes_after_a_garbage_size():
+    words, positions, top = segment([32, 48, 64, 32, 160])
+    words[positions[1] + 1] = 0x4141414141414141
+    assert resync.resume_position(rules(words), positions[1], {top}) == positions[2]
+
+
+def test_user_data_that_looks_like_sizes_is_not_a_header():
+    # A chunk's user data holds a fake header whose size steps off every anchor.
+    words, positions, top = segment([32, 96, 32])
+    fake = positions[1] + 4
+    words[fake + 1] = 0x30 | 1
+    words[positions[1] + 1] = 0
+    assert resync.resume_position(rules(words), positions[1], {top}) == positions[2]
+
+
+def test_no_anchor_reached_gives_none():
+    words, positions, _ = segment([32, 48])
+    assert resync.resume_position(rules(words), positions[1], set()) is None
+
+
+def test_an_enlarged_size_is_found_as_the_row_that_overruns():
+    words, positions, top = segment([32, 48, 64, 32])
+    fields = [words[p + 1] for p in positions]
+    fields[1] = (48 + 32) | 1
+    assert resync.overrunning_row(positions, fields, SIZE_MASK, positions[2]) == 1
+
+
+@pytest.mark.parametrize("step_back", [0, 1])
+def test_chains_already_refuted_are_not_followed_again(step_back):
+    words, positions, top = segment([32] * 200)
+    words[positions[10] + 1] = 0
+    followed = []
+    real_step = resync.ChainRules.step
+
+    def counting_step(self, position):
+        followed.append(position)
+        return real_step(self, position)
+
+    resync.ChainRules.step = counting_step
+    try:
+        found = resync.resume_position(rules(words), positions[10] - step_back * 2, {top})
+    finally:
+        resync.ChainRules.step = real_step
+    assert found == positions[11]
+    assert len(followed) == len(set(followed))
