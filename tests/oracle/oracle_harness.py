@@ -13,7 +13,7 @@ What every answer must do:
   header or user pointer, or the chunk after it for damage that shows in the next header, or the
   global that was written.
 
-    python3 tests/oracle/oracle_harness.py --cases 2000 --seed 1 [--allocator clone|glibc]
+    python3 tests/oracle/oracle_harness.py --cases 2000 --seed 1 [--allocator clone|glibc|...]
 """
 import argparse
 import collections
@@ -61,13 +61,32 @@ def make_cases(seed, count, mutations=MUTATIONS, modes=("live", "core"), directo
     return cases
 
 
+def _other_glibc(release):
+    """heap_oracle built against Debian's glibc `release` (mk/versions.mk), and what gdb needs
+    to read that glibc: its debug info and leave to load its libthread_db."""
+    root = BUILD / "glibc" / release / "root"
+    settings = ["-iex", "set debug-file-directory %s/usr/lib/debug" % root,
+                "-iex", "add-auto-load-safe-path %s" % root]
+    if release == "2.31":  # before safe-linking: the program writes plain tcache links
+        settings += ["-ex", "set environment ORACLE_PLAIN_LINKS 1"]
+    return BUILD / "tests" / "versions" / ("heap_oracle-" + release), settings
+
+
+# Each allocator the oracle runs under: the program's build and gdb's settings for it.
+ALLOCATORS = {
+    "clone": (PROGRAM, ["-ex", "set environment LD_PRELOAD %s" % CLONE]),
+    "glibc": (PROGRAM, []),
+    "glibc-2.31": _other_glibc("2.31"),
+    "glibc-2.41": _other_glibc("2.41"),
+}
+
+
 def gdb_command(allocator):
-    command = [GDB, "-nx", "-q", "-batch", "-ex", "set pagination off", "-ex", "set confirm off",
-               "-ex", "set width 0", "-ex", "set style enabled off",
-               "-ex", "source %s" % LOADER, "-ex", "break oracle_stop"]
-    if allocator == "clone":
-        command += ["-ex", "set environment LD_PRELOAD %s" % CLONE]
-    return command + ["-ex", "source %s" % DRIVER, str(PROGRAM)]
+    program, settings = ALLOCATORS[allocator]
+    return ([GDB, "-nx", "-q", "-batch"] + settings +
+            ["-ex", "set pagination off", "-ex", "set confirm off", "-ex", "set width 0",
+             "-ex", "set style enabled off", "-ex", "source %s" % LOADER,
+             "-ex", "break oracle_stop", "-ex", "source %s" % DRIVER, str(program)])
 
 
 def _read_lines(path):
@@ -257,7 +276,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=len(MUTATIONS) * 4)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--allocator", choices=["clone", "glibc"], action="append")
+    parser.add_argument("--allocator", choices=list(ALLOCATORS), action="append")
     parser.add_argument("--mode", choices=["live", "core"], action="append")
     parser.add_argument("--mutation", choices=MUTATIONS, action="append")
     arguments = parser.parse_args()

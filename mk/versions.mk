@@ -1,0 +1,39 @@
+# Other glibc releases beside the system's 2.36: Debian's 2.31 (bullseye, the seeds' glibc) and
+# 2.41 (trixie), fetched once from the archive into build/glibc/VERSION/root (with their debug
+# info) by tests/versions/fetch_glibc.sh, and the oracle's heap program built against each, run
+# by that release's own loader.  `make glibc-versions` fetches; `make test` runs test-versions.
+
+GLIBC_2.31 ?= 2.31-13+deb11u11
+GLIBC_2.41 ?= 2.41-12+deb13u5
+GLIBC_RELEASES := 2.31 2.41
+GLIBC_ROOT = $(abspath $(BUILD)/glibc/$(1)/root)
+VERSIONS_DIR := $(BUILD)/tests/versions
+VERSION_PROGRAMS := $(foreach r,$(GLIBC_RELEASES),$(VERSIONS_DIR)/heap_oracle-$(r))
+
+TEST_TARGETS += test-versions
+
+.PHONY: glibc-versions test-versions
+glibc-versions: $(foreach r,$(GLIBC_RELEASES),$(BUILD)/glibc/$(r)/version)
+
+$(BUILD)/glibc/%/version: tests/versions/fetch_glibc.sh
+	sh $< $(GLIBC_$*) $(dir $@)
+
+# 2.41 links as usual, with its loader and libraries; 2.31 predates the GLIBC_2.34 symbols a
+# program built against 2.36 needs, so it is built in its own sysroot, with its separate
+# libpthread.
+$(VERSIONS_DIR)/heap_oracle-2.41: tests/oracle/heap_oracle.c $(BUILD)/glibc/2.41/version
+	@mkdir -p $(dir $@)
+	$(CC) $(SAMPLE_CFLAGS) -pthread $< -o $@ \
+		-Wl,--dynamic-linker=$(call GLIBC_ROOT,2.41)/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 \
+		-Wl,-rpath,$(call GLIBC_ROOT,2.41)/usr/lib/x86_64-linux-gnu
+
+$(VERSIONS_DIR)/heap_oracle-2.31: tests/oracle/heap_oracle.c $(BUILD)/glibc/2.31/version
+	@mkdir -p $(dir $@)
+	$(CC) $(SAMPLE_CFLAGS) -pthread --sysroot=$(call GLIBC_ROOT,2.31) \
+		-B$(call GLIBC_ROOT,2.31)/usr/lib/x86_64-linux-gnu/ $< -o $@ \
+		$(call GLIBC_ROOT,2.31)/lib/x86_64-linux-gnu/libpthread.so.0 \
+		-Wl,--dynamic-linker=$(call GLIBC_ROOT,2.31)/lib/x86_64-linux-gnu/ld-2.31.so \
+		-Wl,-rpath,$(call GLIBC_ROOT,2.31)/lib/x86_64-linux-gnu
+
+test-versions: $(VERSION_PROGRAMS) $(HEAPWALK_LIBRARY)
+	PTM_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/versions
