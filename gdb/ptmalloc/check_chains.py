@@ -3,16 +3,20 @@ the fd/bk agreement of doubly linked bins, large-bin order and nextsize links, t
 tcache's counts and keys.  A mixin of check.Audit (see check_heap.py for what the Audit
 supplies)."""
 
-from . import constants as C
-from .check_places import address_in, place_name
+from .check_places import place_name
 from .errors import HeapReadError
+from .problems import ListStop
+from .states import ChunkState
+
+_UNALIGNED_ABORTS = {ChunkState.TCACHE: "malloc(): unaligned tcache chunk detected",
+                     ChunkState.FASTBIN: "malloc(): unaligned fastbin chunk detected 2"}
 
 
 class ChainRules:
     def _check_arena_links(self, arena):
         for chain in arena.fastbins:
             if not chain.complete:
-                self._chain_stopped("fastbin", chain, arena)
+                self._chain_stopped(ChunkState.FASTBIN, chain, arena)
         if arena.unsorted is not None and arena.unsorted.chunks:
             self._check_double_links(arena, arena.unsorted,
                                      "malloc(): unsorted double linked list corrupted")
@@ -30,7 +34,7 @@ class ChainRules:
         binmap = arena.fields.get("binmap")
         if binmap is not None:
             for chain in arena.smallbins + arena.largebins:
-                word, bit = divmod(chain.index, 32)
+                word, bit = divmod(chain.index, self.geometry.binmap_word_bits)
                 if not binmap[word] >> bit & 1:
                     self.add("binmap", self.snap.bin_head(arena, chain.index),
                              "bin %d of arena %#x holds %d chunks but its binmap bit is clear: "
@@ -38,12 +42,13 @@ class ChainRules:
                                                               len(chain.chunks)))
 
     def _chain_stopped(self, kind, chain, owner):
-        problem = chain.problem or ""
+        problem = chain.problem
+        stop = getattr(problem, "kind", None)
         last = chain.chunks[-1] if chain.chunks else chain.head
         name = place_name(kind, chain)
-        if problem.startswith("cycle"):
-            last = address_in(problem, last)
-            if kind == "tcache":
+        if stop is ListStop.CYCLE:
+            last = problem.address
+            if kind == ChunkState.TCACHE:
                 # malloc never aborts on a looping tcache bin (its count bounds it); only a
                 # double free scans the bin, with a verdict that depends on the chunk freed.
                 self.add("bin-cycle", last,
@@ -56,9 +61,8 @@ class ChainRules:
             self.add("bin-cycle", last,
                      "%s loops back (%s): a chunk freed twice" % (name, problem),
                      self.predict_free(last))
-        elif problem.startswith("misaligned"):
-            predicted = {"tcache": "malloc(): unaligned tcache chunk detected",
-                         "fastbin": "malloc(): unaligned fastbin chunk detected 2"}.get(kind)
+        elif stop is ListStop.MISALIGNED:
+            predicted = _UNALIGNED_ABORTS.get(kind)
             self.add("bin-pointer", last,
                      "%s: the link stored in chunk %#x decodes to a %s (safe-linking says it "
                      "was overwritten after the free)" % (name, last, problem), predicted)
@@ -107,8 +111,9 @@ class ChainRules:
     def _looks_free(self, address):
         """True when the chunk after `address` says it is free (PREV_INUSE clear)."""
         try:
-            size = self.word(address + self.snap.size_offset) & ~C.SIZE_BITS
-            return not self.word(address + size + self.snap.size_offset) & C.PREV_INUSE
+            size = self.word(address + self.snap.size_offset) & self.geometry.size_mask
+            return not self.word(address + size + self.snap.size_offset) & \
+                self.geometry.prev_inuse
         except HeapReadError:
             return False
 
@@ -119,7 +124,7 @@ class ChainRules:
         sizes = []
         for address in chain.chunks:
             try:
-                sizes.append(self.word(address + self.snap.size_offset) & ~C.SIZE_BITS)
+                sizes.append(self.word(address + self.snap.size_offset) & self.geometry.size_mask)
             except HeapReadError:
                 return
         for index in range(1, len(sizes)):
@@ -151,15 +156,6 @@ class ChainRules:
                              consequence), predicted)
                 return
 
-    def _tcache_key(self):
-        address = self.snap.allocator.addresses.get("tcache_key")
-        if address is None:
-            return None
-        try:
-            return self.word(address)
-        except HeapReadError:
-            return None
-
     def _check_tcache_keys(self, thread, chain, key):
         """tcache_put stamps every cached chunk with tcache_key; a different word there is a
         write after the free, and it hides the chunk from free()'s double-free scan."""
@@ -167,21 +163,23 @@ class ChainRules:
             if address in self.suspect or address not in self.walked:
                 continue  # a forged entry outside the heap is the bin-pointer finding
             try:
-                found = self.word(address + C.CHUNK_HDR_SZ + self.free_model.entry_key)
+                found = self.word(self.geometry.user_pointer(address) +
+                                  self.geometry.tcache_key_offset)
             except HeapReadError:
                 continue
             if found != key:
                 self.add("tcache-key", address,
                          "chunk %#x in %s of %s has key %#x, not tcache_key: written after it "
                          "was freed; a second free of it would not be seen as a double free" % (
-                             address, place_name("tcache", chain), thread.label(), found))
+                             address, place_name(ChunkState.TCACHE, chain), thread.label(),
+                             found))
 
     def _check_tcache(self, thread):
-        limit = self.snap.mp.get("tcache_count", 7)
-        key = self._tcache_key()
+        limit = self.snap.mp.get("tcache_count")
+        key = self.snap.tcache_key(thread)
         for chain in thread.tcache_bins:
             if not chain.complete:
-                self._chain_stopped("tcache", chain, thread)
+                self._chain_stopped(ChunkState.TCACHE, chain, thread)
                 continue
             if key is not None:
                 self._check_tcache_keys(thread, chain, key)
@@ -189,7 +187,7 @@ class ChainRules:
                 self.add("tcache-count", thread.tcache,
                          "tcache bin %#x of %s counts %d entries but its chain has %d" % (
                              chain.size, thread.label(), chain.count, len(chain.chunks)))
-            elif chain.count > limit:
+            elif limit is not None and chain.count > limit:
                 self.add("tcache-count", thread.tcache,
                          "tcache bin %#x of %s holds %d entries, above tcache_count %d" % (
                              chain.size, thread.label(), chain.count, limit))

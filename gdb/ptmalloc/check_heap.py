@@ -3,12 +3,10 @@ chunks (sizes, PREV_INUSE and prev_size, the NON_MAIN_ARENA bit, fenceposts), he
 the top chunk and system_mem.  A mixin of check.Audit, which supplies `add`, `word`,
 `predict_free`, `pointed`, `walked`, `suspect` and `broken_arenas`."""
 
-from . import constants as C
 from .check_rows import Rows as _Rows
 from .errors import HeapReadError
 from .model import HeapSegment, WalkStatus
-
-BINNED = ("unsorted", "smallbin", "largebin")
+from .states import BINNED, CACHED_OR_IN_USE, ChunkState
 
 
 class HeapRules:
@@ -32,7 +30,7 @@ class HeapRules:
             # A grown size leads the walk into the middle of a neighbour: freeing the grown chunk
             # is where glibc meets the damage.
             predicted = None
-            if previous is not None and previous.state == "in-use":
+            if previous is not None and previous.state == ChunkState.IN_USE:
                 predicted = self.predict_free(previous.address)
             self.add("heap-walk", last_end,
                      "the walk of the heap at %#x ends at %#x (size 0) before reaching top %#x%s"
@@ -52,7 +50,7 @@ class HeapRules:
     def _heap_bound(self, arena, segment):
         if segment.info is not None:
             return segment.address + segment.info["size"]
-        if arena.is_main and not arena.fields.get("flags", 0) & C.NONCONTIGUOUS_BIT:
+        if arena.is_main and not arena.fields.get("flags", 0) & self.geometry.noncontiguous_bit:
             return self.snap.mp["sbrk_base"] + arena.system_mem
         return None
 
@@ -68,7 +66,7 @@ class HeapRules:
             field = None
         what = "size field %#x" % field if field is not None else "an unreadable header"
         predicted = None
-        if previous is not None and previous.state == "in-use":
+        if previous is not None and previous.state == ChunkState.IN_USE:
             predicted = self.predict_free(previous.address)
         if predicted is None:
             predicted = self.predict_free(address)
@@ -81,7 +79,7 @@ class HeapRules:
 
     def _check_fencepost(self, arena, segment, last_end):
         """A heap that is no longer the top one ends in the 0x10 chunk and the 0|P fencepost."""
-        fencepost = segment.end - C.CHUNK_HDR_SZ
+        fencepost = segment.end - self.geometry.header_size
         if last_end != fencepost:
             self.add("heap-walk", last_end,
                      "the walk of heap %#x stops at %#x, not at its closing fencepost %#x"
@@ -91,26 +89,28 @@ class HeapRules:
     def _check_chunk(self, arena, segment, chunk, previous, top_heap):
         """The rules of one chunk that _Rows.suspicious picked out; `previous` is the chunk
         before it in the walk (None for the first)."""
+        geometry = self.geometry
         size = chunk.size
-        if size < C.MINSIZE and chunk.state != "top":
-            if not _is_fencepost(chunk, segment, top_heap):
+        if size < geometry.min_chunk_size and chunk.state != ChunkState.TOP:
+            if not _is_fencepost(geometry, chunk, segment, top_heap):
                 self.add("chunk-size", chunk.address,
                          "chunk at %#x has size %#x, below the minimum %#x" % (
-                             chunk.address, size, C.MINSIZE), self.predict_free(chunk.address))
+                             chunk.address, size, geometry.min_chunk_size),
+                         self.predict_free(chunk.address))
             return
-        if chunk.state in ("in-use", "tcache", "fastbin"):
-            want = 0 if arena.is_main else C.NON_MAIN_ARENA
-            if chunk.size_field & C.NON_MAIN_ARENA != want:
+        if chunk.state in CACHED_OR_IN_USE:
+            want = 0 if arena.is_main else geometry.non_main_arena
+            if chunk.size_field & geometry.non_main_arena != want:
                 self.add("arena-bit", chunk.address,
                          "chunk at %#x %s the NON_MAIN_ARENA bit but lives in %s %#x: free() "
                          "would hand it to the wrong arena" % (
                              chunk.address, "has" if not want else "lacks", arena.label(),
                              arena.address))
-        if chunk.size_field & C.PREV_INUSE:
+        if chunk.size_field & geometry.prev_inuse:
             if previous is not None and previous.state in BINNED and \
                     previous.address not in self.suspect:
                 predicted = "malloc(): invalid next->prev_inuse (unsorted)" \
-                    if previous.state == "unsorted" else None
+                    if previous.state == ChunkState.UNSORTED else None
                 self.add("bin-in-use", previous.address,
                          "chunk at %#x is in the %s but the next chunk %#x marks it in use "
                          "(PREV_INUSE set)" % (previous.address, previous.state, chunk.address),
@@ -122,7 +122,7 @@ class HeapRules:
                      "it to merge with" % chunk.address, self.predict_free(chunk.address))
             return
         if previous.state not in BINNED:
-            what = "in use" if previous.state == "free" else "in the " + previous.state
+            what = "in use" if previous.state == ChunkState.FREE else "in the " + previous.state
             self.add("prev-inuse", chunk.address,
                      "chunk at %#x has PREV_INUSE clear, but the chunk before it (%#x, size %#x) "
                      "is %s: a one-byte overflow (NUL) from it?" % (
@@ -137,16 +137,17 @@ class HeapRules:
 
     def _check_heap_info(self, arena, segment):
         """new_heap and grow_heap/shrink_heap keep: pagesize a power of two of at least a page,
-        size and mprotect_size multiples of it, size <= mprotect_size <= HEAP_MAX_SIZE (times 4
-        hugepages), and nothing ever writes the pad of the zeroed mapping."""
+        size and mprotect_size multiples of it, size <= mprotect_size <= the heap size (from
+        mp_.hp_pagesize), and nothing ever writes the pad of the zeroed mapping."""
+        geometry = self.geometry
         info = segment.info
         pagesize, size = info.get("pagesize"), info.get("size")
         protected, pad = info.get("mprotect_size"), info.get("pad")
         problems = []
-        if pagesize is not None and (pagesize < C.PAGE_SIZE or pagesize & (pagesize - 1)):
+        if pagesize is not None and (pagesize < geometry.page_size or pagesize & (pagesize - 1)):
             problems.append("pagesize %#x is not a page size" % pagesize)
         elif pagesize is not None and protected is not None:
-            limit = max(C.HEAP_MAX_SIZE, 4 * pagesize)
+            limit = geometry.heap_max_size
             if size % pagesize or protected % pagesize:
                 problems.append("size %#x / mprotect_size %#x are not multiples of its pagesize "
                                 "%#x" % (size, protected, pagesize))
@@ -161,7 +162,7 @@ class HeapRules:
 
     def _heap_end_of_top(self, arena):
         if arena.is_main:
-            if arena.fields.get("flags", 0) & C.NONCONTIGUOUS_BIT:
+            if arena.fields.get("flags", 0) & self.geometry.noncontiguous_bit:
                 return None
             return self.snap.mp["sbrk_base"] + arena.system_mem
         for segment in arena.heaps:
@@ -177,9 +178,9 @@ class HeapRules:
         top = arena.top
         size = arena.top_size
         problems = []
-        if top & (C.MALLOC_ALIGNMENT - 1):
+        if not self.geometry.is_aligned(top):
             problems.append("top %#x is misaligned" % top)
-        if size & (C.MALLOC_ALIGNMENT - 1):
+        if not self.geometry.is_aligned(size):
             problems.append("its size %#x is misaligned" % size)
         if size > arena.system_mem:
             problems.append("its size %#x exceeds the arena's system_mem %#x"
@@ -207,14 +208,15 @@ class HeapRules:
                          arena.address, arena.max_system_mem, arena.system_mem))
 
 
-def _is_fencepost(chunk, segment, top_heap):
-    """A chunk below MINSIZE that closes a heap no longer holding top: the 0x10 chunk before a
-    thread heap's 0|PREV_INUSE fencepost, or either 0x10 fencepost ending a segment of the main
-    arena (sbrk heap or mmapped) that sysmalloc left behind."""
-    if top_heap or chunk.size != C.CHUNK_HDR_SZ:
+def _is_fencepost(geometry, chunk, segment, top_heap):
+    """A chunk below MINSIZE that closes a heap no longer holding top: the header-sized chunk
+    before a thread heap's 0|PREV_INUSE fencepost, or either header-sized fencepost ending a
+    segment of the main arena (sbrk heap or mmapped) that sysmalloc left behind."""
+    header = geometry.header_size
+    if top_heap or chunk.size != header:
         return False
     closing = segment.end - chunk.address
     if segment.info is not None:
-        return closing == 2 * C.CHUNK_HDR_SZ
-    return closing in (C.CHUNK_HDR_SZ, 2 * C.CHUNK_HDR_SZ)
+        return closing == 2 * header
+    return closing in (header, 2 * header)
 
