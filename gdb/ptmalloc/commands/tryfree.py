@@ -1,7 +1,7 @@
 """`heap try-free ADDR`: what free(ADDR) would do now, without calling it."""
 
 from .. import render, walk
-from ..errors import HeapError
+from ..errors import HeapVerdict
 from ..free_model import FreeModel
 from . import HeapCommand, command, parse_address
 
@@ -53,9 +53,9 @@ Usage: heap try-free ADDR [--json]   (ADDR is the pointer the program would pass
         else:
             self._text(geometry, pointer, chunk, size_field, outcome, crashes, thread)
         if outcome.abort is not None:
-            raise HeapError("free(%#x) would abort: %s" % (pointer, outcome.abort))
+            raise HeapVerdict("free(%#x) would abort: %s" % (pointer, outcome.abort), args.json)
         if crashes:
-            raise HeapError("free(%#x) would crash: %s" % (pointer, outcome.why))
+            raise HeapVerdict("free(%#x) would crash: %s" % (pointer, outcome.why), args.json)
 
     @staticmethod
     def _text(geometry, pointer, chunk, size_field, outcome, crashes, thread):
