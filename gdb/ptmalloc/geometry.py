@@ -183,14 +183,16 @@ class Geometry:
         return address & ~(self.heap_alignment - 1)
 
     def reveal(self, slot, stored):
-        """The pointer a safe-linked link at `slot` stands for (the stored word without it)."""
-        return stored ^ (slot >> self.safe_link_shift) if self.safe_linking else stored
+        """The pointer a tcache or fastbin link at `slot` stands for."""
+        return stored ^ (slot >> self.link_shift(True))
 
-    @property
-    def safe_link_shift(self):
-        """How far a link's slot is shifted to reveal it; past any address when links are plain,
-        so that the same expression leaves them as they are."""
-        return _PAGE_SHIFT if self.safe_linking else 8 * self.size_sz
+    def link_shift(self, singly_linked):
+        """How far a link's own slot is shifted and xored into it: its page number for the
+        singly linked lists of an allocator with safe-linking (tcache, fastbins); past any
+        address for plain links, so that the same expression leaves them as they are."""
+        if singly_linked and self.safe_linking:
+            return _PAGE_SHIFT
+        return 8 * self.size_sz
 
     # -- bins ----------------------------------------------------------------------------------
 

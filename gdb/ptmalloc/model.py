@@ -135,14 +135,6 @@ class BinList:
             self._chunks = self.packed.tolist()
         return self._chunks
 
-    def describe(self, address=None):
-        """The bin in words ("fastbin 0 (0x20) of arena 0x..."), with the entry position of
-        `address` when given and listed."""
-        position = BinPosition(self.kind, self.index, self.size,
-                               self.position_of(address) if address is not None else None,
-                               self.arena, self.thread)
-        return position.describe() if position.position is not None else position.bin_name()
-
     def bin_position(self, address):
         """The BinPosition of `address` in this list (its first listing)."""
         return BinPosition(self.kind, self.index, self.size, self.position_of(address),

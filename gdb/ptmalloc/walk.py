@@ -212,9 +212,6 @@ class HeapSnapshot:
                        [entry - geometry.header_size for entry in entries], problem is None,
                        problem, count=count, head=head, size_range=(size, size))
 
-    def _shift(self, safe_linked):
-        return self.geometry.safe_link_shift if safe_linked else 8 * self.geometry.size_sz
-
     def _alignment_mask(self, aligned):
         return self.geometry.alignment_mask if aligned else 0
 
@@ -224,17 +221,17 @@ class HeapSnapshot:
         (native.follow_many), so that their waits for memory overlap."""
         if not native.available():
             return [self._follow(*question) for question in questions]
+        shift, mask = self.geometry.link_shift, self._alignment_mask
         batch = []
         for number, (address, link_offset, safe_linked, end, aligned) in enumerate(questions):
             low, _high, data = self.memory.segment_around(address + link_offset)
             if data is not None and address != end:
-                batch.append((number, (data, low, address, link_offset, self._shift(safe_linked),
-                                       self._alignment_mask(aligned), end,
-                                       C.MAX_CHAIN_LENGTH)))
+                batch.append((number, (data, low, address, link_offset, shift(safe_linked),
+                                       mask(aligned), end, C.MAX_CHAIN_LENGTH)))
         first_runs = dict(zip([number for number, _list in batch],
                               native.follow_many([request for _number, request in batch])))
-        return [self._follow_native(address, link_offset, self._shift(safe_linked), end,
-                                    self._alignment_mask(aligned), first_runs.get(number))
+        return [self._follow_native(address, link_offset, shift(safe_linked), end, mask(aligned),
+                                    first_runs.get(number))
                 for number, (address, link_offset, safe_linked, end, aligned)
                 in enumerate(questions)]
 
@@ -247,7 +244,7 @@ class HeapSnapshot:
         a cycle, an unaligned one or a null in a circular list a corruption, and no walk goes
         past MAX_CHAIN_LENGTH.  A step the fast loop does not take (another segment, an
         unaligned or unread link, the end of a list) goes through _careful_step."""
-        shift = self._shift(safe_linked)
+        shift = self.geometry.link_shift(safe_linked)
         alignment_mask = self._alignment_mask(aligned)
         if native.available():
             return self._follow_native(address, link_offset, shift, end, alignment_mask)

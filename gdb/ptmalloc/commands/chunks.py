@@ -110,6 +110,18 @@ def _selected_rows(scan, texts, wanted, counter, batch=65536):
                    [texts[row] for row in chosen])
 
 
+def _chunk_filter(states, low, high):
+    """wanted(state, size) for --state, --min-size and --max-size; None without any, so that the
+    listing loops skip the call per chunk."""
+    if states is None and not low and high is None:
+        return None
+
+    def wanted(state, size):
+        return ((states is None or state in states) and size >= low
+                and (high is None or size <= high))
+    return wanted
+
+
 @command
 class HeapChunks(HeapCommand):
     """List every chunk of every heap of every arena, then the mmapped chunks.
@@ -143,16 +155,7 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
             if unknown:
                 raise HeapError("unknown state %s (one of %s)" % (", ".join(sorted(unknown)),
                                                                     ", ".join(STATES)))
-        low = args.min_size or 0
-        high = args.max_size
-
-        def wanted(state, size):
-            return ((states is None or state in states) and size >= low
-                    and (high is None or size <= high))
-
-        if states is None and not low and high is None:
-            wanted = None  # no filter: the listing loops skip the call per chunk
-
+        wanted = _chunk_filter(states, args.min_size or 0, args.max_size)
         include_mmapped = args.arena is None
         if args.summary:
             self._summary(snap, arenas, wanted, include_mmapped, args.json)
