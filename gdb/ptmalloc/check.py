@@ -22,24 +22,11 @@ from .check_chains import ChainRules
 from .check_heap import HeapRules
 from .check_membership import MembershipRules
 from .chunk_reads import ChunkOffsets
+from .findings import Finding, Rule
 from .free_model import FreeModel
 from .malloc_model import MallocModel
 from .problems import HeapStop
 from .states import ChunkState
-
-
-class Finding:
-    __slots__ = ("rule", "address", "message", "predicted_abort")
-
-    def __init__(self, rule, address, message, predicted_abort=None):
-        self.rule = rule
-        self.address = address
-        self.message = message
-        self.predicted_abort = predicted_abort
-
-    def to_json(self):
-        return {"rule": self.rule, "address": self.address, "message": self.message,
-                "predicted_abort": self.predicted_abort}
 
 
 class Audit(ChunkOffsets, HeapRules, MembershipRules, ChainRules):
@@ -85,7 +72,7 @@ class Audit(ChunkOffsets, HeapRules, MembershipRules, ChainRules):
                 # A forged top size is also why the heap list looks short: one damage, one finding.
                 if not (top_flagged and arena.heap_problem.kind in (HeapStop.TOP_UNREADABLE,
                                                                     HeapStop.TOP_PAST_HEAP)):
-                    self.add("heap-list", arena.address, "%s: %s" % (arena.label(),
+                    self.add(Rule.HEAP_LIST, arena.address, "%s: %s" % (arena.label(),
                                                                     arena.heap_problem))
                 self.broken_arenas.add(arena.address)
             self._check_system_mem(arena)

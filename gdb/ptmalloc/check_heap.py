@@ -5,6 +5,7 @@ the top chunk and system_mem.  A mixin of check.Audit, which supplies `add`, `wo
 
 from .check_rows import Rows as _Rows
 from .errors import HeapReadError
+from .findings import Rule
 from .model import HeapSegment, WalkStatus
 from .states import BINNED, CACHED_OR_IN_USE, ChunkState
 
@@ -32,7 +33,7 @@ class HeapRules:
             predicted = None
             if previous is not None and previous.state == ChunkState.IN_USE:
                 predicted = self.predict_free(previous.address)
-            self.add("heap-walk", last_end,
+            self.add(Rule.HEAP_WALK, last_end,
                      "the walk of the heap at %#x ends at %#x (size 0) before reaching top %#x%s"
                      % (segment.start, last_end, arena.top,
                         "; the chunk before it (%#x, size %#x) may have had its size enlarged"
@@ -42,7 +43,7 @@ class HeapRules:
         elif not top_heap and segment.address is not None:
             self._check_fencepost(arena, segment, last_end)
         elif not top_heap and last_end != segment.end:
-            self.add("heap-walk", last_end,
+            self.add(Rule.HEAP_WALK, last_end,
                      "the walk of the main arena's segment at %#x stops at %#x, not at its "
                      "closing fenceposts before %#x" % (segment.start, last_end, segment.end))
             self.broken_arenas.add(arena.address)
@@ -70,7 +71,7 @@ class HeapRules:
             predicted = self.predict_free(previous.address)
         if predicted is None:
             predicted = self.predict_free(address)
-        self.add("chunk-size", address,
+        self.add(Rule.CHUNK_SIZE, address,
                  "chunk at %#x has %s: not a valid chunk size inside its heap (%s); the chunk "
                  "before it (%s) may have overflowed into it" % (
                      address, what, status.problem,
@@ -81,7 +82,7 @@ class HeapRules:
         """A heap that is no longer the top one ends in the 0x10 chunk and the 0|P fencepost."""
         fencepost = segment.end - self.geometry.header_size
         if last_end != fencepost:
-            self.add("heap-walk", last_end,
+            self.add(Rule.HEAP_WALK, last_end,
                      "the walk of heap %#x stops at %#x, not at its closing fencepost %#x"
                      % (segment.address, last_end, fencepost))
             self.broken_arenas.add(arena.address)
@@ -93,7 +94,7 @@ class HeapRules:
         size = chunk.size
         if size < geometry.min_chunk_size and chunk.state != ChunkState.TOP:
             if not _is_fencepost(geometry, chunk, segment, top_heap):
-                self.add("chunk-size", chunk.address,
+                self.add(Rule.CHUNK_SIZE, chunk.address,
                          "chunk at %#x has size %#x, below the minimum %#x" % (
                              chunk.address, size, geometry.min_chunk_size),
                          self.predict_free(chunk.address))
@@ -101,7 +102,7 @@ class HeapRules:
         if chunk.state in CACHED_OR_IN_USE:
             want = 0 if arena.is_main else geometry.non_main_arena
             if chunk.size_field & geometry.non_main_arena != want:
-                self.add("arena-bit", chunk.address,
+                self.add(Rule.ARENA_BIT, chunk.address,
                          "chunk at %#x %s the NON_MAIN_ARENA bit but lives in %s %#x: free() "
                          "would hand it to the wrong arena" % (
                              chunk.address, "has" if not want else "lacks", arena.label(),
@@ -111,26 +112,26 @@ class HeapRules:
                     previous.address not in self.suspect:
                 predicted = "malloc(): invalid next->prev_inuse (unsorted)" \
                     if previous.state == ChunkState.UNSORTED else None
-                self.add("bin-in-use", previous.address,
+                self.add(Rule.BIN_IN_USE, previous.address,
                          "chunk at %#x is in the %s but the next chunk %#x marks it in use "
                          "(PREV_INUSE set)" % (previous.address, previous.state, chunk.address),
                          predicted)
             return
         if previous is None:
-            self.add("prev-inuse", chunk.address,
+            self.add(Rule.PREV_INUSE_CLEAR, chunk.address,
                      "first chunk %#x of its heap has PREV_INUSE clear: there is nothing before "
                      "it to merge with" % chunk.address, self.predict_free(chunk.address))
             return
         if previous.state not in BINNED:
             what = "in use" if previous.state == ChunkState.FREE else "in the " + previous.state
-            self.add("prev-inuse", chunk.address,
+            self.add(Rule.PREV_INUSE_CLEAR, chunk.address,
                      "chunk at %#x has PREV_INUSE clear, but the chunk before it (%#x, size %#x) "
                      "is %s: a one-byte overflow (NUL) from it?" % (
                          chunk.address, previous.address, previous.size, what),
                      self.predict_free(chunk.address))
             return
         if chunk.prev_size != previous.size:
-            self.add("prev-size", chunk.address,
+            self.add(Rule.PREV_SIZE, chunk.address,
                      "chunk at %#x has prev_size %#x but the free chunk before it is %#x bytes"
                      % (chunk.address, chunk.prev_size, previous.size),
                      "corrupted size vs. prev_size")
@@ -157,7 +158,7 @@ class HeapRules:
         if pad is not None and any(pad if isinstance(pad, tuple) else (pad,)):
             problems.append("its pad bytes, never written by the allocator, are not zero")
         if problems:
-            self.add("heap-info", segment.address, "heap_info at %#x of %s: %s" % (
+            self.add(Rule.HEAP_INFO, segment.address, "heap_info at %#x of %s: %s" % (
                 segment.address, arena.label(), "; ".join(problems)))
 
     def _heap_end_of_top(self, arena):
@@ -190,7 +191,7 @@ class HeapRules:
             problems.append("it ends at %#x, not at the end of its heap %#x" % (top + size, end))
         if problems:
             predicted = "malloc(): corrupted top size" if size > arena.system_mem else None
-            self.add("top-size", top, "top chunk of %s %#x: %s" % (
+            self.add(Rule.TOP_SIZE, top, "top chunk of %s %#x: %s" % (
                 arena.label(), arena.address, "; ".join(problems)), predicted)
         return bool(problems)
 
@@ -199,11 +200,11 @@ class HeapRules:
             return
         total = sum(segment.info["size"] for segment in arena.heaps if segment.info)
         if total != arena.system_mem:
-            self.add("system-mem", arena.address,
+            self.add(Rule.SYSTEM_MEM, arena.address,
                      "arena %#x says system_mem %#x but its %d heaps hold %#x bytes" % (
                          arena.address, arena.system_mem, len(arena.heaps), total))
         if arena.max_system_mem < arena.system_mem:
-            self.add("system-mem", arena.address,
+            self.add(Rule.SYSTEM_MEM, arena.address,
                      "arena %#x has max_system_mem %#x below system_mem %#x" % (
                          arena.address, arena.max_system_mem, arena.system_mem))
 

@@ -6,6 +6,7 @@ import operator
 
 from .check_places import place_name
 from .errors import HeapReadError
+from .findings import Rule
 from .states import ChunkState
 
 _EXACT_SIZE = frozenset((ChunkState.TCACHE, ChunkState.FASTBIN, ChunkState.SMALLBIN))
@@ -68,7 +69,7 @@ class MembershipRules:
         facts = self.walked.get(address)
         if len(places) > 1:
             where = ", ".join(place_name(kind, chain) for kind, chain, _ in places)
-            self.add("bin-duplicate", address,
+            self.add(Rule.BIN_DUPLICATE, address,
                      "chunk at %#x is listed %d times (%s): a double free" % (
                          address, len(places), where), self.predict_free(address))
         for kind, chain, owner in places:
@@ -78,30 +79,30 @@ class MembershipRules:
                     continue
                 if kind != ChunkState.TCACHE and not chain.complete:
                     continue
-                self.add("bin-pointer", address,
+                self.add(Rule.BIN_POINTER, address,
                          "%s points at %#x, which is not a chunk of any heap%s" % (
                              place_name(kind, chain), address,
                              self._foreign_chunk_note(kind, chain, address)),
                          self._foreign_chunk_abort(kind, chain, address))
                 continue
             if kind != ChunkState.TCACHE and facts[0] != owner.address:
-                self.add("bin-arena", address,
+                self.add(Rule.BIN_ARENA, address,
                          "chunk at %#x is in a bin of arena %#x but lives in arena %#x"
                          % (address, owner.address, facts[0]))
             if kind in (ChunkState.TCACHE, ChunkState.FASTBIN) and facts[1] != chain.size:
                 predicted = "malloc(): memory corruption (fast)" \
                     if kind == ChunkState.FASTBIN else None
-                self.add("bin-size", address,
+                self.add(Rule.BIN_SIZE, address,
                          "chunk at %#x in %s has size %#x, not %#x" % (
                              address, place_name(kind, chain), facts[1], chain.size),
                          predicted)
             elif kind == ChunkState.SMALLBIN and facts[1] != chain.size:
-                self.add("bin-size", address, "chunk at %#x in smallbin %#x has size %#x"
+                self.add(Rule.BIN_SIZE, address, "chunk at %#x in smallbin %#x has size %#x"
                          % (address, chain.size, facts[1]))
             elif kind == ChunkState.LARGEBIN:
                 low, high = chain.size_range
                 if facts[1] < low or (high is not None and facts[1] > high):
-                    self.add("bin-size", address,
+                    self.add(Rule.BIN_SIZE, address,
                              "chunk at %#x of size %#x is in large bin %d (%#x-%s)" % (
                                  address, facts[1], chain.index, low,
                                  "%#x" % high if high else "..."))
@@ -111,7 +112,7 @@ class MembershipRules:
             if thread.tcache and self.geometry.chunk_of(thread.tcache) not in self.walked:
                 arenas_ok = not self.broken_arenas
                 if arenas_ok:
-                    self.add("tcache-struct", thread.tcache,
+                    self.add(Rule.TCACHE_STRUCT, thread.tcache,
                              "tcache of %s at %#x is not inside any heap chunk" % (
                                  thread.label(), thread.tcache))
 

@@ -74,15 +74,18 @@ def _largebin_ranges(first, last, min_large_size, size_limit):
 class Geometry:
     """The heap's numbers for one snapshot (see the module).
 
-    Chunk: `size_sz`, `header_size` (chunk to user pointer), `prev_size_offset`, `size_offset`,
-    `fd_offset`, `bk_offset`, `fd_nextsize_offset`, `bk_nextsize_offset`, `alignment`,
-    `alignment_mask`, `min_chunk_size`, `size_bits` (the flag bits), `size_mask`.
-    Bins: `fastbin_count`, `bin_count` (NBINS), `bin_stride` (bytes between bin heads),
-    `small_bin_count`, `min_large_size`, `binmap_words`, `binmap_word_bits`.
+    Chunk: `size_sz`, `pointer_size`, `header_size` (chunk to user pointer), `prev_size_offset`,
+    `size_offset`, `fd_offset`, `bk_offset`, `fd_nextsize_offset`, `bk_nextsize_offset`,
+    `alignment`, `alignment_mask`, `min_chunk_size`, `size_bits` (the flag bits: `prev_inuse`,
+    `is_mmapped_bit`, `non_main_arena`), `size_mask`, `address_mask` (pointer arithmetic wraps).
+    Arena: `noncontiguous_bit` (of malloc_state.flags), `fastbin_count`, `bin_count` (NBINS),
+    `bins_offset`, `bin_stride` (bytes between bin heads), `small_bin_count`, `min_large_size`,
+    `binmap_words`, `binmap_word_bits`.
     Tcache: `tcache_bin_count` and `tcache_count_size` (its counters' width), `tcache_next_offset`
     and `tcache_key_offset` (in a cached chunk's user data), `tcache_key_is_random` (2.34+: the
     key is the word `tcache_key`, else the thread's tcache address).
-    Heaps: `page_size`, `heap_max_size`, `heap_alignment`, `safe_linking`, `address_mask`."""
+    Lists: `safe_linking` (tcache and fastbin links are stored xored with their slot's page).
+    Heaps: `page_size`, `heap_max_size` and `heap_alignment` (of a thread arena's heaps)."""
 
     def __init__(self, layouts, mp, addresses):
         chunk = layouts["chunk"]
@@ -112,10 +115,12 @@ class Geometry:
         if self.size_bits >> 3 or self.alignment < 8:
             raise ValueError("size flags %#x do not fit below the chunk alignment" %
                              self.size_bits)
-        self.address_mask = (1 << (8 * self.size_sz)) - 1
 
         state = layouts["state"]
-        self.fastbin_count = state.fields["fastbinsY"].count
+        fastbins = state.fields["fastbinsY"]
+        self.fastbin_count = fastbins.count
+        self.pointer_size = fastbins.size
+        self.address_mask = (1 << (8 * self.pointer_size)) - 1
         bins = state.fields["bins"]
         # bins[] holds the fd and bk of bins 1..NBINS-1, two pointers each.
         self.bin_count = bins.count // 2 + 1

@@ -10,6 +10,7 @@ import gdb
 
 from . import constants as C
 from .errors import HeapReadError
+from .findings import Finding, Rule
 from .free_model import FreeModel
 from .states import BINNED
 # An enlarged chunk hides at most a few neighbours; scanning a huge block word by word is not
@@ -23,11 +24,10 @@ _REGISTERS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10"
 class PendingFree:
     """One judgement of free(user_pointer) by the thread `thread` (a ThreadInfo)."""
 
-    def __init__(self, snap, thread, finding_class):
+    def __init__(self, snap, thread):
         self.snap = snap
         self.mem = snap.memory
         self.model = FreeModel(snap, thread)
-        self.finding = finding_class
         self.geometry = snap.geometry
 
     def word(self, address):
@@ -42,30 +42,30 @@ class PendingFree:
         chunk = self.geometry.chunk_of(user_pointer)
         position = snap.position_of(chunk)
         if position is not None:
-            return self.finding("double-free", chunk,
-                                "free(%#x) would free chunk %#x a second time: it is already in %s"
-                                % (user_pointer, chunk, position.describe()), outcome.abort)
+            return Finding(Rule.DOUBLE_FREE, chunk,
+                           "free(%#x) would free chunk %#x a second time: it is already in %s"
+                           % (user_pointer, chunk, position.describe()), outcome.abort)
         if user_pointer == 0:
             return None
         if self._carries_tcache_key(user_pointer):
-            return self.finding("double-free", chunk,
-                                "free(%#x) would free chunk %#x a second time: it still carries "
-                                "tcache_key, so it was freed into a tcache and not handed out "
-                                "since (no bin reaches it: its bin's links were changed); %s"
-                                % (user_pointer, chunk, outcome.why), outcome.abort)
+            return Finding(Rule.DOUBLE_FREE, chunk,
+                           "free(%#x) would free chunk %#x a second time: it still carries "
+                           "tcache_key, so it was freed into a tcache and not handed out "
+                           "since (no bin reaches it: its bin's links were changed); %s"
+                           % (user_pointer, chunk, outcome.why), outcome.abort)
         for arena in snap.arenas:
             if chunk == arena.top:
-                return self.finding("double-free", chunk,
-                                    "free(%#x) would free the top chunk of %s: the chunk was "
-                                    "freed before and merged into top" % (user_pointer,
-                                                                          arena.label()),
-                                    outcome.abort)
+                return Finding(Rule.DOUBLE_FREE, chunk,
+                               "free(%#x) would free the top chunk of %s: the chunk was "
+                               "freed before and merged into top" % (user_pointer,
+                                                                     arena.label()),
+                               outcome.abort)
         holder = snap.chunk_at(user_pointer)
         if holder is not None and holder.address == chunk and holder.state in BINNED:
-            return self.finding("double-free", chunk,
-                                "free(%#x) would free chunk %#x a second time: it is in the %s "
-                                "(%s)" % (user_pointer, chunk, holder.state, outcome.why),
-                                outcome.abort)
+            return Finding(Rule.DOUBLE_FREE, chunk,
+                           "free(%#x) would free chunk %#x a second time: it is in the %s "
+                           "(%s)" % (user_pointer, chunk, holder.state, outcome.why),
+                           outcome.abort)
         if holder is not None and holder.address == chunk and outcome.abort is None:
             return self._hidden_neighbour(user_pointer, holder, outcome)
         if holder is None and outcome.path == "mmapped":
@@ -79,11 +79,11 @@ class PendingFree:
             where = "is not inside any heap chunk (a fake chunk, or memory of another kind)"
         else:
             where = "starts chunk %#x whose header is damaged" % chunk
-        return self.finding("invalid-free", chunk,
-                            "free(%#x) would be invalid: the pointer %s; %s%s" % (
-                                user_pointer, where, outcome.why,
-                                "" if outcome.abort else " (glibc lets it through)"),
-                            outcome.abort)
+        return Finding(Rule.INVALID_FREE, chunk,
+                       "free(%#x) would be invalid: the pointer %s; %s%s" % (
+                           user_pointer, where, outcome.why,
+                           "" if outcome.abort else " (glibc lets it through)"),
+                       outcome.abort)
 
     def _carries_tcache_key(self, user_pointer):
         if not self.geometry.is_aligned(user_pointer):
@@ -107,8 +107,8 @@ class PendingFree:
             if self._headers_reach(inner, end) and \
                     self._referenced(geometry.user_pointer(inner), start, end):
                 inner_size = self.word(inner + geometry.size_offset) & geometry.size_mask
-                return self.finding(
-                    "overlap", holder.address,
+                return Finding(
+                    Rule.OVERLAP, holder.address,
                     "free(%#x) would free chunk %#x of size %#x, but the chunk at %#x (size %#x, "
                     "still in use by the program) lies inside it and ends where it ends: its "
                     "size was enlarged over its neighbour, and the next malloc of that size "

@@ -2,6 +2,7 @@
 
 from .. import check, leaks, pending_free, render, walk
 from ..errors import HeapVerdict
+from ..findings import Finding, Rule
 from . import HeapCommand, command, parse_address
 
 
@@ -45,15 +46,14 @@ with the line the failure would have given."""
         snap = walk.snapshot()
         findings = check.audit(snap)
         if args.free_expression:
-            judge = pending_free.PendingFree(snap, check.selected_thread_info(snap),
-                                             check.Finding)
+            judge = pending_free.PendingFree(snap, check.selected_thread_info(snap))
             pending = judge.judge(parse_address(args.free_expression))
             if pending is not None:
                 findings.append(pending)
         if args.leaks and not findings:
             for leak in leaks.find_leaks(snap):
-                findings.append(check.Finding(
-                    "leak", leak.address,
+                findings.append(Finding(
+                    Rule.LEAK, leak.address,
                     "in-use chunk %#x (size %#x, user data at %#x) is not referenced from any "
                     "live memory: leaked" % (leak.address, leak.size, leak.user_address)))
         if args.json:
