@@ -53,7 +53,6 @@ class HeapSnapshot:
         self.allocator = allocator
         self.memory = mem
         self.layouts = allocator.layouts
-        self.geometry = None
         self._notes = []
         self._free_index = None
         self._chains = []
