@@ -3,11 +3,18 @@
 # package.  Without it the extension runs the same loops in Python.
 
 HEAPWALK_LIBRARY := $(BUILD)/libptmalloc-heapwalk.so
+# The row codes the helper shares with the extension, generated from gdb/ptmalloc/states.py.
+HEAPWALK_CODES_DIR := $(BUILD)/native
+HEAPWALK_CODES := $(HEAPWALK_CODES_DIR)/heapwalk_row_codes.h
 
 ALL_TARGETS += $(HEAPWALK_LIBRARY)
 
+$(HEAPWALK_CODES): gdb/native/row_codes.py gdb/ptmalloc/states.py
+	@mkdir -p $(dir $@)
+	$(PYTHON) gdb/native/row_codes.py $@
+
 # Linked to a temporary name and renamed, so a gdb that has the library loaded never sees a
 # half-written file.
-$(HEAPWALK_LIBRARY): gdb/native/heapwalk.c | $(BUILD)
-	$(CC) $(CFLAGS) -fPIC -shared -fvisibility=default -o $@.tmp $<
+$(HEAPWALK_LIBRARY): gdb/native/heapwalk.c $(HEAPWALK_CODES) | $(BUILD)
+	$(CC) $(CFLAGS) -I$(HEAPWALK_CODES_DIR) -fPIC -shared -fvisibility=default -o $@.tmp $<
 	mv -f $@.tmp $@

@@ -10,8 +10,10 @@
 
 NATIVE_TEST_DIR := $(BUILD)/tests/native
 NATIVE_TEST_SOURCES := tests/native/test_heapwalk.c tests/unit/unit_result.c
-NATIVE_TEST_INPUTS := $(NATIVE_TEST_SOURCES) tests/unit/unit_result.h gdb/native/heapwalk.c
-NATIVE_TEST_CFLAGS := -std=gnu11 $(CFLAGS_DEBUG) -Wall -Wextra -Werror -Igdb/native -Itests/unit
+NATIVE_TEST_INPUTS := $(NATIVE_TEST_SOURCES) tests/unit/unit_result.h gdb/native/heapwalk.c \
+	$(HEAPWALK_CODES)
+NATIVE_TEST_CFLAGS := -std=gnu11 $(CFLAGS_DEBUG) -Wall -Wextra -Werror -Igdb/native \
+	-I$(HEAPWALK_CODES_DIR) -Itests/unit
 NATIVE_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all
 NATIVE_TEST_PROGRAMS := $(NATIVE_TEST_DIR)/test-heapwalk $(NATIVE_TEST_DIR)/test-heapwalk-sanitized
 

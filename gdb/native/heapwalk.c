@@ -13,13 +13,18 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+/* The row codes, generated from the extension's own table (gdb/ptmalloc/states.py). */
+#include "heapwalk_row_codes.h"
+
 /* The version of the functions' signatures.  gdb/ptmalloc/native.py declares them by hand and
  * refuses a library of another version, so a build from older sources is never called with
  * arguments it does not take.  Version 2: heapwalk_classify takes the listed addresses as two
- * arrays instead of a hash index. */
+ * arrays instead of a hash index.  Version 3: the allocator's numbers come from the caller
+ * (heapwalk_classify's PREV_INUSE bit, heapwalk_histogram's size mask), and the row codes from
+ * the generated header. */
 int heapwalk_interface_version(void)
 {
-	return 2;
+	return 3;
 }
 
 /* A growable array of 64-bit words, owned by this library until heapwalk_free_words(). */
@@ -268,9 +273,6 @@ void heapwalk_follow_many(struct heapwalk_list *lists, size_t count)
 		list_finish(&lists[i]);
 }
 
-/* Row states, as scan.py names them; a listed row's code is its list's kind code (3 and up). */
-enum { ROW_IN_USE = 0, ROW_FREE = 1, ROW_TOP = 2 };
-
 enum { CLASSIFY_NO_MEMORY = -1, CLASSIFY_BAD_POSITIONS = -2 };
 
 /* The number of set bits, spelled out: __builtin_popcountll is a library call unless the build
@@ -407,13 +409,15 @@ static int mark_listed_rows(struct row_marks *marks, const uint64_t *positions, 
  * number of that list; the lists come one after the other in priority order, so for an address
  * named twice the first entry decides.  A row whose header is listed gets its list (its row and
  * list number go to binned_rows and binned_values, its code is kind_of_value[list]); any other
- * row but top whose successor's PREV_INUSE is clear is free (free_rows); top_row (or -1) is top;
+ * row but top whose successor's PREV_INUSE (the size field's bit `prev_inuse`) is clear is free
+ * (free_rows); top_row (or -1) is top;
  * the rest are in use.  `codes` receives one code per row.  The positions must increase, as
  * heapwalk_scan leaves them.  Returns 0, CLASSIFY_NO_MEMORY (-1), or CLASSIFY_BAD_POSITIONS (-2)
  * when an address is listed within the rows' span and the positions do not increase. */
 int heapwalk_classify(const uint64_t *positions, const uint64_t *fields, size_t count, size_t cut,
 		      int64_t top_row, uint64_t start, const uint64_t *listed, const uint32_t *listed_values,
-		      size_t listed_count, const uint8_t *kind_of_value, size_t value_count, uint8_t *codes,
+		      size_t listed_count, const uint8_t *kind_of_value, size_t value_count, uint64_t prev_inuse,
+		      uint8_t *codes,
 		      struct heapwalk_words *binned_rows, struct heapwalk_words *binned_values,
 		      struct heapwalk_words *free_rows)
 {
@@ -430,7 +434,7 @@ int heapwalk_classify(const uint64_t *positions, const uint64_t *fields, size_t 
 			code = value < value_count ? kind_of_value[value] : ROW_IN_USE;
 			if (append_word(binned_rows, row) || append_word(binned_values, value))
 				status = CLASSIFY_NO_MEMORY;
-		} else if (row + 1 < count && !(fields[row + 1] & 1)) {
+		} else if (row + 1 < count && !(fields[row + 1] & prev_inuse)) {
 			code = ROW_FREE;
 			if (append_word(free_rows, row))
 				status = CLASSIFY_NO_MEMORY;
@@ -476,16 +480,16 @@ static int key_table_grow(struct key_table *table, const uint64_t *keys, size_t 
 	return 0;
 }
 
-/* Count rows 0..cut-1 by (size, code): each distinct key (size field & ~7) | code goes once to
- * `keys`, in the order of first appearance, its number of rows to `counts`.  Returns 0, or -1
- * when memory ran out. */
-int heapwalk_histogram(const uint64_t *fields, const uint8_t *codes, size_t cut, struct heapwalk_words *keys,
-		       struct heapwalk_words *counts)
+/* Count rows 0..cut-1 by (size, code): each distinct key (size field & size_mask) | code goes
+ * once to `keys`, in the order of first appearance, its number of rows to `counts`.  The caller's
+ * codes fit in the flag bits that size_mask clears.  Returns 0, or -1 when memory ran out. */
+int heapwalk_histogram(const uint64_t *fields, const uint8_t *codes, size_t cut, uint64_t size_mask,
+		       struct heapwalk_words *keys, struct heapwalk_words *counts)
 {
 	struct key_table seen = {NULL, 0};
 	int status = 0;
 	for (size_t row = 0; row < cut; row++) {
-		uint64_t key = (fields[row] & ~(uint64_t)7) | codes[row];
+		uint64_t key = (fields[row] & size_mask) | codes[row];
 		/* Room for one more key first, so the slot found stays valid. */
 		if (seen.slots == NULL || 2 * (keys->count + 1) > ((size_t)1 << seen.bits)) {
 			if (key_table_grow(&seen, keys->data, keys->count)) {

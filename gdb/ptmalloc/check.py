@@ -18,27 +18,15 @@ lists themselves and the tcache)."""
 import collections
 import itertools
 
-from . import constants as C
 from .check_chains import ChainRules
 from .check_heap import HeapRules
 from .check_membership import MembershipRules
 from .chunk_reads import ChunkOffsets
+from .findings import Finding, Rule
 from .free_model import FreeModel
 from .malloc_model import MallocModel
-
-
-class Finding:
-    __slots__ = ("rule", "address", "message", "predicted_abort")
-
-    def __init__(self, rule, address, message, predicted_abort=None):
-        self.rule = rule
-        self.address = address
-        self.message = message
-        self.predicted_abort = predicted_abort
-
-    def to_json(self):
-        return {"rule": self.rule, "address": self.address, "message": self.message,
-                "predicted_abort": self.predicted_abort}
+from .problems import HeapStop
+from .states import ChunkState
 
 
 class Audit(ChunkOffsets, HeapRules, MembershipRules, ChainRules):
@@ -71,7 +59,7 @@ class Audit(ChunkOffsets, HeapRules, MembershipRules, ChainRules):
         return self.mem.u64(address)
 
     def predict_free(self, chunk):
-        return self.free_model.free(chunk + C.CHUNK_HDR_SZ).abort
+        return self.free_model.free(self.geometry.user_pointer(chunk)).abort
 
     def run(self):
         self._collect_pointed()
@@ -82,8 +70,9 @@ class Audit(ChunkOffsets, HeapRules, MembershipRules, ChainRules):
             top_flagged = self._check_top(arena)
             if arena.heap_problem:
                 # A forged top size is also why the heap list looks short: one damage, one finding.
-                if not (top_flagged and arena.heap_problem.startswith("top %#x" % arena.top)):
-                    self.add("heap-list", arena.address, "%s: %s" % (arena.label(),
+                if not (top_flagged and arena.heap_problem.kind in (HeapStop.TOP_UNREADABLE,
+                                                                    HeapStop.TOP_PAST_HEAP)):
+                    self.add(Rule.HEAP_LIST, arena.address, "%s: %s" % (arena.label(),
                                                                     arena.heap_problem))
                 self.broken_arenas.add(arena.address)
             self._check_system_mem(arena)
@@ -105,7 +94,7 @@ class Audit(ChunkOffsets, HeapRules, MembershipRules, ChainRules):
         tcaches, then each arena's bins."""
         for thread in self.snap.threads:
             for chain in thread.tcache_bins:
-                yield ("tcache", chain, thread), chain.chunks
+                yield (ChunkState.TCACHE, chain, thread), chain.chunks
         for arena in self.snap.arenas:
             for chain in arena.all_bins():
                 yield (chain.kind, chain, arena), chain.chunks
@@ -113,19 +102,19 @@ class Audit(ChunkOffsets, HeapRules, MembershipRules, ChainRules):
     def _collect_pointed(self):
         """pointed: {address: [places listing it]}, built in bulk: one shared one-place list
         would be wrong for a chunk listed twice, so those few get lists of their own."""
-        for thread in self.snap.threads:
-            if thread.tcache:
-                self.pointed.setdefault(thread.tcache - C.CHUNK_HDR_SZ, [])
+        tcache_chunks = [self.geometry.chunk_of(thread.tcache) for thread in self.snap.threads
+                         if thread.tcache]
+        for address in tcache_chunks:
+            self.pointed.setdefault(address, [])
         listed = collections.Counter()
         for place, chunks in self._listings():
             self.pointed.update(zip(chunks, itertools.repeat((place,))))
             listed.update(chunks)
         if len(listed) == sum(listed.values()) and not any(
-                self.pointed.get(t.tcache - C.CHUNK_HDR_SZ) for t in self.snap.threads
-                if t.tcache):
+                self.pointed.get(address) for address in tcache_chunks):
             return
         repeated = {address for address, count in listed.items() if count > 1}
-        repeated.update(t.tcache - C.CHUNK_HDR_SZ for t in self.snap.threads if t.tcache)
+        repeated.update(tcache_chunks)
         for address in repeated:
             if address in self.pointed:
                 self.pointed[address] = []

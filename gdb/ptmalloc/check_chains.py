@@ -3,16 +3,21 @@ the fd/bk agreement of doubly linked bins, large-bin order and nextsize links, t
 tcache's counts and keys.  A mixin of check.Audit (see check_heap.py for what the Audit
 supplies)."""
 
-from . import constants as C
-from .check_places import address_in, place_name
+from .check_places import place_name
 from .errors import HeapReadError
+from .findings import Rule
+from .problems import ListStop
+from .states import ChunkState
+
+_UNALIGNED_ABORTS = {ChunkState.TCACHE: "malloc(): unaligned tcache chunk detected",
+                     ChunkState.FASTBIN: "malloc(): unaligned fastbin chunk detected 2"}
 
 
 class ChainRules:
     def _check_arena_links(self, arena):
         for chain in arena.fastbins:
             if not chain.complete:
-                self._chain_stopped("fastbin", chain, arena)
+                self._chain_stopped(ChunkState.FASTBIN, chain, arena)
         if arena.unsorted is not None and arena.unsorted.chunks:
             self._check_double_links(arena, arena.unsorted,
                                      "malloc(): unsorted double linked list corrupted")
@@ -30,40 +35,40 @@ class ChainRules:
         binmap = arena.fields.get("binmap")
         if binmap is not None:
             for chain in arena.smallbins + arena.largebins:
-                word, bit = divmod(chain.index, 32)
+                word, bit = divmod(chain.index, self.geometry.binmap_word_bits)
                 if not binmap[word] >> bit & 1:
-                    self.add("binmap", self.snap.bin_head(arena, chain.index),
+                    self.add(Rule.BINMAP, self.snap.bin_head(arena, chain.index),
                              "bin %d of arena %#x holds %d chunks but its binmap bit is clear: "
                              "malloc will never look there" % (chain.index, arena.address,
                                                               len(chain.chunks)))
 
     def _chain_stopped(self, kind, chain, owner):
-        problem = chain.problem or ""
+        problem = chain.problem
+        stop = getattr(problem, "kind", None)
         last = chain.chunks[-1] if chain.chunks else chain.head
         name = place_name(kind, chain)
-        if problem.startswith("cycle"):
-            last = address_in(problem, last)
-            if kind == "tcache":
+        if stop is ListStop.CYCLE:
+            last = problem.address
+            if kind == ChunkState.TCACHE:
                 # malloc never aborts on a looping tcache bin (its count bounds it); only a
                 # double free scans the bin, with a verdict that depends on the chunk freed.
-                self.add("bin-cycle", last,
+                self.add(Rule.BIN_CYCLE, last,
                          "%s loops back (%s): a chunk freed twice or a forged link; malloc "
                          "hands the same chunk out again, freeing a chunk of the loop aborts "
                          "with \"free(): double free detected in tcache 2\", a cached chunk "
                          "outside it with \"free(): too many chunks detected in tcache\""
                          % (name, problem), None)
                 return
-            self.add("bin-cycle", last,
+            self.add(Rule.BIN_CYCLE, last,
                      "%s loops back (%s): a chunk freed twice" % (name, problem),
                      self.predict_free(last))
-        elif problem.startswith("misaligned"):
-            predicted = {"tcache": "malloc(): unaligned tcache chunk detected",
-                         "fastbin": "malloc(): unaligned fastbin chunk detected 2"}.get(kind)
-            self.add("bin-pointer", last,
+        elif stop is ListStop.MISALIGNED:
+            predicted = _UNALIGNED_ABORTS.get(kind)
+            self.add(Rule.BIN_POINTER, last,
                      "%s: the link stored in chunk %#x decodes to a %s (safe-linking says it "
                      "was overwritten after the free)" % (name, last, problem), predicted)
         else:
-            self.add("bin-pointer", last, "%s: the walk stopped: %s" % (name, problem))
+            self.add(Rule.BIN_POINTER, last, "%s: the walk stopped: %s" % (name, problem))
 
     def _check_double_links(self, arena, chain, predicted, consequence=None):
         """fd and bk agree both ways around the circular list; True when they do.  `consequence`
@@ -83,14 +88,15 @@ class ChainRules:
                 continue
             back_text = "%#x" % back if back is not None else "unreadable"
             if address == head:
-                self.add("bin-links", previous, "%s: the bin's bk is %s but its last chunk is %#x%s"
+                self.add(Rule.BIN_LINKS, previous,
+                         "%s: the bin's bk is %s but its last chunk is %#x%s"
                          % (name, back_text, previous, suffix), predicted)
             elif self._looks_free(address):
-                self.add("bin-links", address,
+                self.add(Rule.BIN_LINKS, address,
                          "%s: chunk %#x's bk is %s but the chunk before it in the list is %#x%s"
                          % (name, address, back_text, previous, suffix), predicted)
             else:
-                self.add("bin-links", previous,
+                self.add(Rule.BIN_LINKS, previous,
                          "%s: chunk %#x's fd points at %#x, which is not a free chunk linking "
                          "back to it (its bk is %s)%s" % (name, previous, address, back_text,
                                                            suffix),
@@ -99,7 +105,7 @@ class ChainRules:
             return False
         if not chain.complete:
             last = chain.chunks[-1] if chain.chunks else head
-            self.add("bin-links", last, "%s: following fd from %#x breaks: %s" % (
+            self.add(Rule.BIN_LINKS, last, "%s: following fd from %#x breaks: %s" % (
                 name, last, chain.problem), predicted)
             return False
         return True
@@ -107,8 +113,9 @@ class ChainRules:
     def _looks_free(self, address):
         """True when the chunk after `address` says it is free (PREV_INUSE clear)."""
         try:
-            size = self.word(address + self.snap.size_offset) & ~C.SIZE_BITS
-            return not self.word(address + size + self.snap.size_offset) & C.PREV_INUSE
+            size = self.word(address + self.snap.size_offset) & self.geometry.size_mask
+            return not self.word(address + size + self.snap.size_offset) & \
+                self.geometry.prev_inuse
         except HeapReadError:
             return False
 
@@ -119,12 +126,12 @@ class ChainRules:
         sizes = []
         for address in chain.chunks:
             try:
-                sizes.append(self.word(address + self.snap.size_offset) & ~C.SIZE_BITS)
+                sizes.append(self.word(address + self.snap.size_offset) & self.geometry.size_mask)
             except HeapReadError:
                 return
         for index in range(1, len(sizes)):
             if sizes[index] > sizes[index - 1]:
-                self.add("largebin-order", chain.chunks[index],
+                self.add(Rule.LARGEBIN_ORDER, chain.chunks[index],
                          "large bin %d is out of order: %#x (size %#x) follows a %#x chunk" % (
                              chain.index, chain.chunks[index], sizes[index], sizes[index - 1]))
                 return
@@ -144,21 +151,12 @@ class ChainRules:
                 else:
                     predicted = "corrupted double-linked list (not small)"
                     consequence = "taking a chunk of this group out of the bin unlinks it"
-                self.add("largebin-skiplist", address,
+                self.add(Rule.LARGEBIN_SKIPLIST, address,
                          "large bin %d: chunk %#x starts a size group but its fd_nextsize/"
                          "bk_nextsize are %#x/%#x, not %#x/%#x; %s" % (
                              chain.index, address, forward, backward, want_next, want_prev,
                              consequence), predicted)
                 return
-
-    def _tcache_key(self):
-        address = self.snap.allocator.addresses.get("tcache_key")
-        if address is None:
-            return None
-        try:
-            return self.word(address)
-        except HeapReadError:
-            return None
 
     def _check_tcache_keys(self, thread, chain, key):
         """tcache_put stamps every cached chunk with tcache_key; a different word there is a
@@ -167,29 +165,31 @@ class ChainRules:
             if address in self.suspect or address not in self.walked:
                 continue  # a forged entry outside the heap is the bin-pointer finding
             try:
-                found = self.word(address + C.CHUNK_HDR_SZ + self.free_model.entry_key)
+                found = self.word(self.geometry.user_pointer(address) +
+                                  self.geometry.tcache_key_offset)
             except HeapReadError:
                 continue
             if found != key:
-                self.add("tcache-key", address,
+                self.add(Rule.TCACHE_KEY, address,
                          "chunk %#x in %s of %s has key %#x, not tcache_key: written after it "
                          "was freed; a second free of it would not be seen as a double free" % (
-                             address, place_name("tcache", chain), thread.label(), found))
+                             address, place_name(ChunkState.TCACHE, chain), thread.label(),
+                             found))
 
     def _check_tcache(self, thread):
-        limit = self.snap.mp.get("tcache_count", 7)
-        key = self._tcache_key()
+        limit = self.snap.mp.get("tcache_count")
+        key = self.snap.tcache_key(thread)
         for chain in thread.tcache_bins:
             if not chain.complete:
-                self._chain_stopped("tcache", chain, thread)
+                self._chain_stopped(ChunkState.TCACHE, chain, thread)
                 continue
             if key is not None:
                 self._check_tcache_keys(thread, chain, key)
             if chain.count != len(chain.chunks):
-                self.add("tcache-count", thread.tcache,
+                self.add(Rule.TCACHE_COUNT, thread.tcache,
                          "tcache bin %#x of %s counts %d entries but its chain has %d" % (
                              chain.size, thread.label(), chain.count, len(chain.chunks)))
-            elif chain.count > limit:
-                self.add("tcache-count", thread.tcache,
+            elif limit is not None and chain.count > limit:
+                self.add(Rule.TCACHE_COUNT, thread.tcache,
                          "tcache bin %#x of %s holds %d entries, above tcache_count %d" % (
                              chain.size, thread.label(), chain.count, limit))

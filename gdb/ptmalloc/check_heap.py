@@ -3,12 +3,11 @@ chunks (sizes, PREV_INUSE and prev_size, the NON_MAIN_ARENA bit, fenceposts), he
 the top chunk and system_mem.  A mixin of check.Audit, which supplies `add`, `word`,
 `predict_free`, `pointed`, `walked`, `suspect` and `broken_arenas`."""
 
-from . import constants as C
 from .check_rows import Rows as _Rows
 from .errors import HeapReadError
+from .findings import Rule
 from .model import HeapSegment, WalkStatus
-
-BINNED = ("unsorted", "smallbin", "largebin")
+from .states import BINNED, CACHED_OR_IN_USE, ChunkState
 
 
 class HeapRules:
@@ -32,9 +31,9 @@ class HeapRules:
             # A grown size leads the walk into the middle of a neighbour: freeing the grown chunk
             # is where glibc meets the damage.
             predicted = None
-            if previous is not None and previous.state == "in-use":
+            if previous is not None and previous.state == ChunkState.IN_USE:
                 predicted = self.predict_free(previous.address)
-            self.add("heap-walk", last_end,
+            self.add(Rule.HEAP_WALK, last_end,
                      "the walk of the heap at %#x ends at %#x (size 0) before reaching top %#x%s"
                      % (segment.start, last_end, arena.top,
                         "; the chunk before it (%#x, size %#x) may have had its size enlarged"
@@ -44,7 +43,7 @@ class HeapRules:
         elif not top_heap and segment.address is not None:
             self._check_fencepost(arena, segment, last_end)
         elif not top_heap and last_end != segment.end:
-            self.add("heap-walk", last_end,
+            self.add(Rule.HEAP_WALK, last_end,
                      "the walk of the main arena's segment at %#x stops at %#x, not at its "
                      "closing fenceposts before %#x" % (segment.start, last_end, segment.end))
             self.broken_arenas.add(arena.address)
@@ -52,7 +51,7 @@ class HeapRules:
     def _heap_bound(self, arena, segment):
         if segment.info is not None:
             return segment.address + segment.info["size"]
-        if arena.is_main and not arena.fields.get("flags", 0) & C.NONCONTIGUOUS_BIT:
+        if arena.is_main and not arena.fields.get("flags", 0) & self.geometry.noncontiguous_bit:
             return self.snap.mp["sbrk_base"] + arena.system_mem
         return None
 
@@ -68,11 +67,11 @@ class HeapRules:
             field = None
         what = "size field %#x" % field if field is not None else "an unreadable header"
         predicted = None
-        if previous is not None and previous.state == "in-use":
+        if previous is not None and previous.state == ChunkState.IN_USE:
             predicted = self.predict_free(previous.address)
         if predicted is None:
             predicted = self.predict_free(address)
-        self.add("chunk-size", address,
+        self.add(Rule.CHUNK_SIZE, address,
                  "chunk at %#x has %s: not a valid chunk size inside its heap (%s); the chunk "
                  "before it (%s) may have overflowed into it" % (
                      address, what, status.problem,
@@ -81,9 +80,9 @@ class HeapRules:
 
     def _check_fencepost(self, arena, segment, last_end):
         """A heap that is no longer the top one ends in the 0x10 chunk and the 0|P fencepost."""
-        fencepost = segment.end - C.CHUNK_HDR_SZ
+        fencepost = segment.end - self.geometry.header_size
         if last_end != fencepost:
-            self.add("heap-walk", last_end,
+            self.add(Rule.HEAP_WALK, last_end,
                      "the walk of heap %#x stops at %#x, not at its closing fencepost %#x"
                      % (segment.address, last_end, fencepost))
             self.broken_arenas.add(arena.address)
@@ -91,62 +90,65 @@ class HeapRules:
     def _check_chunk(self, arena, segment, chunk, previous, top_heap):
         """The rules of one chunk that _Rows.suspicious picked out; `previous` is the chunk
         before it in the walk (None for the first)."""
+        geometry = self.geometry
         size = chunk.size
-        if size < C.MINSIZE and chunk.state != "top":
-            if not _is_fencepost(chunk, segment, top_heap):
-                self.add("chunk-size", chunk.address,
+        if size < geometry.min_chunk_size and chunk.state != ChunkState.TOP:
+            if not _is_fencepost(geometry, chunk, segment, top_heap):
+                self.add(Rule.CHUNK_SIZE, chunk.address,
                          "chunk at %#x has size %#x, below the minimum %#x" % (
-                             chunk.address, size, C.MINSIZE), self.predict_free(chunk.address))
+                             chunk.address, size, geometry.min_chunk_size),
+                         self.predict_free(chunk.address))
             return
-        if chunk.state in ("in-use", "tcache", "fastbin"):
-            want = 0 if arena.is_main else C.NON_MAIN_ARENA
-            if chunk.size_field & C.NON_MAIN_ARENA != want:
-                self.add("arena-bit", chunk.address,
+        if chunk.state in CACHED_OR_IN_USE:
+            want = 0 if arena.is_main else geometry.non_main_arena
+            if chunk.size_field & geometry.non_main_arena != want:
+                self.add(Rule.ARENA_BIT, chunk.address,
                          "chunk at %#x %s the NON_MAIN_ARENA bit but lives in %s %#x: free() "
                          "would hand it to the wrong arena" % (
                              chunk.address, "has" if not want else "lacks", arena.label(),
                              arena.address))
-        if chunk.size_field & C.PREV_INUSE:
+        if chunk.size_field & geometry.prev_inuse:
             if previous is not None and previous.state in BINNED and \
                     previous.address not in self.suspect:
                 predicted = "malloc(): invalid next->prev_inuse (unsorted)" \
-                    if previous.state == "unsorted" else None
-                self.add("bin-in-use", previous.address,
+                    if previous.state == ChunkState.UNSORTED else None
+                self.add(Rule.BIN_IN_USE, previous.address,
                          "chunk at %#x is in the %s but the next chunk %#x marks it in use "
                          "(PREV_INUSE set)" % (previous.address, previous.state, chunk.address),
                          predicted)
             return
         if previous is None:
-            self.add("prev-inuse", chunk.address,
+            self.add(Rule.PREV_INUSE_CLEAR, chunk.address,
                      "first chunk %#x of its heap has PREV_INUSE clear: there is nothing before "
                      "it to merge with" % chunk.address, self.predict_free(chunk.address))
             return
         if previous.state not in BINNED:
-            what = "in use" if previous.state == "free" else "in the " + previous.state
-            self.add("prev-inuse", chunk.address,
+            what = "in use" if previous.state == ChunkState.FREE else "in the " + previous.state
+            self.add(Rule.PREV_INUSE_CLEAR, chunk.address,
                      "chunk at %#x has PREV_INUSE clear, but the chunk before it (%#x, size %#x) "
                      "is %s: a one-byte overflow (NUL) from it?" % (
                          chunk.address, previous.address, previous.size, what),
                      self.predict_free(chunk.address))
             return
         if chunk.prev_size != previous.size:
-            self.add("prev-size", chunk.address,
+            self.add(Rule.PREV_SIZE, chunk.address,
                      "chunk at %#x has prev_size %#x but the free chunk before it is %#x bytes"
                      % (chunk.address, chunk.prev_size, previous.size),
                      "corrupted size vs. prev_size")
 
     def _check_heap_info(self, arena, segment):
         """new_heap and grow_heap/shrink_heap keep: pagesize a power of two of at least a page,
-        size and mprotect_size multiples of it, size <= mprotect_size <= HEAP_MAX_SIZE (times 4
-        hugepages), and nothing ever writes the pad of the zeroed mapping."""
+        size and mprotect_size multiples of it, size <= mprotect_size <= the heap size (from
+        mp_.hp_pagesize), and nothing ever writes the pad of the zeroed mapping."""
+        geometry = self.geometry
         info = segment.info
         pagesize, size = info.get("pagesize"), info.get("size")
         protected, pad = info.get("mprotect_size"), info.get("pad")
         problems = []
-        if pagesize is not None and (pagesize < C.PAGE_SIZE or pagesize & (pagesize - 1)):
+        if pagesize is not None and (pagesize < geometry.page_size or pagesize & (pagesize - 1)):
             problems.append("pagesize %#x is not a page size" % pagesize)
         elif pagesize is not None and protected is not None:
-            limit = max(C.HEAP_MAX_SIZE, 4 * pagesize)
+            limit = geometry.heap_max_size
             if size % pagesize or protected % pagesize:
                 problems.append("size %#x / mprotect_size %#x are not multiples of its pagesize "
                                 "%#x" % (size, protected, pagesize))
@@ -156,12 +158,12 @@ class HeapRules:
         if pad is not None and any(pad if isinstance(pad, tuple) else (pad,)):
             problems.append("its pad bytes, never written by the allocator, are not zero")
         if problems:
-            self.add("heap-info", segment.address, "heap_info at %#x of %s: %s" % (
+            self.add(Rule.HEAP_INFO, segment.address, "heap_info at %#x of %s: %s" % (
                 segment.address, arena.label(), "; ".join(problems)))
 
     def _heap_end_of_top(self, arena):
         if arena.is_main:
-            if arena.fields.get("flags", 0) & C.NONCONTIGUOUS_BIT:
+            if arena.fields.get("flags", 0) & self.geometry.noncontiguous_bit:
                 return None
             return self.snap.mp["sbrk_base"] + arena.system_mem
         for segment in arena.heaps:
@@ -177,9 +179,9 @@ class HeapRules:
         top = arena.top
         size = arena.top_size
         problems = []
-        if top & (C.MALLOC_ALIGNMENT - 1):
+        if not self.geometry.is_aligned(top):
             problems.append("top %#x is misaligned" % top)
-        if size & (C.MALLOC_ALIGNMENT - 1):
+        if not self.geometry.is_aligned(size):
             problems.append("its size %#x is misaligned" % size)
         if size > arena.system_mem:
             problems.append("its size %#x exceeds the arena's system_mem %#x"
@@ -189,7 +191,7 @@ class HeapRules:
             problems.append("it ends at %#x, not at the end of its heap %#x" % (top + size, end))
         if problems:
             predicted = "malloc(): corrupted top size" if size > arena.system_mem else None
-            self.add("top-size", top, "top chunk of %s %#x: %s" % (
+            self.add(Rule.TOP_SIZE, top, "top chunk of %s %#x: %s" % (
                 arena.label(), arena.address, "; ".join(problems)), predicted)
         return bool(problems)
 
@@ -198,23 +200,24 @@ class HeapRules:
             return
         total = sum(segment.info["size"] for segment in arena.heaps if segment.info)
         if total != arena.system_mem:
-            self.add("system-mem", arena.address,
+            self.add(Rule.SYSTEM_MEM, arena.address,
                      "arena %#x says system_mem %#x but its %d heaps hold %#x bytes" % (
                          arena.address, arena.system_mem, len(arena.heaps), total))
         if arena.max_system_mem < arena.system_mem:
-            self.add("system-mem", arena.address,
+            self.add(Rule.SYSTEM_MEM, arena.address,
                      "arena %#x has max_system_mem %#x below system_mem %#x" % (
                          arena.address, arena.max_system_mem, arena.system_mem))
 
 
-def _is_fencepost(chunk, segment, top_heap):
-    """A chunk below MINSIZE that closes a heap no longer holding top: the 0x10 chunk before a
-    thread heap's 0|PREV_INUSE fencepost, or either 0x10 fencepost ending a segment of the main
-    arena (sbrk heap or mmapped) that sysmalloc left behind."""
-    if top_heap or chunk.size != C.CHUNK_HDR_SZ:
+def _is_fencepost(geometry, chunk, segment, top_heap):
+    """A chunk below MINSIZE that closes a heap no longer holding top: the header-sized chunk
+    before a thread heap's 0|PREV_INUSE fencepost, or either header-sized fencepost ending a
+    segment of the main arena (sbrk heap or mmapped) that sysmalloc left behind."""
+    header = geometry.header_size
+    if top_heap or chunk.size != header:
         return False
     closing = segment.end - chunk.address
     if segment.info is not None:
-        return closing == 2 * C.CHUNK_HDR_SZ
-    return closing in (C.CHUNK_HDR_SZ, 2 * C.CHUNK_HDR_SZ)
+        return closing == 2 * header
+    return closing in (header, 2 * header)
 

@@ -4,9 +4,12 @@ a heap chunk.  A mixin of check.Audit (see check_heap.py for what the Audit supp
 
 import operator
 
-from . import constants as C
 from .check_places import place_name
 from .errors import HeapReadError
+from .findings import Rule
+from .states import ChunkState
+
+_EXACT_SIZE = frozenset((ChunkState.TCACHE, ChunkState.FASTBIN, ChunkState.SMALLBIN))
 
 
 class MembershipRules:
@@ -25,7 +28,7 @@ class MembershipRules:
         """`addresses` in the order `pointed` holds them (first listing first)."""
         ordered = []
         for thread in self.snap.threads:  # entered into `pointed` before any listing
-            address = thread.tcache - C.CHUNK_HDR_SZ
+            address = self.geometry.chunk_of(thread.tcache)
             if thread.tcache and address in addresses and address not in ordered:
                 ordered.append(address)
         seen = set(ordered)
@@ -50,10 +53,10 @@ class MembershipRules:
                 continue
             arenas = list(map(operator.itemgetter(0), facts))
             sizes = list(map(operator.itemgetter(1), facts))
-            healthy = kind == "tcache" or arenas.count(owner.address) == len(arenas)
-            if kind in ("tcache", "fastbin", "smallbin"):
+            healthy = kind == ChunkState.TCACHE or arenas.count(owner.address) == len(arenas)
+            if kind in _EXACT_SIZE:
                 healthy = healthy and sizes.count(chain.size) == len(sizes)
-            elif kind == "largebin" and sizes:
+            elif kind == ChunkState.LARGEBIN and sizes:
                 low, high = chain.size_range
                 healthy = healthy and min(sizes) >= low and (high is None or max(sizes) <= high)
             if not healthy:
@@ -66,49 +69,50 @@ class MembershipRules:
         facts = self.walked.get(address)
         if len(places) > 1:
             where = ", ".join(place_name(kind, chain) for kind, chain, _ in places)
-            self.add("bin-duplicate", address,
+            self.add(Rule.BIN_DUPLICATE, address,
                      "chunk at %#x is listed %d times (%s): a double free" % (
                          address, len(places), where), self.predict_free(address))
         for kind, chain, owner in places:
             if facts is None:
-                arena_address = owner.address if kind != "tcache" else None
+                arena_address = owner.address if kind != ChunkState.TCACHE else None
                 if arena_address in self.broken_arenas:
                     continue
-                if kind != "tcache" and not chain.complete:
+                if kind != ChunkState.TCACHE and not chain.complete:
                     continue
-                self.add("bin-pointer", address,
+                self.add(Rule.BIN_POINTER, address,
                          "%s points at %#x, which is not a chunk of any heap%s" % (
                              place_name(kind, chain), address,
                              self._foreign_chunk_note(kind, chain, address)),
                          self._foreign_chunk_abort(kind, chain, address))
                 continue
-            if kind != "tcache" and facts[0] != owner.address:
-                self.add("bin-arena", address,
+            if kind != ChunkState.TCACHE and facts[0] != owner.address:
+                self.add(Rule.BIN_ARENA, address,
                          "chunk at %#x is in a bin of arena %#x but lives in arena %#x"
                          % (address, owner.address, facts[0]))
-            if kind in ("tcache", "fastbin") and facts[1] != chain.size:
-                predicted = "malloc(): memory corruption (fast)" if kind == "fastbin" else None
-                self.add("bin-size", address,
+            if kind in (ChunkState.TCACHE, ChunkState.FASTBIN) and facts[1] != chain.size:
+                predicted = "malloc(): memory corruption (fast)" \
+                    if kind == ChunkState.FASTBIN else None
+                self.add(Rule.BIN_SIZE, address,
                          "chunk at %#x in %s has size %#x, not %#x" % (
                              address, place_name(kind, chain), facts[1], chain.size),
                          predicted)
-            elif kind == "smallbin" and facts[1] != chain.size:
-                self.add("bin-size", address, "chunk at %#x in smallbin %#x has size %#x"
+            elif kind == ChunkState.SMALLBIN and facts[1] != chain.size:
+                self.add(Rule.BIN_SIZE, address, "chunk at %#x in smallbin %#x has size %#x"
                          % (address, chain.size, facts[1]))
-            elif kind == "largebin":
+            elif kind == ChunkState.LARGEBIN:
                 low, high = chain.size_range
                 if facts[1] < low or (high is not None and facts[1] > high):
-                    self.add("bin-size", address,
+                    self.add(Rule.BIN_SIZE, address,
                              "chunk at %#x of size %#x is in large bin %d (%#x-%s)" % (
                                  address, facts[1], chain.index, low,
                                  "%#x" % high if high else "..."))
 
     def _check_tcache_structs(self):
         for thread in self.snap.threads:
-            if thread.tcache and thread.tcache - C.CHUNK_HDR_SZ not in self.walked:
+            if thread.tcache and self.geometry.chunk_of(thread.tcache) not in self.walked:
                 arenas_ok = not self.broken_arenas
                 if arenas_ok:
-                    self.add("tcache-struct", thread.tcache,
+                    self.add(Rule.TCACHE_STRUCT, thread.tcache,
                              "tcache of %s at %#x is not inside any heap chunk" % (
                                  thread.label(), thread.tcache))
 
@@ -128,11 +132,13 @@ class MembershipRules:
     def _foreign_chunk_abort(self, kind, chain, address):
         """Only the fastbin path checks a chunk's size when malloc takes it; tcache_get checks
         nothing but alignment (a misaligned link stops the walk and is judged there)."""
-        if kind != "fastbin":
+        if kind != ChunkState.FASTBIN:
             return None
         field = self._foreign_chunk_size(address)
         if field is None:
             return None
-        if (field & ~C.SIZE_BITS) // 16 - 2 != chain.size // 16 - 2:
+        geometry = self.geometry
+        if geometry.fastbin_index(field & geometry.size_mask) != \
+                geometry.fastbin_index(chain.size):
             return "malloc(): memory corruption (fast)"
         return None

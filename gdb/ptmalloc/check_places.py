@@ -1,24 +1,15 @@
-"""How the heap check names the place a chunk is listed in, and reads an address back out of
-a walk's one-line problem text."""
+"""How the heap check names the place a chunk is listed in."""
 
-
-def address_in(text, default):
-    for word in reversed(text.split()):
-        if word.startswith("0x"):
-            try:
-                return int(word.rstrip(".,;)"), 16)
-            except ValueError:
-                break
-    return default
+from .states import ChunkState
 
 
 def place_name(kind, chain):
-    if kind == "tcache":
+    if kind == ChunkState.TCACHE:
         return "tcache bin %#x" % chain.size
-    if kind == "fastbin":
+    if kind == ChunkState.FASTBIN:
         return "fastbin %#x" % chain.size
-    if kind == "unsorted":
+    if kind == ChunkState.UNSORTED:
         return "the unsorted bin"
-    if kind == "smallbin":
+    if kind == ChunkState.SMALLBIN:
         return "smallbin %#x" % chain.size
     return "large bin %d" % chain.index

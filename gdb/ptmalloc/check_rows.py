@@ -11,22 +11,14 @@ import array
 import bisect
 import itertools
 
-from . import constants as C
 from .model import Chunk
-from .scan import ROW_STATES, row_of
+from .scan import low_byte_tables, row_of
+from .states import BINNED, CACHED_OR_IN_USE, ROW_STATES, ChunkState
 
-BINNED = frozenset(("unsorted", "smallbin", "largebin"))
-_IN_USE = ("in-use", None)
-# Chunks whose NON_MAIN_ARENA bit free() relies on; a chunk filed in a bin has lost it.
-_ARENA_CHECKED = frozenset(("in-use", "tcache", "fastbin"))
-_MINSIZE = C.MINSIZE
-_ARENA_BIT = C.NON_MAIN_ARENA
-_SIZE_MASK = ~C.SIZE_BITS
+_IN_USE = (ChunkState.IN_USE, None)
 # A C scan row code -> 1 when it stands for a chunk filed in the unsorted, a small or a large bin.
 _IN_BIN_CODES = bytes(1 if code < len(ROW_STATES) and ROW_STATES[code] in BINNED else 0
                       for code in range(256))
-# Low byte of a size field -> 1 when PREV_INUSE is clear.
-_PREVIOUS_FREE = bytes(0 if byte & C.PREV_INUSE else 1 for byte in range(256))
 
 
 class Rows:
@@ -35,6 +27,7 @@ class Rows:
     def __init__(self, snap, scan, arena_address):
         self.scan = scan
         self.arena = arena_address
+        self.geometry = snap.geometry
         self.prev_index = snap.prev_size_offset >> 3
         # {row: (state, BinList)} of the rows not in use; the C scan's row codes say the same
         # without a dict of every free and listed row (hundreds of thousands on a big heap).
@@ -63,7 +56,7 @@ class Rows:
             return None
         state, chain = self._state_and_chain(row)
         word = scan.positions[row]
-        return Chunk(scan.start + (word << 3), scan.fields[row],
+        return Chunk(self.geometry, scan.start + (word << 3), scan.fields[row],
                      scan.words[word + self.prev_index], state, chain, self.arena)
 
     def record_pointed(self, pointed, walked, unbinned):
@@ -72,14 +65,15 @@ class Rows:
         tcache_perthread_struct chunk; a listed top) one by one."""
         scan = self.scan
         fields = scan.fields
-        sizes = map(_SIZE_MASK.__and__, map(fields.__getitem__, scan.binned_rows))
+        size_mask = self.geometry.size_mask
+        sizes = map(size_mask.__and__, map(fields.__getitem__, scan.binned_rows))
         walked.update(zip(scan.binned_addresses(), zip(itertools.repeat(self.arena), sizes)))
         end = scan.start + (len(scan.words or ()) << 3)
         top = self._top_address()
         for address in itertools.chain(unbinned, [top] if top in pointed else []):
             row = row_of(scan.positions, address, scan.start, end)
             if row >= 0:
-                walked[address] = (self.arena, fields[row] & _SIZE_MASK)
+                walked[address] = (self.arena, fields[row] & size_mask)
 
     def _top_address(self):
         scan = self.scan
@@ -101,25 +95,31 @@ class Rows:
     def suspicious(self, is_main):
         """Rows, in walk order, on which some chunk rule may fire."""
         scan = self.scan
+        geometry = self.geometry
         fields = scan.fields
         count = len(fields)
-        rows = set(itertools.compress(range(count), map(_MINSIZE.__gt__, fields)))
+        rows = set(itertools.compress(range(count), map(geometry.min_chunk_size.__gt__, fields)))
         rows.discard(scan.top_row)
-        arena_bits = map(_ARENA_BIT.__and__, fields)
+        arena_bit = geometry.non_main_arena
+        arena_bits = map(arena_bit.__and__, fields)
         if not is_main:
-            arena_bits = map(_ARENA_BIT.__xor__, arena_bits)
+            arena_bits = map(arena_bit.__xor__, arena_bits)
         state = self.state
+        # Chunks whose NON_MAIN_ARENA bit free() relies on; a chunk filed in a bin has lost it.
         rows.update(row for row in itertools.compress(range(count), arena_bits)
-                    if state(row) in _ARENA_CHECKED)
+                    if state(row) in CACHED_OR_IN_USE)
         in_bin = self._in_bin_marks(count)
+        prev_inuse = geometry.prev_inuse
         for row in itertools.compress(range(count), in_bin):
-            if row + 1 < count and fields[row + 1] & C.PREV_INUSE:
+            if row + 1 < count and fields[row + 1] & prev_inuse:
                 rows.add(row + 1)
         low_bytes = array.array("Q", fields).tobytes()[::8]
+        _misaligned, previous_free = low_byte_tables(geometry)
         words, positions, prev_index = scan.words, scan.positions, self.prev_index
-        for row in itertools.compress(range(count), low_bytes.translate(_PREVIOUS_FREE)):
+        size_mask = geometry.size_mask
+        for row in itertools.compress(range(count), low_bytes.translate(previous_free)):
             if row and in_bin[row - 1] and \
-                    words[positions[row] + prev_index] == fields[row - 1] & _SIZE_MASK:
+                    words[positions[row] + prev_index] == fields[row - 1] & size_mask:
                 continue  # a binned chunk and a successor that agrees: nothing to check
             rows.add(row)
         return sorted(rows)

@@ -5,7 +5,6 @@ A replay that meets unmapped memory answers "the program would crash" instead of
 message, so its reads raise Unreadable rather than HeapReadError; and an address computed from
 damaged fields wraps at 64 bits, as the allocator's pointer arithmetic does."""
 
-from . import constants as C
 from .errors import HeapReadError
 
 
@@ -14,35 +13,36 @@ class Unreadable(Exception):
 
 
 class ChunkOffsets:
-    """The offsets of malloc_chunk's fields in the target, read once from its layout:
+    """The offsets of malloc_chunk's fields in the target, from the snapshot's geometry:
     `fd`, `bk`, `fd_nextsize`, `bk_nextsize`, `size_offset` and `prev_offset`."""
 
     def __init__(self, snap):
         self.snap = snap
         self.mem = snap.memory
-        chunk = snap.layouts["chunk"]
-        self.fd = chunk.offset("fd")
-        self.bk = chunk.offset("bk")
-        self.fd_nextsize = chunk.offset("fd_nextsize")
-        self.bk_nextsize = chunk.offset("bk_nextsize")
-        self.size_offset = snap.size_offset
-        self.prev_offset = snap.prev_size_offset
+        geometry = self.geometry = snap.geometry
+        self.fd = geometry.fd_offset
+        self.bk = geometry.bk_offset
+        self.fd_nextsize = geometry.fd_nextsize_offset
+        self.bk_nextsize = geometry.bk_nextsize_offset
+        self.size_offset = geometry.size_offset
+        self.prev_offset = geometry.prev_size_offset
 
 
 class ChunkReader(ChunkOffsets):
     """Reads of chunk headers and links as the allocator would make them (see the module)."""
 
     def word(self, address):
+        address &= self.geometry.address_mask
         try:
-            return self.mem.u64(address & C.MASK64)
+            return self.mem.u64(address)
         except HeapReadError:
-            raise Unreadable("%#x" % (address & C.MASK64)) from None
+            raise Unreadable("%#x" % address) from None
 
     def size_field(self, chunk):
         return self.word(chunk + self.size_offset)
 
     def size(self, chunk):
-        return self.size_field(chunk) & ~C.SIZE_BITS
+        return self.size_field(chunk) & self.geometry.size_mask
 
     def prev_size(self, chunk):
         return self.word(chunk + self.prev_offset)

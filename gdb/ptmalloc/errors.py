@@ -10,6 +10,18 @@ class HeapError(gdb.GdbError):
     """A condition the user should read about: not running, no allocator, unreadable memory..."""
 
 
+class HeapVerdict(HeapError):
+    """The command did its job and its verdict is bad: `heap check` found problems, `heap
+    try-free` predicts an abort.  Typed, sourced or given with -ex, the command fails with it, so
+    `gdb -batch` exits non-zero; run by a Python script (gdb.execute), it does not, so that the
+    script gets the output it asked for (see commands.invoke_safely).  `in_json` says whether the
+    output was JSON, which already holds the verdict."""
+
+    def __init__(self, message, in_json=False):
+        super().__init__(message)
+        self.in_json = in_json
+
+
 class HeapReadError(HeapError):
     """Memory the heap points at cannot be read (unmapped, or not in the core file)."""
 

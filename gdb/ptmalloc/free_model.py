@@ -9,21 +9,21 @@ would print, or None when free would go through (or would crash without a messag
 The check order is the algorithm's, not glibc's code: documented in GLIBC-2.36-FACTS.md and the
 glibc manual's description of the integrity checks."""
 
-from . import constants as C
 from .chunk_reads import ChunkReader, Unreadable
 from .errors import HeapReadError
 
 
 class FreeOutcome:
     """`abort` (the message, or None), `why` (one line for the finding), `path` (tcache, fast,
-    normal, mmapped or None)."""
+    normal, mmapped or None), `crashes` (free() would read unmapped memory: no message)."""
 
-    __slots__ = ("abort", "why", "path")
+    __slots__ = ("abort", "why", "path", "crashes")
 
-    def __init__(self, abort, why, path=None):
+    def __init__(self, abort, why, path=None, crashes=False):
         self.abort = abort
         self.why = why
         self.path = path
+        self.crashes = crashes
 
 
 class FreeModel(ChunkReader):
@@ -32,17 +32,13 @@ class FreeModel(ChunkReader):
     def __init__(self, snap, thread=None):
         super().__init__(snap)
         self.thread = thread
-        self.entry_next = 0
-        self.entry_key = C.SIZE_SZ
-        entry = snap.layouts.get("tcache_entry")
-        if entry is not None and entry.has("key"):
-            self.entry_next = entry.offset("next")
-            self.entry_key = entry.offset("key")
+        self.entry_next = self.geometry.tcache_next_offset
+        self.entry_key = self.geometry.tcache_key_offset
 
     def arena_of(self, chunk):
         """arena_for_chunk: the NON_MAIN_ARENA bit sends free to heap_info->ar_ptr."""
-        if self.size_field(chunk) & C.NON_MAIN_ARENA:
-            heap = chunk & ~(C.HEAP_MAX_SIZE - 1)
+        if self.size_field(chunk) & self.geometry.non_main_arena:
+            heap = self.geometry.heap_of(chunk)
             address = self.word(heap)
             arena = self.snap.arena_by_address(address)
             if arena is None:
@@ -59,20 +55,22 @@ class FreeModel(ChunkReader):
         try:
             return self._free(user_pointer)
         except Unreadable as error:
-            return FreeOutcome(None, "free() would read unmapped memory at %s and crash" % error)
+            return FreeOutcome(None, "free() would read unmapped memory at %s and crash" % error,
+                               crashes=True)
 
     def _free(self, mem_address):
-        chunk = (mem_address - C.CHUNK_HDR_SZ) & C.MASK64
+        geometry = self.geometry
+        chunk = geometry.chunk_of(mem_address)
         field = self.size_field(chunk)
-        if field & C.IS_MMAPPED:
+        if geometry.is_mmapped(field):
             return self._munmap(chunk, mem_address)
         arena = self.arena_of(chunk)
-        size = field & ~C.SIZE_BITS
-        if chunk > ((-size) & C.MASK64) or chunk & (C.MALLOC_ALIGNMENT - 1):
+        size = field & geometry.size_mask
+        if chunk > ((-size) & geometry.address_mask) or not geometry.is_aligned(chunk):
             return FreeOutcome("free(): invalid pointer",
                                "%#x is not the start of a chunk (misaligned or wraps around)"
                                % mem_address)
-        if size < C.MINSIZE or size & (C.MALLOC_ALIGNMENT - 1):
+        if size < geometry.min_chunk_size or not geometry.is_aligned(size):
             return FreeOutcome("free(): invalid size",
                                "the header before %#x holds size %#x, not a chunk size"
                                % (mem_address, size))
@@ -87,10 +85,11 @@ class FreeModel(ChunkReader):
     def _munmap(self, chunk, mem_address):
         prev = self.prev_size(chunk)
         size = self.size(chunk)
-        block = (chunk - prev) & C.MASK64
-        total = (prev + size) & C.MASK64
-        offset = mem_address & (C.PAGE_SIZE - 1)
-        if (block | total) & (C.PAGE_SIZE - 1) or offset & (offset - 1):
+        address_mask, page_mask = self.geometry.address_mask, self.geometry.page_size - 1
+        block = (chunk - prev) & address_mask
+        total = (prev + size) & address_mask
+        offset = mem_address & page_mask
+        if (block | total) & page_mask or offset & (offset - 1):
             return FreeOutcome("munmap_chunk(): invalid pointer",
                                "the header before %#x claims an mmapped chunk but its mapping "
                                "is not page aligned" % mem_address, "mmapped")
@@ -101,25 +100,26 @@ class FreeModel(ChunkReader):
         tuple, because a corrupted mp_.tcache_bins lets glibc index past the 64 bins too."""
         layout = self.snap.layouts["tcache"]
         element = layout.fields[field].size
-        return (self.thread.tcache + layout.offset(field) + index * element) & C.MASK64
+        return (self.thread.tcache + layout.offset(field) + index * element) & \
+            self.geometry.address_mask
 
     def _tcache_count(self, index):
         address = self._tcache_slot("counts", index)
         try:
-            data = self.mem.read(address, 2)
+            data = self.mem.read(address, self.geometry.tcache_count_size)
         except HeapReadError:
             raise Unreadable("%#x" % address) from None
         return int.from_bytes(data, "little")
 
     def _tcache(self, chunk, size, mem_address):
-        index = (size - C.MINSIZE + C.MALLOC_ALIGNMENT - 1) // C.MALLOC_ALIGNMENT
+        geometry = self.geometry
+        index = geometry.tcache_index(size)
         if index >= self.snap.mp.get("tcache_bins", 0):
             return None
         if self.thread is None or not self.thread.tcache:
             return FreeOutcome(None, "free() would put it in the (new) tcache", "tcache")
-        key = self.snap.allocator.addresses.get("tcache_key")
-        key_value = self.word(key) if key is not None else None
-        limit = self.snap.mp.get("tcache_count", 7)
+        key_value = self.snap.tcache_key(self.thread)
+        limit = self.snap.mp["tcache_count"]
         if key_value is not None and self.word(mem_address + self.entry_key) == key_value:
             entry = self.word(self._tcache_slot("entries", index))
             count = 0
@@ -130,7 +130,7 @@ class FreeModel(ChunkReader):
                     return FreeOutcome("free(): too many chunks detected in tcache",
                                        "its tcache bin %#x holds more than %d entries"
                                        % (size, limit), "tcache")
-                if entry & (C.MALLOC_ALIGNMENT - 1):
+                if not geometry.is_aligned(entry):
                     return FreeOutcome("free(): unaligned chunk detected in tcache 2",
                                        "its tcache bin %#x leads to the misaligned entry %#x"
                                        % (size, entry), "tcache")
@@ -139,7 +139,8 @@ class FreeModel(ChunkReader):
                                        "chunk %#x is already in tcache bin %#x (entry %d)"
                                        % (chunk, size, count), "tcache")
                 seen.add(entry)
-                entry = self.word(entry + self.entry_next) ^ (entry >> 12)
+                entry = geometry.reveal(entry + self.entry_next,
+                                        self.word(entry + self.entry_next))
                 count += 1
         if self._tcache_count(index) < limit:
             return FreeOutcome(None, "free() would put it in tcache bin %#x" % size, "tcache")
@@ -148,14 +149,17 @@ class FreeModel(ChunkReader):
     def _fast(self, arena, chunk, size):
         following = chunk + size
         next_field = self.size_field(following)
-        if next_field <= C.CHUNK_HDR_SZ or next_field & ~C.SIZE_BITS >= arena.system_mem:
+        geometry = self.geometry
+        if next_field <= geometry.header_size or \
+                next_field & geometry.size_mask >= arena.system_mem:
             return FreeOutcome("free(): invalid next size (fast)",
                                "the chunk after it (%#x) has size field %#x"
                                % (following, next_field), "fast")
-        index = size // 16 - 2
+        index = geometry.fastbin_index(size)
         # Computed like glibc's fastbin(), so a corrupted global_max_fast cannot index past the
         # ten fastbins of the tuple: it reads (and compares) what glibc would read.
-        slot = arena.address + self.snap.layouts["state"].offset("fastbinsY") + index * 8
+        fastbins = self.snap.layouts["state"].fields["fastbinsY"]
+        slot = arena.address + fastbins.offset + index * fastbins.size
         if self.word(slot) == chunk:
             return FreeOutcome("double free or corruption (fasttop)",
                                "chunk %#x is already the first chunk of fastbin %#x"
@@ -168,23 +172,24 @@ class FreeModel(ChunkReader):
         if chunk == arena.top:
             return FreeOutcome("double free or corruption (top)", "%#x is the top chunk" % chunk,
                                "normal")
-        contiguous = not arena.fields.get("flags", 0) & C.NONCONTIGUOUS_BIT
+        geometry = self.geometry
+        contiguous = not arena.fields.get("flags", 0) & geometry.noncontiguous_bit
         if contiguous and following >= arena.top + top_size:
             return FreeOutcome("double free or corruption (out)",
                                "its size %#x reaches past the end of the heap" % size, "normal")
         next_field = self.size_field(following)
-        if not next_field & C.PREV_INUSE:
+        if not next_field & geometry.prev_inuse:
             return FreeOutcome("double free or corruption (!prev)",
                                "the chunk after it (%#x) says it is already free" % following,
                                "normal")
-        next_size = next_field & ~C.SIZE_BITS
-        if next_field <= C.CHUNK_HDR_SZ or next_size >= arena.system_mem:
+        next_size = next_field & geometry.size_mask
+        if next_field <= geometry.header_size or next_size >= arena.system_mem:
             return FreeOutcome("free(): invalid next size (normal)",
                                "the chunk after it (%#x) has size field %#x"
                                % (following, next_field), "normal")
-        if not self.size_field(chunk) & C.PREV_INUSE:
+        if not self.size_field(chunk) & geometry.prev_inuse:
             prev_size = self.prev_size(chunk)
-            previous = (chunk - prev_size) & C.MASK64
+            previous = (chunk - prev_size) & geometry.address_mask
             if self.size(previous) != prev_size:
                 return FreeOutcome("corrupted size vs. prev_size while consolidating",
                                    "PREV_INUSE is clear and prev_size %#x does not lead to a "
@@ -194,7 +199,7 @@ class FreeModel(ChunkReader):
                 return FreeOutcome(message, "merging with the free chunk before it (%#x) "
                                    "finds its links broken" % previous, "normal")
         if following != arena.top:
-            if not self.size_field(following + next_size) & C.PREV_INUSE:
+            if not self.size_field(following + next_size) & geometry.prev_inuse:
                 message = self.unlink_problem(following)
                 if message:
                     return FreeOutcome(message, "merging with the free chunk after it (%#x) "
@@ -217,7 +222,7 @@ class FreeModel(ChunkReader):
         backward = self.word(chunk + self.bk)
         if self.word(forward + self.bk) != chunk or self.word(backward + self.fd) != chunk:
             return "corrupted double-linked list"
-        if size >= C.MIN_LARGE_SIZE and self.word(chunk + self.fd_nextsize):
+        if size >= self.geometry.min_large_size and self.word(chunk + self.fd_nextsize):
             next_group = self.word(chunk + self.fd_nextsize)
             prev_group = self.word(chunk + self.bk_nextsize)
             if self.word(next_group + self.bk_nextsize) != chunk or \

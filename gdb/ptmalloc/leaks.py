@@ -15,6 +15,7 @@ import gdb
 
 from . import constants as C
 from .errors import HeapReadError
+from .states import ChunkState
 
 _REGISTERS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11",
               "r12", "r13", "r14", "r15")
@@ -92,7 +93,8 @@ class _Index:
 
 def find_leaks(snap):
     """[Leak] of the heap at this stop, ordered by address."""
-    tcache_chunks = {thread.tcache - C.CHUNK_HDR_SZ for thread in snap.threads if thread.tcache}
+    geometry = snap.geometry
+    tcache_chunks = {geometry.chunk_of(thread.tcache) for thread in snap.threads if thread.tcache}
     candidates = []
     holes = []
     for arena in snap.arenas:
@@ -101,10 +103,11 @@ def find_leaks(snap):
             high = segment.address + segment.info["size"] if segment.info else segment.end
             holes.append((low, high))
     for _arena, _segment, chunk in snap.iter_chunks():
-        if chunk.state == "in-use" and chunk.size >= C.MINSIZE and \
+        if chunk.state == ChunkState.IN_USE and chunk.size >= geometry.min_chunk_size and \
                 chunk.address not in tcache_chunks:
-            candidates.append((chunk.user_address, chunk.address + chunk.size + C.SIZE_SZ,
-                               chunk))
+            # An in-use chunk's data runs on into the next chunk's prev_size.
+            candidates.append((chunk.user_address,
+                               chunk.address + chunk.size + geometry.size_sz, chunk))
     for chunk in snap.mmapped_chunks():
         candidates.append((chunk.user_address, chunk.address + chunk.size, chunk))
         holes.append((chunk.address, chunk.address + chunk.size))
@@ -133,17 +136,17 @@ def find_leaks(snap):
             if start <= sp < end:
                 start = sp & ~7
         for low, high in _subtract(start, end, holes):
-            _scan_range(memory, low, high, mark)
+            _scan_range(memory, low, high, mark, geometry.page_size)
     while pending:
         user_start, user_end, _chunk = index.entries[pending.pop()]
-        _scan_range(memory, user_start, user_end & ~7, mark)
+        _scan_range(memory, user_start, user_end & ~7, mark, geometry.page_size)
     leaks = [Leak(chunk.address, chunk.size, chunk.user_address)
              for position, (_start, _end, chunk) in enumerate(index.entries)
              if not reached[position]]
     return leaks
 
 
-def _scan_range(memory, low, high, mark):
+def _scan_range(memory, low, high, mark, page_size):
     address = low
     while address < high:
         length = min(_SCAN_STEP, high - address)
@@ -153,7 +156,7 @@ def _scan_range(memory, low, high, mark):
             data = None
         if data is None:
             # Part of a core or a guard page: fall back to page by page.
-            page_end = min((address | (C.PAGE_SIZE - 1)) + 1, high)
+            page_end = min((address | (page_size - 1)) + 1, high)
             try:
                 data = memory.read(address, page_end - address)
             except HeapReadError:

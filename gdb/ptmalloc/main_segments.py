@@ -20,8 +20,6 @@ from .model import HeapSegment
 
 # A region larger than this is only searched in its first part: the walk reads what it searches.
 MAX_REGION_SEARCH = 1 << 28
-_FENCEPOST = C.CHUNK_HDR_SZ | C.PREV_INUSE
-_MMAPPED_FLAGS = C.IS_MMAPPED
 # Past bytes the walk cannot read, the search tries each following page, within these bounds.
 MAX_RESYNC_PAGES = 1 << 14
 MAX_RESYNC_STEPS = 1 << 22
@@ -31,7 +29,10 @@ class _Region:
     """One run of adjacent writable memory, read in one piece: its chunk headers are walked
     with word indexing, as the segment scan does."""
 
-    def __init__(self, mem, start, end):
+    def __init__(self, mem, geometry, start, end):
+        self.geometry = geometry
+        # A fencepost: a header-sized chunk whose predecessor is in use.
+        self.fencepost = geometry.header_size | geometry.prev_inuse
         self.start = start
         self.end = min(end, start + MAX_REGION_SEARCH)
         self.truncated = self.end < end
@@ -42,48 +43,58 @@ class _Region:
 
     def mmapped_chunk_end(self, address):
         """End of the mmapped chunk whose mapping starts at `address`, or None."""
-        if address + C.CHUNK_HDR_SZ > self.end or self.word(address) != 0:
+        geometry = self.geometry
+        if address + geometry.header_size > self.end or \
+                self.word(address + geometry.prev_size_offset) != 0:
             return None
-        field = self.word(address + 8)
-        size = field & ~C.SIZE_BITS
-        if field & C.SIZE_BITS != _MMAPPED_FLAGS or not size or size % C.PAGE_SIZE or \
-                address + size > self.end:
+        field = self.word(address + geometry.size_offset)
+        size = field & geometry.size_mask
+        if field & geometry.size_bits != geometry.is_mmapped_bit or not size or \
+                size % geometry.page_size or address + size > self.end:
             return None
         return address + size
 
     def starts_like_a_segment(self, address, top):
         """The first header of a fresh mapping: prev_size 0, PREV_INUSE set, a main-arena
-        chunk of at least MINSIZE (or top itself)."""
-        if address + 2 * C.CHUNK_HDR_SZ > self.end or self.word(address) != 0:
+        chunk of at least MINSIZE (or top itself), of an aligned size."""
+        geometry = self.geometry
+        if address + 2 * geometry.header_size > self.end or \
+                self.word(address + geometry.prev_size_offset) != 0:
             return False
-        first = self.word(address + 8)
-        return not first & (C.IS_MMAPPED | C.NON_MAIN_ARENA | 8) and \
-            bool(first & C.PREV_INUSE) and ((first & ~C.SIZE_BITS) >= C.MINSIZE or address == top)
+        first = self.word(address + geometry.size_offset)
+        unexpected = geometry.is_mmapped_bit | geometry.non_main_arena | \
+            (geometry.alignment_mask & geometry.size_mask)
+        return not first & unexpected and bool(first & geometry.prev_inuse) and \
+            ((first & geometry.size_mask) >= geometry.min_chunk_size or address == top)
 
     def segment_walk(self, address, top, top_size, limit, budget=C.MAX_CHAIN_LENGTH):
         """Walk an arena segment from `address` (its mapping start) towards `limit`, for at most
         `budget` chunks: ("top" | "fenced", end, steps) when it ends as a segment must,
         ("broken", where, steps) when a chunk size leads nowhere, None when `address` does not
         even start like a segment."""
-        if address + 2 * C.CHUNK_HDR_SZ > limit or not self.starts_like_a_segment(address, top):
+        geometry = self.geometry
+        header = geometry.header_size
+        if address + 2 * header > limit or not self.starts_like_a_segment(address, top):
             return None
         words, base = self.words, self.start
+        size_word = geometry.size_offset >> 3
+        unexpected = geometry.is_mmapped_bit | (geometry.alignment_mask & geometry.size_mask)
         chunk = address
         for step in range(budget):
             if chunk == top:
                 end = top + top_size
                 return ("top", end, step) if end <= limit else ("broken", chunk, step)
-            if chunk + C.CHUNK_HDR_SZ > limit:
+            if chunk + header > limit:
                 return "broken", chunk, step
-            field = words[((chunk - base) >> 3) + 1]
-            size = field & ~C.SIZE_BITS
-            if field & (C.IS_MMAPPED | 8) or not size:
+            field = words[((chunk - base) >> 3) + size_word]
+            size = field & geometry.size_mask
+            if field & unexpected or not size:
                 return "broken", chunk, step
-            if size == C.CHUNK_HDR_SZ:
-                closing = chunk + 2 * C.CHUNK_HDR_SZ
+            if size == header:
+                closing = chunk + 2 * header
                 # Freeing the shrunk old top clears the first fencepost's PREV_INUSE.
-                if field & C.NON_MAIN_ARENA == 0 and closing <= limit and \
-                        words[((chunk - base) >> 3) + 3] == _FENCEPOST:
+                if field & geometry.non_main_arena == 0 and closing <= limit and \
+                        words[((chunk + header - base) >> 3) + size_word] == self.fencepost:
                     return "fenced", closing, step
                 return "broken", chunk, step
             if chunk + size > limit:
@@ -102,6 +113,7 @@ class MainSegmentFinder:
     def __init__(self, snap, arena, known_ranges):
         self.snap = snap
         self.mem = snap.memory
+        self.geometry = snap.geometry
         self.arena = arena
         self.known = list(known_ranges)  # [(low, high)] no segment may overlap
         self.found = []
@@ -130,15 +142,15 @@ class MainSegmentFinder:
         """Add every segment of the run [start, end); `strict` accepts only segments closed by
         their double fencepost or ending at top, and stops at the first unknown bytes."""
         try:
-            region = _Region(self.mem, start, end)
+            region = _Region(self.mem, self.geometry, start, end)
         except HeapReadError as error:
             self.problems.append("region %#x-%#x: %s" % (start, end, error))
             return
         address = start
-        while address + C.CHUNK_HDR_SZ <= region.end:
+        while address + self.geometry.header_size <= region.end:
             known_end = self._known_end(address)
             if known_end is not None:
-                address = _align_page_up(known_end)
+                address = self.geometry.page_align_up(known_end)
                 continue
             limit = min(self._next_known_start(address, region.end), region.end)
             walked = self._unit(region, address, limit, C.MAX_CHAIN_LENGTH)
@@ -172,10 +184,10 @@ class MainSegmentFinder:
         """The first page after `address` where a unit walks cleanly (`limit` if none): where
         the search goes on past bytes the walk cannot read."""
         budget = MAX_RESYNC_STEPS
-        candidate = _align_page_up(address + 1)
+        candidate = self.geometry.page_align_up(address + 1)
         top, top_size = self.arena.top, self.arena.top_size
         for _page in range(MAX_RESYNC_PAGES):
-            if candidate + C.CHUNK_HDR_SZ > limit or budget <= 0:
+            if candidate + self.geometry.header_size > limit or budget <= 0:
                 break
             if region.mmapped_chunk_end(candidate) is not None:
                 return candidate
@@ -184,7 +196,7 @@ class MainSegmentFinder:
                 budget -= walked[2] + 1
                 if walked[0] != "broken":
                     return candidate
-            candidate += C.PAGE_SIZE
+            candidate += self.geometry.page_size
         return limit
 
     def _add(self, start, end):
@@ -206,13 +218,14 @@ class MainSegmentFinder:
 
     def _starts_like_a_unit(self, address):
         """A cheap look at a run's first header before reading the whole run."""
+        geometry = self.geometry
         try:
-            header = self.mem.read(address, C.CHUNK_HDR_SZ)
+            prev_size = self.mem.u64(address + geometry.prev_size_offset)
+            field = self.mem.u64(address + geometry.size_offset)
         except HeapReadError:
             return False
-        prev_size = int.from_bytes(header[:8], "little")
-        flags = header[8] & (C.SIZE_BITS | 8)
-        return prev_size == 0 and flags in (C.PREV_INUSE, C.IS_MMAPPED)
+        flags = field & (geometry.size_bits | geometry.alignment_mask)
+        return prev_size == 0 and flags in (geometry.prev_inuse, geometry.is_mmapped_bit)
 
     def search_everywhere(self, skip_runs):
         """Walk every other anonymous writable run, accepting only well-closed segments."""
@@ -225,10 +238,6 @@ class MainSegmentFinder:
             if _named_run(start, end, named) or not self._starts_like_a_unit(start):
                 continue
             self.walk_region(start, end, strict=True)
-
-
-def _align_page_up(address):
-    return (address + C.PAGE_SIZE - 1) & ~(C.PAGE_SIZE - 1)
 
 
 def _named_run(start, end, named):
@@ -262,9 +271,9 @@ def find_mmapped_segments(snap, arena, known_ranges, seeds):
 
 
 
-def sbrk_heap_walk(mem, start, limit):
+def sbrk_heap_walk(mem, geometry, start, limit):
     """How the sbrk heap of a non-contiguous main arena ends: ("fenced", end, steps) when its
     walk meets the double fencepost, else ("broken", where, steps) or None (see
     _Region.segment_walk)."""
-    region = _Region(mem, start, limit)
+    region = _Region(mem, geometry, start, limit)
     return region.segment_walk(start, None, 0, region.end)

@@ -10,7 +10,6 @@ invariant the audit verifies:
     chunk holds (the large-bin attack write).
 Reads only; an unreadable link is a crash, not an abort, and answers None."""
 
-from . import constants as C
 from .chunk_reads import ChunkReader, Unreadable
 
 # The unsorted scan is bounded by glibc too (10000 iterations); the replay stops far earlier.
@@ -65,11 +64,12 @@ class MallocModel(ChunkReader):
                 if victim == head:
                     break
                 field = self.size_field(victim)
-                size = field & ~C.SIZE_BITS
-                if size >= C.MIN_LARGE_SIZE:
-                    index = C.largebin_index(size)
+                size = field & self.geometry.size_mask
+                if size >= self.geometry.min_large_size:
+                    index = self.geometry.largebin_index(size)
                     if index not in filings:
-                        outcome = self._file_large(arena, index, victim, field | C.PREV_INUSE)
+                        outcome = self._file_large(arena, index, victim,
+                                                   field | self.geometry.prev_inuse)
                         if outcome is not None:
                             filings[index] = outcome
                             if outcome.abort:

@@ -5,19 +5,22 @@ after another where the kernel placed mappings side by side."""
 from . import constants as C
 from .errors import HeapReadError
 from .model import Chunk
+from .states import ChunkState
 
 
 def _mmapped_header(mem, snap, address, end):
     """(prev_size, size field) when `address` holds the header of an mmapped chunk that fits
     before `end`, else None."""
+    geometry = snap.geometry
     try:
-        header = mem.read(address, C.CHUNK_HDR_SZ)
+        header = mem.read(address, geometry.header_size)
     except HeapReadError:
         return None
     prev_size = int.from_bytes(header[snap.prev_size_offset:snap.prev_size_offset + 8], "little")
     size_field = int.from_bytes(header[snap.size_offset:snap.size_offset + 8], "little")
-    size = size_field & ~C.SIZE_BITS
-    if size_field & C.SIZE_BITS != C.IS_MMAPPED or size == 0 or address + size > end:
+    size = size_field & geometry.size_mask
+    if size_field & geometry.size_bits != geometry.is_mmapped_bit or size == 0 or \
+            address + size > end:
         return None
     return prev_size, size_field
 
@@ -29,17 +32,18 @@ def _memaligned_inside(mem, snap, mapping, mapping_size):
     first aligned user pointer at least MINSIZE in; prev_size then holds that lead, and the
     original header stays at the mapping start.  Only leads memalign can produce are tried:
     one per power-of-two alignment, so the search costs a few reads, not a scan."""
-    alignment = 2 * C.MALLOC_ALIGNMENT
+    geometry = snap.geometry
+    alignment = 2 * geometry.alignment
     while alignment < mapping_size:
-        user = (mapping + C.CHUNK_HDR_SZ + alignment - 1) & ~(alignment - 1)
-        lead = user - C.CHUNK_HDR_SZ - mapping
-        if lead < C.MINSIZE:
+        user = (mapping + geometry.header_size + alignment - 1) & ~(alignment - 1)
+        lead = user - geometry.header_size - mapping
+        if lead < geometry.min_chunk_size:
             lead += alignment
         if lead < mapping_size:
             found = _mmapped_header(mem, snap, mapping + lead, mapping + mapping_size)
             if found is not None and found[0] == lead and \
-                    lead + (found[1] & ~C.SIZE_BITS) == mapping_size:
-                return Chunk(mapping + lead, found[1], lead, "in-use")
+                    lead + (found[1] & geometry.size_mask) == mapping_size:
+                return Chunk(geometry, mapping + lead, found[1], lead, ChunkState.IN_USE)
         alignment <<= 1
     return None
 
@@ -70,15 +74,17 @@ def scan_mmapped(snap):
             continue
         pieces += _outside_heaps(start, end, heap_ranges)
     found = []
+    geometry = snap.geometry
     for start, end in pieces:
         address = start
-        while address + C.CHUNK_HDR_SZ <= end and len(found) < C.MAX_CHAIN_LENGTH:
+        while address + geometry.header_size <= end and len(found) < C.MAX_CHAIN_LENGTH:
             header = _mmapped_header(mem, snap, address, end)
-            if header is None or header[0] != 0 or (header[1] & ~C.SIZE_BITS) % C.PAGE_SIZE:
+            if header is None or header[0] != 0 or \
+                    (header[1] & geometry.size_mask) % geometry.page_size:
                 break
-            size = header[1] & ~C.SIZE_BITS
+            size = header[1] & geometry.size_mask
             aligned = _memaligned_inside(mem, snap, address, size)
-            found.append(aligned or Chunk(address, header[1], 0, "in-use"))
+            found.append(aligned or Chunk(geometry, address, header[1], 0, ChunkState.IN_USE))
             address += size
     expected = snap.mp.get("n_mmaps")
     if expected is not None and expected != len(found):

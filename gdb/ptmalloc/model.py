@@ -4,20 +4,21 @@ Everything here is data read at one stop; nothing holds a gdb.Value or touches t
 Addresses are ints.  A walk that stopped before its natural end says so: `complete` is False and
 `problem` is a one-line reason, so no consumer can mistake a truncated list for the whole one."""
 
-from . import constants as C
+from .states import CACHED_OR_IN_USE, ChunkState
 
 
 class Chunk:
     """One chunk header seen in a heap segment or an mmapped region.
 
-    `address` is the header (prev_size field); `size_field` the raw size word with flags;
-    `state` one of in-use, tcache, fastbin, unsorted, smallbin, largebin, top, free;
-    `bin` the BinList listing the chunk (None when in no bin or tcache), `position` its
-    BinPosition (computed on first use); `arena` the owning Arena's address (None if mmapped)."""
+    `geometry` the snapshot's Geometry; `address` is the header (prev_size field); `size_field`
+    the raw size word with flags; `state` a ChunkState; `bin` the BinList listing the chunk
+    (None when in no bin or tcache), `position` its BinPosition (computed on first use);
+    `arena` the owning Arena's address (None if mmapped)."""
 
-    __slots__ = ("address", "size_field", "prev_size", "state", "bin", "arena")
+    __slots__ = ("geometry", "address", "size_field", "prev_size", "state", "bin", "arena")
 
-    def __init__(self, address, size_field, prev_size, state, chain=None, arena=None):
+    def __init__(self, geometry, address, size_field, prev_size, state, chain=None, arena=None):
+        self.geometry = geometry
         self.address = address
         self.size_field = size_field
         self.prev_size = prev_size
@@ -31,27 +32,29 @@ class Chunk:
 
     @property
     def size(self):
-        return self.size_field & ~C.SIZE_BITS
+        return self.size_field & self.geometry.size_mask
 
     @property
     def flags(self):
-        return C.flag_words(self.size_field)
+        return self.geometry.flag_words(self.size_field)
 
     @property
     def user_address(self):
-        return self.address + C.CHUNK_HDR_SZ
+        return self.address + self.geometry.header_size
 
     @property
     def is_mmapped(self):
-        return bool(self.size_field & C.IS_MMAPPED)
+        return self.geometry.is_mmapped(self.size_field)
 
     @property
     def usable_size(self):
-        """Bytes the program may use: an mmapped chunk has no next chunk to borrow from."""
+        """Bytes the program may use: an mmapped chunk has no next chunk to borrow from, an
+        in-use one borrows its successor's prev_size."""
+        size_sz = self.geometry.size_sz
         if self.is_mmapped:
-            return max(self.size - 2 * C.SIZE_SZ, 0)
-        if self.state in ("in-use", "tcache", "fastbin"):
-            return max(self.size - C.SIZE_SZ, 0)
+            return max(self.size - 2 * size_sz, 0)
+        if self.state in CACHED_OR_IN_USE:
+            return max(self.size - size_sz, 0)
         return 0
 
     def to_json(self):
@@ -60,51 +63,58 @@ class Chunk:
 
 
 class BinPosition:
-    """Where a free chunk is listed: `kind` (tcache, fastbin, unsorted, smallbin, largebin),
-    `index` of the bin, 0-based `position` from the head, `arena` address (None for tcache),
-    `thread` (ThreadInfo, tcache only)."""
+    """Where a free chunk is listed: `kind` (a ChunkState: tcache, fastbin, unsorted, smallbin,
+    largebin), `index` of the bin, its chunk `size` (exact-size bins), 0-based `position` from
+    the head, `arena` address (None for tcache), `thread` (ThreadInfo, tcache only)."""
 
-    __slots__ = ("kind", "index", "position", "arena", "thread")
+    __slots__ = ("kind", "index", "size", "position", "arena", "thread")
 
-    def __init__(self, kind, index, position, arena=None, thread=None):
+    def __init__(self, kind, index, size, position, arena=None, thread=None):
         self.kind = kind
         self.index = index
+        self.size = size
         self.position = position
         self.arena = arena
         self.thread = thread
 
     def describe(self):
-        if self.kind == "tcache":
+        """The bin and the entry ("fastbin 0 (0x20) of arena 0x..., entry 2")."""
+        return "%s, entry %d" % (self.bin_name(), self.position)
+
+    def bin_name(self):
+        """The bin in words ("fastbin 0 (0x20) of arena 0x...")."""
+        if self.kind == ChunkState.TCACHE:
             owner = "thread %d (LWP %d)" % (self.thread.num, self.thread.lwp) if self.thread else "?"
-            return "tcache bin %d (0x%x) of %s, entry %d" % (
-                self.index, C.tcache_size(self.index), owner, self.position)
+            return "tcache bin %d (0x%x) of %s" % (self.index, self.size, owner)
         where = "arena %#x" % self.arena if self.arena is not None else "?"
-        if self.kind == "fastbin":
-            return "fastbin %d (0x%x) of %s, entry %d" % (
-                self.index, C.fastbin_size(self.index), where, self.position)
-        if self.kind == "unsorted":
-            return "unsorted bin of %s, entry %d" % (where, self.position)
-        return "%s %d of %s, entry %d" % (self.kind, self.index, where, self.position)
+        if self.kind == ChunkState.FASTBIN:
+            return "fastbin %d (0x%x) of %s" % (self.index, self.size, where)
+        if self.kind == ChunkState.UNSORTED:
+            return "unsorted bin of %s" % where
+        return "%s %d of %s" % (self.kind, self.index, where)
 
 
 class BinList:
     """One bin's chain, followed from its head.
 
-    `kind`, `index`, `size` (chunk size for exact-size bins, the smallest size for large bins,
-    None for unsorted), `chunks` (header addresses in list order), `count` (the tcache's own
-    counter, else None), `complete` and `problem` (why the walk stopped early), `head` (the
+    `kind` (a ChunkState), `index`, `size` (chunk size for exact-size bins, the smallest size
+    for large bins, None for unsorted), `size_range` ((smallest, largest) size the bin holds;
+    largest None for an open-ended bin), `chunks` (header addresses in list order), `count` (the
+    tcache's own counter, else None), `complete` and `problem` (why the walk stopped early: a
+    problems.Problem), `head` (the
     bin's head pointer or fake chunk), `arena` (owning arena address, None for a tcache) and
     `thread` (the ThreadInfo owning a tcache bin, else None).  `packed` is `chunks` as an
     array('Q') when the walk had it so (the C walk), for the C free index."""
 
-    __slots__ = ("kind", "index", "size", "_chunks", "count", "complete", "problem", "head",
-                 "arena", "thread", "_positions", "packed")
+    __slots__ = ("kind", "index", "size", "size_range", "_chunks", "count", "complete", "problem",
+                 "head", "arena", "thread", "_positions", "packed")
 
     def __init__(self, kind, index, size, chunks, complete=True, problem=None, count=None,
-                 head=None):
+                 head=None, size_range=None):
         self.kind = kind
         self.index = index
         self.size = size
+        self.size_range = size_range if size_range is not None else (size, size)
         self._chunks = chunks
         self.count = count
         self.complete = complete
@@ -125,17 +135,10 @@ class BinList:
             self._chunks = self.packed.tolist()
         return self._chunks
 
-    def describe(self, address=None):
-        """The bin in words ("fastbin 0 (0x20) of arena 0x..."), with the entry position of
-        `address` when given and listed."""
-        position = self.position_of(address) if address is not None else None
-        text = BinPosition(self.kind, self.index, position or 0, self.arena, self.thread).describe()
-        return text if position is not None else text.rsplit(", entry", 1)[0]
-
     def bin_position(self, address):
         """The BinPosition of `address` in this list (its first listing)."""
-        return BinPosition(self.kind, self.index, self.position_of(address), self.arena,
-                           self.thread)
+        return BinPosition(self.kind, self.index, self.size, self.position_of(address),
+                           self.arena, self.thread)
 
     def set_positions(self, positions):
         """Adopt the {address: position} map the walk built anyway (no duplicates in it)."""
@@ -154,15 +157,6 @@ class BinList:
                 positions.setdefault(chunk, position)
             self._positions = positions
         return self._positions.get(address)
-
-    @property
-    def size_range(self):
-        """(smallest, largest) size the bin holds; largest None for the open-ended last bin."""
-        if self.kind == "largebin":
-            return C.largebin_range(self.index)
-        if self.kind == "unsorted":
-            return (C.MINSIZE, None)
-        return (self.size, self.size)
 
     def __len__(self):
         return len(self.packed) if self._chunks is None else len(self._chunks)

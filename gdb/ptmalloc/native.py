@@ -17,7 +17,7 @@ import ctypes
 
 _LIBRARY_NAME = "libptmalloc-heapwalk.so"
 # heapwalk_interface_version() of the library these declarations fit (see _load).
-_INTERFACE_VERSION = 2
+_INTERFACE_VERSION = 3
 
 FOLLOW_REACHED_END = 0
 FOLLOW_REPEAT = 1
@@ -93,10 +93,11 @@ def _declare(library):
     library.heapwalk_classify.argtypes = [
         ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int64,
         ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p,
-        ctypes.c_size_t, ctypes.c_void_p, words_pointer, words_pointer, words_pointer]
+        ctypes.c_size_t, ctypes.c_uint64, ctypes.c_void_p, words_pointer, words_pointer,
+        words_pointer]
     library.heapwalk_classify.restype = ctypes.c_int
     library.heapwalk_histogram.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t,
-                                           words_pointer, words_pointer]
+                                           ctypes.c_uint64, words_pointer, words_pointer]
     library.heapwalk_histogram.restype = ctypes.c_int
 
 
@@ -218,9 +219,10 @@ class ListedAddresses:
         return len(self.addresses)
 
 
-def classify(positions, fields, cut, top_row, start, listed, kind_codes):
-    """Pass two's row verdicts (see heapwalk_classify), `listed` a ListedAddresses: (codes as
-    bytearray, binned rows, their list numbers, free rows), the last three as array('Q')."""
+def classify(positions, fields, cut, top_row, start, listed, kind_codes, prev_inuse):
+    """Pass two's row verdicts (see heapwalk_classify), `listed` a ListedAddresses, `prev_inuse`
+    the size field's PREV_INUSE bit: (codes as bytearray, binned rows, their list numbers, free
+    rows), the last three as array('Q')."""
     positions, fields = _as_array(positions), _as_array(fields)
     cut = min(cut, len(positions), len(fields))
     codes = bytearray(cut)
@@ -229,7 +231,7 @@ def classify(positions, fields, cut, top_row, start, listed, kind_codes):
     status = _library.heapwalk_classify(
         _address_of(positions), _address_of(fields), len(fields), cut, top_row, start,
         _address_of(listed.addresses), _address_of(listed.numbers), len(listed),
-        bytes(kind_codes), len(kind_codes),
+        bytes(kind_codes), len(kind_codes), prev_inuse,
         ctypes.addressof(code_buffer) if code_buffer is not None else None,
         ctypes.byref(binned_rows), ctypes.byref(binned_values), ctypes.byref(free_rows))
     del code_buffer
@@ -241,13 +243,14 @@ def classify(positions, fields, cut, top_row, start, listed, kind_codes):
     return result
 
 
-def histogram(fields, codes, cut):
-    """{(size field & ~7) | code: rows} over rows 0..cut-1 (see heapwalk_histogram)."""
+def histogram(fields, codes, cut, size_mask):
+    """{(size field & size_mask) | code: rows} over rows 0..cut-1 (see heapwalk_histogram)."""
     fields = _as_array(fields)
     cut = min(cut, len(fields), len(codes))
     keys, counts = _Words(), _Words()
     status = _library.heapwalk_histogram(_address_of(fields), bytes(codes[:cut]), cut,
-                                         ctypes.byref(keys), ctypes.byref(counts))
+                                         size_mask & (1 << 64) - 1, ctypes.byref(keys),
+                                         ctypes.byref(counts))
     keys, counts = _take(keys), _take(counts)
     if status != 0:
         raise MemoryError("the native histogram ran out of memory")

@@ -10,9 +10,9 @@ import gdb
 
 from . import constants as C
 from .errors import HeapReadError
+from .findings import Finding, Rule
 from .free_model import FreeModel
-
-BINNED = ("unsorted", "smallbin", "largebin")
+from .states import BINNED
 # An enlarged chunk hides at most a few neighbours; scanning a huge block word by word is not
 # worth it for a verdict on one call.
 MAX_HIDDEN_SCAN = 1 << 16
@@ -24,48 +24,48 @@ _REGISTERS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10"
 class PendingFree:
     """One judgement of free(user_pointer) by the thread `thread` (a ThreadInfo)."""
 
-    def __init__(self, snap, thread, finding_class):
+    def __init__(self, snap, thread):
         self.snap = snap
         self.mem = snap.memory
         self.model = FreeModel(snap, thread)
-        self.finding = finding_class
+        self.geometry = snap.geometry
 
     def word(self, address):
         try:
-            return self.mem.u64(address & C.MASK64)
+            return self.mem.u64(address & self.geometry.address_mask)
         except HeapReadError:
             return None
 
     def judge(self, user_pointer):
         snap = self.snap
         outcome = self.model.free(user_pointer)
-        chunk = (user_pointer - C.CHUNK_HDR_SZ) & C.MASK64
+        chunk = self.geometry.chunk_of(user_pointer)
         position = snap.position_of(chunk)
         if position is not None:
-            return self.finding("double-free", chunk,
-                                "free(%#x) would free chunk %#x a second time: it is already in %s"
-                                % (user_pointer, chunk, position.describe()), outcome.abort)
+            return Finding(Rule.DOUBLE_FREE, chunk,
+                           "free(%#x) would free chunk %#x a second time: it is already in %s"
+                           % (user_pointer, chunk, position.describe()), outcome.abort)
         if user_pointer == 0:
             return None
         if self._carries_tcache_key(user_pointer):
-            return self.finding("double-free", chunk,
-                                "free(%#x) would free chunk %#x a second time: it still carries "
-                                "tcache_key, so it was freed into a tcache and not handed out "
-                                "since (no bin reaches it: its bin's links were changed); %s"
-                                % (user_pointer, chunk, outcome.why), outcome.abort)
+            return Finding(Rule.DOUBLE_FREE, chunk,
+                           "free(%#x) would free chunk %#x a second time: it still carries "
+                           "tcache_key, so it was freed into a tcache and not handed out "
+                           "since (no bin reaches it: its bin's links were changed); %s"
+                           % (user_pointer, chunk, outcome.why), outcome.abort)
         for arena in snap.arenas:
             if chunk == arena.top:
-                return self.finding("double-free", chunk,
-                                    "free(%#x) would free the top chunk of %s: the chunk was "
-                                    "freed before and merged into top" % (user_pointer,
-                                                                          arena.label()),
-                                    outcome.abort)
+                return Finding(Rule.DOUBLE_FREE, chunk,
+                               "free(%#x) would free the top chunk of %s: the chunk was "
+                               "freed before and merged into top" % (user_pointer,
+                                                                     arena.label()),
+                               outcome.abort)
         holder = snap.chunk_at(user_pointer)
         if holder is not None and holder.address == chunk and holder.state in BINNED:
-            return self.finding("double-free", chunk,
-                                "free(%#x) would free chunk %#x a second time: it is in the %s "
-                                "(%s)" % (user_pointer, chunk, holder.state, outcome.why),
-                                outcome.abort)
+            return Finding(Rule.DOUBLE_FREE, chunk,
+                           "free(%#x) would free chunk %#x a second time: it is in the %s "
+                           "(%s)" % (user_pointer, chunk, holder.state, outcome.why),
+                           outcome.abort)
         if holder is not None and holder.address == chunk and outcome.abort is None:
             return self._hidden_neighbour(user_pointer, holder, outcome)
         if holder is None and outcome.path == "mmapped":
@@ -79,17 +79,16 @@ class PendingFree:
             where = "is not inside any heap chunk (a fake chunk, or memory of another kind)"
         else:
             where = "starts chunk %#x whose header is damaged" % chunk
-        return self.finding("invalid-free", chunk,
-                            "free(%#x) would be invalid: the pointer %s; %s%s" % (
-                                user_pointer, where, outcome.why,
-                                "" if outcome.abort else " (glibc lets it through)"),
-                            outcome.abort)
+        return Finding(Rule.INVALID_FREE, chunk,
+                       "free(%#x) would be invalid: the pointer %s; %s%s" % (
+                           user_pointer, where, outcome.why,
+                           "" if outcome.abort else " (glibc lets it through)"),
+                       outcome.abort)
 
     def _carries_tcache_key(self, user_pointer):
-        key_address = self.snap.allocator.addresses.get("tcache_key")
-        if key_address is None or user_pointer & (C.MALLOC_ALIGNMENT - 1):
+        if not self.geometry.is_aligned(user_pointer):
             return False
-        key = self.word(key_address)
+        key = self.snap.tcache_key(self.model.thread)
         found = self.word(user_pointer + self.model.entry_key)
         return key is not None and key != 0 and found == key
 
@@ -102,28 +101,31 @@ class PendingFree:
         start, end = holder.address, holder.address + holder.size
         if holder.size > MAX_HIDDEN_SCAN:
             return None
-        for inner in range(start + C.MINSIZE, end - C.MINSIZE + 1, C.MALLOC_ALIGNMENT):
-            if self._headers_reach(inner, end) and self._referenced(inner + C.CHUNK_HDR_SZ,
-                                                                    start, end):
-                inner_size = self.word(inner + C.SIZE_SZ) & ~C.SIZE_BITS
-                return self.finding(
-                    "overlap", holder.address,
+        geometry = self.geometry
+        minimum = geometry.min_chunk_size
+        for inner in range(start + minimum, end - minimum + 1, geometry.alignment):
+            if self._headers_reach(inner, end) and \
+                    self._referenced(geometry.user_pointer(inner), start, end):
+                inner_size = self.word(inner + geometry.size_offset) & geometry.size_mask
+                return Finding(
+                    Rule.OVERLAP, holder.address,
                     "free(%#x) would free chunk %#x of size %#x, but the chunk at %#x (size %#x, "
                     "still in use by the program) lies inside it and ends where it ends: its "
                     "size was enlarged over its neighbour, and the next malloc of that size "
                     "returns memory overlapping %#x; %s" % (
                         user_pointer, holder.address, holder.size, inner, inner_size,
-                        inner + C.CHUNK_HDR_SZ, outcome.why), outcome.abort)
+                        geometry.user_pointer(inner), outcome.why), outcome.abort)
         return None
 
     def _headers_reach(self, inner, end):
+        geometry = self.geometry
         address = inner
         while address < end:
-            field = self.word(address + C.SIZE_SZ)
-            if field is None or not field & C.PREV_INUSE or field & C.IS_MMAPPED:
+            field = self.word(address + geometry.size_offset)
+            if field is None or not field & geometry.prev_inuse or geometry.is_mmapped(field):
                 return False
-            size = field & ~C.SIZE_BITS
-            if size < C.MINSIZE or size & (C.MALLOC_ALIGNMENT - 1):
+            size = field & geometry.size_mask
+            if size < geometry.min_chunk_size or not geometry.is_aligned(size):
                 return False
             address += size
         return address == end

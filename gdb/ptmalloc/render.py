@@ -8,14 +8,17 @@ import json
 
 import gdb
 
+from .states import ChunkState
+
 _ANSI_FOREGROUND = {"black": 30, "red": 31, "green": 32, "yellow": 33, "blue": 34,
                     "magenta": 35, "cyan": 36, "white": 37}
 _ANSI_INTENSITY = {"bold": 1, "dim": 2}
 
 # What each chunk state looks like, in terms of gdb's named styles.
-STATE_STYLES = {"in-use": None, "top": "highlight", "tcache": "variable", "fastbin": "function",
-                "unsorted": "title", "smallbin": "filename", "largebin": "filename",
-                "free": "metadata"}
+STATE_STYLES = {ChunkState.IN_USE: None, ChunkState.TOP: "highlight",
+                ChunkState.TCACHE: "variable", ChunkState.FASTBIN: "function",
+                ChunkState.UNSORTED: "title", ChunkState.SMALLBIN: "filename",
+                ChunkState.LARGEBIN: "filename", ChunkState.FREE: "metadata"}
 
 
 def styling_enabled():

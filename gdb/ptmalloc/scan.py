@@ -14,21 +14,36 @@ past the end stops it with a reason."""
 import array
 import bisect
 import collections
+import functools
 import itertools
 import operator
 
 from . import native
 from .errors import HeapReadError
+from .states import ROW_STATES, ChunkState
 
 # Added to the position when a size is zero, so that the fast loop leaves the segment at once.
 _PAST_ANY_SEGMENT = 1 << 62
-# Low byte of a size field -> 1 when the size is not a multiple of 16 (bit 3; bits 0-2 are flags).
-_MISALIGNED_SIZE = bytes(1 if byte & 8 else 0 for byte in range(256))
-# Low byte of a size field -> 1 when PREV_INUSE is clear: the chunk before it is free.
-_PREVIOUS_FREE = bytes(0 if byte & 1 else 1 for byte in range(256))
+# The segment is read as 8-byte words: positions are word indexes.
 _EIGHT = 8
 _SEVEN = 7
 _THREE = 3
+_IN_USE = (ChunkState.IN_USE, None)
+
+
+@functools.lru_cache(maxsize=4)
+def _low_byte_tables(alignment_mask, size_bits, prev_inuse):
+    """(misaligned, previous free): tables from a size field's low byte to 1 when the size is
+    not a multiple of the alignment (the bits under it that are not flags), and to 1 when
+    PREV_INUSE is clear (the chunk before it is free); for bytes.translate."""
+    misaligned = bytes(1 if byte & alignment_mask & ~size_bits else 0 for byte in range(256))
+    previous_free = bytes(0 if byte & prev_inuse else 1 for byte in range(256))
+    return misaligned, previous_free
+
+
+def low_byte_tables(geometry):
+    """_low_byte_tables for a Geometry, made once per set of its numbers."""
+    return _low_byte_tables(geometry.alignment_mask, geometry.size_bits, geometry.prev_inuse)
 
 
 class SegmentScan:
@@ -41,10 +56,11 @@ class SegmentScan:
     Every other row is in use.  The C scan also leaves `codes` (one ROW_* or list kind code per
     row) and finds `chains` only when asked."""
 
-    __slots__ = ("start", "words", "positions", "fields", "top_row", "binned_rows", "_chains",
-                 "free_rows", "codes", "_chain_numbers", "_chain_table")
+    __slots__ = ("geometry", "start", "words", "positions", "fields", "top_row", "binned_rows",
+                 "_chains", "free_rows", "codes", "_chain_numbers", "_chain_table")
 
-    def __init__(self, start, words=None):
+    def __init__(self, geometry, start, words=None):
+        self.geometry = geometry
         self.start = start
         self.words = words
         self.positions = []
@@ -81,16 +97,16 @@ class SegmentScan:
         """{row: (state, BinList or None)} for every row that is not in use."""
         special = dict(zip(self.binned_rows, zip(map(_KIND, self.chains), self.chains)))
         for row in self.free_rows:
-            special[row] = ("free", None)
+            special[row] = (ChunkState.FREE, None)
         if self.top_row >= 0:
-            special[self.top_row] = ("top", None)
+            special[self.top_row] = (ChunkState.TOP, None)
         return special
 
     def rows(self, prev_size_index):
         """Yield (address, size field, prev_size, state, BinList or None) row by row."""
         special = self.states()
         words, start = self.words, self.start
-        in_use = ("in-use", None)
+        in_use = _IN_USE
         for row, (word, field) in enumerate(zip(self.positions, self.fields)):
             state, chain = special.get(row, in_use)
             yield start + (word << 3), field, words[word + prev_size_index], state, chain
@@ -106,32 +122,31 @@ class SegmentScan:
 
     def add_to_histogram(self, histogram):
         """Count the rows into {(size, state): count}."""
+        size_mask = self.geometry.size_mask
         if self.codes is not None:
-            for key, count in native.histogram(self.fields, self.codes, len(self.codes)).items():
-                size_state = (key & ~7, ROW_STATES[key & 7])
+            # A key is the size with the row's code in the flag bits the size does not use.
+            code_bits = ~size_mask
+            for key, count in native.histogram(self.fields, self.codes, len(self.codes),
+                                               size_mask).items():
+                size_state = (key & size_mask, ROW_STATES[key & code_bits])
                 histogram[size_state] = histogram.get(size_state, 0) + count
             return
         fields = self.fields
         field_of = fields.__getitem__
         special = collections.Counter(zip(map(field_of, self.binned_rows),
                                           map(_KIND, self.chains)))
-        special.update(zip(map(field_of, self.free_rows), itertools.repeat("free")))
+        special.update(zip(map(field_of, self.free_rows), itertools.repeat(ChunkState.FREE)))
         if self.top_row >= 0:
-            special[(fields[self.top_row], "top")] += 1
+            special[(fields[self.top_row], ChunkState.TOP)] += 1
         in_use = collections.Counter(fields)
         for (field, state), count in special.items():
             in_use[field] -= count
-            key = (field & ~7, state)
+            key = (field & size_mask, state)
             histogram[key] = histogram.get(key, 0) + count
         for field, count in in_use.items():
             if count:
-                key = (field & ~7, "in-use")
+                key = (field & size_mask, ChunkState.IN_USE)
                 histogram[key] = histogram.get(key, 0) + count
-
-
-# What the C scan's row codes stand for (gdb/native/heapwalk.c; the list kinds' codes are
-# walk._KIND_CODES).
-ROW_STATES = ("in-use", "free", "top", "tcache", "fastbin", "unsorted", "smallbin", "largebin")
 
 
 class ListedChunks:
@@ -153,7 +168,7 @@ class ListedChunks:
 _KIND = operator.attrgetter("kind")
 
 
-def scan_segment(mem, start, end, top, size_index, listed, status):
+def scan_segment(mem, geometry, start, end, top, listed, status):
     """The SegmentScan of the heap segment [start, end) whose arena's top chunk is `top`.
 
     `listed` (ListedChunks) says which chunk addresses a bin lists.  A walk that stops early
@@ -161,14 +176,17 @@ def scan_segment(mem, start, end, top, size_index, listed, status):
     limit = max(end - start, 0)
     length = (limit + 7) & ~7
     if length == 0:
-        return SegmentScan(start)
+        return SegmentScan(geometry, start)
     try:
         data, offset = mem.read_segment_buffer(start, length)
     except HeapReadError as error:
         status.stop(start, str(error))
-        return SegmentScan(start)
+        return SegmentScan(geometry, start)
     words = memoryview(data)[offset:offset + length].cast("Q")
-    scan = SegmentScan(start, words)
+    scan = SegmentScan(geometry, start, words)
+    # A size field steps by size >> 3 words: the flag bits lie below a word's 8 bytes, so the
+    # shift drops them (Geometry checks that they do).
+    size_index, size_mask = geometry.size_offset >> 3, geometry.size_mask
     if native.available():
         positions, fields, header_past_end = native.scan(data, offset, len(words), size_index)
     else:
@@ -176,9 +194,10 @@ def scan_segment(mem, start, end, top, size_index, listed, status):
     scan.positions, scan.fields = positions, fields
     count = len(fields)
     low_bytes = array.array("Q", fields).tobytes()[::8]
+    misaligned_size, previous_free = low_byte_tables(geometry)
 
     cut = count
-    first_bad = low_bytes.translate(_MISALIGNED_SIZE).find(1)
+    first_bad = low_bytes.translate(misaligned_size).find(1)
     top_row = row_of(positions, top, start, end)
     if top_row >= 0 and (first_bad < 0 or top_row <= first_bad):
         cut = top_row + 1
@@ -192,10 +211,10 @@ def scan_segment(mem, start, end, top, size_index, listed, status):
     elif count:
         last = count - 1
         offset = positions[last] << 3
-        size = fields[last] & ~7
+        size = fields[last] & size_mask
         if not size:
             cut = last
-            if offset + 16 > limit:
+            if offset + geometry.header_size > limit:
                 status.stop(start + offset, "zero size at %#x" % (start + offset))
         elif offset + size > limit:
             cut = last
@@ -207,22 +226,24 @@ def scan_segment(mem, start, end, top, size_index, listed, status):
     # rows are judged before the rows from the cut on are dropped.
     if listed.native_listed is not None:
         scan.codes, scan.binned_rows, scan._chain_numbers, scan.free_rows = native.classify(
-            positions, fields, cut, scan.top_row, start, listed.native_listed, listed.kind_codes)
+            positions, fields, cut, scan.top_row, start, listed.native_listed, listed.kind_codes,
+            geometry.prev_inuse)
         scan._chain_table = listed.table
         scan._chains = None
     else:
-        _classify(scan, low_bytes, cut, len(words), listed)
+        _classify(scan, low_bytes.translate(previous_free), cut, len(words), listed)
     if cut < count:
         del positions[cut:]
         del fields[cut:]
     return scan
 
 
-def _classify(scan, low_bytes, cut, word_count, listed):
+def _classify(scan, previous_free_marks, cut, word_count, listed):
     """Pass two's row verdicts in Python (native.classify is the same in C): binned rows and
-    their lists, and free rows, among rows 0..cut-1."""
+    their lists, and free rows, among rows 0..cut-1.  `previous_free_marks` has 1 for each row
+    whose PREV_INUSE is clear."""
     positions, start = scan.positions, scan.start
-    previous_free = low_bytes.translate(_PREVIOUS_FREE)[1:cut + 1]
+    previous_free = previous_free_marks[1:cut + 1]
     binned = _binned_selector(positions[:cut], start, start + (word_count << 3), word_count,
                               listed.sorted_keys)
     if binned is not None:

@@ -2,6 +2,8 @@
 
 Addresses are plain ints (JSON numbers); sizes are chunk sizes without flag bits."""
 
+from .states import REPORT_ORDER
+
 
 def heap_json(segment):
     value = {"address": segment.address if segment.address is not None else segment.start,
@@ -65,19 +67,17 @@ def arena_bins_json(arena, kinds):
     return value
 
 
-# The order states are reported in, whatever order a walk met them in.
-STATE_ORDER = ("in-use", "tcache", "fastbin", "unsorted", "smallbin", "largebin", "free", "top")
 
 
 def state_totals(snap, arenas=None):
     """({state: [count, bytes]}, WalkStatus) over every chunk of the arenas' heaps, states in
-    STATE_ORDER (any other after them, by name)."""
+    REPORT_ORDER (any other after them, by name)."""
     histogram, status = snap.size_state_histogram(arenas)
     totals = {}
     for (size, state), count in histogram.items():
         entry = totals.setdefault(state, [0, 0])
         entry[0] += count
         entry[1] += size * count
-    rank = {state: number for number, state in enumerate(STATE_ORDER)}
+    rank = {state: number for number, state in enumerate(REPORT_ORDER)}
     ordered = sorted(totals, key=lambda state: (rank.get(state, len(rank)), state))
     return {state: totals[state] for state in ordered}, status

@@ -14,43 +14,27 @@ import functools
 import gdb
 
 from . import constants as C
-from . import main_segments, memory, mmapped, native, target
+from . import main_segments, memory, mmapped, native, problems, target
 from .errors import HeapError, HeapReadError
+from .geometry import Geometry
 from .model import Arena, BinList, Chunk, HeapSegment, ThreadInfo, WalkStatus
+from .problems import HeapStop, ListStop
 from .scan import ListedChunks, scan_segment
+from .states import ROW_CODE, ChunkState
 
 
 def _align_up(value, alignment):
     return (value + alignment - 1) & ~(alignment - 1)
 
 
-def _shift(safe_linked):
-    """How far a list's link slot is shifted to reveal a safe-linked pointer: its page number;
-    a shift past any address makes the same expression leave a plain pointer as it is."""
-    return 12 if safe_linked else 64
-
-
-def _alignment_mask(aligned):
-    return C.MALLOC_ALIGNMENT - 1 if aligned else 0
-
-
-# The row codes of the C scan for each kind of list (scan.ROW_* are the other codes).
-_KIND_CODES = {"tcache": 3, "fastbin": 4, "unsorted": 5, "smallbin": 6, "largebin": 7}
-
-
-def first_chunk_after(address):
-    """The first chunk at or after `address` whose user pointer is MALLOC_ALIGNMENT-aligned."""
-    return _align_up(address + C.CHUNK_HDR_SZ, C.MALLOC_ALIGNMENT) - C.CHUNK_HDR_SZ
-
-
 def _broken_link(address, positions, steps, alignment_mask):
     """Why a list walk cannot step on to `address` after `steps` entries, or None if it can."""
     if address in positions:
-        return "cycle at %#x" % address
+        return problems.cycle(address)
     if not address:
-        return "null fd after %d chunks" % steps
+        return problems.null_link(steps)
     if address & alignment_mask:
-        return "misaligned %#x" % address
+        return problems.misaligned(address)
     return None
 
 
@@ -76,12 +60,12 @@ class HeapSnapshot:
         self._threads = None
         self._mmapped = None
         self._listed_python = None
-        chunk = self.layouts["chunk"]
-        self.fd_offset = chunk.offset("fd")
-        self.bk_offset = chunk.offset("bk")
-        self.size_offset = chunk.offset("mchunk_size")
-        self.prev_size_offset = chunk.offset("mchunk_prev_size")
         self.mp = self._read_struct("par", allocator.addresses["mp_"])
+        geometry = self.geometry = Geometry(self.layouts, self.mp, allocator.addresses)
+        self.fd_offset = geometry.fd_offset
+        self.bk_offset = geometry.bk_offset
+        self.size_offset = geometry.size_offset
+        self.prev_size_offset = geometry.prev_size_offset
         self.global_max_fast = None
         if "global_max_fast" in allocator.addresses:
             self.global_max_fast = mem.u64(allocator.addresses["global_max_fast"])
@@ -210,20 +194,25 @@ class HeapSnapshot:
                     continue
                 for index, (count, head) in enumerate(zip(fields["counts"], fields["entries"])):
                     if count or head:
-                        asked.append(((head, 0, True, 0, True),
+                        asked.append(((head, self.geometry.tcache_next_offset, True, 0, True),
                                       functools.partial(self._tcache_chain, index, count, head),
                                       info.tcache_bins.append))
         return threads
 
     def _tcache_chain(self, index, count, head, entries, problem):
-        if problem is not None and problem.startswith("cycle at "):
-            problem = "cycle at %#x" % (int(problem[9:], 16) - C.CHUNK_HDR_SZ)
-        elif problem is not None and problem.startswith("misaligned "):
-            problem = "misaligned entry " + problem[11:]
-        chain = BinList("tcache", index, C.tcache_size(index),
-                        [entry - C.CHUNK_HDR_SZ for entry in entries], problem is None, problem,
-                        count=count, head=head)
-        return chain
+        """A tcache bin: its entries are user pointers, the list is of their chunks."""
+        geometry = self.geometry
+        if problem is not None and problem.kind is ListStop.CYCLE:
+            problem = problems.cycle(geometry.chunk_of(problem.address))
+        elif problem is not None and problem.kind is ListStop.MISALIGNED:
+            problem = problems.misaligned(problem.address, "entry")
+        size = geometry.tcache_size(index)
+        return BinList(ChunkState.TCACHE, index, size,
+                       [entry - geometry.header_size for entry in entries], problem is None,
+                       problem, count=count, head=head, size_range=(size, size))
+
+    def _alignment_mask(self, aligned):
+        return self.geometry.alignment_mask if aligned else 0
 
     def _follow_all(self, questions):
         """_follow for each (address, link_offset, safe_linked, end, aligned) of `questions`, in
@@ -231,16 +220,17 @@ class HeapSnapshot:
         (native.follow_many), so that their waits for memory overlap."""
         if not native.available():
             return [self._follow(*question) for question in questions]
+        shift, mask = self.geometry.link_shift, self._alignment_mask
         batch = []
         for number, (address, link_offset, safe_linked, end, aligned) in enumerate(questions):
             low, _high, data = self.memory.segment_around(address + link_offset)
             if data is not None and address != end:
-                batch.append((number, (data, low, address, link_offset, _shift(safe_linked),
-                                       _alignment_mask(aligned), end, C.MAX_CHAIN_LENGTH)))
+                batch.append((number, (data, low, address, link_offset, shift(safe_linked),
+                                       mask(aligned), end, C.MAX_CHAIN_LENGTH)))
         first_runs = dict(zip([number for number, _list in batch],
                               native.follow_many([request for _number, request in batch])))
-        return [self._follow_native(address, link_offset, _shift(safe_linked), end,
-                                    _alignment_mask(aligned), first_runs.get(number))
+        return [self._follow_native(address, link_offset, shift(safe_linked), end, mask(aligned),
+                                    first_runs.get(number))
                 for number, (address, link_offset, safe_linked, end, aligned)
                 in enumerate(questions)]
 
@@ -253,8 +243,8 @@ class HeapSnapshot:
         a cycle, an unaligned one or a null in a circular list a corruption, and no walk goes
         past MAX_CHAIN_LENGTH.  A step the fast loop does not take (another segment, an
         unaligned or unread link, the end of a list) goes through _careful_step."""
-        shift = _shift(safe_linked)
-        alignment_mask = _alignment_mask(aligned)
+        shift = self.geometry.link_shift(safe_linked)
+        alignment_mask = self._alignment_mask(aligned)
         if native.available():
             return self._follow_native(address, link_offset, shift, end, alignment_mask)
         positions = {}
@@ -267,7 +257,7 @@ class HeapSnapshot:
             slot = address + link_offset
             if low <= slot < high and not address & alignment_mask and not slot & 7:
                 if first_position(address, count) != count:
-                    return list(positions), "cycle at %#x" % address
+                    return list(positions), problems.cycle(address)
                 stored = words[(slot - low) >> 3]
                 address = stored ^ (slot >> shift)
                 continue
@@ -297,12 +287,12 @@ class HeapSnapshot:
                     # The list came back to an entry of an earlier run: a cycle there.
                     repeat = next(entry for entry in run if entry in seen)
                     entries.extend(run[:run.index(repeat)])
-                    return entries, "cycle at %#x" % repeat
+                    return entries, problems.cycle(repeat)
                 entries.extend(run)
                 if seen is not None:
                     seen.update(run)
                 if stop == native.FOLLOW_REPEAT:
-                    return entries, "cycle at %#x" % address
+                    return entries, problems.cycle(address)
                 if stop in (native.FOLLOW_REACHED_END, native.FOLLOW_LIMIT):
                     continue
             if address == end or len(entries) >= limit:
@@ -340,7 +330,7 @@ class HeapSnapshot:
         try:
             stored = self.memory.u64(slot)
         except HeapReadError as error:
-            return address, str(error)
+            return address, problems.unreadable(error)
         return stored ^ (slot >> shift), None
 
     @staticmethod
@@ -348,18 +338,19 @@ class HeapSnapshot:
         if address == end:
             return None
         return (_broken_link(address, taken, len(taken), alignment_mask)
-                or "stopped after %d entries" % len(taken))
+                or problems.too_long(len(taken)))
 
     # -- heaps --------------------------------------------------------------------------------
 
     def _chunk_size_at(self, address):
-        return self.memory.u64(address + self.size_offset) & ~C.SIZE_BITS
+        return self.geometry.chunk_size(self.memory.u64(address + self.size_offset))
 
     def _find_heaps(self, arena):
         try:
             arena.top_size = self._chunk_size_at(arena.top)
         except HeapReadError as error:
-            arena.heap_problem = "top %#x: %s" % (arena.top, error)
+            arena.heap_problem = problems.Problem(HeapStop.TOP_UNREADABLE, arena.top,
+                                                  "top %#x: %s" % (arena.top, error))
             return
         if arena.is_main:
             self._main_heap(arena)
@@ -380,11 +371,17 @@ class HeapSnapshot:
                 pass  # reported by the chunk walk, which reads the same range
 
     def _initial_top(self, arena):
-        return arena.address + self.layouts["state"].offset("bins") - C.CHUNK_HDR_SZ
+        return self.geometry.bin_head(arena.address, 1)
 
-    def _note_heap_problem(self, arena, problem):
+    def _note_heap_problem(self, arena, problem, kind=HeapStop.HEAP_INFO, address=None):
+        """The first reason an arena's heap list is incomplete is the one reported."""
         if arena.heap_problem is None:
-            arena.heap_problem = problem
+            self._set_heap_problem(arena, problem, kind, address)
+
+    @staticmethod
+    def _set_heap_problem(arena, problem, kind=HeapStop.HEAP_INFO, address=None):
+        """A heap_info chain that cannot go on says so, whatever a heap before it said."""
+        arena.heap_problem = problems.Problem(kind, address, problem)
 
     def _segment_limit(self, start, cap):
         """Where a segment starting at `start` must end at the latest: the end of its mapping,
@@ -398,7 +395,8 @@ class HeapSnapshot:
         end = arena.top + arena.top_size
         if end > limit:
             self._note_heap_problem(arena, "top %#x has size %#x, which runs past the end of its "
-                                    "heap at %#x" % (arena.top, arena.top_size, limit))
+                                    "heap at %#x" % (arena.top, arena.top_size, limit),
+                                    HeapStop.TOP_PAST_HEAP, arena.top)
             return limit
         return end
 
@@ -406,10 +404,11 @@ class HeapSnapshot:
         sbrk_base = self.mp.get("sbrk_base", 0)
         if not sbrk_base or arena.top == self._initial_top(arena):
             return  # nothing has come from sbrk yet
-        start = first_chunk_after(sbrk_base)
+        start = self.geometry.first_chunk_after(sbrk_base)
         limit = self._segment_limit(start, start + memory.MAX_SINGLE_READ)
         if limit <= start:
-            self._note_heap_problem(arena, "mp_.sbrk_base %#x is not in mapped memory" % sbrk_base)
+            self._note_heap_problem(arena, "mp_.sbrk_base %#x is not in mapped memory" % sbrk_base,
+                                    HeapStop.SEGMENT, sbrk_base)
             return
         if start <= arena.top < limit:
             arena.heaps.append(HeapSegment(None, start, self._bounded_top_end(arena, limit)))
@@ -417,10 +416,11 @@ class HeapSnapshot:
         # Top has left the sbrk heap: the arena went on in mmapped memory (non-contiguous), and
         # the sbrk heap ends with the double fencepost that closed its last top.
         try:
-            walked = main_segments.sbrk_heap_walk(self.memory, start, limit)
+            walked = main_segments.sbrk_heap_walk(self.memory, self.geometry, start, limit)
         except HeapReadError as error:
             walked = ("broken", start)
-            self._note_heap_problem(arena, "the sbrk heap at %#x: %s" % (start, error))
+            self._note_heap_problem(arena, "the sbrk heap at %#x: %s" % (start, error),
+                                    HeapStop.SEGMENT, start)
         end = walked[1] if walked is not None and walked[0] == "fenced" else \
             min(limit, start + arena.system_mem)
         arena.heaps.append(HeapSegment(None, start, end))
@@ -439,69 +439,77 @@ class HeapSnapshot:
                     known.append((segment.start, segment.end))
         seeds = [arena.top] + list(self.free_index)
         try:
-            found, problems = main_segments.find_mmapped_segments(self, arena, known, seeds)
+            found, found_problems = main_segments.find_mmapped_segments(self, arena, known, seeds)
         except HeapReadError as error:
-            found, problems = [], ["the main arena's mmapped segments: %s" % error]
+            found, found_problems = [], ["the main arena's mmapped segments: %s" % error]
         arena.heaps.extend(found)
         for segment in found:
             self._prefetch_segment(segment)
-        if problems:
-            self._note_heap_problem(arena, problems[0])
+        if found_problems:
+            self._note_heap_problem(arena, found_problems[0], HeapStop.SEGMENT)
         if not any(segment.start <= arena.top < segment.end for segment in arena.heaps):
             self._note_heap_problem(arena, "top %#x of the non-contiguous main arena is in no "
-                                    "segment found" % arena.top)
+                                    "segment found" % arena.top, HeapStop.SEGMENT, arena.top)
             return
         total = sum(main_segments.segment_bytes(s, self.mp.get("sbrk_base", 0))
                     for s in arena.heaps)
         if total != arena.system_mem:
             self._note_heap_problem(arena, "the main arena's %d segments hold %#x bytes but its "
                                     "system_mem is %#x: a segment may be missing" % (
-                                        len(arena.heaps), total, arena.system_mem))
+                                        len(arena.heaps), total, arena.system_mem),
+                                    HeapStop.SEGMENT)
 
     def _thread_heaps(self, arena):
         info_layout = self.layouts["heap_info"]
+        geometry = self.geometry
         heaps = []
         seen = set()
-        address = arena.top & ~(C.HEAP_MAX_SIZE - 1)
+        address = geometry.heap_of(arena.top)
         while address:
             if address in seen:
-                arena.heap_problem = "heap_info chain has a cycle at %#x" % address
+                self._set_heap_problem(arena, "heap_info chain has a cycle at %#x" % address,
+                                       address=address)
                 break
             if len(heaps) >= C.MAX_HEAPS_PER_ARENA:
-                arena.heap_problem = "heap_info chain stopped after %d heaps" % len(heaps)
+                self._set_heap_problem(arena, "heap_info chain stopped after %d heaps"
+                                       % len(heaps))
                 break
             seen.add(address)
             try:
                 info = self._read_struct("heap_info", address)
             except HeapReadError as error:
-                arena.heap_problem = "heap_info at %#x: %s" % (address, error)
+                self._set_heap_problem(arena, "heap_info at %#x: %s" % (address, error),
+                                       address=address)
                 break
             if info["ar_ptr"] != arena.address:
-                arena.heap_problem = "heap_info at %#x belongs to arena %#x" % (address,
-                                                                                info["ar_ptr"])
+                self._set_heap_problem(arena, "heap_info at %#x belongs to arena %#x" % (
+                    address, info["ar_ptr"]), address=address)
                 break
-            limit = self._segment_limit(address, address + C.HEAP_MAX_SIZE)
+            limit = self._segment_limit(address, address + geometry.heap_max_size)
             if limit <= address + info_layout.size:
                 self._note_heap_problem(arena, "heap_info at %#x is not in mapped memory"
-                                        % address)
+                                        % address, address=address)
                 break
             if arena.address == address + info_layout.size:
-                start = first_chunk_after(arena.address + self.layouts["state"].size)
+                start = geometry.first_chunk_after(arena.address + self.layouts["state"].size)
             else:
-                start = first_chunk_after(address + info_layout.size)
+                start = geometry.first_chunk_after(address + info_layout.size)
             end = address + info["size"]
             if end > limit:
                 self._note_heap_problem(arena, "heap_info at %#x has size %#x, more than its "
-                                        "mapping (%#x bytes) or HEAP_MAX_SIZE allow" % (
-                                            address, info["size"], limit - address))
+                                        "mapping (%#x bytes) or the heap size %#x allow" % (
+                                            address, info["size"], limit - address,
+                                            geometry.heap_max_size), address=address)
                 end = limit
             if address <= arena.top < limit:
                 end = self._bounded_top_end(arena, limit)
             heaps.append(HeapSegment(address, start, end, info))
             address = info["prev"]
-            if address & (C.HEAP_MAX_SIZE - 1):
+            if geometry.heap_of(address) != address:
                 self._note_heap_problem(arena, "heap_info at %#x has prev %#x, which is not "
-                                        "HEAP_MAX_SIZE-aligned" % (heaps[-1].address, address))
+                                        "aligned to the heap size %#x" % (
+                                            heaps[-1].address, address, geometry.heap_alignment),
+                                        address=heaps[-1].address)
                 break
         heaps.reverse()
         arena.heaps = heaps
@@ -510,8 +518,7 @@ class HeapSnapshot:
 
     def bin_head(self, arena, index):
         """Address of bin `index`'s fake chunk: its fd/bk overlay bins[2i-2] and bins[2i-1]."""
-        return (arena.address + self.layouts["state"].offset("bins") + (index - 1) * 16
-                - self.fd_offset)
+        return self.geometry.bin_head(arena.address, index)
 
     def _read_bins(self, arena, asked):
         """The arena's bins: each list goes to `asked` (see _load_bins)."""
@@ -520,38 +527,42 @@ class HeapSnapshot:
                 asked.append(((head, self.fd_offset, True, 0, True),
                               functools.partial(self._fast_chain, index, head),
                               arena.fastbins.append))
+        geometry = self.geometry
         bins = arena.fields["bins"]
-        for index in range(1, C.NBINS):
+        for index in range(1, geometry.bin_count):
             forward = bins[2 * index - 2]
             head = self.bin_head(arena, index)
             if forward == head or forward == 0:
                 continue
             if index == 1:
-                kind, size = "unsorted", None
-            elif index < C.NSMALLBINS:
-                kind, size = "smallbin", C.smallbin_size(index)
-            else:
-                kind, size = "largebin", C.largebin_range(index)[0]
-            if index == 1:
+                kind, size_range = ChunkState.UNSORTED, (geometry.min_chunk_size, None)
                 store = functools.partial(setattr, arena, "unsorted")
-            elif kind == "smallbin":
+            elif index < geometry.small_bin_count:
+                size = geometry.smallbin_size(index)
+                kind, size_range = ChunkState.SMALLBIN, (size, size)
                 store = arena.smallbins.append
             else:
+                kind, size_range = ChunkState.LARGEBIN, geometry.largebin_range(index)
                 store = arena.largebins.append
             # Only safe-linked lists are checked for alignment by glibc; a doubly linked one is
             # followed wherever it points, as unlink would.
-            build = functools.partial(self._double_chain, kind, index, size, head)
+            build = functools.partial(self._double_chain, kind, index, size_range, head)
             asked.append(((forward, self.fd_offset, False, head, False), build, store))
 
     def _fast_chain(self, index, head, entries, problem):
-        if problem is not None and problem.startswith("misaligned "):
-            problem = "misaligned chunk " + problem[11:]
-        return BinList("fastbin", index, C.fastbin_size(index), entries, problem is None, problem,
-                       head=head)
+        if problem is not None and problem.kind is ListStop.MISALIGNED:
+            problem = problems.misaligned(problem.address, "chunk")
+        size = self.geometry.fastbin_size(index)
+        return BinList(ChunkState.FASTBIN, index, size, entries, problem is None, problem,
+                       head=head, size_range=(size, size))
 
     @staticmethod
-    def _double_chain(kind, index, size, head, entries, problem):
-        return BinList(kind, index, size, entries, problem is None, problem, head=head)
+    def _double_chain(kind, index, size_range, head, entries, problem):
+        """An arena's doubly linked bin; `size` is the smallest chunk size it takes (None for
+        the unsorted bin, which takes any)."""
+        size = None if kind is ChunkState.UNSORTED else size_range[0]
+        return BinList(kind, index, size, entries, problem is None, problem, head=head,
+                       size_range=size_range)
 
     def _chains_by_priority(self):
         """Every bin list, in the order that decides a chunk listed twice: tcaches by thread,
@@ -590,7 +601,7 @@ class HeapSnapshot:
                     addresses.extend(entries)
                     numbers.extend(array.array(native.LIST_NUMBER_TYPECODE, (number,))
                                    * len(entries))
-            codes = bytes(_KIND_CODES[chain.kind] for chain in self._chains)
+            codes = bytes(ROW_CODE[chain.kind] for chain in self._chains)
             self._listed_native = ListedChunks(
                 native_listed=native.ListedAddresses(addresses, numbers), table=self._chains,
                 kind_codes=codes)
@@ -600,10 +611,10 @@ class HeapSnapshot:
 
     def iter_segment(self, arena, segment, status):
         """Yield every Chunk of one heap segment (see iter_segment_raw)."""
-        arena_address = arena.address
+        arena_address, geometry = arena.address, self.geometry
         for address, size_field, prev_size, state, chain in self.iter_segment_raw(
                 arena, segment, status):
-            yield Chunk(address, size_field, prev_size, state, chain, arena_address)
+            yield Chunk(geometry, address, size_field, prev_size, state, chain, arena_address)
 
     def scan(self, arena, segment, status):
         """The SegmentScan of one heap segment (see scan.py), read in one bulk read."""
@@ -614,8 +625,8 @@ class HeapSnapshot:
                 self._listed_python = ListedChunks(sorted_keys=sorted(self.free_index),
                                                by_address=self.free_index)
             listed = self._listed_python
-        return scan_segment(self.memory, segment.start, segment.end, arena.top,
-                            self.size_offset >> 3, listed, status)
+        return scan_segment(self.memory, self.geometry, segment.start, segment.end, arena.top,
+                            listed, status)
 
     def iter_segment_raw(self, arena, segment, status):
         """Yield (address, size field, prev_size, state, BinList or None) for every chunk of one
@@ -661,7 +672,8 @@ class HeapSnapshot:
                 if segment.start <= address < max(segment.end, segment.start + 1):
                     status = WalkStatus()
                     for chunk in self.iter_segment(arena, segment, status):
-                        if chunk.address <= address < chunk.address + max(chunk.size, 16):
+                        if chunk.address <= address < chunk.address + max(
+                                chunk.size, self.geometry.header_size):
                             return chunk
                     return None
         for chunk in self.mmapped_chunks():
@@ -673,6 +685,17 @@ class HeapSnapshot:
         """The BinPosition of the chunk header `address` in its first listing, or None."""
         chain = self.free_index.get(address)
         return None if chain is None else chain.bin_position(address)
+
+    def tcache_key(self, thread=None):
+        """The word tcache_put stamps into a cached chunk's key field, as `thread` would: the
+        random tcache_key (glibc 2.34 on), else the thread's own tcache; None when unknown or
+        unreadable."""
+        if not self.geometry.tcache_key_is_random:
+            return thread.tcache if thread is not None and thread.tcache else None
+        try:
+            return self.memory.u64(self.allocator.addresses["tcache_key"])
+        except HeapReadError:
+            return None
 
     def arena_by_address(self, address):
         for arena in self.arenas:

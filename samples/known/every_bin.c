@@ -25,6 +25,14 @@
 static sem_t thread_ready, release_threads;
 static pid_t thread_lwps[THREADS];
 
+/* A request above the mmap threshold is mmapped only when the top chunk cannot serve it, which
+   it can under glibc.malloc.hugetlb=2 (the main arena then grows by whole huge pages): the
+   allocator's own count of mmapped chunks says which happened. */
+static const char *large_state(size_t mmapped_before)
+{
+	return mallinfo2().hblks > mmapped_before ? "mmapped" : "in-use";
+}
+
 /* Recorded before the free: the record is of pointers, never of what they point to. */
 static void release(void *pointer, size_t request, const char *state)
 {
@@ -85,13 +93,17 @@ int main(int argc, char **argv)
 	}
 	void *unsorted = malloc(0x450);
 	note(malloc(0x18), 0x18, "in-use");
-	void *mapped[2] = {malloc(200000), malloc(300000)};
-	note(mapped[0], 200000, "mmapped");
-	note(mapped[1], 300000, "mmapped");
+	static const size_t mapped_requests[2] = {200000, 300000};
+	for (int i = 0; i < 2; i++) {
+		size_t mmapped_before = mallinfo2().hblks;
+		void *large = malloc(mapped_requests[i]);
+		note(large, mapped_requests[i], large_state(mmapped_before));
+	}
 	/* memalign moves an mmapped chunk's header forward to the aligned pointer (prev_size holds
 	   the lead), so its header is not at the start of its mapping. */
+	size_t mmapped_before = mallinfo2().hblks;
 	void *aligned_mapped = memalign(4096, 200000);
-	note(aligned_mapped, 200000, "mmapped");
+	note(aligned_mapped, 200000, large_state(mmapped_before));
 	void *zeroed = calloc(10, 10);
 	note(zeroed, 100, "in-use");
 

@@ -3,8 +3,6 @@ core: from the thread pointers and the library's TLS offset slot (thread_locals.
 what the extension uses for the preloaded clone) and through gdb's symbols in each selected
 thread (target._SymbolTls, the fallback); and the fast way must really be the one in use."""
 
-import pytest
-
 from conftest import ALL_VARIANTS, binary, gdb_argv, marked, require_variant, run_gdb, sections
 
 COMPARE = ("python "

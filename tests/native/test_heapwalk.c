@@ -601,7 +601,10 @@ static void test_follow_many_answers_as_one_by_one(void)
 
 /* ---- heapwalk_classify -------------------------------------------------------------------- */
 
-enum { KIND_TCACHE = 3, KIND_FASTBIN = 4, KIND_UNSORTED = 5, KIND_SMALLBIN = 6 };
+enum { KIND_TCACHE = ROW_TCACHE, KIND_FASTBIN = ROW_FASTBIN, KIND_UNSORTED = ROW_UNSORTED, KIND_SMALLBIN = ROW_SMALLBIN };
+/* The size field's bits as glibc 2.36 on x86-64 has them; the extension passes its geometry's. */
+#define PREV_INUSE_BIT 1ull
+#define SIZE_MASK (~(uint64_t)7)
 #define START 0x555555559000ull
 #define UNTOUCHED 0xee
 #define MAX_ROWS 16
@@ -643,7 +646,8 @@ static struct classify_result classify_at(const uint64_t *positions, const uint6
 		memcpy(value_copy, listed.values, listed.count * sizeof(*value_copy));
 	memset(codes, UNTOUCHED, count);
 	result.status = heapwalk_classify(position_copy, field_copy, count, cut, top_row, start, address_copy,
-	                                  value_copy, listed.count, kind_of_value, COUNT_OF(kind_of_value), codes,
+	                                  value_copy, listed.count, kind_of_value, COUNT_OF(kind_of_value),
+	                                  PREV_INUSE_BIT, codes,
 	                                  &result.binned_rows, &result.binned_values, &result.free_rows);
 	memset(result.codes, UNTOUCHED, sizeof(result.codes));
 	memcpy(result.codes, codes, count);
@@ -989,7 +993,8 @@ static void test_classify_matches_reference(void)
 		memset(codes, UNTOUCHED, count);
 		memset(expected_codes, UNTOUCHED, count);
 		int status = heapwalk_classify(positions, fields, count, cut, top_row, start, listed,
-		                               values, listed_count, kind_of_value, COUNT_OF(kind_of_value), codes,
+		                               values, listed_count, kind_of_value, COUNT_OF(kind_of_value),
+		                               PREV_INUSE_BIT, codes,
 		                               &got[0], &got[1], &got[2]);
 		reference_classify(positions, fields, count, cut, top_row, start, listed, values, listed_count,
 		                   expected_codes, &want[0], &want[1], &want[2]);
@@ -1040,7 +1045,7 @@ static int histogram(const uint64_t *fields, const uint8_t *codes, size_t cut, s
 	CU_ASSERT_PTR_NOT_NULL_FATAL(code_copy);
 	if (cut)
 		memcpy(code_copy, codes, cut);
-	int status = heapwalk_histogram(field_copy, code_copy, cut, keys, counts);
+	int status = heapwalk_histogram(field_copy, code_copy, cut, SIZE_MASK, keys, counts);
 	free(code_copy);
 	free(field_copy);
 	return status;

@@ -166,7 +166,13 @@ def run_command(command, timeout):
             output = gdb.execute(command, to_string=True)
             if "Traceback" in output or "Python Exception" in output:
                 return "traceback", output[-400:]
-            return "ok", output
+            # Run from Python, a bad verdict (heap check's findings) does not raise: it is the
+            # last line of the text, the line the command fails with when gdb runs it.
+            lines = output.strip().splitlines()
+            if lines and lines[-1].startswith("heap: "):
+                message = lines[-1]
+            else:
+                return "ok", output
         except KeyboardInterrupt:
             return "hang", "interrupted by the watchdog after %ss" % timeout
         except gdb.error as error:

@@ -5,16 +5,25 @@ Every module in this package is imported by `register_all()`; a module adds comm
 pwndbg-style aliases are declared on the command class and created only where the name is free.
 
 Each command parses its arguments with argparse over gdb.string_to_argv, and every failure ends as
-one `heap: ...` line (a gdb.GdbError): never a Python traceback."""
+one `heap: ...` line (a gdb.GdbError): never a Python traceback.
+
+A bad verdict (errors.HeapVerdict: `heap check` found problems) fails the command when gdb runs it
+as a command (typed, from a command file, with -ex), so `gdb -batch` exits non-zero; when a
+Python script runs it with gdb.execute, the command succeeds and the verdict is in its output
+(the JSON's "ok", or a last `heap: ...` line of text), since a failing gdb.execute would throw
+away the output that `to_string=True` asked for.  A Python caller is seen as a Python frame below
+the command's invoke(): gdb calls invoke() from C with none when the command is not run from
+Python."""
 
 import argparse
 import importlib
 import pkgutil
+import sys
 
 import gdb
 
 from .. import constants as C
-from ..errors import HeapError, one_line
+from ..errors import HeapError, HeapVerdict, one_line
 
 _COMMANDS = []
 
@@ -103,16 +112,31 @@ class HeapCommand(gdb.Command):
         return parser
 
     def invoke(self, argument, from_tty):
-        invoke_safely(self, gdb.string_to_argv(argument))
+        invoke_safely(self, gdb.string_to_argv(argument), _run_by_python())
 
     def run(self, args):
         raise NotImplementedError
 
 
-def invoke_safely(cmd, argv):
+def _run_by_python():
+    """True when the command's invoke() (the caller of this function) was called by Python
+    code through gdb.execute, rather than by gdb's command loop: then a frame lies below it."""
+    try:
+        sys._getframe(2)
+    except ValueError:
+        return False
+    return True
+
+
+def invoke_safely(cmd, argv, run_by_python=False):
     try:
         args = cmd.parser().parse_args(argv)
         cmd.run(args)
+    except HeapVerdict as verdict:
+        if not run_by_python:
+            raise gdb.GdbError("heap: " + one_line(verdict)) from None
+        if not verdict.in_json:
+            gdb.write("heap: %s\n" % one_line(verdict))
     except KeyboardInterrupt:
         raise gdb.GdbError("heap: interrupted") from None
     except Exception as error:  # noqa: BLE001 - the one place every failure becomes one line
@@ -132,7 +156,7 @@ Works on a live process and on a core file; every subcommand takes --json."""
         summary = _by_name.get("heap summary")
         if summary is None:
             raise gdb.GdbError("heap: summary command not loaded")
-        invoke_safely(summary, gdb.string_to_argv(argument))
+        invoke_safely(summary, gdb.string_to_argv(argument), _run_by_python())
 
 
 class _Alias(gdb.Command):
@@ -144,7 +168,8 @@ class _Alias(gdb.Command):
         super().__init__(alias, gdb.COMMAND_DATA, gdb.COMPLETE_EXPRESSION)
 
     def invoke(self, argument, from_tty):
-        invoke_safely(self._target, self._preset + gdb.string_to_argv(argument))
+        invoke_safely(self._target, self._preset + gdb.string_to_argv(argument),
+                      _run_by_python())
 
 
 _by_name = {}

@@ -5,14 +5,14 @@ from ..views import arena_json
 from . import HeapCommand, arena_argument, command
 
 
-def _show_arena(arena, paint, out):
+def _show_arena(geometry, arena, paint, out):
     out.line("%s %s%s" % (paint.title(arena.label()), paint.address(arena.address),
                           "  (on the free list)" if arena.on_free_list else ""))
     out.line("  top %s size %#x   last_remainder %s" % (
         paint.address(arena.top), arena.top_size, paint.address(arena.last_remainder)))
     out.line("  system_mem %#x   max_system_mem %#x   flags %#x%s   have_fastchunks %d" % (
         arena.system_mem, arena.max_system_mem, arena.fields.get("flags", 0),
-        " (NONCONTIGUOUS)" if arena.fields.get("flags", 0) & 2 else "",
+        " (NONCONTIGUOUS)" if arena.fields.get("flags", 0) & geometry.noncontiguous_bit else "",
         arena.fields.get("have_fastchunks", 0)))
     threads = ", ".join(t.label() for t in arena.threads) or "none"
     out.line("  attached_threads %d   threads using it: %s" % (arena.attached_threads, threads))
@@ -54,7 +54,7 @@ Usage: heap arenas [--json]"""
         paint = render.Painter()
         out = render.Writer()
         for arena in snap.arenas:
-            _show_arena(arena, paint, out)
+            _show_arena(snap.geometry, arena, paint, out)
         for note in snap.notes:
             out.line(paint.meta("note: %s" % note))
         out.flush()
@@ -82,5 +82,5 @@ Usage: heap arena [ADDR] [--json]"""
             render.write_json(arena_json(arena))
             return
         out = render.Writer()
-        _show_arena(arena, render.Painter(), out)
+        _show_arena(snap.geometry, arena, render.Painter(), out)
         out.flush()

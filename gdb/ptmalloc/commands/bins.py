@@ -1,6 +1,5 @@
 """`heap bins`: every bin of every arena and every thread's tcache, chains followed."""
 
-from .. import constants as C
 from .. import render, walk
 from ..errors import HeapReadError
 from ..views import arena_bins_json, tcache_json
@@ -77,12 +76,12 @@ def large_bin_rows(snap, chain):
     """Each chunk of a large bin in list order: its size and, for the first chunk of each size
     (the only ones glibc links into the skip list), its nextsize links.  The other chunks'
     nextsize words are whatever their memory held, so they are not shown as links."""
-    layout = snap.layouts["chunk"]
-    fd_offset, bk_offset = layout.offset("fd_nextsize"), layout.offset("bk_nextsize")
+    fd_offset = snap.geometry.fd_nextsize_offset
+    bk_offset = snap.geometry.bk_nextsize_offset
     rows, previous_size = [], None
     for address in chain.chunks:
         try:
-            size = snap.memory.u64(address + snap.size_offset) & ~C.SIZE_BITS
+            size = snap.geometry.chunk_size(snap.memory.u64(address + snap.size_offset))
             row = {"address": address, "size": size, "group_head": size != previous_size}
             if row["group_head"]:
                 row["fd_nextsize"] = snap.memory.u64(address + fd_offset)

@@ -1,7 +1,8 @@
 """`heap check`: the whole-heap audit, failing the command when it finds anything."""
 
 from .. import check, leaks, pending_free, render, walk
-from ..errors import HeapError
+from ..errors import HeapVerdict
+from ..findings import Finding, Rule
 from . import HeapCommand, command, parse_address
 
 
@@ -29,7 +30,10 @@ it through).
 of globals, live stacks, registers and reachable chunks), once the heap itself is consistent.
 
 Any finding makes the command fail (so `gdb -batch` exits non-zero).  With --json the report
-{"ok": bool, "findings": [{"rule", "address", "message", "predicted_abort"}]} is printed first."""
+{"ok": bool, "findings": [{"rule", "address", "message", "predicted_abort"}]} is printed first.
+Run by a Python script, gdb.execute("heap check --json", to_string=True) returns the report
+whatever the verdict: from Python the command does not fail, and without --json its text ends
+with the line the failure would have given."""
 
     name = "heap check"
     aliases = (("heap_check", ()),)
@@ -42,15 +46,14 @@ Any finding makes the command fail (so `gdb -batch` exits non-zero).  With --jso
         snap = walk.snapshot()
         findings = check.audit(snap)
         if args.free_expression:
-            judge = pending_free.PendingFree(snap, check.selected_thread_info(snap),
-                                             check.Finding)
+            judge = pending_free.PendingFree(snap, check.selected_thread_info(snap))
             pending = judge.judge(parse_address(args.free_expression))
             if pending is not None:
                 findings.append(pending)
         if args.leaks and not findings:
             for leak in leaks.find_leaks(snap):
-                findings.append(check.Finding(
-                    "leak", leak.address,
+                findings.append(Finding(
+                    Rule.LEAK, leak.address,
                     "in-use chunk %#x (size %#x, user data at %#x) is not referenced from any "
                     "live memory: leaked" % (leak.address, leak.size, leak.user_address)))
         if args.json:
@@ -60,8 +63,8 @@ Any finding makes the command fail (so `gdb -batch` exits non-zero).  With --jso
             _show(findings, snap)
         if findings:
             rules = sorted({finding.rule for finding in findings})
-            raise HeapError("check found %d problem%s (%s)" % (
-                len(findings), "" if len(findings) == 1 else "s", ", ".join(rules)))
+            raise HeapVerdict("check found %d problem%s (%s)" % (
+                len(findings), "" if len(findings) == 1 else "s", ", ".join(rules)), args.json)
 
 
 def _show(findings, snap):

@@ -1,9 +1,9 @@
 """`heap chunk ADDR`: the chunk containing an address, with its neighbours, bin and links."""
 
-from .. import constants as C
 from .. import render, walk
 from ..errors import HeapError, HeapReadError
 from ..model import WalkStatus
+from ..states import BINNED, ChunkState
 from . import HeapCommand, command, parse_address
 
 
@@ -16,7 +16,8 @@ def locate(snap, address):
             previous = None
             chunks = snap.iter_segment(arena, segment, WalkStatus())
             for chunk in chunks:
-                if chunk.address <= address < chunk.address + max(chunk.size, C.CHUNK_HDR_SZ):
+                if chunk.address <= address < chunk.address + max(chunk.size,
+                                                                  snap.geometry.header_size):
                     following = next(chunks, None)
                     return arena, segment, previous, chunk, following
                 previous = chunk
@@ -38,39 +39,29 @@ def locate_chunk(snap, address):
 def decoded_links(snap, chunk):
     """{link name: value} as the allocator reads them, safe-linking undone."""
     mem = snap.memory
-    layout = snap.layouts["chunk"]
+    geometry = snap.geometry
     links = {}
     try:
-        if chunk.state == "tcache":
-            entry = chunk.user_address
-            stored = mem.u64(entry)
-            links["next"] = stored ^ (entry >> 12) if stored else 0
-            links["next_stored"] = stored
-            links["key"] = mem.u64(entry + snap.layouts["tcache_entry"].offset("key"))
-        elif chunk.state == "fastbin":
-            slot = chunk.address + snap.fd_offset
+        if chunk.state == ChunkState.TCACHE:
+            slot = chunk.user_address + geometry.tcache_next_offset
             stored = mem.u64(slot)
-            links["fd"] = stored ^ (slot >> 12) if stored else 0
+            links["next"] = geometry.reveal(slot, stored) if stored else 0
+            links["next_stored"] = stored
+            links["key"] = mem.u64(chunk.user_address + geometry.tcache_key_offset)
+        elif chunk.state == ChunkState.FASTBIN:
+            slot = chunk.address + geometry.fd_offset
+            stored = mem.u64(slot)
+            links["fd"] = geometry.reveal(slot, stored) if stored else 0
             links["fd_stored"] = stored
-        elif chunk.state in ("unsorted", "smallbin", "largebin", "free"):
-            links["fd"] = mem.u64(chunk.address + snap.fd_offset)
-            links["bk"] = mem.u64(chunk.address + snap.bk_offset)
-            if chunk.state == "largebin":
-                links["fd_nextsize"] = mem.u64(chunk.address + layout.offset("fd_nextsize"))
-                links["bk_nextsize"] = mem.u64(chunk.address + layout.offset("bk_nextsize"))
+        elif chunk.state in BINNED or chunk.state == ChunkState.FREE:
+            links["fd"] = mem.u64(chunk.address + geometry.fd_offset)
+            links["bk"] = mem.u64(chunk.address + geometry.bk_offset)
+            if chunk.state == ChunkState.LARGEBIN:
+                links["fd_nextsize"] = mem.u64(chunk.address + geometry.fd_nextsize_offset)
+                links["bk_nextsize"] = mem.u64(chunk.address + geometry.bk_nextsize_offset)
     except HeapReadError as error:
         links["error"] = str(error)
     return links
-
-
-def tcache_key(snap):
-    address = snap.allocator.addresses.get("tcache_key")
-    if address is None:
-        return None
-    try:
-        return snap.memory.u64(address)
-    except HeapReadError:
-        return None
 
 
 @command
@@ -92,7 +83,8 @@ Usage: heap chunk ADDR [--json]"""
         address = parse_address(args.address)
         arena, segment, previous, chunk, following = locate_chunk(snap, address)
         links = decoded_links(snap, chunk)
-        key = tcache_key(snap) if chunk.state == "tcache" else None
+        key = snap.tcache_key(snap.selected_thread()) if chunk.state == ChunkState.TCACHE \
+            else None
         if args.json:
             value = chunk.to_json()
             value.update({
@@ -141,7 +133,8 @@ Usage: heap chunk ADDR [--json]"""
                 continue
             elif name == "next":
                 out.line("  next %s (chunk %s, stored %#x safe-linked)" % (
-                    paint.address(value), paint.address(value - 16) if value else "none",
+                    paint.address(value),
+                    paint.address(snap.geometry.chunk_of(value)) if value else "none",
                     links["next_stored"]))
             elif name == "key":
                 verdict = ""

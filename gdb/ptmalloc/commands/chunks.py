@@ -5,14 +5,20 @@ import operator
 
 import gdb
 
-from .. import constants as C
 from .. import render, views, walk
 from ..errors import HeapError
 from ..model import WalkStatus
+from ..states import ChunkState
 from . import HeapCommand, arena_argument, command, size_argument
 
-STATES = ("in-use", "tcache", "fastbin", "unsorted", "smallbin", "largebin", "top", "free")
-FLAG_JSON = [json.dumps(C.flag_words(bits), separators=(",", ":")) for bits in range(8)]
+# The states --state takes, in the order its help names them.
+STATES = (ChunkState.IN_USE, ChunkState.TCACHE, ChunkState.FASTBIN, ChunkState.UNSORTED,
+          ChunkState.SMALLBIN, ChunkState.LARGEBIN, ChunkState.TOP, ChunkState.FREE)
+
+
+def _flag_texts(geometry, render_flags):
+    """render_flags(names) for every combination of the size field's flag bits, by value."""
+    return [render_flags(geometry.flag_words(bits)) for bits in range(geometry.size_bits + 1)]
 
 
 class _WhereCache:
@@ -27,10 +33,10 @@ class _WhereCache:
         """(format with one %d for the entry number, {address: entry number})."""
         known = self._formats.get(id(chain))
         if known is None:
-            if chain.kind == "tcache":
+            if chain.kind == ChunkState.TCACHE:
                 where = "tcache[%d]#%%d t%d" % (chain.index,
                                                 chain.thread.num if chain.thread else 0)
-            elif chain.kind == "unsorted":
+            elif chain.kind == ChunkState.UNSORTED:
                 where = "unsorted#%d"
             else:
                 where = "%s[%d]#%%d" % (chain.kind, chain.index)
@@ -74,9 +80,9 @@ def _special_rows(scan):
     for row, chain in zip(scan.binned_rows, scan.chains):
         yield row, chain.kind, chain
     for row in scan.free_rows:
-        yield row, "free", None
+        yield row, ChunkState.FREE, None
     if scan.top_row >= 0:
-        yield scan.top_row, "top", None
+        yield scan.top_row, ChunkState.TOP, None
 
 
 def _selected_rows(scan, texts, wanted, counter, batch=65536):
@@ -85,11 +91,12 @@ def _selected_rows(scan, texts, wanted, counter, batch=65536):
         rows = None
         total = counter.take(len(texts))
     else:
-        states = ["in-use"] * len(texts)
+        states = [ChunkState.IN_USE] * len(texts)
         for row, state, _chain in _special_rows(scan):
             states[row] = state
+        size_mask = scan.geometry.size_mask
         rows = [row for row, (field, state) in enumerate(zip(scan.fields, states))
-                if wanted(state, field & ~7)]
+                if wanted(state, field & size_mask)]
         rows = rows[:counter.take(len(rows))]
         total = len(rows)
     for first in range(0, total, batch):
@@ -101,6 +108,18 @@ def _selected_rows(scan, texts, wanted, counter, batch=65536):
             start, positions = scan.start, scan.positions
             yield ([start + (positions[row] << 3) for row in chosen],
                    [texts[row] for row in chosen])
+
+
+def _chunk_filter(states, low, high):
+    """wanted(state, size) for --state, --min-size and --max-size; None without any, so that the
+    listing loops skip the call per chunk."""
+    if states is None and not low and high is None:
+        return None
+
+    def wanted(state, size):
+        return ((states is None or state in states) and size >= low
+                and (high is None or size <= high))
+    return wanted
 
 
 @command
@@ -136,16 +155,7 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
             if unknown:
                 raise HeapError("unknown state %s (one of %s)" % (", ".join(sorted(unknown)),
                                                                     ", ".join(STATES)))
-        low = args.min_size or 0
-        high = args.max_size
-
-        def wanted(state, size):
-            return ((states is None or state in states) and size >= low
-                    and (high is None or size <= high))
-
-        if states is None and not low and high is None:
-            wanted = None  # no filter: the listing loops skip the call per chunk
-
+        wanted = _chunk_filter(states, args.min_size or 0, args.max_size)
         include_mmapped = args.arena is None
         if args.summary:
             self._summary(snap, arenas, wanted, include_mmapped, args.json)
@@ -160,12 +170,15 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
         counter = _RowCounter(limit)
         dumps = json.dumps
         suffixes = {}
+        geometry = snap.geometry
+        size_mask, size_bits = geometry.size_mask, geometry.size_bits
+        flag_json = _flag_texts(geometry, lambda names: dumps(names, separators=(",", ":")))
 
         def suffix(field, state):
             text = suffixes.get((field, state))
             if text is None:
                 text = suffixes[(field, state)] = ',"size":%d,"flags":%s,"state":"%s"}' % (
-                    field & ~7, FLAG_JSON[field & 7], state)
+                    field & size_mask, flag_json[field & size_bits], state)
             return text
 
         gdb.write('{"arenas":[')
@@ -178,7 +191,7 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
             for segment in arena.heaps:
                 scan = snap.scan(arena, segment, status)
                 fields = scan.fields
-                in_use = {field: suffix(field, "in-use") for field in set(fields)}
+                in_use = {field: suffix(field, ChunkState.IN_USE) for field in set(fields)}
                 tails = list(map(in_use.__getitem__, fields))
                 binned_keys = list(zip(map(fields.__getitem__, scan.binned_rows),
                                        map(operator.attrgetter("kind"), scan.chains)))
@@ -187,9 +200,9 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
                 for row, text in zip(scan.binned_rows, map(suffixes.__getitem__, binned_keys)):
                     tails[row] = text
                 for row in scan.free_rows:
-                    tails[row] = suffix(fields[row], "free")
+                    tails[row] = suffix(fields[row], ChunkState.FREE)
                 if scan.top_row >= 0:
-                    tails[scan.top_row] = suffix(fields[scan.top_row], "top")
+                    tails[scan.top_row] = suffix(fields[scan.top_row], ChunkState.TOP)
                 for addresses, texts in _selected_rows(scan, tails, wanted, counter):
                     gdb.write(separator + ",".join(map('{"address":%d%s'.__mod__,
                                                        zip(addresses, texts))))
@@ -218,7 +231,9 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
         paint = render.Painter()
         status = WalkStatus()
         counter = _RowCounter(limit)
-        flags_text = ["%-26s" % ("|".join(C.flag_words(bits)) or "-") for bits in range(8)]
+        geometry = snap.geometry
+        size_mask, size_bits = geometry.size_mask, geometry.size_bits
+        flags_text = _flag_texts(geometry, lambda names: "%-26s" % ("|".join(names) or "-"))
         state_text = {state: paint.state("%-8s" % state) + " " for state in STATES}
         line_format = "  " + paint.paint("%#x", "address") + "  %s"
         field_texts = {}
@@ -241,13 +256,14 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
                 scan = snap.scan(arena, segment, status)
                 fields = scan.fields
                 for field in set(fields).difference(field_texts):
-                    field_texts[field] = "%#9x  %s " % (field & ~7, flags_text[field & 7])
+                    field_texts[field] = "%#9x  %s " % (field & size_mask,
+                                                        flags_text[field & size_bits])
                 texts = list(map(field_texts.__getitem__, fields))
-                tails = [state_text["in-use"]] * len(fields)
+                tails = [state_text[ChunkState.IN_USE]] * len(fields)
                 for row in scan.free_rows:
-                    tails[row] = state_text["free"]
+                    tails[row] = state_text[ChunkState.FREE]
                 if scan.top_row >= 0:
-                    tails[scan.top_row] = state_text["top"]
+                    tails[scan.top_row] = state_text[ChunkState.TOP]
                 for row, text in zip(scan.binned_rows, where_of.texts(scan)):
                     tails[row] = text
                 columns = list(map(str.__add__, texts, tails))
@@ -265,7 +281,7 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
                 emit(paint.title("mmapped chunks"))
             for chunk in mmapped:
                 emit("  %s  %#9x  %s %s" % (paint.address(chunk.address), chunk.size,
-                                            flags_text[chunk.size_field & 7],
+                                            flags_text[chunk.size_field & size_bits],
                                             state_text[chunk.state][:-1]))
         if counter.left_out:
             emit(paint.meta("... %d more chunks not shown (--limit %d)" % (counter.left_out,

@@ -1,7 +1,8 @@
 """`heap`: one screen about the whole heap."""
 
 from .. import render, walk
-from ..views import STATE_ORDER, state_totals
+from ..states import REPORT_ORDER
+from ..views import state_totals
 from . import HeapCommand, command
 
 
@@ -53,7 +54,7 @@ Usage: heap [--json]
                 ",".join(str(t.num) for t in arena.threads) or "-",
                 "  [free list]" if arena.on_free_list else ""))
         out.line("%s" % paint.title("Chunks by state:"))
-        for state in STATE_ORDER + tuple(sorted(set(totals) - set(STATE_ORDER))):
+        for state in REPORT_ORDER + tuple(sorted(set(totals) - set(REPORT_ORDER))):
             if state in totals:
                 count, size = totals[state]
                 out.line("  %-9s %8d chunks %12d bytes" % (paint.state(state), count, size))

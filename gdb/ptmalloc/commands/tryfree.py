@@ -1,8 +1,7 @@
 """`heap try-free ADDR`: what free(ADDR) would do now, without calling it."""
 
-from .. import constants as C
 from .. import render, walk
-from ..errors import HeapError
+from ..errors import HeapVerdict
 from ..free_model import FreeModel
 from . import HeapCommand, command, parse_address
 
@@ -35,38 +34,39 @@ Usage: heap try-free ADDR [--json]   (ADDR is the pointer the program would pass
         pointer = parse_address(args.address)
         thread = snap.selected_thread()
         outcome = FreeModel(snap, thread).free(pointer)
-        chunk = (pointer - C.CHUNK_HDR_SZ) & C.MASK64
+        geometry = snap.geometry
+        chunk = geometry.chunk_of(pointer)
         size_field = None
         try:
             size_field = snap.memory.u64(chunk + snap.size_offset) if pointer else None
         except Exception:  # noqa: BLE001 - an unreadable header is part of the verdict
             size_field = None
-        crashes = outcome.abort is None and outcome.why.startswith("free() would read")
+        crashes = outcome.crashes
         if args.json:
             render.write_json({
                 "pointer": pointer, "chunk": chunk if pointer else None,
-                "size": size_field & ~C.SIZE_BITS if size_field is not None else None,
-                "flags": C.flag_words(size_field) if size_field is not None else None,
+                "size": geometry.chunk_size(size_field) if size_field is not None else None,
+                "flags": geometry.flag_words(size_field) if size_field is not None else None,
                 "path": outcome.path, "abort": outcome.abort, "why": outcome.why,
                 "crash": crashes, "ok": outcome.abort is None and not crashes,
                 "thread": thread.num if thread else None})
         else:
-            self._text(pointer, chunk, size_field, outcome, crashes, thread)
+            self._text(geometry, pointer, chunk, size_field, outcome, crashes, thread)
         if outcome.abort is not None:
-            raise HeapError("free(%#x) would abort: %s" % (pointer, outcome.abort))
+            raise HeapVerdict("free(%#x) would abort: %s" % (pointer, outcome.abort), args.json)
         if crashes:
-            raise HeapError("free(%#x) would crash: %s" % (pointer, outcome.why))
+            raise HeapVerdict("free(%#x) would crash: %s" % (pointer, outcome.why), args.json)
 
     @staticmethod
-    def _text(pointer, chunk, size_field, outcome, crashes, thread):
+    def _text(geometry, pointer, chunk, size_field, outcome, crashes, thread):
         paint = render.Painter()
         out = render.Writer()
         who = "thread %d" % thread.num if thread else "this thread"
         out.line("%s free(%s) by %s" % (paint.title("try-free:"), paint.address(pointer), who))
         if pointer and size_field is not None:
             out.line("  chunk %s  size %#x  flags %s" % (
-                paint.address(chunk), size_field & ~C.SIZE_BITS,
-                " ".join(C.flag_words(size_field)) or "none"))
+                paint.address(chunk), geometry.chunk_size(size_field),
+                " ".join(geometry.flag_words(size_field)) or "none"))
         if outcome.path:
             out.line("  path: %s" % outcome.path)
         if outcome.abort is not None:

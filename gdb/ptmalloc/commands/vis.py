@@ -2,10 +2,10 @@
 
 import string
 
-from .. import constants as C
 from .. import render, walk
 from ..errors import HeapError, HeapReadError
 from ..model import WalkStatus
+from ..states import ChunkState
 from . import HeapCommand, command, parse_address, size_argument
 from .chunk import locate_chunk
 
@@ -13,6 +13,8 @@ _PRINTABLE = frozenset(ord(c) for c in
                        string.ascii_letters + string.digits + string.punctuation + " ")
 # Chunks alternate between two of gdb's styles, so neighbours are told apart at a glance.
 _ALTERNATING = ("address", "function")
+# Each line shows two 8-byte words.
+_LINE_BYTES = 16
 
 
 def _ascii(data):
@@ -88,13 +90,13 @@ Usage: heap vis [ADDR] [--count N] [--lines N] [--json]
     def _rows(snap, chunk):
         """[(address, (word, word))] covering the chunk, header included; the top chunk and
         mmapped chunks show their first lines only (they can be megabytes)."""
-        span = chunk.size if chunk.size >= C.CHUNK_HDR_SZ else C.CHUNK_HDR_SZ
-        if chunk.state == "top" or chunk.is_mmapped:
-            span = min(span, 4 * C.CHUNK_HDR_SZ)
+        span = max(chunk.size, snap.geometry.header_size)
+        if chunk.state == ChunkState.TOP or chunk.is_mmapped:
+            span = min(span, 4 * snap.geometry.header_size)
         rows = []
-        for address in range(chunk.address, chunk.address + span, 16):
+        for address in range(chunk.address, chunk.address + span, _LINE_BYTES):
             try:
-                data = snap.memory.read(address, 16)
+                data = snap.memory.read(address, _LINE_BYTES)
             except HeapReadError:
                 break
             rows.append((address, (int.from_bytes(data[:8], "little"),
@@ -106,13 +108,14 @@ Usage: heap vis [ADDR] [--count N] [--lines N] [--json]
         text = "%s size %#x %s" % (chunk.state, chunk.size, "|".join(chunk.flags) or "-")
         if chunk.position is not None:
             text += "  " + chunk.position.describe()
-        if chunk.state in ("tcache", "fastbin"):
-            slot = chunk.user_address if chunk.state == "tcache" else \
+        if chunk.state in (ChunkState.TCACHE, ChunkState.FASTBIN):
+            cached = chunk.state == ChunkState.TCACHE
+            slot = chunk.user_address + snap.geometry.tcache_next_offset if cached else \
                 chunk.address + snap.fd_offset
             try:
                 stored = snap.memory.u64(slot)
-                text += "  next %s %#x" % ("entry" if chunk.state == "tcache" else "chunk",
-                                           stored ^ (slot >> 12))
+                text += "  next %s %#x" % ("entry" if cached else "chunk",
+                                           snap.geometry.reveal(slot, stored))
             except HeapReadError:
                 pass
         return text
@@ -130,7 +133,7 @@ Usage: heap vis [ADDR] [--count N] [--lines N] [--json]
             for index, line in enumerate(shown):
                 if line is None:
                     out.line(paint.meta("  ... %d lines (%#x bytes) not shown" % (
-                        elided, elided * 16)))
+                        elided, elided * _LINE_BYTES)))
                     continue
                 address, (low, high) = line
                 data = low.to_bytes(8, "little") + high.to_bytes(8, "little")

@@ -1,0 +1,57 @@
+"""What the heap check reports: one Finding per piece of damage, its rule one of Rule.
+
+The rules are named once here; `heap check --json` and the samples' expected verdicts
+(samples/*/NAME.expect.json) spell them as these values."""
+
+import enum
+
+
+class Rule(enum.StrEnum):
+    # A heap segment's chunks (check_heap)
+    HEAP_LIST = "heap-list"            # an arena's list of heaps is incomplete
+    HEAP_WALK = "heap-walk"            # a segment's walk does not end where it must
+    HEAP_INFO = "heap-info"            # a heap_info header breaks what new_heap keeps
+    CHUNK_SIZE = "chunk-size"          # a size that cannot be a chunk's
+    ARENA_BIT = "arena-bit"            # NON_MAIN_ARENA disagrees with where the chunk lives
+    PREV_INUSE_CLEAR = "prev-inuse"    # PREV_INUSE clear without a free chunk before it
+    PREV_SIZE = "prev-size"            # prev_size disagrees with the free chunk before it
+    BIN_IN_USE = "bin-in-use"          # a binned chunk its successor marks in use
+    TOP_SIZE = "top-size"
+    SYSTEM_MEM = "system-mem"
+    # What bins and tcaches list (check_membership)
+    BIN_DUPLICATE = "bin-duplicate"
+    BIN_POINTER = "bin-pointer"        # a list points outside every heap, or its walk stopped
+    BIN_ARENA = "bin-arena"
+    BIN_SIZE = "bin-size"
+    TCACHE_STRUCT = "tcache-struct"
+    # The lists themselves (check_chains)
+    BIN_CYCLE = "bin-cycle"
+    BIN_LINKS = "bin-links"            # fd and bk disagree
+    LARGEBIN_ORDER = "largebin-order"
+    LARGEBIN_SKIPLIST = "largebin-skiplist"
+    BINMAP = "binmap"
+    TCACHE_COUNT = "tcache-count"
+    TCACHE_KEY = "tcache-key"
+    # heap check --free and --leaks
+    DOUBLE_FREE = "double-free"
+    INVALID_FREE = "invalid-free"
+    OVERLAP = "overlap"
+    LEAK = "leak"
+
+
+class Finding:
+    """`rule` (a Rule), `address` (the chunk or structure), `message` (one line), and
+    `predicted_abort` (what the allocator will abort with when the program next touches the
+    damage; None when it will not abort)."""
+
+    __slots__ = ("rule", "address", "message", "predicted_abort")
+
+    def __init__(self, rule, address, message, predicted_abort=None):
+        self.rule = rule
+        self.address = address
+        self.message = message
+        self.predicted_abort = predicted_abort
+
+    def to_json(self):
+        return {"rule": self.rule, "address": self.address, "message": self.message,
+                "predicted_abort": self.predicted_abort}
