@@ -19,6 +19,7 @@ import collections
 import itertools
 
 from .check_chains import ChainRules
+from .check_globals import GlobalRules
 from .check_heap import HeapRules
 from .check_membership import MembershipRules
 from .chunk_reads import ChunkOffsets
@@ -29,7 +30,7 @@ from .problems import HeapStop
 from .states import ChunkState
 
 
-class Audit(ChunkOffsets, HeapRules, MembershipRules, ChainRules):
+class Audit(ChunkOffsets, HeapRules, MembershipRules, ChainRules, GlobalRules):
     """One run of every rule over a HeapSnapshot; `findings` after `run()`."""
 
     def __init__(self, snap, thread=None):
@@ -43,6 +44,9 @@ class Audit(ChunkOffsets, HeapRules, MembershipRules, ChainRules):
         self.pointed = {}
         self.walked = {}
         self.broken_arenas = set()
+        # [(start, end)] of bytes a walk stepped over past damage: what a list points at there
+        # cannot be checked against the walk.
+        self.walk_gaps = []
         self.reported = set()
         # Chunks reached only through a link found broken: what they look like is no evidence.
         self.suspect = set()
@@ -64,6 +68,12 @@ class Audit(ChunkOffsets, HeapRules, MembershipRules, ChainRules):
     def run(self):
         self._collect_pointed()
         self.unbinned_pointed = self.pointed.keys() - self.snap.free_index.keys()
+        self._check_globals()
+        if self.snap.ring_break is not None:
+            owner, why = self.snap.ring_break
+            self.add(Rule.ARENA_RING, owner,
+                     "the arena ring is broken at arena %#x: %s (arenas off the ring were found "
+                     "through the threads and free_list)" % (owner, why))
         for arena in self.snap.arenas:
             self._check_arena_links(arena)
         for arena in self.snap.arenas:

@@ -24,7 +24,8 @@ class HeapRules:
             self._check_chunk(arena, segment, rows.chunk(row), rows.chunk(row - 1), top_heap)
         previous = rows.chunk(len(rows.scan) - 1)
         last_end = previous.address + previous.size if previous is not None else segment.start
-        if not status.complete:
+        self._report_resumed_walk(segment, status)
+        if status.stopped_at is not None:
             self._walk_stopped(arena, segment, status, previous)
             return
         if top_heap and rows.scan.top_row < 0 and arena.top != self._initial_top(arena):
@@ -47,6 +48,19 @@ class HeapRules:
                      "the walk of the main arena's segment at %#x stops at %#x, not at its "
                      "closing fenceposts before %#x" % (segment.start, last_end, segment.end))
             self.broken_arenas.add(arena.address)
+
+    def _report_resumed_walk(self, segment, status):
+        """What a walk resumed past damage stepped over (scan.py, resync.py)."""
+        for start, end, why in status.gaps:
+            self.walk_gaps.append((start, end))
+            self.add(Rule.HEAP_WALK, start,
+                     "the walk of the heap at %#x cannot read chunks from %#x to %#x: %s"
+                     % (segment.start, start, end, why), self.predict_free(start))
+        for address, size, next_header in status.overruns:
+            self.add(Rule.CHUNK_SIZE, address,
+                     "chunk at %#x has size %#x, which runs past the next chunk header %#x "
+                     "(proved by its chain of sizes): its size was enlarged"
+                     % (address, size, next_header), self.predict_free(address))
 
     def _heap_bound(self, arena, segment):
         if segment.info is not None:

@@ -74,6 +74,8 @@ class MembershipRules:
                          address, len(places), where), self.predict_free(address))
         for kind, chain, owner in places:
             if facts is None:
+                if any(start <= address < end for start, end in self.walk_gaps):
+                    continue
                 arena_address = owner.address if kind != ChunkState.TCACHE else None
                 if arena_address in self.broken_arenas:
                     continue

@@ -259,16 +259,32 @@ class Arena:
 
 
 class WalkStatus:
-    """How a chunk walk ended: `complete` and, when not, `problem` and the address it stopped at."""
+    """How a chunk walk ended: `complete` and, when not, `problem` and the address it stopped at.
 
-    __slots__ = ("complete", "problem", "stopped_at")
+    A walk that resumed past damage (resync.py) also keeps `gaps`, [(start, end, why)] of the
+    bytes it could not read as chunks (the walk is then incomplete), and `overruns`,
+    [(address, size, next header)] of chunks whose size runs past the next header proved."""
+
+    __slots__ = ("complete", "problem", "stopped_at", "gaps", "overruns")
 
     def __init__(self):
         self.complete = True
         self.problem = None
         self.stopped_at = None
+        self.gaps = []
+        self.overruns = []
 
     def stop(self, address, problem):
         self.complete = False
         self.problem = problem
         self.stopped_at = address
+
+    def gap(self, start, end, why):
+        """Bytes [start, end) the walk stepped over: chunks may be there that it cannot list."""
+        self.gaps.append((start, end, why))
+        if self.complete:
+            self.complete = False
+            self.problem = "chunks between %#x and %#x cannot be listed: %s" % (start, end, why)
+
+    def overrun(self, address, size, next_header):
+        self.overruns.append((address, size, next_header))

@@ -9,6 +9,8 @@ is where the walk resumes, and what lies between is a gap the listing must admit
 
 Plain Python over the segment's words, no gdb: it runs only when a walk has broken."""
 
+import bisect
+
 
 class ChainRules:
     """What a step of the walk may be, in words of 8 bytes from the segment's start: a size of
@@ -72,13 +74,60 @@ def _reaches_anchor(rules, position, anchors, proved):
     return outcome
 
 
-def overrunning_row(positions, fields, size_mask, resume_word):
-    """The last row before `resume_word` whose chunk runs past it: where a size field was
-    enlarged, the rows before it end at or before the resumed header and that row does not.
-    Returns its index, or None."""
-    for row in range(len(positions) - 1, -1, -1):
-        if positions[row] >= resume_word:
-            continue
-        end = positions[row] + ((fields[row] & size_mask) >> 3)
-        return row if end > resume_word else None
+class ResumedWalk:
+    """A walk rebuilt past its breaks: `positions` and `fields` of every row it could read,
+    `gaps` [(first position not read, position read again, position of the bad header)],
+    `overruns` [(row, position of the next header proved)] for rows whose size runs past the
+    next header proved, `resumed` (rows that start a run after a break), and `stopped` (the
+    position of a bad header past which nothing could be proved, or None)."""
+
+    def __init__(self):
+        self.positions, self.fields = [], []
+        self.gaps, self.overruns, self.resumed = [], [], []
+        self.stopped = None
+
+
+def resume_walk(rules, positions, fields, bad_row, anchors, follow):
+    """Rebuilds a walk that broke at `bad_row` of the run `positions`/`fields` (pass one's
+    output).  Past each break the walk resumes at the first header proved after the last anchor
+    the run passed (or after the run's start), keeping the run's rows before that header, and
+    goes on with `follow(position)`, which walks from a header and returns (positions, fields,
+    bad row or None).  Returns a ResumedWalk, or None when nothing past the first break could be
+    proved (the walk then stops there as before)."""
+    walk = ResumedWalk()
+    for _ in range(_MAX_BREAKS):
+        if bad_row is None:
+            walk.positions += positions
+            walk.fields += fields
+            return walk
+        passed = [row for row in range(bad_row) if positions[row] in anchors]
+        search_from = positions[passed[-1] if passed else 0] + 1
+        resume = resume_position(rules, search_from, anchors)
+        if resume is None:
+            if not walk.resumed:
+                return None
+            walk.positions += positions[:bad_row]
+            walk.fields += fields[:bad_row]
+            walk.stopped = positions[bad_row]
+            return walk
+        # The bad header and whatever the walk read after it are not chunks.
+        keep = min(bisect.bisect_left(positions, resume), bad_row)
+        walk.positions += positions[:keep]
+        walk.fields += fields[:keep]
+        if walk.positions:
+            last = len(walk.positions) - 1
+            end = walk.positions[last] + ((walk.fields[last] & rules.size_mask) >> 3)
+            if end > resume:
+                walk.overruns.append((last, resume))
+            elif end < resume:
+                bad = positions[bad_row] if bad_row < len(positions) else end
+                walk.gaps.append((end, resume, bad))
+        elif resume > 0:
+            walk.gaps.append((0, resume, positions[bad_row] if bad_row < len(positions) else 0))
+        walk.resumed.append(len(walk.positions))
+        positions, fields, bad_row = follow(resume)
     return None
+
+
+# A walk broken more often than this is not a heap with some damage but no heap at all.
+_MAX_BREAKS = 64

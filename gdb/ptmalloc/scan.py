@@ -18,7 +18,7 @@ import functools
 import itertools
 import operator
 
-from . import native
+from . import native, resync
 from .errors import HeapReadError
 from .states import ROW_STATES, ChunkState
 
@@ -199,6 +199,19 @@ def scan_segment(mem, geometry, start, end, top, listed, status):
     cut = count
     first_bad = low_bytes.translate(misaligned_size).find(1)
     top_row = row_of(positions, top, start, end)
+    resumed_rows = ()
+    if start <= top < end and (top_row < 0 or 0 <= first_bad < top_row):
+        resumed = _resume_past_damage(scan, data, offset, geometry, top, listed,
+                                      first_bad, misaligned_size)
+        if resumed is not None:
+            _note_damage(status, resumed, start, geometry)
+            positions, fields, header_past_end = resumed.positions, resumed.fields, None
+            scan.positions, scan.fields = positions, fields
+            count = cut = len(fields)
+            low_bytes = array.array("Q", fields).tobytes()[::8]
+            first_bad = low_bytes.translate(misaligned_size).find(1)
+            top_row = row_of(positions, top, start, end)
+            resumed_rows = resumed.resumed
     if top_row >= 0 and (first_bad < 0 or top_row <= first_bad):
         cut = top_row + 1
         scan.top_row = top_row
@@ -224,9 +237,18 @@ def scan_segment(mem, geometry, start, end, top, listed, status):
     # A row is free when its successor's PREV_INUSE is clear, also when that successor is the
     # header the walk stopped at: the header was read, as a chunk-by-chunk walk would.  So the
     # rows are judged before the rows from the cut on are dropped.
+    # The header a walk resumed at speaks of its own predecessor, which lies in the gap (or is
+    # the overrunning chunk): it says nothing of the row before it in the list.
+    judged = fields
+    if resumed_rows:
+        judged = array.array("Q", fields)
+        for row in resumed_rows:
+            if row < len(judged):
+                judged[row] |= geometry.prev_inuse
+        low_bytes = judged.tobytes()[::8]
     if listed.native_listed is not None:
         scan.codes, scan.binned_rows, scan._chain_numbers, scan.free_rows = native.classify(
-            positions, fields, cut, scan.top_row, start, listed.native_listed, listed.kind_codes,
+            positions, judged, cut, scan.top_row, start, listed.native_listed, listed.kind_codes,
             geometry.prev_inuse)
         scan._chain_table = listed.table
         scan._chains = None
@@ -236,6 +258,69 @@ def scan_segment(mem, geometry, start, end, top, listed, status):
         del positions[cut:]
         del fields[cut:]
     return scan
+
+
+def _resume_past_damage(scan, data, offset, geometry, top, listed, first_bad, misaligned_size):
+    """The walk of a top segment that broke before top, resumed past each break (resync.py),
+    or None when no header past the damage can be proved."""
+    words, start = scan.words, scan.start
+    word_count = len(words)
+    size_index, size_mask = geometry.size_offset >> 3, geometry.size_mask
+    top_word = (top - start) >> 3
+    align_words = geometry.alignment >> 3
+    rules = resync.ChainRules(words, size_index, size_mask, geometry.min_chunk_size >> 3,
+                              align_words, ((-start) % geometry.alignment) >> 3, word_count)
+    anchors = {top_word, word_count}
+    listed_addresses = (listed.native_listed.addresses if listed.native_listed is not None
+                        else listed.sorted_keys or ())
+    end = start + (word_count << 3)
+    anchors.update((address - start) >> 3 for address in listed_addresses
+                   if start <= address < end and not (address - start) & 7)
+
+    def bad_row_of(positions, fields, first_bad):
+        """The row where a run went wrong, or None when it reached top."""
+        top_row = bisect.bisect_left(positions, top_word)
+        if top_row < len(positions) and positions[top_row] == top_word and \
+                (first_bad < 0 or first_bad > top_row):
+            del positions[top_row + 1:]
+            del fields[top_row + 1:]
+            return None
+        if first_bad >= 0:
+            return min(first_bad, top_row)
+        if fields and not fields[-1] & size_mask:
+            return min(len(fields) - 1, top_row)
+        return min(len(fields), top_row)
+
+    def follow(position):
+        if native.available():
+            positions, fields, _ = native.scan(data, offset + (position << 3),
+                                               word_count - position, size_index)
+        else:
+            positions, fields, _ = _follow_sizes(words[position:], size_index)
+        positions = [position + word for word in positions]
+        fields = list(fields)
+        low = array.array("Q", fields).tobytes()[::8]
+        return positions, fields, bad_row_of(positions, fields,
+                                              low.translate(misaligned_size).find(1))
+
+    positions, fields = list(scan.positions), list(scan.fields)
+    return resync.resume_walk(rules, positions, fields,
+                              bad_row_of(positions, fields, first_bad), anchors, follow)
+
+
+def _note_damage(status, resumed, start, geometry):
+    for first, resume, bad in resumed.gaps:
+        bad_address = start + (bad << 3)
+        status.gap(start + (first << 3), start + (resume << 3),
+                   "the chunk header at %#x is not one (the walk resumes at %#x, the first "
+                   "header whose chain of sizes reaches top or a listed chunk)"
+                   % (bad_address, start + (resume << 3)))
+    for row, resume in resumed.overruns:
+        status.overrun(start + (resumed.positions[row] << 3),
+                       geometry.chunk_size(resumed.fields[row]), start + (resume << 3))
+    if resumed.stopped is not None:
+        status.stop(start + (resumed.stopped << 3),
+                    "no chunk header could be proved past %#x" % (start + (resumed.stopped << 3)))
 
 
 def _classify(scan, previous_free_marks, cut, word_count, listed):

@@ -72,6 +72,8 @@ class HeapSnapshot:
         main = self._read_arena(allocator.addresses["main_arena"], True)
         if main.top == 0:
             raise HeapError("the allocator is not initialised yet (no malloc call so far)")
+        # (arena whose `next` breaks the ring, why), when the ring is broken.
+        self.ring_break = None
         self.arenas = self._arena_ring(main)
         self._mark_free_list()
         self._noncontiguous_main = None
@@ -134,8 +136,11 @@ class HeapSnapshot:
         address = main.next
         while address != main.address:
             if address in seen or address == 0:
-                self._notes.append("arena list is broken at %#x (%s)" % (
-                    address, "cycle" if address else "null next"))
+                why = "its next points back at arena %#x" % address if address else \
+                    "its next is NULL"
+                self.ring_break = (arenas[-1].address, why)
+                self._notes.append("arena list is broken at %#x: %s" % (arenas[-1].address, why))
+                self._arenas_off_the_ring(arenas, seen)
                 break
             if len(arenas) >= C.MAX_ARENAS:
                 self._notes.append("arena list stopped after %d arenas" % len(arenas))
@@ -149,6 +154,29 @@ class HeapSnapshot:
             arenas.append(arena)
             address = arena.next
         return arenas
+
+    def _arenas_off_the_ring(self, arenas, seen):
+        """Arenas a broken ring no longer reaches, found the way threads find theirs: each
+        thread's thread_arena, then free_list, each followed along its own `next`."""
+        starts = [values.get("thread_arena") or 0
+                  for _thread, values, _error in self.allocator.thread_values()]
+        address = self.allocator.addresses.get("free_list")
+        if address is not None:
+            try:
+                starts.append(self.memory.u64(address))
+            except HeapReadError:
+                pass
+        for address in starts:
+            while address and address not in seen and len(arenas) < C.MAX_ARENAS:
+                seen.add(address)
+                try:
+                    arena = self._read_arena(address, False)
+                except HeapReadError as error:
+                    self._notes.append("arena at %#x: %s" % (address, error))
+                    break
+                arenas.append(arena)
+                self._notes.append("arena %#x found off the broken ring" % address)
+                address = arena.next
 
     def _mark_free_list(self):
         address = self.allocator.addresses.get("free_list")

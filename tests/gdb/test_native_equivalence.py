@@ -68,12 +68,14 @@ DAMAGE = {
     "tcache_outside_heaps": ("check", '"ok":false'),
     "tcache_unmapped": ("bins-text", "cannot read"),
     "unsorted_unaligned": ("check", '"ok":false'),
-    "size_past_end": ("chunks", '"complete":false'),
+    # The walk resumes at the next header proved by its chain: nothing is hidden, the enlarged
+    # size is what the check names.
+    "size_past_end": ("check", "runs past the next chunk header"),
     "size_misaligned": ("chunks", '"complete":false'),
     "size_zero_prev_free": ("check", '"ok":false'),
-    "size_past_end_prev_free": ("chunks", '"complete":false'),
+    "size_past_end_prev_free": ("check", "runs past the next chunk header"),
     "size_flags_only": ("check", '"ok":false'),
-    "header_at_last_word": ("chunks", "runs past the heap end"),
+    "header_at_last_word": ("chunks", '"complete":false'),
     "fastbin_misaligned": ("bins-text", "misaligned"),
 }
 # Known differences between the two paths, each a finding against gdb/ptmalloc, marked strict

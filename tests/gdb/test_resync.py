@@ -54,11 +54,40 @@ def test_no_anchor_reached_gives_none():
     assert resync.resume_position(rules(words), positions[1], set()) is None
 
 
-def test_an_enlarged_size_is_found_as_the_row_that_overruns():
-    words, positions, top = segment([32, 48, 64, 32])
-    fields = [words[p + 1] for p in positions]
-    fields[1] = (48 + 32) | 1
-    assert resync.overrunning_row(positions, fields, SIZE_MASK, positions[2]) == 1
+def _walker(words):
+    """pass one from a position, with its first impossible size as the bad row."""
+    def follow(position):
+        positions, fields = [], []
+        while position < len(words):
+            size = words[position + 1] & SIZE_MASK
+            positions.append(position)
+            fields.append(words[position + 1])
+            if size < 32 or size % 16:
+                return positions, fields, len(positions) - 1
+            position += size // 8
+        return positions, fields, None
+    return follow
+
+
+def test_walk_resumes_past_a_zeroed_header_and_reports_the_gap():
+    words, positions, top = segment([32, 48, 64, 32, 160])
+    words[positions[2] + 1] = 0
+    follow = _walker(words)
+    walked, fields, bad = follow(0)
+    walk = resync.resume_walk(rules(words), walked, fields, bad, {top}, follow)
+    assert walk.positions == positions[:2] + positions[3:]
+    assert walk.gaps == [(positions[2], positions[3], positions[2])]
+    assert walk.overruns == [] and walk.resumed == [2] and walk.stopped is None
+
+
+def test_walk_resumes_inside_an_enlarged_chunk_and_reports_the_overrun():
+    words, positions, top = segment([32, 48, 64, 32, 160])
+    words[positions[1] + 1] = (48 + 16) | 1
+    follow = _walker(words)
+    walked, fields, bad = follow(0)
+    walk = resync.resume_walk(rules(words), walked, fields, bad, {top}, follow)
+    assert walk.positions == positions
+    assert walk.overruns == [(1, positions[2])] and walk.gaps == []
 
 
 @pytest.mark.parametrize("step_back", [0, 1])
