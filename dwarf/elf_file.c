@@ -193,8 +193,8 @@ static int find_by_debuglink(struct elf_file *elf, const char *debug_root)
 		char *nested = join_path(absolute, "/.debug/", "");
 		char *under_root = join_path(debug_root, absolute, "/");
 		found = try_debug_file(elf, join_path(dir, "/", name)) ||
-			(nested != NULL && try_debug_file(elf, join_path(nested, name, ""))) ||
-			(under_root != NULL && try_debug_file(elf, join_path(under_root, name, "")));
+		        (nested != NULL && try_debug_file(elf, join_path(nested, name, ""))) ||
+		        (under_root != NULL && try_debug_file(elf, join_path(under_root, name, "")));
 		free(nested);
 		free(under_root);
 		free(real_dir);
@@ -227,8 +227,8 @@ static int read_symbols(struct elf_file *elf)
 	return 0;
 }
 
-int elf_file_open(struct elf_file *elf, const char *path, const char *debug_root,
-		  const char *debug_file, char *error, size_t error_size)
+int elf_file_open(struct elf_file *elf, const char *path, const char *debug_root, const char *debug_file,
+                  char *error, size_t error_size)
 {
 	const char *why;
 	memset(elf, 0, sizeof *elf);
@@ -239,9 +239,9 @@ int elf_file_open(struct elf_file *elf, const char *path, const char *debug_root
 	}
 	elf->path = strdup(path);
 	flagword flags = bfd_get_file_flags(elf->file);
-	elf->kind = (flags & DYNAMIC) ? ELF_KIND_SHARED_OBJECT
-		    : (flags & EXEC_P) ? ELF_KIND_EXECUTABLE
-				       : ELF_KIND_RELOCATABLE;
+	elf->kind = (flags & DYNAMIC)  ? ELF_KIND_SHARED_OBJECT
+	            : (flags & EXEC_P) ? ELF_KIND_EXECUTABLE
+	                               : ELF_KIND_RELOCATABLE;
 	read_build_id(elf);
 
 	if (debug_file != NULL) {
@@ -254,9 +254,9 @@ int elf_file_open(struct elf_file *elf, const char *path, const char *debug_root
 		elf->debug = elf->file;
 	} else if (!find_by_build_id(elf, debug_root) && !find_by_debuglink(elf, debug_root)) {
 		set_error(error, error_size,
-			  "%s: no DWARF (stripped, and no debug file found by build-id or "
-			  ".gnu_debuglink)",
-			  path);
+		          "%s: no DWARF (stripped, and no debug file found by build-id or "
+		          ".gnu_debuglink)",
+		          path);
 		elf_file_close(elf);
 		return -1;
 	}
@@ -313,7 +313,7 @@ int elf_symbol_value(const struct elf_file *elf, const char *name, int want_tls,
 		if (bfd_is_und_section(symbol->section))
 			continue;
 		int is_tls = (symbol->flags & BSF_THREAD_LOCAL) ||
-			     (bfd_section_flags(symbol->section) & SEC_THREAD_LOCAL);
+		             (bfd_section_flags(symbol->section) & SEC_THREAD_LOCAL);
 		if (is_tls != want_tls)
 			continue;
 		uint64_t found = bfd_asymbol_value(symbol);
@@ -336,7 +336,7 @@ static uint64_t read_u64(const uint8_t *p)
 }
 
 int elf_tls_offset_slot(const struct elf_file *elf, uint64_t preferred_offset, uint64_t *slot,
-			uint64_t *offset_in_block)
+                        uint64_t *offset_in_block)
 {
 	if (bfd_get_arch(elf->file) != bfd_arch_i386 || bfd_get_arch_size(elf->file) != 64)
 		return -1;

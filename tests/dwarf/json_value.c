@@ -42,12 +42,26 @@ static char *parse_string(struct parser *p)
 		if (c == '\\') {
 			char escaped = *p->at++;
 			switch (escaped) {
-			case '"': case '\\': case '/': c = escaped; break;
-			case 'n': c = '\n'; break;
-			case 't': c = '\t'; break;
-			case 'r': c = '\r'; break;
-			case 'b': c = '\b'; break;
-			case 'f': c = '\f'; break;
+			case '"':
+			case '\\':
+			case '/':
+				c = escaped;
+				break;
+			case 'n':
+				c = '\n';
+				break;
+			case 't':
+				c = '\t';
+				break;
+			case 'r':
+				c = '\r';
+				break;
+			case 'b':
+				c = '\b';
+				break;
+			case 'f':
+				c = '\f';
+				break;
 			case 'u': {
 				char hex[5] = {0};
 				for (int i = 0; i < 4; i++) {
@@ -154,8 +168,10 @@ static struct json_value *parse_value(struct parser *p)
 	skip_space(p);
 	struct json_value *value;
 	switch (*p->at) {
-	case '{': return parse_container(p, JSON_OBJECT, '}');
-	case '[': return parse_container(p, JSON_ARRAY, ']');
+	case '{':
+		return parse_container(p, JSON_OBJECT, '}');
+	case '[':
+		return parse_container(p, JSON_ARRAY, ']');
 	case '"':
 		value = new_value(JSON_STRING);
 		if (value != NULL && (value->string = parse_string(p)) == NULL) {

@@ -13,8 +13,8 @@ struct json_value {
 	enum json_kind kind;
 	long long number; /* JSON_NUMBER (integers only: manifests hold no fractions) and JSON_BOOL */
 	char *string;
-	size_t count;              /* JSON_ARRAY and JSON_OBJECT */
-	char **keys;               /* JSON_OBJECT */
+	size_t count; /* JSON_ARRAY and JSON_OBJECT */
+	char **keys;  /* JSON_OBJECT */
 	struct json_value **items;
 };
 

@@ -20,41 +20,60 @@ struct expected_field {
 	size_t offset, size, count;
 };
 
-#define FIELD(type, member) {#member, offsetof(type, member), sizeof(((type *)0)->member), 1}
-#define ARRAY(type, member)                                                            \
-	{#member, offsetof(type, member), sizeof(((type *)0)->member),                 \
-	 sizeof(((type *)0)->member) / sizeof(((type *)0)->member[0])}
+#define FIELD(type, member)                                                                                  \
+	{                                                                                                    \
+#member, offsetof(type, member), sizeof(((type *)0)->member), 1                              \
+	}
+#define ARRAY(type, member)                                                                                  \
+	{                                                                                                    \
+#member, offsetof(type, member), sizeof(((type *)0)->member),                                \
+		    sizeof(((type *)0)->member) / sizeof(((type *)0)->member[0])                             \
+	}
 
-static const struct expected_field chunk_fields[] = {
-	FIELD(struct malloc_chunk, mchunk_prev_size), FIELD(struct malloc_chunk, mchunk_size),
-	FIELD(struct malloc_chunk, fd), FIELD(struct malloc_chunk, bk),
-	FIELD(struct malloc_chunk, fd_nextsize), FIELD(struct malloc_chunk, bk_nextsize)};
-static const struct expected_field state_fields[] = {
-	FIELD(struct malloc_state, mutex), FIELD(struct malloc_state, flags),
-	FIELD(struct malloc_state, have_fastchunks), ARRAY(struct malloc_state, fastbinsY),
-	FIELD(struct malloc_state, top), FIELD(struct malloc_state, last_remainder),
-	ARRAY(struct malloc_state, bins), ARRAY(struct malloc_state, binmap),
-	FIELD(struct malloc_state, next), FIELD(struct malloc_state, next_free),
-	FIELD(struct malloc_state, attached_threads), FIELD(struct malloc_state, system_mem),
-	FIELD(struct malloc_state, max_system_mem)};
+static const struct expected_field chunk_fields[] = {FIELD(struct malloc_chunk, mchunk_prev_size),
+                                                     FIELD(struct malloc_chunk, mchunk_size),
+                                                     FIELD(struct malloc_chunk, fd),
+                                                     FIELD(struct malloc_chunk, bk),
+                                                     FIELD(struct malloc_chunk, fd_nextsize),
+                                                     FIELD(struct malloc_chunk, bk_nextsize)};
+static const struct expected_field state_fields[] = {FIELD(struct malloc_state, mutex),
+                                                     FIELD(struct malloc_state, flags),
+                                                     FIELD(struct malloc_state, have_fastchunks),
+                                                     ARRAY(struct malloc_state, fastbinsY),
+                                                     FIELD(struct malloc_state, top),
+                                                     FIELD(struct malloc_state, last_remainder),
+                                                     ARRAY(struct malloc_state, bins),
+                                                     ARRAY(struct malloc_state, binmap),
+                                                     FIELD(struct malloc_state, next),
+                                                     FIELD(struct malloc_state, next_free),
+                                                     FIELD(struct malloc_state, attached_threads),
+                                                     FIELD(struct malloc_state, system_mem),
+                                                     FIELD(struct malloc_state, max_system_mem)};
 static const struct expected_field heap_info_fields[] = {
-	FIELD(heap_info, ar_ptr), FIELD(heap_info, prev), FIELD(heap_info, size),
-	FIELD(heap_info, mprotect_size), FIELD(heap_info, pagesize), ARRAY(heap_info, pad)};
-static const struct expected_field par_fields[] = {
-	FIELD(struct malloc_par, trim_threshold), FIELD(struct malloc_par, top_pad),
-	FIELD(struct malloc_par, mmap_threshold), FIELD(struct malloc_par, arena_test),
-	FIELD(struct malloc_par, arena_max), FIELD(struct malloc_par, thp_pagesize),
-	FIELD(struct malloc_par, hp_pagesize), FIELD(struct malloc_par, hp_flags),
-	FIELD(struct malloc_par, n_mmaps), FIELD(struct malloc_par, n_mmaps_max),
-	FIELD(struct malloc_par, max_n_mmaps), FIELD(struct malloc_par, no_dyn_threshold),
-	FIELD(struct malloc_par, mmapped_mem), FIELD(struct malloc_par, max_mmapped_mem),
-	FIELD(struct malloc_par, sbrk_base), FIELD(struct malloc_par, tcache_bins),
-	FIELD(struct malloc_par, tcache_max_bytes), FIELD(struct malloc_par, tcache_count),
-	FIELD(struct malloc_par, tcache_unsorted_limit)};
+    FIELD(heap_info, ar_ptr),        FIELD(heap_info, prev),     FIELD(heap_info, size),
+    FIELD(heap_info, mprotect_size), FIELD(heap_info, pagesize), ARRAY(heap_info, pad)};
+static const struct expected_field par_fields[] = {FIELD(struct malloc_par, trim_threshold),
+                                                   FIELD(struct malloc_par, top_pad),
+                                                   FIELD(struct malloc_par, mmap_threshold),
+                                                   FIELD(struct malloc_par, arena_test),
+                                                   FIELD(struct malloc_par, arena_max),
+                                                   FIELD(struct malloc_par, thp_pagesize),
+                                                   FIELD(struct malloc_par, hp_pagesize),
+                                                   FIELD(struct malloc_par, hp_flags),
+                                                   FIELD(struct malloc_par, n_mmaps),
+                                                   FIELD(struct malloc_par, n_mmaps_max),
+                                                   FIELD(struct malloc_par, max_n_mmaps),
+                                                   FIELD(struct malloc_par, no_dyn_threshold),
+                                                   FIELD(struct malloc_par, mmapped_mem),
+                                                   FIELD(struct malloc_par, max_mmapped_mem),
+                                                   FIELD(struct malloc_par, sbrk_base),
+                                                   FIELD(struct malloc_par, tcache_bins),
+                                                   FIELD(struct malloc_par, tcache_max_bytes),
+                                                   FIELD(struct malloc_par, tcache_count),
+                                                   FIELD(struct malloc_par, tcache_unsorted_limit)};
 static const struct expected_field tcache_fields[] = {ARRAY(tcache_perthread_struct, counts),
-						      ARRAY(tcache_perthread_struct, entries)};
-static const struct expected_field entry_fields[] = {FIELD(tcache_entry, next),
-						     FIELD(tcache_entry, key)};
+                                                      ARRAY(tcache_perthread_struct, entries)};
+static const struct expected_field entry_fields[] = {FIELD(tcache_entry, next), FIELD(tcache_entry, key)};
 
 static const struct expected_type {
 	const char *c_name;
@@ -62,13 +81,16 @@ static const struct expected_type {
 	const struct expected_field *fields;
 	size_t field_count;
 } expected_types[] = {
-#define TYPE(name, type, fields) {name, sizeof(type), fields, sizeof fields / sizeof fields[0]}
-	TYPE("struct malloc_chunk", struct malloc_chunk, chunk_fields),
-	TYPE("struct malloc_state", struct malloc_state, state_fields),
-	TYPE("heap_info", heap_info, heap_info_fields),
-	TYPE("struct malloc_par", struct malloc_par, par_fields),
-	TYPE("tcache_perthread_struct", tcache_perthread_struct, tcache_fields),
-	TYPE("tcache_entry", tcache_entry, entry_fields),
+#define TYPE(name, type, fields)                                                                             \
+	{                                                                                                    \
+		name, sizeof(type), fields, sizeof fields / sizeof fields[0]                                 \
+	}
+    TYPE("struct malloc_chunk", struct malloc_chunk, chunk_fields),
+    TYPE("struct malloc_state", struct malloc_state, state_fields),
+    TYPE("heap_info", heap_info, heap_info_fields),
+    TYPE("struct malloc_par", struct malloc_par, par_fields),
+    TYPE("tcache_perthread_struct", tcache_perthread_struct, tcache_fields),
+    TYPE("tcache_entry", tcache_entry, entry_fields),
 };
 
 static const char *const heap_symbols[] = {"main_arena", "mp_", "global_max_fast"};
@@ -170,12 +192,12 @@ static void assert_types_match_compiler(const struct json_value *manifest)
 			if (field == NULL)
 				continue;
 			int matches = number_at(field, "offset") == (long long)want->offset &&
-				      number_at(field, "size") == (long long)want->size &&
-				      number_at(field, "count") == (long long)want->count;
+			              number_at(field, "size") == (long long)want->size &&
+			              number_at(field, "count") == (long long)want->count;
 			if (!matches)
-				fprintf(stderr, "\n  %s.%s: offset %lld size %lld count %lld", expected->c_name,
-					want->name, number_at(field, "offset"), number_at(field, "size"),
-					number_at(field, "count"));
+				fprintf(stderr, "\n  %s.%s: offset %lld size %lld count %lld",
+				        expected->c_name, want->name, number_at(field, "offset"),
+				        number_at(field, "size"), number_at(field, "count"));
 			CU_ASSERT_TRUE(matches);
 			/* Fields come in declaration order, as gdb's Type.fields() lists them. */
 			if (f < fields->count)
@@ -290,11 +312,11 @@ static void test_stripped_library_with_debug_file(void)
 	char *bare = strdup(scratch_path("stripped-bare.so"));
 	char *empty = strdup(scratch_path("empty-debug-root"));
 	CU_ASSERT_EQUAL_FATAL(run(NULL, NULL,
-				  "objcopy --only-keep-debug '%s' '%s' && "
-				  "objcopy --strip-all --add-gnu-debuglink='%s' '%s' '%s' && "
-				  "objcopy --strip-all '%s' '%s' && mkdir -p '%s'",
-				  library, debug, debug, library, linked, library, bare, empty),
-			      0);
+	                          "objcopy --only-keep-debug '%s' '%s' && "
+	                          "objcopy --strip-all --add-gnu-debuglink='%s' '%s' '%s' && "
+	                          "objcopy --strip-all '%s' '%s' && mkdir -p '%s'",
+	                          library, debug, debug, library, linked, library, bare, empty),
+	                      0);
 	CU_ASSERT_EQUAL(nm_value(linked, "main_arena"), -1); /* really stripped */
 	struct json_value *original = manifest_of("--check", library);
 	struct json_value *through_link = manifest_of("--check", linked);
@@ -307,7 +329,7 @@ static void test_stripped_library_with_debug_file(void)
 		assert_same_layout(original, explicit);
 		assert_same_layout(original, debug_alone);
 		assert_same_number_object(json_get(original, "tls_access"),
-					  json_get(through_link, "tls_access"));
+		                          json_get(through_link, "tls_access"));
 	}
 	json_free(original);
 	json_free(through_link);
@@ -340,8 +362,8 @@ static void test_stripped_library_without_debug_file(void)
 	char *bare = strdup(scratch_path("stripped-alone.so"));
 	char *empty = strdup(scratch_path("empty-debug-root"));
 	CU_ASSERT_EQUAL_FATAL(run(NULL, NULL, "objcopy --strip-all '%s' '%s' && mkdir -p '%s'",
-				  env("PTM_LIBRARY"), bare, empty),
-			      0);
+	                          env("PTM_LIBRARY"), bare, empty),
+	                      0);
 	char options[600];
 	snprintf(options, sizeof options, "--debug-dir '%s'", empty);
 	assert_refused(options, bare, 1, "no DWARF");
@@ -363,15 +385,14 @@ static void test_truncated_files(void)
 	char *cut = strdup(scratch_path("truncated.so"));
 	const char *sizes[] = {"10", "200", "4000"};
 	for (size_t i = 0; i < 3; i++) {
-		CU_ASSERT_EQUAL_FATAL(run(NULL, NULL, "head -c %s '%s' > '%s'", sizes[i],
-					  env("PTM_LIBRARY"), cut),
-				      0);
+		CU_ASSERT_EQUAL_FATAL(
+		    run(NULL, NULL, "head -c %s '%s' > '%s'", sizes[i], env("PTM_LIBRARY"), cut), 0);
 		assert_refused("", cut, 1, "truncated");
 	}
 	/* Cut in the middle of the DWARF: still one line, never a crash or a partial manifest. */
 	CU_ASSERT_EQUAL_FATAL(run(NULL, NULL, "head -c $(( $(stat -c %%s '%s') * 3 / 4 )) '%s' > '%s'",
-				  env("PTM_LIBRARY"), env("PTM_LIBRARY"), cut),
-			      0);
+	                          env("PTM_LIBRARY"), env("PTM_LIBRARY"), cut),
+	                      0);
 	char *out = NULL, *err = NULL;
 	int status = run(&out, &err, "'%s' '%s'", env("PTM_LAYOUT"), cut);
 	CU_ASSERT_EQUAL(status, 1);
@@ -396,11 +417,12 @@ static void test_check_names_what_is_missing(void)
 	assert_refused("--check", env("PTM_TYPES"), 2, "symbol main_arena");
 	assert_refused("--check", env("PTM_TYPES"), 2, "TLS symbol thread_arena");
 	char *source = strdup(scratch_path("partial.c")), *object = strdup(scratch_path("partial.o"));
-	CU_ASSERT_EQUAL_FATAL(run(NULL, NULL,
-				  "printf 'struct malloc_chunk { long mchunk_prev_size; long mchunk_size; } c;\\n' > '%s' && "
-				  "gcc -g -c '%s' -o '%s'",
-				  source, source, object),
-			      0);
+	CU_ASSERT_EQUAL_FATAL(
+	    run(NULL, NULL,
+	        "printf 'struct malloc_chunk { long mchunk_prev_size; long mchunk_size; } c;\\n' > '%s' && "
+	        "gcc -g -c '%s' -o '%s'",
+	        source, source, object),
+	    0);
 	assert_refused("--check", object, 2, "struct malloc_chunk.fd, struct malloc_chunk.bk");
 	assert_refused("--check", object, 2, "struct malloc_state");
 	free(source);
@@ -423,7 +445,7 @@ static void test_system_libc_manifest(void)
 	CU_ASSERT_STRING_EQUAL(json_get(manifest, "build_id")->string, build_id);
 	char debug_file[600];
 	snprintf(debug_file, sizeof debug_file, "/usr/lib/debug/.build-id/%.2s/%s.debug", build_id,
-		 build_id + 2);
+	         build_id + 2);
 	assert_symbols_match_nm(manifest, debug_file);
 	free(build_id);
 	json_free(manifest);
@@ -438,16 +460,16 @@ int main(void)
 		const char *name;
 		void (*run)(void);
 	} tests[] = {
-		{"types object (DWARF 5) = offsetof/sizeof", test_types_object_matches_offsetof},
-		{"types object (DWARF 4) = offsetof/sizeof", test_dwarf4_types_object_matches_offsetof},
-		{"library manifest complete, = offsetof, nm, readelf", test_library_manifest_complete_and_exact},
-		{"stripped library + debug file = unstripped", test_stripped_library_with_debug_file},
-		{"stripped library, no debug file: refused", test_stripped_library_without_debug_file},
-		{"non-ELF and missing files: refused", test_non_elf_file},
-		{"truncated files: refused", test_truncated_files},
-		{"object without DWARF: refused", test_object_without_dwarf},
-		{"--check names what is missing", test_check_names_what_is_missing},
-		{"system glibc manifest (libc6-dbg)", test_system_libc_manifest},
+	    {"types object (DWARF 5) = offsetof/sizeof", test_types_object_matches_offsetof},
+	    {"types object (DWARF 4) = offsetof/sizeof", test_dwarf4_types_object_matches_offsetof},
+	    {"library manifest complete, = offsetof, nm, readelf", test_library_manifest_complete_and_exact},
+	    {"stripped library + debug file = unstripped", test_stripped_library_with_debug_file},
+	    {"stripped library, no debug file: refused", test_stripped_library_without_debug_file},
+	    {"non-ELF and missing files: refused", test_non_elf_file},
+	    {"truncated files: refused", test_truncated_files},
+	    {"object without DWARF: refused", test_object_without_dwarf},
+	    {"--check names what is missing", test_check_names_what_is_missing},
+	    {"system glibc manifest (libc6-dbg)", test_system_libc_manifest},
 	};
 	for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
 		CU_add_test(suite, tests[i].name, tests[i].run);

@@ -30,9 +30,9 @@ static size_t churn_size(uint64_t r)
 static void *churn(void *seed_pointer)
 {
 	uint64_t random = (uint64_t)(uintptr_t)seed_pointer * 0x9e3779b97f4a7c15ULL + 7;
-	unsigned char *blocks[CHURN_SLOTS] = { 0 };
-	size_t sizes[CHURN_SLOTS] = { 0 };
-	uint64_t serials[CHURN_SLOTS] = { 0 };
+	unsigned char *blocks[CHURN_SLOTS] = {0};
+	size_t sizes[CHURN_SLOTS] = {0};
+	uint64_t serials[CHURN_SLOTS] = {0};
 	uint64_t serial = (uint64_t)(uintptr_t)seed_pointer << 40;
 	while (!__atomic_load_n(&stop_churning, __ATOMIC_RELAXED)) {
 		uint64_t r = next_random(&random);
@@ -127,7 +127,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
-			/* One deadlock is proof enough; waiting out more alarms would only slow the verdict. */
+			/* One deadlock is proof enough; waiting out more alarms would only slow the verdict.
+			 */
 			hung++;
 			break;
 		} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
@@ -136,7 +137,7 @@ int main(int argc, char **argv)
 	__atomic_store_n(&stop_churning, 1, __ATOMIC_RELAXED);
 	for (int t = 0; t < threads; t++)
 		pthread_join(ids[t], NULL);
-	printf("fork_churn: %d forks with %d churning threads: %d deadlocked, %d failed\n", forks, threads, hung,
-	       failures);
+	printf("fork_churn: %d forks with %d churning threads: %d deadlocked, %d failed\n", forks, threads,
+	       hung, failures);
 	return hung == 0 && failures == 0 ? 0 : 1;
 }

@@ -67,7 +67,7 @@ static uint64_t take_serial(void) { return __atomic_fetch_add(&next_serial, 1, _
 
 static struct block new_block(uint64_t *random)
 {
-	struct block block = { .size = pick_size(random), .serial = take_serial() };
+	struct block block = {.size = pick_size(random), .serial = take_serial()};
 	if (next_random(random) % 8 == 0) {
 		block.data = calloc(1, block.size);
 		if (block.data == NULL) {
@@ -98,7 +98,7 @@ static void resize_block(struct block *block, uint64_t *random)
 		exit(1);
 	}
 	size_t kept = new_size < block->size ? new_size : block->size;
-	struct block old_part = { .data = moved, .size = kept, .serial = block->serial };
+	struct block old_part = {.data = moved, .size = kept, .serial = block->serial};
 	verify(&old_part, "realloc lost contents");
 	block->data = moved;
 	block->size = new_size;
@@ -116,7 +116,7 @@ static void release(struct block *block)
 static void *worker(void *seed_pointer)
 {
 	uint64_t random = (uint64_t)(uintptr_t)seed_pointer * 0x2545f4914f6cdd1dULL + 1;
-	struct block mine[16] = { 0 };
+	struct block mine[16] = {0};
 	for (long op = 0; op < operations_per_thread; op++) {
 		uint64_t r = next_random(&random);
 		struct block *local = &mine[r % 16];
@@ -161,7 +161,8 @@ int main(int argc, char **argv)
 	pthread_t ids[256];
 	for (int wave = 0; wave < waves; wave++) {
 		for (int t = 0; t < threads; t++) {
-			if (pthread_create(&ids[t], NULL, worker, (void *)(uintptr_t)(wave * 1000 + t + 1)) != 0) {
+			if (pthread_create(&ids[t], NULL, worker, (void *)(uintptr_t)(wave * 1000 + t + 1)) !=
+			    0) {
 				fputs("thread_stress: pthread_create failed\n", stderr);
 				return 1;
 			}
@@ -173,6 +174,7 @@ int main(int argc, char **argv)
 	for (size_t slot = 0; slot < POOL_SLOTS; slot++)
 		if (pool[slot].data != NULL)
 			release(&pool[slot]);
-	printf("thread_stress: %d waves of %d threads, %lu blocks verified\n", waves, threads, checked_blocks);
+	printf("thread_stress: %d waves of %d threads, %lu blocks verified\n", waves, threads,
+	       checked_blocks);
 	return 0;
 }
