@@ -403,6 +403,9 @@ def _assert_equal_runs(heap, source, prefix=""):
         last = text.splitlines()[-1] if text.strip() else ""
         if "--json" in command and last.startswith("{"):
             checked(command, json.loads(last))
+    for line in printed.get(prefix + "probes", "").splitlines():
+        if line.startswith("{"):  # the probes' `heap chunk ADDR --json`, between their text
+            checked("heap chunk --json", json.loads(line))
     # The comparison must have compared a walked heap, not two identical error lines.
     chunks = json.loads(on[prefix + "chunks"].splitlines()[-1])
     assert any(arena["chunks"] for arena in chunks["arenas"])
