@@ -70,7 +70,7 @@ def allocator_section(allocator):
                 allocator["runs"], "" if allocator.get("pinned_cpu") is None else
                 ", single-threaded workloads pinned to CPU %d" % allocator["pinned_cpu"]),
             "", table(header, rows, right_from=2)]
-    text += ["", "FAILED: " + failure for failure in allocator.get("failures", [])]
+    text += ["FAILED: " + failure for failure in allocator.get("failures", [])]
     return text
 
 
@@ -98,9 +98,9 @@ def extension_section(extension):
                      number(peak, 0), seconds(pure) if pure else ""])
     baseline = (core.get("baseline") or {}).get("peak_rss_mb")
     text = ["### Extension", "",
-            "A %d-chunk heap (`bench/million_chunks`, 4 arenas, every bin kind), each command in "
+            "A %s-chunk heap (`bench/million_chunks`, 4 arenas, every bin kind), each command in "
             "a fresh gdb, median of %d; gdb alone with the target: %s MB; C walk helper: %s." % (
-                extension["heap_chunks"], extension["runs"], number(baseline, 0),
+                "{:,}".format(extension["heap_chunks"]), extension["runs"], number(baseline, 0),
                 "yes" if extension.get("native_helper") else "NO"),
             "", table(["%s chunks" % "{:,}".format(extension["heap_chunks"]), "core, s",
                        "live, s", "gdb peak MB", "pure Python, core, s"], rows)]
@@ -110,17 +110,19 @@ def extension_section(extension):
         core_entry, live_entry = naive.get("core") or {}, naive.get("live") or {}
         if not core_entry and not live_entry:
             continue
-        naive_rows.append(["{:,} chunks".format(chunks)] + [
-            cell for entry in (core_entry, live_entry) for cell in (
-                number(entry.get("naive_seconds"), 3), number(entry.get("extension_seconds"), 3),
-                "**%sx**" % number(entry.get("ratio"), 0) if entry.get("same_result") else
-                "(results differ)")])
+        row = ["{:,} chunks".format(chunks)]
+        for entry in (core_entry, live_entry):
+            ratio = ("**%sx**" % number(entry.get("ratio"), 0) if entry.get("same_result")
+                     else "(results differ)")
+            row += [number(entry.get("naive_seconds")), number(entry.get("extension_seconds")),
+                    ratio]
+        naive_rows.append(row)
     if naive_rows:
         text += ["", "Against the naive per-field walk (`bench/naive_walk.py`), both sides in a "
                  "fresh gdb computing the same size/state histogram:", "",
                  table(["heap", "naive, core s", "extension, core s", "ratio", "naive, live s",
                         "extension, live s", "ratio"], naive_rows)]
-    text += ["", "FAILED: " + failure for failure in extension.get("failures", [])]
+    text += ["FAILED: " + failure for failure in extension.get("failures", [])]
     return text
 
 
