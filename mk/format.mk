@@ -17,6 +17,7 @@ FORMAT_SOURCES = $(filter-out $(addsuffix %,$(FORMAT_EXEMPT)), \
 TEST_TARGETS += format-check
 
 format-check:
+	@command -v clang-format >/dev/null || { echo "clang-format: not installed (make deps)"; exit 1; }
 	@differ=0; \
 	for file in $(FORMAT_SOURCES); do \
 		clang-format --dry-run --Werror "$$file" >/dev/null 2>&1 || \
