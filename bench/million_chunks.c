@@ -32,10 +32,7 @@ static size_t chunk_size_for(long i)
 	return 0x20 + (size_t)(i % 4) * 0x10;
 }
 
-static int is_binned_size(long i)
-{
-	return i % 8 == 7;
-}
+static int is_binned_size(long i) { return i % 8 == 7; }
 
 /* A request of size - 8 gives a chunk of exactly `size` (the next prev_size is borrowed). */
 static void *allocate_chunk(size_t size)
@@ -52,7 +49,7 @@ static void *allocate_chunk(size_t size)
 static void **pointer_table(long count)
 {
 	void *table = mmap(NULL, (size_t)count * sizeof(void *), PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (table == MAP_FAILED) {
 		perror("million_chunks: mmap");
 		exit(2);

@@ -30,10 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double seconds(const struct timespec *t)
-{
-	return (double)t->tv_sec + (double)t->tv_nsec / 1e9;
-}
+static double seconds(const struct timespec *t) { return (double)t->tv_sec + (double)t->tv_nsec / 1e9; }
 
 static double timeval_seconds(const struct timeval *t)
 {
@@ -132,8 +129,7 @@ static int wait_traced(pid_t child, const char *smaps_path, struct rusage *usage
 			/* The stop after exec: from here on, stop once more on the way out. */
 			started = 1;
 			ptrace(PTRACE_SETOPTIONS, child, 0,
-			       (void *)(long)(PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC |
-					      PTRACE_O_EXITKILL));
+			       (void *)(long)(PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL));
 		} else if (status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXIT << 8))) {
 			copy_smaps(child, smaps_path);
 		} else if (status >> 8 != (SIGTRAP | (PTRACE_EVENT_EXEC << 8))) {
@@ -161,8 +157,9 @@ int main(int argc, char **argv)
 		first += 2;
 	}
 	if (argc - first < 2) {
-		fprintf(stderr, "usage: %s [--preload LIB] [--cpu N] [--smaps FILE] REPORT_FILE COMMAND [ARG...]\n",
-			argv[0]);
+		fprintf(stderr,
+		        "usage: %s [--preload LIB] [--cpu N] [--smaps FILE] REPORT_FILE COMMAND [ARG...]\n",
+		        argv[0]);
 		return 2;
 	}
 	const char *report_path = argv[first];
@@ -209,8 +206,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	fprintf(report, "%.6f %.6f %ld %d\n", seconds(&end) - seconds(&start),
-		timeval_seconds(&usage.ru_utime) + timeval_seconds(&usage.ru_stime), usage.ru_maxrss,
-		code);
+	        timeval_seconds(&usage.ru_utime) + timeval_seconds(&usage.ru_stime), usage.ru_maxrss, code);
 	fclose(report);
 	return code;
 }

@@ -5,10 +5,12 @@
  */
 #include "dwarf_forms.h"
 
+#include <dwarf.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { FORM_implicit_const = 0x21, MAX_INDIRECT_FORMS = 4 };
+/* DW_FORM_indirect may name another indirect form; a damaged file must not recurse forever. */
+enum { MAX_INDIRECT_FORMS = 4 };
 
 uint64_t dwarf_read_fixed(struct dwarf_cursor *c, size_t bytes)
 {
@@ -90,8 +92,7 @@ int dwarf_grow_array(void **array, size_t *capacity, size_t needed, size_t eleme
 	return 0;
 }
 
-int dwarf_parse_abbrevs(const struct dwarf_sections *s, uint64_t offset,
-			struct dwarf_abbrev_table *t)
+int dwarf_parse_abbrevs(const struct dwarf_sections *s, uint64_t offset, struct dwarf_abbrev_table *t)
 {
 	t->count = t->attr_count = 0;
 	if (offset >= s->abbrev_size)
@@ -103,8 +104,7 @@ int dwarf_parse_abbrevs(const struct dwarf_sections *s, uint64_t offset,
 			return -1;
 		if (code == 0)
 			return 0;
-		if (dwarf_grow_array((void **)&t->entries, &t->capacity, t->count + 1,
-				     sizeof *t->entries))
+		if (dwarf_grow_array((void **)&t->entries, &t->capacity, t->count + 1, sizeof *t->entries))
 			return -1;
 		struct dwarf_abbrev *entry = &t->entries[t->count++];
 		entry->code = code;
@@ -113,23 +113,22 @@ int dwarf_parse_abbrevs(const struct dwarf_sections *s, uint64_t offset,
 		entry->first_attr = t->attr_count;
 		for (;;) {
 			uint64_t name = dwarf_read_uleb(&c), form = dwarf_read_uleb(&c);
-			int64_t implicit_const = form == FORM_implicit_const ? read_sleb(&c) : 0;
+			int64_t implicit_const = form == DW_FORM_implicit_const ? read_sleb(&c) : 0;
 			if (c.bad)
 				return -1;
 			if (name == 0 && form == 0)
 				break;
-			if (dwarf_grow_array((void **)&t->attrs, &t->attr_capacity,
-					     t->attr_count + 1, sizeof *t->attrs))
+			if (dwarf_grow_array((void **)&t->attrs, &t->attr_capacity, t->attr_count + 1,
+			                     sizeof *t->attrs))
 				return -1;
 			t->attrs[t->attr_count++] =
-				(struct dwarf_abbrev_attr){(uint16_t)name, (uint16_t)form, implicit_const};
+			    (struct dwarf_abbrev_attr){(uint16_t)name, (uint16_t)form, implicit_const};
 		}
 		entry->attr_count = t->attr_count - entry->first_attr;
 	}
 }
 
-const struct dwarf_abbrev *dwarf_find_abbrev(const struct dwarf_abbrev_table *t,
-					     uint64_t code)
+const struct dwarf_abbrev *dwarf_find_abbrev(const struct dwarf_abbrev_table *t, uint64_t code)
 {
 	/* gcc numbers abbreviations 1, 2, 3...; fall back to a search for other producers. */
 	if (code >= 1 && code <= t->count && t->entries[code - 1].code == code)
@@ -151,52 +150,69 @@ void dwarf_abbrev_table_free(struct dwarf_abbrev_table *table)
 static size_t fixed_form_bytes(uint64_t form)
 {
 	switch (form) {
-	case 0x05: case 0x03: return 2; /* data2, block2 */
-	case 0x06: case 0x04: return 4; /* data4, block4 */
-	case 0x07: return 8;            /* data8 */
-	default: return 1;              /* data1, flag, block1 */
+	case DW_FORM_data2:
+	case DW_FORM_block2:
+		return 2;
+	case DW_FORM_data4:
+	case DW_FORM_block4:
+		return 4;
+	case DW_FORM_data8:
+		return 8;
+	default:
+		return 1; /* data1, flag, block1 */
 	}
 }
 
+/* The strx1..4 and addrx1..4 forms are numbered by their width, so the width follows from the
+   distance to the first of them. */
+static size_t sized_index_bytes(uint64_t form, uint64_t one_byte_form) { return form - one_byte_form + 1; }
+
 static int read_value_in_form(const struct dwarf_sections *s, const struct dwarf_unit *u,
-			      struct dwarf_cursor *c, const struct dwarf_abbrev_attr *attr,
-			      uint64_t form, struct dwarf_value *v, int indirections)
+                              struct dwarf_cursor *c, const struct dwarf_abbrev_attr *attr, uint64_t form,
+                              struct dwarf_value *v, int indirections)
 {
 	v->kind = DWARF_VALUE_NONE;
 	switch (form) {
-	case 0x01:                                                      /* addr */
+	case DW_FORM_addr:
 		dwarf_skip_bytes(c, u->address_size);
 		break;
-	case 0x0a: case 0x03: case 0x04:                                /* block1, block2, block4 */
+	case DW_FORM_block1:
+	case DW_FORM_block2:
+	case DW_FORM_block4:
 		v->block_size = dwarf_read_fixed(c, fixed_form_bytes(form));
 		goto block;
-	case 0x09: case 0x18:                                           /* block, exprloc */
+	case DW_FORM_block:
+	case DW_FORM_exprloc:
 		v->block_size = dwarf_read_uleb(c);
 		goto block;
-	case 0x0b: case 0x0c: case 0x05: case 0x06: case 0x07:          /* data1, flag, data2..8 */
+	case DW_FORM_data1:
+	case DW_FORM_flag:
+	case DW_FORM_data2:
+	case DW_FORM_data4:
+	case DW_FORM_data8:
 		v->kind = DWARF_VALUE_CONSTANT;
 		v->number = dwarf_read_fixed(c, fixed_form_bytes(form));
 		break;
-	case 0x1e:                                                      /* data16 */
+	case DW_FORM_data16:
 		dwarf_skip_bytes(c, 16);
 		break;
-	case 0x0d:                                                      /* sdata */
+	case DW_FORM_sdata:
 		v->kind = DWARF_VALUE_CONSTANT;
 		v->number = (uint64_t)read_sleb(c);
 		break;
-	case 0x0f:                                                      /* udata */
+	case DW_FORM_udata:
 		v->kind = DWARF_VALUE_CONSTANT;
 		v->number = dwarf_read_uleb(c);
 		break;
-	case 0x19:                                                      /* flag_present */
+	case DW_FORM_flag_present:
 		v->kind = DWARF_VALUE_CONSTANT;
 		v->number = 1;
 		break;
-	case FORM_implicit_const:
+	case DW_FORM_implicit_const:
 		v->kind = DWARF_VALUE_CONSTANT;
 		v->number = (uint64_t)attr->implicit_const;
 		break;
-	case 0x08: {                                                    /* string */
+	case DW_FORM_string: {
 		const uint8_t *nul = memchr(c->at, 0, (size_t)(c->end - c->at));
 		if (nul == NULL) {
 			c->bad = 1;
@@ -207,52 +223,70 @@ static int read_value_in_form(const struct dwarf_sections *s, const struct dwarf
 		c->at = nul + 1;
 		break;
 	}
-	case 0x0e:                                                      /* strp */
+	case DW_FORM_strp:
 		v->string = section_string(s->str, s->str_size, dwarf_read_fixed(c, u->offset_size));
 		v->kind = v->string ? DWARF_VALUE_STRING : DWARF_VALUE_NONE;
 		break;
-	case 0x1f:                                                      /* line_strp */
-		v->string = section_string(s->line_str, s->line_str_size,
-					   dwarf_read_fixed(c, u->offset_size));
+	case DW_FORM_line_strp:
+		v->string =
+		    section_string(s->line_str, s->line_str_size, dwarf_read_fixed(c, u->offset_size));
 		v->kind = v->string ? DWARF_VALUE_STRING : DWARF_VALUE_NONE;
 		break;
-	case 0x1a: case 0x1f02:                                         /* strx, GNU_str_index */
+	case DW_FORM_strx:
+	case DW_FORM_GNU_str_index:
 		v->kind = DWARF_VALUE_STRX;
 		v->number = dwarf_read_uleb(c);
 		break;
-	case 0x25: case 0x26: case 0x27: case 0x28:                     /* strx1..4 */
+	case DW_FORM_strx1:
+	case DW_FORM_strx2:
+	case DW_FORM_strx3:
+	case DW_FORM_strx4:
 		v->kind = DWARF_VALUE_STRX;
-		v->number = dwarf_read_fixed(c, form - 0x24);
+		v->number = dwarf_read_fixed(c, sized_index_bytes(form, DW_FORM_strx1));
 		break;
-	case 0x10:                                                      /* ref_addr */
+	case DW_FORM_ref_addr:
 		v->kind = DWARF_VALUE_REFERENCE;
 		v->number = dwarf_read_fixed(c, u->version <= 2 ? u->address_size : u->offset_size);
 		break;
-	case 0x11: case 0x12: case 0x13: case 0x14:                     /* ref1..8 */
+	case DW_FORM_ref1:
+	case DW_FORM_ref2:
+	case DW_FORM_ref4:
+	case DW_FORM_ref8:
+		/* ref1, ref2, ref4, ref8: consecutive codes, widths doubling from one byte. */
 		v->kind = DWARF_VALUE_REFERENCE;
-		v->number = u->offset + dwarf_read_fixed(c, (size_t)1 << (form - 0x11));
+		v->number = u->offset + dwarf_read_fixed(c, (size_t)1 << (form - DW_FORM_ref1));
 		break;
-	case 0x15:                                                      /* ref_udata */
+	case DW_FORM_ref_udata:
 		v->kind = DWARF_VALUE_REFERENCE;
 		v->number = u->offset + dwarf_read_uleb(c);
 		break;
-	case 0x16:                                                      /* indirect */
+	case DW_FORM_indirect:
 		if (indirections > MAX_INDIRECT_FORMS)
 			return -1;
 		return read_value_in_form(s, u, c, attr, dwarf_read_uleb(c), v, indirections + 1);
-	case 0x17: case 0x1d: case 0x1f20: case 0x1f21:                 /* sec_offset, strp_sup, GNU alt */
+	case DW_FORM_sec_offset:
+	case DW_FORM_strp_sup:
+	case DW_FORM_GNU_ref_alt:
+	case DW_FORM_GNU_strp_alt:
 		dwarf_skip_bytes(c, u->offset_size);
 		break;
-	case 0x1b: case 0x22: case 0x23: case 0x1f01:                   /* addrx, loc/rnglistx */
+	case DW_FORM_addrx:
+	case DW_FORM_loclistx:
+	case DW_FORM_rnglistx:
+	case DW_FORM_GNU_addr_index:
 		dwarf_read_uleb(c);
 		break;
-	case 0x29: case 0x2a: case 0x2b: case 0x2c:                     /* addrx1..4 */
-		dwarf_skip_bytes(c, form - 0x28);
+	case DW_FORM_addrx1:
+	case DW_FORM_addrx2:
+	case DW_FORM_addrx3:
+	case DW_FORM_addrx4:
+		dwarf_skip_bytes(c, sized_index_bytes(form, DW_FORM_addrx1));
 		break;
-	case 0x1c:                                                      /* ref_sup4 */
+	case DW_FORM_ref_sup4:
 		dwarf_skip_bytes(c, 4);
 		break;
-	case 0x20: case 0x24:                                           /* ref_sig8, ref_sup8 */
+	case DW_FORM_ref_sig8:
+	case DW_FORM_ref_sup8:
 		dwarf_skip_bytes(c, 8);
 		break;
 	default:
@@ -266,15 +300,13 @@ block:
 	return c->bad ? -1 : 0;
 }
 
-int dwarf_read_value(const struct dwarf_sections *s, const struct dwarf_unit *u,
-		     struct dwarf_cursor *c, const struct dwarf_abbrev_attr *attr,
-		     struct dwarf_value *v)
+int dwarf_read_value(const struct dwarf_sections *s, const struct dwarf_unit *u, struct dwarf_cursor *c,
+                     const struct dwarf_abbrev_attr *attr, struct dwarf_value *v)
 {
 	return read_value_in_form(s, u, c, attr, attr->form, v, 0);
 }
 
-const char *dwarf_indexed_string(const struct dwarf_sections *s, const struct dwarf_unit *u,
-				 uint64_t index)
+const char *dwarf_indexed_string(const struct dwarf_sections *s, const struct dwarf_unit *u, uint64_t index)
 {
 	/* Without DW_AT_str_offsets_base, the first table's entries follow its 8-byte header. */
 	uint64_t base = u->str_offsets_base ? u->str_offsets_base : 8;

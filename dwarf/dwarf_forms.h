@@ -47,10 +47,8 @@ struct dwarf_abbrev_table {
 };
 
 /* Returns 0, or -1 when the table at `offset` of .debug_abbrev is truncated or memory runs out. */
-int dwarf_parse_abbrevs(const struct dwarf_sections *s, uint64_t offset,
-			struct dwarf_abbrev_table *table);
-const struct dwarf_abbrev *dwarf_find_abbrev(const struct dwarf_abbrev_table *table,
-					     uint64_t code);
+int dwarf_parse_abbrevs(const struct dwarf_sections *s, uint64_t offset, struct dwarf_abbrev_table *table);
+const struct dwarf_abbrev *dwarf_find_abbrev(const struct dwarf_abbrev_table *table, uint64_t code);
 void dwarf_abbrev_table_free(struct dwarf_abbrev_table *table);
 
 /* What a unit header says that attribute forms depend on. */
@@ -60,8 +58,14 @@ struct dwarf_unit {
 	uint64_t str_offsets_base;
 };
 
-enum dwarf_value_kind { DWARF_VALUE_NONE, DWARF_VALUE_CONSTANT, DWARF_VALUE_STRING,
-			DWARF_VALUE_STRX, DWARF_VALUE_REFERENCE, DWARF_VALUE_BLOCK };
+enum dwarf_value_kind {
+	DWARF_VALUE_NONE,
+	DWARF_VALUE_CONSTANT,
+	DWARF_VALUE_STRING,
+	DWARF_VALUE_STRX,
+	DWARF_VALUE_REFERENCE,
+	DWARF_VALUE_BLOCK
+};
 
 /* Forms layout does not need (addresses, section offsets...) are skipped as DWARF_VALUE_NONE.
    A reference is an offset in .debug_info, already rebased from the unit's start. */
@@ -75,12 +79,10 @@ struct dwarf_value {
 
 /* Decodes the value of `attr` at the cursor and moves past it.  Returns 0, or -1 for an unknown
    form or a value that runs past the cursor's end. */
-int dwarf_read_value(const struct dwarf_sections *s, const struct dwarf_unit *u,
-		     struct dwarf_cursor *c, const struct dwarf_abbrev_attr *attr,
-		     struct dwarf_value *v);
+int dwarf_read_value(const struct dwarf_sections *s, const struct dwarf_unit *u, struct dwarf_cursor *c,
+                     const struct dwarf_abbrev_attr *attr, struct dwarf_value *v);
 
 /* Entry `index` of the unit's .debug_str_offsets table (DW_FORM_strx*), or NULL if out of range. */
-const char *dwarf_indexed_string(const struct dwarf_sections *s, const struct dwarf_unit *u,
-				 uint64_t index);
+const char *dwarf_indexed_string(const struct dwarf_sections *s, const struct dwarf_unit *u, uint64_t index);
 
 #endif

@@ -8,29 +8,17 @@
 
 #include "dwarf_forms.h"
 
+#include <dwarf.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum dwarf_tag {
-	TAG_array_type = 0x01, TAG_class_type = 0x02, TAG_enumeration_type = 0x04, TAG_member = 0x0d,
-	TAG_pointer_type = 0x0f, TAG_reference_type = 0x10, TAG_structure_type = 0x13,
-	TAG_typedef = 0x16, TAG_union_type = 0x17, TAG_ptr_to_member_type = 0x1f,
-	TAG_subrange_type = 0x21, TAG_base_type = 0x24, TAG_const_type = 0x26,
-	TAG_volatile_type = 0x35, TAG_restrict_type = 0x37, TAG_rvalue_reference_type = 0x42,
-	TAG_atomic_type = 0x47,
-};
-
-enum dwarf_attribute {
-	AT_name = 0x03, AT_byte_size = 0x0b, AT_lower_bound = 0x22, AT_upper_bound = 0x2f,
-	AT_count = 0x37, AT_data_member_location = 0x38, AT_declaration = 0x3c, AT_type = 0x49,
-	AT_str_offsets_base = 0x72,
-};
-
-enum { UT_compile = 1, UT_type = 2, UT_partial = 3, UT_skeleton = 4, UT_split_compile = 5,
-       UT_split_type = 6 };
-enum { OP_plus_uconst = 0x23, MAX_NESTING = 256, MAX_TYPE_CHAIN = 64 };
+/* DWARF's initial length: this value says a 64-bit length follows; those above it up to the
+   escape are reserved (DWARF 5, section 7.4). */
+enum { DWARF64_LENGTH_ESCAPE = 0xffffffffu, DWARF_LENGTH_RESERVED_FROM = 0xfffffff0u };
+/* A damaged file must not make the walk nest or follow type chains without end. */
+enum { MAX_NESTING = 256, MAX_TYPE_CHAIN = 64 };
 
 /* The attributes of one DIE that type layout needs. */
 struct die {
@@ -63,51 +51,51 @@ static int fail(struct walk *w, const char *format, ...)
 	return -1;
 }
 
-static void record_attribute(struct die *die, uint16_t name, const struct dwarf_value *v,
-			     int *name_is_index, uint64_t *name_index, struct dwarf_unit *unit)
+static void record_attribute(struct die *die, uint16_t name, const struct dwarf_value *v, int *name_is_index,
+                             uint64_t *name_index, struct dwarf_unit *unit)
 {
 	switch (name) {
-	case AT_name:
+	case DW_AT_name:
 		if (v->kind == DWARF_VALUE_STRING)
 			die->name = v->string;
 		else if (v->kind == DWARF_VALUE_STRX)
 			*name_is_index = 1, *name_index = v->number;
 		break;
-	case AT_type:
+	case DW_AT_type:
 		die->has_type = v->kind == DWARF_VALUE_REFERENCE;
 		die->type = v->number;
 		break;
-	case AT_byte_size:
+	case DW_AT_byte_size:
 		die->has_byte_size = v->kind == DWARF_VALUE_CONSTANT;
 		die->byte_size = v->number;
 		break;
-	case AT_data_member_location:
+	case DW_AT_data_member_location:
 		if (v->kind == DWARF_VALUE_CONSTANT) {
 			die->has_location = 1;
 			die->location = v->number;
 		} else if (v->kind == DWARF_VALUE_BLOCK && v->block_size >= 2 &&
-			   v->block[0] == OP_plus_uconst) {
+		           v->block[0] == DW_OP_plus_uconst) {
 			struct dwarf_cursor c = {v->block + 1, v->block + v->block_size, 0};
 			die->location = dwarf_read_uleb(&c);
 			die->has_location = !c.bad;
 		}
 		break;
-	case AT_upper_bound:
+	case DW_AT_upper_bound:
 		die->has_upper_bound = v->kind == DWARF_VALUE_CONSTANT;
 		die->upper_bound = v->number;
 		break;
-	case AT_lower_bound:
+	case DW_AT_lower_bound:
 		if (v->kind == DWARF_VALUE_CONSTANT)
 			die->lower_bound = (int64_t)v->number;
 		break;
-	case AT_count:
+	case DW_AT_count:
 		die->has_count = v->kind == DWARF_VALUE_CONSTANT;
 		die->count = v->number;
 		break;
-	case AT_declaration:
+	case DW_AT_declaration:
 		die->is_declaration = v->kind == DWARF_VALUE_CONSTANT && v->number != 0;
 		break;
-	case AT_str_offsets_base:
+	case DW_AT_str_offsets_base:
 		unit->str_offsets_base = v->number;
 		break;
 	}
@@ -131,9 +119,8 @@ static int read_unit_dies(struct walk *w, struct dwarf_cursor *c)
 		const struct dwarf_abbrev *abbrev = dwarf_find_abbrev(&w->abbrevs, code);
 		if (abbrev == NULL)
 			return fail(w, "unknown abbreviation %llu at .debug_info+0x%llx",
-				    (unsigned long long)code, (unsigned long long)offset);
-		if (dwarf_grow_array((void **)&w->dies, &w->die_capacity, w->die_count + 1,
-				     sizeof *w->dies))
+			            (unsigned long long)code, (unsigned long long)offset);
+		if (dwarf_grow_array((void **)&w->dies, &w->die_capacity, w->die_count + 1, sizeof *w->dies))
 			return fail(w, "out of memory");
 		struct die *die = &w->dies[w->die_count];
 		memset(die, 0, sizeof *die);
@@ -148,7 +135,7 @@ static int read_unit_dies(struct walk *w, struct dwarf_cursor *c)
 			struct dwarf_value v = {0};
 			if (dwarf_read_value(w->sections, &w->unit, c, attr, &v) != 0)
 				return fail(w, "unreadable attribute (form 0x%x) at .debug_info+0x%llx",
-					    attr->form, (unsigned long long)offset);
+				            attr->form, (unsigned long long)offset);
 			record_attribute(die, attr->name, &v, &name_is_index, &name_index, &w->unit);
 		}
 		if (name_is_index)
@@ -156,7 +143,7 @@ static int read_unit_dies(struct walk *w, struct dwarf_cursor *c)
 		if (abbrev->has_children) {
 			if (depth == MAX_NESTING)
 				return fail(w, "DIEs nested too deeply at .debug_info+0x%llx",
-					    (unsigned long long)offset);
+				            (unsigned long long)offset);
 			parents[depth++] = (int32_t)w->die_count;
 		}
 		w->die_count++;
@@ -183,25 +170,33 @@ static int size_of_type(const struct walk *w, long index, uint64_t *size, uint64
 	for (int chain = 0; chain < MAX_TYPE_CHAIN && index >= 0; chain++) {
 		const struct die *die = &w->dies[index];
 		switch (die->tag) {
-		case TAG_typedef: case TAG_const_type: case TAG_volatile_type:
-		case TAG_restrict_type: case TAG_atomic_type:
+		case DW_TAG_typedef:
+		case DW_TAG_const_type:
+		case DW_TAG_volatile_type:
+		case DW_TAG_restrict_type:
+		case DW_TAG_atomic_type:
 			if (!die->has_type)
 				return -1;
 			index = find_die(w, die->type);
 			continue;
-		case TAG_pointer_type: case TAG_reference_type: case TAG_rvalue_reference_type:
-		case TAG_ptr_to_member_type:
+		case DW_TAG_pointer_type:
+		case DW_TAG_reference_type:
+		case DW_TAG_rvalue_reference_type:
+		case DW_TAG_ptr_to_member_type:
 			*size = die->has_byte_size ? die->byte_size : w->unit.address_size;
 			*count = 1;
 			return 0;
-		case TAG_base_type: case TAG_structure_type: case TAG_union_type:
-		case TAG_class_type: case TAG_enumeration_type:
+		case DW_TAG_base_type:
+		case DW_TAG_structure_type:
+		case DW_TAG_union_type:
+		case DW_TAG_class_type:
+		case DW_TAG_enumeration_type:
 			if (!die->has_byte_size)
 				return -1;
 			*size = die->byte_size;
 			*count = 1;
 			return 0;
-		case TAG_array_type: {
+		case DW_TAG_array_type: {
 			uint64_t element_size, element_count, elements = 1;
 			if (!die->has_type ||
 			    size_of_type(w, find_die(w, die->type), &element_size, &element_count))
@@ -209,7 +204,7 @@ static int size_of_type(const struct walk *w, long index, uint64_t *size, uint64
 			for (size_t child = (size_t)index + 1;
 			     child < w->die_count && w->dies[child].parent >= index; child++) {
 				const struct die *range = &w->dies[child];
-				if (range->parent != index || range->tag != TAG_subrange_type)
+				if (range->parent != index || range->tag != DW_TAG_subrange_type)
 					continue;
 				if (range->has_count)
 					elements *= range->count;
@@ -240,42 +235,40 @@ static long find_definition(const struct walk *w, const char *c_name)
 			continue;
 		long target = (long)i;
 		if (!is_tag) {
-			if (die->tag != TAG_typedef)
+			if (die->tag != DW_TAG_typedef)
 				continue;
 			for (int chain = 0; chain < MAX_TYPE_CHAIN && target >= 0; chain++) {
 				uint16_t tag = w->dies[target].tag;
-				if (tag != TAG_typedef && tag != TAG_const_type &&
-				    tag != TAG_volatile_type)
+				if (tag != DW_TAG_typedef && tag != DW_TAG_const_type &&
+				    tag != DW_TAG_volatile_type)
 					break;
-				target = w->dies[target].has_type ? find_die(w, w->dies[target].type)
-								  : -1;
+				target = w->dies[target].has_type ? find_die(w, w->dies[target].type) : -1;
 			}
 			if (target < 0)
 				continue;
 		}
 		const struct die *definition = &w->dies[target];
-		if ((definition->tag == TAG_structure_type || definition->tag == TAG_union_type) &&
+		if ((definition->tag == DW_TAG_structure_type || definition->tag == DW_TAG_union_type) &&
 		    !definition->is_declaration && definition->has_byte_size)
 			return target;
 	}
 	return -1;
 }
 
-static int lay_out(struct walk *w, long index, const char *c_name,
-		   struct dwarf_struct_layout *layout)
+static int lay_out(struct walk *w, long index, const char *c_name, struct dwarf_struct_layout *layout)
 {
 	layout->size = w->dies[index].byte_size;
 	size_t capacity = 0;
-	for (size_t child = (size_t)index + 1;
-	     child < w->die_count && w->dies[child].parent >= index; child++) {
+	for (size_t child = (size_t)index + 1; child < w->die_count && w->dies[child].parent >= index;
+	     child++) {
 		const struct die *member = &w->dies[child];
-		if (member->parent != index || member->tag != TAG_member || member->name == NULL)
+		if (member->parent != index || member->tag != DW_TAG_member || member->name == NULL)
 			continue;
 		uint64_t size, count;
 		if (!member->has_type || size_of_type(w, find_die(w, member->type), &size, &count))
 			return fail(w, "%s: cannot size member %s", c_name, member->name);
 		if (dwarf_grow_array((void **)&layout->members, &capacity, layout->member_count + 1,
-				     sizeof *layout->members))
+		                     sizeof *layout->members))
 			return fail(w, "out of memory");
 		struct dwarf_member *out = &layout->members[layout->member_count++];
 		out->name = strdup(member->name);
@@ -290,33 +283,32 @@ static int lay_out(struct walk *w, long index, const char *c_name,
 }
 
 static int read_unit_header(struct walk *w, struct dwarf_cursor *c, const uint8_t **unit_end,
-			    uint64_t *abbrev_offset, int *wanted_unit)
+                            uint64_t *abbrev_offset, int *wanted_unit)
 {
 	const struct dwarf_sections *s = w->sections;
 	w->unit = (struct dwarf_unit){.offset = (uint64_t)(c->at - s->info), .offset_size = 4};
 	uint64_t length = dwarf_read_fixed(c, 4);
-	if (length == 0xffffffffu) {
+	if (length == DWARF64_LENGTH_ESCAPE) {
 		w->unit.offset_size = 8;
 		length = dwarf_read_fixed(c, 8);
-	} else if (length >= 0xfffffff0u) {
+	} else if (length >= DWARF_LENGTH_RESERVED_FROM) {
 		return fail(w, "reserved unit length at .debug_info+0x%llx",
-			    (unsigned long long)w->unit.offset);
+		            (unsigned long long)w->unit.offset);
 	}
 	if (c->bad || length > (uint64_t)(c->end - c->at))
-		return fail(w, "truncated unit at .debug_info+0x%llx",
-			    (unsigned long long)w->unit.offset);
+		return fail(w, "truncated unit at .debug_info+0x%llx", (unsigned long long)w->unit.offset);
 	*unit_end = c->at + length;
 	w->unit.version = (unsigned)dwarf_read_fixed(c, 2);
 	if (w->unit.version < 2 || w->unit.version > 5)
 		return fail(w, "unsupported DWARF version %u", w->unit.version);
-	unsigned unit_type = UT_compile;
+	unsigned unit_type = DW_UT_compile;
 	if (w->unit.version >= 5) {
 		unit_type = (unsigned)dwarf_read_fixed(c, 1);
 		w->unit.address_size = (unsigned)dwarf_read_fixed(c, 1);
 		*abbrev_offset = dwarf_read_fixed(c, w->unit.offset_size);
-		if (unit_type == UT_skeleton || unit_type == UT_split_compile)
+		if (unit_type == DW_UT_skeleton || unit_type == DW_UT_split_compile)
 			dwarf_skip_bytes(c, 8);
-		else if (unit_type == UT_type || unit_type == UT_split_type)
+		else if (unit_type == DW_UT_type || unit_type == DW_UT_split_type)
 			dwarf_skip_bytes(c, 8 + w->unit.offset_size);
 	} else {
 		*abbrev_offset = dwarf_read_fixed(c, w->unit.offset_size);
@@ -324,14 +316,13 @@ static int read_unit_header(struct walk *w, struct dwarf_cursor *c, const uint8_
 	}
 	if (c->bad || c->at > *unit_end)
 		return fail(w, "truncated unit header at .debug_info+0x%llx",
-			    (unsigned long long)w->unit.offset);
-	*wanted_unit = unit_type == UT_compile || unit_type == UT_partial;
+		            (unsigned long long)w->unit.offset);
+	*wanted_unit = unit_type == DW_UT_compile || unit_type == DW_UT_partial;
 	return 0;
 }
 
-int dwarf_layout_structs(const struct dwarf_sections *sections, const char *const *c_names,
-			 size_t count, struct dwarf_struct_layout *layouts, char *error,
-			 size_t error_size)
+int dwarf_layout_structs(const struct dwarf_sections *sections, const char *const *c_names, size_t count,
+                         struct dwarf_struct_layout *layouts, char *error, size_t error_size)
 {
 	struct walk w = {.sections = sections, .error = error, .error_size = error_size};
 	memset(layouts, 0, count * sizeof *layouts);
@@ -351,7 +342,7 @@ int dwarf_layout_structs(const struct dwarf_sections *sections, const char *cons
 		if (wanted_unit) {
 			if (dwarf_parse_abbrevs(sections, abbrev_offset, &w.abbrevs) != 0) {
 				result = fail(&w, "unreadable .debug_abbrev at 0x%llx",
-					      (unsigned long long)abbrev_offset);
+				              (unsigned long long)abbrev_offset);
 				break;
 			}
 			struct dwarf_cursor dies = {c.at, unit_end, 0};

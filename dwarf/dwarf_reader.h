@@ -34,9 +34,8 @@ struct dwarf_struct_layout {
    typedef of a struct) from the first compile unit that defines it completely.  Types not
    defined anywhere are left with found = 0.  Returns 0, or -1 with a message in `error` when
    the DWARF itself is unreadable. */
-int dwarf_layout_structs(const struct dwarf_sections *sections, const char *const *c_names,
-			 size_t count, struct dwarf_struct_layout *layouts, char *error,
-			 size_t error_size);
+int dwarf_layout_structs(const struct dwarf_sections *sections, const char *const *c_names, size_t count,
+                         struct dwarf_struct_layout *layouts, char *error, size_t error_size);
 void dwarf_struct_layout_free(struct dwarf_struct_layout *layout);
 
 #endif

@@ -1,21 +1,21 @@
 /*
- * ELF access for ptm-layout through libbfd.  bfd gives us format detection, decompression of
- * compressed .debug_* sections, relocation of a relocatable object's DWARF and the canonical
- * symbol table; the few ELF records bfd has no API for (the build-id note, .rela.dyn entries)
- * are decoded here from raw section bytes.
+ * ELF access for ptm-layout through libbfd.  bfd does all of the ELF decoding: format detection,
+ * decompression of compressed .debug_* sections, relocation of a relocatable object's DWARF, the
+ * canonical symbol tables, the build-id note, the separate-debug-file searches (by build-id and
+ * by .gnu_debuglink with its CRC) and the dynamic relocations.  What is left here is choosing
+ * among what bfd finds.
  */
 #define PACKAGE "ptm-layout"
 #define PACKAGE_VERSION "1"
 #include "elf_file.h"
 
 #include <bfd.h>
+#include <elf.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-enum { R_X86_64_TPOFF64_TYPE = 18, ELF64_RELA_SIZE = 24, ELF64_SYM_SIZE = 24, NT_GNU_BUILD_ID_TYPE = 3 };
 
 /* bfd reports oddities of damaged files on stderr on its own; ptm-layout reports one line itself. */
 static void quiet_bfd_errors(const char *format, va_list args)
@@ -107,49 +107,42 @@ int elf_section_address(bfd *abfd, const char *name, uint64_t *address, uint64_t
 	return 0;
 }
 
+/* bfd reads the build-id note while it checks the format; kept as hex, as readelf and the
+   .build-id folders spell it. */
 static void read_build_id(struct elf_file *elf)
 {
-	size_t size;
-	uint8_t *notes = elf_section_contents(elf->file, ".note.gnu.build-id", &size);
+	const struct bfd_build_id *build_id = elf->file->build_id;
 	elf->build_id[0] = '\0';
-	for (size_t at = 0; notes != NULL && at + 12 <= size;) {
-		uint32_t name_size, desc_size, type;
-		memcpy(&name_size, notes + at, 4);
-		memcpy(&desc_size, notes + at + 4, 4);
-		memcpy(&type, notes + at + 8, 4);
-		size_t name_at = at + 12, desc_at = name_at + ((name_size + 3) & ~3u);
-		if (desc_at > size || desc_size > size - desc_at)
-			break;
-		if (type == NT_GNU_BUILD_ID_TYPE && name_size == 4 &&
-		    memcmp(notes + name_at, "GNU", 4) == 0 && desc_size <= 64) {
-			for (uint32_t i = 0; i < desc_size; i++)
-				sprintf(elf->build_id + 2 * i, "%02x", notes[desc_at + i]);
-			break;
-		}
-		at = desc_at + ((desc_size + 3) & ~3u);
-	}
-	free(notes);
+	if (build_id == NULL || build_id->size * 2 >= sizeof elf->build_id)
+		return;
+	for (bfd_size_type i = 0; i < build_id->size; i++)
+		sprintf(elf->build_id + 2 * i, "%02x", build_id->data[i]);
 }
 
-static char *join_path(const char *a, const char *b, const char *c)
+static int same_build_id(const bfd *a, const bfd *b)
 {
-	size_t size = strlen(a) + strlen(b) + strlen(c) + 1;
-	char *path = malloc(size);
-	if (path != NULL)
-		snprintf(path, size, "%s%s%s", a, b, c);
-	return path;
+	return a->build_id != NULL && b->build_id != NULL && a->build_id->size == b->build_id->size &&
+	       memcmp(a->build_id->data, b->build_id->data, a->build_id->size) == 0;
 }
 
-/* A candidate debug file is accepted only if it really carries DWARF (and the same build-id). */
-static int try_debug_file(struct elf_file *elf, char *candidate)
+/* A candidate debug file is accepted only if it really carries DWARF and, when the file has a
+   build-id, the same build-id: a debug file left over from another build would describe another
+   layout, and a manifest made from it would be silently wrong. */
+static int try_debug_file(struct elf_file *elf, char *candidate, const char **why)
 {
-	const char *why;
-	bfd *debug = candidate != NULL ? open_object(candidate, &why) : NULL;
+	bfd *debug = candidate != NULL ? open_object(candidate, why) : NULL;
 	if (debug == NULL) {
 		free(candidate);
 		return 0;
 	}
 	if (!elf_has_section(debug, ".debug_info")) {
+		*why = "no DWARF in it";
+		bfd_close(debug);
+		free(candidate);
+		return 0;
+	}
+	if (elf->file->build_id != NULL && !same_build_id(elf->file, debug)) {
+		*why = "its build-id is not the file's";
 		bfd_close(debug);
 		free(candidate);
 		return 0;
@@ -159,49 +152,13 @@ static int try_debug_file(struct elf_file *elf, char *candidate)
 	return 1;
 }
 
-static int find_by_build_id(struct elf_file *elf, const char *debug_root)
+/* DEBUG_ROOT/.build-id/xx/yyyy.debug first (bfd checks the build-id), then the name in
+   .gnu_debuglink beside the file, in its .debug folder or under DEBUG_ROOT (bfd checks the CRC). */
+static int find_debug_file(struct elf_file *elf, const char *debug_root)
 {
-	if (strlen(elf->build_id) < 4)
-		return 0;
-	char prefix[3] = {elf->build_id[0], elf->build_id[1], '\0'};
-	char *dir = join_path(debug_root, "/.build-id/", prefix);
-	char *path = dir != NULL ? join_path(dir, "/", elf->build_id + 2) : NULL;
-	char *with_suffix = path != NULL ? join_path(path, ".debug", "") : NULL;
-	free(dir);
-	free(path);
-	return try_debug_file(elf, with_suffix);
-}
-
-static int find_by_debuglink(struct elf_file *elf, const char *debug_root)
-{
-	size_t size;
-	uint8_t *link = elf_section_contents(elf->file, ".gnu_debuglink", &size);
-	if (link == NULL)
-		return 0;
-	char *name = strndup((const char *)link, size);
-	free(link);
-	char *dir = strdup(elf->path);
-	char *slash = dir != NULL ? strrchr(dir, '/') : NULL;
-	if (slash != NULL)
-		*slash = '\0';
-	else if (dir != NULL)
-		strcpy(dir, ".");
-	int found = 0;
-	if (name != NULL && dir != NULL) {
-		char *real_dir = realpath(dir, NULL);
-		const char *absolute = real_dir != NULL ? real_dir : dir;
-		char *nested = join_path(absolute, "/.debug/", "");
-		char *under_root = join_path(debug_root, absolute, "/");
-		found = try_debug_file(elf, join_path(dir, "/", name)) ||
-			(nested != NULL && try_debug_file(elf, join_path(nested, name, ""))) ||
-			(under_root != NULL && try_debug_file(elf, join_path(under_root, name, "")));
-		free(nested);
-		free(under_root);
-		free(real_dir);
-	}
-	free(name);
-	free(dir);
-	return found;
+	const char *why;
+	return try_debug_file(elf, bfd_follow_build_id_debuglink(elf->file, debug_root), &why) ||
+	       try_debug_file(elf, bfd_follow_gnu_debuglink(elf->file, debug_root), &why);
 }
 
 static int read_symbols(struct elf_file *elf)
@@ -227,8 +184,8 @@ static int read_symbols(struct elf_file *elf)
 	return 0;
 }
 
-int elf_file_open(struct elf_file *elf, const char *path, const char *debug_root,
-		  const char *debug_file, char *error, size_t error_size)
+int elf_file_open(struct elf_file *elf, const char *path, const char *debug_root, const char *debug_file,
+                  char *error, size_t error_size)
 {
 	const char *why;
 	memset(elf, 0, sizeof *elf);
@@ -239,24 +196,25 @@ int elf_file_open(struct elf_file *elf, const char *path, const char *debug_root
 	}
 	elf->path = strdup(path);
 	flagword flags = bfd_get_file_flags(elf->file);
-	elf->kind = (flags & DYNAMIC) ? ELF_KIND_SHARED_OBJECT
-		    : (flags & EXEC_P) ? ELF_KIND_EXECUTABLE
-				       : ELF_KIND_RELOCATABLE;
+	elf->kind = (flags & DYNAMIC)  ? ELF_KIND_SHARED_OBJECT
+	            : (flags & EXEC_P) ? ELF_KIND_EXECUTABLE
+	                               : ELF_KIND_RELOCATABLE;
 	read_build_id(elf);
 
 	if (debug_file != NULL) {
-		if (!try_debug_file(elf, strdup(debug_file))) {
-			set_error(error, error_size, "%s: not an ELF file with DWARF", debug_file);
+		if (!try_debug_file(elf, strdup(debug_file), &why)) {
+			set_error(error, error_size, "%s: not a debug file for %s: %s", debug_file, path,
+			          why);
 			elf_file_close(elf);
 			return -1;
 		}
 	} else if (elf_has_section(elf->file, ".debug_info")) {
 		elf->debug = elf->file;
-	} else if (!find_by_build_id(elf, debug_root) && !find_by_debuglink(elf, debug_root)) {
+	} else if (!find_debug_file(elf, debug_root)) {
 		set_error(error, error_size,
-			  "%s: no DWARF (stripped, and no debug file found by build-id or "
-			  ".gnu_debuglink)",
-			  path);
+		          "%s: no DWARF (stripped, and no debug file found by build-id or "
+		          ".gnu_debuglink)",
+		          path);
 		elf_file_close(elf);
 		return -1;
 	}
@@ -313,7 +271,7 @@ int elf_symbol_value(const struct elf_file *elf, const char *name, int want_tls,
 		if (bfd_is_und_section(symbol->section))
 			continue;
 		int is_tls = (symbol->flags & BSF_THREAD_LOCAL) ||
-			     (bfd_section_flags(symbol->section) & SEC_THREAD_LOCAL);
+		             (bfd_section_flags(symbol->section) & SEC_THREAD_LOCAL);
 		if (is_tls != want_tls)
 			continue;
 		uint64_t found = bfd_asymbol_value(symbol);
@@ -328,43 +286,49 @@ int elf_symbol_value(const struct elf_file *elf, const char *name, int want_tls,
 	return -1;
 }
 
-static uint64_t read_u64(const uint8_t *p)
+/* The dynamic relocations with the dynamic symbols they name, as bfd canonicalises them (an
+   arelent's `address` is the r_offset of a dynamic reloc).  Returns the count, or -1. */
+static long read_dynamic_relocations(bfd *abfd, asymbol ***symbols, arelent ***relocations)
 {
-	uint64_t value;
-	memcpy(&value, p, 8);
-	return value;
+	*symbols = NULL;
+	*relocations = NULL;
+	long symbols_bound = bfd_get_dynamic_symtab_upper_bound(abfd);
+	long relocations_bound = bfd_get_dynamic_reloc_upper_bound(abfd);
+	if (symbols_bound <= 0 || relocations_bound <= 0)
+		return -1;
+	*symbols = malloc((size_t)symbols_bound);
+	*relocations = malloc((size_t)relocations_bound);
+	if (*symbols == NULL || *relocations == NULL || bfd_canonicalize_dynamic_symtab(abfd, *symbols) < 0)
+		return -1;
+	return bfd_canonicalize_dynamic_reloc(abfd, *relocations, *symbols);
 }
 
 int elf_tls_offset_slot(const struct elf_file *elf, uint64_t preferred_offset, uint64_t *slot,
-			uint64_t *offset_in_block)
+                        uint64_t *offset_in_block)
 {
 	if (bfd_get_arch(elf->file) != bfd_arch_i386 || bfd_get_arch_size(elf->file) != 64)
 		return -1;
-	size_t rela_size, dynsym_size;
-	uint8_t *rela = elf_section_contents(elf->file, ".rela.dyn", &rela_size);
-	uint8_t *dynsym = elf_section_contents(elf->file, ".dynsym", &dynsym_size);
+	asymbol **symbols;
+	arelent **relocations;
+	long count = read_dynamic_relocations(elf->file, &symbols, &relocations);
 	int found = -1;
-	for (size_t at = 0; rela != NULL && at + ELF64_RELA_SIZE <= rela_size; at += ELF64_RELA_SIZE) {
-		uint64_t info = read_u64(rela + at + 8);
-		if ((info & 0xffffffffu) != R_X86_64_TPOFF64_TYPE)
+	for (long i = 0; i < count; i++) {
+		const arelent *relocation = relocations[i];
+		if (relocation->howto == NULL || relocation->howto->type != R_X86_64_TPOFF64)
 			continue;
-		uint64_t symbol_index = info >> 32, symbol_value = 0;
-		if (symbol_index != 0) {
-			size_t entry = symbol_index * ELF64_SYM_SIZE;
-			if (dynsym == NULL || entry + ELF64_SYM_SIZE > dynsym_size)
-				continue;
-			symbol_value = read_u64(dynsym + entry + 8);
-		}
-		uint64_t offset = symbol_value + read_u64(rela + at + 16);
+		/* Against no symbol (a hidden or local variable, the usual case) bfd names its
+		   absolute section's symbol, whose value is 0: the addend alone is the offset. */
+		const asymbol *symbol = relocation->sym_ptr_ptr != NULL ? *relocation->sym_ptr_ptr : NULL;
+		uint64_t offset = (symbol != NULL ? bfd_asymbol_value(symbol) : 0) + relocation->addend;
 		if (found != 0 || offset == preferred_offset) {
-			*slot = read_u64(rela + at);
+			*slot = relocation->address;
 			*offset_in_block = offset;
 			found = 0;
 			if (offset == preferred_offset)
 				break;
 		}
 	}
-	free(rela);
-	free(dynsym);
+	free(relocations);
+	free(symbols);
 	return found;
 }

@@ -16,8 +16,8 @@ struct bfd_symbol;
 enum elf_kind { ELF_KIND_RELOCATABLE, ELF_KIND_EXECUTABLE, ELF_KIND_SHARED_OBJECT };
 
 struct elf_file {
-	struct bfd *file;          /* the file as given: build-id, sections, dynamic relocations */
-	struct bfd *debug;         /* DWARF and .symtab: `file` itself or its separate debug file */
+	struct bfd *file;  /* the file as given: build-id, sections, dynamic relocations */
+	struct bfd *debug; /* DWARF and .symtab: `file` itself or its separate debug file */
 	char *path;
 	char *debug_path;          /* NULL when the DWARF is in `file` */
 	char build_id[2 * 64 + 1]; /* lower-case hex; empty when the file has no build-id note */
@@ -29,8 +29,8 @@ struct elf_file {
 /* Opens `path`.  `debug_root` is where separate debug files are installed (/usr/lib/debug);
    `debug_file`, when not NULL, names the debug file explicitly.  On failure returns -1 with one
    line in `error`. */
-int elf_file_open(struct elf_file *elf, const char *path, const char *debug_root,
-		  const char *debug_file, char *error, size_t error_size);
+int elf_file_open(struct elf_file *elf, const char *path, const char *debug_root, const char *debug_file,
+                  char *error, size_t error_size);
 void elf_file_close(struct elf_file *elf);
 
 /* The contents of a section of `abfd`, decompressed and (in a relocatable object) relocated;
@@ -50,6 +50,6 @@ int elf_tls_block(const struct elf_file *elf, uint64_t *start, uint64_t *size, u
    `offset_in_block` of this module's TLS block (an R_X86_64_TPOFF64 relocation).  Prefers a slot
    for `preferred_offset`.  Returns 0 when the module has one. */
 int elf_tls_offset_slot(const struct elf_file *elf, uint64_t preferred_offset, uint64_t *slot,
-			uint64_t *offset_in_block);
+                        uint64_t *offset_in_block);
 
 #endif

@@ -17,30 +17,44 @@
 
 /* Every field the extension reads, in declaration order (glibc 2.36 names). */
 static const char *const chunk_fields[] = {"mchunk_prev_size", "mchunk_size", "fd", "bk",
-					   "fd_nextsize", "bk_nextsize", NULL};
+                                           "fd_nextsize",      "bk_nextsize", NULL};
 static const char *const state_fields[] = {
-	"mutex", "flags", "have_fastchunks", "fastbinsY", "top", "last_remainder", "bins", "binmap",
-	"next", "next_free", "attached_threads", "system_mem", "max_system_mem", NULL};
-static const char *const heap_info_fields[] = {"ar_ptr", "prev", "size", "mprotect_size",
-					       "pagesize", "pad", NULL};
-static const char *const par_fields[] = {
-	"trim_threshold", "top_pad", "mmap_threshold", "arena_test", "arena_max", "thp_pagesize",
-	"hp_pagesize", "hp_flags", "n_mmaps", "n_mmaps_max", "max_n_mmaps", "no_dyn_threshold",
-	"mmapped_mem", "max_mmapped_mem", "sbrk_base", "tcache_bins", "tcache_max_bytes",
-	"tcache_count", "tcache_unsorted_limit", NULL};
+    "mutex",  "flags", "have_fastchunks", "fastbinsY",        "top",        "last_remainder", "bins",
+    "binmap", "next",  "next_free",       "attached_threads", "system_mem", "max_system_mem", NULL};
+static const char *const heap_info_fields[] = {"ar_ptr",   "prev", "size", "mprotect_size",
+                                               "pagesize", "pad",  NULL};
+static const char *const par_fields[] = {"trim_threshold",
+                                         "top_pad",
+                                         "mmap_threshold",
+                                         "arena_test",
+                                         "arena_max",
+                                         "thp_pagesize",
+                                         "hp_pagesize",
+                                         "hp_flags",
+                                         "n_mmaps",
+                                         "n_mmaps_max",
+                                         "max_n_mmaps",
+                                         "no_dyn_threshold",
+                                         "mmapped_mem",
+                                         "max_mmapped_mem",
+                                         "sbrk_base",
+                                         "tcache_bins",
+                                         "tcache_max_bytes",
+                                         "tcache_count",
+                                         "tcache_unsorted_limit",
+                                         NULL};
 static const char *const tcache_fields[] = {"counts", "entries", NULL};
 static const char *const entry_fields[] = {"next", "key", NULL};
 
-static const char *const type_names[] = {"struct malloc_chunk", "struct malloc_state",
-					 "heap_info",           "struct malloc_par",
-					 "tcache_perthread_struct", "tcache_entry"};
-static const char *const *const type_fields[] = {chunk_fields, state_fields, heap_info_fields,
-						 par_fields,   tcache_fields, entry_fields};
+static const char *const type_names[] = {"struct malloc_chunk", "struct malloc_state",     "heap_info",
+                                         "struct malloc_par",   "tcache_perthread_struct", "tcache_entry"};
+static const char *const *const type_fields[] = {chunk_fields, state_fields,  heap_info_fields,
+                                                 par_fields,   tcache_fields, entry_fields};
 enum { TYPE_COUNT = sizeof type_names / sizeof type_names[0] };
 
 static const char *const required_symbols[] = {"main_arena", "mp_", "global_max_fast", NULL};
-static const char *const optional_symbols[] = {"tcache_key", "narenas", "free_list",
-					       "perturb_byte", "__malloc_initialized", NULL};
+static const char *const optional_symbols[] = {"tcache_key",           "narenas", "free_list", "perturb_byte",
+                                               "__malloc_initialized", NULL};
 static const char *const required_tls[] = {"tcache", "thread_arena", NULL};
 static const char *const optional_tls[] = {"tcache_shutting_down", NULL};
 
@@ -84,7 +98,7 @@ static const char *kind_name(enum elf_kind kind)
 {
 	return kind == ELF_KIND_SHARED_OBJECT ? "shared-object"
 	       : kind == ELF_KIND_EXECUTABLE  ? "executable"
-					      : "relocatable";
+	                                      : "relocatable";
 }
 
 static void print_types(FILE *out, const struct dwarf_struct_layout *layouts)
@@ -102,8 +116,8 @@ static void print_types(FILE *out, const struct dwarf_struct_layout *layouts)
 			fprintf(out, "%s\n      ", m ? "," : "");
 			json_string(out, member->name);
 			fprintf(out, ": {\"offset\": %llu, \"size\": %llu, \"count\": %llu}",
-				(unsigned long long)member->offset, (unsigned long long)member->size,
-				(unsigned long long)member->count);
+			        (unsigned long long)member->offset, (unsigned long long)member->size,
+			        (unsigned long long)member->count);
 		}
 		fputs("}}", out);
 		first_type = 0;
@@ -112,7 +126,7 @@ static void print_types(FILE *out, const struct dwarf_struct_layout *layouts)
 }
 
 static void print_symbol_group(FILE *out, const struct elf_file *elf, const char *key,
-			       const char *const *required, const char *const *optional, int tls)
+                               const char *const *required, const char *const *optional, int tls)
 {
 	fprintf(out, "  \"%s\": {", key);
 	int first = 1;
@@ -122,16 +136,14 @@ static void print_symbol_group(FILE *out, const struct elf_file *elf, const char
 			uint64_t value;
 			if (elf_symbol_value(elf, *name, tls, &value) != 0)
 				continue;
-			fprintf(out, "%s\"%s\": %llu", first ? "" : ", ", *name,
-				(unsigned long long)value);
+			fprintf(out, "%s\"%s\": %llu", first ? "" : ", ", *name, (unsigned long long)value);
 			first = 0;
 		}
 	}
 	fputs("},\n", out);
 }
 
-static void print_manifest(FILE *out, const struct elf_file *elf,
-			   const struct dwarf_struct_layout *layouts)
+static void print_manifest(FILE *out, const struct elf_file *elf, const struct dwarf_struct_layout *layouts)
 {
 	fputs("{\n  \"build_id\": ", out);
 	json_string(out, elf->build_id);
@@ -146,26 +158,24 @@ static void print_manifest(FILE *out, const struct elf_file *elf,
 	uint64_t address, size, align;
 	fputs("  \"sections\": {", out);
 	if (elf_section_address(elf->file, ".text", &address, &size) == 0)
-		fprintf(out, "\".text\": {\"address\": %llu, \"size\": %llu}",
-			(unsigned long long)address, (unsigned long long)size);
+		fprintf(out, "\".text\": {\"address\": %llu, \"size\": %llu}", (unsigned long long)address,
+		        (unsigned long long)size);
 	fputs("},\n", out);
 	print_types(out, layouts);
 	print_symbol_group(out, elf, "symbols", required_symbols, optional_symbols, 0);
 	print_symbol_group(out, elf, "tls", required_tls, optional_tls, 1);
 	if (elf_tls_block(elf, &address, &size, &align) == 0)
 		fprintf(out, "  \"tls_segment\": {\"address\": %llu, \"size\": %llu, \"align\": %llu},\n",
-			(unsigned long long)address, (unsigned long long)size,
-			(unsigned long long)align);
+		        (unsigned long long)address, (unsigned long long)size, (unsigned long long)align);
 	uint64_t tcache_offset = 0, slot, offset_in_block;
 	elf_symbol_value(elf, "tcache", 1, &tcache_offset);
 	if (elf_tls_offset_slot(elf, tcache_offset, &slot, &offset_in_block) == 0)
 		fprintf(out, "  \"tls_access\": {\"got_slot\": %llu, \"offset_in_block\": %llu},\n",
-			(unsigned long long)slot, (unsigned long long)offset_in_block);
+		        (unsigned long long)slot, (unsigned long long)offset_in_block);
 	fputs("  \"format\": 1\n}\n", out);
 }
 
-static const struct dwarf_member *find_member(const struct dwarf_struct_layout *layout,
-					      const char *name)
+static const struct dwarf_member *find_member(const struct dwarf_struct_layout *layout, const char *name)
 {
 	for (size_t m = 0; m < layout->member_count; m++)
 		if (strcmp(layout->members[m].name, name) == 0)
@@ -200,8 +210,7 @@ static int check_complete(const struct elf_file *elf, const struct dwarf_struct_
 			fprintf(list, "%sTLS symbol %s", missing++ ? ", " : "", *name);
 	uint64_t slot, offset;
 	if (elf->kind == ELF_KIND_SHARED_OBJECT && elf_tls_offset_slot(elf, 0, &slot, &offset) != 0)
-		fprintf(list, "%sTLS offset slot (no initial-exec TLS relocation)",
-			missing++ ? ", " : "");
+		fprintf(list, "%sTLS offset slot (no initial-exec TLS relocation)", missing++ ? ", " : "");
 	fclose(list);
 	if (missing)
 		fprintf(stderr, "ptm-layout: %s: missing: %s\n", elf->path, gaps);
@@ -209,8 +218,8 @@ static int check_complete(const struct elf_file *elf, const struct dwarf_struct_
 	return missing;
 }
 
-static int read_layouts(const struct elf_file *elf, struct dwarf_struct_layout *layouts,
-			char *error, size_t error_size)
+static int read_layouts(const struct elf_file *elf, struct dwarf_struct_layout *layouts, char *error,
+                        size_t error_size)
 {
 	struct dwarf_sections s = {0};
 	s.info = elf_section_contents(elf->debug, ".debug_info", &s.info_size);
@@ -255,20 +264,34 @@ static int write_output(const char *path, const char *text, size_t size)
 
 static int parse_options(int argc, char **argv, struct options *options)
 {
-	static const struct option long_options[] = {
-		{"check", no_argument, NULL, 'c'},         {"output", required_argument, NULL, 'o'},
-		{"debug-dir", required_argument, NULL, 'd'}, {"debug-file", required_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+	static const struct option long_options[] = {{"check", no_argument, NULL, 'c'},
+	                                             {"output", required_argument, NULL, 'o'},
+	                                             {"debug-dir", required_argument, NULL, 'd'},
+	                                             {"debug-file", required_argument, NULL, 'f'},
+	                                             {"help", no_argument, NULL, 'h'},
+	                                             {NULL, 0, NULL, 0}};
 	*options = (struct options){.debug_root = "/usr/lib/debug"};
 	int option;
 	while ((option = getopt_long(argc, argv, "co:d:f:h", long_options, NULL)) != -1) {
 		switch (option) {
-		case 'c': options->check = 1; break;
-		case 'o': options->output = optarg; break;
-		case 'd': options->debug_root = optarg; break;
-		case 'f': options->debug_file = optarg; break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return -1;
+		case 'c':
+			options->check = 1;
+			break;
+		case 'o':
+			options->output = optarg;
+			break;
+		case 'd':
+			options->debug_root = optarg;
+			break;
+		case 'f':
+			options->debug_file = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
 		}
 	}
 	if (optind + 1 != argc) {
@@ -286,16 +309,16 @@ int main(int argc, char **argv)
 		return 1;
 	char error[512];
 	struct elf_file elf;
-	if (elf_file_open(&elf, options.input, options.debug_root, options.debug_file, error,
-			  sizeof error) != 0) {
+	if (elf_file_open(&elf, options.input, options.debug_root, options.debug_file, error, sizeof error) !=
+	    0) {
 		fprintf(stderr, "ptm-layout: %s\n", error);
 		return 1;
 	}
 	struct dwarf_struct_layout layouts[TYPE_COUNT] = {0};
 	int status = 0;
 	if (read_layouts(&elf, layouts, error, sizeof error) != 0) {
-		fprintf(stderr, "ptm-layout: %s: bad DWARF: %s\n",
-			elf.debug_path ? elf.debug_path : elf.path, error);
+		fprintf(stderr, "ptm-layout: %s: bad DWARF: %s\n", elf.debug_path ? elf.debug_path : elf.path,
+		        error);
 		status = 1;
 	} else {
 		char *text = NULL;
@@ -310,7 +333,7 @@ int main(int argc, char **argv)
 				status = 2;
 			else if (write_output(options.output, text, size) != 0) {
 				fprintf(stderr, "ptm-layout: cannot write %s\n",
-					options.output ? options.output : "the manifest");
+				        options.output ? options.output : "the manifest");
 				status = 1;
 			}
 			free(text);

@@ -19,6 +19,10 @@ BENCH_CFLAGS := -std=gnu11 -O2 $(CFLAGS_DEBUG) -Wall -Wextra -Werror -pthread \
 	-fno-builtin-malloc -fno-builtin-free -fno-builtin-realloc
 BENCH_SAMPLE := $(BENCH_DIR)/million_chunks
 BENCH_DRIVER := BENCH_PIN=$(BENCH_PIN) $(PYTHON) bench/bench.py --runs $(BENCH_RUNS) --build $(BUILD)
+# Each run rewrites the tables of the performance page from build/bench/results.json, so the
+# page shows the last run's numbers beside the method; commit it after a run worth keeping.
+PERFORMANCE_PAGE := docs/performance.md
+PERFORMANCE_TABLES := $(PYTHON) bench/performance_tables.py $(BENCH_DIR) $(PERFORMANCE_PAGE)
 
 .PHONY: bench bench-alloc bench-gdb bench-instructions
 
@@ -42,15 +46,19 @@ bench: $(BENCH_DIR)/run_measured $(BENCH_WORKLOAD_BINARIES) $(BENCH_LINKED_BINAR
 		$(BENCH_SAMPLE) $(BUILD)/libptmalloc.so \
 		$(HEAPWALK_LIBRARY)
 	$(BENCH_DRIVER) --part all
+	$(PERFORMANCE_TABLES)
 
 bench-alloc: $(BENCH_DIR)/run_measured $(BENCH_WORKLOAD_BINARIES) $(BENCH_LINKED_BINARIES) \
 		$(BUILD)/libptmalloc.so
 	$(BENCH_DRIVER) --part alloc
+	$(PERFORMANCE_TABLES)
 
 bench-gdb: $(BENCH_DIR)/run_measured $(BENCH_SAMPLE) $(BUILD)/libptmalloc.so $(HEAPWALK_LIBRARY)
 	$(BENCH_DRIVER) --part gdb
+	$(PERFORMANCE_TABLES)
 
 # Instruction counts under callgrind: the load-independent view of the allocator's overhead.
 .PHONY: bench-instructions
 bench-instructions: $(BENCH_WORKLOAD_BINARIES) $(BENCH_LINKED_BINARIES) $(BUILD)/libptmalloc.so
 	$(PYTHON) bench/instruction_counts.py $(BUILD) $(BENCH_WORKLOADS)
+	$(PERFORMANCE_TABLES)

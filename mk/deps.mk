@@ -1,7 +1,10 @@
 # Debian packages the project needs.  `make deps` installs the missing ones when run as root (a
 # fresh Debian 12 machine); otherwise it names them and carries on, so a user without root still
 # gets a clear message from whatever step needs the package.
-DEBIAN_PACKAGES := gcc make gdb binutils binutils-dev libcunit1-dev libc6-dbg python3 python3-pytest pyflakes3 procps file pkgconf
+# Besides the toolchain, gdb and libc6-dbg: clang-format for `make format-check`, pyflakes3 for
+# `make lint`, python3-jsonschema for the --json contract the tests validate, libdw-dev for
+# <dwarf.h> alone.
+DEBIAN_PACKAGES := gcc make gdb binutils binutils-dev libcunit1-dev libc6-dbg python3 python3-pytest python3-jsonschema pyflakes3 procps file pkgconf clang-format libdw-dev
 
 .PHONY: deps
 deps:

@@ -7,6 +7,7 @@ PTMALLOC_TYPES_OBJ  := $(BUILD)/ptmalloc-types.o
 PTMALLOC_MANIFEST   := $(BUILD)/libptmalloc.so.layout.json
 PTM_LAYOUT_SOURCES  := dwarf/ptm-layout.c dwarf/dwarf_reader.c dwarf/dwarf_forms.c dwarf/elf_file.c
 PTM_LAYOUT_HEADERS  := dwarf/dwarf_reader.h dwarf/dwarf_forms.h dwarf/elf_file.h
+# <dwarf.h> (libdw-dev) gives the DWARF constants their names; nothing links libdw.
 # -lbfd is enough on Debian 12 (the shared libbfd carries its own zlib/sframe dependencies).
 BFD_LIBS            := -lbfd
 
@@ -38,26 +39,33 @@ $(LIBC_MANIFEST): $(SYSTEM_LIBC) $(PTM_LAYOUT)
 # ---- tests ----------------------------------------------------------------------------------
 
 DWARF_TEST_DIR  := $(BUILD)/tests/dwarf
-DWARF_TEST_BIN  := $(DWARF_TEST_DIR)/test_layout
+DWARF_TEST_BIN  := $(DWARF_TEST_DIR)/test_refusals
 DWARF4_TYPES_OBJ := $(DWARF_TEST_DIR)/ptmalloc-types-dwarf4.o
+# The compiler's offsetof/sizeof of the heap structs, as JSON: the pytest suite's oracle.
+EXPECTED_LAYOUT_BIN := $(DWARF_TEST_DIR)/expected_layout
 
 $(DWARF4_TYPES_OBJ): dwarf/types.c allocator/malloc_types.h
 	@mkdir -p $(dir $@)
 	$(CC) $(subst -gdwarf-5,-gdwarf-4,$(CFLAGS)) -Iallocator -c $< -o $@
 
-$(DWARF_TEST_BIN): tests/dwarf/test_layout.c tests/dwarf/json_value.c tests/dwarf/json_value.h allocator/malloc_types.h
+$(DWARF_TEST_BIN): tests/dwarf/test_refusals.c
 	@mkdir -p $(dir $@)
-	$(CC) $(SAMPLE_CFLAGS) -Iallocator -Itests/dwarf -o $@ tests/dwarf/test_layout.c tests/dwarf/json_value.c -lcunit
+	$(CC) $(SAMPLE_CFLAGS) -o $@ $< -lcunit
 
-# The CUnit suite checks ptm-layout itself; the pytest suites inspect a stripped library and a
-# glibc without libc6-dbg's files through the manifests, against runs that have DWARF, and run
-# `make install` (into a staging DESTDIR and into a scratch PREFIX used on its own).
+$(EXPECTED_LAYOUT_BIN): tests/dwarf/expected_layout.c allocator/malloc_types.h
+	@mkdir -p $(dir $@)
+	$(CC) $(SAMPLE_CFLAGS) -Iallocator -o $@ $<
+
+# The CUnit suite checks ptm-layout's refusals of bad input; the pytest suites check the manifests
+# it writes (against the compiler, nm and readelf, and for split builds with their debug files),
+# inspect a stripped library and a glibc without libc6-dbg's files through the manifests, against
+# runs that have DWARF, and run `make install` (into a staging DESTDIR and into a scratch PREFIX
+# used on its own).
 DWARF_GDB_SAMPLE := $(BUILD)/samples/known/every_bin
 
 .PHONY: test-dwarf
 TEST_TARGETS += test-dwarf
-test-dwarf: $(DWARF_TEST_BIN) $(PTM_LAYOUT) $(PTMALLOC_TYPES_OBJ) $(DWARF4_TYPES_OBJ) $(PTMALLOC_MANIFEST) $(BUILD)/libptmalloc.so $(BUILD)/libptmalloc.a $(DWARF_GDB_SAMPLE) $(filter $(LIBC_MANIFEST),$(ALL_TARGETS))
-	PTM_LAYOUT=$(PTM_LAYOUT) PTM_TYPES=$(PTMALLOC_TYPES_OBJ) PTM_TYPES_DWARF4=$(DWARF4_TYPES_OBJ) \
-	PTM_LIBRARY=$(BUILD)/libptmalloc.so PTM_SCRATCH=$(DWARF_TEST_DIR) \
-	PTM_SYSTEM_LIBC=$(if $(SYSTEM_LIBC_DEBUG),$(SYSTEM_LIBC)) $(DWARF_TEST_BIN)
+test-dwarf: $(DWARF_TEST_BIN) $(EXPECTED_LAYOUT_BIN) $(PTM_LAYOUT) $(PTMALLOC_TYPES_OBJ) $(DWARF4_TYPES_OBJ) $(PTMALLOC_MANIFEST) $(BUILD)/libptmalloc.so $(BUILD)/libptmalloc.a $(DWARF_GDB_SAMPLE) $(filter $(LIBC_MANIFEST),$(ALL_TARGETS))
+	PTM_LAYOUT=$(PTM_LAYOUT) PTM_TYPES=$(PTMALLOC_TYPES_OBJ) PTM_LIBRARY=$(BUILD)/libptmalloc.so \
+	PTM_SCRATCH=$(DWARF_TEST_DIR) $(DWARF_TEST_BIN)
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests/dwarf

@@ -60,7 +60,6 @@ int main(int argc, char **argv)
 			free(lanes[l].blocks[slot]);
 		checksum += lanes[l].checksum;
 	}
-	printf("larson_churn %d generations checksum %llu\n", generations,
-	       (unsigned long long)checksum);
+	printf("larson_churn %d generations checksum %llu\n", generations, (unsigned long long)checksum);
 	return 0;
 }

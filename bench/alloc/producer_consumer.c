@@ -88,7 +88,6 @@ int main(int argc, char **argv)
 		pass_turn(false);
 	}
 	pthread_join(thread, NULL);
-	printf("producer_consumer %ld messages checksum %llu\n", message_count,
-	       (unsigned long long)checksum);
+	printf("producer_consumer %ld messages checksum %llu\n", message_count, (unsigned long long)checksum);
 	return 0;
 }

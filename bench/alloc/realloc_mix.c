@@ -39,8 +39,7 @@ int main(int argc, char **argv)
 		} else if (action < 6) {
 			/* Grow or shrink by up to half again: both directions matter to realloc. */
 			size_t old = sizes[slot];
-			size_t size = action < 4 ? old + rng_below(&rng, old / 2 + 16) + 1
-						 : old / 2 + 1;
+			size_t size = action < 4 ? old + rng_below(&rng, old / 2 + 16) + 1 : old / 2 + 1;
 			unsigned char *moved = realloc(slots[slot], size);
 			if (!moved)
 				die_out_of_memory("realloc_mix");

@@ -25,10 +25,7 @@ static inline uint64_t rng_next(struct rng *rng)
 	return x * 0x2545F4914F6CDD1DULL;
 }
 
-static inline size_t rng_below(struct rng *rng, size_t bound)
-{
-	return (size_t)(rng_next(rng) % bound);
-}
+static inline size_t rng_below(struct rng *rng, size_t bound) { return (size_t)(rng_next(rng) % bound); }
 
 /* argv[1], when given, multiplies the work (in percent: 100 is the default size). */
 static inline double workload_scale(int argc, char **argv)

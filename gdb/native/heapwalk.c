@@ -22,10 +22,7 @@
  * arrays instead of a hash index.  Version 3: the allocator's numbers come from the caller
  * (heapwalk_classify's PREV_INUSE bit, heapwalk_histogram's size mask), and the row codes from
  * the generated header. */
-int heapwalk_interface_version(void)
-{
-	return 3;
-}
+int heapwalk_interface_version(void) { return 3; }
 
 /* A growable array of 64-bit words, owned by this library until heapwalk_free_words(). */
 struct heapwalk_words {
@@ -82,7 +79,7 @@ void heapwalk_free_words(struct heapwalk_words *words)
 enum { SCAN_PREFETCH_WORDS = 512 };
 
 int heapwalk_scan(const uint64_t *words, size_t word_count, size_t size_index,
-		  struct heapwalk_words *positions, struct heapwalk_words *fields, uint64_t *header_past_end)
+                  struct heapwalk_words *positions, struct heapwalk_words *fields, uint64_t *header_past_end)
 {
 	uint64_t word = 0;
 	*header_past_end = UINT64_MAX;
@@ -232,13 +229,19 @@ static void list_finish(struct heapwalk_list *list)
  * its length, after which the entries already taken say where it starts.  The walk goes on past
  * `limit` (taking nothing) only to tell whether a cycle closes within the first `limit` entries. */
 int heapwalk_follow(const uint64_t *words, uint64_t low, size_t word_count, uint64_t address,
-		    uint64_t link_offset, unsigned shift, uint64_t alignment_mask, uint64_t end, size_t limit,
-		    struct heapwalk_words *entries, uint64_t *next)
+                    uint64_t link_offset, unsigned shift, uint64_t alignment_mask, uint64_t end, size_t limit,
+                    struct heapwalk_words *entries, uint64_t *next)
 {
-	struct heapwalk_list list = {.words = words, .low = low, .word_count = word_count,
-				     .address = address, .link_offset = link_offset,
-				     .alignment_mask = alignment_mask, .end = end, .limit = limit,
-				     .shift = shift, .entries = *entries};
+	struct heapwalk_list list = {.words = words,
+	                             .low = low,
+	                             .word_count = word_count,
+	                             .address = address,
+	                             .link_offset = link_offset,
+	                             .alignment_mask = alignment_mask,
+	                             .end = end,
+	                             .limit = limit,
+	                             .shift = shift,
+	                             .entries = *entries};
 	list_start(&list);
 	while (list.stop < 0)
 		list_step(&list);
@@ -369,7 +372,7 @@ static int row_is_marked(const struct row_marks *marks, size_t row)
  * between headers name no row.  Nothing is allocated while no address falls inside the span, as
  * for every segment but the one that holds a list's chunks. */
 static int mark_listed_rows(struct row_marks *marks, const uint64_t *positions, size_t cut, uint64_t start,
-			    const uint64_t *listed, const uint32_t *listed_values, size_t listed_count)
+                            const uint64_t *listed, const uint32_t *listed_values, size_t listed_count)
 {
 	if (cut == 0)
 		return 0;
@@ -415,11 +418,10 @@ static int mark_listed_rows(struct row_marks *marks, const uint64_t *positions, 
  * heapwalk_scan leaves them.  Returns 0, CLASSIFY_NO_MEMORY (-1), or CLASSIFY_BAD_POSITIONS (-2)
  * when an address is listed within the rows' span and the positions do not increase. */
 int heapwalk_classify(const uint64_t *positions, const uint64_t *fields, size_t count, size_t cut,
-		      int64_t top_row, uint64_t start, const uint64_t *listed, const uint32_t *listed_values,
-		      size_t listed_count, const uint8_t *kind_of_value, size_t value_count, uint64_t prev_inuse,
-		      uint8_t *codes,
-		      struct heapwalk_words *binned_rows, struct heapwalk_words *binned_values,
-		      struct heapwalk_words *free_rows)
+                      int64_t top_row, uint64_t start, const uint64_t *listed, const uint32_t *listed_values,
+                      size_t listed_count, const uint8_t *kind_of_value, size_t value_count,
+                      uint64_t prev_inuse, uint8_t *codes, struct heapwalk_words *binned_rows,
+                      struct heapwalk_words *binned_values, struct heapwalk_words *free_rows)
 {
 	if (cut > count)
 		cut = count;
@@ -484,7 +486,7 @@ static int key_table_grow(struct key_table *table, const uint64_t *keys, size_t 
  * once to `keys`, in the order of first appearance, its number of rows to `counts`.  The caller's
  * codes fit in the flag bits that size_mask clears.  Returns 0, or -1 when memory ran out. */
 int heapwalk_histogram(const uint64_t *fields, const uint8_t *codes, size_t cut, uint64_t size_mask,
-		       struct heapwalk_words *keys, struct heapwalk_words *counts)
+                       struct heapwalk_words *keys, struct heapwalk_words *counts)
 {
 	struct key_table seen = {NULL, 0};
 	int status = 0;

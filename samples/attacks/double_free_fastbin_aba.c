@@ -8,20 +8,20 @@ void *volatile pending_free;
 
 int main(void)
 {
-    attack_begin();
-    char *a = malloc(40), *b = malloc(40);
-    fill_tcache(40);
-    show("a", a);
-    show("b", b);
-    free(a);
-    free(b);
-    pending_free = a;
-    attack_staged("free(a) again (not the fastbin head)");
-    free(a);
-    empty_tcache(40);
-    show("malloc #1", malloc(40));
-    show("malloc #2", malloc(40));
-    show("malloc #3", malloc(40));
-    show("malloc #4", malloc(40));
-    return 0;
+	attack_begin();
+	char *a = malloc(40), *b = malloc(40);
+	fill_tcache(40);
+	show("a", a);
+	show("b", b);
+	free(a);
+	free(b);
+	pending_free = a;
+	attack_staged("free(a) again (not the fastbin head)");
+	free(a);
+	empty_tcache(40);
+	show("malloc #1", malloc(40));
+	show("malloc #2", malloc(40));
+	show("malloc #3", malloc(40));
+	show("malloc #4", malloc(40));
+	return 0;
 }

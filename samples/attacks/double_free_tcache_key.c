@@ -8,16 +8,16 @@ void *volatile pending_free;
 
 int main(void)
 {
-    attack_begin();
-    char *a = malloc(40);
-    show("a", a);
-    free(a);
-    ((size_t *)a)[1] = 0; /* tcache_entry.key */
-    pending_free = a;
-    attack_staged("free(a) with its key wiped");
-    free(a);
-    show("first malloc(40)", malloc(40));
-    show("second malloc(40)", malloc(40));
-    show("third malloc(40)", malloc(40));
-    return 0;
+	attack_begin();
+	char *a = malloc(40);
+	show("a", a);
+	free(a);
+	((size_t *)a)[1] = 0; /* tcache_entry.key */
+	pending_free = a;
+	attack_staged("free(a) with its key wiped");
+	free(a);
+	show("first malloc(40)", malloc(40));
+	show("second malloc(40)", malloc(40));
+	show("third malloc(40)", malloc(40));
+	return 0;
 }

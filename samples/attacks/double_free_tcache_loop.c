@@ -8,15 +8,15 @@ void *volatile pending_free;
 
 int main(void)
 {
-    attack_begin();
-    char *a = malloc(72), *b = malloc(72);
-    show("a", a);
-    show("b", b);
-    free(a);
-    free(b);
-    *(uintptr_t *)b = protect(b, b); /* b->next = b */
-    pending_free = a;
-    attack_staged("free(a) again");
-    free(a);
-    return 0;
+	attack_begin();
+	char *a = malloc(72), *b = malloc(72);
+	show("a", a);
+	show("b", b);
+	free(a);
+	free(b);
+	*(uintptr_t *)b = protect(b, b); /* b->next = b */
+	pending_free = a;
+	attack_staged("free(a) again");
+	free(a);
+	return 0;
 }

@@ -7,12 +7,12 @@ void *volatile pending_free;
 
 int main(void)
 {
-    attack_begin();
-    char *a = malloc(0x500);
-    show("a", a);
-    free(a);
-    pending_free = a;
-    attack_staged("free(a) again (merged into top)");
-    free(a);
-    return 0;
+	attack_begin();
+	char *a = malloc(0x500);
+	show("a", a);
+	free(a);
+	pending_free = a;
+	attack_staged("free(a) again (merged into top)");
+	free(a);
+	return 0;
 }

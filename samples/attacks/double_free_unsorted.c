@@ -8,14 +8,14 @@ void *volatile pending_free;
 
 int main(void)
 {
-    attack_begin();
-    char *a = malloc(0x500);
-    char *guard = malloc(24);
-    show("a", a);
-    show("guard", guard);
-    free(a);
-    pending_free = a;
-    attack_staged("free(a) again (unsorted)");
-    free(a);
-    return 0;
+	attack_begin();
+	char *a = malloc(0x500);
+	char *guard = malloc(24);
+	show("a", a);
+	show("guard", guard);
+	free(a);
+	pending_free = a;
+	attack_staged("free(a) again (unsorted)");
+	free(a);
+	return 0;
 }

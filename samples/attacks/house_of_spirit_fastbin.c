@@ -8,12 +8,12 @@ void *volatile pending_free;
 
 int main(void)
 {
-    attack_begin();
-    fill_tcache(56);
-    fake_area[1] = 0x41;
-    fake_area[9] = 0;
-    pending_free = &fake_area[2];
-    attack_staged("free(fake chunk) on the fastbin path");
-    free(&fake_area[2]);
-    return 0;
+	attack_begin();
+	fill_tcache(56);
+	fake_area[1] = 0x41;
+	fake_area[9] = 0;
+	pending_free = &fake_area[2];
+	attack_staged("free(fake chunk) on the fastbin path");
+	free(&fake_area[2]);
+	return 0;
 }

@@ -7,11 +7,11 @@ void *volatile pending_free;
 
 int main(void)
 {
-    attack_begin();
-    char *a = malloc(0x40);
-    show("a", a);
-    pending_free = a + 8;
-    attack_staged("free(a + 8)");
-    free(a + 8);
-    return 0;
+	attack_begin();
+	char *a = malloc(0x40);
+	show("a", a);
+	pending_free = a + 8;
+	attack_staged("free(a + 8)");
+	free(a + 8);
+	return 0;
 }

@@ -8,12 +8,12 @@ void *volatile pending_free;
 
 int main(void)
 {
-    attack_begin();
-    char *a = malloc(0x30000);
-    printf("a is mmapped: %d\n", (int)((chunk_words(a)[1] & 2) != 0));
-    chunk_words(a)[0] = 8;
-    pending_free = a;
-    attack_staged("free(mmapped a)");
-    free(a);
-    return 0;
+	attack_begin();
+	char *a = malloc(0x30000);
+	printf("a is mmapped: %d\n", (int)((chunk_words(a)[1] & 2) != 0));
+	chunk_words(a)[0] = 8;
+	pending_free = a;
+	attack_staged("free(mmapped a)");
+	free(a);
+	return 0;
 }

@@ -7,15 +7,15 @@ void *volatile pending_free;
 
 int main(void)
 {
-    attack_begin();
-    char *a = malloc(0x4f8), *b = malloc(0x4f8), *guard = malloc(24);
-    show("a", a);
-    show("b", b);
-    show("guard", guard);
-    chunk_words(a)[1] = 0x511;
-    ((size_t *)b)[1] = 1;
-    pending_free = a;
-    attack_staged("free(a) with a size that ends inside b");
-    free(a);
-    return 0;
+	attack_begin();
+	char *a = malloc(0x4f8), *b = malloc(0x4f8), *guard = malloc(24);
+	show("a", a);
+	show("b", b);
+	show("guard", guard);
+	chunk_words(a)[1] = 0x511;
+	((size_t *)b)[1] = 1;
+	pending_free = a;
+	attack_staged("free(a) with a size that ends inside b");
+	free(a);
+	return 0;
 }

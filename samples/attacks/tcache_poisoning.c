@@ -5,15 +5,15 @@
 
 int main(void)
 {
-    attack_begin();
-    char *a = malloc(56), *b = malloc(56);
-    show("a", a);
-    show("b", b);
-    free(a);
-    free(b);
-    *(uintptr_t *)b = protect(b, target_area);
-    attack_staged("malloc twice from the poisoned bin");
-    show("first malloc(56)", malloc(56));
-    show("second malloc(56)", malloc(56));
-    return 0;
+	attack_begin();
+	char *a = malloc(56), *b = malloc(56);
+	show("a", a);
+	show("b", b);
+	free(a);
+	free(b);
+	*(uintptr_t *)b = protect(b, target_area);
+	attack_staged("malloc twice from the poisoned bin");
+	show("first malloc(56)", malloc(56));
+	show("second malloc(56)", malloc(56));
+	return 0;
 }

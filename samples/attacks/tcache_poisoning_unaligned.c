@@ -4,14 +4,14 @@
 
 int main(void)
 {
-    attack_begin();
-    char *a = malloc(56), *b = malloc(56);
-    show("a", a);
-    free(a);
-    free(b);
-    *(uintptr_t *)b = protect(b, (char *)target_area + 8);
-    show("first malloc(56)", malloc(56));
-    attack_staged("malloc from the poisoned head");
-    show("second malloc(56)", malloc(56));
-    return 0;
+	attack_begin();
+	char *a = malloc(56), *b = malloc(56);
+	show("a", a);
+	free(a);
+	free(b);
+	*(uintptr_t *)b = protect(b, (char *)target_area + 8);
+	show("first malloc(56)", malloc(56));
+	attack_staged("malloc from the poisoned head");
+	show("second malloc(56)", malloc(56));
+	return 0;
 }

@@ -1,9 +1,9 @@
 /* Corrupted top size: the last block before the top chunk is overrun by 8 bytes of 0xff, which
    land on top's size field (the start of a "house of force").  The next malloc that has to
    carve from top checks its size against the arena's system memory. */
+#include "audit_point.h"
 #include <stdlib.h>
 #include <string.h>
-#include "audit_point.h"
 
 int main(void)
 {

@@ -1,8 +1,8 @@
 /* Fastbin double free: with the 0x20 tcache bin full, a, b, a are freed.  glibc only compares
    with the first chunk of the fastbin, so the second free of `a` passes and the bin becomes the
    cycle a -> b -> a.  The audit sees the cycle; freeing `a` once more (it is now first) aborts. */
-#include <stdlib.h>
 #include "audit_point.h"
+#include <stdlib.h>
 
 #define TCACHE_FILL 7
 

@@ -1,9 +1,9 @@
 /* A healthy big heap: 200,000 allocations of mixed sizes, half of them freed in a scattered
    order, some reallocated and some memaligned, plus mmapped blocks.  Nothing is wrong. */
+#include "audit_point.h"
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
-#include "audit_point.h"
 
 #define BLOCKS 200000
 

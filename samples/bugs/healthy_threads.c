@@ -3,10 +3,10 @@
    64 MiB heap (so the old heap ends in a fencepost); one worker exits before the audit (its
    arena goes on the free list and its tcache drains into it).  Nothing is wrong: the audit must
    say so, and the program exits normally. */
+#include "audit_point.h"
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include "audit_point.h"
 
 #define WORKERS 4
 #define BIG_WORKER 1

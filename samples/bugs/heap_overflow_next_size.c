@@ -1,8 +1,8 @@
 /* Heap overflow into the next chunk's size: a copy 8 bytes too long runs from `record` over the
    size field of the chunk after it.  Freeing `record` then checks its neighbour's size. */
+#include "audit_point.h"
 #include <stdlib.h>
 #include <string.h>
-#include "audit_point.h"
 
 #define RECORD_SIZE 0x500
 

@@ -1,8 +1,8 @@
 /* Invalid free of an interior pointer: the program frees a pointer into the middle of a block
    (where a parser left it) instead of the block itself. */
+#include "audit_point.h"
 #include <stdlib.h>
 #include <string.h>
-#include "audit_point.h"
 
 int main(void)
 {

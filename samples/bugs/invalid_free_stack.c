@@ -1,8 +1,8 @@
 /* Invalid free of a stack address: a function frees a buffer that lives on its own stack.  The
    words before the buffer are zero, as they would be in a freshly cleared local struct. */
+#include "audit_point.h"
 #include <stdlib.h>
 #include <string.h>
-#include "audit_point.h"
 
 struct request {
 	size_t header[2];

@@ -1,10 +1,10 @@
 /* A leak: blocks are allocated in a loop and the pointers dropped.  glibc never notices, so the
    program exits normally; the heap is consistent.  `heap check --leaks` finds the in-use chunks
    nothing points at any more. */
+#include "audit_point.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "audit_point.h"
 
 #define LEAKED 6
 

@@ -1,9 +1,9 @@
 /* Off-by-one NUL: a buffer of 0x108 usable bytes is terminated at index 0x108, which is the low
    byte of the next chunk's size field.  The next chunk's PREV_INUSE bit goes, so freeing it
    tries to merge backwards with a chunk that is in use, using a prev_size of 0. */
+#include "audit_point.h"
 #include <stdlib.h>
 #include <string.h>
-#include "audit_point.h"
 
 #define CAPACITY 0x108
 

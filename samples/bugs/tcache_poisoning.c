@@ -1,9 +1,9 @@
 /* Use-after-free write into a tcache entry's `next`: the program toggles a flag in the first
    word of an object it already freed.  That word is the safe-linked `next` of the tcache entry,
    which now decodes to a misaligned address: the second malloc of that size aborts. */
+#include "audit_point.h"
 #include <stdint.h>
 #include <stdlib.h>
-#include "audit_point.h"
 
 struct node {
 	uintptr_t flags;

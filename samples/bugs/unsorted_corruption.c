@@ -1,9 +1,9 @@
 /* Unsorted-bin corruption: a freed 0x510 chunk is the only one in the unsorted bin, and a stale
    pointer writes the address of a live object into its first word (the bin's fd link).  The
    next malloc walks the unsorted bin and finds fd and bk disagree. */
+#include "audit_point.h"
 #include <stdlib.h>
 #include <string.h>
-#include "audit_point.h"
 
 struct document {
 	struct document *parent;

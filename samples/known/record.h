@@ -59,15 +59,15 @@ static void write_record(const char *path, const pid_t *thread_lwps, int thread_
 	}
 	for (int i = 0; i < record_count; i++) {
 		snprintf(line, sizeof line, "chunk %#lx %zu %s %d\n", (unsigned long)records[i].pointer,
-			 records[i].request, records[i].state, records[i].lwp);
+		         records[i].request, records[i].state, records[i].lwp);
 		write_text(fd, line);
 	}
 	struct mallinfo2 info = mallinfo2();
 	snprintf(line, sizeof line,
-		 "mallinfo2 arena=%zu ordblks=%zu smblks=%zu hblks=%zu hblkhd=%zu fsmblks=%zu "
-		 "uordblks=%zu fordblks=%zu keepcost=%zu\n",
-		 info.arena, info.ordblks, info.smblks, info.hblks, info.hblkhd, info.fsmblks,
-		 info.uordblks, info.fordblks, info.keepcost);
+	         "mallinfo2 arena=%zu ordblks=%zu smblks=%zu hblks=%zu hblkhd=%zu fsmblks=%zu "
+	         "uordblks=%zu fordblks=%zu keepcost=%zu\n",
+	         info.arena, info.ordblks, info.smblks, info.hblks, info.hblkhd, info.fsmblks, info.uordblks,
+	         info.fordblks, info.keepcost);
 	write_text(fd, line);
 	close(fd);
 }

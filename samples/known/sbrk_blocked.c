@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #define MAX_RECORDS 512
-#define SEGMENTS 4 /* staged: the sbrk heap and three mmapped segments */
+#define SEGMENTS 4             /* staged: the sbrk heap and three mmapped segments */
 #define FILLER_REQUEST 0x18000 /* below the mmap threshold: served by the arena */
 #include "record.h"
 
@@ -43,10 +43,10 @@ static void release(void *pointer, const char *state)
 /* Chunks of one segment that the end of main() frees; each freed chunk sits between held
    guards, so no free can merge it with a neighbour. */
 struct staged {
-	void *tiny[3];     /* 0x30 chunks: tcache, later fastbin */
-	void *small[2];    /* 0x110 chunks: tcache, or the small bin */
-	void *large;       /* 0x510 chunk: the large bin */
-	void *unsorted;    /* 0x460 chunk: left in the unsorted bin */
+	void *tiny[3];  /* 0x30 chunks: tcache, later fastbin */
+	void *small[2]; /* 0x110 chunks: tcache, or the small bin */
+	void *large;    /* 0x510 chunk: the large bin */
+	void *unsorted; /* 0x460 chunk: left in the unsorted bin */
 };
 
 static void *guarded(size_t request)

@@ -35,6 +35,11 @@ import sys
 import time
 import xml.etree.ElementTree as ElementTree
 
+# Run on its own (make audit, a user's CI) as well as imported by the gdb suites: the shared test
+# modules are found beside this folder either way.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import json_contract  # noqa: E402 - the --json contract every report must keep
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HERE = os.path.dirname(os.path.abspath(__file__))
 LOADER = os.path.join(REPO, "gdb", "ptmalloc-gdb.py")
@@ -219,6 +224,8 @@ def audit_one(sample, allocator, library, work_dir, mark):
         if report is None:
             problems.append("%s: heap check printed no JSON report" % phase)
             continue
+        problems += ["%s: %s" % (phase, broken) for broken in
+                     json_contract.problems("heap check --json", report)]
         rules = verdict_of(report)
         if rules != expected_rules or report["ok"] != (not expected_rules):
             problems.append("%s: verdict %s, expected %s" % (

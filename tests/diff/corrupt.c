@@ -22,20 +22,11 @@ static void *launder(void *pointer)
 	return hidden;
 }
 
-static size_t *size_word(void *user_pointer)
-{
-	return (size_t *)((char *)user_pointer - 8);
-}
+static size_t *size_word(void *user_pointer) { return (size_t *)((char *)user_pointer - 8); }
 
-static size_t *prev_size_word(void *user_pointer)
-{
-	return (size_t *)((char *)user_pointer - 16);
-}
+static size_t *prev_size_word(void *user_pointer) { return (size_t *)((char *)user_pointer - 16); }
 
-static void **link_word(void *user_pointer, int index)
-{
-	return (void **)user_pointer + index;
-}
+static void **link_word(void *user_pointer, int index) { return (void **)user_pointer + index; }
 
 /* Stores `target` in a free chunk's first link the way safe-linking does, so the allocator reads
    back exactly `target` whatever the address-space layout. */
@@ -314,33 +305,33 @@ struct scenario {
 };
 
 static const struct scenario scenarios[] = {
-	{"tcache_double_free", tcache_double_free},
-	{"fastbin_double_free", fastbin_double_free},
-	{"invalid_pointer_free", invalid_pointer_free},
-	{"invalid_size_free", invalid_size_free},
-	{"next_size_fast", next_size_fast},
-	{"next_size_normal", next_size_normal},
-	{"double_free_not_prev", double_free_not_prev},
-	{"double_free_top", double_free_top},
-	{"double_free_out", double_free_out},
-	{"munmap_invalid_pointer", munmap_invalid_pointer},
-	{"corrupted_top_size", corrupted_top_size},
-	{"top_size_too_small", top_size_too_small},
-	{"unsorted_bk_corruption", unsorted_bk_corruption},
-	{"unsorted_invalid_size", unsorted_invalid_size},
-	{"unsorted_prev_size_mismatch", unsorted_prev_size_mismatch},
-	{"tcache_next_unaligned", tcache_next_unaligned},
-	{"tcache_scan_unaligned", tcache_scan_unaligned},
-	{"tcache_scan_too_long", tcache_scan_too_long},
-	{"fastbin_fd_unaligned", fastbin_fd_unaligned},
-	{"fastbin_wrong_size", fastbin_wrong_size},
-	{"consolidate_wrong_size", consolidate_wrong_size},
-	{"prev_size_while_consolidating", prev_size_while_consolidating},
-	{"unlink_corrupted_links", unlink_corrupted_links},
-	{"smallbin_bk_corruption", smallbin_bk_corruption},
-	{"realloc_invalid_old_size", realloc_invalid_old_size},
-	{"realloc_invalid_next_size", realloc_invalid_next_size},
-	{"realloc_invalid_pointer", realloc_invalid_pointer},
+    {"tcache_double_free", tcache_double_free},
+    {"fastbin_double_free", fastbin_double_free},
+    {"invalid_pointer_free", invalid_pointer_free},
+    {"invalid_size_free", invalid_size_free},
+    {"next_size_fast", next_size_fast},
+    {"next_size_normal", next_size_normal},
+    {"double_free_not_prev", double_free_not_prev},
+    {"double_free_top", double_free_top},
+    {"double_free_out", double_free_out},
+    {"munmap_invalid_pointer", munmap_invalid_pointer},
+    {"corrupted_top_size", corrupted_top_size},
+    {"top_size_too_small", top_size_too_small},
+    {"unsorted_bk_corruption", unsorted_bk_corruption},
+    {"unsorted_invalid_size", unsorted_invalid_size},
+    {"unsorted_prev_size_mismatch", unsorted_prev_size_mismatch},
+    {"tcache_next_unaligned", tcache_next_unaligned},
+    {"tcache_scan_unaligned", tcache_scan_unaligned},
+    {"tcache_scan_too_long", tcache_scan_too_long},
+    {"fastbin_fd_unaligned", fastbin_fd_unaligned},
+    {"fastbin_wrong_size", fastbin_wrong_size},
+    {"consolidate_wrong_size", consolidate_wrong_size},
+    {"prev_size_while_consolidating", prev_size_while_consolidating},
+    {"unlink_corrupted_links", unlink_corrupted_links},
+    {"smallbin_bk_corruption", smallbin_bk_corruption},
+    {"realloc_invalid_old_size", realloc_invalid_old_size},
+    {"realloc_invalid_next_size", realloc_invalid_next_size},
+    {"realloc_invalid_pointer", realloc_invalid_pointer},
 };
 
 static void say(const char *text)

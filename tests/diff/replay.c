@@ -46,8 +46,8 @@ static char maps_text[MAPS_CAPACITY];
 
 struct slot {
 	unsigned char *pointer;
-	size_t size;   /* bytes the trace asked for: the part the program may rely on */
-	uint64_t tag;  /* written at both ends of the block, checked before it is given back */
+	size_t size;            /* bytes the trace asked for: the part the program may rely on */
+	uint64_t tag;           /* written at both ends of the block, checked before it is given back */
 	bool address_dependent; /* mmapped with an alignment above a page: see report_result */
 };
 static struct slot slots[MAX_SLOTS];
@@ -213,8 +213,7 @@ enum placement { PLACEMENT_FIXED, ALIGNED_MAPPING, RESIZED_ALIGNED_MAPPING };
    at an offset that depends on where the kernel put the mapping, which the preloaded library
    itself shifts: only its mapping size is comparable, and not even that once mremap resized it
    (the new size counts the random offset). */
-static void report_result(unsigned long operation, void *pointer, int saved_errno,
-			  enum placement placement)
+static void report_result(unsigned long operation, void *pointer, int saved_errno, enum placement placement)
 {
 	put_number(operation, 10);
 	if (pointer == NULL) {
@@ -286,8 +285,8 @@ static bool calloc_block_is_zero(const struct slot *slot)
 	return true;
 }
 
-static void store_result(unsigned long operation, unsigned long slot_number, void *pointer,
-			 size_t size, bool check_zero)
+static void store_result(unsigned long operation, unsigned long slot_number, void *pointer, size_t size,
+                         bool check_zero)
 {
 	struct slot *slot = &slots[slot_number];
 	slot->pointer = pointer;
@@ -345,7 +344,7 @@ static void replay_realloc(unsigned long operation, unsigned long slot_number, s
 	int saved_errno = errno;
 	bool address_dependent = result != NULL && old.address_dependent && !in_heap(result);
 	report_result(operation, result, saved_errno,
-		      address_dependent ? RESIZED_ALIGNED_MAPPING : PLACEMENT_FIXED);
+	              address_dependent ? RESIZED_ALIGNED_MAPPING : PLACEMENT_FIXED);
 	if (result == NULL) {
 		/* realloc(p, 0) freed p; any other failure left the old block alone */
 		if (new_size == 0 || old.pointer == NULL)
@@ -408,8 +407,8 @@ static void replay_line(unsigned long operation, const char *cursor)
 	}
 	case 'i': {
 		struct mallinfo2 info = mallinfo2();
-		size_t fields[] = {info.arena,  info.ordblks, info.smblks,   info.hblks,    info.hblkhd,
-				   info.usmblks, info.fsmblks, info.uordblks, info.fordblks, info.keepcost};
+		size_t fields[] = {info.arena,   info.ordblks, info.smblks,   info.hblks,    info.hblkhd,
+		                   info.usmblks, info.fsmblks, info.uordblks, info.fordblks, info.keepcost};
 		put_number(operation, 10);
 		put_text(" mallinfo2");
 		for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
@@ -473,8 +472,7 @@ static void replay_line(unsigned long operation, const char *cursor)
 		report_content(operation, result, second);
 	bool aligned_kind = kind == 'a' || kind == 'A' || kind == 'p';
 	bool address_dependent = aligned_kind && first > 4096 && result != NULL && !in_heap(result);
-	report_result(operation, result, saved_errno,
-		      address_dependent ? ALIGNED_MAPPING : PLACEMENT_FIXED);
+	report_result(operation, result, saved_errno, address_dependent ? ALIGNED_MAPPING : PLACEMENT_FIXED);
 	if (result != NULL && (kind == 'a' || kind == 'A' || kind == 'p') && first != 0 &&
 	    (first & (first - 1)) == 0 && (uintptr_t)result % first != 0) {
 		put_number(operation, 10);
@@ -488,9 +486,9 @@ static void replay_line(unsigned long operation, const char *cursor)
 static void report_providers(void)
 {
 	static const char *const entry_points[] = {
-		"malloc",  "free",           "calloc",        "realloc", "memalign", "posix_memalign",
-		"aligned_alloc", "valloc", "pvalloc", "malloc_usable_size", "mallopt", "malloc_trim",
-		"mallinfo2",
+	    "malloc",         "free",          "calloc",    "realloc", "memalign",
+	    "posix_memalign", "aligned_alloc", "valloc",    "pvalloc", "malloc_usable_size",
+	    "mallopt",        "malloc_trim",   "mallinfo2",
 	};
 	for (size_t i = 0; i < sizeof entry_points / sizeof entry_points[0]; i++) {
 		void *address = dlsym(RTLD_DEFAULT, entry_points[i]);

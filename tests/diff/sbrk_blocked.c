@@ -41,7 +41,9 @@ int main(void)
 			continue;
 		}
 		uint64_t roll = next_random() % 100;
-		size_t size = roll < 60 ? next_random() % 512 : roll < 95 ? next_random() % 20000 : next_random() % 300000;
+		size_t size = roll < 60   ? next_random() % 512
+		              : roll < 95 ? next_random() % 20000
+		                          : next_random() % 300000;
 		char *block = malloc(size);
 		slots[slot] = block;
 		if (block == NULL) {
@@ -52,7 +54,8 @@ int main(void)
 			base = block;
 		put_text(block >= (char *)first && block < break_now ? "heap " : "mapped ");
 		put_number((uint64_t)(block >= (char *)first && block < break_now ? block - (char *)first
-		                                                                   : block - base), 16);
+		                                                                  : block - base),
+		           16);
 		put_text(" ");
 		put_number(malloc_usable_size(block), 10);
 		put_text("\n");
@@ -62,7 +65,7 @@ int main(void)
 		const char *name;
 		size_t value;
 	} fields[] = {
-	    {"arena", totals.arena},         {" ordblks", totals.ordblks},   {" hblkhd", totals.hblkhd},
+	    {"arena", totals.arena},        {" ordblks", totals.ordblks},   {" hblkhd", totals.hblkhd},
 	    {" uordblks", totals.uordblks}, {" fordblks", totals.fordblks}, {" keepcost", totals.keepcost},
 	};
 	for (size_t field = 0; field < sizeof fields / sizeof fields[0]; field++) {

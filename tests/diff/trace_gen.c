@@ -33,20 +33,11 @@ static uint64_t next_random(void)
 	return z ^ (z >> 31);
 }
 
-static uint64_t random_below(uint64_t limit)
-{
-	return limit == 0 ? 0 : next_random() % limit;
-}
+static uint64_t random_below(uint64_t limit) { return limit == 0 ? 0 : next_random() % limit; }
 
-static uint64_t random_between(uint64_t low, uint64_t high)
-{
-	return low + random_below(high - low + 1);
-}
+static uint64_t random_between(uint64_t low, uint64_t high) { return low + random_below(high - low + 1); }
 
-static bool chance(unsigned percent_times_ten)
-{
-	return random_below(1000) < percent_times_ten;
-}
+static bool chance(unsigned percent_times_ten) { return random_below(1000) < percent_times_ten; }
 
 static bool occupied[MAX_SLOTS];
 static unsigned live_slots[MAX_SLOTS]; /* dense list of occupied slots, for picking one at random */
@@ -187,7 +178,7 @@ static void emit_free(void)
 	}
 	/* mostly random order, sometimes the newest, as real programs free temporaries */
 	slot = chance(200) && occupied[last_allocated_slot] ? last_allocated_slot
-							     : live_slots[random_below(live_count)];
+	                                                    : live_slots[random_below(live_count)];
 	printf("f %u\n", slot);
 	mark_free(slot);
 }
@@ -249,7 +240,8 @@ static void emit_random_mallopt(void)
 
 static _Noreturn void usage(void)
 {
-	fprintf(stderr, "usage: trace_gen SEED OPERATIONS [--mallopt PARAM=VALUE]... [--no-mallopt] [--stats] [--mmap-floor N]\n");
+	fprintf(stderr, "usage: trace_gen SEED OPERATIONS [--mallopt PARAM=VALUE]... [--no-mallopt] "
+	                "[--stats] [--mmap-floor N]\n");
 	exit(2);
 }
 

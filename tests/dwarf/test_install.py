@@ -13,6 +13,8 @@ import subprocess
 
 import pytest
 
+from json_contract import checked
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(REPO, "build")
 GDB = os.environ.get("GDB", "gdb")
@@ -109,7 +111,7 @@ def gdb_session(program, prefix, workdir):
     summary = out.split("@@summary\n", 1)[1].split("@@chunks\n", 1)[0]
     chunks = out.split("@@chunks\n", 1)[1].split("@@end", 1)[0].strip()
     try:
-        return summary, json.loads(chunks.splitlines()[-1])
+        return summary, checked("heap chunks --json", json.loads(chunks.splitlines()[-1]))
     except (ValueError, IndexError):
         pytest.fail("heap chunks --json gave no JSON:\n" + out[-3000:])
 

@@ -12,6 +12,8 @@ import subprocess
 
 import pytest
 
+from json_contract import checked
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(REPO, "build")
 LOADER = os.path.join(REPO, "gdb", "ptmalloc-gdb.py")
@@ -68,9 +70,10 @@ def split_markers(text):
 def parsed(outputs, source, name):
     text = outputs.get((source, name), "")
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except ValueError:
         pytest.fail("%s %s is not JSON:\n%s" % (source, name, text[:2000]))
+    return checked(COMMANDS[name], value)
 
 
 def layout_source(outputs, source):

@@ -14,6 +14,8 @@ import subprocess
 
 import pytest
 
+from json_contract import checked
+
 # The shared assertions report their operands like the tests' own.
 pytest.register_assert_rewrite("known_heap")
 
@@ -154,9 +156,11 @@ class Run:
         for name in JSON_COMMANDS:
             raw = parts.get(name, "")
             try:
-                self.json[name] = json.loads(raw.splitlines()[-1]) if raw else None
+                value = json.loads(raw.splitlines()[-1]) if raw else None
             except (ValueError, IndexError):
-                self.json[name] = None
+                value = None
+            # Every document a test reads has kept the contract (docs/schema/).
+            self.json[name] = checked(JSON_COMMANDS[name], value) if value is not None else None
         self.record = Record(record_path)
 
 

@@ -6,6 +6,7 @@ import json
 import shutil
 
 from conftest import binary, gdb_argv, marked, require_variant, run_gdb, sections
+import json_contract
 
 # Runs inside gdb on the core: every writable section's view from the file against gdb's read.
 COMPARE = """python
@@ -75,8 +76,8 @@ end
                      str(tmp_path))
     parts = sections(output)
     assert "Traceback" not in output, output[-3000:]
-    before = json.loads(parts["before"].splitlines()[-1])
-    after = json.loads(parts["after"].splitlines()[-1])
+    before, after = (json_contract.checked("heap chunks --json", json.loads(
+        parts[name].splitlines()[-1])) for name in ("before", "after"))
     assert after == before
     checked = _views(output, "views")
     assert checked and not any(mapped for _start, mapped, _same in checked), checked

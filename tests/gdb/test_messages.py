@@ -4,6 +4,7 @@ unreadable memory, bad arguments; and chain walks that stop on a corrupted (cycl
 import json
 
 from conftest import LOADER, binary, gdb_argv, marked, require_variant, run_gdb, sections
+from json_contract import checked
 
 
 def _run(tmp_path, commands, variant="glibc", program_args=""):
@@ -65,7 +66,7 @@ def test_tcache_cycle_is_reported_not_followed(tmp_path):
                                                 ("text", "heap bins tcache")])
     output = _run(tmp_path, commands)
     parts = sections(output)
-    data = json.loads(parts["json"].splitlines()[-1])
+    data = checked("heap bins tcache --json", json.loads(parts["json"].splitlines()[-1]))
     chain = [b for b in data["tcache"][0]["bins"] if b["size"] == 0x20][0]
     assert len(chain["chunks"]) == 2
     assert chain["problem"] == "cycle at %#x" % chain["chunks"][0]

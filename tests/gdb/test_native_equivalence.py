@@ -24,6 +24,7 @@ import pytest
 
 from conftest import (GDB, LIBRARY, LOADER, REPO, TIMEOUT, VARIANTS, binary, gdb_available,
                       require_variant, sections)
+from json_contract import checked
 
 sys.path.insert(0, os.path.join(REPO, "tests", "audit"))
 import run_audit  # noqa: E402 - builds the bug and attack samples exactly as the audit does
@@ -396,6 +397,17 @@ def _assert_equal_runs(heap, source, prefix=""):
         assert "Traceback" not in on[name] and "internal error" not in on[name], on[name][-2000:]
         assert comparable(on[name]) == comparable(off[name]), \
             "%s %s: `%s` differs with the C helper" % (heap.name, source, name)
+    # Damaged heaps too must keep the JSON contract (docs/schema/), whatever the walk met; read
+    # from the output as gdb printed it, before LWPs became thread numbers for the comparison.
+    printed = sections(raw)
+    for name, command in COMMANDS:
+        text = printed.get(prefix + name, "")
+        last = text.splitlines()[-1] if text.strip() else ""
+        if "--json" in command and last.startswith("{"):
+            checked(command, json.loads(last))
+    for line in printed.get(prefix + "probes", "").splitlines():
+        if line.startswith("{"):  # the probes' `heap chunk ADDR --json`, between their text
+            checked("heap chunk --json", json.loads(line))
     # The comparison must have compared a walked heap, not two identical error lines.
     chunks = json.loads(on[prefix + "chunks"].splitlines()[-1])
     assert any(arena["chunks"] for arena in chunks["arenas"])

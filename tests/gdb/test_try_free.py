@@ -8,6 +8,7 @@ import json
 import pytest
 
 from conftest import VARIANTS, binary, gdb_argv, marked, require_variant, run_gdb, sections
+from json_contract import checked
 
 PICK = """python
 import json, gdb
@@ -49,7 +50,7 @@ def _run(tmp_path, variant, pointer):
 @pytest.mark.parametrize("pointer", sorted(CASES))
 def test_predicted_abort_is_the_real_one(tmp_path, variant, pointer):
     parts, stderr = _run(tmp_path, variant, pointer)
-    predicted = json.loads(parts["json"].splitlines()[0])
+    predicted = checked("heap try-free --json", json.loads(parts["json"].splitlines()[0]))
     assert predicted["ok"] is False and predicted["abort"] == CASES[pointer], predicted
     assert parts["text"].splitlines()[-1] == "heap: free(%#x) would abort: %s" % (
         predicted["pointer"], CASES[pointer])
@@ -60,11 +61,11 @@ def test_predicted_abort_is_the_real_one(tmp_path, variant, pointer):
 @pytest.mark.parametrize("variant", ["glibc", "preload"])
 def test_predicted_destination_is_where_the_chunk_goes(tmp_path, variant):
     parts, stderr = _run(tmp_path, variant, "in_use")
-    predicted = json.loads(parts["json"].splitlines()[0])
+    predicted = checked("heap try-free --json", json.loads(parts["json"].splitlines()[0]))
     assert predicted["ok"] is True and predicted["path"] == "tcache", predicted
     assert "the chunk would go to the tcache" in parts["text"]
     assert "free()" not in stderr
-    after = json.loads(parts["bins"].splitlines()[-1])
+    after = checked("heap bins tcache --json", json.loads(parts["bins"].splitlines()[-1]))
     main_thread = after["tcache"][0]
     heads = {b["size"]: b["chunks"][0] for b in main_thread["bins"] if b["chunks"]}
     assert heads.get(predicted["size"]) == predicted["chunk"], (predicted, heads)

@@ -12,6 +12,7 @@ import subprocess
 import pytest
 
 from conftest import GDB, LOADER, TIMEOUT, binary, marked, require_variant, sections
+from json_contract import checked
 
 GDB_ADDRESS_SPACE = 3 << 30
 HUGE = 0x55555555D420
@@ -80,11 +81,12 @@ def _check(output, returncode, note):
     parts = sections(output)
     assert parts.get("done") == "ok", "gdb did not get to the end:\n" + output[-3000:]
     assert returncode == 0
-    notes = " ".join(a["heap_problem"] or "" for a in json.loads(parts["arenas"])["arenas"])
+    arenas = checked("heap arenas --json", json.loads(parts["arenas"]))
+    notes = " ".join(a["heap_problem"] or "" for a in arenas["arenas"])
     assert note in notes, parts["arenas"]
     for name in ("top", "summary", "histogram", "bins", "chunk"):
         assert parts[name] and not parts[name].startswith("heap: internal error"), parts[name]
-    chunks = json.loads(parts["chunks"].splitlines()[-1])
+    chunks = checked("heap chunks --json", json.loads(parts["chunks"].splitlines()[-1]))
     assert any(a["chunks"] for a in chunks["arenas"]), "the walk must still show what it could read"
     return parts
 
@@ -156,5 +158,5 @@ def test_corrupted_bin_count_is_not_an_internal_error(tmp_path, case, variant):
     assert parts.get("done") == "ok", output[-3000:]
     assert "Traceback" not in output and "internal error" not in output, output[-3000:]
     assert parts["text"].splitlines()[-1].startswith("heap: check found")
-    report = json.loads(parts["json"].splitlines()[0])
+    report = checked("heap check --json", json.loads(parts["json"].splitlines()[0]))
     assert report["ok"] is False and report["findings"]

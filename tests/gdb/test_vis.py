@@ -7,6 +7,7 @@ import re
 import pytest
 
 from conftest import VARIANTS, binary, gdb_argv, marked, require_variant, run_gdb, sections
+from json_contract import checked
 
 PICK = """python
 import json, gdb
@@ -32,7 +33,7 @@ def test_vis_shows_memory_as_x_reads_it(tmp_path, variant):
                      str(tmp_path))
     parts = sections(output)
     assert "Traceback" not in output
-    shown = json.loads(parts["json"].splitlines()[-1])
+    shown = checked("heap vis --json", json.loads(parts["json"].splitlines()[-1]))
     chunks = shown["chunks"]
     assert len(chunks) == 3 and chunks[0]["state"] == "tcache"
     for before, after in zip(chunks, chunks[1:]):
@@ -77,12 +78,12 @@ def test_vis_goes_on_into_the_next_segment(tmp_path, variant):
                               VARIANTS[variant][1]), str(tmp_path))
     parts = sections(output)
     assert "Traceback" not in output
-    listing = json.loads(parts["chunks"].splitlines()[-1])
+    listing = checked("heap chunks --json", json.loads(parts["chunks"].splitlines()[-1]))
     main = next(arena for arena in listing["arenas"] if arena["main"])
     assert len(main["heaps"]) >= 2, "sbrk was not blocked: the test would prove nothing"
     in_order = [c["address"] for heap in main["heaps"] for c in sorted(
         main["chunks"], key=lambda c: c["address"]) if heap["start"] <= c["address"] < heap["end"]]
-    shown = json.loads(parts["vis"].splitlines()[-1])
+    shown = checked("heap vis --json", json.loads(parts["vis"].splitlines()[-1]))
     addresses = [chunk["address"] for chunk in shown["chunks"]]
     start = in_order.index(addresses[0])
     assert addresses == in_order[start:start + 4]

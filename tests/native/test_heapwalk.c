@@ -568,11 +568,15 @@ static void test_follow_many_answers_as_one_by_one(void)
 		uint64_t last = chunk((length - 1) * LISTS + list);
 		uint64_t after[] = {0, chunk(list), LOW + 8 * WORDS + 0x100, last + 8, chunk(LISTS + list)};
 		link_to(words, last, after[list % COUNT_OF(after)], shift);
-		lists[list] = (struct heapwalk_list){
-		    .words = words, .low = LOW, .word_count = WORDS, .address = chunk(list),
-		    .link_offset = FD, .alignment_mask = list % 3 ? ALIGNED : ANY_ALIGNMENT,
-		    .end = list % 4 == 1 ? chunk(2 * LISTS + list) : 0,
-		    .limit = list % 5 == 2 ? length / 2 + 1 : 1000, .shift = shift};
+		lists[list] = (struct heapwalk_list){.words = words,
+		                                     .low = LOW,
+		                                     .word_count = WORDS,
+		                                     .address = chunk(list),
+		                                     .link_offset = FD,
+		                                     .alignment_mask = list % 3 ? ALIGNED : ANY_ALIGNMENT,
+		                                     .end = list % 4 == 1 ? chunk(2 * LISTS + list) : 0,
+		                                     .limit = list % 5 == 2 ? length / 2 + 1 : 1000,
+		                                     .shift = shift};
 	}
 	struct heapwalk_list alone[LISTS];
 	memcpy(alone, lists, sizeof(lists));
@@ -601,7 +605,12 @@ static void test_follow_many_answers_as_one_by_one(void)
 
 /* ---- heapwalk_classify -------------------------------------------------------------------- */
 
-enum { KIND_TCACHE = ROW_TCACHE, KIND_FASTBIN = ROW_FASTBIN, KIND_UNSORTED = ROW_UNSORTED, KIND_SMALLBIN = ROW_SMALLBIN };
+enum {
+	KIND_TCACHE = ROW_TCACHE,
+	KIND_FASTBIN = ROW_FASTBIN,
+	KIND_UNSORTED = ROW_UNSORTED,
+	KIND_SMALLBIN = ROW_SMALLBIN
+};
 /* The size field's bits as glibc 2.36 on x86-64 has them; the extension passes its geometry's. */
 #define PREV_INUSE_BIT 1ull
 #define SIZE_MASK (~(uint64_t)7)
@@ -645,10 +654,10 @@ static struct classify_result classify_at(const uint64_t *positions, const uint6
 	if (listed.count)
 		memcpy(value_copy, listed.values, listed.count * sizeof(*value_copy));
 	memset(codes, UNTOUCHED, count);
-	result.status = heapwalk_classify(position_copy, field_copy, count, cut, top_row, start, address_copy,
-	                                  value_copy, listed.count, kind_of_value, COUNT_OF(kind_of_value),
-	                                  PREV_INUSE_BIT, codes,
-	                                  &result.binned_rows, &result.binned_values, &result.free_rows);
+	result.status =
+	    heapwalk_classify(position_copy, field_copy, count, cut, top_row, start, address_copy, value_copy,
+	                      listed.count, kind_of_value, COUNT_OF(kind_of_value), PREV_INUSE_BIT, codes,
+	                      &result.binned_rows, &result.binned_values, &result.free_rows);
 	memset(result.codes, UNTOUCHED, sizeof(result.codes));
 	memcpy(result.codes, codes, count);
 	free(codes);
@@ -741,8 +750,9 @@ static void test_classify_first_list_wins(void)
 static void test_classify_addresses_outside_the_segment(void)
 {
 	/* Rows at START .. START + 0x60; the rows end at START + 0x80. */
-	const uint64_t addresses[] = {START - 0x20, START - 8, START + 0x80, START + 0x1000,
-	                              START + 0x100000000ull, UINT64_MAX & ~15ull, 0, 16, START + 0x20};
+	const uint64_t addresses[] = {
+	    START - 0x20,        START - 8, START + 0x80, START + 0x1000, START + 0x100000000ull,
+	    UINT64_MAX & ~15ull, 0,         16,           START + 0x20};
 	const uint32_t values[] = {0, 0, 0, 1, 1, 1, 2, 2, 3};
 	const uint64_t fields[4] = {0x21, 0x21, 0x21, 0x21};
 	struct classify_result result = classify(fields, 4, 4, -1, LISTED(addresses, values));
@@ -760,7 +770,8 @@ static void test_classify_address_zero_is_never_listed(void)
 	const uint64_t addresses[] = {0, 0x20};
 	const uint32_t values[] = {1, 2};
 	const uint64_t fields[3] = {0x21, 0x21, 0x21};
-	struct classify_result result = classify_at(positions, fields, 3, 3, -1, 0, LISTED(addresses, values));
+	struct classify_result result =
+	    classify_at(positions, fields, 3, 3, -1, 0, LISTED(addresses, values));
 	CU_ASSERT_EQUAL(result.status, 0);
 	assert_codes(&result, (uint8_t[]){ROW_IN_USE, KIND_UNSORTED, ROW_IN_USE}, 3);
 	assert_words(&result.binned_rows, (uint64_t[]){1}, 1);
@@ -788,24 +799,25 @@ static void test_classify_headers_at_odd_words(void)
 	 * row count of a later block matters).  Each header's own address finds its row; the words
 	 * between them, odd or even, find none. */
 	const uint64_t positions[6] = {0, 3, 4, 9, 10, 75};
-	const uint64_t addresses[] = {START + 8 * 3,  START + 8 * 9,  START + 8 * 2, START + 8 * 5,
-	                              START + 8 * 11, START + 8 * 75, START + 8 * 74, START + 8 * 76,
-	                              START + 8 * 10};
+	const uint64_t addresses[] = {START + 8 * 3,  START + 8 * 9,  START + 8 * 2,
+	                              START + 8 * 5,  START + 8 * 11, START + 8 * 75,
+	                              START + 8 * 74, START + 8 * 76, START + 8 * 10};
 	const uint32_t values[] = {0, 1, 2, 2, 2, 3, 3, 3, 2};
 	const uint64_t fields[6] = {0x19, 0x9, 0x29, 0x9, 0x209, 0x21};
-	struct classify_result result = classify_at(positions, fields, 6, 6, -1, START, LISTED(addresses, values));
+	struct classify_result result =
+	    classify_at(positions, fields, 6, 6, -1, START, LISTED(addresses, values));
 	CU_ASSERT_EQUAL(result.status, 0);
-	assert_codes(&result,
-	             (uint8_t[]){ROW_IN_USE, KIND_TCACHE, ROW_IN_USE, KIND_FASTBIN, KIND_UNSORTED, KIND_SMALLBIN},
-	             6);
+	assert_codes(
+	    &result,
+	    (uint8_t[]){ROW_IN_USE, KIND_TCACHE, ROW_IN_USE, KIND_FASTBIN, KIND_UNSORTED, KIND_SMALLBIN}, 6);
 	assert_words(&result.binned_rows, (uint64_t[]){1, 3, 4, 5}, 4);
 	assert_words(&result.binned_values, (uint64_t[]){0, 1, 2, 3}, 4);
 	classify_free(&result);
 
 	/* Even headers only, 16 bytes apart or more: an odd word 8 bytes past a header is no header. */
 	const uint64_t even[4] = {0, 2, 6, 130};
-	const uint64_t near[] = {START + 8, START + 8 * 3, START + 8 * 7, START + 8 * 131, START + 8 * 129,
-	                         START + 8 * 128, START + 8 * 6};
+	const uint64_t near[] = {START + 8,       START + 8 * 3,   START + 8 * 7, START + 8 * 131,
+	                         START + 8 * 129, START + 8 * 128, START + 8 * 6};
 	const uint32_t near_values[] = {0, 0, 0, 0, 0, 0, 1};
 	result = classify_at(even, fields, 4, 4, -1, START, LISTED(near, near_values));
 	CU_ASSERT_EQUAL(result.status, 0);
@@ -892,7 +904,8 @@ static void test_classify_positions_must_increase(void)
 	const uint64_t fields[3] = {0x41, 0x21, 0x21};
 	const uint64_t addresses[] = {START + 0x20};
 	const uint32_t values[] = {0};
-	struct classify_result result = classify_at(positions, fields, 3, 3, -1, START, LISTED(addresses, values));
+	struct classify_result result =
+	    classify_at(positions, fields, 3, 3, -1, START, LISTED(addresses, values));
 	CU_ASSERT_EQUAL(result.status, CLASSIFY_BAD_POSITIONS);
 	classify_free(&result);
 
@@ -925,7 +938,8 @@ static void reference_classify(const uint64_t *positions, const uint64_t *fields
 		} else if (first != SIZE_MAX) {
 			uint32_t value = listed_values[first];
 			codes[row] = value < COUNT_OF(kind_of_value) ? kind_of_value[value] : ROW_IN_USE;
-			CU_ASSERT_FATAL(append_word(binned_rows, row) == 0 && append_word(binned_values, value) == 0);
+			CU_ASSERT_FATAL(append_word(binned_rows, row) == 0 &&
+			                append_word(binned_values, value) == 0);
 		} else if (row + 1 < count && !(fields[row + 1] & 1)) {
 			codes[row] = ROW_FREE;
 			CU_ASSERT_FATAL(append_word(free_rows, row) == 0);
@@ -975,13 +989,27 @@ static void test_classify_matches_reference(void)
 		for (size_t i = 0; i < listed_count; i++) {
 			uint64_t row_header = count ? start + 8 * positions[(size_t)rand() % count] : start;
 			switch (rand() % 8) {
-			case 0: listed[i] = row_header + 8 * (uint64_t)(rand() % 5); break;
-			case 1: listed[i] = row_header + (uint64_t)(rand() % 16); break;
-			case 2: listed[i] = start + 8 * (uint64_t)(rand() % (word + 8)); break;
-			case 3: listed[i] = rand() % 2 ? 0 : random_word(); break;
-			case 4: listed[i] = start - 8 * (uint64_t)(rand() % 4); break;
-			case 5: listed[i] = i ? listed[(size_t)rand() % i] : row_header; break;
-			default: listed[i] = row_header; break;
+			case 0:
+				listed[i] = row_header + 8 * (uint64_t)(rand() % 5);
+				break;
+			case 1:
+				listed[i] = row_header + (uint64_t)(rand() % 16);
+				break;
+			case 2:
+				listed[i] = start + 8 * (uint64_t)(rand() % (word + 8));
+				break;
+			case 3:
+				listed[i] = rand() % 2 ? 0 : random_word();
+				break;
+			case 4:
+				listed[i] = start - 8 * (uint64_t)(rand() % 4);
+				break;
+			case 5:
+				listed[i] = i ? listed[(size_t)rand() % i] : row_header;
+				break;
+			default:
+				listed[i] = row_header;
+				break;
 			}
 			values[i] = (uint32_t)(rand() % (COUNT_OF(kind_of_value) + 2));
 		}
@@ -992,12 +1020,11 @@ static void test_classify_matches_reference(void)
 		struct heapwalk_words got[3] = {{0}}, want[3] = {{0}};
 		memset(codes, UNTOUCHED, count);
 		memset(expected_codes, UNTOUCHED, count);
-		int status = heapwalk_classify(positions, fields, count, cut, top_row, start, listed,
-		                               values, listed_count, kind_of_value, COUNT_OF(kind_of_value),
-		                               PREV_INUSE_BIT, codes,
-		                               &got[0], &got[1], &got[2]);
-		reference_classify(positions, fields, count, cut, top_row, start, listed, values, listed_count,
-		                   expected_codes, &want[0], &want[1], &want[2]);
+		int status = heapwalk_classify(positions, fields, count, cut, top_row, start, listed, values,
+		                               listed_count, kind_of_value, COUNT_OF(kind_of_value),
+		                               PREV_INUSE_BIT, codes, &got[0], &got[1], &got[2]);
+		reference_classify(positions, fields, count, cut, top_row, start, listed, values,
+		                   listed_count, expected_codes, &want[0], &want[1], &want[2]);
 		CU_ASSERT_EQUAL_FATAL(status, 0);
 		CU_ASSERT_FATAL(count == 0 || memcmp(codes, expected_codes, count) == 0);
 		for (size_t k = 0; k < 3; k++) {
@@ -1152,7 +1179,8 @@ static void test_histogram_random_keys(void)
 		while (entry < expected_keys.count && expected_keys.data[entry] != key)
 			entry++;
 		if (entry == expected_keys.count)
-			CU_ASSERT_FATAL(append_word(&expected_keys, key) == 0 && append_word(&expected_counts, 0) == 0);
+			CU_ASSERT_FATAL(append_word(&expected_keys, key) == 0 &&
+			                append_word(&expected_counts, 0) == 0);
 		expected_counts.data[entry]++;
 	}
 	CU_ASSERT_EQUAL(histogram(fields, codes, ROWS, &keys, &counts), 0);

@@ -20,10 +20,15 @@ import json
 import os
 import random
 import struct
+import sys
 import threading
 import time
 
 import gdb
+
+# Sourced inside gdb: the shared test modules are two folders up from this file.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import json_contract  # noqa: E402 - the --json contract every answer must keep
 
 WORD = 8
 COMMANDS = ["heap", "heap summary", "heap arenas", "heap arena", "heap chunks",
@@ -160,7 +165,7 @@ def plan_case(rng, heap_map):
 
 
 def run_command(command, timeout):
-    """('ok'|'error'|'hang'|'traceback'|'internal'|'bad-error', message)."""
+    """('ok'|'error'|'hang'|'traceback'|'internal'|'bad-error'|'bad-json', message)."""
     with Watchdog(timeout) as dog:
         try:
             output = gdb.execute(command, to_string=True)
@@ -172,6 +177,15 @@ def run_command(command, timeout):
             if lines and lines[-1].startswith("heap: "):
                 message = lines[-1]
             else:
+                if "--json" in command:
+                    # However damaged the heap, a JSON answer keeps the contract (docs/schema/).
+                    try:
+                        document = json.loads(lines[-1])
+                    except (ValueError, IndexError):
+                        return "bad-json", "not one JSON document: " + output[-300:]
+                    broken = json_contract.problems(command, document)
+                    if broken:
+                        return "bad-json", "; ".join(broken[:3])
                 return "ok", output
         except KeyboardInterrupt:
             return "hang", "interrupted by the watchdog after %ss" % timeout
@@ -279,7 +293,7 @@ def main():
                     check_status = status
                 if status == "internal":
                     summary["internal"] += 1
-                if status in ("hang", "traceback", "bad-error", "internal"):
+                if status in ("hang", "traceback", "bad-error", "internal", "bad-json"):
                     problems.append({"command": command, "status": status,
                                      "message": message[-600:]})
             for kind, _address in plan:

@@ -10,14 +10,14 @@
 
 static inline void report_malloc_provider(void)
 {
-    Dl_info info;
-    void *(*volatile entry)(size_t) = malloc;
-    const char *name = "unknown";
-    if (dladdr((void *)entry, &info) != 0 && info.dli_fname != NULL) {
-        const char *slash = strrchr(info.dli_fname, '/');
-        name = slash ? slash + 1 : info.dli_fname;
-    }
-    fprintf(stderr, "malloc provider: %s\n", name);
+	Dl_info info;
+	void *(*volatile entry)(size_t) = malloc;
+	const char *name = "unknown";
+	if (dladdr((void *)entry, &info) != 0 && info.dli_fname != NULL) {
+		const char *slash = strrchr(info.dli_fname, '/');
+		name = slash ? slash + 1 : info.dli_fname;
+	}
+	fprintf(stderr, "malloc provider: %s\n", name);
 }
 
 #endif

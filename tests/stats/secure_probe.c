@@ -17,7 +17,7 @@ int main(void)
 	char *after = sbrk(0);
 	if (block == NULL)
 		return 1;
-	printf("break grew by %#lx, fresh block starts %02x %02x %02x %02x\n", (unsigned long)(after - before),
-	       block[0], block[1], block[2], block[3]);
+	printf("break grew by %#lx, fresh block starts %02x %02x %02x %02x\n",
+	       (unsigned long)(after - before), block[0], block[1], block[2], block[3]);
 	return 0;
 }

@@ -81,8 +81,8 @@ static void scenario_bins(void)
 /* Large chunks of several sizes, some equal, sorted into large bins by a bigger request. */
 static void scenario_largebins(void)
 {
-	static const size_t sizes[] = { 1100, 1500, 1500, 2000, 3200, 3600, 9000, 9000, 12000, 40000, 70000,
-		                        100000, 1100, 2600 };
+	static const size_t sizes[] = {1100, 1500,  1500,  2000,  3200,   3600, 9000,
+	                               9000, 12000, 40000, 70000, 100000, 1100, 2600};
 	int n = 0;
 	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
 		blocks[n++] = malloc(sizes[i]);
@@ -220,7 +220,8 @@ static void scenario_checked_sample(void)
 	malloc(7000);
 	malloc(300000);
 	pthread_t thread;
-	if (pthread_create(&thread, NULL, checked_sample_thread, NULL) != 0 || pthread_join(thread, NULL) != 0) {
+	if (pthread_create(&thread, NULL, checked_sample_thread, NULL) != 0 ||
+	    pthread_join(thread, NULL) != 0) {
 		fputs("pthread failed\n", stderr);
 		exit(2);
 	}
@@ -231,9 +232,15 @@ static const struct {
 	const char *name;
 	void (*run)(void);
 } scenarios[] = {
-	{ "fresh", scenario_fresh },         { "fastbins", scenario_fastbins }, { "bins", scenario_bins },
-	{ "largebins", scenario_largebins }, { "mmapped", scenario_mmapped },   { "trim", scenario_trim },
-	{ "mallopt", scenario_mallopt },     { "random", scenario_random },     { "checked-sample", scenario_checked_sample },
+    {"fresh", scenario_fresh},
+    {"fastbins", scenario_fastbins},
+    {"bins", scenario_bins},
+    {"largebins", scenario_largebins},
+    {"mmapped", scenario_mmapped},
+    {"trim", scenario_trim},
+    {"mallopt", scenario_mallopt},
+    {"random", scenario_random},
+    {"checked-sample", scenario_checked_sample},
 };
 
 int main(int argc, char **argv)

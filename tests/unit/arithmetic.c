@@ -14,8 +14,8 @@
 
 static void test_request_to_size_examples(void)
 {
-	static const size_t pairs[][2] = {{0, 32},      {1, 32},      {24, 32},    {25, 48},
-	                                  {40, 48},     {41, 64},     {1032, 1040}, {1033, 1056},
+	static const size_t pairs[][2] = {{0, 32},          {1, 32},     {24, 32},     {25, 48},
+	                                  {40, 48},         {41, 64},    {1032, 1040}, {1033, 1056},
 	                                  {200000, 200016}, {4096, 4112}};
 	for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++)
 		CU_ASSERT_EQUAL(request_to_size(pairs[i][0]), pairs[i][1]);
@@ -136,9 +136,9 @@ static const struct {
 	unsigned int first_bin, last_bin;
 	size_t from, step;
 } largebin_ranges[] = {
-    {64, 96, 1024, 64},     {97, 97, 3136, 448},     {98, 111, 3584, 512},
-    {112, 112, 10752, 1536}, {113, 119, 12288, 4096}, {120, 120, 40960, 24576},
-    {121, 121, 65536, 32768}, {122, 122, 98304, 32768}, {123, 123, 131072, 32768},
+    {64, 96, 1024, 64},        {97, 97, 3136, 448},        {98, 111, 3584, 512},
+    {112, 112, 10752, 1536},   {113, 119, 12288, 4096},    {120, 120, 40960, 24576},
+    {121, 121, 65536, 32768},  {122, 122, 98304, 32768},   {123, 123, 131072, 32768},
     {124, 124, 163840, 98304}, {125, 125, 262144, 262144}, {126, 126, 524288, 0},
 };
 
@@ -159,11 +159,25 @@ static void test_largebin_index_ranges(void)
 {
 	for (size_t size = 1024; size < 2 * 1024 * 1024; size += 16)
 		CU_ASSERT_EQUAL_FATAL(largebin_index(size), largebin_from_table(size));
-	static const size_t edges[][2] = {{1024, 64},   {3120, 96},   {3136, 97},   {3568, 97},
-	                                  {3584, 98},   {10736, 111}, {10752, 112}, {12272, 112},
-	                                  {12288, 113}, {40944, 119}, {40960, 120}, {65520, 120},
-	                                  {65536, 121}, {98304, 122}, {131072, 123}, {163840, 124},
-	                                  {262144, 125}, {524288, 126}, {(size_t)1 << 40, 126}};
+	static const size_t edges[][2] = {{1024, 64},
+	                                  {3120, 96},
+	                                  {3136, 97},
+	                                  {3568, 97},
+	                                  {3584, 98},
+	                                  {10736, 111},
+	                                  {10752, 112},
+	                                  {12272, 112},
+	                                  {12288, 113},
+	                                  {40944, 119},
+	                                  {40960, 120},
+	                                  {65520, 120},
+	                                  {65536, 121},
+	                                  {98304, 122},
+	                                  {131072, 123},
+	                                  {163840, 124},
+	                                  {262144, 125},
+	                                  {524288, 126},
+	                                  {(size_t)1 << 40, 126}};
 	for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++)
 		CU_ASSERT_EQUAL(largebin_index(edges[i][0]), edges[i][1]);
 	CU_ASSERT_EQUAL(bin_index(524288), 126);
@@ -174,8 +188,8 @@ static void test_fastbin_index_and_limit(void)
 	for (size_t size = 32, index = 0; size <= 176; size += 16, index++)
 		CU_ASSERT_EQUAL(fastbin_index(size), index);
 	size_t saved = global_max_fast;
-	static const size_t settings[][2] = {{0, 16}, {1, 16}, {7, 16}, {8, 16}, {24, 32},
-	                                     {120, 128}, {128, 128}, {160, 160}};
+	static const size_t settings[][2] = {{0, 16},  {1, 16},    {7, 16},    {8, 16},
+	                                     {24, 32}, {120, 128}, {128, 128}, {160, 160}};
 	for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
 		set_max_fast(settings[i][0]);
 		CU_ASSERT_EQUAL(get_max_fast(), settings[i][1]);

@@ -139,8 +139,7 @@ static void append_printable(char *out, size_t size, const char *text, size_t le
 	}
 }
 
-static void report(const struct registered_test *test, const char *what,
-                   const struct child_outcome *outcome)
+static void report(const struct registered_test *test, const char *what, const struct child_outcome *outcome)
 {
 	char text[1600];
 	char end[128];
@@ -184,10 +183,15 @@ static void run_registered_test(void)
 	const char *test_name = CU_get_current_test()->pName;
 	for (size_t i = 0; i < registered_count; i++) {
 		const struct registered_test *test = &registered[i];
-		if (strcmp(test->suite_label, suite_label) != 0 || strcmp(test->heap_case->name, test_name) != 0)
+		if (strcmp(test->suite_label, suite_label) != 0 ||
+		    strcmp(test->heap_case->name, test_name) != 0)
 			continue;
-		char *argv[] = {self_path, "--case", (char *)test->suite->name,
-		                (char *)test->heap_case->name, (char *)test->config->allocator_file, NULL};
+		char *argv[] = {self_path,
+		                "--case",
+		                (char *)test->suite->name,
+		                (char *)test->heap_case->name,
+		                (char *)test->config->allocator_file,
+		                NULL};
 		static struct child_outcome outcome;
 		child_run(argv, test->config->preload, &outcome);
 		judge(test, &outcome);
@@ -287,12 +291,14 @@ int case_runner_main(int argc, char **argv, const struct heap_suite *suites, siz
 		if (strcmp(argv[i], "--configs") == 0 && i + 1 < argc)
 			config_list = argv[++i];
 		else if (strcmp(argv[i], "--clone") == 0 && i + 1 < argc)
-			snprintf(clone_path, sizeof clone_path, "%s", realpath(argv[++i], NULL) ? : argv[i]);
+			snprintf(clone_path, sizeof clone_path, "%s", realpath(argv[++i], NULL) ?: argv[i]);
 		else if (strcmp(argv[i], "--known-failures") == 0 && i + 1 < argc)
 			load_known_failures(argv[++i], &known, &known_count);
 		else {
-			fprintf(stderr, "usage: %s [--configs self|glibc,clone] [--clone LIB] "
-			                "[--known-failures FILE]\n", argv[0]);
+			fprintf(stderr,
+			        "usage: %s [--configs self|glibc,clone] [--clone LIB] "
+			        "[--known-failures FILE]\n",
+			        argv[0]);
 			return 64;
 		}
 	}
@@ -317,9 +323,10 @@ int case_runner_main(int argc, char **argv, const struct heap_suite *suites, siz
 			if (!suite)
 				return unit_registry_error();
 			for (const struct heap_case *c = suites[s].cases; c->name; c++) {
-				if (configs[k].is_clone && is_known_failure(known, known_count, suites[s].name, c->name)) {
-					printf("left out under %s (known clone failure): %s/%s\n", configs[k].label,
-					       suites[s].name, c->name);
+				if (configs[k].is_clone &&
+				    is_known_failure(known, known_count, suites[s].name, c->name)) {
+					printf("left out under %s (known clone failure): %s/%s\n",
+					       configs[k].label, suites[s].name, c->name);
 					continue;
 				}
 				registered[registered_count++] =

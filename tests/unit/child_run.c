@@ -140,8 +140,7 @@ const char *child_describe_end(const struct child_outcome *outcome, char *buffer
 	else if (outcome->exited)
 		snprintf(buffer, size, "exited with %d", outcome->exit_code);
 	else
-		snprintf(buffer, size, "killed by SIG%s", sigabbrev_np(outcome->signal_number)
-		                                              ? sigabbrev_np(outcome->signal_number)
-		                                              : "?");
+		snprintf(buffer, size, "killed by SIG%s",
+		         sigabbrev_np(outcome->signal_number) ? sigabbrev_np(outcome->signal_number) : "?");
 	return buffer;
 }

@@ -14,7 +14,7 @@
 #define CHILD_OUTPUT_MAX 16384
 
 struct child_outcome {
-	bool exited;          /* normal exit (exit_code valid) rather than a signal */
+	bool exited; /* normal exit (exit_code valid) rather than a signal */
 	int exit_code;
 	int signal_number;    /* valid when !exited */
 	bool spawn_failed;    /* fork/pipe/exec machinery failed: output holds the reason */

@@ -47,19 +47,19 @@ void case_report_failure(const char *file, int line, const char *expression);
 void case_report_values(const char *file, int line, const char *expression, uintptr_t actual,
                         uintptr_t expected);
 
-#define EXPECT(condition)                                                                          \
-	do {                                                                                       \
-		if (!(condition))                                                                  \
-			case_report_failure(__FILE__, __LINE__, #condition);                       \
+#define EXPECT(condition)                                                                                    \
+	do {                                                                                                 \
+		if (!(condition))                                                                            \
+			case_report_failure(__FILE__, __LINE__, #condition);                                 \
 	} while (0)
 
-#define EXPECT_EQ(actual, expected)                                                                \
-	do {                                                                                       \
-		uintptr_t actual_value_ = (uintptr_t)(actual);                                     \
-		uintptr_t expected_value_ = (uintptr_t)(expected);                                 \
-		if (actual_value_ != expected_value_)                                              \
-			case_report_values(__FILE__, __LINE__, #actual " == " #expected,           \
-			                   actual_value_, expected_value_);                        \
+#define EXPECT_EQ(actual, expected)                                                                          \
+	do {                                                                                                 \
+		uintptr_t actual_value_ = (uintptr_t)(actual);                                               \
+		uintptr_t expected_value_ = (uintptr_t)(expected);                                           \
+		if (actual_value_ != expected_value_)                                                        \
+			case_report_values(__FILE__, __LINE__, #actual " == " #expected, actual_value_,      \
+			                   expected_value_);                                                 \
 	} while (0)
 
 /* ---- reading the heap through its public layout (the same on glibc and the clone) ---- */

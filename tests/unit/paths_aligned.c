@@ -140,14 +140,14 @@ static void usable_size(void)
 }
 
 const struct heap_case calloc_and_aligned_cases[] = {
-	{"calloc zeroes reused memory", calloc_zeroes_reused_memory, NULL},
-	{"calloc bypasses the tcache", calloc_bypasses_tcache, NULL},
-	{"calloc overflow", calloc_overflow, NULL},
-	{"memalign alignments", memalign_alignments, NULL},
-	{"memalign rounds odd alignments up", memalign_rounds_odd_alignments_up, NULL},
-	{"memalign EINVAL and ENOMEM", memalign_error_rules, NULL},
-	{"posix_memalign rules", posix_memalign_rules, NULL},
-	{"valloc and pvalloc", valloc_and_pvalloc, NULL},
-	{"malloc_usable_size", usable_size, NULL},
-	{NULL, NULL, NULL},
+    {"calloc zeroes reused memory", calloc_zeroes_reused_memory, NULL},
+    {"calloc bypasses the tcache", calloc_bypasses_tcache, NULL},
+    {"calloc overflow", calloc_overflow, NULL},
+    {"memalign alignments", memalign_alignments, NULL},
+    {"memalign rounds odd alignments up", memalign_rounds_odd_alignments_up, NULL},
+    {"memalign EINVAL and ENOMEM", memalign_error_rules, NULL},
+    {"posix_memalign rules", posix_memalign_rules, NULL},
+    {"valloc and pvalloc", valloc_and_pvalloc, NULL},
+    {"malloc_usable_size", usable_size, NULL},
+    {NULL, NULL, NULL},
 };

@@ -179,16 +179,16 @@ static void free_keeps_errno(void)
 }
 
 const struct heap_case free_path_cases[] = {
-	{"tcache then fastbin", tcache_then_fastbin, NULL},
-	{"unsorted merges backward and forward", unsorted_merges_backward_and_forward, NULL},
-	{"unsorted merge forward", unsorted_merge_forward, NULL},
-	{"unsorted insertion at the head", unsorted_insertion_at_head, NULL},
-	{"merge into top", merge_into_top, NULL},
-	{"fastbin chunk next to top stays fast", fastbin_next_to_top_stays_fast, NULL},
-	{"malloc_consolidate on a large request", consolidate_on_large_request, NULL},
-	{"consolidate on a large free", consolidate_on_large_free, NULL},
-	{"small request does not consolidate", small_request_does_not_consolidate, NULL},
-	{"systrim gives memory back", systrim_gives_memory_back, NULL},
-	{"free keeps errno", free_keeps_errno, NULL},
-	{NULL, NULL, NULL},
+    {"tcache then fastbin", tcache_then_fastbin, NULL},
+    {"unsorted merges backward and forward", unsorted_merges_backward_and_forward, NULL},
+    {"unsorted merge forward", unsorted_merge_forward, NULL},
+    {"unsorted insertion at the head", unsorted_insertion_at_head, NULL},
+    {"merge into top", merge_into_top, NULL},
+    {"fastbin chunk next to top stays fast", fastbin_next_to_top_stays_fast, NULL},
+    {"malloc_consolidate on a large request", consolidate_on_large_request, NULL},
+    {"consolidate on a large free", consolidate_on_large_free, NULL},
+    {"small request does not consolidate", small_request_does_not_consolidate, NULL},
+    {"systrim gives memory back", systrim_gives_memory_back, NULL},
+    {"free keeps errno", free_keeps_errno, NULL},
+    {NULL, NULL, NULL},
 };

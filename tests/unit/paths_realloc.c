@@ -111,14 +111,14 @@ static void realloc_impossible_size(void)
 }
 
 const struct heap_case realloc_path_cases[] = {
-	{"grow into top", grow_into_top, NULL},
-	{"grow into the next free chunk", grow_into_next_free_chunk, NULL},
-	{"shrink with split", shrink_with_split, NULL},
-	{"shrink too little to split", shrink_too_little_to_split, NULL},
-	{"move when blocked", move_when_blocked, NULL},
-	{"mremap of an mmapped chunk", mremap_of_mmapped_chunk, NULL},
-	{"realloc(NULL, n) is malloc", realloc_null_is_malloc, NULL},
-	{"realloc(p, 0) frees", realloc_zero_frees, NULL},
-	{"impossible sizes fail with ENOMEM", realloc_impossible_size, NULL},
-	{NULL, NULL, NULL},
+    {"grow into top", grow_into_top, NULL},
+    {"grow into the next free chunk", grow_into_next_free_chunk, NULL},
+    {"shrink with split", shrink_with_split, NULL},
+    {"shrink too little to split", shrink_too_little_to_split, NULL},
+    {"move when blocked", move_when_blocked, NULL},
+    {"mremap of an mmapped chunk", mremap_of_mmapped_chunk, NULL},
+    {"realloc(NULL, n) is malloc", realloc_null_is_malloc, NULL},
+    {"realloc(p, 0) frees", realloc_zero_frees, NULL},
+    {"impossible sizes fail with ENOMEM", realloc_impossible_size, NULL},
+    {NULL, NULL, NULL},
 };

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""The current tables of docs/performance.md, made from what `make bench` measured.
+
+Reads build/bench/results.json (and build/bench/instructions.json when `make
+bench-instructions` wrote it) and rewrites the part of the page between its two marker lines, so
+the page always shows the numbers of the last run beside the method that produced them.  Commit
+the page after a run worth keeping.
+
+Usage: performance_tables.py BENCH_DIR PAGE"""
+
+import json
+import os
+import sys
+
+BEGIN = "<!-- tables from build/bench/results.json: bench/performance_tables.py writes below -->"
+END = "<!-- end of the generated tables -->"
+
+# (key in a workload's row, what the table calls that way of running the clone)
+ALLOCATOR_SIDES = (("clone", "preloaded"), ("linked", "linked in"))
+EXTENSION_COMMANDS = (("heap", "`heap`"), ("chunks-summary", "`heap chunks --summary`"),
+                      ("bins", "`heap bins`"), ("check", "`heap check`"),
+                      ("chunks-json", "`heap chunks --json`"),
+                      ("chunks", "`heap chunks` >/dev/null"))
+PURE_PYTHON_OF = {"chunks-summary": "chunks-summary-python", "check": "check-python"}
+
+
+def number(value, digits=3):
+    return "-" if value is None else "%.*f" % (digits, value)
+
+
+def table(header, rows, right_from=1):
+    """A Markdown table: the first `right_from` columns left-aligned, the rest right-aligned."""
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join("---" if i < right_from else "--:" for i in range(len(header))) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def machine_line(results):
+    machine = results.get("machine", {})
+    load = machine.get("load_average") or []
+    return ("Measured %s on %s (%s cores, %s MB), Linux %s, %s, %s, Python %s; load average at "
+            "the start %s." % (results.get("when", "?"), machine.get("cpu", "?"),
+                               machine.get("cores", "?"), machine.get("memory_mb", "?"),
+                               machine.get("kernel", "?"), machine.get("libc", "?"),
+                               machine.get("gdb", "?"), machine.get("python", "?"),
+                               " / ".join("%.2f" % value for value in load) or "?"))
+
+
+def allocator_section(allocator):
+    rows = []
+    for row in allocator["workloads"]:
+        glibc = row["glibc"]
+        for side, label in ALLOCATOR_SIDES:
+            ratios = row if side == "clone" else row["linked_in"]
+            ours = row[side]
+            extra = ratios["extra_rss_kb"]
+            rows.append([row["workload"] if side == "clone" else "", label,
+                         number(glibc["wall_s"]), number(ours["wall_s"]),
+                         number(ratios["ratio_wall"]), number(ratios["paired_ratio_wall"]),
+                         number(ratios["ratio_cpu"]), number(ratios["paired_ratio_cpu"]),
+                         "%d" % glibc["peak_rss_kb"], "%d" % ours["peak_rss_kb"],
+                         number(ratios["ratio_peak_rss"]),
+                         "-" if extra is None else "%+d" % round(extra)])
+    header = ["workload", "clone", "glibc s", "clone s", "wall ratio", "paired", "cpu ratio",
+              "paired", "glibc KB", "clone KB", "RSS ratio", "+KB"]
+    text = ["### Allocator", "",
+            "%d interleaved rounds%s; medians, the ratio of the medians, the median of the "
+            "per-round ratios (paired) and the mean per-round peak-RSS difference (+KB)." % (
+                allocator["runs"], "" if allocator.get("pinned_cpu") is None else
+                ", single-threaded workloads pinned to CPU %d" % allocator["pinned_cpu"]),
+            "", table(header, rows, right_from=2)]
+    text += ["FAILED: " + failure for failure in allocator.get("failures", [])]
+    return text
+
+
+def instructions_section(rows):
+    body = [[row["workload"], "{:,}".format(row["glibc"]), "{:,}".format(row["clone"]),
+             number(row["ratio"]), "{:,}".format(row["linked"]), number(row["linked_ratio"])]
+            for row in rows]
+    return ["### Instructions", "",
+            "valgrind's callgrind (`make bench-instructions`), independent of the machine's load.",
+            "", table(["workload", "glibc", "preloaded", "ratio", "linked in", "ratio"], body)]
+
+
+def extension_section(extension):
+    commands = extension.get("commands", {})
+    core, live = commands.get("core", {}), commands.get("live", {})
+
+    def seconds(entry):
+        return "-" if not entry or entry.get("error") else number(entry.get("seconds"), 2)
+
+    rows = []
+    for label, shown in EXTENSION_COMMANDS:
+        pure = core.get(PURE_PYTHON_OF.get(label, ""), {})
+        peak = (core.get(label) or {}).get("peak_rss_mb")
+        rows.append([shown, seconds(core.get(label)), seconds(live.get(label)),
+                     number(peak, 0), seconds(pure) if pure else ""])
+    baseline = (core.get("baseline") or {}).get("peak_rss_mb")
+    text = ["### Extension", "",
+            "A %s-chunk heap (`bench/million_chunks`, 4 arenas, every bin kind), each command in "
+            "a fresh gdb, median of %d; gdb alone with the target: %s MB; C walk helper: %s." % (
+                "{:,}".format(extension["heap_chunks"]), extension["runs"], number(baseline, 0),
+                "yes" if extension.get("native_helper") else "NO"),
+            "", table(["%s chunks" % "{:,}".format(extension["heap_chunks"]), "core, s",
+                       "live, s", "gdb peak MB", "pure Python, core, s"], rows)]
+    naive_rows = []
+    for chunks, naive in ((extension["naive_heap_chunks"], extension.get("naive", {})),
+                          (extension["heap_chunks"], commands.get("naive", {}))):
+        core_entry, live_entry = naive.get("core") or {}, naive.get("live") or {}
+        if not core_entry and not live_entry:
+            continue
+        row = ["{:,} chunks".format(chunks)]
+        for entry in (core_entry, live_entry):
+            ratio = ("**%sx**" % number(entry.get("ratio"), 0) if entry.get("same_result")
+                     else "(results differ)")
+            row += [number(entry.get("naive_seconds")), number(entry.get("extension_seconds")),
+                    ratio]
+        naive_rows.append(row)
+    if naive_rows:
+        text += ["", "Against the naive per-field walk (`bench/naive_walk.py`), both sides in a "
+                 "fresh gdb computing the same size/state histogram:", "",
+                 table(["heap", "naive, core s", "extension, core s", "ratio", "naive, live s",
+                        "extension, live s", "ratio"], naive_rows)]
+    text += ["FAILED: " + failure for failure in extension.get("failures", [])]
+    return text
+
+
+def tables(results, instructions):
+    text = [machine_line(results)]
+    if "allocator" in results:
+        text += [""] + allocator_section(results["allocator"])
+    if instructions:
+        text += [""] + instructions_section(instructions)
+    if "extension" in results:
+        text += [""] + extension_section(results["extension"])
+    return "\n".join(text)
+
+
+def load(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__.splitlines()[-1])
+    bench_dir, page = sys.argv[1:]
+    results = load(os.path.join(bench_dir, "results.json")) or {}
+    instructions = load(os.path.join(bench_dir, "instructions.json"))
+    if not results and not instructions:
+        sys.exit("performance_tables: no results in %s (run make bench)" % bench_dir)
+    with open(page, encoding="utf-8") as handle:
+        text = handle.read()
+    if BEGIN not in text or END not in text:
+        sys.exit("performance_tables: %s lacks the marker lines" % page)
+    head, rest = text.split(BEGIN, 1)
+    _old, tail = rest.split(END, 1)
+    generated = tables(results, instructions)
+    with open(page, "w", encoding="utf-8") as handle:
+        handle.write(head + BEGIN + "\n" + generated + "\n" + END + tail)
+    print("performance tables: %s" % page)
+
+
+if __name__ == "__main__":
+    main()
