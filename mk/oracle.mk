@@ -5,11 +5,13 @@
 
 ORACLE_DIR := $(BUILD)/tests/oracle
 ORACLE_PROGRAM := $(ORACLE_DIR)/heap_oracle
+# A thread arena closing its first heap with a remainder below MINSIZE (test_closed_heap.py).
+CLOSED_HEAP_PROGRAM := $(ORACLE_DIR)/closed_heap
 ORACLE_CASES ?= 2000
 ORACLE_SEED ?= 1
 ORACLE_HARNESS := PTM_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/oracle/oracle_harness.py
 
-ALL_TARGETS += $(ORACLE_PROGRAM)
+ALL_TARGETS += $(ORACLE_PROGRAM) $(CLOSED_HEAP_PROGRAM)
 TEST_TARGETS += test-oracle
 
 $(ORACLE_PROGRAM): tests/oracle/heap_oracle.c
@@ -17,8 +19,12 @@ $(ORACLE_PROGRAM): tests/oracle/heap_oracle.c
 	$(CC) $(SAMPLE_CFLAGS) -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc \
 		-fno-builtin-realloc -pthread $< -o $@
 
+$(CLOSED_HEAP_PROGRAM): tests/oracle/closed_heap.c
+	@mkdir -p $(dir $@)
+	$(CC) $(SAMPLE_CFLAGS) -pthread $< -o $@
+
 .PHONY: test-oracle fuzz-oracle
-test-oracle: $(ORACLE_PROGRAM) $(BUILD)/libptmalloc.so $(HEAPWALK_LIBRARY)
+test-oracle: $(ORACLE_PROGRAM) $(CLOSED_HEAP_PROGRAM) $(BUILD)/libptmalloc.so $(HEAPWALK_LIBRARY)
 	PTM_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/oracle
 
 fuzz: fuzz-oracle

@@ -67,6 +67,13 @@ class ChainRules:
             self.add(Rule.BIN_POINTER, last,
                      "%s: the link stored in chunk %#x decodes to a %s (safe-linking says it "
                      "was overwritten after the free)" % (name, last, problem), predicted)
+        elif last not in self.walked and len(chain.chunks) > 1:
+            # The list led to something that is no chunk: the damage is the link that led
+            # there, stored in the entry before it.
+            holder = chain.chunks[-2]
+            self.add(Rule.BIN_POINTER, holder,
+                     "%s: the link stored in chunk %#x leads to %#x, and the walk stopped: %s"
+                     % (name, holder, last, problem))
         else:
             self.add(Rule.BIN_POINTER, last, "%s: the walk stopped: %s" % (name, problem))
 

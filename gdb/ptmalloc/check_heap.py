@@ -113,7 +113,12 @@ class HeapRules:
                              chunk.address, size, geometry.min_chunk_size),
                          self.predict_free(chunk.address))
             return
-        if chunk.state in CACHED_OR_IN_USE:
+        # When a thread arena moves to a new heap with less than MINSIZE left in the old top,
+        # sysmalloc closes the old heap with what is left as one chunk without NON_MAIN_ARENA,
+        # just before the 0|PREV_INUSE fencepost: nothing frees it, so the bit is no damage.
+        closing_remainder = (not top_heap and segment.info is not None and
+                             chunk.address + size == segment.end - geometry.header_size)
+        if chunk.state in CACHED_OR_IN_USE and not closing_remainder:
             want = 0 if arena.is_main else geometry.non_main_arena
             if chunk.size_field & geometry.non_main_arena != want:
                 self.add(Rule.ARENA_BIT, chunk.address,

@@ -79,8 +79,8 @@ class MembershipRules:
                 arena_address = owner.address if kind != ChunkState.TCACHE else None
                 if arena_address in self.broken_arenas:
                     continue
-                if kind != ChunkState.TCACHE and not chain.complete:
-                    continue
+                if not chain.complete and (kind != ChunkState.TCACHE or address == chain.chunks[-1]):
+                    continue  # the list's stop is the finding (check_chains)
                 self.add(Rule.BIN_POINTER, address,
                          "%s points at %#x, which is not a chunk of any heap%s" % (
                              place_name(kind, chain), address,

@@ -286,5 +286,11 @@ class WalkStatus:
             self.complete = False
             self.problem = "chunks between %#x and %#x cannot be listed: %s" % (start, end, why)
 
+    def doubt(self, problem):
+        """Every chunk is listed, but not every state can be trusted (a broken free list)."""
+        if self.complete:
+            self.complete = False
+            self.problem = problem
+
     def overrun(self, address, size, next_header):
         self.overruns.append((address, size, next_header))

@@ -592,6 +592,12 @@ class HeapSnapshot:
         return BinList(kind, index, size, entries, problem is None, problem, head=head,
                        size_range=size_range)
 
+    def broken_list(self):
+        """The first bin or tcache list (in priority order) whose walk stopped early, or None:
+        the chunks it held past the break can only look in use."""
+        self._load_bins()
+        return next((chain for chain in self._chains if not chain.complete), None)
+
     def _chains_by_priority(self):
         """Every bin list, in the order that decides a chunk listed twice: tcaches by thread,
         then each arena's bins; each list learns its owner on the way."""

@@ -110,6 +110,15 @@ def _selected_rows(scan, texts, wanted, counter, batch=65536):
                    [texts[row] for row in chosen])
 
 
+def _doubt_states(snap, status):
+    """A free list broken before its end hides which chunks it held past the break: they are
+    listed, but as in use, so the listing cannot claim to be complete."""
+    broken = snap.broken_list()
+    if broken is not None:
+        status.doubt("the %s list of size %#x is broken (%s): chunks it held past the break are "
+                     "listed as in use" % (broken.kind, broken.size, broken.problem))
+
+
 def _chunk_filter(states, low, high):
     """wanted(state, size) for --state, --min-size and --max-size; None without any, so that the
     listing loops skip the call per chunk."""
@@ -217,6 +226,7 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
                     mmapped.append({"address": chunk.address, "size": chunk.size,
                                     "prev_size": chunk.prev_size, "flags": chunk.flags,
                                     "state": chunk.state})
+        _doubt_states(snap, status)
         tail = {"mmapped": mmapped, "complete": status.complete}
         if status.problem:
             tail["problem"] = status.problem
@@ -286,6 +296,7 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
         if counter.left_out:
             emit(paint.meta("... %d more chunks not shown (--limit %d)" % (counter.left_out,
                                                                            limit)))
+        _doubt_states(snap, status)
         if not status.complete:
             emit(paint.meta("walk incomplete: %s" % status.problem))
         flush()
