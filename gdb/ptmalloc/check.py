@@ -18,6 +18,8 @@ lists themselves and the tcache)."""
 import collections
 import itertools
 
+from . import busy
+
 from .check_chains import ChainRules
 from .check_globals import GlobalRules
 from .check_heap import HeapRules
@@ -47,6 +49,8 @@ class Audit(ChunkOffsets, HeapRules, MembershipRules, ChainRules, GlobalRules):
         # [(start, end)] of bytes a walk stepped over past damage: what a list points at there
         # cannot be checked against the walk.
         self.walk_gaps = []
+        # The SegmentScan of every walked segment, for the rules that look past a walk.
+        self.segment_scans = []
         self.reported = set()
         # Chunks reached only through a link found broken: what they look like is no evidence.
         self.suspect = set()
@@ -143,5 +147,34 @@ def selected_thread_info(snap):
 
 
 def audit(snap):
-    """Findings of every rule over the whole heap."""
-    return Audit(snap, selected_thread_info(snap)).run()
+    """(findings of every rule over the whole heap, busy.Busy of this stop); the findings on a
+    busy arena or thread carry why they may be a call in progress."""
+    findings = Audit(snap, selected_thread_info(snap)).run()
+    found_busy = busy.find(snap)
+    if found_busy:
+        _mark_unreliable(findings, found_busy, snap)
+    return findings, found_busy
+
+
+def _mark_unreliable(findings, found_busy, snap):
+    spans = []
+    state_size = snap.layouts["state"].size
+    for arena in snap.arenas:
+        why = found_busy.arenas.get(arena.address)
+        if why is not None:
+            spans.append((arena.address, arena.address + state_size, why))
+            # A thread heap's reserved span, not just what is walked: a top caught mid-update
+            # can end short of where the heap ends.
+            spans += [(segment.address, max(segment.end, segment.address + (
+                segment.info or {}).get("mprotect_size", 0)), why) for segment in arena.heaps]
+    tcaches = {thread.tcache: found_busy.threads[thread.num] for thread in snap.threads
+               if thread.num in found_busy.threads and thread.tcache}
+    for finding in findings:
+        address = finding.address
+        if address in tcaches:
+            finding.unreliable = tcaches[address]
+            continue
+        for low, high, why in spans:
+            if address is not None and low <= address < high:
+                finding.unreliable = why
+                break

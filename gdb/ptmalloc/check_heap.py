@@ -18,7 +18,9 @@ class HeapRules:
                                   segment.kind)
         status = WalkStatus()
         top_heap = segment.start <= arena.top < max(segment.end, segment.start + 1)
-        rows = _Rows(self.snap, self.snap.scan(arena, segment, status), arena.address)
+        scan = self.snap.scan(arena, segment, status)
+        self.segment_scans.append(scan)
+        rows = _Rows(self.snap, scan, arena.address)
         rows.record_pointed(self.pointed, self.walked, self.unbinned_pointed)
         for row in rows.suspicious(arena.is_main):
             self._check_chunk(arena, segment, rows.chunk(row), rows.chunk(row - 1), top_heap)

@@ -2,8 +2,10 @@
 a heap, of the listing arena and size, and listed only once; each thread's tcache struct lies in
 a heap chunk.  A mixin of check.Audit (see check_heap.py for what the Audit supplies)."""
 
+import bisect
 import operator
 
+from . import resync
 from .check_places import place_name
 from .errors import HeapReadError
 from .findings import Rule
@@ -76,6 +78,16 @@ class MembershipRules:
             if facts is None:
                 if any(start <= address < end for start, end in self.walk_gaps):
                     continue
+                derailed = self._derailed_at(address)
+                if derailed is not None:
+                    start, size, header = derailed
+                    self.add(Rule.CHUNK_SIZE, start,
+                             "chunk at %#x has size %#x, which runs past the chunk header %#x; "
+                             "from there the chain of sizes reaches %#x, which %s lists: its "
+                             "size was enlarged" % (start, size, header, address,
+                                                    place_name(kind, chain)),
+                             self.predict_free(start))
+                    continue
                 arena_address = owner.address if kind != ChunkState.TCACHE else None
                 if arena_address in self.broken_arenas:
                     continue
@@ -108,6 +120,37 @@ class MembershipRules:
                              "chunk at %#x of size %#x is in large bin %d (%#x-%s)" % (
                                  address, facts[1], chain.index, low,
                                  "%#x" % high if high else "..."))
+
+    def _derailed_at(self, address):
+        """When a listed chunk lies inside a walked segment but off its walk, the walk left the
+        real chain before it: the first header after the last listed chunk the walk did meet
+        whose chain of sizes lands on `address` is where the real chain goes on, and the walked
+        chunk spanning that header is the one whose size is wrong.  (its address, size, the
+        header) or None."""
+        for scan in self.segment_scans:
+            words = scan.words
+            if words is None or not scan.start <= address < scan.start + (len(words) << 3):
+                continue
+            target = (address - scan.start) >> 3
+            positions = scan.positions
+            binned = [scan.positions[row] for row in scan.binned_rows]
+            passed = [word for word in binned if word < target]
+            geometry = self.geometry
+            rules = resync.ChainRules(words, geometry.size_offset >> 3, geometry.size_mask,
+                                      geometry.min_chunk_size >> 3, geometry.alignment >> 3,
+                                      ((-scan.start) % geometry.alignment) >> 3, len(words))
+            header = resync.resume_position(rules, (passed[-1] if passed else positions[0]) + 1,
+                                            {target})
+            if header is None:
+                return None
+            row = bisect.bisect_right(positions, header) - 1
+            if row < 0:
+                return None
+            size = scan.fields[row] & geometry.size_mask
+            if positions[row] + (size >> 3) <= header:
+                return None
+            return scan.start + (positions[row] << 3), size, scan.start + (header << 3)
+        return None
 
     def _check_tcache_structs(self):
         for thread in self.snap.threads:

@@ -43,18 +43,23 @@ class Rule(enum.StrEnum):
 
 
 class Finding:
-    """`rule` (a Rule), `address` (the chunk or structure), `message` (one line), and
+    """`rule` (a Rule), `address` (the chunk or structure), `message` (one line),
     `predicted_abort` (what the allocator will abort with when the program next touches the
-    damage; None when it will not abort)."""
+    damage; None when it will not abort), and `unreliable` (why the finding may be a thread's
+    call in progress rather than damage, busy.py; None when it is not)."""
 
-    __slots__ = ("rule", "address", "message", "predicted_abort")
+    __slots__ = ("rule", "address", "message", "predicted_abort", "unreliable")
 
     def __init__(self, rule, address, message, predicted_abort=None):
         self.rule = rule
         self.address = address
         self.message = message
         self.predicted_abort = predicted_abort
+        self.unreliable = None
 
     def to_json(self):
-        return {"rule": self.rule, "address": self.address, "message": self.message,
-                "predicted_abort": self.predicted_abort}
+        document = {"rule": self.rule, "address": self.address, "message": self.message,
+                    "predicted_abort": self.predicted_abort}
+        if self.unreliable:
+            document["unreliable"] = self.unreliable
+        return document

@@ -13,11 +13,12 @@
  *
  * usage: heap_oracle RECORD_FILE SEED MUTATION THREADS
  * mutations: none zero-header size-grow size-garbage clear-prev-inuse tcache-link tcache-cycle
- *            fastbin-link
+ *            fastbin-link, and busy (no damage; the threads go on allocating through the stop)
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,9 +103,12 @@ static void forget_freed(struct thread_heap *heap, unsigned char *pointer)
 			heap->freed[i] = heap->freed[--heap->freed_count];
 }
 
+/* Called before the block is given back.  An mmapped block's memory goes back to the kernel,
+   which may map it again for any thread: it is not recorded. */
 static void note_freed(struct thread_heap *heap, unsigned char *pointer)
 {
-	if (heap->freed_count < MAX_FREED)
+	bool mmapped = ((size_t *)pointer)[-1] & 2;
+	if (!mmapped && heap->freed_count < MAX_FREED)
 		heap->freed[heap->freed_count++] = pointer;
 }
 
@@ -118,16 +122,17 @@ static void random_operation(struct thread_heap *heap)
 	struct held *slot = &heap->slots[r % SLOTS];
 	if (slot->pointer != NULL && (r >> 32) % 5 == 0) {
 		size_t request = random_request(&heap->random);
+		bool was_mmapped = ((size_t *)slot->pointer)[-1] & 2;
 		unsigned char *moved = realloc(slot->pointer, request);
 		if (moved == NULL)
 			abort();
-		if (moved != slot->pointer)
-			note_freed(heap, slot->pointer);
+		if (moved != slot->pointer && !was_mmapped && heap->freed_count < MAX_FREED)
+			heap->freed[heap->freed_count++] = slot->pointer;
 		now_held(heap, moved);
 		*slot = (struct held){moved, request};
 	} else if (slot->pointer != NULL) {
-		free(slot->pointer);
 		note_freed(heap, slot->pointer);
+		free(slot->pointer);
 		slot->pointer = NULL;
 	} else {
 		size_t request = random_request(&heap->random);
@@ -140,6 +145,10 @@ static void random_operation(struct thread_heap *heap)
 	}
 }
 
+/* With the mutation "busy" the threads go on allocating after the record, so the stop catches
+   them anywhere, inside malloc and free too; only the main thread's blocks are recorded. */
+static bool keep_churning;
+
 static void *thread_main(void *argument)
 {
 	struct thread_heap *heap = argument;
@@ -147,6 +156,8 @@ static void *thread_main(void *argument)
 	for (int i = 0; i < OPERATIONS; i++)
 		random_operation(heap);
 	pthread_barrier_wait(&recorded);
+	while (keep_churning)
+		random_operation(heap);
 	pthread_barrier_wait(&released);
 	return NULL;
 }
@@ -161,13 +172,13 @@ static void stage_free_list_targets(struct thread_heap *heap)
 		now_held(heap, tcache_blocks[i] = malloc(TCACHE_TARGET_REQUEST));
 	for (int i = 0; i < TCACHE_FILL + 2; i++)
 		now_held(heap, fast_blocks[i] = malloc(FASTBIN_TARGET_REQUEST));
-	free(tcache_blocks[0]);
 	note_freed(heap, tcache_blocks[0]);
+	free(tcache_blocks[0]);
 	tcache_target = tcache_blocks[0];
 	heap->slots[SLOTS - 1] = (struct held){tcache_blocks[1], TCACHE_TARGET_REQUEST};
 	for (int i = 0; i < TCACHE_FILL + 2; i++) {
-		free(fast_blocks[i]);
 		note_freed(heap, fast_blocks[i]);
+		free(fast_blocks[i]);
 	}
 	fastbin_target = fast_blocks[TCACHE_FILL + 1];
 }
@@ -194,7 +205,7 @@ static void damage(const char *kind, unsigned char *user, const char *what)
    damaged and what was done. */
 static int mutate(const char *kind, uint64_t *random, int threads)
 {
-	if (strcmp(kind, "none") == 0)
+	if (strcmp(kind, "none") == 0 || strcmp(kind, "busy") == 0)
 		return 0;
 	if (strcmp(kind, "tcache-link") == 0) {
 		*(uint64_t *)tcache_target = 0x4141414141414140ULL;
@@ -251,6 +262,8 @@ static void write_record(const char *path, int threads)
 	for (int t = 0; t <= threads; t++) {
 		snprintf(line, sizeof line, "thread %d\n", heaps[t].lwp);
 		write_text(fd, line);
+		if (t > 0 && keep_churning)
+			continue;
 		for (int i = 0; i < SLOTS; i++)
 			if (heaps[t].slots[i].pointer != NULL) {
 				snprintf(line, sizeof line, "held %#lx %zu %d\n",
@@ -286,6 +299,7 @@ int main(int argc, char **argv)
 		heaps[t].random = seed + (uint64_t)t * 0x2545f4914f6cdd1dULL;
 		pthread_create(&ids[t - 1], NULL, thread_main, &heaps[t]);
 	}
+	keep_churning = strcmp(argv[3], "busy") == 0;
 	heaps[0].random = seed;
 	heaps[0].lwp = gettid();
 	for (int i = 0; i < OPERATIONS; i++)

@@ -44,39 +44,51 @@ with the line the failure would have given."""
 
     def run(self, args):
         snap = walk.snapshot()
-        findings = check.audit(snap)
+        findings, found_busy = check.audit(snap)
         if args.free_expression:
             judge = pending_free.PendingFree(snap, check.selected_thread_info(snap))
             pending = judge.judge(parse_address(args.free_expression))
             if pending is not None:
                 findings.append(pending)
-        if args.leaks and not findings:
+        reliable = [finding for finding in findings if not finding.unreliable]
+        if args.leaks and not reliable:
             for leak in leaks.find_leaks(snap):
                 findings.append(Finding(
                     Rule.LEAK, leak.address,
                     "in-use chunk %#x (size %#x, user data at %#x) is not referenced from any "
                     "live memory: leaked" % (leak.address, leak.size, leak.user_address)))
+        reliable = [finding for finding in findings if not finding.unreliable]
         if args.json:
-            render.write_json({"ok": not findings,
-                               "findings": [finding.to_json() for finding in findings]})
+            report = {"ok": not reliable, "findings": [finding.to_json() for finding in findings]}
+            if found_busy:
+                report["busy"] = found_busy.to_json()
+            render.write_json(report)
         else:
-            _show(findings, snap)
-        if findings:
-            rules = sorted({finding.rule for finding in findings})
+            _show(findings, snap, found_busy)
+        if reliable:
+            rules = sorted({finding.rule for finding in reliable})
             raise HeapVerdict("check found %d problem%s (%s)" % (
-                len(findings), "" if len(findings) == 1 else "s", ", ".join(rules)), args.json)
+                len(reliable), "" if len(reliable) == 1 else "s", ", ".join(rules)), args.json)
 
 
-def _show(findings, snap):
+def _show(findings, snap, found_busy):
     paint = render.Painter()
     out = render.Writer()
-    if not findings:
+    for address, why in sorted(found_busy.arenas.items()):
+        out.line(paint.meta("busy: arena %#x: %s; what is found there may be that call in "
+                            "progress" % (address, why)))
+    unreliable = sum(1 for finding in findings if finding.unreliable)
+    if len(findings) == unreliable:
         heaps = sum(len(arena.heaps) for arena in snap.arenas)
-        out.line("heap check: ok (%d arenas, %d heaps, %d threads)" % (
-            len(snap.arenas), heaps, len(snap.threads)))
+        out.line("heap check: ok (%d arenas, %d heaps, %d threads)%s" % (
+            len(snap.arenas), heaps, len(snap.threads),
+            ", apart from %d unreliable finding%s on busy arenas" % (
+                unreliable, "" if unreliable == 1 else "s") if unreliable else ""))
     for finding in findings:
         out.line("%s %s %s" % (paint.paint("[%s]" % finding.rule, "highlight"),
                                paint.address(finding.address), finding.message))
         out.line("    %s %s" % (paint.meta("next touch aborts with:"),
                                 finding.predicted_abort or "(no abort message predicted)"))
+        if finding.unreliable:
+            out.line("    %s %s" % (paint.meta("unreliable:"), finding.unreliable))
     out.flush()
