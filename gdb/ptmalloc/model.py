@@ -231,6 +231,14 @@ class Arena:
         self._smallbins = []
         self._largebins = []
 
+    def forget_bins(self):
+        """Back to unread, after a load that did not finish."""
+        self._threads = []
+        self._fastbins = []
+        self._unsorted = None
+        self._smallbins = []
+        self._largebins = []
+
     def _loaded(self, name):
         if self.load_bins is not None:
             self.load_bins()

@@ -104,22 +104,37 @@ class HeapSnapshot:
         return self._notes
 
     def _load_bins(self):
+        """Reads every bin and tcache once.  All or nothing: a command interrupted here (Ctrl-C,
+        a read that fails) leaves the snapshot as unread as before, so the next command of the
+        same stop reads them again instead of finding half of them."""
         if self._threads is not None:
             return
-        self._threads = []
+        self._threads = []  # while loading, the arenas' lazy properties must not re-enter
         for arena in self.arenas:
             arena.load_bins = None
+        try:
+            for arena in self.arenas:
+                self._prefetch(arena)
+            # Every list is asked for first and followed after, all together (_follow_all).
+            asked = []
+            threads = self._read_threads(asked)
+            for arena in self.arenas:
+                self._read_bins(arena, asked)
+            answers = self._follow_all([question for question, _build, _store in asked])
+            for (_question, build, store), (entries, problem) in zip(asked, answers):
+                store(build(entries, problem))
+            self._threads = threads
+            self._chains = self._chains_by_priority()
+        except BaseException:
+            self._unload_bins()
+            raise
+
+    def _unload_bins(self):
+        self._threads = None
+        self._chains = []
         for arena in self.arenas:
-            self._prefetch(arena)
-        # Every list is asked for first and followed after, all together (_follow_all).
-        asked = []
-        self._threads = self._read_threads(asked)
-        for arena in self.arenas:
-            self._read_bins(arena, asked)
-        answers = self._follow_all([question for question, _build, _store in asked])
-        for (_question, build, store), (entries, problem) in zip(asked, answers):
-            store(build(entries, problem))
-        self._chains = self._chains_by_priority()
+            arena.forget_bins()
+            arena.load_bins = self._load_bins
 
     # -- structs ------------------------------------------------------------------------------
 
