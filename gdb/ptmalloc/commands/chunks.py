@@ -115,8 +115,9 @@ def _doubt_states(snap, status):
     listed, but as in use, so the listing cannot claim to be complete."""
     broken = snap.broken_list()
     if broken is not None:
-        status.doubt("the %s list of size %#x is broken (%s): chunks it held past the break are "
-                     "listed as in use" % (broken.kind, broken.size, broken.problem))
+        size = " of size %#x" % broken.size if broken.size is not None else ""
+        status.doubt("the %s list%s is broken (%s): chunks it held past the break are listed as "
+                     "in use" % (broken.kind, size, broken.problem))
 
 
 def _chunk_filter(states, low, high):
