@@ -64,6 +64,11 @@ class ChainRules:
                      self.predict_free(last))
         elif stop is ListStop.MISALIGNED:
             predicted = _UNALIGNED_ABORTS.get(kind)
+            if kind == ChunkState.TCACHE and chain.count is not None and \
+                    len(chain.chunks) >= chain.count:
+                # malloc takes `count` entries; the link stored in the last of them becomes the
+                # bin's head with a count of 0, and is never taken.
+                predicted = None
             self.add(Rule.BIN_POINTER, last,
                      "%s: the link stored in chunk %#x decodes to a %s (safe-linking says it "
                      "was overwritten after the free)" % (name, last, problem), predicted)

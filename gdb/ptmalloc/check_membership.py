@@ -9,6 +9,7 @@ from . import resync
 from .check_places import place_name
 from .errors import HeapReadError
 from .findings import Rule
+from .problems import ListStop
 from .states import ChunkState
 
 _EXACT_SIZE = frozenset((ChunkState.TCACHE, ChunkState.FASTBIN, ChunkState.SMALLBIN))
@@ -91,7 +92,8 @@ class MembershipRules:
                 arena_address = owner.address if kind != ChunkState.TCACHE else None
                 if arena_address in self.broken_arenas:
                     continue
-                if not chain.complete and (kind != ChunkState.TCACHE or address == chain.chunks[-1]):
+                if not chain.complete and (kind != ChunkState.TCACHE or _unreadable_tail(
+                        chain, address)):
                     continue  # the list's stop is the finding (check_chains)
                 self.add(Rule.BIN_POINTER, address,
                          "%s points at %#x, which is not a chunk of any heap%s" % (
@@ -187,3 +189,10 @@ class MembershipRules:
                 geometry.fastbin_index(chain.size):
             return "malloc(): memory corruption (fast)"
         return None
+
+
+def _unreadable_tail(chain, address):
+    """True for the entry a list's walk could not read past: the garbage a bad link led to,
+    which check_chains names at the entry holding that link."""
+    problem = chain.problem
+    return getattr(problem, "kind", None) is ListStop.UNREADABLE and address == chain.chunks[-1]
