@@ -9,6 +9,8 @@ marked unreliable (check.py) rather than dropped: real damage there is still sho
 
 import gdb
 
+from . import thread_locals
+
 # A thread stands in the allocator's code when its frame's source file is one of these (the
 # clone's sources, glibc's malloc directory), or, without line information, when its pc lies in
 # the clone's own library (all of which is the allocator).
@@ -51,7 +53,7 @@ def find(snap):
     return Busy(arenas, threads)
 
 
-# Filled by _probe_thread while `thread apply all` selects each thread: {number: function}.
+# Filled by _probe_thread, run in each thread in turn: {number: function}.
 _probed = {}
 _library = None
 
@@ -62,10 +64,7 @@ def _threads_in_allocator(library):
     _probed.clear()
     _library = library
     try:
-        # -c: a running thread gdb cannot select must not stop the others; selection is
-        # restored by gdb afterwards, so the user's thread and frame stay as they were.
-        gdb.execute("thread apply all -q -c python import sys; sys.modules[%r]._probe_thread()"
-                    % __name__, to_string=True)
+        thread_locals.in_each_thread(_probe_thread)
     except gdb.error:
         pass
     found = dict(_probed)

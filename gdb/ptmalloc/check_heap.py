@@ -26,7 +26,7 @@ class HeapRules:
             self._check_chunk(arena, segment, rows.chunk(row), rows.chunk(row - 1), top_heap)
         previous = rows.chunk(len(rows.scan) - 1)
         last_end = previous.address + previous.size if previous is not None else segment.start
-        self._report_resumed_walk(segment, status)
+        self._report_resumed_walk(segment, status, rows)
         if status.stopped_at is not None:
             self._walk_stopped(arena, segment, status, previous)
             return
@@ -51,13 +51,30 @@ class HeapRules:
                      "closing fenceposts before %#x" % (segment.start, last_end, segment.end))
             self.broken_arenas.add(arena.address)
 
-    def _report_resumed_walk(self, segment, status):
+    def _report_resumed_walk(self, segment, status, rows):
         """What a walk resumed past damage stepped over (scan.py, resync.py)."""
-        for start, end, why in status.gaps:
+        for start, end, why, bad in status.gaps:
             self.walk_gaps.append((start, end))
-            self.add(Rule.HEAP_WALK, start,
-                     "the walk of the heap at %#x cannot read chunks from %#x to %#x: %s"
-                     % (segment.start, start, end, why), self.predict_free(start))
+            # The header at the gap's start is the next chunk of the one before it: freeing
+            # that one (if in use) is where glibc meets the damage, as it checks the next size.
+            before = rows.chunk_ending_at(start)
+            predicted = None
+            if before is not None and before.state == ChunkState.IN_USE:
+                predicted = self.predict_free(before.address)
+            try:
+                field = self.word(bad + self.snap.size_offset)
+            except HeapReadError:
+                field = 0
+            if field & self.geometry.size_mask:
+                self.add(Rule.CHUNK_SIZE, bad,
+                         "chunk at %#x has size field %#x: not a valid chunk size inside its heap"
+                         "%s; the walk resumes at %#x, chunks up to there cannot be listed"
+                         % (bad, field, "; the chunk before it (%#x) may have overflowed into it"
+                            % before.address if before is not None else "", end), predicted)
+            else:
+                self.add(Rule.HEAP_WALK, start,
+                         "the walk of the heap at %#x cannot read chunks from %#x to %#x: %s"
+                         % (segment.start, start, end, why), predicted)
         for address, size, next_header in status.overruns:
             self.add(Rule.CHUNK_SIZE, address,
                      "chunk at %#x has size %#x, which runs past the next chunk header %#x "

@@ -59,6 +59,14 @@ class Rows:
         return Chunk(self.geometry, scan.start + (word << 3), scan.fields[row],
                      scan.words[word + self.prev_index], state, chain, self.arena)
 
+    def chunk_ending_at(self, address):
+        """The Chunk of the row that ends exactly at `address`, or None."""
+        scan = self.scan
+        word = (address - scan.start) >> 3
+        row = bisect.bisect_left(scan.positions, word) - 1
+        chunk = self.chunk(row)
+        return chunk if chunk is not None and chunk.address + chunk.size == address else None
+
     def record_pointed(self, pointed, walked, unbinned):
         """walked[address] = (arena, size) for every walked chunk some bin, tcache or thread
         points at: the binned rows in bulk, the few others (`unbinned`: a

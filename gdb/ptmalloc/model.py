@@ -269,8 +269,8 @@ class Arena:
 class WalkStatus:
     """How a chunk walk ended: `complete` and, when not, `problem` and the address it stopped at.
 
-    A walk that resumed past damage (resync.py) also keeps `gaps`, [(start, end, why)] of the
-    bytes it could not read as chunks (the walk is then incomplete), and `overruns`,
+    A walk that resumed past damage (resync.py) also keeps `gaps`, [(start, end, why, bad
+    header)] of the bytes it could not read as chunks (the walk is then incomplete), and `overruns`,
     [(address, size, next header)] of chunks whose size runs past the next header proved."""
 
     __slots__ = ("complete", "problem", "stopped_at", "gaps", "overruns")
@@ -287,9 +287,10 @@ class WalkStatus:
         self.problem = problem
         self.stopped_at = address
 
-    def gap(self, start, end, why):
-        """Bytes [start, end) the walk stepped over: chunks may be there that it cannot list."""
-        self.gaps.append((start, end, why))
+    def gap(self, start, end, why, bad_header):
+        """Bytes [start, end) the walk stepped over, from the header at `bad_header` that cannot
+        be a chunk's: chunks may be there that it cannot list."""
+        self.gaps.append((start, end, why, bad_header))
         if self.complete:
             self.complete = False
             self.problem = "chunks between %#x and %#x cannot be listed: %s" % (start, end, why)

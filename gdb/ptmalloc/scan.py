@@ -287,7 +287,9 @@ def _resume_past_damage(scan, data, offset, geometry, top, listed, first_bad, mi
             return None
         if first_bad >= 0:
             return min(first_bad, top_row)
-        if fields and not fields[-1] & size_mask:
+        if fields and (not fields[-1] & size_mask or
+                       positions[-1] + ((fields[-1] & size_mask) >> 3) > word_count):
+            # A zero size, or one past the segment's end: that header is not a chunk's.
             return min(len(fields) - 1, top_row)
         return min(len(fields), top_row)
 
@@ -314,7 +316,7 @@ def _note_damage(status, resumed, start, geometry):
         status.gap(start + (first << 3), start + (resume << 3),
                    "the chunk header at %#x is not one (the walk resumes at %#x, the first "
                    "header whose chain of sizes reaches top or a listed chunk)"
-                   % (bad_address, start + (resume << 3)))
+                   % (bad_address, start + (resume << 3)), bad_address)
     for row, resume in resumed.overruns:
         status.overrun(start + (resumed.positions[row] << 3),
                        geometry.chunk_size(resumed.fields[row]), start + (resume << 3))

@@ -32,9 +32,7 @@ def read_all(reader):
     _probed.clear()
     _selected_reader = reader
     try:
-        # -c: a thread gdb cannot select (running, in non-stop mode) must not stop the others.
-        gdb.execute("thread apply all -q -c python import sys; sys.modules[%r]._probe_thread()"
-                    % __name__, to_string=True)
+        in_each_thread(_probe_thread)
     finally:
         _selected_reader = None
     for thread in gdb.selected_inferior().threads():
@@ -46,7 +44,27 @@ def read_all(reader):
     return results
 
 
-# What _probe_thread, run by `thread apply all` as a `python` command line, hands back:
+def in_each_thread(probe):
+    """Runs probe() with each thread selected in turn (`thread apply all`, which puts back the
+    user's thread and frame afterwards); gdb.error from gdb itself is left to the caller."""
+    global _thread_probe
+    _thread_probe = probe
+    try:
+        # -c: a thread gdb cannot select (running, in non-stop mode) must not stop the others.
+        gdb.execute("thread apply all -q -c python import sys; sys.modules[%r]._run_probe()"
+                    % __name__, to_string=True)
+    finally:
+        _thread_probe = None
+
+
+_thread_probe = None
+
+
+def _run_probe():
+    _thread_probe()
+
+
+# What _probe_thread, run in each thread by in_each_thread, hands back:
 # {thread number: result of _read_thread}.
 _probed = {}
 _selected_reader = None

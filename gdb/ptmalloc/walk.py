@@ -160,15 +160,23 @@ class HeapSnapshot:
             if len(arenas) >= C.MAX_ARENAS:
                 self._notes.append("arena list stopped after %d arenas" % len(arenas))
                 break
-            seen.add(address)
-            try:
-                arena = self._read_arena(address, False)
-            except HeapReadError as error:
-                self._notes.append("arena at %#x: %s" % (address, error))
+            arena = self._take_arena(address, arenas, seen)
+            if arena is None:
                 break
-            arenas.append(arena)
             address = arena.next
         return arenas
+
+    def _take_arena(self, address, arenas, seen):
+        """Reads the thread arena at `address` into `arenas`; None (with a note) when it cannot
+        be read."""
+        seen.add(address)
+        try:
+            arena = self._read_arena(address, False)
+        except HeapReadError as error:
+            self._notes.append("arena at %#x: %s" % (address, error))
+            return None
+        arenas.append(arena)
+        return arena
 
     def _arenas_off_the_ring(self, arenas, seen):
         """Arenas a broken ring no longer reaches, found the way threads find theirs: each
@@ -183,13 +191,9 @@ class HeapSnapshot:
                 pass
         for address in starts:
             while address and address not in seen and len(arenas) < C.MAX_ARENAS:
-                seen.add(address)
-                try:
-                    arena = self._read_arena(address, False)
-                except HeapReadError as error:
-                    self._notes.append("arena at %#x: %s" % (address, error))
+                arena = self._take_arena(address, arenas, seen)
+                if arena is None:
                     break
-                arenas.append(arena)
                 self._notes.append("arena %#x found off the broken ring" % address)
                 address = arena.next
 

@@ -59,20 +59,7 @@ static void child_work(void)
 	_exit(0);
 }
 
-static void fork_once(void)
-{
-	pid_t child = fork();
-	if (child < 0) {
-		perror("fork_handlers: fork");
-		exit(1);
-	}
-	if (child == 0)
-		child_work();
-	int status;
-	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		progress_add(&children_failed);
-	progress_add(&forks_done);
-}
+static void fork_once(void) { counted_fork(child_work, &forks_done, &children_failed); }
 
 static void *fork_repeatedly(void *unused)
 {

@@ -118,19 +118,8 @@ static void child_work(void)
 static void *fork_repeatedly(void *unused)
 {
 	(void)unused;
-	while (!stop_running) {
-		pid_t child = fork();
-		if (child < 0) {
-			perror("fork_stdio: fork");
-			exit(1);
-		}
-		if (child == 0)
-			child_work();
-		int status;
-		if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-			progress_add(&children_failed);
-		progress_add(&forks_done);
-	}
+	while (!stop_running)
+		counted_fork(child_work, &forks_done, &children_failed);
 	return NULL;
 }
 

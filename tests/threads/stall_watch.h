@@ -1,14 +1,19 @@
 /*
  * Deadlock detection for the fork tests: the main thread watches a progress counter while the
  * other threads run, and gives up on them when it stops moving, so a hang fails the test with a
- * report instead of stalling it until an outer timeout kills it without one.
+ * report instead of stalling it until an outer timeout kills it without one; and the counted
+ * fork both tests make.
  */
 #ifndef THREAD_TEST_STALL_WATCH_H
 #define THREAD_TEST_STALL_WATCH_H
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #define STALL_SECONDS 5
 #define STALL_SECONDS_TEXT "5"
@@ -47,6 +52,23 @@ static inline bool join_within_stall_limit(const pthread_t *threads, int count)
 		if (pthread_timedjoin_np(threads[i], NULL, &deadline) != 0)
 			return false;
 	return true;
+}
+
+/* One fork whose child runs child_work (which exits): counted in *forks, and in *failed when the
+   child did not exit with 0 (an alarm, a crash, a failed check). */
+static inline void counted_fork(void (*child_work)(void), unsigned long *forks, unsigned long *failed)
+{
+	pid_t child = fork();
+	if (child < 0) {
+		perror("fork");
+		exit(1);
+	}
+	if (child == 0)
+		child_work();
+	int status;
+	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		progress_add(failed);
+	progress_add(forks);
 }
 
 #endif
