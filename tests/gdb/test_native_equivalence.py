@@ -69,12 +69,12 @@ DAMAGE = {
     "tcache_outside_heaps": ("check", '"ok":false'),
     "tcache_unmapped": ("bins-text", "cannot read"),
     "unsorted_unaligned": ("check", '"ok":false'),
-    # The walk resumes at the next header proved by its chain: nothing is hidden, the enlarged
-    # size is what the check names.
-    "size_past_end": ("check", "runs past the next chunk header"),
+    # A size past the heap's end cannot be a chunk's: the check names it, and the walk resumes
+    # at the next header proved by its chain.
+    "size_past_end": ("check", "not a valid chunk size inside its heap"),
     "size_misaligned": ("chunks", '"complete":false'),
     "size_zero_prev_free": ("check", '"ok":false'),
-    "size_past_end_prev_free": ("check", "runs past the next chunk header"),
+    "size_past_end_prev_free": ("check", "not a valid chunk size inside its heap"),
     "size_flags_only": ("check", '"ok":false'),
     "header_at_last_word": ("chunks", '"complete":false'),
     "fastbin_misaligned": ("bins-text", "misaligned"),
