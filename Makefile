@@ -30,7 +30,9 @@ TEST_TARGETS := $(filter $(TEST_TARGETS),$(TEST_ORDER)) $(filter-out $(TEST_ORDE
 build-all: $(ALL_TARGETS)
 
 # -k: every suite runs even when an earlier one fails, so one run reports every failure.
-test: deps build-all
+# The build runs on every core; the suites one after another (some of them time or race threads).
+test: deps
+	@$(MAKE) --no-print-directory -j$(shell nproc) build-all
 	@$(MAKE) -k --no-print-directory run-tests
 
 run-tests: $(TEST_TARGETS)
