@@ -137,10 +137,7 @@ class MembershipRules:
             positions = scan.positions
             binned = [scan.positions[row] for row in scan.binned_rows]
             passed = [word for word in binned if word < target]
-            geometry = self.geometry
-            rules = resync.ChainRules(words, geometry.size_offset >> 3, geometry.size_mask,
-                                      geometry.min_chunk_size >> 3, geometry.alignment >> 3,
-                                      ((-scan.start) % geometry.alignment) >> 3, len(words))
+            rules = resync.ChainRules.of_segment(words, scan.start, self.geometry)
             header = resync.resume_position(rules, (passed[-1] if passed else positions[0]) + 1,
                                             {target})
             if header is None:
@@ -148,7 +145,7 @@ class MembershipRules:
             row = bisect.bisect_right(positions, header) - 1
             if row < 0:
                 return None
-            size = scan.fields[row] & geometry.size_mask
+            size = scan.fields[row] & self.geometry.size_mask
             if positions[row] + (size >> 3) <= header:
                 return None
             return scan.start + (positions[row] << 3), size, scan.start + (header << 3)

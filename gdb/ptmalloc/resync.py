@@ -26,8 +26,13 @@ class ChainRules:
         self.grid = grid
         self.limit = limit
 
-    def on_grid(self, position):
-        return position % self.align_words == self.grid
+    @classmethod
+    def of_segment(cls, words, start, geometry):
+        """The rules of the segment of `words` at address `start`, from a Geometry: headers lie
+        where user pointers are aligned, and no step leaves the segment."""
+        return cls(words, geometry.size_offset >> 3, geometry.size_mask,
+                   geometry.min_chunk_size >> 3, geometry.alignment >> 3,
+                   ((-start) % geometry.alignment) >> 3, len(words))
 
     def step(self, position):
         """The position of the next header, or None when this header's size cannot be one."""

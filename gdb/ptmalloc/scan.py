@@ -187,13 +187,10 @@ def scan_segment(mem, geometry, start, end, top, listed, status):
     # A size field steps by size >> 3 words: the flag bits lie below a word's 8 bytes, so the
     # shift drops them (Geometry checks that they do).
     size_index, size_mask = geometry.size_offset >> 3, geometry.size_mask
-    if native.available():
-        positions, fields, header_past_end = native.scan(data, offset, len(words), size_index)
-    else:
-        positions, fields, header_past_end = _follow_sizes(words, size_index)
+    positions, fields, header_past_end = _pass_one(data, offset, words, 0, size_index)
     scan.positions, scan.fields = positions, fields
     count = len(fields)
-    low_bytes = array.array("Q", fields).tobytes()[::8]
+    low_bytes = _low_bytes(fields)
     misaligned_size, previous_free = low_byte_tables(geometry)
 
     cut = count
@@ -208,7 +205,7 @@ def scan_segment(mem, geometry, start, end, top, listed, status):
             positions, fields, header_past_end = resumed.positions, resumed.fields, None
             scan.positions, scan.fields = positions, fields
             count = cut = len(fields)
-            low_bytes = array.array("Q", fields).tobytes()[::8]
+            low_bytes = _low_bytes(fields)
             first_bad = low_bytes.translate(misaligned_size).find(1)
             top_row = row_of(positions, top, start, end)
             resumed_rows = resumed.resumed
@@ -267,9 +264,7 @@ def _resume_past_damage(scan, data, offset, geometry, top, listed, first_bad, mi
     word_count = len(words)
     size_index, size_mask = geometry.size_offset >> 3, geometry.size_mask
     top_word = (top - start) >> 3
-    align_words = geometry.alignment >> 3
-    rules = resync.ChainRules(words, size_index, size_mask, geometry.min_chunk_size >> 3,
-                              align_words, ((-start) % geometry.alignment) >> 3, word_count)
+    rules = resync.ChainRules.of_segment(words, start, geometry)
     anchors = {top_word, word_count}
     listed_addresses = (listed.native_listed.addresses if listed.native_listed is not None
                         else listed.sorted_keys or ())
@@ -294,16 +289,10 @@ def _resume_past_damage(scan, data, offset, geometry, top, listed, first_bad, mi
         return min(len(fields), top_row)
 
     def follow(position):
-        if native.available():
-            positions, fields, _ = native.scan(data, offset + (position << 3),
-                                               word_count - position, size_index)
-        else:
-            positions, fields, _ = _follow_sizes(words[position:], size_index)
-        positions = [position + word for word in positions]
-        fields = list(fields)
-        low = array.array("Q", fields).tobytes()[::8]
-        return positions, fields, bad_row_of(positions, fields,
-                                              low.translate(misaligned_size).find(1))
+        positions, fields, _ = _pass_one(data, offset, words, position, size_index)
+        positions, fields = list(positions), list(fields)
+        return positions, fields, bad_row_of(
+            positions, fields, _low_bytes(fields).translate(misaligned_size).find(1))
 
     positions, fields = list(scan.positions), list(scan.fields)
     return resync.resume_walk(rules, positions, fields,
@@ -323,6 +312,26 @@ def _note_damage(status, resumed, start, geometry):
     if resumed.stopped is not None:
         status.stop(start + (resumed.stopped << 3),
                     "no chunk header could be proved past %#x" % (start + (resumed.stopped << 3)))
+
+
+def _pass_one(data, offset, words, position, size_index):
+    """Pass one from the header at word `position` of the segment (`words`, which start at
+    `offset` in the buffer `data`) to its end: (positions counted from the segment's start,
+    size fields, position of a header past the end or None), by the C helper when it is built."""
+    if native.available():
+        positions, fields, past_end = native.scan(data, offset + (position << 3),
+                                                  len(words) - position, size_index)
+    else:
+        positions, fields, past_end = _follow_sizes(words[position:], size_index)
+    if position:
+        positions = [position + word for word in positions]
+        past_end = None if past_end is None else position + past_end
+    return positions, fields, past_end
+
+
+def _low_bytes(fields):
+    """The low byte of each size field, for the bytes.translate tables."""
+    return array.array("Q", fields).tobytes()[::8]
 
 
 def _classify(scan, previous_free_marks, cut, word_count, listed):

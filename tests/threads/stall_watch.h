@@ -16,7 +16,10 @@
 #include <unistd.h>
 
 #define STALL_SECONDS 5
-#define STALL_SECONDS_TEXT "5"
+/* The same number in the reports' text. */
+#define STALL_TEXT_OF(seconds) #seconds
+#define STALL_SECONDS_TEXT_OF(seconds) STALL_TEXT_OF(seconds)
+#define STALL_SECONDS_TEXT STALL_SECONDS_TEXT_OF(STALL_SECONDS)
 
 static inline unsigned long progress_of(unsigned long *counter)
 {
