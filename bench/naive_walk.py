@@ -18,8 +18,8 @@ _MAX_LINKS = 10_000_000
 
 
 def _snapshot():
-    from ptmalloc import walk
-    snap = walk.snapshot()
+    from ptmalloc.model import snapshot
+    snap = snapshot.current()
     arenas = [(arena.address, arena.top, [(s.start, s.end) for s in arena.heaps])
               for arena in snap.arenas]
     tcaches = [values.get("tcache") or 0 for _t, values, _e in snap.allocator.thread_values()]

@@ -1,15 +1,15 @@
 # The gdb extension's optional C helper (gdb/native/heapwalk.c): the walk's inner loops,
-# loaded by gdb/ptmalloc/native.py through ctypes from build/ or from beside the installed
+# loaded by gdb/ptmalloc/model/native.py through ctypes from build/ or from beside the installed
 # package.  Without it the extension runs the same loops in Python.
 
 HEAPWALK_LIBRARY := $(BUILD)/libptmalloc-heapwalk.so
-# The row codes the helper shares with the extension, generated from gdb/ptmalloc/states.py.
+# The row codes the helper shares with the extension, generated from gdb/ptmalloc/model/states.py.
 HEAPWALK_CODES_DIR := $(BUILD)/native
 HEAPWALK_CODES := $(HEAPWALK_CODES_DIR)/heapwalk_row_codes.h
 
 ALL_TARGETS += $(HEAPWALK_LIBRARY)
 
-$(HEAPWALK_CODES): gdb/native/row_codes.py gdb/ptmalloc/states.py
+$(HEAPWALK_CODES): gdb/native/row_codes.py gdb/ptmalloc/model/states.py
 	@mkdir -p $(dir $@)
 	$(PYTHON) gdb/native/row_codes.py $@
 

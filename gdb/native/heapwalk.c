@@ -1,5 +1,5 @@
 /* The inner loops of the gdb extension's heap walk, in C, for gdb's Python to call through ctypes
- * (gdb/ptmalloc/native.py): following the size fields through a heap segment, following bin
+ * (gdb/ptmalloc/model/native.py): following the size fields through a heap segment, following bin
  * lists, finding each row's state and bin list, and counting rows by size and state.  Everything
  * else stays in Python; the extension runs the same loops in pure Python when this library is
  * absent, and the tests compare both.
@@ -13,10 +13,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-/* The row codes, generated from the extension's own table (gdb/ptmalloc/states.py). */
+/* The row codes, generated from the extension's own table (gdb/ptmalloc/model/states.py). */
 #include "heapwalk_row_codes.h"
 
-/* The version of the functions' signatures.  gdb/ptmalloc/native.py declares them by hand and
+/* The version of the functions' signatures.  gdb/ptmalloc/model/native.py declares them by hand and
  * refuses a library of another version, so a build from older sources is never called with
  * arguments it does not take.  Version 2: heapwalk_classify takes the listed addresses as two
  * arrays instead of a hash index.  Version 3: the allocator's numbers come from the caller
@@ -68,7 +68,7 @@ void heapwalk_free_words(struct heapwalk_words *words)
 	words->count = words->capacity = 0;
 }
 
-/* Pass one of a segment scan (see gdb/ptmalloc/scan.py): from word 0, keep each chunk header's
+/* Pass one of a segment scan (see gdb/ptmalloc/model/scan.py): from word 0, keep each chunk header's
  * word index in `positions` and its size field in `fields`, stepping by size >> 3 words (the
  * flag bits fall off the shift).  A size below 8 would not move: it ends the walk, as a step past
  * every segment would.  When a header's size word lies past the buffer, its position is not

@@ -25,22 +25,11 @@ class HeapVerdict(HeapError):
 class HeapReadError(HeapError):
     """Memory the heap points at cannot be read (unmapped, or not in the core file)."""
 
-    def __init__(self, address, length=8, why=None):
+    def __init__(self, address, length, why):
         self.address = address
         self.length = length
-        self.why = why or reason_for_unreadable()
+        self.why = why
         super().__init__("cannot read %#x (%s)" % (address, self.why))
-
-
-def reason_for_unreadable():
-    """Why a read fails, as the user would put it: a core lacks the page, a process lacks the map."""
-    try:
-        from . import memory
-        if memory.inferior_is_core():
-            return "not in the core"
-    except Exception:  # noqa: BLE001 - only choosing wording; never fail here
-        pass
-    return "not mapped"
 
 
 def one_line(error):

@@ -34,7 +34,7 @@ def inspect(workdir, tag, library=None, without_debug_files=False):
         # -iex: before gdb reads any objfile, so libc6-dbg's files are never found.
         argv += ["-iex", "set debug-file-directory " + empty]
     argv += ["-ex", "set pagination off", "-ex", "set width 0", "-ex", "set confirm off",
-             "-ex", "source " + LOADER, "-ex", "python from ptmalloc import manifest",
+             "-ex", "source " + LOADER, "-ex", "python from ptmalloc.target import manifest",
              "-ex", "set heap layout-path " + BUILD]
     if library:
         argv += ["-ex", "set environment LD_PRELOAD " + library]

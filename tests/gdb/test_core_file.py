@@ -1,4 +1,4 @@
-"""A core's heap read straight from the core file (gdb/ptmalloc/core_file.py): the bytes equal
+"""A core's heap read straight from the core file (gdb/ptmalloc/memory/core_file.py): the bytes equal
 what gdb itself reads, and a file that is no longer the one gdb opened (rewritten under the same
 name) is noticed and passed over, so the commands still show gdb's view."""
 
@@ -11,7 +11,7 @@ import json_contract
 # Runs inside gdb on the core: every writable section's view from the file against gdb's read.
 COMPARE = """python
 import json, gdb
-from ptmalloc import core_file
+from ptmalloc.memory import core_file
 sections = core_file.sections()
 inferior = gdb.selected_inferior()
 checked = []
@@ -56,7 +56,7 @@ def test_a_core_rewritten_after_gdb_opened_it_is_not_trusted(runner, tmp_path):
     spoil = tmp_path / "spoil.py.gdb"
     spoil.write_text("""python
 import os, gdb
-from ptmalloc import core_file
+from ptmalloc.memory import core_file
 sections = core_file.sections()
 path = %r
 data = bytearray(open(path, "rb").read())
@@ -66,8 +66,8 @@ for start, end, offset in sections._sections:
 with open(path + ".new", "wb") as handle:
     handle.write(data)
 os.replace(path + ".new", path)
-from ptmalloc import memory
-memory.invalidate()  # what the extension read so far is read again
+from ptmalloc.memory import cache
+cache.invalidate()  # what the extension read so far is read again
 end
 """ % str(original))
     commands = marked([("before", "heap chunks --json"), ("spoil", "source %s" % spoil),

@@ -1,4 +1,4 @@
-"""The geometry the extension reads from the target (gdb/ptmalloc/geometry.py) against glibc
+"""The geometry the extension reads from the target (gdb/ptmalloc/target/geometry.py) against glibc
 2.36's published numbers for x86-64 (shared/GLIBC-2.36-FACTS.md), on glibc and on the clone;
 and no other module of the extension spelling an allocator number of its own."""
 
@@ -24,7 +24,7 @@ EXPECTED = {
     "tcache_key_offset": 8, "tcache_key_is_random": True, "safe_linking": True,
     "heap_max_size": 64 << 20, "heap_alignment": 64 << 20, "page_size": 4096,
 }
-DUMP = ("python import json; from ptmalloc import walk; geometry = walk.snapshot().geometry; "
+DUMP = ("python import json; from ptmalloc.model import snapshot; geometry = snapshot.current().geometry; "
         "gdb.write(json.dumps({name: value for name, value in vars(geometry).items() "
         "if isinstance(value, int)}) + '\\n')")
 

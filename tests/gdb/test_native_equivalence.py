@@ -194,7 +194,7 @@ def write(address, value):
 
 
 def main():
-    import ptmalloc.native as native
+    import ptmalloc.model.native as native
     threads = sorted(gdb.selected_inferior().threads(), key=lambda thread: thread.num)
     gdb.write("\n@@LWPS %%s\n" %% " ".join(str(thread.ptid[1]) for thread in threads))
     try:
@@ -487,7 +487,7 @@ def test_helper_is_chosen_by_the_environment(tmp_path):
     falls back to the Python loops."""
     if not gdb_available():
         pytest.skip("gdb is not installed")
-    probe = ("python import os, ptmalloc.native as n; print('@@', n.available(), "
+    probe = ("python import os, ptmalloc.model.native as n; print('@@', n.available(), "
              "n.library_path and os.path.realpath(n.library_path))")
     answers = {}
     for setting in ("0", "off", "1", HELPER, str(tmp_path / "missing.so")):

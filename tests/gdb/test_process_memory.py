@@ -1,4 +1,4 @@
-"""Live heap segments are read with process_vm_readv (gdb/ptmalloc/process_memory.py): the
+"""Live heap segments are read with process_vm_readv (gdb/ptmalloc/memory/process_memory.py): the
 bytes must be gdb's own, the fast path must really be taken on a live native target, and
 anything it cannot read (an unmapped range, a core) must leave the read to gdb."""
 
@@ -10,7 +10,7 @@ from conftest import ALL_VARIANTS, binary, gdb_argv, marked, require_variant, ru
 # of the main heap's mapping.  (One -ex line: gdb runs what follows `python` as the script.)
 CHECK = r"""python
 import json
-from ptmalloc import process_memory
+from ptmalloc.memory import process_memory
 inferior = gdb.selected_inferior()
 arenas = json.loads(gdb.execute("heap arenas --json", to_string=True))
 ranges = [(h["start"], h["end"] - h["start"]) for a in arenas["arenas"] for h in a["heaps"]]
@@ -49,7 +49,7 @@ def test_direct_reads_equal_gdb_reads_live(tmp_path, variant):
 def test_no_direct_reads_from_a_core(runner):
     require_variant("preload")
     core = runner.live("every_bin", "preload").core
-    check = "python from ptmalloc import process_memory; print('direct', " \
+    check = "python from ptmalloc.memory import process_memory; print('direct', " \
             "process_memory.read(gdb.selected_inferior(), 0x1000, 1 << 20))"
     output = run_gdb(gdb_argv(binary("every_bin", "preload"), marked([("check", check)]),
                               core=core), None)

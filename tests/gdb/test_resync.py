@@ -1,4 +1,4 @@
-"""gdb/ptmalloc/resync.py on synthetic segments (no gdb): the walk resumes at the first header
+"""gdb/ptmalloc/model/resync.py on synthetic segments (no gdb): the walk resumes at the first header
 whose chain of sizes lands on an anchor, past a zeroed header, a garbage size or an enlarged
 one, and never on user data that merely looks like sizes."""
 import importlib.util
@@ -6,7 +6,7 @@ import pathlib
 
 import pytest
 
-_PATH = pathlib.Path(__file__).resolve().parents[2] / "gdb" / "ptmalloc" / "resync.py"
+_PATH = pathlib.Path(__file__).resolve().parents[2] / "gdb" / "ptmalloc" / "model" / "resync.py"
 _SPEC = importlib.util.spec_from_file_location("resync", _PATH)
 resync = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(resync)

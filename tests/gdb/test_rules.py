@@ -1,5 +1,5 @@
 """Every rule a sample's expected verdict names (samples/*/NAME.expect.json) is one of the rules
-the heap check defines (gdb/ptmalloc/findings.py), so a renamed rule cannot leave a sample
+the heap check defines (gdb/ptmalloc/check/findings.py), so a renamed rule cannot leave a sample
 expecting a verdict no run can give."""
 
 import glob
@@ -11,7 +11,7 @@ from conftest import REPO
 
 sys.path.insert(0, os.path.join(REPO, "gdb"))
 
-from ptmalloc.findings import Rule  # noqa: E402 - found through the path above
+from ptmalloc.check.findings import Rule  # noqa: E402 - found through the path above
 
 
 def test_expected_verdicts_name_defined_rules():

@@ -1,12 +1,12 @@
 """The clone's thread-local variables read two ways must agree for every thread, live and from a
 core: from the thread pointers and the library's TLS offset slot (thread_locals.ThreadPointerTls,
 what the extension uses for the preloaded clone) and through gdb's symbols in each selected
-thread (target._SymbolTls, the fallback); and the fast way must really be the one in use."""
+thread (target/allocator._SymbolTls, the fallback); and the fast way must really be the one in use."""
 
 from conftest import ALL_VARIANTS, binary, gdb_argv, marked, require_variant, run_gdb, sections
 
 COMPARE = ("python "
-           "from ptmalloc import target, thread_locals, elf_symbols; "
+           "from ptmalloc.target import allocator as target, thread_locals, elf_symbols; "
            "allocator = target.find_allocator(); objfile = allocator.objfile; "
            "table = elf_symbols.symbol_table(objfile.filename, objfile.build_id); "
            "fast = thread_locals.read_all(allocator._tls_reader); "

@@ -31,7 +31,7 @@ CASES = {
 
 CORRUPT = """python
 import json, gdb
-from ptmalloc import target
+from ptmalloc.target import allocator as target
 arenas = json.loads(gdb.execute('heap arenas --json', to_string=True))['arenas']
 allocator = target.find_allocator()
 mp_ = allocator.addresses['mp_']
@@ -128,7 +128,7 @@ INDEX_CASES = {
 
 INDEX_CORRUPT = """python
 import json, gdb
-from ptmalloc import target
+from ptmalloc.target import allocator as target
 allocator = target.find_allocator()
 par = allocator.layouts['par']
 mp_ = allocator.addresses['mp_']

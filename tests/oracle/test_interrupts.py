@@ -15,14 +15,14 @@ import oracle_harness  # noqa: E402
 SCRIPT = r'''
 import json
 import gdb
-from ptmalloc import walk
+from ptmalloc.model import snapshot
 
 def answer(command):
     return json.loads(gdb.execute(command, to_string=True).splitlines()[-1])
 
 reference = {command: answer(command) for command in COMMANDS}
 walk._cache = (None, None)
-snap = walk.snapshot()
+snap = snapshot.current()
 original = snap._read_bins
 reads = []
 

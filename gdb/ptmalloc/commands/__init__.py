@@ -200,7 +200,7 @@ def register_all():
             continue
         _by_name[cls.name] = cls()
     # `set heap layout-path` must exist from the start, not only once a manifest is first needed.
-    importlib.import_module("ptmalloc.manifest")
+    importlib.import_module("%s.settings" % package).register()
     created = []
     for cls in _COMMANDS:
         for alias, preset in cls.aliases:

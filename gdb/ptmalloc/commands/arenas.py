@@ -1,7 +1,8 @@
 """`heap arenas` and `heap arena [ADDR]`: every malloc_state, its heaps and threads."""
 
-from .. import render, walk
-from ..views import arena_json
+from ..render import output
+from ..model import snapshot
+from ..render.views import arena_json
 from . import HeapCommand, arena_argument, command
 
 
@@ -46,13 +47,13 @@ Usage: heap arenas [--json]"""
     aliases = (("arenas", ()),)
 
     def run(self, args):
-        snap = walk.snapshot()
+        snap = snapshot.current()
         if args.json:
-            render.write_json({"arenas": [arena_json(a) for a in snap.arenas],
+            output.write_json({"arenas": [arena_json(a) for a in snap.arenas],
                                "notes": snap.notes})
             return
-        paint = render.Painter()
-        out = render.Writer()
+        paint = output.Painter()
+        out = output.Writer()
         for arena in snap.arenas:
             _show_arena(snap.geometry, arena, paint, out)
         for note in snap.notes:
@@ -73,14 +74,14 @@ Usage: heap arena [ADDR] [--json]"""
         parser.add_argument("address", nargs="?")
 
     def run(self, args):
-        snap = walk.snapshot()
+        snap = snapshot.current()
         if args.address is not None:
             arena = arena_argument(snap, args.address)
         else:
             arena = snap.selected_arena()
         if args.json:
-            render.write_json(arena_json(arena))
+            output.write_json(arena_json(arena))
             return
-        out = render.Writer()
-        _show_arena(snap.geometry, arena, render.Painter(), out)
+        out = output.Writer()
+        _show_arena(snap.geometry, arena, output.Painter(), out)
         out.flush()

@@ -1,8 +1,9 @@
 """`heap bins`: every bin of every arena and every thread's tcache, chains followed."""
 
-from .. import render, walk
+from ..render import output
+from ..model import snapshot
 from ..errors import HeapReadError
-from ..views import arena_bins_json, tcache_json
+from ..render.views import arena_bins_json, tcache_json
 from . import HeapCommand, command
 
 KINDS = ("tcache", "fast", "unsorted", "small", "large")
@@ -118,7 +119,7 @@ Usage: heap bins [tcache|fast|unsorted|small|large] [--json]"""
         parser.add_argument("kind", nargs="?", choices=KINDS)
 
     def run(self, args):
-        snap = walk.snapshot()
+        snap = snapshot.current()
         kinds = set(KINDS) if args.kind is None else {args.kind}
         if args.json:
             value = {}
@@ -130,10 +131,10 @@ Usage: heap bins [tcache|fast|unsorted|small|large] [--json]"""
                     for arena, entry in zip(snap.arenas, value["arenas"]):
                         for chain, large in zip(arena.largebins, entry["largebins"]):
                             large["skip_list"] = skip_list_json(snap, chain)
-            render.write_json(value)
+            output.write_json(value)
             return
-        paint = render.Painter()
-        out = render.Writer()
+        paint = output.Painter()
+        out = output.Writer()
         if "tcache" in kinds:
             show_tcache(snap, snap.threads, paint, out)
         if kinds - {"tcache"}:

@@ -1,8 +1,10 @@
 """`heap check`: the whole-heap audit, failing the command when it finds anything."""
 
-from .. import check, leaks, pending_free, render, walk
+from ..render import output
+from ..check import audit, leaks, pending_free
+from ..model import snapshot
 from ..errors import HeapVerdict
-from ..findings import Finding, Rule
+from ..check.findings import Finding, Rule
 from . import HeapCommand, command, parse_address
 
 
@@ -43,10 +45,10 @@ with the line the failure would have given."""
         parser.add_argument("--leaks", action="store_true")
 
     def run(self, args):
-        snap = walk.snapshot()
-        findings, found_busy = check.audit(snap)
+        snap = snapshot.current()
+        findings, found_busy = audit.audit(snap)
         if args.free_expression:
-            judge = pending_free.PendingFree(snap, check.selected_thread_info(snap))
+            judge = pending_free.PendingFree(snap, audit.selected_thread_info(snap))
             pending = judge.judge(parse_address(args.free_expression))
             if pending is not None:
                 findings.append(pending)
@@ -62,7 +64,7 @@ with the line the failure would have given."""
             report = {"ok": not reliable, "findings": [finding.to_json() for finding in findings]}
             if found_busy:
                 report["busy"] = found_busy.to_json()
-            render.write_json(report)
+            output.write_json(report)
         else:
             _show(findings, snap, found_busy)
         if reliable:
@@ -72,8 +74,8 @@ with the line the failure would have given."""
 
 
 def _show(findings, snap, found_busy):
-    paint = render.Painter()
-    out = render.Writer()
+    paint = output.Painter()
+    out = output.Writer()
     for address, why in sorted(found_busy.arenas.items()):
         out.line(paint.meta("busy: arena %#x: %s; what is found there may be that call in "
                             "progress" % (address, why)))

@@ -1,9 +1,10 @@
 """`heap chunk ADDR`: the chunk containing an address, with its neighbours, bin and links."""
 
-from .. import render, walk
+from ..render import output
+from ..model import snapshot
 from ..errors import HeapError, HeapReadError
-from ..model import WalkStatus
-from ..states import BINNED, ChunkState
+from ..model.objects import WalkStatus
+from ..model.states import BINNED, ChunkState
 from . import HeapCommand, command, parse_address
 
 
@@ -79,7 +80,7 @@ Usage: heap chunk ADDR [--json]"""
         parser.add_argument("address")
 
     def run(self, args):
-        snap = walk.snapshot()
+        snap = snapshot.current()
         address = parse_address(args.address)
         arena, segment, previous, chunk, following = locate_chunk(snap, address)
         links = decoded_links(snap, chunk)
@@ -104,10 +105,10 @@ Usage: heap chunk ADDR [--json]"""
                                 "thread": position.thread.lwp if position.thread else None}
             if key is not None:
                 value["key_matches_tcache_key"] = links.get("key") == key
-            render.write_json(value)
+            output.write_json(value)
             return
-        paint = render.Painter()
-        out = render.Writer()
+        paint = output.Painter()
+        out = output.Writer()
         where = "mmapped chunk" if arena is None else "%s %#x" % (arena.label(), arena.address)
         out.line("%s %s (user %s) in %s" % (paint.title("chunk"), paint.address(chunk.address),
                                             paint.address(chunk.user_address), where))

@@ -5,10 +5,12 @@ import operator
 
 import gdb
 
-from .. import render, views, walk
+from ..render import output
+from ..render import views
+from ..model import snapshot
 from ..errors import HeapError
-from ..model import WalkStatus
-from ..states import ChunkState
+from ..model.objects import WalkStatus
+from ..model.states import ChunkState
 from . import HeapCommand, arena_argument, command, size_argument
 
 # The states --state takes, in the order its help names them.
@@ -154,7 +156,7 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
         parser.add_argument("--summary", action="store_true")
 
     def run(self, args):
-        snap = walk.snapshot()
+        snap = snapshot.current()
         arenas = snap.arenas
         if args.arena is not None:
             arenas = [arena_argument(snap, args.arena)]
@@ -239,7 +241,7 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
         """One line per chunk from the segment's columns: each line is one format operation
         over pre-rendered pieces (size and flags rendered once per distinct size field), and
         lines go to gdb in batches after the first one."""
-        paint = render.Painter()
+        paint = output.Painter()
         status = WalkStatus()
         counter = _RowCounter(limit)
         geometry = snap.geometry
@@ -314,12 +316,12 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
                     entry[1] += chunk.size
         rows = sorted(histogram.items())
         if as_json:
-            render.write_json({"summary": [{"size": size, "state": state, "count": c, "bytes": b}
+            output.write_json({"summary": [{"size": size, "state": state, "count": c, "bytes": b}
                                            for (size, state), (c, b) in rows],
                                "complete": status.complete})
             return
-        paint = render.Painter()
-        out = render.Writer()
+        paint = output.Painter()
+        out = output.Writer()
         out.line(paint.title("%12s  %-9s %9s %14s" % ("size", "state", "count", "bytes")))
         for (size, state), (count, total) in rows:
             out.line("%#12x  %s %9d %14d" % (size, paint.state("%-9s" % state), count, total))

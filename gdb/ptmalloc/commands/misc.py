@@ -1,8 +1,9 @@
 """`heap tcache [THREAD]`, `heap top` and `heap mp`."""
 
-from .. import render, walk
+from ..render import output
+from ..model import snapshot
 from ..errors import HeapError, HeapReadError
-from ..views import tcache_json
+from ..render.views import tcache_json
 from . import HeapCommand, command
 from .bins import show_tcache
 
@@ -20,17 +21,17 @@ Usage: heap tcache [THREAD] [--json]"""
         parser.add_argument("thread", nargs="?", type=int)
 
     def run(self, args):
-        snap = walk.snapshot()
+        snap = snapshot.current()
         threads = snap.threads
         if args.thread is not None:
             threads = [t for t in threads if t.num == args.thread]
             if not threads:
                 raise HeapError("no thread %d (see `info threads`)" % args.thread)
         if args.json:
-            render.write_json({"tcache": [tcache_json(t) for t in threads]})
+            output.write_json({"tcache": [tcache_json(t) for t in threads]})
             return
-        out = render.Writer()
-        show_tcache(snap, threads, render.Painter(), out)
+        out = output.Writer()
+        show_tcache(snap, threads, output.Painter(), out)
         out.flush()
 
 
@@ -44,18 +45,18 @@ Usage: heap top [--json]"""
     aliases = (("top_chunk", ()),)
 
     def run(self, args):
-        snap = walk.snapshot()
+        snap = snapshot.current()
         if args.json:
-            render.write_json({"arenas": [{"address": a.address, "main": a.is_main, "top": a.top,
+            output.write_json({"arenas": [{"address": a.address, "main": a.is_main, "top": a.top,
                                            "size": a.top_size, "end": a.top + a.top_size}
                                           for a in snap.arenas]})
             return
-        paint = render.Painter()
-        out = render.Writer()
+        paint = output.Painter()
+        out = output.Writer()
         for arena in snap.arenas:
             out.line("%s %s: top %s size %#x (%s), ends at %s" % (
                 arena.label(), paint.address(arena.address), paint.address(arena.top),
-                arena.top_size, render.human_size(arena.top_size),
+                arena.top_size, output.human_size(arena.top_size),
                 paint.address(arena.top + arena.top_size)))
         out.flush()
 
@@ -71,7 +72,7 @@ Usage: heap mp [--json]"""
     aliases = (("mp", ()),)
 
     def run(self, args):
-        snap = walk.snapshot()
+        snap = snapshot.current()
         values = dict(snap.mp)
         extra = {}
         for name in ("global_max_fast", "narenas", "tcache_key"):
@@ -83,10 +84,10 @@ Usage: heap mp [--json]"""
             except HeapReadError:
                 extra[name] = None
         if args.json:
-            render.write_json({"mp_": values, **extra})
+            output.write_json({"mp_": values, **extra})
             return
-        paint = render.Painter()
-        out = render.Writer()
+        paint = output.Painter()
+        out = output.Writer()
         out.line(paint.title("mp_ at %#x" % snap.allocator.addresses["mp_"]))
         order = snap.layouts["par"].fields
         for name in order:

@@ -1,8 +1,9 @@
 """`heap`: one screen about the whole heap."""
 
-from .. import render, walk
-from ..states import REPORT_ORDER
-from ..views import state_totals
+from ..render import output
+from ..model import snapshot
+from ..model.states import REPORT_ORDER
+from ..render.views import state_totals
 from . import HeapCommand, command
 
 
@@ -17,12 +18,12 @@ Usage: heap [--json]
     name = "heap summary"
 
     def run(self, args):
-        snap = walk.snapshot()
+        snap = snapshot.current()
         totals, status = state_totals(snap)
         mmapped = snap.mmapped_chunks()
         mmapped_bytes = sum(chunk.size for chunk in mmapped)
         if args.json:
-            render.write_json({
+            output.write_json({
                 "allocator": {"file": snap.allocator.name, "flavour": snap.allocator.flavour,
                               "types": snap.allocator.source},
                 "arenas": [{"address": a.address, "main": a.is_main, "heaps": len(a.heaps),
@@ -38,15 +39,15 @@ Usage: heap [--json]
                 + ([status.problem] if status.problem else []),
             })
             return
-        paint = render.Painter()
-        out = render.Writer()
+        paint = output.Painter()
+        out = output.Writer()
         out.line("%s %s (types from %s)" % (paint.title("Allocator:"), snap.allocator.describe(),
                                             snap.allocator.source))
         heaps = sum(len(a.heaps) for a in snap.arenas)
         system = sum(a.system_mem for a in snap.arenas)
         out.line("%s %d (1 main, %d thread), %d heaps, %s from the system" % (
             paint.title("Arenas:"), len(snap.arenas), len(snap.arenas) - 1, heaps,
-            render.human_size(system)))
+            output.human_size(system)))
         for arena in snap.arenas:
             out.line("  %-10s %s  heaps %d  system_mem %#x  top %s (%#x)  threads %s%s" % (
                 arena.label(), paint.address(arena.address), len(arena.heaps), arena.system_mem,

@@ -1,8 +1,9 @@
 """`heap try-free ADDR`: what free(ADDR) would do now, without calling it."""
 
-from .. import render, walk
+from ..render import output
+from ..model import snapshot
 from ..errors import HeapVerdict
-from ..free_model import FreeModel
+from ..predict.free_model import FreeModel
 from . import HeapCommand, command, parse_address
 
 _DESTINATIONS = {"tcache": "the tcache", "fast": "a fastbin", "normal": "the unsorted bin",
@@ -30,7 +31,7 @@ Usage: heap try-free ADDR [--json]   (ADDR is the pointer the program would pass
         parser.add_argument("address")
 
     def run(self, args):
-        snap = walk.snapshot()
+        snap = snapshot.current()
         pointer = parse_address(args.address)
         thread = snap.selected_thread()
         outcome = FreeModel(snap, thread).free(pointer)
@@ -43,7 +44,7 @@ Usage: heap try-free ADDR [--json]   (ADDR is the pointer the program would pass
             size_field = None
         crashes = outcome.crashes
         if args.json:
-            render.write_json({
+            output.write_json({
                 "pointer": pointer, "chunk": chunk if pointer else None,
                 "size": geometry.chunk_size(size_field) if size_field is not None else None,
                 "flags": geometry.flag_words(size_field) if size_field is not None else None,
@@ -59,8 +60,8 @@ Usage: heap try-free ADDR [--json]   (ADDR is the pointer the program would pass
 
     @staticmethod
     def _text(geometry, pointer, chunk, size_field, outcome, crashes, thread):
-        paint = render.Painter()
-        out = render.Writer()
+        paint = output.Painter()
+        out = output.Writer()
         who = "thread %d" % thread.num if thread else "this thread"
         out.line("%s free(%s) by %s" % (paint.title("try-free:"), paint.address(pointer), who))
         if pointer and size_field is not None:

@@ -2,10 +2,11 @@
 
 import string
 
-from .. import render, walk
+from ..render import output
+from ..model import snapshot
 from ..errors import HeapError, HeapReadError
-from ..model import WalkStatus
-from ..states import ChunkState
+from ..model.objects import WalkStatus
+from ..model.states import ChunkState
 from . import HeapCommand, command, parse_address, size_argument
 from .chunk import locate_chunk
 
@@ -62,7 +63,7 @@ Usage: heap vis [ADDR] [--count N] [--lines N] [--json]
     def run(self, args):
         if args.count <= 0:
             raise HeapError("--count must be at least 1")
-        snap = walk.snapshot()
+        snap = snapshot.current()
         status = WalkStatus()
         if args.address is None:
             arena = snap.selected_arena()
@@ -79,7 +80,7 @@ Usage: heap vis [ADDR] [--count N] [--lines N] [--json]
                 chunks = _following(snap, arena, segment, chunk.address, args.count, status)
         rows = [self._rows(snap, chunk) for chunk in chunks]
         if args.json:
-            render.write_json({"chunks": [
+            output.write_json({"chunks": [
                 {"address": chunk.address, "size": chunk.size, "flags": chunk.flags,
                  "state": chunk.state, "words": [w for _a, pair in lines for w in pair]}
                 for chunk, lines in zip(chunks, rows)], "complete": status.complete})
@@ -121,8 +122,8 @@ Usage: heap vis [ADDR] [--count N] [--lines N] [--json]
         return text
 
     def _text(self, snap, chunks, rows, max_lines, status):
-        paint = render.Painter()
-        out = render.Writer()
+        paint = output.Painter()
+        out = output.Writer()
         for number, (chunk, lines) in enumerate(zip(chunks, rows)):
             style = _ALTERNATING[number % 2]
             shown = lines

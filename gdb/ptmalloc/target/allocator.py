@@ -20,8 +20,9 @@ import struct
 
 import gdb
 
-from . import elf_symbols, memory, thread_locals
-from .errors import HeapError
+from . import elf_symbols, thread_locals
+from ..memory import cache
+from ..errors import HeapError
 
 _FORMATS = {1: "B", 2: "H", 4: "I", 8: "Q"}
 
@@ -295,7 +296,7 @@ class _SymbolTls:
             address = _beside(self._symbol_table, "tcache", int(self.anchor.value().address),
                               name, elf_symbols.STT_TLS)
             if address is not None:
-                return memory.current().u64(address)
+                return cache.current().u64(address)
         if name not in self._symbols:
             self._symbols[name] = _dwarf_symbol(self._objfile, name)
         symbol = self._symbols[name]
@@ -339,7 +340,7 @@ class _ManifestTls:
         self._layout = layout
 
     def read(self, name, thread):
-        return memory.current().u64(self._layout.tls_address(name, thread))
+        return cache.current().u64(self._layout.tls_address(name, thread))
 
 
 def require_inferior():
@@ -356,7 +357,7 @@ def find_allocator():
     """The Allocator serving malloc, cached until the inferior changes; HeapError if none."""
     global _cached
     require_inferior()
-    generation = memory.generation()
+    generation = cache.generation()
     if _cached[0] == generation and _cached[1] is not None:
         return _cached[1]
     found = None

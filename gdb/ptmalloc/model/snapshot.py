@@ -3,7 +3,7 @@
 `snapshot()` returns the HeapSnapshot of the current stop (cached until the inferior changes):
 arenas with their heaps and bins, mp_, every thread's tcache, and an index of free chunks.  The
 chunks themselves are not stored: `HeapSnapshot.iter_chunks()` reads each heap segment in one
-bulk read and yields Chunk objects one by one, so a million-chunk heap streams in constant memory.
+bulk read and yields Chunk objects one by one, so a million-chunk heap streams in constant cache.
 
 Every chain walk is bounded and detects cycles; a walk that stops early records why."""
 
@@ -13,11 +13,13 @@ import functools
 
 import gdb
 
-from . import constants as C
-from . import main_segments, memory, mmapped, native, problems, target
-from .errors import HeapError, HeapReadError
-from .geometry import Geometry
-from .model import Arena, BinList, Chunk, HeapSegment, ThreadInfo, WalkStatus
+from .. import constants as C
+from . import main_segments, mmapped, native, problems
+from ..memory import cache
+from ..target.allocator import find_allocator
+from ..errors import HeapError, HeapReadError
+from ..target.geometry import Geometry
+from .objects import Arena, BinList, Chunk, HeapSegment, ThreadInfo, WalkStatus
 from .problems import HeapStop, ListStop
 from .scan import ListedChunks, scan_segment
 from .states import ROW_CODE, ChunkState
@@ -405,7 +407,7 @@ class HeapSnapshot:
             self._thread_heaps(arena)
 
     def _prefetch(self, arena):
-        """Read each heap in bulk now, so that bin walks find their links in memory."""
+        """Read each heap in bulk now, so that bin walks find their links in cache."""
         for segment in arena.heaps:
             self._prefetch_segment(segment)
 
@@ -452,7 +454,7 @@ class HeapSnapshot:
         if not sbrk_base or arena.top == self._initial_top(arena):
             return  # nothing has come from sbrk yet
         start = self.geometry.first_chunk_after(sbrk_base)
-        limit = self._segment_limit(start, start + memory.MAX_SINGLE_READ)
+        limit = self._segment_limit(start, start + cache.MAX_SINGLE_READ)
         if limit <= start:
             self._note_heap_problem(arena, "mp_.sbrk_base %#x is not in mapped memory" % sbrk_base,
                                     HeapStop.SEGMENT, sbrk_base)
@@ -777,15 +779,15 @@ class HeapSnapshot:
 _cache = (None, None)
 
 
-def snapshot():
+def current():
     """The HeapSnapshot of the current stop (HeapError when there is nothing to inspect)."""
     global _cache
-    generation = memory.generation()
+    generation = cache.generation()
     if _cache[0] == generation and _cache[1] is not None:
         return _cache[1]
-    allocator = target.find_allocator()
+    allocator = find_allocator()
     try:
-        snap = HeapSnapshot(allocator, memory.current())
+        snap = HeapSnapshot(allocator, cache.current())
     except HeapReadError as error:
         raise HeapError("%s: %s" % (allocator.describe(), error)) from None
     except gdb.MemoryError as error:

@@ -19,7 +19,7 @@ import itertools
 import operator
 
 from . import native, resync
-from .errors import HeapReadError
+from ..errors import HeapReadError
 from .states import ROW_STATES, ChunkState
 
 # Added to the position when a size is zero, so that the fast loop leaves the segment at once.

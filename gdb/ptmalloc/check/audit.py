@@ -18,18 +18,18 @@ lists themselves and the tcache)."""
 import collections
 import itertools
 
-from . import busy
+from ..model import busy
 
-from .check_chains import ChainRules
-from .check_globals import GlobalRules
-from .check_heap import HeapRules
-from .check_membership import MembershipRules
-from .chunk_reads import ChunkOffsets
+from .chains import ChainRules
+from .allocator_globals import GlobalRules
+from .heap import HeapRules
+from .membership import MembershipRules
+from ..predict.chunk_reads import ChunkOffsets
 from .findings import Finding, Rule
-from .free_model import FreeModel
-from .malloc_model import MallocModel
-from .problems import HeapStop
-from .states import ChunkState
+from ..predict.free_model import FreeModel
+from ..predict.malloc_model import MallocModel
+from ..model.problems import HeapStop
+from ..model.states import ChunkState
 
 
 class Audit(ChunkOffsets, HeapRules, MembershipRules, ChainRules, GlobalRules):

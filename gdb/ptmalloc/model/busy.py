@@ -9,7 +9,7 @@ marked unreliable (check.py) rather than dropped: real damage there is still sho
 
 import gdb
 
-from . import thread_locals
+from ..target import thread_locals
 
 # A thread stands in the allocator's code when its frame's source file is one of these (the
 # clone's sources, glibc's malloc directory), or, without line information, when its pc lies in

@@ -5,7 +5,7 @@ A replay that meets unmapped memory answers "the program would crash" instead of
 message, so its reads raise Unreadable rather than HeapReadError; and an address computed from
 damaged fields wraps at 64 bits, as the allocator's pointer arithmetic does."""
 
-from .errors import HeapReadError
+from ..errors import HeapReadError
 
 
 class Unreadable(Exception):

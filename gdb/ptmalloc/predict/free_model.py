@@ -10,7 +10,7 @@ The check order is the algorithm's, not glibc's code: documented in GLIBC-2.36-F
 glibc manual's description of the integrity checks."""
 
 from .chunk_reads import ChunkReader, Unreadable
-from .errors import HeapReadError
+from ..errors import HeapReadError
 
 
 class FreeOutcome:

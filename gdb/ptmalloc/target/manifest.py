@@ -33,12 +33,13 @@ import struct
 
 import gdb
 
-from . import memory
+from .. import paths
+from ..memory import cache
 
 TYPES_OBJECT_NAME = "ptmalloc-types.o"
 TYPE_ANCHOR_NAME = "ptmalloc_dwarf_type_anchor"
 # Loading the types object at 0 would make gdb name address 0 after the anchor; a non-canonical
-# x86-64 address can never collide with the inferior's memory.
+# x86-64 address can never collide with the inferior's cache.
 TYPES_OBJECT_OFFSET = 0xFFFF800000000000
 
 
@@ -46,46 +47,27 @@ class ManifestError(gdb.GdbError):
     """A manifest or the types object is missing, unreadable or inconsistent."""
 
 
-def _package_root():
-    """The folder holding gdb/: a source checkout or PREFIX/share/ptmalloc once installed."""
-    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
 def default_layout_dirs():
-    root = _package_root()
-    return [os.path.join(root, "build"), os.path.join(root, "layout")]
+    return [os.path.join(paths.TREE_ROOT, "build"), os.path.join(paths.TREE_ROOT, "layout")]
 
 
-class LayoutPathParameter(gdb.Parameter):
-    """Folders searched for layout manifests (ptm-layout JSON) and ptmalloc-types.o.
+# The folders `set heap layout-path` named (commands/settings.py), colon-separated; empty means
+# default_layout_dirs().
+_configured_path = ""
 
-    A colon-separated list.  Empty means the defaults: the build folder of the source tree and
-    the layout folder of the installed tree.  A manifest is used only when its build-id matches
-    the allocator's objfile and that objfile has no DWARF for the heap types."""
 
-    set_doc = "Set the folders searched for heap layout manifests."
-    show_doc = "Show the folders searched for heap layout manifests."
-
-    def __init__(self):
-        super().__init__("heap layout-path", gdb.COMMAND_DATA, gdb.PARAM_STRING)
-        self.value = ""
-
-    def get_set_string(self):
-        _MANIFEST_CACHE.clear()
-        # The allocator found under the old path is cached per stop: look again.
-        memory.invalidate()
-        return ""
-
-    def get_show_string(self, svalue):
-        shown = ":".join(layout_dirs())
-        return "Heap layout manifests are searched in: %s%s" % (
-            shown, "" if svalue else " (default)")
+def set_layout_path(value):
+    """Search `value` (colon-separated folders; empty: the defaults) from now on."""
+    global _configured_path
+    _configured_path = value or ""
+    _MANIFEST_CACHE.clear()
+    # The allocator found under the old path is cached per stop: look again.
+    cache.invalidate()
 
 
 def layout_dirs():
-    value = _LAYOUT_PATH.value if _LAYOUT_PATH is not None else ""
-    if value:
-        return [os.path.expanduser(d) for d in value.split(":") if d]
+    if _configured_path:
+        return [os.path.expanduser(d) for d in _configured_path.split(":") if d]
     return default_layout_dirs()
 
 
@@ -342,38 +324,3 @@ def _text_runtime_address(objfile):
         elif os.path.realpath(owner.strip()) == wanted:
             return int(match.group(1), 16)
     raise ManifestError("heap: %s is not loaded (no .text in `info files`)" % objfile.filename)
-
-
-def _ensure_prefix(command):
-    """Create `set heap`/`show heap` once per gdb session.
-
-    The marker lives on the gdb module because this module may be imported more than once (the
-    loader, auto-load).  No gdb.execute here: this can run while gdb is loading a library in the
-    middle of `run`, where executing commands disturbs the inferior's start."""
-    marker = "_ptmalloc_prefix_" + command.replace(" ", "_")
-    if getattr(gdb, marker, False):
-        return
-
-    class _Prefix(gdb.Command):
-        def __init__(self):
-            super().__init__(command, gdb.COMMAND_DATA, gdb.COMPLETE_NONE, True)
-
-        def invoke(self, argument, from_tty):
-            gdb.execute("help " + command, from_tty)
-
-    _Prefix.__doc__ = "Settings of the heap inspector."
-    _Prefix()
-    setattr(gdb, marker, True)
-
-
-def _register_parameter():
-    _ensure_prefix("set heap")
-    _ensure_prefix("show heap")
-    try:
-        return LayoutPathParameter()
-    except RuntimeError:
-        return None
-
-
-_LAYOUT_PATH = None
-_LAYOUT_PATH = _register_parameter()

@@ -13,7 +13,7 @@ import struct
 import gdb
 
 from . import core_file, process_memory
-from .errors import HeapReadError
+from ..errors import HeapReadError
 
 _PAGE = 4096
 _U64 = struct.Struct("<Q")
@@ -54,6 +54,11 @@ def inferior_is_core():
     inferior = gdb.selected_inferior()
     connection = getattr(inferior, "connection", None)
     return connection is not None and getattr(connection, "type", None) == "core"
+
+
+def unreadable_reason():
+    """Why a read fails, as the user would put it: a core lacks the page, a process lacks the map."""
+    return "not in the core" if inferior_is_core() else "not mapped"
 
 
 def current():
@@ -99,7 +104,7 @@ class Memory:
         try:
             return memoryview(self.inferior.read_memory(address, length)).cast("B")
         except (gdb.MemoryError, gdb.error, OverflowError, ValueError):
-            raise HeapReadError(address, length) from None
+            raise HeapReadError(address, length, unreadable_reason()) from None
 
     def read_segment(self, start, length):
         """All `length` bytes at `start` in one read, kept for the rest of the stop."""

@@ -2,9 +2,9 @@
 segment are read header by header (IS_MMAPPED, prev_size 0, a page-multiple size), one chunk
 after another where the kernel placed mappings side by side."""
 
-from . import constants as C
-from .errors import HeapReadError
-from .model import Chunk
+from .. import constants as C
+from ..errors import HeapReadError
+from .objects import Chunk
 from .states import ChunkState
 
 

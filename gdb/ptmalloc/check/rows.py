@@ -11,9 +11,9 @@ import array
 import bisect
 import itertools
 
-from .model import Chunk
-from .scan import low_byte_tables, row_of
-from .states import BINNED, CACHED_OR_IN_USE, ROW_STATES, ChunkState
+from ..model.objects import Chunk
+from ..model.scan import low_byte_tables, row_of
+from ..model.states import BINNED, CACHED_OR_IN_USE, ROW_STATES, ChunkState
 
 _IN_USE = (ChunkState.IN_USE, None)
 # A C scan row code -> 1 when it stands for a chunk filed in the unsorted, a small or a large bin.

@@ -3,11 +3,11 @@ chunks (sizes, PREV_INUSE and prev_size, the NON_MAIN_ARENA bit, fenceposts), he
 the top chunk and system_mem.  A mixin of check.Audit, which supplies `add`, `word`,
 `predict_free`, `pointed`, `walked`, `suspect` and `broken_arenas`."""
 
-from .check_rows import Rows as _Rows
-from .errors import HeapReadError
+from .rows import Rows as _Rows
+from ..errors import HeapReadError
 from .findings import Rule
-from .model import HeapSegment, WalkStatus
-from .states import BINNED, CACHED_OR_IN_USE, ChunkState
+from ..model.objects import HeapSegment, WalkStatus
+from ..model.states import BINNED, CACHED_OR_IN_USE, ChunkState
 
 
 class HeapRules:

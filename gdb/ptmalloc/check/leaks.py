@@ -13,9 +13,9 @@ import bisect
 
 import gdb
 
-from . import constants as C
-from .errors import HeapReadError
-from .states import ChunkState
+from .. import constants as C
+from ..errors import HeapReadError
+from ..model.states import ChunkState
 
 _REGISTERS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11",
               "r12", "r13", "r14", "r15")

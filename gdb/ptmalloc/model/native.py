@@ -15,6 +15,8 @@ import os
 
 import ctypes
 
+from .. import paths
+
 _LIBRARY_NAME = "libptmalloc-heapwalk.so"
 # heapwalk_interface_version() of the library these declarations fit (see _load).
 _INTERFACE_VERSION = 3
@@ -49,10 +51,8 @@ def _candidates():
         return []
     if chosen not in ("", "1", "on", "yes"):
         return [chosen]
-    package = os.path.dirname(os.path.realpath(__file__))
-    source_tree = os.path.dirname(os.path.dirname(package))
-    return [os.path.join(package, _LIBRARY_NAME),
-            os.path.join(source_tree, "build", _LIBRARY_NAME)]
+    return [os.path.join(paths.PACKAGE_DIR, _LIBRARY_NAME),
+            os.path.join(paths.TREE_ROOT, "build", _LIBRARY_NAME)]
 
 
 def _load():

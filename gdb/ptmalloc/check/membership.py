@@ -5,12 +5,12 @@ a heap chunk.  A mixin of check.Audit (see check_heap.py for what the Audit supp
 import bisect
 import operator
 
-from . import resync
-from .check_places import place_name
-from .errors import HeapReadError
+from ..model import resync
+from .places import place_name
+from ..errors import HeapReadError
 from .findings import Rule
-from .problems import ListStop
-from .states import ChunkState
+from ..model.problems import ListStop
+from ..model.states import ChunkState
 
 _EXACT_SIZE = frozenset((ChunkState.TCACHE, ChunkState.FASTBIN, ChunkState.SMALLBIN))
 

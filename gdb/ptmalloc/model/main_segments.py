@@ -14,9 +14,9 @@ Which regions to walk: those holding top or a free chunk of the main arena that 
 holds; then, if the segments found hold less than system_mem, every other anonymous writable
 region, where only a segment closed by its double fencepost is accepted."""
 
-from . import constants as C
-from .errors import HeapReadError
-from .model import HeapSegment
+from .. import constants as C
+from ..errors import HeapReadError
+from .objects import HeapSegment
 
 # A region larger than this is only searched in its first part: the walk reads what it searches.
 MAX_REGION_SEARCH = 1 << 28

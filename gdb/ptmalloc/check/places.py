@@ -1,6 +1,6 @@
 """How the heap check names the place a chunk is listed in."""
 
-from .states import ChunkState
+from ..model.states import ChunkState
 
 
 def place_name(kind, chain):

@@ -16,8 +16,10 @@ reads (`needs_selection`):
 
 import gdb
 
-from . import constants as C, elf_symbols, memory
-from .errors import HeapError
+from .. import constants as C
+from ..memory import cache
+from . import elf_symbols
+from ..errors import HeapError
 
 NAMES = ("tcache", "thread_arena")
 
@@ -121,10 +123,10 @@ class ThreadPointerTls:
         if pointer is None:
             raise HeapError("no thread handle (libthread_db is not in use)")
         if self._block_offset is None:
-            stored = memory.current().u64(self._slot_address)
+            stored = cache.current().u64(self._slot_address)
             self._block_offset = (stored - self._slot_addend) & C.MASK64
         address = (pointer + self._block_offset + self._places[name]) & C.MASK64
-        return memory.current().u64(address)
+        return cache.current().u64(address)
 
 
 def _thread_pointer(thread):

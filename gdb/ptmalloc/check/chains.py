@@ -3,11 +3,11 @@ the fd/bk agreement of doubly linked bins, large-bin order and nextsize links, t
 tcache's counts and keys.  A mixin of check.Audit (see check_heap.py for what the Audit
 supplies)."""
 
-from .check_places import place_name
-from .errors import HeapReadError
+from .places import place_name
+from ..errors import HeapReadError
 from .findings import Rule
-from .problems import ListStop
-from .states import ChunkState
+from ..model.problems import ListStop
+from ..model.states import ChunkState
 
 _UNALIGNED_ABORTS = {ChunkState.TCACHE: "malloc(): unaligned tcache chunk detected",
                      ChunkState.FASTBIN: "malloc(): unaligned fastbin chunk detected 2"}

@@ -8,7 +8,7 @@ import json
 
 import gdb
 
-from .states import ChunkState
+from ..model.states import ChunkState
 
 _ANSI_FOREGROUND = {"black": 30, "red": 31, "green": 32, "yellow": 33, "blue": 34,
                     "magenta": 35, "cyan": 36, "white": 37}

@@ -2,7 +2,7 @@
 
 Addresses are plain ints (JSON numbers); sizes are chunk sizes without flag bits."""
 
-from .states import REPORT_ORDER
+from ..model.states import REPORT_ORDER
 
 
 def heap_json(segment):
