@@ -1,5 +1,5 @@
 """The extension's own bounds, which are not facts about the allocator (those are all in
-geometry.py, read from the target's types and mp_ where it records them).
+target/geometry.py, read from the target's types and mp_ where it records them).
 
 No walk may run forever on a corrupted heap; these bound the chains that have no natural length.
 Addresses and registers are 64-bit on x86-64, the only machine the extension reads."""

@@ -21,9 +21,10 @@ def answer(command):
     return json.loads(gdb.execute(command, to_string=True).splitlines()[-1])
 
 reference = {command: answer(command) for command in COMMANDS}
-walk._cache = (None, None)
+snapshot._cache = (None, None)
 snap = snapshot.current()
-original = snap._read_bins
+lists = snap._lists
+original = lists._read_bins
 reads = []
 
 def interrupted(arena, asked):
@@ -32,13 +33,13 @@ def interrupted(arena, asked):
         raise KeyboardInterrupt
     return original(arena, asked)
 
-snap._read_bins = interrupted
+lists._read_bins = interrupted
 try:
     gdb.execute("heap check --json", to_string=True)
     outcome = "not interrupted"
 except BaseException as error:
     outcome = type(error).__name__
-snap._read_bins = original
+lists._read_bins = original
 after = {command: answer(command) for command in COMMANDS}
 print("@@" + json.dumps({"outcome": outcome, "reads": len(reads),
                          "same": [after[c] == reference[c] for c in COMMANDS],

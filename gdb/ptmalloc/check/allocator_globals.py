@@ -3,7 +3,7 @@ global_max_fast.  Overwriting them is a technique of its own (a huge mp_.tcache_
 malloc and free index past the tcache; a huge global_max_fast sends every free to a fastbin
 past the arena's array), so a value no tunable or mallopt call can set is damage.  Every bound
 comes from the Geometry (the DWARF of the tcache and of the fastbin array).  A mixin of
-check.Audit, which supplies `add`, `snap` and `geometry`."""
+audit.Audit, which supplies `add`, `snap` and `geometry`."""
 
 from .findings import Rule
 

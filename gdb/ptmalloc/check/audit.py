@@ -12,27 +12,30 @@ keeps, not a heuristic.  One piece of damage gives one finding: once a heap walk
 breaks, the rules that would only repeat the symptom further along are skipped.
 
 The Audit here collects what points at chunks and runs the rules, which live by concern in
-check_heap (segments, chunks, top), check_membership (what bins list) and check_chains (the
-lists themselves and the tcache)."""
+heap (segments and chunks), arena_bounds (heap_info, top, system_mem), membership (what bins
+list), chains (the lists themselves and the tcache) and allocator_globals (mp_,
+global_max_fast)."""
 
 import collections
 import itertools
 
 from ..model import busy
 
-from .chains import ChainRules
-from .allocator_globals import GlobalRules
-from .heap import HeapRules
-from .membership import MembershipRules
-from ..predict.chunk_reads import ChunkOffsets
-from .findings import Finding, Rule
-from ..predict.free_model import FreeModel
-from ..predict.malloc_model import MallocModel
 from ..model.problems import HeapStop
 from ..model.states import ChunkState
+from ..predict.chunk_reads import ChunkOffsets
+from ..predict.free_model import FreeModel
+from ..predict.malloc_model import MallocModel
+from .allocator_globals import GlobalRules
+from .arena_bounds import ArenaBoundRules
+from .chains import ChainRules
+from .findings import Finding, Rule
+from .heap import HeapRules
+from .membership import MembershipRules
 
 
-class Audit(ChunkOffsets, HeapRules, MembershipRules, ChainRules, GlobalRules):
+class Audit(ChunkOffsets, HeapRules, ArenaBoundRules, MembershipRules, ChainRules,
+            GlobalRules):
     """One run of every rule over a HeapSnapshot; `findings` after `run()`."""
 
     def __init__(self, snap, thread=None):

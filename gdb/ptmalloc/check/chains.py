@@ -1,13 +1,13 @@
 """The heap check's rules over the lists themselves: fastbin and tcache chains that stop early,
 the fd/bk agreement of doubly linked bins, large-bin order and nextsize links, the binmap, and the
-tcache's counts and keys.  A mixin of check.Audit (see check_heap.py for what the Audit
+tcache's counts and keys.  A mixin of audit.Audit (see heap.py for what the Audit
 supplies)."""
 
-from .places import place_name
 from ..errors import HeapReadError
-from .findings import Rule
 from ..model.problems import ListStop
 from ..model.states import ChunkState
+from .findings import Rule
+from .places import place_name
 
 _UNALIGNED_ABORTS = {ChunkState.TCACHE: "malloc(): unaligned tcache chunk detected",
                      ChunkState.FASTBIN: "malloc(): unaligned fastbin chunk detected 2"}

@@ -7,7 +7,7 @@ import enum
 
 
 class Rule(enum.StrEnum):
-    # A heap segment's chunks (check_heap)
+    # A heap segment's chunks (heap, arena_bounds)
     ARENA_RING = "arena-ring"          # the ring of arenas does not lead back to main_arena
     MALLOC_PAR = "malloc-par"          # an mp_ field no tunable or mallopt call can set
     MAX_FAST = "max-fast"              # global_max_fast out of mallopt's range
@@ -21,13 +21,13 @@ class Rule(enum.StrEnum):
     BIN_IN_USE = "bin-in-use"          # a binned chunk its successor marks in use
     TOP_SIZE = "top-size"
     SYSTEM_MEM = "system-mem"
-    # What bins and tcaches list (check_membership)
+    # What bins and tcaches list (membership)
     BIN_DUPLICATE = "bin-duplicate"
     BIN_POINTER = "bin-pointer"        # a list points outside every heap, or its walk stopped
     BIN_ARENA = "bin-arena"
     BIN_SIZE = "bin-size"
     TCACHE_STRUCT = "tcache-struct"
-    # The lists themselves (check_chains)
+    # The lists themselves (chains)
     BIN_CYCLE = "bin-cycle"
     BIN_LINKS = "bin-links"            # fd and bk disagree
     LARGEBIN_ORDER = "largebin-order"
@@ -46,7 +46,7 @@ class Finding:
     """`rule` (a Rule), `address` (the chunk or structure), `message` (one line),
     `predicted_abort` (what the allocator will abort with when the program next touches the
     damage; None when it will not abort), and `unreliable` (why the finding may be a thread's
-    call in progress rather than damage, busy.py; None when it is not)."""
+    call in progress rather than damage, model/busy.py; None when it is not)."""
 
     __slots__ = ("rule", "address", "message", "predicted_abort", "unreliable")
 

@@ -1,16 +1,16 @@
 """The heap check's bin-membership rules: every chunk a bin or a tcache lists is a real chunk of
 a heap, of the listing arena and size, and listed only once; each thread's tcache struct lies in
-a heap chunk.  A mixin of check.Audit (see check_heap.py for what the Audit supplies)."""
+a heap chunk.  A mixin of audit.Audit (see heap.py for what the Audit supplies)."""
 
 import bisect
 import operator
 
-from ..model import resync
-from .places import place_name
 from ..errors import HeapReadError
-from .findings import Rule
+from ..model import resync
 from ..model.problems import ListStop
 from ..model.states import ChunkState
+from .findings import Rule
+from .places import place_name
 
 _EXACT_SIZE = frozenset((ChunkState.TCACHE, ChunkState.FASTBIN, ChunkState.SMALLBIN))
 
@@ -94,7 +94,7 @@ class MembershipRules:
                     continue
                 if not chain.complete and (kind != ChunkState.TCACHE or _unreadable_tail(
                         chain, address)):
-                    continue  # the list's stop is the finding (check_chains)
+                    continue  # the list's stop is the finding (chains.py)
                 self.add(Rule.BIN_POINTER, address,
                          "%s points at %#x, which is not a chunk of any heap%s" % (
                              place_name(kind, chain), address,
@@ -190,6 +190,6 @@ class MembershipRules:
 
 def _unreadable_tail(chain, address):
     """True for the entry a list's walk could not read past: the garbage a bad link led to,
-    which check_chains names at the entry holding that link."""
+    which chains.py names at the entry holding that link."""
     problem = chain.problem
     return getattr(problem, "kind", None) is ListStop.UNREADABLE and address == chain.chunks[-1]

@@ -10,9 +10,9 @@ import gdb
 
 from .. import constants as C
 from ..errors import HeapReadError
-from .findings import Finding, Rule
-from ..predict.free_model import FreeModel
 from ..model.states import BINNED
+from ..predict.free_model import FreeModel
+from .findings import Finding, Rule
 # An enlarged chunk hides at most a few neighbours; scanning a huge block word by word is not
 # worth it for a verdict on one call.
 MAX_HIDDEN_SCAN = 1 << 16

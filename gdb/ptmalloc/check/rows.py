@@ -1,7 +1,7 @@
 """The heap check's view of one walked segment: which chunks need the per-chunk rules at all.
 
 On a healthy heap almost every chunk passes every chunk rule, and a Python statement per chunk
-is what makes a million-chunk audit slow.  The rules (check_heap.HeapRules._check_chunk) can only fire on
+is what makes a million-chunk audit slow.  The rules (heap.HeapRules._check_chunk) can only fire on
 a chunk that is below MINSIZE, carries the wrong NON_MAIN_ARENA bit, says PREV_INUSE after a
 chunk filed in a bin, or says !PREV_INUSE without the binned predecessor and matching prev_size
 that make that legal; `Rows.suspicious` finds those from the SegmentScan's columns with bulk

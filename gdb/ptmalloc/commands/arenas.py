@@ -1,7 +1,7 @@
 """`heap arenas` and `heap arena [ADDR]`: every malloc_state, its heaps and threads."""
 
-from ..render import output
 from ..model import snapshot
+from ..render import output
 from ..render.views import arena_json
 from . import HeapCommand, arena_argument, command
 

@@ -1,8 +1,8 @@
 """`heap bins`: every bin of every arena and every thread's tcache, chains followed."""
 
-from ..render import output
 from ..model import snapshot
-from ..errors import HeapReadError
+from ..model.chunk_words import large_bin_rows
+from ..render import output
 from ..render.views import arena_bins_json, tcache_json
 from . import HeapCommand, command
 
@@ -71,28 +71,6 @@ def _show_arena_bins(snap, arena, kinds, paint, out):
                                                    links))
             if not chain.complete:
                 out.line(paint.meta("      [walk stopped: %s]" % chain.problem))
-
-
-def large_bin_rows(snap, chain):
-    """Each chunk of a large bin in list order: its size and, for the first chunk of each size
-    (the only ones glibc links into the skip list), its nextsize links.  The other chunks'
-    nextsize words are whatever their memory held, so they are not shown as links."""
-    fd_offset = snap.geometry.fd_nextsize_offset
-    bk_offset = snap.geometry.bk_nextsize_offset
-    rows, previous_size = [], None
-    for address in chain.chunks:
-        try:
-            size = snap.geometry.chunk_size(snap.memory.u64(address + snap.size_offset))
-            row = {"address": address, "size": size, "group_head": size != previous_size}
-            if row["group_head"]:
-                row["fd_nextsize"] = snap.memory.u64(address + fd_offset)
-                row["bk_nextsize"] = snap.memory.u64(address + bk_offset)
-            previous_size = size
-        except HeapReadError as error:
-            row, previous_size = {"address": address, "size": 0, "group_head": False,
-                                  "error": str(error)}, None
-        rows.append(row)
-    return rows
 
 
 def skip_list_json(snap, chain):

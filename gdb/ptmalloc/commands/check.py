@@ -1,10 +1,10 @@
 """`heap check`: the whole-heap audit, failing the command when it finds anything."""
 
-from ..render import output
 from ..check import audit, leaks, pending_free
-from ..model import snapshot
-from ..errors import HeapVerdict
 from ..check.findings import Finding, Rule
+from ..errors import HeapVerdict
+from ..model import snapshot
+from ..render import output
 from . import HeapCommand, command, parse_address
 
 

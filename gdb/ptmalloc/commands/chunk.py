@@ -1,68 +1,19 @@
 """`heap chunk ADDR`: the chunk containing an address, with its neighbours, bin and links."""
 
-from ..render import output
+from ..errors import HeapError
 from ..model import snapshot
-from ..errors import HeapError, HeapReadError
-from ..model.objects import WalkStatus
-from ..model.states import BINNED, ChunkState
+from ..model.chunk_words import decoded_links
+from ..model.states import ChunkState
+from ..render import output
 from . import HeapCommand, command, parse_address
 
 
-def locate(snap, address):
-    """(arena, segment, previous chunk, chunk, next chunk) for the chunk containing `address`."""
-    for arena in snap.arenas:
-        for segment in arena.heaps:
-            if not segment.start <= address < segment.end:
-                continue
-            previous = None
-            chunks = snap.iter_segment(arena, segment, WalkStatus())
-            for chunk in chunks:
-                if chunk.address <= address < chunk.address + max(chunk.size,
-                                                                  snap.geometry.header_size):
-                    following = next(chunks, None)
-                    return arena, segment, previous, chunk, following
-                previous = chunk
-            return arena, segment, None, None, None
-    for chunk in snap.mmapped_chunks():
-        if chunk.address <= address < chunk.address + chunk.size:
-            return None, None, None, chunk, None
-    return None, None, None, None, None
-
-
 def locate_chunk(snap, address):
-    """locate(), failing with one line when no heap or mmapped chunk holds `address`."""
-    found = locate(snap, address)
-    if found[3] is None:
+    """HeapSnapshot.locate(), failing with one line when no heap or mmapped chunk holds `address`."""
+    found = snap.locate(address)
+    if found.chunk is None:
         raise HeapError("%#x is not inside any heap or mmapped chunk" % address)
     return found
-
-
-def decoded_links(snap, chunk):
-    """{link name: value} as the allocator reads them, safe-linking undone."""
-    mem = snap.memory
-    geometry = snap.geometry
-    links = {}
-    try:
-        if chunk.state == ChunkState.TCACHE:
-            slot = chunk.user_address + geometry.tcache_next_offset
-            stored = mem.u64(slot)
-            links["next"] = geometry.reveal(slot, stored) if stored else 0
-            links["next_stored"] = stored
-            links["key"] = mem.u64(chunk.user_address + geometry.tcache_key_offset)
-        elif chunk.state == ChunkState.FASTBIN:
-            slot = chunk.address + geometry.fd_offset
-            stored = mem.u64(slot)
-            links["fd"] = geometry.reveal(slot, stored) if stored else 0
-            links["fd_stored"] = stored
-        elif chunk.state in BINNED or chunk.state == ChunkState.FREE:
-            links["fd"] = mem.u64(chunk.address + geometry.fd_offset)
-            links["bk"] = mem.u64(chunk.address + geometry.bk_offset)
-            if chunk.state == ChunkState.LARGEBIN:
-                links["fd_nextsize"] = mem.u64(chunk.address + geometry.fd_nextsize_offset)
-                links["bk_nextsize"] = mem.u64(chunk.address + geometry.bk_nextsize_offset)
-    except HeapReadError as error:
-        links["error"] = str(error)
-    return links
 
 
 @command

@@ -5,12 +5,12 @@ import operator
 
 import gdb
 
-from ..render import output
-from ..render import views
-from ..model import snapshot
 from ..errors import HeapError
+from ..model import snapshot
 from ..model.objects import WalkStatus
 from ..model.states import ChunkState
+from ..render import output
+from ..render import views
 from . import HeapCommand, arena_argument, command, size_argument
 
 # The states --state takes, in the order its help names them.

@@ -1,8 +1,8 @@
 """`heap tcache [THREAD]`, `heap top` and `heap mp`."""
 
-from ..render import output
-from ..model import snapshot
 from ..errors import HeapError, HeapReadError
+from ..model import snapshot
+from ..render import output
 from ..render.views import tcache_json
 from . import HeapCommand, command
 from .bins import show_tcache

@@ -1,8 +1,8 @@
 """`heap`: one screen about the whole heap."""
 
-from ..render import output
 from ..model import snapshot
 from ..model.states import REPORT_ORDER
+from ..render import output
 from ..render.views import state_totals
 from . import HeapCommand, command
 

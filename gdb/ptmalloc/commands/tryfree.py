@@ -1,9 +1,9 @@
 """`heap try-free ADDR`: what free(ADDR) would do now, without calling it."""
 
-from ..render import output
-from ..model import snapshot
 from ..errors import HeapVerdict
+from ..model import snapshot
 from ..predict.free_model import FreeModel
+from ..render import output
 from . import HeapCommand, command, parse_address
 
 _DESTINATIONS = {"tcache": "the tcache", "fast": "a fastbin", "normal": "the unsorted bin",

@@ -2,11 +2,12 @@
 
 import string
 
-from ..render import output
+from ..errors import HeapError
 from ..model import snapshot
-from ..errors import HeapError, HeapReadError
+from ..model.chunk_words import LINE_BYTES, decoded_links, word_pairs
 from ..model.objects import WalkStatus
 from ..model.states import ChunkState
+from ..render import output
 from . import HeapCommand, command, parse_address, size_argument
 from .chunk import locate_chunk
 
@@ -14,8 +15,6 @@ _PRINTABLE = frozenset(ord(c) for c in
                        string.ascii_letters + string.digits + string.punctuation + " ")
 # Chunks alternate between two of gdb's styles, so neighbours are told apart at a glance.
 _ALTERNATING = ("address", "function")
-# Each line shows two 8-byte words.
-_LINE_BYTES = 16
 
 
 def _ascii(data):
@@ -78,7 +77,7 @@ Usage: heap vis [ADDR] [--count N] [--lines N] [--json]
                 chunks = [chunk]
             else:
                 chunks = _following(snap, arena, segment, chunk.address, args.count, status)
-        rows = [self._rows(snap, chunk) for chunk in chunks]
+        rows = [word_pairs(snap, chunk) for chunk in chunks]
         if args.json:
             output.write_json({"chunks": [
                 {"address": chunk.address, "size": chunk.size, "flags": chunk.flags,
@@ -88,37 +87,16 @@ Usage: heap vis [ADDR] [--count N] [--lines N] [--json]
         self._text(snap, chunks, rows, args.lines, status)
 
     @staticmethod
-    def _rows(snap, chunk):
-        """[(address, (word, word))] covering the chunk, header included; the top chunk and
-        mmapped chunks show their first lines only (they can be megabytes)."""
-        span = max(chunk.size, snap.geometry.header_size)
-        if chunk.state == ChunkState.TOP or chunk.is_mmapped:
-            span = min(span, 4 * snap.geometry.header_size)
-        rows = []
-        for address in range(chunk.address, chunk.address + span, _LINE_BYTES):
-            try:
-                data = snap.memory.read(address, _LINE_BYTES)
-            except HeapReadError:
-                break
-            rows.append((address, (int.from_bytes(data[:8], "little"),
-                                   int.from_bytes(data[8:], "little"))))
-        return rows
-
-    @staticmethod
     def _label(snap, chunk):
         text = "%s size %#x %s" % (chunk.state, chunk.size, "|".join(chunk.flags) or "-")
         if chunk.position is not None:
             text += "  " + chunk.position.describe()
         if chunk.state in (ChunkState.TCACHE, ChunkState.FASTBIN):
             cached = chunk.state == ChunkState.TCACHE
-            slot = chunk.user_address + snap.geometry.tcache_next_offset if cached else \
-                chunk.address + snap.fd_offset
-            try:
-                stored = snap.memory.u64(slot)
+            links = decoded_links(snap, chunk)
+            if "error" not in links:
                 text += "  next %s %#x" % ("entry" if cached else "chunk",
-                                           snap.geometry.reveal(slot, stored))
-            except HeapReadError:
-                pass
+                                           links["next" if cached else "fd"])
         return text
 
     def _text(self, snap, chunks, rows, max_lines, status):
@@ -134,7 +112,7 @@ Usage: heap vis [ADDR] [--count N] [--lines N] [--json]
             for index, line in enumerate(shown):
                 if line is None:
                     out.line(paint.meta("  ... %d lines (%#x bytes) not shown" % (
-                        elided, elided * _LINE_BYTES)))
+                        elided, elided * LINE_BYTES)))
                     continue
                 address, (low, high) = line
                 data = low.to_bytes(8, "little") + high.to_bytes(8, "little")

@@ -12,8 +12,8 @@ import struct
 
 import gdb
 
-from . import core_file, process_memory
 from ..errors import HeapReadError
+from . import core_file, process_memory
 
 _PAGE = 4096
 _U64 = struct.Struct("<Q")
@@ -156,6 +156,10 @@ class Memory:
                 page = None  # partial pages in a core: fall back to exact reads
             self._pages[page_address] = page
         return page
+
+    def read_struct(self, layout, address):
+        """The fields of a struct at `address`, as `layout` (a target StructLayout) unpacks them."""
+        return layout.unpack(self.read(address, layout.size))
 
     def u64(self, address):
         """The 8-byte word at `address`; chains of links in one heap stay on the fast path."""

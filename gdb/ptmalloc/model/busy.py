@@ -5,7 +5,7 @@ tcache) half-updated: a chunk unlinked but not yet relinked, a count bumped befo
 stored.  That is no damage, so the heap check must not call it corruption.  Two signs say an
 arena may be mid-update: its lock is held, or a thread's program counter is in the allocator's
 code (a thread in the tcache fast path holds no lock).  Findings on such an arena or thread are
-marked unreliable (check.py) rather than dropped: real damage there is still shown."""
+marked unreliable (check/audit.py) rather than dropped: real damage there is still shown."""
 
 import gdb
 

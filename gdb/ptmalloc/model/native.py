@@ -119,7 +119,7 @@ def _take(words):
 
 
 class _Pinned:
-    """The address of a writable buffer's bytes (the memoryviews memory.py keeps), `offset`
+    """The address of a writable buffer's bytes (the memoryviews memory/cache.py keeps), `offset`
     bytes in, for the length of a `with` block: lent to ctypes, not copied."""
 
     def __init__(self, data, offset=0):

@@ -18,8 +18,8 @@ import functools
 import itertools
 import operator
 
-from . import native, resync
 from ..errors import HeapReadError
+from . import native, resync
 from .states import ROW_STATES, ChunkState
 
 # Added to the position when a size is zero, so that the fast loop leaves the segment at once.
@@ -149,29 +149,13 @@ class SegmentScan:
                 histogram[key] = histogram.get(key, 0) + count
 
 
-class ListedChunks:
-    """What the scan needs of the free index: either the listed addresses as the C scan takes
-    them (`native_listed`, a native.ListedAddresses; the list `table` it numbers and each list's
-    `kind_codes`) or the Python index (`sorted_keys` of `by_address`, {chunk address: BinList})."""
-
-    __slots__ = ("native_listed", "table", "kind_codes", "sorted_keys", "by_address")
-
-    def __init__(self, native_listed=None, table=None, kind_codes=None, sorted_keys=None,
-                 by_address=None):
-        self.native_listed = native_listed
-        self.table = table
-        self.kind_codes = kind_codes
-        self.sorted_keys = sorted_keys
-        self.by_address = by_address
-
-
 _KIND = operator.attrgetter("kind")
 
 
 def scan_segment(mem, geometry, start, end, top, listed, status):
     """The SegmentScan of the heap segment [start, end) whose arena's top chunk is `top`.
 
-    `listed` (ListedChunks) says which chunk addresses a bin lists.  A walk that stops early
+    `listed` (free_lists.ListedChunks) says which chunk addresses a bin lists.  A walk that stops early
     records why in `status` (a WalkStatus)."""
     limit = max(end - start, 0)
     length = (limit + 7) & ~7

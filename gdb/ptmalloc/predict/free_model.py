@@ -9,8 +9,9 @@ would print, or None when free would go through (or would crash without a messag
 The check order is the algorithm's, not glibc's code: documented in GLIBC-2.36-FACTS.md and the
 glibc manual's description of the integrity checks."""
 
-from .chunk_reads import ChunkReader, Unreadable
 from ..errors import HeapReadError
+from .chunk_reads import ChunkReader, Unreadable
+from .unlink import unlink_problem
 
 
 class FreeOutcome:
@@ -194,13 +195,13 @@ class FreeModel(ChunkReader):
                 return FreeOutcome("corrupted size vs. prev_size while consolidating",
                                    "PREV_INUSE is clear and prev_size %#x does not lead to a "
                                    "chunk of that size" % prev_size, "normal")
-            message = self.unlink_problem(previous)
+            message = unlink_problem(self, previous)
             if message:
                 return FreeOutcome(message, "merging with the free chunk before it (%#x) "
                                    "finds its links broken" % previous, "normal")
         if following != arena.top:
             if not self.size_field(following + next_size) & geometry.prev_inuse:
-                message = self.unlink_problem(following)
+                message = unlink_problem(self, following)
                 if message:
                     return FreeOutcome(message, "merging with the free chunk after it (%#x) "
                                        "finds its links broken" % following, "normal")
@@ -212,20 +213,3 @@ class FreeModel(ChunkReader):
                                    "the bin" % first, "normal")
         return FreeOutcome(None, "free() would merge it and file it in the unsorted bin",
                            "normal")
-
-    def unlink_problem(self, chunk):
-        """The message unlink_chunk() would abort with when taking `chunk` out of its bin."""
-        size = self.size(chunk)
-        if self.prev_size(chunk + size) != size:
-            return "corrupted size vs. prev_size"
-        forward = self.word(chunk + self.fd)
-        backward = self.word(chunk + self.bk)
-        if self.word(forward + self.bk) != chunk or self.word(backward + self.fd) != chunk:
-            return "corrupted double-linked list"
-        if size >= self.geometry.min_large_size and self.word(chunk + self.fd_nextsize):
-            next_group = self.word(chunk + self.fd_nextsize)
-            prev_group = self.word(chunk + self.bk_nextsize)
-            if self.word(next_group + self.bk_nextsize) != chunk or \
-                    self.word(prev_group + self.fd_nextsize) != chunk:
-                return "corrupted double-linked list (not small)"
-        return None

@@ -17,9 +17,9 @@ reads (`needs_selection`):
 import gdb
 
 from .. import constants as C
+from ..errors import HeapError
 from ..memory import cache
 from . import elf_symbols
-from ..errors import HeapError
 
 NAMES = ("tcache", "thread_arena")
 
