@@ -1,6 +1,6 @@
 """`heap tcache [THREAD]`, `heap top` and `heap mp`."""
 
-from ..errors import HeapError, HeapReadError
+from ..errors import HeapError
 from ..model import snapshot
 from ..render import output
 from ..render.views import tcache_json
@@ -74,27 +74,16 @@ Usage: heap mp [--json]"""
     def run(self, args):
         snap = snapshot.current()
         values = dict(snap.mp)
-        extra = {}
-        for name in ("global_max_fast", "narenas", "tcache_key"):
-            address = snap.allocator.addresses.get(name)
-            if address is None:
-                continue
-            try:
-                extra[name] = snap.memory.u64(address)
-            except HeapReadError:
-                extra[name] = None
+        extra = snap.scalar_globals()
         if args.json:
             output.write_json({"mp_": values, **extra})
             return
         paint = output.Painter()
         out = output.Writer()
         out.line(paint.title("mp_ at %#x" % snap.allocator.addresses["mp_"]))
-        order = snap.layouts["par"].fields
-        for name in order:
-            if name in values:
-                value = values[name]
-                out.line("  %-22s %s" % (name, "%#x" % value if isinstance(value, int)
-                                         and value > 4096 else value))
+        for name, value in values.items():  # in the struct's field order
+            out.line("  %-22s %s" % (name, "%#x" % value if isinstance(value, int)
+                                     and value > 4096 else value))
         for name, value in extra.items():
             out.line("%-24s %s" % (name, "unreadable" if value is None else "%#x" % value))
         out.flush()

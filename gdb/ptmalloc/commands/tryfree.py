@@ -2,6 +2,7 @@
 
 from ..errors import HeapVerdict
 from ..model import snapshot
+from ..model.chunk_words import size_field_at
 from ..predict.free_model import FreeModel
 from ..render import output
 from . import HeapCommand, command, parse_address
@@ -37,11 +38,7 @@ Usage: heap try-free ADDR [--json]   (ADDR is the pointer the program would pass
         outcome = FreeModel(snap, thread).free(pointer)
         geometry = snap.geometry
         chunk = geometry.chunk_of(pointer)
-        size_field = None
-        try:
-            size_field = snap.memory.u64(chunk + snap.size_offset) if pointer else None
-        except Exception:  # noqa: BLE001 - an unreadable header is part of the verdict
-            size_field = None
+        size_field = size_field_at(snap, chunk) if pointer else None
         crashes = outcome.crashes
         if args.json:
             output.write_json({

@@ -6,6 +6,15 @@ from ..errors import HeapReadError
 from .states import BINNED, ChunkState
 
 
+def size_field_at(snap, chunk_address):
+    """The size field of the chunk header at `chunk_address`, or None when it cannot be read
+    (an unreadable header is part of a verdict, not an error)."""
+    try:
+        return snap.memory.u64(chunk_address + snap.geometry.size_offset)
+    except HeapReadError:
+        return None
+
+
 def decoded_links(snap, chunk):
     """{link name: value} as the allocator reads them, safe-linking undone; `error` holds why
     a link could not be read."""

@@ -172,6 +172,19 @@ class HeapSnapshot:
         """The Chunk containing `address` (header, user pointer or interior), or None."""
         return self.locate(address).chunk
 
+    def scalar_globals(self):
+        """{name: value, None when unreadable} of the allocator's word-sized globals beside mp_:
+        global_max_fast, narenas and tcache_key, where the target has them."""
+        values = {}
+        for name in ("global_max_fast", "narenas", "tcache_key"):
+            address = self.allocator.addresses.get(name)
+            if address is not None:
+                try:
+                    values[name] = self.memory.u64(address)
+                except HeapReadError:
+                    values[name] = None
+        return values
+
     def position_of(self, address):
         """The BinPosition of the chunk header `address` in its first listing, or None."""
         chain = self.free_index.get(address)
