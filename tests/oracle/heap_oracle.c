@@ -13,7 +13,8 @@
  *
  * usage: heap_oracle RECORD_FILE SEED MUTATION THREADS
  * mutations: none zero-header size-grow size-garbage clear-prev-inuse tcache-link tcache-cycle
- *            fastbin-link, and busy (no damage; the threads go on allocating through the stop)
+ *            fastbin-link mmapped-size, and busy (no damage; the threads go on allocating
+ *            through the stop)
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -37,6 +38,8 @@
 #define TCACHE_TARGET_CHUNK 0x3f0
 #define FASTBIN_TARGET_CHUNK 0x50
 #define TCACHE_FILL 7
+/* Past the 32 MiB the dynamic mmap threshold can reach on 64-bit: always an mmapped chunk. */
+#define BEYOND_MMAP_THRESHOLD ((size_t)33 << 20)
 
 struct held {
 	unsigned char *pointer;
@@ -195,6 +198,36 @@ static struct held *random_held(uint64_t *random, int threads)
 
 static size_t *size_field(unsigned char *user) { return (size_t *)(user - SIZE_FIELD); }
 
+static bool is_mmapped(unsigned char *user) { return *size_field(user) & 2; }
+
+/* A held mmapped block (the main thread's, one is allocated when it holds none: above the
+   largest mmap threshold, since freeing mmapped blocks raises it), and the held mmapped block
+   whose mapping starts right where its own ends, if any. */
+static struct held *mmapped_victim(struct held **neighbour)
+{
+	struct held *victim = NULL;
+	*neighbour = NULL;
+	for (int i = 0; i < SLOTS && victim == NULL; i++)
+		if (heaps[0].slots[i].pointer != NULL && is_mmapped(heaps[0].slots[i].pointer))
+			victim = &heaps[0].slots[i];
+	for (int i = 0; i < SLOTS && victim == NULL; i++)
+		if (heaps[0].slots[i].pointer == NULL) {
+			heaps[0].slots[i].request = BEYOND_MMAP_THRESHOLD;
+			heaps[0].slots[i].pointer = malloc(BEYOND_MMAP_THRESHOLD);
+			victim = &heaps[0].slots[i];
+		}
+	if (victim == NULL)
+		return NULL;
+	unsigned char *end = victim->pointer - HEADER + (*size_field(victim->pointer) & ~(size_t)7);
+	for (int t = 0; t <= MAX_THREADS; t++)
+		for (int i = 0; i < SLOTS; i++) {
+			unsigned char *other = heaps[t].slots[i].pointer;
+			if (other != NULL && other - HEADER == end && is_mmapped(other))
+				*neighbour = &heaps[t].slots[i];
+		}
+	return victim;
+}
+
 static void damage(const char *kind, unsigned char *user, const char *what)
 {
 	snprintf(damage_line, sizeof damage_line, "damage %s %#lx %s\n", kind, (unsigned long)(user - HEADER),
@@ -224,6 +257,17 @@ static int mutate(const char *kind, uint64_t *random, int threads)
 	if (strcmp(kind, "fastbin-link") == 0) {
 		*(uint64_t *)fastbin_target = 0x4141414141414140ULL;
 		damage(kind, fastbin_target, "fd overwritten");
+		return 0;
+	}
+	if (strcmp(kind, "mmapped-size") == 0) {
+		/* Grown by a page over the mapping that follows, where one does; else a size that is
+		   no multiple of the page.  Either hides a chunk from a scan of the mappings. */
+		struct held *neighbour, *victim = mmapped_victim(&neighbour);
+		if (victim == NULL)
+			return -1;
+		*size_field(victim->pointer) += neighbour != NULL ? 4096 : 16 * (1 + next_random(random) % 8);
+		damage(kind, victim->pointer, neighbour != NULL ? "size grown over the next mapping"
+		                                                : "size no multiple of the page");
 		return 0;
 	}
 	struct held *victim = random_held(random, threads);

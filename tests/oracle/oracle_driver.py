@@ -22,6 +22,7 @@ GLOBAL_MUTATIONS = {
     "arena-ring-null": (["set var main_arena.next = 0"], "&main_arena"),
     "arena-ring-loop": (["set var main_arena.next->next = main_arena.next"], "main_arena.next"),
     "tcache-count": (["set var tcache->counts[0] = 0xffff"], "tcache"),
+    "n-mmaps": (["set var mp_.n_mmaps = mp_.n_mmaps - 1"], "&mp_"),
 }
 
 

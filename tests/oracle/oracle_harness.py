@@ -38,9 +38,9 @@ GDB = os.environ.get("GDB", "gdb")
 
 HEADER = 16
 PROGRAM_MUTATIONS = ["none", "busy", "zero-header", "size-grow", "size-garbage", "clear-prev-inuse",
-                     "tcache-link", "tcache-cycle", "fastbin-link"]
+                     "tcache-link", "tcache-cycle", "fastbin-link", "mmapped-size"]
 GLOBAL_MUTATIONS = ["mp-tcache-bins", "global-max-fast", "arena-ring-null", "arena-ring-loop",
-                    "tcache-count"]
+                    "tcache-count", "n-mmaps"]
 MUTATIONS = PROGRAM_MUTATIONS + GLOBAL_MUTATIONS
 # No damage: "busy" stops threads in the middle of their calls, which may only give findings
 # marked unreliable.

@@ -32,10 +32,11 @@ from .chains import ChainRules
 from .findings import Finding, Rule
 from .heap import HeapRules
 from .membership import MembershipRules
+from .mmapped_chunks import MmappedRules
 
 
 class Audit(ChunkOffsets, HeapRules, ArenaBoundRules, MembershipRules, ChainRules,
-            GlobalRules):
+            GlobalRules, MmappedRules):
     """One run of every rule over a HeapSnapshot; `findings` after `run()`."""
 
     def __init__(self, snap, thread=None):
@@ -76,6 +77,7 @@ class Audit(ChunkOffsets, HeapRules, ArenaBoundRules, MembershipRules, ChainRule
         self._collect_pointed()
         self.unbinned_pointed = self.pointed.keys() - self.snap.free_index.keys()
         self._check_globals()
+        self._check_mmapped()
         if self.snap.ring_break is not None:
             owner, why = self.snap.ring_break
             self.add(Rule.ARENA_RING, owner,
@@ -172,8 +174,14 @@ def _mark_unreliable(findings, found_busy, snap):
                 segment.info or {}).get("mprotect_size", 0)), why) for segment in arena.heaps]
     tcaches = {thread.tcache: found_busy.threads[thread.num] for thread in snap.threads
                if thread.num in found_busy.threads and thread.tcache}
+    anyone_busy = next(iter(found_busy.threads.values()), None) or \
+        next(iter(found_busy.arenas.values()), None)
     for finding in findings:
         address = finding.address
+        if finding.rule is Rule.MMAPPED_COUNT and anyone_busy:
+            # mmap and the count's update are two steps of one call.
+            finding.unreliable = anyone_busy
+            continue
         if address in tcaches:
             finding.unreliable = tcaches[address]
             continue

@@ -21,6 +21,9 @@ class Rule(enum.StrEnum):
     BIN_IN_USE = "bin-in-use"          # a binned chunk its successor marks in use
     TOP_SIZE = "top-size"
     SYSTEM_MEM = "system-mem"
+    # Chunks no list holds (mmapped_chunks)
+    MMAPPED_CHUNK = "mmapped-chunk"    # a header that does not fit its mapping, or covers another
+    MMAPPED_COUNT = "mmapped-count"    # mp_.n_mmaps disagrees with the mmapped chunks found
     # What bins and tcaches list (membership)
     BIN_DUPLICATE = "bin-duplicate"
     BIN_POINTER = "bin-pointer"        # a list points outside every heap, or its walk stopped

@@ -112,9 +112,14 @@ def _selected_rows(scan, texts, wanted, counter, batch=65536):
                    [texts[row] for row in chosen])
 
 
-def _doubt_states(snap, status):
-    """A free list broken before its end hides which chunks it held past the break: they are
-    listed, but as in use, so the listing cannot claim to be complete."""
+def _doubt_listing(snap, status, include_mmapped):
+    """What keeps a listing whose walks all ran to their ends from being complete: mmapped
+    chunks mp_.n_mmaps counts that were not found, and a free list broken before its end, which
+    hides which chunks it held past the break (they are listed, but as in use)."""
+    missing = snap.mmapped_report().missing() if include_mmapped else 0
+    if missing > 0:
+        status.doubt("mp_.n_mmaps counts %d more mmapped chunk%s than were found"
+                     % (missing, "s" if missing > 1 else ""))
     broken = snap.broken_list()
     if broken is not None:
         size = " of size %#x" % broken.size if broken.size is not None else ""
@@ -229,7 +234,7 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
                     mmapped.append({"address": chunk.address, "size": chunk.size,
                                     "prev_size": chunk.prev_size, "flags": chunk.flags,
                                     "state": chunk.state})
-        _doubt_states(snap, status)
+        _doubt_listing(snap, status, include_mmapped)
         tail = {"mmapped": mmapped, "complete": status.complete}
         if status.problem:
             tail["problem"] = status.problem
@@ -299,7 +304,7 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
         if counter.left_out:
             emit(paint.meta("... %d more chunks not shown (--limit %d)" % (counter.left_out,
                                                                            limit)))
-        _doubt_states(snap, status)
+        _doubt_listing(snap, status, include_mmapped)
         if not status.complete:
             emit(paint.meta("walk incomplete: %s" % status.problem))
         flush()
@@ -315,6 +320,7 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
                     entry[0] += 1
                     entry[1] += chunk.size
         rows = sorted(histogram.items())
+        _doubt_listing(snap, status, include_mmapped)
         if as_json:
             output.write_json({"summary": [{"size": size, "state": state, "count": c, "bytes": b}
                                            for (size, state), (c, b) in rows],

@@ -62,9 +62,114 @@ def _outside_heaps(start, end, heap_ranges):
     return pieces
 
 
+class MmappedChunks:
+    """The mmapped chunks found (`chunks`), and what speaks of ones not found: `expected`
+    (mp_.n_mmaps, None when the target has no such field), `rejected` [(address, size field,
+    why)] (headers where a chunk was due, IS_MMAPPED with prev_size 0, whose size does not fit
+    the mapping) and `overlaps` [(chunk, address of the header it covers)]."""
+
+    def __init__(self, chunks, expected):
+        self.chunks = chunks
+        self.expected = expected
+        self.rejected = []
+        self.overlaps = []
+
+    def missing(self):
+        """How many chunks mp_.n_mmaps counts that were not found (negative: more found)."""
+        return 0 if self.expected is None else self.expected - len(self.chunks)
+
+
+def _rejected_header(mem, snap, address, end):
+    """Why the header at `address`, where an mmapped chunk was due, cannot be one although it
+    is flagged as one (prev_size 0, IS_MMAPPED alone), or None when it is not flagged so."""
+    geometry = snap.geometry
+    try:
+        prev_size = mem.u64(address + geometry.prev_size_offset)
+        size_field = mem.u64(address + geometry.size_offset)
+    except HeapReadError:
+        return None
+    size = size_field & geometry.size_mask
+    if prev_size or size_field & geometry.size_bits != geometry.is_mmapped_bit or \
+            size < geometry.page_size:
+        return None
+    if size % geometry.page_size:
+        return size_field, "its size %#x is not a multiple of the page size" % size
+    if address + size > end:
+        return size_field, "its size %#x runs past the end of its mapping at %#x" % (size, end)
+    return None
+
+
+# Probes for a header an enlarged mmapped chunk may cover: one per page, so a few thousand at most.
+_MAX_COVER_PROBES = 1 << 12
+
+
+def _covered_header(mem, snap, chunk, end):
+    """The first mmapped chunk header at a page boundary inside `chunk`, or None: a chunk whose
+    size grew over the mapping after it hides that mapping's chunk."""
+    geometry = snap.geometry
+    page = geometry.page_size
+    first = (chunk.address + page) & ~(page - 1)
+    last = min(chunk.address + chunk.size, first + _MAX_COVER_PROBES * page)
+    for address in range(first, last, page):
+        header = _mmapped_header(mem, snap, address, end)
+        if header is not None and header[0] == 0 and \
+                not (header[1] & geometry.size_mask) % page:
+            return address
+    return None
+
+
+def _walk_piece(mem, snap, address, end, found, stops):
+    """Add the mmapped chunks laid side by side from `address` to `found` [(chunk, end)]; where
+    no chunk header is (other memory, or damage), add (address, end) to `stops` and stop."""
+    geometry = snap.geometry
+    while address + geometry.header_size <= end and len(found) < C.MAX_CHAIN_LENGTH:
+        header = _mmapped_header(mem, snap, address, end)
+        if header is None or header[0] != 0 or \
+                (header[1] & geometry.size_mask) % geometry.page_size:
+            stops.append((address, end))
+            return
+        size = header[1] & geometry.size_mask
+        aligned = _memaligned_inside(mem, snap, address, size)
+        found.append((aligned or Chunk(geometry, address, header[1], 0, ChunkState.IN_USE), end))
+        address += size
+
+
+# Pages probed past a stop for chunks the walk did not reach, when chunks are missing.
+_MAX_RESUME_PROBES = 1 << 16
+
+
+def _resume_past_stops(mem, snap, stops, found, result):
+    """Chunks the count says exist may lie past memory that is no chunk: the kernel merges an
+    mmapped chunk's mapping with any other anonymous mapping beside it.  Every page past each
+    stop is probed for a chunk header (a mapping starts on a page) and the walk resumes there;
+    a page that starts with a header flagged mmapped whose size cannot fit is a rejected one."""
+    page = snap.geometry.page_size
+    pending = list(stops)
+    probes = 0
+    while pending and probes < _MAX_RESUME_PROBES:
+        address, end = pending.pop()
+        rejected = _rejected_header(mem, snap, address, end)
+        if rejected is not None:
+            result.rejected.append((address,) + rejected)
+        probe = (address + page) & ~(page - 1)
+        while probe + snap.geometry.header_size <= end and probes < _MAX_RESUME_PROBES:
+            probes += 1
+            header = _mmapped_header(mem, snap, probe, end)
+            if header is not None and header[0] == 0 and \
+                    not (header[1] & snap.geometry.size_mask) % page:
+                known = len(found)
+                _walk_piece(mem, snap, probe, end, found, pending)
+                result.chunks += [chunk for chunk, _end in found[known:]]
+                break
+            rejected = _rejected_header(mem, snap, probe, end)
+            if rejected is not None:
+                result.rejected.append((probe,) + rejected)
+            probe += page
+
+
 def scan_mmapped(snap):
-    """[Chunk] of the mmapped chunks in writable memory outside every heap segment; a note when
-    their number differs from mp_.n_mmaps."""
+    """The MmappedChunks in writable memory outside every heap segment; a note when their
+    number differs from mp_.n_mmaps, and then what may have hidden the others."""
     heap_ranges = sorted((segment.address or segment.start, segment.end)
                          for arena in snap.arenas for segment in arena.heaps)
     pieces = []
@@ -74,19 +179,19 @@ def scan_mmapped(snap):
             continue
         pieces += _outside_heaps(start, end, heap_ranges)
     found = []
-    geometry = snap.geometry
+    stops = []  # (address where a chunk was due but none was found, end of its piece)
     for start, end in pieces:
-        address = start
-        while address + geometry.header_size <= end and len(found) < C.MAX_CHAIN_LENGTH:
-            header = _mmapped_header(mem, snap, address, end)
-            if header is None or header[0] != 0 or \
-                    (header[1] & geometry.size_mask) % geometry.page_size:
-                break
-            size = header[1] & geometry.size_mask
-            aligned = _memaligned_inside(mem, snap, address, size)
-            found.append(aligned or Chunk(geometry, address, header[1], 0, ChunkState.IN_USE))
-            address += size
-    expected = snap.mp.get("n_mmaps")
-    if expected is not None and expected != len(found):
-        snap.notes.append("found %d mmapped chunks, mp_.n_mmaps says %d" % (len(found), expected))
-    return found
+        _walk_piece(mem, snap, start, end, found, stops)
+    result = MmappedChunks([chunk for chunk, _end in found], snap.mp.get("n_mmaps"))
+    if result.missing() > 0:
+        _resume_past_stops(mem, snap, stops, found, result)
+        result.chunks.sort(key=lambda chunk: chunk.address)
+    if result.missing():
+        snap.notes.append("found %d mmapped chunks, mp_.n_mmaps says %d"
+                          % (len(result.chunks), result.expected))
+    if result.missing() > 0:
+        for chunk, end in found:
+            covered = _covered_header(mem, snap, chunk, end)
+            if covered is not None:
+                result.overlaps.append((chunk, covered))
+    return result

@@ -143,6 +143,10 @@ class HeapSnapshot:
 
     def mmapped_chunks(self):
         """[Chunk] of mmapped chunks, found by scanning writable mappings and checking headers."""
+        return self.mmapped_report().chunks
+
+    def mmapped_report(self):
+        """The mmapped.MmappedChunks of this stop: the chunks, and what speaks of any missed."""
         if self._mmapped is None:
             self._mmapped = mmapped.scan_mmapped(self)
         return self._mmapped
