@@ -13,7 +13,8 @@ static PTM_RARE void *_int_memalign(mstate av, size_t alignment, size_t bytes)
 {
 	size_t nb = checked_request_to_size(bytes);
 	/* Debian's fix for CVE-2026-0861 also refuses alignments above PTRDIFF_MAX here. */
-	if (nb == 0 || alignment > PTRDIFF_MAX || nb > SIZE_MAX - alignment - MINSIZE) {
+	if (nb == 0 ||
+	    (MEMALIGN_OVERFLOW_FIXED && (alignment > PTRDIFF_MAX || nb > SIZE_MAX - alignment - MINSIZE))) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -74,6 +75,12 @@ PTM_RARE void *_mid_memalign(size_t alignment, size_t bytes, const void *caller)
 	/* Beyond 2^63 no power of two exists, and the arithmetic below would overflow. */
 	if (alignment > SIZE_MAX / 2 + 1) {
 		errno = EINVAL;
+		return NULL;
+	}
+	/* The guard before the CVE-2026-0861 fix: it misses a request that only overflows once
+	   padded (version.h). */
+	if (!MEMALIGN_OVERFLOW_FIXED && bytes > SIZE_MAX - alignment - MINSIZE) {
+		errno = ENOMEM;
 		return NULL;
 	}
 	if ((alignment & (alignment - 1)) != 0) {
