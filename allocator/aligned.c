@@ -77,12 +77,6 @@ PTM_RARE void *_mid_memalign(size_t alignment, size_t bytes, const void *caller)
 		errno = EINVAL;
 		return NULL;
 	}
-	/* The guard before the CVE-2026-0861 fix: it misses a request that only overflows once
-	   padded (version.h). */
-	if (!MEMALIGN_OVERFLOW_FIXED && bytes > SIZE_MAX - alignment - MINSIZE) {
-		errno = ENOMEM;
-		return NULL;
-	}
 	if ((alignment & (alignment - 1)) != 0) {
 		size_t power = MALLOC_ALIGNMENT * 2;
 		while (power < alignment)

@@ -71,8 +71,8 @@
 /* Debian's fix for CVE-2026-0861 (in 2.36-9+deb12u14, not in 2.31-13+deb11u11): _int_memalign
    refuses a padded request that would wrap around, and alignments above PTRDIFF_MAX.  Without it
    memalign(2^63, 2^63 - 34) asks _int_malloc for 16 bytes and writes its header near 2^63 (the
-   real 2.31 dies of SIGSEGV there; so does the clone).  Before it, only _mid_memalign's test of
-   the unpadded request stood guard. */
+   real 2.31 dies of SIGSEGV there, as it does for memalign(2^63, 2^63 - 17): 2.31 tests neither
+   the request nor the padded one; so does the clone). */
 #define MEMALIGN_OVERFLOW_FIXED (GLIBC_VERSION >= 236)
 
 /* Before 2.34 __malloc_initialized was an int named __libc_malloc_initialized: -1 before
