@@ -1,7 +1,8 @@
 /*
  * The one way the allocator dies: glibc's malloc_printerr.  The message and a newline go to fd 2 in
- * a single writev (no stdio: the heap is corrupt and stdio may allocate), then SIGABRT.  Tests and
- * the GDB extension's predictions compare these texts byte for byte with glibc 2.36's.
+ * a single writev (no stdio: the heap is corrupt and stdio may allocate), then SIGABRT.  Failed
+ * assertions die the same way in the format of the release (version.h).  Tests and the GDB
+ * extension's predictions compare these texts byte for byte with glibc's.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -43,8 +44,10 @@ PTM_RARE _Noreturn void malloc_printerr(const char *message)
 	abort();
 }
 
-PTM_RARE _Noreturn void malloc_assert_fail(const char *function, const char *expression)
+#if FATAL_ERROR_ASSERTIONS
+PTM_RARE _Noreturn void malloc_assert_fail(const char *function, const char *expression, int site)
 {
+	(void)site;
 	static const char prefix[] = "Fatal glibc error: malloc assertion failure in ";
 	struct iovec parts[5] = {
 	    {.iov_base = (void *)prefix, .iov_len = sizeof(prefix) - 1},
@@ -56,3 +59,16 @@ PTM_RARE _Noreturn void malloc_assert_fail(const char *function, const char *exp
 	write_fully_to_stderr(parts, 5);
 	abort();
 }
+#else
+/* Before 2.36, assert's own format through stdio: "PROG: FILE:LINE: FUNC: Assertion `EXPR'
+   failed.", with the line of glibc's source. */
+PTM_RARE _Noreturn void malloc_assert_fail(const char *function, const char *expression, int site)
+{
+	const struct assertion_site *where = glibc_assertion_site(function, expression, site);
+	const char *program = program_invocation_short_name;
+	fprintf(stderr, "%s%s%s:%u: %s%sAssertion `%s' failed.\n", program, program[0] != '\0' ? ": " : "",
+	        where->file, where->line, where->function, ": ", where->expression);
+	fflush(stderr);
+	abort();
+}
+#endif

@@ -1,18 +1,20 @@
 /*
  * The memalign family's core: over-allocate by the alignment plus MINSIZE, find the aligned point
- * inside the block, and give back the leading and trailing pieces as free chunks.  glibc 2.36 does
- * not consult the tcache here (that came in 2.38).
+ * inside the block, and give back the leading and trailing pieces as free chunks.  glibc 2.31 and
+ * 2.36 do not consult the tcache here (that came in 2.38).
  */
 #include <errno.h>
 #include <stdint.h>
 
+#include "hooks.h"
 #include "internal.h"
 
 static PTM_RARE void *_int_memalign(mstate av, size_t alignment, size_t bytes)
 {
 	size_t nb = checked_request_to_size(bytes);
 	/* Debian's fix for CVE-2026-0861 also refuses alignments above PTRDIFF_MAX here. */
-	if (nb == 0 || alignment > PTRDIFF_MAX || nb > SIZE_MAX - alignment - MINSIZE) {
+	if (nb == 0 ||
+	    (MEMALIGN_OVERFLOW_FIXED && (alignment > PTRDIFF_MAX || nb > SIZE_MAX - alignment - MINSIZE))) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -61,8 +63,11 @@ static PTM_RARE void *_int_memalign(mstate av, size_t alignment, size_t bytes)
 	return chunk_to_mem(p);
 }
 
-PTM_RARE void *_mid_memalign(size_t alignment, size_t bytes)
+PTM_RARE void *_mid_memalign(size_t alignment, size_t bytes, const void *caller)
 {
+	void *answer;
+	if (memalign_hook_answers(alignment, bytes, caller, &answer))
+		return answer;
 	if (alignment <= MALLOC_ALIGNMENT)
 		return malloc(bytes);
 	if (alignment < MINSIZE)

@@ -1,14 +1,19 @@
 /*
- * The exported entry points, with glibc 2.36's behaviour at the boundary: lazy initialisation,
- * the tcache fast paths of malloc and free, the single-thread path that takes no lock, arena
- * choice and retry, and errno.  Everything below them is internal to the library.
+ * The exported entry points, with glibc's behaviour at the boundary: the hooks (before 2.34,
+ * hooks.h), lazy initialisation, the tcache fast paths of malloc and free, the single-thread path
+ * that takes no lock, arena choice and retry, and errno.  Everything below them is internal to
+ * the library.
  */
 #include <errno.h>
 #include <malloc.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "hooks.h"
 #include "internal.h"
+
+/* The address a hook is told it was called from: the caller of the entry point. */
+#define CALLER __builtin_return_address(0)
 
 /* A static link takes archive members only for symbols it needs; this reference brings the member
    holding the .debug_gdb_scripts entry, so gdb auto-loads the extension for static programs too. */
@@ -58,7 +63,10 @@ static __attribute__((noinline)) void *malloc_cold(size_t bytes)
 /* The hot path makes no calls except tail calls, so it needs no saved registers. */
 PTM_EXPORT void *malloc(size_t bytes)
 {
-	if (__builtin_expect(!__malloc_initialized || tcache == NULL || bytes > PTRDIFF_MAX, 0))
+	void *answer;
+	if (malloc_hook_answers(bytes, CALLER, &answer))
+		return answer;
+	if (__builtin_expect(!malloc_initialized() || tcache == NULL || bytes > PTRDIFF_MAX, 0))
 		return malloc_cold(bytes);
 	size_t tc_idx = csize2tidx(request_to_size(bytes));
 	if (tc_idx < mp_.tcache_bins && tcache->counts[tc_idx] > 0)
@@ -66,9 +74,9 @@ PTM_EXPORT void *malloc(size_t bytes)
 	return malloc_from_arena(bytes);
 }
 
-/* free() keeps errno (glibc 2.33+).  Reading errno from a library is a call, so it is saved only
-   around the steps that can make a system call: unmapping, creating the tcache, and trimming (the
-   latter inside _int_free). */
+/* free() keeps errno (glibc 2.33+, version.h).  Reading errno from a library is a call, so it is
+   saved only around the steps that can make a system call: unmapping, creating the tcache, and
+   trimming (the latter inside _int_free). */
 /* The rare cases of free(): mmapped chunks, and a thread that has no tcache yet. */
 static __attribute__((noinline)) void free_cold(mchunkptr p)
 {
@@ -82,16 +90,20 @@ static __attribute__((noinline)) void free_cold(mchunkptr p)
 			mp_.trim_threshold = 2 * mp_.mmap_threshold;
 		}
 		munmap_chunk(p);
-		errno = saved_errno;
+		if (FREE_KEEPS_ERRNO)
+			errno = saved_errno;
 		return;
 	}
 	tcache_init();
-	errno = saved_errno;
+	if (FREE_KEEPS_ERRNO)
+		errno = saved_errno;
 	_int_free(arena_for_chunk(p), p, 0);
 }
 
 PTM_EXPORT void free(void *mem)
 {
+	if (free_hook_answers(mem, CALLER))
+		return;
 	if (mem == NULL)
 		return;
 	mchunkptr p = mem_to_chunk(mem);
@@ -112,6 +124,9 @@ PTM_EXPORT void *calloc(size_t count, size_t element_size)
 		return NULL;
 	}
 	size_t size = (size_t)bytes;
+	void *hooked;
+	if (malloc_hook_answers(size, CALLER, &hooked))
+		return hooked == NULL ? NULL : memset(hooked, 0, size);
 	ptmalloc_ensure_init();
 	maybe_init_tcache();
 
@@ -218,9 +233,10 @@ static __attribute__((noinline)) void *realloc_cold(void *oldmem, size_t bytes)
 	arena_lock_acquire(&av->mutex);
 	void *newmem = _int_realloc(av, oldp, oldsize, nb);
 	arena_lock_release(&av->mutex);
-	malloc_assert(
+	malloc_assert_site(
 	    arena_matches(newmem, av), "__libc_realloc",
-	    "!newp || chunk_is_mmapped (mem2chunk (newp)) || ar_ptr == arena_for_chunk (mem2chunk (newp))");
+	    "!newp || chunk_is_mmapped (mem2chunk (newp)) || ar_ptr == arena_for_chunk (mem2chunk (newp))",
+	    2);
 	if (newmem == NULL) {
 		/* This arena is exhausted; any arena will do. */
 		newmem = malloc(bytes);
@@ -235,7 +251,10 @@ static __attribute__((noinline)) void *realloc_cold(void *oldmem, size_t bytes)
 /* The common case, a heap chunk of a single-threaded program, with no more work than glibc's. */
 PTM_EXPORT void *realloc(void *oldmem, size_t bytes)
 {
-	if (__builtin_expect(!__malloc_initialized || oldmem == NULL || bytes == 0 || bytes > PTRDIFF_MAX ||
+	void *answer;
+	if (realloc_hook_answers(oldmem, bytes, CALLER, &answer))
+		return answer;
+	if (__builtin_expect(!malloc_initialized() || oldmem == NULL || bytes == 0 || bytes > PTRDIFF_MAX ||
 	                         tcache == NULL || !SINGLE_THREAD_P,
 	                     0))
 		return realloc_cold(oldmem, bytes);
@@ -267,11 +286,15 @@ PTM_EXPORT void *reallocarray(void *oldmem, size_t count, size_t element_size)
 PTM_EXPORT PTM_RARE void *memalign(size_t alignment, size_t bytes)
 {
 	ptmalloc_ensure_init();
-	return _mid_memalign(alignment, bytes);
+	return _mid_memalign(alignment, bytes, CALLER);
 }
 
 /* In glibc 2.36 aligned_alloc is memalign under another name: no validation of its arguments. */
-PTM_EXPORT PTM_RARE void *aligned_alloc(size_t alignment, size_t bytes) { return memalign(alignment, bytes); }
+PTM_EXPORT PTM_RARE void *aligned_alloc(size_t alignment, size_t bytes)
+{
+	ptmalloc_ensure_init();
+	return _mid_memalign(alignment, bytes, CALLER);
+}
 
 PTM_EXPORT PTM_RARE int posix_memalign(void **result, size_t alignment, size_t bytes)
 {
@@ -279,7 +302,7 @@ PTM_EXPORT PTM_RARE int posix_memalign(void **result, size_t alignment, size_t b
 	size_t words = alignment / sizeof(void *);
 	if (alignment % sizeof(void *) != 0 || (words & (words - 1)) != 0 || alignment == 0)
 		return EINVAL;
-	void *mem = _mid_memalign(alignment, bytes);
+	void *mem = _mid_memalign(alignment, bytes, CALLER);
 	if (mem == NULL)
 		return ENOMEM;
 	*result = mem;
@@ -289,7 +312,7 @@ PTM_EXPORT PTM_RARE int posix_memalign(void **result, size_t alignment, size_t b
 PTM_EXPORT PTM_RARE void *valloc(size_t bytes)
 {
 	ptmalloc_ensure_init();
-	return _mid_memalign(system_page_size(), bytes);
+	return _mid_memalign(system_page_size(), bytes, CALLER);
 }
 
 PTM_EXPORT PTM_RARE void *pvalloc(size_t bytes)
@@ -303,7 +326,7 @@ PTM_EXPORT PTM_RARE void *pvalloc(size_t bytes)
 	}
 	/* glibc masks with -(pagesize - 1), not -pagesize: bit 0 may survive; we match it. */
 	rounded &= -(page_size - 1);
-	return _mid_memalign(page_size, rounded);
+	return _mid_memalign(page_size, rounded, CALLER);
 }
 
 PTM_EXPORT size_t malloc_usable_size(void *mem)

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <sys/sysinfo.h>
 
+#include "hooks.h"
 #include "internal.h"
 
 /* The shared state (main_arena, narenas, the locks and lists) is globals.c's. */
@@ -44,18 +45,20 @@ static void thread_exit_destructor(void *value);
 
 void ptmalloc_init(void)
 {
-	if (__malloc_initialized)
+	if (malloc_initialized())
 		return;
-	__malloc_initialized = true;
+	note_malloc_initializing();
 	tcache_key_initialize();
 	thread_arena = &main_arena;
 	malloc_init_state(&main_arena);
 	ptmalloc_apply_tunables();
 	/* Explicit huge pages: the main arena must be mmapped to get them, so sbrk is never used. */
-	if (mp_.hp_pagesize > 0)
-		__always_fail_morecore = true;
+	if (hugepage_size() > 0)
+		refuse_morecore();
 	pthread_key_create(&thread_exit_key, thread_exit_destructor);
 	register_fork_handlers();
+	run_malloc_initialize_hook();
+	note_malloc_initialized();
 }
 
 /* ---- choosing and attaching arenas ---- */

@@ -67,10 +67,11 @@ static inline void set_noncontiguous(mstate av) { av->flags |= NONCONTIGUOUS_BIT
 
 extern size_t global_max_fast;
 static inline size_t get_max_fast(void) { return global_max_fast; }
-/* 1..7 still store 16, so that no chunk size qualifies (glibc 2.32 onwards). */
+/* 0 stores 16, so that no chunk size qualifies; so do 1..7 since 2.32 (they stored 0 before). */
 static inline void set_max_fast(size_t size)
 {
-	global_max_fast = size <= 7 ? MIN_CHUNK_SIZE / 2 : (size + SIZE_SZ) & ~MALLOC_ALIGN_MASK;
+	size_t limit = SMALL_MXFAST_IS_16 ? 7 : 0;
+	global_max_fast = size <= limit ? MIN_CHUNK_SIZE / 2 : (size + SIZE_SZ) & ~MALLOC_ALIGN_MASK;
 }
 
 /* Take a free chunk out of its doubly linked bin, checking the links first (bins.c). */

@@ -85,13 +85,23 @@ static inline size_t checked_request_to_size(size_t request)
 	return request_to_size(request);
 }
 
-/* Safe-linking: a singly linked pointer is stored XORed with the page number of the slot that
-   holds it, so a leaked or overwritten pointer is useless without knowing where it lives. */
+/* Safe-linking (2.32+): a singly linked pointer is stored XORed with the page number of the slot
+   that holds it, so a leaked or overwritten pointer is useless without knowing where it lives.
+   Before 2.32 the links are plain pointers. */
 static inline void *protect_pointer(void *slot, void *pointer)
 {
+	if (!SAFE_LINKING)
+		return pointer;
 	return (void *)(((uintptr_t)slot >> 12) ^ (uintptr_t)pointer);
 }
 #define reveal_pointer(slot_lvalue) protect_pointer(&(slot_lvalue), (slot_lvalue))
+
+/* Safe-linking came with a check of every pointer taken from a singly linked list: a forged link
+   that decodes to a misaligned address aborts with `message`.  2.31 follows such a link. */
+static inline bool misaligned_link(const void *pointer)
+{
+	return SAFE_LINKING && !aligned_ok((uintptr_t)pointer);
+}
 
 static inline size_t align_up(size_t value, size_t alignment)
 {

@@ -153,7 +153,7 @@ void _int_free(mstate av, mchunkptr p, int have_lock)
 	if (tcache != NULL && tc_idx < mp_.tcache_bins) {
 		tcache_entry *entry = chunk_to_mem(p);
 		/* The key is only a hint (user data may hold it by chance); the bin scan decides. */
-		if (__builtin_expect(entry->key == tcache_key, 0))
+		if (__builtin_expect(entry->key == tcache_mark(), 0))
 			tcache_double_free_verify(entry, tc_idx);
 		if (tcache->counts[tc_idx] < mp_.tcache_count) {
 			tcache_put(p, tc_idx);
@@ -177,7 +177,7 @@ void malloc_consolidate(mstate av)
 		mfastbinptr *bin = fastbin(av, index);
 		mchunkptr p = __atomic_exchange_n(bin, NULL, __ATOMIC_ACQUIRE);
 		while (p != NULL) {
-			if (__builtin_expect(misaligned_chunk(p), 0))
+			if (__builtin_expect(misaligned_link(p), 0))
 				malloc_printerr("malloc_consolidate(): unaligned fastbin chunk detected");
 			if (fastbin_index(chunk_size(p)) != index)
 				malloc_printerr("malloc_consolidate(): invalid chunk size");

@@ -62,20 +62,20 @@ static heap_info *map_new_heap(size_t size, size_t top_pad, size_t page_size, in
 		munmap(heap, max_size);
 		return NULL;
 	}
-	if (mp_.thp_pagesize != 0 && size >= mp_.thp_pagesize)
+	if (transparent_hugepage_size() != 0 && size >= transparent_hugepage_size())
 		madvise(heap, size, MADV_HUGEPAGE);
 
 	heap_info *info = (heap_info *)heap;
 	info->size = size;
 	info->mprotect_size = size;
-	info->pagesize = page_size;
+	record_heap_page_size(info, page_size);
 	return info;
 }
 
 heap_info *new_heap(size_t size, size_t top_pad)
 {
-	if (__builtin_expect(mp_.hp_pagesize != 0, 0)) {
-		heap_info *heap = map_new_heap(size, top_pad, mp_.hp_pagesize, mp_.hp_flags);
+	if (__builtin_expect(hugepage_size() != 0, 0)) {
+		heap_info *heap = map_new_heap(size, top_pad, hugepage_size(), hugepage_mmap_flags());
 		if (heap != NULL)
 			return heap;
 	}
@@ -86,7 +86,7 @@ heap_info *new_heap(size_t size, size_t top_pad)
 
 int grow_heap(heap_info *heap, long diff)
 {
-	diff = (long)align_up((size_t)diff, heap->pagesize);
+	diff = (long)align_up((size_t)diff, heap_page_size(heap));
 	long new_size = (long)heap->size + diff;
 	if ((unsigned long)new_size > heap_max_size())
 		return -1;
@@ -145,13 +145,14 @@ static void delete_heap(heap_info *heap)
 
 static int trim_heaps(heap_info *heap, size_t pad);
 
-/* Runs inside free(), which must leave errno as it found it; unmapping and shrinking are system
-   calls. */
+/* Runs inside free(), which leaves errno as it found it since 2.33; unmapping and shrinking are
+   system calls. */
 int heap_trim(heap_info *heap, size_t pad)
 {
 	int saved_errno = errno;
 	int released = trim_heaps(heap, pad);
-	errno = saved_errno;
+	if (FREE_KEEPS_ERRNO)
+		errno = saved_errno;
 	return released;
 }
 
@@ -179,7 +180,8 @@ static int trim_heaps(heap_info *heap, size_t pad)
 			new_size += (long)prev_size(p);
 		malloc_assert(new_size > 0 && (size_t)new_size < max_size, "heap_trim",
 		              "new_size > 0 && new_size < max_size");
-		if ((size_t)new_size + (max_size - previous_heap->size) < pad + MINSIZE + heap->pagesize)
+		if ((size_t)new_size + (max_size - previous_heap->size) <
+		    pad + MINSIZE + heap_page_size(heap))
 			break;
 		av->system_mem -= heap->size;
 		delete_heap(heap);
@@ -188,7 +190,8 @@ static int trim_heaps(heap_info *heap, size_t pad)
 			p = prev_chunk(p);
 			unlink_chunk(av, p);
 		}
-		malloc_assert(((uintptr_t)((char *)p + new_size) & (heap->pagesize - 1)) == 0, "heap_trim",
+		malloc_assert(((uintptr_t)((char *)p + new_size) & (heap_page_size(heap) - 1)) == 0,
+		              "heap_trim",
 		              "((unsigned long) ((char *) p + new_size) & (heap->pagesize - 1)) == 0");
 		malloc_assert((char *)p + new_size == (char *)heap + heap->size, "heap_trim",
 		              "((char *) p + new_size) == ((char *) heap + heap->size)");
@@ -202,7 +205,7 @@ static int trim_heaps(heap_info *heap, size_t pad)
 	long top_area = (long)top_size - (long)MINSIZE - 1;
 	if (top_area < 0 || (size_t)top_area <= pad)
 		return 0;
-	long extra = (long)align_down((size_t)top_area - pad, heap->pagesize);
+	long extra = (long)align_down((size_t)top_area - pad, heap_page_size(heap));
 	if (extra == 0)
 		return 0;
 	if (shrink_heap(heap, extra) != 0)

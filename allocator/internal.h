@@ -10,12 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <sys/single_threaded.h>
 
 #include "bins.h"
 #include "chunk.h"
 #include "lock.h"
 #include "malloc_types.h"
+#include "version.h"
 
 #define PTM_STRINGIFY_VALUE(x) #x
 #define PTM_STRINGIFY(x) PTM_STRINGIFY_VALUE(x)
@@ -33,7 +33,7 @@
    compiles it or its callers, as PTM_COLD would. */
 #define PTM_RARE __attribute__((section(".text.rare")))
 
-/* ---- constants of glibc 2.36 on x86-64 ---- */
+/* ---- constants of glibc on x86-64 (the same in 2.31 and 2.36) ---- */
 #define HEAP_MIN_SIZE (32 * 1024UL)
 #define HEAP_MAX_SIZE (64 * 1024 * 1024UL)
 #define DEFAULT_MMAP_THRESHOLD_MIN (128 * 1024UL)
@@ -53,14 +53,11 @@
 extern struct malloc_state main_arena;
 extern struct malloc_par mp_;
 extern int perturb_byte;
-extern uintptr_t tcache_key;
-extern bool __malloc_initialized;
 extern size_t narenas;
 extern mstate free_list;
 extern __libc_lock_t list_lock;
 extern __libc_lock_t free_list_lock;
 extern char *aligned_heap_area;
-extern bool __always_fail_morecore;
 /* arena.c's round robin over shared arenas, and the arena limit it computes once. */
 extern mstate next_to_use;
 extern size_t narenas_limit;
@@ -68,18 +65,87 @@ extern __thread mstate thread_arena;
 extern __thread tcache_perthread_struct *tcache;
 extern __thread bool tcache_shutting_down;
 
+/* Whether malloc may skip its locks: libc's own answer for the release. */
+#if HAVE_LIBC_SINGLE_THREADED
+#include <sys/single_threaded.h>
 #define SINGLE_THREAD_P (__libc_single_threaded != 0)
+#else
+/* Before 2.32 libc asked the multiple_threads word of the thread control block (tcbhead_t, at
+   %fs:0x18 on x86-64), which the first pthread_create sets for good in the creator and in every
+   thread after it. */
+static inline bool thread_header_says_single_threaded(void)
+{
+	int multiple_threads;
+	__asm__ volatile("movl %%fs:0x18, %0" : "=r"(multiple_threads));
+	return multiple_threads == 0;
+}
+#define SINGLE_THREAD_P thread_header_says_single_threaded()
+#endif
+
+/* Whether ptmalloc_init has run (or is running): a bool since 2.34, an int before. */
+#if MALLOC_INITIALIZED_IS_INT
+extern int __libc_malloc_initialized; /* -1 before ptmalloc_init, 0 while it runs, 1 after */
+static inline bool malloc_initialized(void) { return __libc_malloc_initialized >= 0; }
+static inline void note_malloc_initializing(void) { __libc_malloc_initialized = 0; }
+static inline void note_malloc_initialized(void) { __libc_malloc_initialized = 1; }
+#else
+extern bool __malloc_initialized;
+static inline bool malloc_initialized(void) { return __malloc_initialized; }
+static inline void note_malloc_initializing(void) { __malloc_initialized = true; }
+static inline void note_malloc_initialized(void) {}
+#endif
+
+/* The hugetlb tunable's settings (2.35+); without it there are no huge pages to use. */
+#if HAVE_HUGEPAGES
+static inline size_t hugepage_size(void) { return mp_.hp_pagesize; }
+static inline int hugepage_mmap_flags(void) { return mp_.hp_flags; }
+static inline size_t transparent_hugepage_size(void) { return mp_.thp_pagesize; }
+/* The hugetlb tunable's setter (hugepages.c). */
+PTM_COLD int set_hugetlb(size_t value);
+/* A heap's pages: huge ones when it was made with the hugetlb tunable. */
+static inline size_t heap_page_size(const heap_info *heap) { return heap->pagesize; }
+static inline void record_heap_page_size(heap_info *heap, size_t page_size) { heap->pagesize = page_size; }
+#else
+static inline size_t hugepage_size(void) { return 0; }
+static inline int hugepage_mmap_flags(void) { return 0; }
+static inline size_t transparent_hugepage_size(void) { return 0; }
+static inline int set_hugetlb(size_t value)
+{
+	(void)value;
+	return 0;
+}
+size_t system_page_size(void);
+static inline size_t heap_page_size(const heap_info *heap)
+{
+	(void)heap;
+	return system_page_size();
+}
+static inline void record_heap_page_size(heap_info *heap, size_t page_size) { (void)heap, (void)page_size; }
+#endif
 
 /* ---- abort.c: the one way to die ---- */
 _Noreturn void malloc_printerr(const char *message);
-/* glibc 2.36 compiles its assertions in; the text is glibc's source expression, passed verbatim so
-   the message is the same byte for byte. */
-_Noreturn void malloc_assert_fail(const char *function, const char *expression);
-#define malloc_assert(condition, function, expression)                                                       \
+/* glibc compiles its assertions in; the text is glibc 2.36's source expression, passed verbatim so
+   the message is the same byte for byte.  Where a function asserts the same text twice, `site`
+   says which one (1, 2 in glibc's source order): releases whose message names the source line
+   (version.h: FATAL_ERROR_ASSERTIONS) tell them apart. */
+_Noreturn void malloc_assert_fail(const char *function, const char *expression, int site);
+#define malloc_assert_site(condition, function, expression, site)                                            \
 	do {                                                                                                 \
 		if (__builtin_expect(!(condition), 0))                                                       \
-			malloc_assert_fail(function, expression);                                            \
+			malloc_assert_fail(function, expression, site);                                      \
 	} while (0)
+#define malloc_assert(condition, function, expression) malloc_assert_site(condition, function, expression, 1)
+
+#if !FATAL_ERROR_ASSERTIONS
+/* Where glibc's source asserted it, and how it spelled it there (glibc-VERSION/assertions.c). */
+struct assertion_site {
+	const char *function, *file;
+	unsigned int line;
+	const char *expression;
+};
+const struct assertion_site *glibc_assertion_site(const char *function, const char *expression, int site);
+#endif
 
 /* ---- the locks fork() holds: every arena's mutex and list_lock (fork.c) ---- */
 /* True in the forking thread from the moment its prepare handler holds them all until its parent
@@ -104,7 +170,7 @@ static inline void arena_lock_release(__libc_lock_t *lock)
 void ptmalloc_init(void);
 static inline void ptmalloc_ensure_init(void)
 {
-	if (__builtin_expect(!__malloc_initialized, 0))
+	if (__builtin_expect(!malloc_initialized(), 0))
 		ptmalloc_init();
 }
 /* A thread without an arena gets one here: from the free list, a new one, or a shared one. */
@@ -125,10 +191,10 @@ mstate arena_get_retry(mstate failed, size_t bytes);
 /* Registers the fork handlers once; called as early as the library can (see fork.c). */
 void register_fork_handlers(void);
 /* With the hugetlb tunable, heaps are sized and aligned in huge pages instead. */
-static inline size_t heap_min_size(void) { return mp_.hp_pagesize == 0 ? HEAP_MIN_SIZE : mp_.hp_pagesize; }
+static inline size_t heap_min_size(void) { return hugepage_size() == 0 ? HEAP_MIN_SIZE : hugepage_size(); }
 static inline size_t heap_max_size(void)
 {
-	return mp_.hp_pagesize == 0 ? HEAP_MAX_SIZE : mp_.hp_pagesize * 4;
+	return hugepage_size() == 0 ? HEAP_MAX_SIZE : hugepage_size() * 4;
 }
 static inline heap_info *heap_for_ptr(void *pointer)
 {
@@ -181,6 +247,13 @@ static inline size_t csize2tidx(size_t chunk_size)
 }
 static inline size_t usize2tidx(size_t request) { return csize2tidx(request_to_size(request)); }
 void tcache_init(void);
+/* The mark a chunk carries while it is cached, which free() takes as a hint of a double free. */
+#if TCACHE_KEY_IS_POINTER
+static inline tcache_perthread_struct *tcache_mark(void) { return tcache; }
+#else
+extern uintptr_t tcache_key;
+static inline uintptr_t tcache_mark(void) { return tcache_key; }
+#endif
 static inline void maybe_init_tcache(void)
 {
 	if (__builtin_expect(tcache == NULL, 0))
@@ -190,7 +263,7 @@ static inline void maybe_init_tcache(void)
 static inline void tcache_put(mchunkptr chunk, size_t tc_idx)
 {
 	tcache_entry *entry = chunk_to_mem(chunk);
-	entry->key = tcache_key;
+	entry->key = tcache_mark();
 	entry->next = protect_pointer(&entry->next, tcache->entries[tc_idx]);
 	tcache->entries[tc_idx] = entry;
 	tcache->counts[tc_idx]++;
@@ -198,14 +271,14 @@ static inline void tcache_put(mchunkptr chunk, size_t tc_idx)
 static inline void *tcache_get(size_t tc_idx)
 {
 	tcache_entry *entry = tcache->entries[tc_idx];
-	if (__builtin_expect(!aligned_ok((uintptr_t)entry), 0))
+	if (__builtin_expect(misaligned_link(entry), 0))
 		malloc_printerr("malloc(): unaligned tcache chunk detected");
 	tcache->entries[tc_idx] = reveal_pointer(entry->next);
 	tcache->counts[tc_idx]--;
 	entry->key = 0;
 	return entry;
 }
-/* free()'s double-free scan, run when the chunk carries tcache_key. */
+/* free()'s double-free scan, run when the chunk carries the tcache mark. */
 void tcache_double_free_verify(tcache_entry *entry, size_t tc_idx);
 void tcache_thread_shutdown(void);
 void tcache_key_initialize(void);
@@ -214,14 +287,19 @@ void tcache_key_initialize(void);
 void *_int_realloc(mstate av, mchunkptr oldp, size_t oldsize, size_t nb);
 
 /* ---- aligned.c ---- */
-void *_mid_memalign(size_t alignment, size_t bytes);
+/* `caller` is what __memalign_hook is told (hooks.h). */
+void *_mid_memalign(size_t alignment, size_t bytes, const void *caller);
 
 /* ---- tunables.c ---- */
 void ptmalloc_apply_tunables(void);
 PTM_COLD int do_mallopt(int param, int value);
 
 /* ---- stats.c ---- */
-PTM_COLD struct mallinfo2 int_mallinfo_all(void);
+/* mallinfo2's fields (which 2.31's malloc.h does not have), summed over every arena. */
+struct malloc_totals {
+	size_t arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost;
+};
+PTM_COLD struct malloc_totals int_mallinfo_all(void);
 
 /* Perturbation of fresh and freed memory (M_PERTURB, a debugging aid).  Inline: the test of
    perturb_byte is on every allocation path and must cost nothing when it is off. */

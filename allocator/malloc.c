@@ -36,7 +36,7 @@ static inline __attribute__((always_inline)) mchunkptr fastbin_pop(mfastbinptr *
 		if (head == NULL)
 			return NULL;
 		mchunkptr next = reveal_pointer(head->fd);
-		if (__builtin_expect(next != NULL && misaligned_chunk(next), 0))
+		if (__builtin_expect(next != NULL && misaligned_link(next), 0))
 			malloc_printerr(misaligned_next_message);
 		if (__atomic_compare_exchange_n(bin, &head, next, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 			return head;
@@ -59,7 +59,7 @@ static void *fastbin_allocate(mstate av, size_t nb, size_t bytes, bool *served)
 	*served = false;
 	if (victim == NULL)
 		return NULL;
-	if (__builtin_expect(misaligned_chunk(victim), 0))
+	if (__builtin_expect(misaligned_link(victim), 0))
 		malloc_printerr("malloc(): unaligned fastbin chunk detected 2");
 	victim = fastbin_pop(bin, "malloc(): unaligned fastbin chunk detected");
 	if (victim == NULL)
@@ -71,7 +71,7 @@ static void *fastbin_allocate(mstate av, size_t nb, size_t bytes, bool *served)
 	if (tcache != NULL && tc_idx < mp_.tcache_bins) {
 		mchunkptr spare;
 		while (tcache->counts[tc_idx] < mp_.tcache_count && (spare = *bin) != NULL) {
-			if (__builtin_expect(misaligned_chunk(spare), 0))
+			if (__builtin_expect(misaligned_link(spare), 0))
 				malloc_printerr("malloc(): unaligned fastbin chunk detected 3");
 			spare = fastbin_pop(bin, "malloc(): unaligned fastbin chunk detected");
 			if (spare == NULL)
@@ -152,7 +152,8 @@ static void file_large_chunk(mstate av, mchunkptr victim, size_t size, unsigned 
 		malloc_assert(chunk_main_arena(forward), "_int_malloc", "chunk_main_arena (fwd)");
 		while (size < chunk_size_raw(forward)) {
 			forward = forward->fd_nextsize;
-			malloc_assert(chunk_main_arena(forward), "_int_malloc", "chunk_main_arena (fwd)");
+			malloc_assert_site(chunk_main_arena(forward), "_int_malloc", "chunk_main_arena (fwd)",
+			                   2);
 		}
 		if (size == chunk_size_raw(forward)) {
 			forward = forward->fd;

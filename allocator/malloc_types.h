@@ -1,5 +1,6 @@
 /*
- * The data structures of the heap, with glibc 2.36's names, field order and sizes (x86-64).
+ * The data structures of the heap, with glibc's names, field order and sizes (x86-64) for the
+ * release this build is (version.h): 2.31 lacks the hugepage fields and keys the tcache by pointer.
  *
  * These definitions are the interface to the debugger: the GDB extension reads every field by
  * name through DWARF, and it reads a real glibc heap with the same code, so nothing here may be
@@ -10,6 +11,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "version.h"
 
 typedef size_t INTERNAL_SIZE_T;
 
@@ -67,8 +70,12 @@ typedef struct _heap_info {
 	struct _heap_info *prev;
 	size_t size;          /* bytes of the heap in use (page multiple) */
 	size_t mprotect_size; /* bytes made read/write so far */
-	size_t pagesize;      /* page size the heap was created with */
+#if HAVE_HUGEPAGES
+	size_t pagesize; /* page size the heap was created with */
 	char pad[-3 * SIZE_SZ & MALLOC_ALIGN_MASK];
+#else
+	char pad[-6 * SIZE_SZ & MALLOC_ALIGN_MASK]; /* empty on x86-64, as in glibc */
+#endif
 } heap_info;
 
 struct malloc_par {
@@ -77,9 +84,11 @@ struct malloc_par {
 	INTERNAL_SIZE_T mmap_threshold;
 	INTERNAL_SIZE_T arena_test;
 	INTERNAL_SIZE_T arena_max;
+#if HAVE_HUGEPAGES
 	size_t thp_pagesize;
 	size_t hp_pagesize;
 	int hp_flags;
+#endif
 	int n_mmaps;
 	int n_mmaps_max;
 	int max_n_mmaps;
@@ -97,8 +106,13 @@ struct malloc_par {
 
 /* Overlaid on the user data of a chunk parked in a tcache bin. */
 typedef struct tcache_entry {
-	struct tcache_entry *next; /* safe-linked: stored as (&next >> 12) ^ target */
-	uintptr_t key;             /* tcache_key while cached: the double-free hint */
+	struct tcache_entry *next; /* safe-linked (2.32+): stored as (&next >> 12) ^ target */
+	/* While cached, the double-free hint: tcache_key (2.34+), or the owning tcache's address. */
+#if TCACHE_KEY_IS_POINTER
+	struct tcache_perthread_struct *key;
+#else
+	uintptr_t key;
+#endif
 } tcache_entry;
 
 typedef struct tcache_perthread_struct {
@@ -108,8 +122,8 @@ typedef struct tcache_perthread_struct {
 
 _Static_assert(sizeof(struct malloc_chunk) == 48, "malloc_chunk layout");
 _Static_assert(sizeof(struct malloc_state) == 2200, "malloc_state layout");
-_Static_assert(sizeof(heap_info) == 48, "heap_info layout");
-_Static_assert(sizeof(struct malloc_par) == 136, "malloc_par layout");
+_Static_assert(sizeof(heap_info) == (HAVE_HUGEPAGES ? 48 : 32), "heap_info layout");
+_Static_assert(sizeof(struct malloc_par) == (HAVE_HUGEPAGES ? 136 : 112), "malloc_par layout");
 _Static_assert(sizeof(tcache_perthread_struct) == 640, "tcache_perthread_struct layout");
 _Static_assert(sizeof(tcache_entry) == 16, "tcache_entry layout");
 

@@ -1,6 +1,6 @@
 /*
- * Statistics: mallinfo2/mallinfo, malloc_stats and malloc_info, with glibc 2.36's arithmetic and
- * byte-identical text.
+ * Statistics: mallinfo2 (2.33+)/mallinfo, malloc_stats and malloc_info, with glibc's arithmetic and
+ * byte-identical text (the same in 2.31 and 2.36).
  *
  * Each arena is locked only while it is measured and the text is written after the lock is
  * dropped: writing to a FILE may allocate its buffer, which must not find the arena locked.  The
@@ -20,13 +20,13 @@
    anything, so the walk stops the program as glibc does. */
 static mchunkptr next_fastbin_chunk(mchunkptr chunk, const char *misaligned_message)
 {
-	if (__builtin_expect(misaligned_chunk(chunk), 0))
+	if (__builtin_expect(misaligned_link(chunk), 0))
 		malloc_printerr(misaligned_message);
 	return reveal_pointer(chunk->fd);
 }
 
 /* Adds one locked arena's figures to *info.  The top chunk always counts as one free block. */
-static void int_mallinfo(mstate av, struct mallinfo2 *info)
+static void int_mallinfo(mstate av, struct malloc_totals *info)
 {
 	size_t avail = chunk_size(av->top);
 	size_t blocks = 1;
@@ -64,16 +64,16 @@ static void int_mallinfo(mstate av, struct mallinfo2 *info)
 	}
 }
 
-static void measure_arena(mstate av, struct mallinfo2 *info)
+static void measure_arena(mstate av, struct malloc_totals *info)
 {
 	arena_lock_acquire(&av->mutex);
 	int_mallinfo(av, info);
 	arena_lock_release(&av->mutex);
 }
 
-struct mallinfo2 int_mallinfo_all(void)
+struct malloc_totals int_mallinfo_all(void)
 {
-	struct mallinfo2 info;
+	struct malloc_totals info;
 	memset(&info, 0, sizeof info);
 	ptmalloc_ensure_init();
 	mstate av = &main_arena;
@@ -84,11 +84,29 @@ struct mallinfo2 int_mallinfo_all(void)
 	return info;
 }
 
-PTM_EXPORT PTM_COLD struct mallinfo2 mallinfo2(void) { return int_mallinfo_all(); }
+#if HAVE_MALLINFO2
+PTM_EXPORT PTM_COLD struct mallinfo2 mallinfo2(void)
+{
+	struct malloc_totals totals = int_mallinfo_all();
+	struct mallinfo2 wide = {
+	    .arena = totals.arena,
+	    .ordblks = totals.ordblks,
+	    .smblks = totals.smblks,
+	    .hblks = totals.hblks,
+	    .hblkhd = totals.hblkhd,
+	    .usmblks = totals.usmblks,
+	    .fsmblks = totals.fsmblks,
+	    .uordblks = totals.uordblks,
+	    .fordblks = totals.fordblks,
+	    .keepcost = totals.keepcost,
+	};
+	return wide;
+}
+#endif
 
 PTM_EXPORT PTM_COLD struct mallinfo mallinfo(void)
 {
-	struct mallinfo2 wide = int_mallinfo_all();
+	struct malloc_totals wide = int_mallinfo_all();
 	struct mallinfo narrow = {
 	    .arena = (int)wide.arena,
 	    .ordblks = (int)wide.ordblks,
@@ -118,7 +136,7 @@ PTM_EXPORT PTM_COLD void malloc_stats(void)
 	int arena_number = 0;
 	mstate av = &main_arena;
 	do {
-		struct mallinfo2 info;
+		struct malloc_totals info;
 		memset(&info, 0, sizeof info);
 		measure_arena(av, &info);
 		fprintf(stderr, "Arena %d:\n", arena_number++);

@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "hooks.h"
 #include "internal.h"
 
 size_t system_page_size(void)
@@ -24,25 +25,16 @@ size_t system_page_size(void)
 /* Transparent huge pages, when the hugetlb=1 tunable asked for them. */
 static void advise_huge_pages(void *start, size_t size)
 {
-	if (mp_.thp_pagesize == 0 || size < mp_.thp_pagesize)
+	if (transparent_hugepage_size() == 0 || size < transparent_hugepage_size())
 		return;
 	uintptr_t page_start = align_down((uintptr_t)start, system_page_size());
 	madvise((void *)page_start, size + ((uintptr_t)start - page_start), MADV_HUGEPAGE);
 }
 
-/* glibc's MORECORE: sbrk, answering NULL on failure, and always failing once the hugetlb tunable
-   asked for explicit huge pages (the main arena then lives in mmapped memory). */
+/* What glibc's MORECORE (hooks.h) answers on failure. */
 #define MORECORE_FAILURE NULL
 /* libc's record of the program break (exported by glibc since 2.2.5). */
 extern void *__curbrk;
-
-static char *morecore(long increment)
-{
-	if (__always_fail_morecore)
-		return MORECORE_FAILURE;
-	void *result = sbrk(increment);
-	return result == (void *)-1 ? MORECORE_FAILURE : result;
-}
 
 static bool is_power_of_two_or_zero(uintptr_t value) { return (value & (value - 1)) == 0; }
 
@@ -184,6 +176,7 @@ static void adopt_new_main_space(mstate av, char *brk, size_t size, char *snd_br
 			correction = 0;
 			snd_brk = morecore(0);
 		} else {
+			run_after_morecore_hook();
 			advise_huge_pages(snd_brk, (size_t)correction);
 		}
 	} else {
@@ -218,12 +211,12 @@ static void grow_main_arena(mstate av, size_t nb, mchunkptr old_top, size_t old_
 	size_t request = nb + mp_.top_pad + MINSIZE;
 	if (arena_is_contiguous(av))
 		request -= old_size;
-	if (__builtin_expect(mp_.thp_pagesize != 0, 0)) {
+	if (__builtin_expect(transparent_hugepage_size() != 0, 0)) {
 		/* glibc aims the break at a huge-page boundary using libc's own record of it, __curbrk,
 		   which is still NULL until the first brk: then the request is merely rounded up to a huge
 		   page.  Reading the same variable (sbrk(0) would set it) keeps both behaviours. */
 		uintptr_t current_break = (uintptr_t)__curbrk;
-		request = align_up(current_break + request, mp_.thp_pagesize) - current_break;
+		request = align_up(current_break + request, transparent_hugepage_size()) - current_break;
 	} else {
 		request = align_up(request, page_size);
 	}
@@ -234,22 +227,27 @@ static void grow_main_arena(mstate av, size_t nb, mchunkptr old_top, size_t old_
 	/* An argument so big it looks negative would shrink the break instead. */
 	if (size > 0) {
 		brk = morecore(size);
-		if (brk != MORECORE_FAILURE)
+		if (brk != MORECORE_FAILURE) {
+			run_after_morecore_hook();
 			advise_huge_pages(brk, (size_t)size);
+		}
 	}
 
 	size_t length = (size_t)size;
 	if (brk == MORECORE_FAILURE) {
 		char *mapped = MAP_FAILED;
-		if (mp_.hp_pagesize > 0)
-			mapped = mmap_as_morecore(&length, nb, old_size, mp_.hp_pagesize, mp_.hp_pagesize,
-			                          mp_.hp_flags, av);
-		/* glibc 2.36 passes the page size and MMAP_AS_MORECORE_SIZE to this call in swapped order
-		   (seen with strace: only the first fallback, from a contiguous arena, is 1 MiB; later ones
-		   are just the request).  Fidelity means keeping the quirk. */
-		if (mapped == MAP_FAILED)
+		if (hugepage_size() > 0)
+			mapped = mmap_as_morecore(&length, nb, old_size, hugepage_size(), hugepage_size(),
+			                          hugepage_mmap_flags(), av);
+		/* glibc 2.35 and later pass the page size and MMAP_AS_MORECORE_SIZE to this call in
+		   swapped order (seen with strace: only the first fallback, from a contiguous arena, is
+		   1 MiB; later ones are just the request).  Fidelity means keeping the quirk. */
+		if (mapped == MAP_FAILED && MMAP_FALLBACK_ARGUMENTS_SWAPPED)
 			mapped =
 			    mmap_as_morecore(&length, nb, old_size, page_size, MMAP_AS_MORECORE_SIZE, 0, av);
+		else if (mapped == MAP_FAILED)
+			mapped =
+			    mmap_as_morecore(&length, nb, old_size, MMAP_AS_MORECORE_SIZE, page_size, 0, av);
 		if (mapped != MAP_FAILED) {
 			brk = mapped;
 			snd_brk = brk + length;
@@ -277,8 +275,8 @@ void *sysmalloc(size_t nb, mstate av)
 
 	if (av == NULL || (nb >= mp_.mmap_threshold && mp_.n_mmaps < mp_.n_mmaps_max)) {
 		void *mem;
-		if (mp_.hp_pagesize > 0 && nb >= mp_.hp_pagesize) {
-			mem = mmap_chunk_allocate(nb, mp_.hp_pagesize, mp_.hp_flags);
+		if (hugepage_size() > 0 && nb >= hugepage_size()) {
+			mem = mmap_chunk_allocate(nb, hugepage_size(), hugepage_mmap_flags());
 			if (mem != MAP_FAILED)
 				return mem;
 		}
@@ -336,6 +334,7 @@ static int release_break(mstate av, long top_size, long extra)
 	if (current_brk != (char *)av->top + top_size)
 		return 0;
 	morecore(-extra);
+	run_after_morecore_hook();
 	char *new_brk = morecore(0);
 	if (new_brk == MORECORE_FAILURE)
 		return 0;
@@ -354,16 +353,17 @@ int systrim(size_t pad, mstate av)
 	if ((size_t)top_area <= pad)
 		return 0;
 
-	size_t unit = mp_.thp_pagesize != 0 ? mp_.thp_pagesize : system_page_size();
+	size_t unit = transparent_hugepage_size() != 0 ? transparent_hugepage_size() : system_page_size();
 	long extra = (long)align_down((size_t)top_area - pad, unit);
 	if (extra == 0)
 		return 0;
 
-	/* Trimming runs inside free(), which must leave errno as it found it: the break is moved
-	   between a save and a restore (only here, where a system call can really change errno). */
+	/* Trimming runs inside free(), which leaves errno as it found it since 2.33: the break is
+	   moved between a save and a restore (only here, where a system call can really change it). */
 	int saved_errno = errno;
 	int released = release_break(av, top_size, extra);
-	errno = saved_errno;
+	if (FREE_KEEPS_ERRNO)
+		errno = saved_errno;
 	return released;
 }
 

@@ -21,10 +21,6 @@
 #include "internal.h"
 #include "syscalls.h"
 
-#ifndef MAP_HUGE_SHIFT
-#define MAP_HUGE_SHIFT 26
-#endif
-
 /* malloc.h's parameter numbers, spelled out so this file needs no public header. */
 enum {
 	PARAM_MXFAST = 1,
@@ -57,6 +53,9 @@ static PTM_RARE int set_top_pad(size_t value)
 
 static PTM_RARE int set_mmap_threshold(size_t value)
 {
+	/* Before 2.35 a threshold above half a heap is refused. */
+	if (MMAP_THRESHOLD_CAPPED && value > HEAP_MAX_SIZE / 2)
+		return 0;
 	mp_.mmap_threshold = value;
 	mp_.no_dyn_threshold = 1;
 	return 1;
@@ -118,18 +117,6 @@ static PTM_RARE int set_mxfast(size_t value)
 	return 1;
 }
 
-/* ---- hugepages: what the kernel offers, read with raw syscalls (no stdio, no malloc) ---- */
-
-/* Small string helpers of our own: this code runs once, and libc's tuned versions live in pages
-   that a program would otherwise not need. */
-static bool starts_with(const char *text, const char *prefix)
-{
-	for (; *prefix != '\0'; prefix++, text++)
-		if (*prefix != *text)
-			return false;
-	return true;
-}
-
 /* Length of the run of `text` before the first `stop` or `other_stop` (or the end). */
 static size_t length_until(const char *text, char stop, char other_stop)
 {
@@ -137,139 +124,6 @@ static size_t length_until(const char *text, char stop, char other_stop)
 	while (text[length] != '\0' && text[length] != stop && text[length] != other_stop)
 		length++;
 	return length;
-}
-
-static ssize_t read_small_file(const char *path, char *buffer, size_t capacity)
-{
-	int fd = sys_open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t got = sys_read(fd, buffer, capacity);
-	sys_close(fd);
-	return got;
-}
-
-/* THP is only worth an madvise when the administrator chose the "madvise" policy. */
-static bool thp_mode_is_madvise(void)
-{
-	static const char madvise_mode[] = "always [madvise] never\n";
-	char text[sizeof madvise_mode + 1];
-	ssize_t got =
-	    read_small_file("/sys/kernel/mm/transparent_hugepage/enabled", text, sizeof madvise_mode);
-	if (got != (ssize_t)sizeof madvise_mode - 1)
-		return false;
-	text[got] = '\0';
-	return starts_with(text, madvise_mode);
-}
-
-/* Decimal digits up to the first newline, as glibc reads them (no validation beyond that). */
-static size_t thp_default_pagesize(void)
-{
-	char text[24];
-	ssize_t got =
-	    read_small_file("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", text, sizeof text);
-	size_t value = 0;
-	for (ssize_t i = 0; i < got && text[i] != '\n'; i++)
-		value = value * 10 + (size_t)(text[i] - '0');
-	return value;
-}
-
-static const char *find_text(const char *haystack, const char *needle)
-{
-	for (; *haystack != '\0'; haystack++)
-		if (starts_with(haystack, needle))
-			return haystack;
-	return NULL;
-}
-
-/* The "Hugepagesize:  2048 kB" line of /proc/meminfo, read in windows that restart at the last
-   complete line so the tag is never cut in two. */
-static size_t default_hugepage_size(void)
-{
-	int fd = sys_open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	char window[512];
-	off_t offset = 0;
-	size_t size = 0;
-	for (;;) {
-		ssize_t got = sys_pread(fd, window, sizeof window - 1, offset);
-		if (got < 0)
-			break;
-		window[got] = '\0';
-		const char *tag = find_text(window, "Hugepagesize:");
-		if (tag == NULL) {
-			const char *last_newline = window + got;
-			while (last_newline > window && *last_newline != '\n')
-				last_newline--;
-			if (*last_newline != '\n')
-				break;
-			offset += last_newline + 1 - window;
-			continue;
-		}
-		for (const char *c = tag + sizeof "Hugepagesize: " - 1; (*c >= '0' && *c <= '9') || *c == ' ';
-		     c++)
-			if (*c != ' ')
-				size = size * 10 + (size_t)(*c - '0');
-		size *= 1024;
-		break;
-	}
-	sys_close(fd);
-	return size;
-}
-
-static int hugepage_mmap_flags(size_t pagesize)
-{
-	return MAP_HUGETLB | (__builtin_ctzll(pagesize) << MAP_HUGE_SHIFT);
-}
-
-/* Is there a /sys/kernel/mm/hugepages/hugepages-<N>kB directory for exactly this size? */
-static bool kernel_offers_hugepage_size(size_t requested)
-{
-	int dir = sys_open("/sys/kernel/mm/hugepages", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dir < 0)
-		return false;
-	static const char prefix[] = "hugepages-";
-	char records[1024] __attribute__((aligned(8)));
-	bool found = false;
-	long got;
-	while (!found && (got = sys_getdents64(dir, records, sizeof records)) > 0) {
-		for (long at = 0; at < got;) {
-			struct dirent64 *entry = (struct dirent64 *)(records + at);
-			at += entry->d_reclen;
-			if (!starts_with(entry->d_name, prefix))
-				continue;
-			size_t size = 0;
-			for (const char *c = entry->d_name + sizeof prefix - 1; *c >= '0' && *c <= '9'; c++)
-				size = size * 10 + (size_t)(*c - '0');
-			if (size * 1024 == requested) {
-				found = true;
-				break;
-			}
-		}
-	}
-	sys_close(dir);
-	return found;
-}
-
-/* 1 = transparent hugepages by madvise, 2 = MAP_HUGETLB with the default size, N = MAP_HUGETLB
-   with an N-byte page the kernel lists.  glibc's setter returns 0 whatever happens. */
-static PTM_COLD int set_hugetlb(size_t value)
-{
-	if (value == 1) {
-		if (thp_mode_is_madvise())
-			mp_.thp_pagesize = thp_default_pagesize();
-	} else if (value >= 2) {
-		mp_.hp_pagesize = 0;
-		mp_.hp_flags = 0;
-		size_t pagesize =
-		    value == 2 ? default_hugepage_size() : (kernel_offers_hugepage_size(value) ? value : 0);
-		if (pagesize != 0) {
-			mp_.hp_pagesize = pagesize;
-			mp_.hp_flags = hugepage_mmap_flags(pagesize);
-		}
-	}
-	return 0;
 }
 
 /* ---- mallopt ---- */
@@ -355,6 +209,8 @@ struct tunable {
 };
 
 #define SIZE_T_MAX_AS_NUM ((int64_t)-1)
+/* 2.34 refused negative values for mmap_max; 2.31 takes any int. */
+#define MMAP_MAX_TUNABLE_MIN (GLIBC_VERSION >= 234 ? 0 : INT32_MIN)
 
 /* In ptmalloc_init's order of application, which matters where two settings interact (mxfast
    after the tcache ones, hugetlb last).  "check" is parsed so it takes its alias, but only
@@ -366,7 +222,8 @@ static const struct tunable malloc_tunables[] = {
      SIZE_T_MAX_AS_NUM},
     {"glibc.malloc.trim_threshold", "MALLOC_TRIM_THRESHOLD_", TUNABLE_SIZE_T, SETS_TRIM_THRESHOLD, 0,
      SIZE_T_MAX_AS_NUM},
-    {"glibc.malloc.mmap_max", "MALLOC_MMAP_MAX_", TUNABLE_INT_32, SETS_MMAP_MAX, 0, INT32_MAX},
+    {"glibc.malloc.mmap_max", "MALLOC_MMAP_MAX_", TUNABLE_INT_32, SETS_MMAP_MAX, MMAP_MAX_TUNABLE_MIN,
+     INT32_MAX},
     {"glibc.malloc.arena_max", "MALLOC_ARENA_MAX", TUNABLE_SIZE_T, SETS_ARENA_MAX, 1, SIZE_T_MAX_AS_NUM},
     {"glibc.malloc.arena_test", "MALLOC_ARENA_TEST", TUNABLE_SIZE_T, SETS_ARENA_TEST, 1, SIZE_T_MAX_AS_NUM},
     {"glibc.malloc.tcache_max", "", TUNABLE_SIZE_T, SETS_TCACHE_MAX, 0, SIZE_T_MAX_AS_NUM},
@@ -374,7 +231,9 @@ static const struct tunable malloc_tunables[] = {
     {"glibc.malloc.tcache_unsorted_limit", "", TUNABLE_SIZE_T, SETS_TCACHE_UNSORTED_LIMIT, 0,
      SIZE_T_MAX_AS_NUM},
     {"glibc.malloc.mxfast", "", TUNABLE_SIZE_T, SETS_MXFAST, 0, SIZE_T_MAX_AS_NUM},
+#if HAVE_HUGEPAGES
     {"glibc.malloc.hugetlb", "", TUNABLE_SIZE_T, SETS_HUGETLB, 0, SIZE_T_MAX_AS_NUM},
+#endif
     {"glibc.malloc.check", "MALLOC_CHECK_", TUNABLE_INT_32, SETS_NOTHING, 0, 3},
 };
 #define TUNABLE_COUNT (sizeof malloc_tunables / sizeof malloc_tunables[0])

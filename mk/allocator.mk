@@ -1,7 +1,10 @@
-# The ptmalloc2 clone: build/libptmalloc.so (LD_PRELOAD-able, or -lptmalloc) and build/libptmalloc.a.
-# Every module of allocator/ plus the DWARF unit dwarf/types.c, which pins the heap types.
+# The ptmalloc2 clone: build/libptmalloc.so (LD_PRELOAD-able, or -lptmalloc) and build/libptmalloc.a,
+# as glibc 2.36.  Every module of allocator/, the files of allocator/glibc-2.36/ (what only that
+# release has: where its globals sit), and the DWARF unit dwarf/types.c, which pins the heap types.
+# mk/allocator_2_31.mk builds the same tree as glibc 2.31.
 
-ALLOCATOR_SOURCES := $(sort $(wildcard allocator/*.c)) dwarf/types.c
+allocator_sources = $(sort $(wildcard allocator/*.c)) $(sort $(wildcard allocator/glibc-$(1)/*.c)) dwarf/types.c
+ALLOCATOR_SOURCES := $(call allocator_sources,2.36)
 ALLOCATOR_OBJECTS := $(patsubst %.c,$(BUILD)/obj/%.o,$(ALLOCATOR_SOURCES))
 ALLOCATOR_HEADERS := $(wildcard allocator/*.h)
 # Internal symbols stay out of the dynamic symbol table (but in .symtab and DWARF); TLS is

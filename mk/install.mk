@@ -27,7 +27,7 @@ install: $(BUILD)/libptmalloc.so $(BUILD)/libptmalloc.a $(PTM_LAYOUT) $(PTMALLOC
 	$(INSTALL) -m 644 $(BUILD)/libptmalloc.a $(DESTDIR)$(LIBDIR)/libptmalloc.a
 	$(INSTALL) -m 755 $(PTM_LAYOUT) $(DESTDIR)$(BINDIR)/ptm-layout
 	$(INSTALL) -m 644 dwarf/ptmalloc.h $(DESTDIR)$(INCLUDEDIR)/ptmalloc.h
-	$(INSTALL) -m 644 allocator/malloc_types.h $(DESTDIR)$(INCLUDEDIR)/ptmalloc/malloc_types.h
+	$(INSTALL) -m 644 allocator/malloc_types.h allocator/version.h $(DESTDIR)$(INCLUDEDIR)/ptmalloc/
 	$(INSTALL) -m 644 $(PTMALLOC_TYPES_OBJ) $(INSTALL_MANIFESTS) $(DESTDIR)$(LAYOUTDIR)/
 	for file in $(INSTALL_EXTENSION); do \
 		$(INSTALL) -D -m 644 $$file $(DESTDIR)$(SHAREDIR)/$$file || exit 1; \

@@ -13,7 +13,7 @@ ROBUST_DIR       := $(BUILD)/robust
 ATTACK_DIR       := $(BUILD)/samples/attacks
 UBSAN_DIR        := $(BUILD)/ubsan
 UBSAN_LIBRARY    := $(UBSAN_DIR)/libptmalloc.so
-UBSAN_SOURCES    := $(sort $(wildcard allocator/*.c)) dwarf/types.c
+UBSAN_SOURCES    := $(ALLOCATOR_SOURCES)
 UBSAN_OBJECTS    := $(patsubst %.c,$(UBSAN_DIR)/obj/%.o,$(UBSAN_SOURCES))
 UBSAN_FLAGS      := -fsanitize=undefined -fno-sanitize-recover=all
 # Same flags as the real build (mk/allocator.mk), plus the sanitizer.
@@ -32,7 +32,7 @@ ROBUST_PYTEST    := PTM_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:c
 
 ALL_TARGETS += $(UBSAN_LIBRARY) $(ROBUST_PROGRAMS) $(ATTACK_PROGRAMS)
 
-$(UBSAN_DIR)/obj/%.o: %.c $(wildcard allocator/*.h)
+$(UBSAN_DIR)/obj/%.o: %.c $(ALLOCATOR_HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(UBSAN_CFLAGS) -c $< -o $@
 

@@ -27,13 +27,16 @@ $(VERSIONS_DIR)/heap_oracle-2.41: tests/oracle/heap_oracle.c $(BUILD)/glibc/2.41
 		-Wl,--dynamic-linker=$(call GLIBC_ROOT,2.41)/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 \
 		-Wl,-rpath,$(call GLIBC_ROOT,2.41)/usr/lib/x86_64-linux-gnu
 
+# What compiling against 2.31 takes: its sysroot, and its own crt files and libraries first.
+GLIBC_2.31_COMPILE = --sysroot=$(call GLIBC_ROOT,2.31) -B$(call GLIBC_ROOT,2.31)/usr/lib/x86_64-linux-gnu/
+# What linking against it takes: its separate libpthread, its loader, and its libraries at run time.
+GLIBC_2.31_LINK = $(call GLIBC_ROOT,2.31)/lib/x86_64-linux-gnu/libpthread.so.0 \
+	-Wl,--dynamic-linker=$(call GLIBC_ROOT,2.31)/lib/x86_64-linux-gnu/ld-2.31.so \
+	-Wl,-rpath,$(call GLIBC_ROOT,2.31)/lib/x86_64-linux-gnu
+
 $(VERSIONS_DIR)/heap_oracle-2.31: tests/oracle/heap_oracle.c $(BUILD)/glibc/2.31/version
 	@mkdir -p $(dir $@)
-	$(CC) $(SAMPLE_CFLAGS) -pthread --sysroot=$(call GLIBC_ROOT,2.31) \
-		-B$(call GLIBC_ROOT,2.31)/usr/lib/x86_64-linux-gnu/ $< -o $@ \
-		$(call GLIBC_ROOT,2.31)/lib/x86_64-linux-gnu/libpthread.so.0 \
-		-Wl,--dynamic-linker=$(call GLIBC_ROOT,2.31)/lib/x86_64-linux-gnu/ld-2.31.so \
-		-Wl,-rpath,$(call GLIBC_ROOT,2.31)/lib/x86_64-linux-gnu
+	$(CC) $(SAMPLE_CFLAGS) -pthread $(GLIBC_2.31_COMPILE) $< -o $@ $(GLIBC_2.31_LINK)
 
 test-versions: $(VERSION_PROGRAMS) $(HEAPWALK_LIBRARY)
 	PTM_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/versions

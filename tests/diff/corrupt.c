@@ -28,11 +28,16 @@ static size_t *prev_size_word(void *user_pointer) { return (size_t *)((char *)us
 
 static void **link_word(void *user_pointer, int index) { return (void **)user_pointer + index; }
 
-/* Stores `target` in a free chunk's first link the way safe-linking does, so the allocator reads
-   back exactly `target` whatever the address-space layout. */
+/* Stores `target` in a free chunk's first link the way safe-linking does (glibc 2.32+; built
+   against 2.31 the link is plain), so the allocator reads back exactly `target` whatever the
+   address-space layout. */
 static void store_protected_link(void *user_pointer, uintptr_t target)
 {
+#if __GLIBC_PREREQ(2, 32)
 	*link_word(user_pointer, 0) = (void *)(((uintptr_t)link_word(user_pointer, 0) >> 12) ^ target);
+#else
+	*link_word(user_pointer, 0) = (void *)target;
+#endif
 }
 
 /* Fills the tcache bin of `request` so the next free of that size goes to the arena. */

@@ -2,7 +2,10 @@
 under the clone, and how to say precisely where two outputs part ways.
 
 glibc 2.36 on this machine is the oracle: every comparison runs the same program twice, once as
-is and once with build/libptmalloc.so in LD_PRELOAD, and demands identical answers.
+is and once with build/libptmalloc.so in LD_PRELOAD, and demands identical answers.  With
+PTM_GLIBC=2.31 the oracle is Debian's glibc 2.31 fetched by `make glibc-versions`: the programs
+are the ones built against it (build/diff-2.31/, run by its loader) and the clone is
+build/libptmalloc-2.31.so.
 """
 import concurrent.futures
 import os
@@ -11,11 +14,18 @@ import subprocess
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 BUILD = pathlib.Path(os.environ.get("PTM_BUILD", REPO_ROOT / "build"))
-CLONE = BUILD / "libptmalloc.so"
-DIFF_BIN = BUILD / "diff"
-TRACE_GEN = DIFF_BIN / "trace_gen"
+# The glibc release under test: the system's, or one fetched beside it (mk/versions.mk).
+RELEASE = os.environ.get("PTM_GLIBC", "2.36")
+SYSTEM_RELEASE = RELEASE == "2.36"
+CLONE = BUILD / ("libptmalloc.so" if SYSTEM_RELEASE else f"libptmalloc-{RELEASE}.so")
+DIFF_BIN = BUILD / ("diff" if SYSTEM_RELEASE else f"diff-{RELEASE}")
+# Where the release's libc and its debug information live.
+GLIBC_ROOT = pathlib.Path("/") if SYSTEM_RELEASE else BUILD / "glibc" / RELEASE / "root"
+TRACE_GEN = BUILD / "diff" / "trace_gen"  # writes text only: any build of it will do
 REPLAY = DIFF_BIN / "replay"
 CORRUPT = DIFF_BIN / "corrupt"
+# How long the traces are (mk/diff_2_31.mk shortens them for the second release).
+TRACE_OPERATIONS = int(os.environ.get("PTM_TRACE_OPERATIONS", "20000"))
 
 # Entry points the replayer reports the provider of; all must come from the clone when preloaded.
 CLONE_NAME = CLONE.name
@@ -103,6 +113,10 @@ def replay_both(trace, env=None):
     plain = run([str(REPLAY), "--providers"], preload=False, env=env, input_bytes=trace)
     cloned = run([str(REPLAY), "--providers"], preload=True, env=env, input_bytes=trace)
     header = trace.split(b"\n", 1)[0].decode(errors="replace")
+    if plain.returncode < 0 and cloned.returncode == plain.returncode:
+        # glibc itself died (2.31's memalign overflow): the clone must die there too.
+        difference = first_difference(plain.stdout, cloned.stdout)
+        return f"{header}: {difference}" if difference else None
     if plain.returncode != 0:
         return (f"{header}: plain replay failed with status {plain.returncode}: "
                 f"{plain.stderr.decode(errors='replace').strip()[:500]}")

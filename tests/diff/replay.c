@@ -37,6 +37,15 @@
 
 #include "raw_output.h"
 
+/* glibc before 2.33 (built against 2.31, mk/diff_2_31.mk) has only mallinfo, with int fields. */
+#if __GLIBC_PREREQ(2, 33)
+#define MALLINFO mallinfo2
+#define MALLINFO_NAME "mallinfo2"
+#else
+#define MALLINFO mallinfo
+#define MALLINFO_NAME "mallinfo"
+#endif
+
 #define MAX_SLOTS 4096
 #define TRACE_CAPACITY (32u << 20)
 #define MAPS_CAPACITY (1u << 20)
@@ -406,11 +415,11 @@ static void replay_line(unsigned long operation, const char *cursor)
 		return;
 	}
 	case 'i': {
-		struct mallinfo2 info = mallinfo2();
+		struct MALLINFO info = MALLINFO();
 		size_t fields[] = {info.arena,   info.ordblks, info.smblks,   info.hblks,    info.hblkhd,
 		                   info.usmblks, info.fsmblks, info.uordblks, info.fordblks, info.keepcost};
 		put_number(operation, 10);
-		put_text(" mallinfo2");
+		put_text(" " MALLINFO_NAME);
 		for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
 			put_text(" ");
 			put_number(fields[i], 10);
@@ -486,9 +495,9 @@ static void replay_line(unsigned long operation, const char *cursor)
 static void report_providers(void)
 {
 	static const char *const entry_points[] = {
-	    "malloc",         "free",          "calloc",    "realloc", "memalign",
-	    "posix_memalign", "aligned_alloc", "valloc",    "pvalloc", "malloc_usable_size",
-	    "mallopt",        "malloc_trim",   "mallinfo2",
+	    "malloc",         "free",          "calloc",      "realloc", "memalign",
+	    "posix_memalign", "aligned_alloc", "valloc",      "pvalloc", "malloc_usable_size",
+	    "mallopt",        "malloc_trim",   MALLINFO_NAME,
 	};
 	for (size_t i = 0; i < sizeof entry_points / sizeof entry_points[0]; i++) {
 		void *address = dlsym(RTLD_DEFAULT, entry_points[i]);

@@ -1,6 +1,7 @@
 """The DWARF of build/libptmalloc.so must describe the heap types exactly as glibc 2.36's own
 debug information does (libc6-dbg): same field names, offsets and sizes, same total size.
-gdb's `ptype /o` is asked on both objects, so this is the view the extension will get."""
+gdb's `ptype /o` is asked on both objects, so this is the view the extension will get.  With
+PTM_GLIBC=2.31, build/libptmalloc-2.31.so against the fetched 2.31 and its libc6-dbg."""
 import re
 import subprocess
 
@@ -8,7 +9,9 @@ import pytest
 
 import difftools
 
-GLIBC = "/lib/x86_64-linux-gnu/libc.so.6"
+GLIBC = str(difftools.GLIBC_ROOT / "lib/x86_64-linux-gnu/libc.so.6")
+# Where gdb finds the libc6-dbg files of the release (the system's own place for 2.36).
+DEBUG_FILE_DIRECTORY = str(difftools.GLIBC_ROOT / "usr/lib/debug")
 TYPES = ["struct malloc_chunk", "struct malloc_state", "heap_info", "struct malloc_par",
          "tcache_perthread_struct", "tcache_entry"]
 
@@ -19,7 +22,7 @@ NAME = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*((?:\[\d+\])*)$")
 
 def layouts(objfile):
     """Maps each type to (total size, [(offset, size, field name with array bounds), ...])."""
-    command = ["gdb", "-batch", "-nx"]
+    command = ["gdb", "-batch", "-nx", "-iex", "set debug-file-directory " + DEBUG_FILE_DIRECTORY]
     for type_name in TYPES:
         command += ["-ex", "echo @@@ " + type_name + "\\n", "-ex", "ptype /o " + type_name]
     completed = subprocess.run(command + [objfile], stdout=subprocess.PIPE,

@@ -5,7 +5,7 @@ import pytest
 import difftools
 
 TRACE_COUNT = 200
-OPERATIONS = 20_000
+OPERATIONS = difftools.TRACE_OPERATIONS
 BATCH = 10
 
 
@@ -34,3 +34,4 @@ def test_replayer_reports_its_allocator():
     plain = difftools.run([str(difftools.REPLAY), "--providers"], preload=False, input_bytes=trace)
     _, providers = difftools.split_providers(plain.stdout)
     assert providers and set(providers.values()) == {"libc.so.6"}, providers
+    assert "mallinfo2" in providers if difftools.SYSTEM_RELEASE else "mallinfo" in providers
