@@ -18,7 +18,7 @@ lists themselves and the tcache)."""
 import collections
 import itertools
 
-from . import busy
+from . import busy, unread
 
 from .check_chains import ChainRules
 from .check_globals import GlobalRules
@@ -55,13 +55,27 @@ class Audit(ChunkOffsets, HeapRules, MembershipRules, ChainRules, GlobalRules):
         # Chunks reached only through a link found broken: what they look like is no evidence.
         self.suspect = set()
         self.unbinned_pointed = set()
+        # [(start or None, end or None, why)] of what could not be read, so not checked.
+        self.unchecked = []
 
     def add(self, rule, address, message, predicted_abort=None):
         key = (rule, address)
         if key in self.reported:
             return
+        if unread.is_missing_memory(message) or self.mem.core_lacks(address):
+            # Memory a core lacks is no evidence: whatever a rule made of its absence is a
+            # range that could not be checked, not a finding.
+            self.not_checked(address, None, "[%s] cannot be checked: %s" % (rule, message))
+            return
         self.reported.add(key)
         self.findings.append(Finding(rule, address, message, predicted_abort))
+
+    def not_checked(self, start, end, why):
+        entry = (start, end, why)
+        if entry not in self.unchecked:
+            self.unchecked.append(entry)
+        if start is not None and end is not None:
+            self.walk_gaps.append((start, end))
 
     def word(self, address):
         return self.mem.u64(address)
@@ -99,6 +113,8 @@ class Audit(ChunkOffsets, HeapRules, MembershipRules, ChainRules, GlobalRules):
             self._check_binmap(arena)
         for thread in self.snap.threads:
             self._check_tcache(thread)
+        for entry in unread.threads_unread(self.snap):
+            self.not_checked(*entry)
         return self.findings
 
     # -- what points at chunks -------------------------------------------------------------------
@@ -147,13 +163,15 @@ def selected_thread_info(snap):
 
 
 def audit(snap):
-    """(findings of every rule over the whole heap, busy.Busy of this stop); the findings on a
-    busy arena or thread carry why they may be a call in progress."""
-    findings = Audit(snap, selected_thread_info(snap)).run()
+    """(findings of every rule over the whole heap, busy.Busy of this stop, [(start, end, why)]
+    of what could not be read and so was not checked); the findings on a busy arena or thread
+    carry why they may be a call in progress."""
+    auditor = Audit(snap, selected_thread_info(snap))
+    findings = auditor.run()
     found_busy = busy.find(snap)
     if found_busy:
         _mark_unreliable(findings, found_busy, snap)
-    return findings, found_busy
+    return findings, found_busy, auditor.unchecked
 
 
 def _mark_unreliable(findings, found_busy, snap):

@@ -12,8 +12,8 @@ import struct
 
 import gdb
 
-from . import core_file, process_memory
-from .errors import HeapReadError
+from . import core_file, core_regions, process_memory
+from .errors import NOT_IN_CORE, HeapReadError
 
 _PAGE = 4096
 _U64 = struct.Struct("<Q")
@@ -76,6 +76,7 @@ class Memory:
         self._regions = None
         self._merged = None
         self._core_sections = None
+        self._core_regions = None
         self._last_words = (0, 0, None)  # (start, end, words) of the segment last hit by u64
 
     # -- raw reads ----------------------------------------------------------------------------
@@ -92,6 +93,8 @@ class Memory:
                                 "came from a corrupted size" % length)
         if inferior_is_core():
             view = self._core().view(self.inferior, address, length)
+            if view is None:
+                self._refuse_unheld(address, length)
         else:
             view = process_memory.read(self.inferior, address, length)
         if view is not None:
@@ -145,6 +148,9 @@ class Memory:
     def _page(self, page_address):
         page = self._pages.get(page_address)
         if page is None and page_address not in self._pages:
+            if inferior_is_core() and self._unheld(page_address, _PAGE):
+                self._pages[page_address] = None  # exact reads say precisely what is missing
+                return None
             try:
                 page = bytes(self.inferior.read_memory(page_address, _PAGE))
             except (gdb.MemoryError, gdb.error, OverflowError, ValueError):
@@ -193,6 +199,50 @@ class Memory:
             self._core_sections = core_file.sections()
         return self._core_sections
 
+    def core_regions(self):
+        """The CoreRegions of the core gdb has open (None live, or when it cannot be read)."""
+        if self._core_regions is None:
+            path = self._core().path() if inferior_is_core() else None
+            self._core_regions = (path and core_regions.of_file(path)) or False
+        return self._core_regions or None
+
+    def _unheld(self, address, length):
+        """(first address, why) when a core lacks bytes of the range that gdb would answer
+        wrongly, else None.  gdb reads what the core lacks from the file mapped there: right
+        for read-only code and data, the file's initial bytes (not the program's) for
+        writable memory, so only the read-only case is left to gdb."""
+        regions = self.core_regions()
+        missing = regions.missing(address, length) if regions is not None else None
+        if missing is None:
+            return None
+        segment = regions.segment_of(missing[0])
+        if segment is not None and not segment.writable and regions.file_at(missing[0]):
+            return None
+        return missing
+
+    def _refuse_unheld(self, address, length):
+        missing = self._unheld(address, length)
+        if missing is not None:
+            raise HeapReadError(missing[0], length - (missing[0] - address), missing[1])
+
+    def core_lacks(self, address, length=8):
+        """Whether the program had memory at `address` that the core does not hold (False
+        live, and False for an address that was never mapped: a pointer there is damage)."""
+        missing = self._unheld(address, length) if inferior_is_core() else None
+        return missing is not None and missing[1].startswith(NOT_IN_CORE)
+
+    def unheld_anonymous(self):
+        """[(start, end, why)] of a core's anonymous writable memory it does not hold: heaps,
+        mmapped chunks and stacks may be there, unreadable ([] live)."""
+        regions = self.core_regions()
+        return regions.unheld_anonymous() if regions is not None else []
+
+    def held_length(self, address, length):
+        """How many of the `length` bytes at `address` a core holds in a row (`length` live:
+        a live process's reads fail only on unmapped memory)."""
+        regions = self.core_regions()
+        return regions.held_length(address, length) if regions is not None else length
+
     # -- address space ------------------------------------------------------------------------
 
     def mapped_end(self, address):
@@ -227,7 +277,11 @@ class Memory:
         """[(start, end, description)] of writable memory: /proc maps live, load segments in a core."""
         if self._regions is None:
             if inferior_is_core():
-                self._regions = self._core().regions
+                regions = self.core_regions()
+                # The core's own program headers name every writable mapping, dumped or not;
+                # gdb's load sections only the dumped ones.
+                self._regions = regions.writable_regions() if regions is not None else \
+                    self._core().regions
             else:
                 self._regions = _live_regions(self.inferior.pid)
         return self._regions

@@ -180,8 +180,10 @@ def scan_segment(mem, geometry, start, end, top, listed, status):
     try:
         data, offset = mem.read_segment_buffer(start, length)
     except HeapReadError as error:
-        status.stop(start, str(error))
-        return SegmentScan(geometry, start)
+        if not error.missing:
+            status.stop(start, str(error))
+            return SegmentScan(geometry, start)
+        return _scan_held_part(mem, geometry, start, end, top, listed, status, error)
     words = memoryview(data)[offset:offset + length].cast("Q")
     scan = SegmentScan(geometry, start, words)
     # A size field steps by size >> 3 words: the flag bits lie below a word's 8 bytes, so the
@@ -254,6 +256,28 @@ def scan_segment(mem, geometry, start, end, top, listed, status):
     if cut < count:
         del positions[cut:]
         del fields[cut:]
+    return scan
+
+
+def _scan_held_part(mem, geometry, start, end, top, listed, status, error):
+    """The scan of the part of a segment a core holds, when it lacks the rest: the walk goes
+    as far as whole chunks are held and says the rest is not in the core.  The chunk the hole
+    cuts through is left out with the rest: its successor's PREV_INUSE, which tells its
+    state, is not there to read."""
+    held = mem.held_length(start, end - start) & ~(geometry.alignment - 1)
+    inner = type(status)()
+    if held >= 2 * geometry.header_size:
+        scan = scan_segment(mem, geometry, start, start + held,
+                            top if start <= top < start + held else 0, listed, inner)
+    else:
+        scan = SegmentScan(geometry, start)
+    walked_end = start
+    if scan.fields:
+        walked_end = start + (scan.positions[-1] << 3) + (scan.fields[-1] & geometry.size_mask)
+    if scan.top_row >= 0:
+        # Top is held: the missing bytes are inside top's own body, no chunk is lost.
+        return scan
+    status.missing(walked_end, end, error.why)
     return scan
 
 

@@ -5,7 +5,7 @@ import operator
 
 import gdb
 
-from .. import render, views, walk
+from .. import render, unread, views, walk
 from ..errors import HeapError
 from ..model import WalkStatus
 from ..states import ChunkState
@@ -228,6 +228,8 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
                                     "prev_size": chunk.prev_size, "flags": chunk.flags,
                                     "state": chunk.state})
         _doubt_states(snap, status)
+        for start, end, why in unread.unlisted_anonymous(snap):
+            status.missing(start, end, why)
         tail = {"mmapped": mmapped, "complete": status.complete}
         if status.problem:
             tail["problem"] = status.problem
@@ -298,6 +300,8 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
             emit(paint.meta("... %d more chunks not shown (--limit %d)" % (counter.left_out,
                                                                            limit)))
         _doubt_states(snap, status)
+        for start, end, why in unread.unlisted_anonymous(snap):
+            status.missing(start, end, why)
         if not status.complete:
             emit(paint.meta("walk incomplete: %s" % status.problem))
         flush()
