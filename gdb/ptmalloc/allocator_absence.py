@@ -77,6 +77,12 @@ def explain(serving=None, undescribed=None):
             return (_PREFIX + "malloc is served by %s (%s), not by ptmalloc: the heap commands "
                     "read only glibc's allocator and the ptmalloc clone" % (other,
                                                                             objfile.filename))
+    wrong_files = core_checks.mismatches() if missing else []
+    if wrong_files:
+        # A wrong executable misplaces the dynamic linker's data: that is why libraries are
+        # missing, and the one thing to fix.
+        return (_PREFIX + "%s; with it gdb could not load the libraries the program ran (%s)"
+                % (wrong_files[0], ", ".join(missing[:3])))
     if missing:
         named = [path for path in missing if _base(path).startswith(
             tuple(prefix for _n, _s, prefix in _OTHER_ALLOCATORS))]

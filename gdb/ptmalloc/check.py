@@ -32,6 +32,10 @@ from .problems import HeapStop
 from .states import ChunkState
 
 
+# Rules whose verdict needs every bin and tcache list read to its end.
+_NEED_WHOLE_LISTS = {Rule.PREV_INUSE_CLEAR, Rule.TCACHE_COUNT, Rule.BINMAP}
+
+
 class Audit(ChunkOffsets, HeapRules, MembershipRules, ChainRules, GlobalRules):
     """One run of every rule over a HeapSnapshot; `findings` after `run()`."""
 
@@ -57,18 +61,28 @@ class Audit(ChunkOffsets, HeapRules, MembershipRules, ChainRules, GlobalRules):
         self.unbinned_pointed = set()
         # [(start or None, end or None, why)] of what could not be read, so not checked.
         self.unchecked = []
+        self._cut_lists = None
 
     def add(self, rule, address, message, predicted_abort=None):
         key = (rule, address)
         if key in self.reported:
             return
-        if unread.is_missing_memory(message) or self.mem.core_lacks(address):
+        if unread.is_missing_memory(message) or self.mem.core_lacks(address) or \
+                (rule in _NEED_WHOLE_LISTS and self._lists_cut_by_core()):
             # Memory a core lacks is no evidence: whatever a rule made of its absence is a
             # range that could not be checked, not a finding.
             self.not_checked(address, None, "[%s] cannot be checked: %s" % (rule, message))
             return
         self.reported.add(key)
         self.findings.append(Finding(rule, address, message, predicted_abort))
+
+    def _lists_cut_by_core(self):
+        """Whether a bin or tcache list runs into memory the core lacks: a free chunk it would
+        have listed then looks listed nowhere."""
+        if self._cut_lists is None:
+            self._cut_lists = any(unread.is_missing_memory(str(place[1].problem or ""))
+                                  for place, _chunks in self._listings())
+        return self._cut_lists
 
     def not_checked(self, start, end, why):
         entry = (start, end, why)
