@@ -5,6 +5,9 @@ user as is; gdb.MemoryError and everything else are turned into a single line by
 
 import gdb
 
+# How a core's missing memory is named: core_regions gives every such reason this start.
+NOT_IN_CORE = "not in the core"
+
 
 class HeapError(gdb.GdbError):
     """A condition the user should read about: not running, no allocator, unreadable memory..."""
@@ -29,7 +32,10 @@ class HeapReadError(HeapError):
         self.address = address
         self.length = length
         self.why = why
-        super().__init__("cannot read %#x (%s)" % (address, self.why))
+        # Memory the program had but the core file lacks, as opposed to an address that was
+        # never mapped: a pointer there may be sound, so it is no evidence of damage.
+        self.missing = why.startswith(NOT_IN_CORE)
+        super().__init__("cannot read %#x (%s)" % (address, why))
 
 
 def one_line(error):

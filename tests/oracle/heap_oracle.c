@@ -266,8 +266,9 @@ static int mutate(const char *kind, uint64_t *random, int threads)
 		if (victim == NULL)
 			return -1;
 		*size_field(victim->pointer) += neighbour != NULL ? 4096 : 16 * (1 + next_random(random) % 8);
-		damage(kind, victim->pointer, neighbour != NULL ? "size grown over the next mapping"
-		                                                : "size no multiple of the page");
+		damage(kind, victim->pointer,
+		       neighbour != NULL ? "size grown over the next mapping"
+		                         : "size no multiple of the page");
 		return 0;
 	}
 	struct held *victim = random_held(random, threads);

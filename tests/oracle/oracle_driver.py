@@ -86,6 +86,82 @@ def _run_case(case, out):
         gdb.execute("kill", to_string=True)
 
 
+def _kernel_core(case, mode):
+    """Lets the kernel dump the stopped program with the case's coredump_filter, cuts the core
+    at the case's fraction of its size for a "cut" mode, and opens it; the path of the core."""
+    directory = os.path.dirname(case["record"]) or "."
+    core = os.path.join(directory, "core")
+    if os.path.exists(core):
+        os.unlink(core)
+    pid = gdb.selected_inferior().pid
+    with open("/proc/%d/coredump_filter" % pid, "w") as handle:
+        handle.write(mode["filter"])
+    try:
+        gdb.execute("signal SIGABRT", to_string=True)
+    except gdb.error:
+        # gdb may lose the threads while the kernel kills them ("Couldn't get registers"):
+        # the dump goes on regardless.
+        pass
+    for _wait in range(100):
+        if os.path.exists(core) and not _dumping(pid):
+            break
+        time.sleep(0.1)
+    if not os.path.exists(core):
+        raise gdb.error("the kernel wrote no core (is RLIMIT_CORE 0, or core_pattern a pipe?)")
+    if gdb.selected_inferior().pid:
+        try:
+            gdb.execute("kill", to_string=True)
+        except gdb.error:
+            pass
+    if mode.get("cut") is not None:
+        os.truncate(core, int(os.path.getsize(core) * mode["cut"]))
+    gdb.execute("core-file %s" % core, to_string=True)
+    return core
+
+
+def _dumping(pid):
+    """Whether the process is still there (the kernel writes its core before it is gone)."""
+    return os.path.exists("/proc/%d" % pid) and "zombie" not in _state(pid)
+
+
+def _state(pid):
+    try:
+        with open("/proc/%d/status" % pid) as status:
+            return status.read().lower()
+    except OSError:
+        return "zombie"
+
+
+def _run_kernel_core_case(case, out):
+    """A case whose answers come from kernel cores (case["kernel_cores"]: [{"name", "filter",
+    "cut"}]), the program run again, undamaged, for each one."""
+    for mode in case["kernel_cores"]:
+        gdb.execute("set cwd %s" % (os.path.dirname(case["record"]) or "."), to_string=True)
+        gdb.execute("set args %s %d none %d" % (case["record"], case["seed"], case["threads"]),
+                    to_string=True)
+        gdb.execute("run", to_string=True)
+        core = _kernel_core(case, mode)
+        regions = _segments(core)
+        out.write(json.dumps({"case": case["id"], "staged": True, "mode": mode["name"],
+                              "core_segments": regions, "answers": _answers()}) + "\n")
+        out.flush()
+        gdb.execute("core-file", to_string=True)
+        os.unlink(core)
+        try:
+            gdb.execute("kill", to_string=True)
+        except gdb.error:
+            pass
+
+
+def _segments(core):
+    """[(start, end of the bytes held)] of the core's PT_LOAD segments, read by the harness's
+    own parser, not the extension's."""
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.abspath(os.environ["ORACLE_DRIVER"])))
+    import core_truth
+    return core_truth.held_ranges(core)
+
+
 def main():
     cases = json.loads(open(os.environ["ORACLE_CASES"]).read())
     with open(os.environ["ORACLE_OUT"], "a") as out:
@@ -93,7 +169,10 @@ def main():
             out.write(json.dumps({"case": case["id"], "started": True}) + "\n")
             out.flush()
             try:
-                _run_case(case, out)
+                if case.get("kernel_cores"):
+                    _run_kernel_core_case(case, out)
+                else:
+                    _run_case(case, out)
             except gdb.error as error:
                 out.write(json.dumps({"case": case["id"], "harness_error": str(error)}) + "\n")
                 out.flush()

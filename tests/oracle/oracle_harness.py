@@ -23,14 +23,20 @@ import json
 import os
 import pathlib
 import random
+import resource
 import subprocess
 import sys
 import tempfile
+
+import core_truth
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
 BUILD = pathlib.Path(os.environ.get("PTM_BUILD", REPO_ROOT / "build"))
 PROGRAM = BUILD / "tests" / "oracle" / "heap_oracle"
+# The same program with the clone linked in from libptmalloc.a: its allocator is found in the
+# executable, so a core cut before the libraries' data still has a heap to read.
+LINKED_PROGRAM = BUILD / "tests" / "oracle" / "heap_oracle-linked"
 CLONE = BUILD / "libptmalloc.so"
 LOADER = REPO_ROOT / "gdb" / "ptmalloc-gdb.py"
 DRIVER = HERE / "oracle_driver.py"
@@ -41,7 +47,13 @@ PROGRAM_MUTATIONS = ["none", "busy", "zero-header", "size-grow", "size-garbage",
                      "tcache-link", "tcache-cycle", "fastbin-link", "mmapped-size"]
 GLOBAL_MUTATIONS = ["mp-tcache-bins", "global-max-fast", "arena-ring-null", "arena-ring-loop",
                     "tcache-count", "n-mmaps"]
-MUTATIONS = PROGRAM_MUTATIONS + GLOBAL_MUTATIONS
+# Undamaged heaps read from kernel cores that lack memory: cut at a random offset, or dumped
+# with coredump_filter bits off.  Their truth is the record and the core's own program headers.
+CORE_KINDS = ["core-cut", "core-filter"]
+# 0x33 is the default, 0x1 anonymous private memory only (no ELF headers, so no build-ids),
+# the others leave out anonymous private memory: heaps, stacks, written data.
+CORE_FILTERS = ["0x33", "0x1", "0x32", "0x0", "0x12", "0x3"]
+MUTATIONS = PROGRAM_MUTATIONS + GLOBAL_MUTATIONS + CORE_KINDS
 # No damage: "busy" stops threads in the middle of their calls, which may only give findings
 # marked unreliable.
 UNDAMAGED = {"none", "busy"}
@@ -60,10 +72,43 @@ def make_cases(seed, count, mutations=MUTATIONS, modes=("live", "core"), directo
         threads = chooser.choice([0, 1, 2, 2])
         if mutation == "arena-ring-loop":
             threads = max(threads, 2)
-        cases.append({"id": number, "seed": chooser.randrange(1, 1 << 30), "mutation": mutation,
-                      "threads": threads, "modes": list(modes),
-                      "record": str(pathlib.Path(directory) / ("case-%d.record" % number))})
+        case = {"id": number, "seed": chooser.randrange(1, 1 << 30), "mutation": mutation,
+                "threads": threads, "modes": list(modes),
+                "record": str(pathlib.Path(directory) / ("case-%d" % number) / "record")}
+        if mutation in CORE_KINDS:
+            if mutation == "core-cut":
+                kernel_cores = [{"name": "cut", "filter": "0x33",
+                                 "cut": round(chooser.uniform(0.01, 0.999), 4)}]
+            else:
+                # One core per case: a second run of the program could place its thread heaps
+                # differently from what the record (rewritten by each run) says.
+                value = chooser.choice(CORE_FILTERS)
+                kernel_cores = [{"name": "filter-" + value, "filter": value, "cut": None}]
+            case["kernel_cores"] = kernel_cores
+            case["modes"] = [mode["name"] for mode in kernel_cores]
+        pathlib.Path(case["record"]).parent.mkdir(parents=True, exist_ok=True)
+        cases.append(case)
     return cases
+
+
+def kernel_cores_unavailable():
+    """Why the kernel cannot write the oracle a core here, or None."""
+    try:
+        pattern = pathlib.Path("/proc/sys/kernel/core_pattern").read_text().strip()
+    except OSError as error:
+        return "cannot read core_pattern: %s" % error
+    if pattern.startswith("|"):
+        return "core_pattern pipes cores to %s, not to a file" % pattern[1:].split()[0]
+    if "/" in pattern:
+        return "core_pattern %s writes cores outside the program's folder" % pattern
+    if resource.getrlimit(resource.RLIMIT_CORE)[1] == 0:
+        return "the hard core size limit is 0"
+    return None
+
+
+def _allow_cores():
+    limit = resource.getrlimit(resource.RLIMIT_CORE)[1]
+    resource.setrlimit(resource.RLIMIT_CORE, (limit, limit))
 
 
 def _other_glibc(release):
@@ -81,6 +126,7 @@ def _other_glibc(release):
 ALLOCATORS = {
     "clone": (PROGRAM, ["-ex", "set environment LD_PRELOAD %s" % CLONE]),
     "glibc": (PROGRAM, []),
+    "linked": (LINKED_PROGRAM, []),
     "glibc-2.31": _other_glibc("2.31"),
     "glibc-2.41": _other_glibc("2.41"),
 }
@@ -115,15 +161,18 @@ def run_in_gdb(cases, allocator, directory):
         out_file = pathlib.Path(directory) / "answers.jsonl"
         cases_file.write_text(json.dumps(remaining))
         out_file.write_text("")
-        environment = dict(os.environ, ORACLE_CASES=str(cases_file), ORACLE_OUT=str(out_file))
+        environment = dict(os.environ, ORACLE_CASES=str(cases_file), ORACLE_OUT=str(out_file),
+                           ORACLE_DRIVER=str(DRIVER))
         try:
             completed = subprocess.run(gdb_command(allocator), env=environment,
+                                       preexec_fn=_allow_cores,
                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                        timeout=CASE_SECONDS * len(remaining), check=False)
             transcript = completed.stdout.decode(errors="replace")
         except subprocess.TimeoutExpired as expired:
             transcript = (expired.stdout or b"").decode(errors="replace") + "\n(gdb timed out)"
         last_started, finished = None, set()
+        last_mode = {case["id"]: case["modes"][-1] for case in remaining}
         for line in _read_lines(out_file):
             if "started" in line:
                 last_started = line["case"]
@@ -132,7 +181,7 @@ def run_in_gdb(cases, allocator, directory):
                 finished.add(line["case"])
             else:
                 answers[line["case"]].append(line)
-                if line["mode"] == remaining[0]["modes"][-1]:
+                if line["mode"] == last_mode[line["case"]]:
                     finished.add(line["case"])
         if last_started is None:
             for case in remaining:
@@ -188,8 +237,8 @@ def _damage_addresses(mutation, header, rows):
     return places
 
 
-def judge(case, record, answer):
-    """The list of what this answer got wrong (empty: it passed)."""
+def _broken_replies(answer):
+    """A traceback, an internal error or no answer in time, in any reply."""
     problems = []
     for key, reply in answer["answers"].items():
         text = (reply["text"] or "") + (reply["error"] or "")
@@ -197,6 +246,12 @@ def judge(case, record, answer):
             problems.append("%s: traceback or internal error: %s" % (key, text[-300:]))
         if reply["error"] == "interrupted":
             problems.append("%s: did not answer in time" % key)
+    return problems
+
+
+def judge(case, record, answer):
+    """The list of what this answer got wrong (empty: it passed)."""
+    problems = _broken_replies(answer)
     listing, check = _json(answer, "chunks"), _json(answer, "check")
     if listing is None:
         problems.append("heap chunks --json gave no JSON: %s"
@@ -245,6 +300,47 @@ def judge(case, record, answer):
     return problems
 
 
+def judge_kernel_core(case, record, answer):
+    """What an answer from a kernel core lacking memory got wrong: it may say it cannot read
+    the heap (one clean line), or list and check it, but never claim a complete listing or an
+    `ok` the core cannot show, and never report a finding on this undamaged heap."""
+    problems = _broken_replies(answer)
+    for key, reply in answer["answers"].items():
+        if reply["text"] is None and not (reply["error"] or "").startswith("heap: "):
+            problems.append("%s: neither an answer nor a one-line error: %r"
+                            % (key, (reply["error"] or "")[:200]))
+    if problems:
+        return problems
+    held = answer["core_segments"]
+    missing = [user - HEADER for user, _request in record["held"]
+               if not core_truth.holds(held, user - HEADER, HEADER)]
+    listing, check = _json(answer, "chunks"), _json(answer, "check")
+    if listing is not None:
+        rows = _chunk_rows(listing)
+        complete = listing.get("complete", True)
+        if complete and missing:
+            problems.append("listing says complete, yet the core lacks held chunk %#x"
+                            % missing[0])
+        fake = dict(answer, answers={"chunks": answer["answers"]["chunks"],
+                                     "check": answer["answers"]["check"]})
+        if complete:
+            problems += [problem for problem in judge(dict(case, mutation="none"), record, fake)
+                         if "listed" in problem]
+        for address, row in rows.items():
+            if row["state"] == "in-use" and address in {u - HEADER for u in record["freed"]} \
+                    and complete:
+                problems.append("freed chunk %#x listed as in use" % address)
+    if check is not None:
+        reliable = [f for f in check.get("findings", []) if not f.get("unreliable")]
+        if reliable:
+            problems.append("finding on an undamaged heap read from a core lacking memory: %s"
+                            % [(f["rule"], f["address"], f["message"][:120])
+                               for f in reliable][:3])
+        if check.get("ok") and missing:
+            problems.append("heap check ok, yet the core lacks held chunk %#x" % missing[0])
+    return problems
+
+
 def run(cases, allocator, directory):
     """[(case, mode, problems)] for every case and mode; a lost case counts once per mode."""
     answers, lost = run_in_gdb(cases, allocator, directory)
@@ -260,6 +356,8 @@ def run(cases, allocator, directory):
         for answer in answers.get(case["id"], []):
             if not answer.get("staged", True):
                 outcomes.append((case, answer["mode"], ["not staged: " + answer["stage_error"]]))
+            elif case["mutation"] in CORE_KINDS:
+                outcomes.append((case, answer["mode"], judge_kernel_core(case, record, answer)))
             else:
                 outcomes.append((case, answer["mode"], judge(case, record, answer)))
         given = {answer["mode"] for answer in answers.get(case["id"], [])}

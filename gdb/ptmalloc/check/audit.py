@@ -19,7 +19,7 @@ global_max_fast)."""
 import collections
 import itertools
 
-from ..model import busy
+from ..model import busy, unread
 
 from ..model.problems import HeapStop
 from ..model.states import ChunkState
@@ -33,6 +33,10 @@ from .findings import Finding, Rule
 from .heap import HeapRules
 from .membership import MembershipRules
 from .mmapped_chunks import MmappedRules
+
+
+# Rules whose verdict needs every bin and tcache list read to its end.
+_NEED_WHOLE_LISTS = {Rule.PREV_INUSE_CLEAR, Rule.TCACHE_COUNT, Rule.BINMAP}
 
 
 class Audit(ChunkOffsets, HeapRules, ArenaBoundRules, MembershipRules, ChainRules,
@@ -59,13 +63,37 @@ class Audit(ChunkOffsets, HeapRules, ArenaBoundRules, MembershipRules, ChainRule
         # Chunks reached only through a link found broken: what they look like is no evidence.
         self.suspect = set()
         self.unbinned_pointed = set()
+        # [(start or None, end or None, why)] of what could not be read, so not checked.
+        self.unchecked = []
+        self._cut_lists = None
 
     def add(self, rule, address, message, predicted_abort=None):
         key = (rule, address)
         if key in self.reported:
             return
+        if unread.is_missing_memory(message) or self.mem.core_lacks(address) or \
+                (rule in _NEED_WHOLE_LISTS and self._lists_cut_by_core()):
+            # Memory a core lacks is no evidence: whatever a rule made of its absence is a
+            # range that could not be checked, not a finding.
+            self.not_checked(address, None, "[%s] cannot be checked: %s" % (rule, message))
+            return
         self.reported.add(key)
         self.findings.append(Finding(rule, address, message, predicted_abort))
+
+    def _lists_cut_by_core(self):
+        """Whether a bin or tcache list runs into memory the core lacks: a free chunk it would
+        have listed then looks listed nowhere."""
+        if self._cut_lists is None:
+            self._cut_lists = any(unread.is_missing_memory(str(place[1].problem or ""))
+                                  for place, _chunks in self._listings())
+        return self._cut_lists
+
+    def not_checked(self, start, end, why):
+        entry = (start, end, why)
+        if entry not in self.unchecked:
+            self.unchecked.append(entry)
+        if start is not None and end is not None:
+            self.walk_gaps.append((start, end))
 
     def word(self, address):
         return self.mem.u64(address)
@@ -104,6 +132,8 @@ class Audit(ChunkOffsets, HeapRules, ArenaBoundRules, MembershipRules, ChainRule
             self._check_binmap(arena)
         for thread in self.snap.threads:
             self._check_tcache(thread)
+        for entry in unread.threads_unread(self.snap):
+            self.not_checked(*entry)
         return self.findings
 
     # -- what points at chunks -------------------------------------------------------------------
@@ -152,13 +182,15 @@ def selected_thread_info(snap):
 
 
 def audit(snap):
-    """(findings of every rule over the whole heap, busy.Busy of this stop); the findings on a
-    busy arena or thread carry why they may be a call in progress."""
-    findings = Audit(snap, selected_thread_info(snap)).run()
+    """(findings of every rule over the whole heap, busy.Busy of this stop, [(start, end, why)]
+    of what could not be read and so was not checked); the findings on a busy arena or thread
+    carry why they may be a call in progress."""
+    auditor = Audit(snap, selected_thread_info(snap))
+    findings = auditor.run()
     found_busy = busy.find(snap)
     if found_busy:
         _mark_unreliable(findings, found_busy, snap)
-    return findings, found_busy
+    return findings, found_busy, auditor.unchecked
 
 
 def _mark_unreliable(findings, found_busy, snap):

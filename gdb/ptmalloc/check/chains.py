@@ -91,14 +91,15 @@ class ChainRules:
         previous = head
         members = chain.chunks + ([head] if chain.complete else [])
         for position, address in enumerate(members):
+            unreadable_why = None
             try:
                 back = self.word(address + self.bk)
-            except HeapReadError:
-                back = None
+            except HeapReadError as error:
+                back, unreadable_why = None, error.why
             if back == previous:
                 previous = address
                 continue
-            back_text = "%#x" % back if back is not None else "unreadable"
+            back_text = "%#x" % back if back is not None else "unreadable: %s" % unreadable_why
             if address == head:
                 self.add(Rule.BIN_LINKS, previous,
                          "%s: the bin's bk is %s but its last chunk is %#x%s"

@@ -27,6 +27,12 @@ class HeapRules:
         previous = rows.chunk(len(rows.scan) - 1)
         last_end = previous.address + previous.size if previous is not None else segment.start
         self._report_resumed_walk(segment, status, rows)
+        if status.unheld:
+            # The rest of the segment is not in the core: where its walk would end is unknown.
+            for start, end, why in status.unheld:
+                self.not_checked(start, end, why)
+            self.broken_arenas.add(arena.address)
+            return
         if status.stopped_at is not None:
             self._walk_stopped(arena, segment, status, previous)
             return

@@ -12,7 +12,8 @@ import bisect
 import itertools
 
 from ..model.objects import Chunk
-from ..model.scan import low_byte_tables, row_of
+from ..model.pass_one import low_byte_tables
+from ..model.scan import row_of
 from ..model.states import BINNED, CACHED_OR_IN_USE, ROW_STATES, ChunkState
 
 _IN_USE = (ChunkState.IN_USE, None)

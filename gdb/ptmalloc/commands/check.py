@@ -2,6 +2,7 @@
 
 from ..check import audit, leaks, pending_free
 from ..check.findings import Finding, Rule
+from ..model import unread
 from ..errors import HeapVerdict
 from ..model import snapshot
 from ..render import output
@@ -46,7 +47,7 @@ with the line the failure would have given."""
 
     def run(self, args):
         snap = snapshot.current()
-        findings, found_busy = audit.audit(snap)
+        findings, found_busy, unchecked = audit.audit(snap)
         if args.free_expression:
             judge = pending_free.PendingFree(snap, audit.selected_thread_info(snap))
             pending = judge.judge(parse_address(args.free_expression))
@@ -54,33 +55,52 @@ with the line the failure would have given."""
                 findings.append(pending)
         reliable = [finding for finding in findings if not finding.unreliable]
         if args.leaks and not reliable:
-            for leak in leaks.find_leaks(snap):
-                findings.append(Finding(
-                    Rule.LEAK, leak.address,
-                    "in-use chunk %#x (size %#x, user data at %#x) is not referenced from any "
-                    "live memory: leaked" % (leak.address, leak.size, leak.user_address)))
+            roots_unread = unread.leak_roots_unread(snap)
+            if roots_unread:
+                # A chunk only these could point at would be called a leak: none is named.
+                unchecked += [(start, end, "leaks not searched, this memory could not be "
+                               "scanned for pointers: %s" % why)
+                              for start, end, why in roots_unread]
+            else:
+                for leak in leaks.find_leaks(snap):
+                    findings.append(Finding(
+                        Rule.LEAK, leak.address,
+                        "in-use chunk %#x (size %#x, user data at %#x) is not referenced from "
+                        "any live memory: leaked" % (leak.address, leak.size, leak.user_address)))
         reliable = [finding for finding in findings if not finding.unreliable]
         if args.json:
-            report = {"ok": not reliable, "findings": [finding.to_json() for finding in findings]}
+            report = {"ok": not reliable and not unchecked,
+                      "findings": [finding.to_json() for finding in findings]}
+            if unchecked:
+                report["complete"] = False
+                report["unchecked"] = unread.to_json(unchecked)
             if found_busy:
                 report["busy"] = found_busy.to_json()
             output.write_json(report)
         else:
-            _show(findings, snap, found_busy)
+            _show(findings, snap, found_busy, unchecked)
         if reliable:
             rules = sorted({finding.rule for finding in reliable})
-            raise HeapVerdict("check found %d problem%s (%s)" % (
-                len(reliable), "" if len(reliable) == 1 else "s", ", ".join(rules)), args.json)
+            raise HeapVerdict("check found %d problem%s (%s)%s" % (
+                len(reliable), "" if len(reliable) == 1 else "s", ", ".join(rules),
+                "; %d part%s could not be checked" % (len(unchecked), "" if len(unchecked) == 1
+                                                      else "s") if unchecked else ""), args.json)
+        if unchecked:
+            raise HeapVerdict("check incomplete: %d part%s of the heap could not be read, see "
+                              "above" % (len(unchecked), "" if len(unchecked) == 1 else "s"),
+                              args.json)
 
 
-def _show(findings, snap, found_busy):
+def _show(findings, snap, found_busy, unchecked):
     paint = output.Painter()
     out = output.Writer()
+    for entry in unchecked:
+        out.line(paint.meta("not checked: %s" % unread.describe(*entry)))
     for address, why in sorted(found_busy.arenas.items()):
         out.line(paint.meta("busy: arena %#x: %s; what is found there may be that call in "
                             "progress" % (address, why)))
     unreliable = sum(1 for finding in findings if finding.unreliable)
-    if len(findings) == unreliable:
+    if len(findings) == unreliable and not unchecked:
         heaps = sum(len(arena.heaps) for arena in snap.arenas)
         out.line("heap check: ok (%d arenas, %d heaps, %d threads)%s" % (
             len(snap.arenas), heaps, len(snap.threads),

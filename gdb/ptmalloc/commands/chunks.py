@@ -6,11 +6,10 @@ import operator
 import gdb
 
 from ..errors import HeapError
-from ..model import snapshot
+from ..model import snapshot, unread
 from ..model.objects import WalkStatus
 from ..model.states import ChunkState
-from ..render import output
-from ..render import views
+from ..render import output, views
 from . import HeapCommand, arena_argument, command, size_argument
 
 # The states --state takes, in the order its help names them.
@@ -113,9 +112,12 @@ def _selected_rows(scan, texts, wanted, counter, batch=65536):
 
 
 def _doubt_listing(snap, status, include_mmapped):
-    """What keeps a listing whose walks all ran to their ends from being complete: mmapped
-    chunks mp_.n_mmaps counts that were not found, and a free list broken before its end, which
-    hides which chunks it held past the break (they are listed, but as in use)."""
+    """What keeps a listing whose walks all ran to their ends from being complete: anonymous
+    memory a core lacks (heaps or mmapped chunks may be there), mmapped chunks mp_.n_mmaps
+    counts that were not found, and a free list broken before its end, which hides which
+    chunks it held past the break (they are listed, but as in use)."""
+    for start, end, why in unread.unlisted_anonymous(snap):
+        status.missing(start, end, why)
     missing = snap.mmapped_report().missing() if include_mmapped else 0
     if missing > 0:
         status.doubt("mp_.n_mmaps counts %d more mmapped chunk%s than were found"

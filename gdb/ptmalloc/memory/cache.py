@@ -12,8 +12,10 @@ import struct
 
 import gdb
 
-from ..errors import HeapReadError
-from . import core_file, process_memory
+from ..errors import NOT_IN_CORE, HeapReadError
+from . import process_memory
+from .core_file import inferior_is_core
+from .core_holdings import CoreHoldings
 
 _PAGE = 4096
 _U64 = struct.Struct("<Q")
@@ -50,15 +52,9 @@ def _connect_events():
 _connect_events()
 
 
-def inferior_is_core():
-    inferior = gdb.selected_inferior()
-    connection = getattr(inferior, "connection", None)
-    return connection is not None and getattr(connection, "type", None) == "core"
-
-
 def unreadable_reason():
     """Why a read fails, as the user would put it: a core lacks the page, a process lacks the map."""
-    return "not in the core" if inferior_is_core() else "not mapped"
+    return NOT_IN_CORE if inferior_is_core() else "not mapped"
 
 
 def current():
@@ -70,7 +66,7 @@ def current():
     return _memory
 
 
-class Memory:
+class Memory(CoreHoldings):
     """Reads of one inferior at one stop: whole segments kept as bytes, other reads by page."""
 
     def __init__(self, inferior):
@@ -81,6 +77,7 @@ class Memory:
         self._regions = None
         self._merged = None
         self._core_sections = None
+        self._core_regions = None
         self._last_words = (0, 0, None)  # (start, end, words) of the segment last hit by u64
 
     # -- raw reads ----------------------------------------------------------------------------
@@ -97,6 +94,8 @@ class Memory:
                                 "came from a corrupted size" % length)
         if inferior_is_core():
             view = self._core().view(self.inferior, address, length)
+            if view is None:
+                self._refuse_unheld(address, length)
         else:
             view = process_memory.read(self.inferior, address, length)
         if view is not None:
@@ -150,6 +149,9 @@ class Memory:
     def _page(self, page_address):
         page = self._pages.get(page_address)
         if page is None and page_address not in self._pages:
+            if inferior_is_core() and self._unheld(page_address, _PAGE):
+                self._pages[page_address] = None  # exact reads say precisely what is missing
+                return None
             try:
                 page = bytes(self.inferior.read_memory(page_address, _PAGE))
             except (gdb.MemoryError, gdb.error, OverflowError, ValueError):
@@ -197,13 +199,6 @@ class Memory:
                 return seg_start, seg_start + len(data), data
         return 0, 0, None
 
-    def _core(self):
-        if self._core_sections is None:
-            self._core_sections = core_file.sections()
-        return self._core_sections
-
-    # -- address space ------------------------------------------------------------------------
-
     def mapped_end(self, address):
         """End of the run of adjacent writable regions holding `address` (== `address` when it
         is in none), or None when the address space is unknown (no maps, no core sections)."""
@@ -236,7 +231,11 @@ class Memory:
         """[(start, end, description)] of writable memory: /proc maps live, load segments in a core."""
         if self._regions is None:
             if inferior_is_core():
-                self._regions = self._core().regions
+                regions = self.core_regions()
+                # The core's own program headers name every writable mapping, dumped or not;
+                # gdb's load sections only the dumped ones.
+                self._regions = regions.writable_regions() if regions is not None else \
+                    self._core().regions
             else:
                 self._regions = _live_regions(self.inferior.pid)
         return self._regions

@@ -48,6 +48,10 @@ class CoreSections:
         self._sections.sort()
         self._path = path
 
+    def path(self):
+        """The core file gdb has open, as `maint info sections` names it (None if unknown)."""
+        return self._path
+
     def view(self, inferior, address, length):
         """A writable memoryview of the core file's bytes at [address, address + length) when
         one section holds them all and its bytes are trusted; else None."""
@@ -99,6 +103,12 @@ def _map(path):
         return core
     except (OSError, ValueError):
         return None
+
+
+def inferior_is_core():
+    inferior = gdb.selected_inferior()
+    connection = getattr(inferior, "connection", None)
+    return connection is not None and getattr(connection, "type", None) == "core"
 
 
 def sections():

@@ -3,7 +3,7 @@
 objects (Arena, HeapSegment, Chunk, BinList, ThreadInfo, WalkStatus) · states (chunk states and
 the C helper's row codes) · problems (why a walk stopped) · snapshot (the state of one stop,
 cached; finding the chunk at an address) built from arena_ring, heap_segments, free_lists and
-list_walk · scan and resync (a segment's chunk walk, and where it resumes past damage) · native
-(the C helper) · main_segments (a non-contiguous main arena) · mmapped (chunks listed nowhere) ·
-chunk_words (a chunk's links and words as the allocator reads them) · busy (arenas and threads
-caught inside the allocator)."""
+list_walk · scan, pass_one and resync (a segment's chunk walk, and where it resumes past damage)
+· native (the C helper) · main_segments (a non-contiguous main arena) · mmapped (chunks listed
+nowhere) · chunk_words (a chunk's links and words as the allocator reads them) · busy (arenas
+and threads caught inside the allocator) · unread (what a core kept a command from reading)."""

@@ -44,7 +44,11 @@ class HeapSegmentFinder:
         except HeapReadError as error:
             arena.heap_problem = problems.Problem(HeapStop.TOP_UNREADABLE, arena.top,
                                                   "top %#x: %s" % (arena.top, error))
-            return
+            if not error.missing:
+                return
+            # A core that lacks top may still hold the heap below it: the heaps end at top,
+            # and their walks list what the core holds.
+            arena.top_size = 0
         if arena.is_main:
             self._main_heap(arena)
         else:

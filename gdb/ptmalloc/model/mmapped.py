@@ -104,13 +104,15 @@ _MAX_COVER_PROBES = 1 << 12
 
 
 def _covered_header(mem, snap, chunk, end):
-    """The first mmapped chunk header at a page boundary inside `chunk`, or None: a chunk whose
-    size grew over the mapping after it hides that mapping's chunk."""
+    """An mmapped chunk header at a page boundary inside `chunk`, or None: a chunk whose size
+    grew over the mapping after it hides that mapping's chunk.  Probed from the chunk's end
+    back, where a size grown a little puts the covered header."""
     geometry = snap.geometry
     page = geometry.page_size
     first = (chunk.address + page) & ~(page - 1)
-    last = min(chunk.address + chunk.size, first + _MAX_COVER_PROBES * page)
-    for address in range(first, last, page):
+    last = (chunk.address + chunk.size - 1) & ~(page - 1)
+    lowest = max(first, last - (_MAX_COVER_PROBES - 1) * page)
+    for address in range(last, lowest - 1, -page):
         header = _mmapped_header(mem, snap, address, end)
         if header is not None and header[0] == 0 and \
                 not (header[1] & geometry.size_mask) % page:

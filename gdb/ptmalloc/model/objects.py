@@ -273,7 +273,7 @@ class WalkStatus:
     header)] of the bytes it could not read as chunks (the walk is then incomplete), and `overruns`,
     [(address, size, next header)] of chunks whose size runs past the next header proved."""
 
-    __slots__ = ("complete", "problem", "stopped_at", "gaps", "overruns")
+    __slots__ = ("complete", "problem", "stopped_at", "gaps", "overruns", "unheld")
 
     def __init__(self):
         self.complete = True
@@ -281,6 +281,16 @@ class WalkStatus:
         self.stopped_at = None
         self.gaps = []
         self.overruns = []
+        # [(start, end, why)] of heap bytes a core lacks: chunks may be there, unknown.
+        self.unheld = []
+
+    def missing(self, start, end, why):
+        """Bytes [start, end) of a heap are not in the core: the walk could not list what is
+        there, and no rule can judge it."""
+        self.unheld.append((start, end, why))
+        if self.complete:
+            self.complete = False
+            self.problem = "chunks from %#x to %#x cannot be listed: %s" % (start, end, why)
 
     def stop(self, address, problem):
         self.complete = False

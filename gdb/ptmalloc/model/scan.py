@@ -1,7 +1,7 @@
 """The chunk walk of one heap segment, done in two passes so a million chunks cost well under a
 second of Python.
 
-Pass one follows the size fields through the segment's bulk-read words with the least possible
+Pass one (pass_one.py) follows the size fields through the segment's bulk-read words with the least possible
 work per chunk (append the position, add the size): it cannot run forever, because every step
 moves forward (a zero size jumps past the end) and the loop ends at the segment's last word.
 Pass two judges the result in bulk with C-level tools (array, bytes.translate, itertools.compress)
@@ -14,36 +14,19 @@ past the end stops it with a reason."""
 import array
 import bisect
 import collections
-import functools
 import itertools
 import operator
 
 from ..errors import HeapReadError
 from . import native, resync
+from .pass_one import low_byte_tables, low_bytes_of, pass_one
 from .states import ROW_STATES, ChunkState
 
-# Added to the position when a size is zero, so that the fast loop leaves the segment at once.
-_PAST_ANY_SEGMENT = 1 << 62
 # The segment is read as 8-byte words: positions are word indexes.
 _EIGHT = 8
 _SEVEN = 7
 _THREE = 3
 _IN_USE = (ChunkState.IN_USE, None)
-
-
-@functools.lru_cache(maxsize=4)
-def _low_byte_tables(alignment_mask, size_bits, prev_inuse):
-    """(misaligned, previous free): tables from a size field's low byte to 1 when the size is
-    not a multiple of the alignment (the bits under it that are not flags), and to 1 when
-    PREV_INUSE is clear (the chunk before it is free); for bytes.translate."""
-    misaligned = bytes(1 if byte & alignment_mask & ~size_bits else 0 for byte in range(256))
-    previous_free = bytes(0 if byte & prev_inuse else 1 for byte in range(256))
-    return misaligned, previous_free
-
-
-def low_byte_tables(geometry):
-    """_low_byte_tables for a Geometry, made once per set of its numbers."""
-    return _low_byte_tables(geometry.alignment_mask, geometry.size_bits, geometry.prev_inuse)
 
 
 class SegmentScan:
@@ -164,17 +147,19 @@ def scan_segment(mem, geometry, start, end, top, listed, status):
     try:
         data, offset = mem.read_segment_buffer(start, length)
     except HeapReadError as error:
-        status.stop(start, str(error))
-        return SegmentScan(geometry, start)
+        if not error.missing:
+            status.stop(start, str(error))
+            return SegmentScan(geometry, start)
+        return _scan_held_part(mem, geometry, start, end, top, listed, status, error)
     words = memoryview(data)[offset:offset + length].cast("Q")
     scan = SegmentScan(geometry, start, words)
     # A size field steps by size >> 3 words: the flag bits lie below a word's 8 bytes, so the
     # shift drops them (Geometry checks that they do).
     size_index, size_mask = geometry.size_offset >> 3, geometry.size_mask
-    positions, fields, header_past_end = _pass_one(data, offset, words, 0, size_index)
+    positions, fields, header_past_end = pass_one(data, offset, words, 0, size_index)
     scan.positions, scan.fields = positions, fields
     count = len(fields)
-    low_bytes = _low_bytes(fields)
+    low_bytes = low_bytes_of(fields)
     misaligned_size, previous_free = low_byte_tables(geometry)
 
     cut = count
@@ -189,7 +174,7 @@ def scan_segment(mem, geometry, start, end, top, listed, status):
             positions, fields, header_past_end = resumed.positions, resumed.fields, None
             scan.positions, scan.fields = positions, fields
             count = cut = len(fields)
-            low_bytes = _low_bytes(fields)
+            low_bytes = low_bytes_of(fields)
             first_bad = low_bytes.translate(misaligned_size).find(1)
             top_row = row_of(positions, top, start, end)
             resumed_rows = resumed.resumed
@@ -241,6 +226,28 @@ def scan_segment(mem, geometry, start, end, top, listed, status):
     return scan
 
 
+def _scan_held_part(mem, geometry, start, end, top, listed, status, error):
+    """The scan of the part of a segment a core holds, when it lacks the rest: the walk goes
+    as far as whole chunks are held and says the rest is not in the core.  The chunk the hole
+    cuts through is left out with the rest: its successor's PREV_INUSE, which tells its
+    state, is not there to read."""
+    held = mem.held_length(start, end - start) & ~(geometry.alignment - 1)
+    inner = type(status)()
+    if held >= 2 * geometry.header_size:
+        scan = scan_segment(mem, geometry, start, start + held,
+                            top if start <= top < start + held else 0, listed, inner)
+    else:
+        scan = SegmentScan(geometry, start)
+    walked_end = start
+    if scan.fields:
+        walked_end = start + (scan.positions[-1] << 3) + (scan.fields[-1] & geometry.size_mask)
+    if scan.top_row >= 0:
+        # Top is held: the missing bytes are inside top's own body, no chunk is lost.
+        return scan
+    status.missing(walked_end, end, error.why)
+    return scan
+
+
 def _resume_past_damage(scan, data, offset, geometry, top, listed, first_bad, misaligned_size):
     """The walk of a top segment that broke before top, resumed past each break (resync.py),
     or None when no header past the damage can be proved."""
@@ -273,10 +280,10 @@ def _resume_past_damage(scan, data, offset, geometry, top, listed, first_bad, mi
         return min(len(fields), top_row)
 
     def follow(position):
-        positions, fields, _ = _pass_one(data, offset, words, position, size_index)
+        positions, fields, _ = pass_one(data, offset, words, position, size_index)
         positions, fields = list(positions), list(fields)
         return positions, fields, bad_row_of(
-            positions, fields, _low_bytes(fields).translate(misaligned_size).find(1))
+            positions, fields, low_bytes_of(fields).translate(misaligned_size).find(1))
 
     positions, fields = list(scan.positions), list(scan.fields)
     return resync.resume_walk(rules, positions, fields,
@@ -298,26 +305,6 @@ def _note_damage(status, resumed, start, geometry):
                     "no chunk header could be proved past %#x" % (start + (resumed.stopped << 3)))
 
 
-def _pass_one(data, offset, words, position, size_index):
-    """Pass one from the header at word `position` of the segment (`words`, which start at
-    `offset` in the buffer `data`) to its end: (positions counted from the segment's start,
-    size fields, position of a header past the end or None), by the C helper when it is built."""
-    if native.available():
-        positions, fields, past_end = native.scan(data, offset + (position << 3),
-                                                  len(words) - position, size_index)
-    else:
-        positions, fields, past_end = _follow_sizes(words[position:], size_index)
-    if position:
-        positions = [position + word for word in positions]
-        past_end = None if past_end is None else position + past_end
-    return positions, fields, past_end
-
-
-def _low_bytes(fields):
-    """The low byte of each size field, for the bytes.translate tables."""
-    return array.array("Q", fields).tobytes()[::8]
-
-
 def _classify(scan, previous_free_marks, cut, word_count, listed):
     """Pass two's row verdicts in Python (native.classify is the same in C): binned rows and
     their lists, and free rows, among rows 0..cut-1.  `previous_free_marks` has 1 for each row
@@ -336,25 +323,6 @@ def _classify(scan, previous_free_marks, cut, word_count, listed):
     else:
         scan.free_rows = [row for row in itertools.compress(range(cut), previous_free)
                           if row != scan.top_row]
-
-
-def _follow_sizes(words, size_index):
-    """Pass one in Python (native.scan is the same loop in C): ([position], [size field],
-    position of a header whose size word lies past the end, or None)."""
-    word_count = len(words)
-    sizes = words[size_index:]
-    positions = []
-    keep = positions.append
-    past = _PAST_ANY_SEGMENT
-    word = 0
-    header_past_end = None
-    try:
-        while word < word_count:
-            keep(word)
-            word += (sizes[word] >> 3) or past
-    except IndexError:
-        header_past_end = positions.pop()
-    return positions, list(map(sizes.__getitem__, positions)), header_past_end
 
 
 def _stop_invalid(status, start, word, field):

@@ -21,7 +21,7 @@ import gdb
 
 from ..errors import HeapError
 from ..memory import cache
-from . import elf_symbols, thread_locals
+from . import allocator_absence, core_checks, elf_symbols, thread_locals
 from .layouts import StructLayout
 
 _TYPE_NAMES = {
@@ -299,10 +299,15 @@ def find_allocator():
         if objfile.filename and elf_symbols.defines_symbol(objfile.filename, "malloc"):
             # This objfile wins the dynamic linker's binding of malloc: any later allocator
             # (glibc's main_arena, say) is not the one the program uses.
-            raise HeapError(_undescribed_allocator(objfile))
+            raise HeapError(allocator_absence.explain(objfile, _undescribed_allocator(objfile)))
     if found is None:
-        raise HeapError("no supported allocator found: need libptmalloc (with debug info or a "
-                        "layout manifest) or glibc 2.36 with libc6-dbg")
+        raise HeapError(allocator_absence.explain())
+    mismatch = core_checks.mismatch_of(found.objfile)
+    if mismatch is not None:
+        # Its symbols and types are not those of the memory in the core: nothing read through
+        # them could be trusted.
+        raise HeapError("cannot read this core's heap: %s" % mismatch)
+    core_checks.warn_once()
     _cached = (generation, found)
     return found
 
