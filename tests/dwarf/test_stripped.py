@@ -216,7 +216,11 @@ def test_glibc_without_debug_files_or_manifest_is_named(workdir):
                                         ("none", "heap")], without_debug_files=True)
     libc = os.path.realpath(subprocess.run(["gcc", "-print-file-name=libc.so.6"],
                                            stdout=subprocess.PIPE, text=True).stdout.strip())
-    assert out["none"].startswith("heap: no supported allocator found: malloc is served by ")
-    served_by = out["none"].split("served by ", 1)[1].split(",", 1)[0]
+    prefix = "heap: no supported allocator found: malloc is glibc's "
+    assert out["none"].startswith(prefix)
+    served_by = out["none"][len(prefix):].split(",", 1)[0]
     assert os.path.realpath(served_by) == libc
-    assert out["none"] == no_manifest_message(served_by, build_id_of(libc), nothing)
+    assert out["none"] == (
+        prefix + "%s, and gdb has no debug info for it: install the libc6-dbg that matches it "
+        "(build-id %s), or give a layout manifest with that build-id (see `set heap "
+        "layout-path`)" % (served_by, build_id_of(libc)))

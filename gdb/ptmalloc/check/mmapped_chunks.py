@@ -6,7 +6,7 @@ A chunk the count says is missing is named where the damage shows: a header flag
 mmapped chunk whose size does not fit its mapping, or a chunk whose size covers another one's
 header.  Only a live process shows every mapping: a core may lack some (coredump_filter), so
 there a shortfall without such a header is not called damage.  A mixin of audit.Audit, which
-supplies `add`, `snap` and `geometry`."""
+supplies `add`, `snap`, `geometry` and `predict_free`."""
 
 from ..memory import cache
 from .findings import Rule
@@ -21,7 +21,7 @@ class MmappedRules:
                      "mmapped chunk at %#x (size field %#x): %s; mp_.n_mmaps counts %d chunks, "
                      "%d were found" % (address, size_field, why, report.expected,
                                         len(report.chunks)),
-                     "munmap_chunk(): invalid pointer" if "multiple" in why else None)
+                     self.predict_free(address))
         for chunk, covered in report.overlaps:
             self.add(Rule.MMAPPED_CHUNK, chunk.address,
                      "mmapped chunk at %#x has size %#x, over the mmapped chunk at %#x: a size "

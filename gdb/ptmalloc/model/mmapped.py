@@ -81,7 +81,9 @@ class MmappedChunks:
 
 def _rejected_header(mem, snap, address, end):
     """Why the header at `address`, where an mmapped chunk was due, cannot be one although it
-    is flagged as one (prev_size 0, IS_MMAPPED alone), or None when it is not flagged so."""
+    is flagged as one (IS_MMAPPED alone), or None when it is not flagged so.  A chunk at the
+    start of its mapping has prev_size 0: munmap_chunk unmaps from the header back by
+    prev_size."""
     geometry = snap.geometry
     try:
         prev_size = mem.u64(address + geometry.prev_size_offset)
@@ -89,13 +91,14 @@ def _rejected_header(mem, snap, address, end):
     except HeapReadError:
         return None
     size = size_field & geometry.size_mask
-    if prev_size or size_field & geometry.size_bits != geometry.is_mmapped_bit or \
-            size < geometry.page_size:
+    if size_field & geometry.size_bits != geometry.is_mmapped_bit or size < geometry.page_size:
         return None
     if size % geometry.page_size:
         return size_field, "its size %#x is not a multiple of the page size" % size
     if address + size > end:
         return size_field, "its size %#x runs past the end of its mapping at %#x" % (size, end)
+    if prev_size:
+        return size_field, "its prev_size is %#x where its mapping starts, not 0" % prev_size
     return None
 
 
