@@ -33,7 +33,8 @@ $(CLOSED_HEAP_PROGRAM): tests/oracle/closed_heap.c
 	$(CC) $(SAMPLE_CFLAGS) -pthread $< -o $@
 
 .PHONY: test-oracle fuzz-oracle
-test-oracle: $(ORACLE_PROGRAM) $(ORACLE_LINKED_PROGRAM) $(CLOSED_HEAP_PROGRAM) $(BUILD)/libptmalloc.so $(HEAPWALK_LIBRARY)
+test-oracle: $(ORACLE_PROGRAM) $(ORACLE_LINKED_PROGRAM) $(CLOSED_HEAP_PROGRAM) $(BUILD)/libptmalloc.so \
+		$(HEAPWALK_LIBRARY) $(BUILD)/bench/million_chunks
 	PTM_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/oracle
 
 fuzz: fuzz-oracle

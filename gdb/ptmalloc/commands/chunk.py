@@ -9,7 +9,8 @@ from . import HeapCommand, command, parse_address
 
 
 def locate_chunk(snap, address):
-    """HeapSnapshot.locate(), failing with one line when no heap or mmapped chunk holds `address`."""
+    """HeapSnapshot.locate(), failing with one line when no heap or mmapped chunk holds
+    `address`."""
     found = snap.locate(address)
     if found.chunk is None:
         raise HeapError("%#x is not inside any heap or mmapped chunk" % address)

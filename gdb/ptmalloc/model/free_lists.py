@@ -78,7 +78,8 @@ class FreeLists:
             for arena in self.arenas:
                 for segment in arena.heaps:
                     prefetch_segment(self.memory, segment)
-            # Every list is asked for first and followed after, all together (ListWalker.follow_all).
+            # Every list is asked for first and followed after, all together
+            # (ListWalker.follow_all).
             asked = []
             threads = self._read_threads(asked)
             for arena in self.arenas:

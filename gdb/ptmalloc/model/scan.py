@@ -1,15 +1,15 @@
 """The chunk walk of one heap segment, done in two passes so a million chunks cost well under a
 second of Python.
 
-Pass one (pass_one.py) follows the size fields through the segment's bulk-read words with the least possible
-work per chunk (append the position, add the size): it cannot run forever, because every step
-moves forward (a zero size jumps past the end) and the loop ends at the segment's last word.
-Pass two judges the result in bulk with C-level tools (array, bytes.translate, itertools.compress)
-instead of a Python test per chunk: the first size with bit 3 set, the top chunk, the last
-chunk's size, and which chunks a clear PREV_INUSE bit in their successor marks as free.  The
-verdicts are the same as a chunk-by-chunk walk that checks each header in order: top ends the
-walk, a zero size ends it quietly (the 0|PREV_INUSE fencepost), an impossible size or a header
-past the end stops it with a reason."""
+Pass one (pass_one.py) follows the size fields through the segment's bulk-read words with the
+least possible work per chunk (append the position, add the size): it cannot run forever,
+because every step moves forward (a zero size jumps past the end) and the loop ends at the
+segment's last word. Pass two judges the result in bulk with C-level tools (array,
+bytes.translate, itertools.compress) instead of a Python test per chunk: the first size with bit
+3 set, the top chunk, the last chunk's size, and which chunks a clear PREV_INUSE bit in their
+successor marks as free. The verdicts are the same as a chunk-by-chunk walk that checks each
+header in order: top ends the walk, a zero size ends it quietly (the 0|PREV_INUSE fencepost), an
+impossible size or a header past the end stops it with a reason."""
 
 import array
 import bisect

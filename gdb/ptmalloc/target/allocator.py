@@ -269,6 +269,12 @@ def require_inferior():
     inferior = gdb.selected_inferior()
     if inferior is None or inferior.pid == 0:
         raise HeapError("the program is not running (run it, attach to it, or load a core file)")
+    running = [thread.num for thread in inferior.threads() if thread.is_running()]
+    if running:
+        # Its heap changes under the reads: a walk would mix states of different moments.
+        raise HeapError("the program is running (%d of its %d threads): stop it first "
+                        "(`interrupt`, or Ctrl-C), then ask again"
+                        % (len(running), len(inferior.threads())))
     return inferior
 
 

@@ -49,21 +49,32 @@ def read_all(reader):
 def in_each_thread(probe):
     """Runs probe() with each thread selected in turn (`thread apply all`, which puts back the
     user's thread and frame afterwards); gdb.error from gdb itself is left to the caller."""
-    global _thread_probe
-    _thread_probe = probe
+    global _thread_probe, _interrupted
+    _thread_probe, _interrupted = probe, False
     try:
         # -c: a thread gdb cannot select (running, in non-stop mode) must not stop the others.
         gdb.execute("thread apply all -q -c python import sys; sys.modules[%r]._run_probe()"
                     % __name__, to_string=True)
     finally:
         _thread_probe = None
+    if _interrupted:
+        # -c took the Ctrl-C in one thread's probe for that thread's error and went on: the
+        # threads after it would be read, the one it hit would look unreadable.
+        raise KeyboardInterrupt
 
 
 _thread_probe = None
+_interrupted = False
 
 
 def _run_probe():
-    _thread_probe()
+    global _interrupted
+    if _interrupted:
+        return
+    try:
+        _thread_probe()
+    except KeyboardInterrupt:
+        _interrupted = True
 
 
 # What _probe_thread, run in each thread by in_each_thread, hands back:
