@@ -228,21 +228,24 @@ static struct held *mmapped_victim(struct held **neighbour)
 	return victim;
 }
 
-static void damage(const char *kind, unsigned char *user, const char *what)
+/* The chunk's size before the damage says where the next chunk really is. */
+static void damage(const char *kind, unsigned char *user, size_t true_size, const char *what)
 {
-	snprintf(damage_line, sizeof damage_line, "damage %s %#lx %s\n", kind, (unsigned long)(user - HEADER),
-	         what);
+	snprintf(damage_line, sizeof damage_line, "damage %s %#lx %#zx %s\n", kind,
+	         (unsigned long)(user - HEADER), true_size, what);
 }
 
+static size_t true_size_of(unsigned char *user) { return *size_field(user) & ~(size_t)7; }
+
 /* Returns 0 for a known mutation.  Each writes damage_line: the kind, the header of the chunk
-   damaged and what was done. */
+   damaged, its size before the damage and what was done. */
 static int mutate(const char *kind, uint64_t *random, int threads)
 {
 	if (strcmp(kind, "none") == 0 || strcmp(kind, "busy") == 0)
 		return 0;
 	if (strcmp(kind, "tcache-link") == 0) {
 		*(uint64_t *)tcache_target = 0x4141414141414140ULL;
-		damage(kind, tcache_target, "next link overwritten");
+		damage(kind, tcache_target, true_size_of(tcache_target), "next link overwritten");
 		return 0;
 	}
 	if (strcmp(kind, "tcache-cycle") == 0) {
@@ -251,12 +254,12 @@ static int mutate(const char *kind, uint64_t *random, int threads)
 		   under either rule: the harness tells which holds from the allocator. */
 		uintptr_t self = (uintptr_t)tcache_target;
 		*(uintptr_t *)tcache_target = getenv("ORACLE_PLAIN_LINKS") ? self : self ^ (self >> 12);
-		damage(kind, tcache_target, "next link points to itself");
+		damage(kind, tcache_target, true_size_of(tcache_target), "next link points to itself");
 		return 0;
 	}
 	if (strcmp(kind, "fastbin-link") == 0) {
 		*(uint64_t *)fastbin_target = 0x4141414141414140ULL;
-		damage(kind, fastbin_target, "fd overwritten");
+		damage(kind, fastbin_target, true_size_of(fastbin_target), "fd overwritten");
 		return 0;
 	}
 	if (strcmp(kind, "mmapped-size") == 0) {
@@ -265,29 +268,31 @@ static int mutate(const char *kind, uint64_t *random, int threads)
 		struct held *neighbour, *victim = mmapped_victim(&neighbour);
 		if (victim == NULL)
 			return -1;
+		size_t true_size = true_size_of(victim->pointer);
 		*size_field(victim->pointer) += neighbour != NULL ? 4096 : 16 * (1 + next_random(random) % 8);
-		damage(kind, victim->pointer,
+		damage(kind, victim->pointer, true_size,
 		       neighbour != NULL ? "size grown over the next mapping"
 		                         : "size no multiple of the page");
 		return 0;
 	}
 	struct held *victim = random_held(random, threads);
 	size_t *size = size_field(victim->pointer);
+	size_t true_size = true_size_of(victim->pointer);
 	if (strcmp(kind, "zero-header") == 0) {
 		size[-1] = 0;
 		size[0] = 0;
-		damage(kind, victim->pointer, "prev_size and size zeroed");
+		damage(kind, victim->pointer, true_size, "prev_size and size zeroed");
 	} else if (strcmp(kind, "size-grow") == 0) {
 		size[0] += 16 * (1 + next_random(random) % 8);
-		damage(kind, victim->pointer, "size grown over its neighbour");
+		damage(kind, victim->pointer, true_size, "size grown over its neighbour");
 	} else if (strcmp(kind, "size-garbage") == 0) {
 		size[0] = (next_random(random) | 1) & ~(size_t)6;
-		damage(kind, victim->pointer, "size replaced by garbage");
+		damage(kind, victim->pointer, true_size, "size replaced by garbage");
 	} else if (strcmp(kind, "clear-prev-inuse") == 0) {
 		/* The flag lives in the next chunk's size: it says this in-use chunk is free. */
 		size_t *next_size = size_field(victim->pointer + (size[0] & ~(size_t)7));
 		*next_size &= ~(size_t)1;
-		damage(kind, victim->pointer, "next chunk's PREV_INUSE cleared");
+		damage(kind, victim->pointer, true_size, "next chunk's PREV_INUSE cleared");
 	} else {
 		return -1;
 	}

@@ -202,7 +202,8 @@ def read_record(path):
         elif words[0] == "freed":
             record["freed"].append(int(words[1], 16))
         elif words[0] == "damage" and words[1] != "none":
-            record["damage"] = (words[1], int(words[2], 16))
+            # kind, header, the chunk's size before the damage (where its next chunk is)
+            record["damage"] = (words[1], int(words[2], 16), int(words[3], 16))
         elif words[0] == "end":
             record["complete"] = True
     return record
@@ -226,14 +227,13 @@ def _chunk_rows(listing):
     return rows
 
 
-def _damage_addresses(mutation, header, rows):
-    """The addresses a finding may name for this damage."""
+def _damage_addresses(mutation, header, true_size):
+    """The addresses a finding may name for this damage: the damaged chunk's header or user
+    pointer, and for damage that shows in the next header, the chunk that really follows it
+    (from its size before the damage, as the program recorded it)."""
     places = {header, header + HEADER}
     if mutation in SHOWS_IN_NEXT_CHUNK:
-        following = sorted(address for address in rows if address > header)
-        if following:
-            places.add(following[0])
-            places.add(following[0] + HEADER)
+        places |= {header + true_size, header + true_size + HEADER}
     return places
 
 
@@ -291,7 +291,7 @@ def judge(case, record, answer):
     if mutation in GLOBAL_MUTATIONS:
         places = {answer.get("global_damage")}
     else:
-        places = _damage_addresses(mutation, damaged, rows)
+        places = _damage_addresses(mutation, damaged, record["damage"][2])
     if check.get("ok"):
         problems.append("damage %s at %#x reported ok" % (mutation, min(places)))
     elif not any(f.get("address") in places for f in findings):

@@ -4,8 +4,8 @@ header damaged, or a neighbour's size grown over it) or the count itself was wri
 
 A chunk the count says is missing is named where the damage shows: a header flagged as an
 mmapped chunk whose size does not fit its mapping, or a chunk whose size covers another one's
-header.  Only a live process shows every mapping: a core may lack some (coredump_filter), so
-there a shortfall without such a header is not called damage.  A mixin of audit.Audit, which
+header.  A core may lack mappings (coredump_filter, a cut file): when it lacks anonymous
+memory, a shortfall without such a header is not called damage.  A mixin of audit.Audit, which
 supplies `add`, `snap`, `geometry` and `predict_free`."""
 
 from ..memory import cache
@@ -32,7 +32,14 @@ class MmappedRules:
             self.add(Rule.MMAPPED_COUNT, mp_address,
                      "mp_.n_mmaps is %d but %d mmapped chunks were found" % (
                          report.expected, len(report.chunks)))
-        elif missing > 0 and not named and not cache.inferior_is_core():
+        elif missing > 0 and not named and self._every_mapping_readable():
             self.add(Rule.MMAPPED_COUNT, mp_address,
                      "mp_.n_mmaps counts %d mmapped chunks but %d were found: a header may be "
                      "damaged, or the count written" % (report.expected, len(report.chunks)))
+
+    def _every_mapping_readable(self):
+        """Live, always; in a core, when its program headers say it holds all anonymous memory."""
+        memory = self.snap.memory
+        if not cache.inferior_is_core():
+            return True
+        return memory.core_regions() is not None and not memory.unheld_anonymous()

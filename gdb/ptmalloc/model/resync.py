@@ -94,8 +94,8 @@ class ResumedWalk:
 
 def resume_walk(rules, positions, fields, bad_row, anchors, follow):
     """Rebuilds a walk that broke at `bad_row` of the run `positions`/`fields` (pass one's
-    output).  Past each break the walk resumes at the first header proved after the last anchor
-    the run passed (or after the run's start), keeping the run's rows before that header, and
+    output).  Past each break the walk resumes at the first header proved after the end of the
+    last anchor the run passed (or of the run's first chunk), keeping the run's rows before that header, and
     goes on with `follow(position)`, which walks from a header and returns (positions, fields,
     bad row or None).  Returns a ResumedWalk, or None when nothing past the first break could be
     proved (the walk then stops there as before)."""
@@ -106,7 +106,7 @@ def resume_walk(rules, positions, fields, bad_row, anchors, follow):
             walk.fields += fields
             return walk
         passed = [row for row in range(bad_row) if positions[row] in anchors]
-        search_from = positions[passed[-1] if passed else 0] + 1
+        search_from = _past_known_chunk(rules, positions[passed[-1] if passed else 0])
         resume = resume_position(rules, search_from, anchors)
         if resume is None:
             if not walk.resumed:
@@ -132,6 +132,15 @@ def resume_walk(rules, positions, fields, bad_row, anchors, follow):
         walk.resumed.append(len(walk.positions))
         positions, fields, bad_row = follow(resume)
     return None
+
+
+def _past_known_chunk(rules, position):
+    """Where to look for the next header after the known chunk at `position` (an anchor, or the
+    run's first chunk): past its end when its size can be a chunk's, for no header lies inside
+    it (stale sizes left there by earlier chunks would chain onto anchors too); else just past
+    its header."""
+    following = rules.step(position)
+    return following if following is not None else position + 1
 
 
 # A walk broken more often than this is not a heap with some damage but no heap at all.
