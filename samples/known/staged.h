@@ -6,8 +6,8 @@
  */
 #ifndef SAMPLES_KNOWN_STAGED_H
 #define SAMPLES_KNOWN_STAGED_H
-#include <stdlib.h>
 #include "record.h"
+#include <stdlib.h>
 #ifndef STAGED_TINY
 #define STAGED_TINY 3
 #endif
