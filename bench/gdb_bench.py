@@ -18,6 +18,10 @@ GDB = os.environ.get("GDB", "gdb")
 BIG_HEAP = 1000000
 SMALL_HEAP = 100000
 SMALL_HEAP_RUNS = 7
+# Ten times the big heap, to show how the cost grows: a core of about 1.4 GB, so one round only
+# (each command there takes seconds; the point is the ratio to the big heap, not the noise).
+HUGE_HEAP = 10000000
+HUGE_HEAP_RUNS = 1
 
 # The pure-Python walk, for comparison: these commands are also run from the core with the C
 # helper turned off.
@@ -115,34 +119,40 @@ def summarise(entries):
             "cpu_seconds": median([e.get("cpu_seconds") for e in good]),
             "first_line_seconds": median([e.get("first_output_seconds") for e in good]),
             "peak_rss_mb": median([e.get("peak_rss_mb") for e in good]),
+            "rss_anon_mb": median([e.get("rss_anon_mb") for e in good]),
             "error": errors[0] if errors and not good else None}
 
 
-def run_heap_commands(bench_build, repo, binary, library, runs, log):
-    sample = Sample(binary, BIG_HEAP, library)
-    core = os.path.join(bench_build, "million.core")
+def run_heap_commands(bench_build, repo, binary, library, runs, log, chunks=BIG_HEAP,
+                      with_extras=True):
+    """Each command over a `chunks`-chunk heap, from its core and live, `runs` rounds; with
+    `with_extras`, the pure-Python rows and the naive comparison too."""
+    sample = Sample(binary, chunks, library)
+    core = os.path.join(bench_build, "heap-%d.core" % chunks)
     results = {}
     try:
         gcore(sample.pid, core)
-        log("  %d-chunk heap built, core written" % BIG_HEAP)
+        log("  %d-chunk heap built, core written" % chunks)
         plan = [(source, label, command, output, None) for source in ("core", "live")
                 for label, command, output in COMMANDS]
-        plan += [("core", label, command, output, PURE_PYTHON)
-                 for label, command, output in PURE_PYTHON_COMMANDS]
+        if with_extras:
+            plan += [("core", label, command, output, PURE_PYTHON)
+                     for label, command, output in PURE_PYTHON_COMMANDS]
         raw = {(source, label): [] for source, label, _c, _o, _e in plan}
         for round_number in range(runs):
             for source, label, command, output, extra_env in plan:
                 argv = gdb_argv(repo, source, binary, core, sample.pid, label, command)
                 out = os.path.join(bench_build, output) if output else None
                 raw[(source, label)].append(measure_gdb(bench_build, argv, out, extra_env))
-            log("  extension round %d/%d done" % (round_number + 1, runs))
+            log("  %d chunks: extension round %d/%d done" % (chunks, round_number + 1, runs))
         for (source, label), entries in raw.items():
             results.setdefault(source, {})[label] = summarise(entries)
         json_path = os.path.join(bench_build, "chunks.json")
         if os.path.exists(json_path):
             results["chunks_json_bytes"] = os.path.getsize(json_path)
-        results["naive"] = compare_with_naive(bench_build, repo, binary, sample, core, runs)
-        log("  naive walk compared on the %d-chunk heap" % BIG_HEAP)
+        if with_extras:
+            results["naive"] = compare_with_naive(bench_build, repo, binary, sample, core, runs)
+            log("  naive walk compared on the %d-chunk heap" % chunks)
     finally:
         sample.stop()
         _discard(core, os.path.join(bench_build, "chunks.json"))
@@ -252,6 +262,10 @@ def run(bench_build, build, repo, runs, log):
         result["commands"] = run_heap_commands(bench_build, repo, binary, library, gdb_runs, log)
         result["naive"] = run_naive_comparison(bench_build, repo, binary, library,
                                                small_heap_runs, log)
+        if os.environ.get("BENCH_HUGE", "1") != "0":
+            result["huge_heap_chunks"], result["huge_runs"] = HUGE_HEAP, HUGE_HEAP_RUNS
+            result["huge"] = run_heap_commands(bench_build, repo, binary, library,
+                                               HUGE_HEAP_RUNS, log, HUGE_HEAP, False)
     except (RuntimeError, subprocess.SubprocessError, OSError) as error:
         result["failures"].append(str(error))
     result["elapsed_seconds"] = time.perf_counter() - started
@@ -286,6 +300,21 @@ def format_table(result):
             entry = naive.get(source)
             if entry:
                 lines.append(_naive_line(chunks, source, entry))
+    huge = result.get("huge", {})
+    for label, _command, _out in COMMANDS:
+        for source in ("core", "live"):
+            small = commands.get(source, {}).get(label) or {}
+            entry = huge.get(source, {}).get(label)
+            if not entry:
+                continue
+            if entry.get("error"):
+                lines.append("%d chunks, %-14s %-5s n/a: %s" % (
+                    result["huge_heap_chunks"], label, source, entry["error"][:80]))
+                continue
+            ratio = entry["seconds"] / small["seconds"] if small.get("seconds") else None
+            lines.append("%d chunks, %-14s %-5s %9s s (x%s of %d chunks), RssAnon %s MB" % (
+                result["huge_heap_chunks"], label, source, _num(entry["seconds"]),
+                _num(ratio, 1), result["heap_chunks"], _num(entry.get("rss_anon_mb"), 0)))
     for failure in result.get("failures", []):
         lines.append("FAILED: " + failure)
     return "\n".join(lines)

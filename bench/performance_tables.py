@@ -122,8 +122,42 @@ def extension_section(extension):
                  "fresh gdb computing the same size/state histogram:", "",
                  table(["heap", "naive, core s", "extension, core s", "ratio", "naive, live s",
                         "extension, live s", "ratio"], naive_rows)]
+    text += growth_section(extension)
     text += ["FAILED: " + failure for failure in extension.get("failures", [])]
     return text
+
+
+def growth_section(extension):
+    """The same commands on the heap ten times larger: time and gdb's anonymous memory on
+    both heaps, and the ratio of the times."""
+    huge = extension.get("huge")
+    if not huge:
+        return []
+    big = extension.get("commands", {})
+    rows = []
+    for label, shown in EXTENSION_COMMANDS:
+        row = [shown]
+        for source in ("core", "live"):
+            small, large = big.get(source, {}).get(label) or {}, huge.get(source, {}).get(label) or {}
+            small_s, large_s = _good(small, "seconds"), _good(large, "seconds")
+            row += [number(small_s, 2), number(large_s, 2),
+                    number(large_s / small_s, 1) if small_s and large_s else "-",
+                    "%s / %s" % (number(_good(small, "rss_anon_mb"), 0),
+                                 number(_good(large, "rss_anon_mb"), 0))]
+        rows.append(row)
+    big_name = "{:,}".format(extension["heap_chunks"])
+    huge_name = "{:,}".format(extension["huge_heap_chunks"])
+    return ["", "The same commands on a %s-chunk heap (the same sample, %d round): seconds on each "
+            "heap, their ratio, and gdb's peak anonymous memory (RssAnon, MB) on each; the peak "
+            "RSS above also counts the core file's pages, which are the kernel's page cache." % (
+                huge_name, extension.get("huge_runs", 1)), "",
+            table(["command", "core %s s" % big_name, "core %s s" % huge_name, "ratio",
+                   "core RssAnon MB", "live %s s" % big_name, "live %s s" % huge_name, "ratio",
+                   "live RssAnon MB"], rows)]
+
+
+def _good(entry, key):
+    return None if not entry or entry.get("error") else entry.get(key)
 
 
 def tables(results, instructions):

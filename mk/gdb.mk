@@ -2,7 +2,7 @@
 # Each sample with a known heap is built four ways: against the system glibc (also run with
 # LD_PRELOAD=build/libptmalloc.so), linked with -lptmalloc, and with libptmalloc.a linked in.
 
-KNOWN_SAMPLES := every_bin sbrk_blocked
+KNOWN_SAMPLES := every_bin sbrk_blocked big_sbrk
 KNOWN_DIR := $(BUILD)/samples/known
 KNOWN_BINARIES := $(foreach s,$(KNOWN_SAMPLES),$(KNOWN_DIR)/$(s) $(KNOWN_DIR)/$(s)-linked \
 	$(KNOWN_DIR)/$(s)-static)
@@ -12,16 +12,16 @@ KNOWN_TLS_PAD := $(KNOWN_DIR)/libtls_pad.so
 ALL_TARGETS += $(KNOWN_BINARIES) $(KNOWN_TLS_PAD)
 TEST_TARGETS += test-gdb
 
-$(KNOWN_DIR)/%: samples/known/%.c samples/known/record.h
+$(KNOWN_DIR)/%: samples/known/%.c samples/known/record.h samples/known/staged.h
 	@mkdir -p $(dir $@)
 	$(CC) $(SAMPLE_CFLAGS) -pthread $< -o $@
 
 # The library is found next to the build tree at run time, wherever the tree lives.
-$(KNOWN_DIR)/%-linked: samples/known/%.c samples/known/record.h $(BUILD)/libptmalloc.so
+$(KNOWN_DIR)/%-linked: samples/known/%.c samples/known/record.h samples/known/staged.h $(BUILD)/libptmalloc.so
 	@mkdir -p $(dir $@)
 	$(CC) $(SAMPLE_CFLAGS) -pthread $< -o $@ -L$(BUILD) -lptmalloc -Wl,-rpath,'$$ORIGIN/../..'
 
-$(KNOWN_DIR)/%-static: samples/known/%.c samples/known/record.h $(BUILD)/libptmalloc.a
+$(KNOWN_DIR)/%-static: samples/known/%.c samples/known/record.h samples/known/staged.h $(BUILD)/libptmalloc.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SAMPLE_CFLAGS) -pthread $< -o $@ $(BUILD)/libptmalloc.a
 

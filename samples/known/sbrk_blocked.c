@@ -22,50 +22,7 @@
 #define MAX_RECORDS 512
 #define SEGMENTS 4             /* staged: the sbrk heap and three mmapped segments */
 #define FILLER_REQUEST 0x18000 /* below the mmap threshold: served by the arena */
-#include "record.h"
-
-static void *held(size_t request)
-{
-	void *pointer = malloc(request);
-	note(pointer, request, "in-use");
-	return pointer;
-}
-
-/* The record is of pointers, so the state is written down before the free. */
-static void release(void *pointer, const char *state)
-{
-	for (int i = 0; i < record_count; i++)
-		if (records[i].pointer == pointer)
-			records[i].state = state;
-	free(pointer);
-}
-
-/* Chunks of one segment that the end of main() frees; each freed chunk sits between held
-   guards, so no free can merge it with a neighbour. */
-struct staged {
-	void *tiny[3];  /* 0x30 chunks: tcache, later fastbin */
-	void *small[2]; /* 0x110 chunks: tcache, or the small bin */
-	void *large;    /* 0x510 chunk: the large bin */
-	void *unsorted; /* 0x460 chunk: left in the unsorted bin */
-};
-
-static void *guarded(size_t request)
-{
-	held(0x18);
-	void *pointer = held(request);
-	held(0x18);
-	return pointer;
-}
-
-static void stage(struct staged *where)
-{
-	for (int i = 0; i < 3; i++)
-		where->tiny[i] = guarded(0x28);
-	for (int i = 0; i < 2; i++)
-		where->small[i] = guarded(0x100);
-	where->large = guarded(0x500);
-	where->unsorted = guarded(0x450);
-}
+#include "staged.h"
 
 /* Carve the top chunk down to `left` bytes (mallinfo2's keepcost is the main arena's top). */
 static void leave_top(size_t left)

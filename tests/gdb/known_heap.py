@@ -1,8 +1,23 @@
-"""Assertions shared by the suites that hold a known sample's heap (every_bin, sbrk_blocked)
-against its record: the same facts must hold whichever sample staged the heap, so they are
-written once here and each suite adds what is particular to its sample."""
+"""Assertions shared by the suites that hold a known sample's heap (every_bin, sbrk_blocked,
+big_sbrk) against its record: the same facts must hold whichever sample staged the heap, so they
+are written once here and each suite adds what is particular to its sample."""
+
+from conftest import require_variant
 
 HEADER = 16  # user pointer - chunk header
+
+
+def sample_run(runner, sample, source, variant):
+    """The runner's run of `sample` (skipped when that build is missing), with its chunks read."""
+    require_variant(variant, sample)
+    run = getattr(runner, source)(sample, variant)
+    assert run.json["chunks"] is not None, run.output[-3000:]
+    return run
+
+
+def main_arena(document):
+    """The main arena's entry of a --json document's `arenas`."""
+    return next(arena for arena in document["arenas"] if arena["main"])
 
 
 def chunks_inside(heap, chunks):

@@ -4,9 +4,8 @@ against the sample's own record and mallinfo2, and the clone's heap equal to gli
 
 import pytest
 
-from conftest import require_variant
 from known_heap import (assert_recorded_chunk, assert_totals_match_mallinfo2, assert_walk_covers,
-                        chunks_inside)
+                        chunks_inside, main_arena, sample_run)
 
 SAMPLE = "sbrk_blocked"
 VARIANTS = ("glibc", "preload")
@@ -16,14 +15,7 @@ FENCEPOST = 16
 
 
 def get_run(runner, source, variant):
-    require_variant(variant, SAMPLE)
-    run = getattr(runner, source)(SAMPLE, variant)
-    assert run.json["chunks"] is not None, run.output[-3000:]
-    return run
-
-
-def main_arena(chunks_json):
-    return next(arena for arena in chunks_json["arenas"] if arena["main"])
+    return sample_run(runner, SAMPLE, source, variant)
 
 
 def segment_of(heaps, address):

@@ -63,6 +63,8 @@ class Audit(ChunkOffsets, HeapRules, ArenaBoundRules, MembershipRules, ChainRule
         # Chunks reached only through a link found broken: what they look like is no evidence.
         self.suspect = set()
         self.unbinned_pointed = set()
+        # Whether some address is listed twice or in a tcache struct's chunk (_collect_pointed).
+        self.repeats = False
         # [(start or None, end or None, why)] of what could not be read, so not checked.
         self.unchecked = []
         self._cut_lists = None
@@ -155,13 +157,19 @@ class Audit(ChunkOffsets, HeapRules, ArenaBoundRules, MembershipRules, ChainRule
                          if thread.tcache]
         for address in tcache_chunks:
             self.pointed.setdefault(address, [])
-        listed = collections.Counter()
+        entries = 0
         for place, chunks in self._listings():
             self.pointed.update(zip(chunks, itertools.repeat((place,))))
-            listed.update(chunks)
-        if len(listed) == sum(listed.values()) and not any(
+            entries += len(chunks)
+        # As many addresses as entries (beside the tcache structs): nothing is listed twice, so
+        # the count of each address (a dict as large as the heap's free chunks) is not needed.
+        if len(self.pointed) - len(set(tcache_chunks)) == entries and not any(
                 self.pointed.get(address) for address in tcache_chunks):
             return
+        self.repeats = True
+        listed = collections.Counter()
+        for _place, chunks in self._listings():
+            listed.update(chunks)
         repeated = {address for address, count in listed.items() if count > 1}
         repeated.update(tcache_chunks)
         for address in repeated:

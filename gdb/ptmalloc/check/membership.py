@@ -47,7 +47,8 @@ class MembershipRules:
     def _doubtful_listings(self):
         """Addresses listed more than once, or in a bin whose chunks the walk did not see with
         the bin's arena and size."""
-        doubtful = {address for address, places in self.pointed.items() if len(places) > 1}
+        doubtful = {address for address, places in self.pointed.items() if len(places) > 1} \
+            if self.repeats else set()
         walked = self.walked
         for (kind, chain, owner), chunks in self._listings():
             facts = list(map(walked.get, chunks))

@@ -75,8 +75,11 @@ class Rows:
         scan = self.scan
         fields = scan.fields
         size_mask = self.geometry.size_mask
-        sizes = map(size_mask.__and__, map(fields.__getitem__, scan.binned_rows))
-        walked.update(zip(scan.binned_addresses(), zip(itertools.repeat(self.arena), sizes)))
+        sizes = list(map(size_mask.__and__, map(fields.__getitem__, scan.binned_rows)))
+        # One (arena, size) tuple per distinct size, shared: a tuple per listed chunk would be
+        # millions of objects on a big heap.
+        facts = {size: (self.arena, size) for size in set(sizes)}
+        walked.update(zip(scan.binned_addresses(), map(facts.__getitem__, sizes)))
         end = scan.start + (len(scan.words or ()) << 3)
         top = self._top_address()
         for address in itertools.chain(unbinned, [top] if top in pointed else []):

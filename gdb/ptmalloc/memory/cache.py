@@ -8,6 +8,7 @@ changes memory or loads objfiles, so a cache never outlives the state it describ
 The extension only ever reads: nothing here writes memory or calls inferior functions."""
 
 import bisect
+import mmap
 import struct
 
 import gdb
@@ -20,10 +21,12 @@ from .core_holdings import CoreHoldings
 _PAGE = 4096
 _U64 = struct.Struct("<Q")
 # Lengths come from the inferior and are untrusted: gdb allocates a buffer of the asked size before
-# reading, so one corrupted size could make gdb itself die.  No heap segment the extension reads in
-# one piece is larger than this (a thread heap is at most 64 MiB; a bigger main heap is read by
-# window), so anything beyond it is refused outright.
+# reading, so one corrupted size could make gdb itself die.  A length the mappings have vouched
+# for (the range is mapped memory of the inferior) is read whatever its size, since a main heap
+# is as large as the kernel lets it grow; an unvouched one beyond this is refused.  gdb's own
+# reads are made in pieces of at most _GDB_READ_PIECE bytes.
 MAX_SINGLE_READ = 1 << 30
+_GDB_READ_PIECE = 1 << 26
 
 _generation = 0
 _memory = None
@@ -85,11 +88,13 @@ class Memory(CoreHoldings):
     def _raw(self, address, length):
         return bytes(self._raw_view(address, length))
 
-    def _raw_view(self, address, length):
+    def _raw_view(self, address, length, mapped=False):
         """The bytes at `address` as a writable memoryview, uncopied (a segment of a big heap is
         tens of MB, and a copy costs as much as the read): from the core file's mapping or the
-        live process's memory when those can serve them, else as gdb's read hands them over."""
-        if length > MAX_SINGLE_READ or length < 0:
+        live process's memory when those can serve them, else as gdb's read hands them over.
+        `mapped`: the inferior's mappings hold the whole range, so its length is no corrupted
+        size."""
+        if length < 0 or (length > MAX_SINGLE_READ and not mapped):
             raise HeapReadError(address, length, "refusing to read %#x bytes at once: the length "
                                 "came from a corrupted size" % length)
         if inferior_is_core():
@@ -101,9 +106,21 @@ class Memory(CoreHoldings):
         if view is not None:
             return view
         try:
-            return memoryview(self.inferior.read_memory(address, length)).cast("B")
+            if length <= _GDB_READ_PIECE:
+                return memoryview(self.inferior.read_memory(address, length)).cast("B")
+            return self._read_in_pieces(address, length)
         except (gdb.MemoryError, gdb.error, OverflowError, ValueError):
             raise HeapReadError(address, length, unreadable_reason()) from None
+
+    def _read_in_pieces(self, address, length):
+        """A long range through gdb's reads, piece by piece into one anonymous mapping: gdb
+        never holds more than a piece beside it."""
+        buffer = mmap.mmap(-1, length, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        view = memoryview(buffer)
+        for offset in range(0, length, _GDB_READ_PIECE):
+            piece = min(_GDB_READ_PIECE, length - offset)
+            view[offset:offset + piece] = self.inferior.read_memory(address + offset, piece)
+        return view
 
     def read_segment(self, start, length):
         """All `length` bytes at `start` in one read, kept for the rest of the stop."""
@@ -122,7 +139,7 @@ class Memory(CoreHoldings):
         if mapped_end is not None and start + length > mapped_end:
             raise HeapReadError(start, length, "%#x bytes asked, only %#x are mapped there" % (
                 length, max(mapped_end - start, 0)))
-        data = self._raw_view(start, length)
+        data = self._raw_view(start, length, mapped=mapped_end is not None)
         position = bisect.bisect_left(self._segment_starts, start)
         self._segment_starts.insert(position, start)
         self._segments.insert(position, (start, data))

@@ -7,7 +7,6 @@ size of mp_) and the mappings; a chain that cannot be followed records why on th
 
 from .. import constants as C
 from ..errors import HeapReadError
-from ..memory import cache
 from . import main_segments, problems
 from .objects import HeapSegment
 from .problems import HeapStop
@@ -89,7 +88,11 @@ class HeapSegmentFinder:
         if not sbrk_base or arena.top == self._initial_top(arena):
             return  # nothing has come from sbrk yet
         start = self.geometry.first_chunk_after(sbrk_base)
-        limit = self._segment_limit(start, start + cache.MAX_SINGLE_READ)
+        # The sbrk heap ends where its mapping does (a foreign sbrk can leave it longer than
+        # system_mem); only when the mappings are unknown does the allocator's count bound it.
+        limit = self.memory.mapped_end(start)
+        if limit is None:
+            limit = self._sbrk_heap_bound(arena, start)
         if limit <= start:
             self._note_heap_problem(arena, "mp_.sbrk_base %#x is not in mapped memory" % sbrk_base,
                                     HeapStop.SEGMENT, sbrk_base)
@@ -109,6 +112,16 @@ class HeapSegmentFinder:
             min(limit, start + arena.system_mem)
         arena.heaps.append(HeapSegment(None, start, end))
         self.noncontiguous_main = arena
+
+    @staticmethod
+    def _sbrk_heap_bound(arena, start):
+        """How far the sbrk heap may reach when the mappings do not say: the bytes the arena
+        got from the system (system_mem counts every sbrk'd byte), or top's end when top lies
+        in them and says more."""
+        bound = start + arena.system_mem
+        if start <= arena.top < bound:
+            bound = max(bound, arena.top + arena.top_size)
+        return bound
 
     def add_main_mmapped_segments(self, snap, arena):
         """Add the mmapped segments of a non-contiguous main arena (see main_segments.py): the
