@@ -12,8 +12,8 @@ DIFF_PROGRAMS := $(BUILD)/diff/trace_gen $(BUILD)/diff/replay $(BUILD)/diff/corr
 DIFF_CFLAGS := $(SAMPLE_CFLAGS) -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc \
 	-fno-builtin-realloc
 DIFF_PYTEST := PTM_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider
-DIFF_OPERATIONS ?= 8000
-DIFF_TUNABLE_SEEDS ?= 2
+DIFF_OPERATIONS ?= 5000
+DIFF_TUNABLE_SEEDS ?= 1
 
 ALL_TARGETS += $(DIFF_PROGRAMS)
 TEST_TARGETS += test-diff test-diff-tunables

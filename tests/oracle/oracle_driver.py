@@ -23,6 +23,10 @@ GLOBAL_MUTATIONS = {
     "arena-ring-loop": (["set var main_arena.next->next = main_arena.next"], "main_arena.next"),
     "tcache-count": (["set var tcache->counts[0] = 0xffff"], "tcache"),
     "n-mmaps": (["set var mp_.n_mmaps = mp_.n_mmaps - 1"], "&mp_"),
+    # The newest thread arena lies right after its first heap's heap_info.
+    "heap-info": (["set var ((heap_info *) ((char *) main_arena.next - sizeof (heap_info)))"
+                   "->mprotect_size = 0x1000"],
+                  "(char *) main_arena.next - sizeof (heap_info)"),
 }
 
 

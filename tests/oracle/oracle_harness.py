@@ -46,7 +46,7 @@ HEADER = 16
 PROGRAM_MUTATIONS = ["none", "busy", "zero-header", "size-grow", "size-garbage", "clear-prev-inuse",
                      "tcache-link", "tcache-cycle", "fastbin-link", "mmapped-size"]
 GLOBAL_MUTATIONS = ["mp-tcache-bins", "global-max-fast", "arena-ring-null", "arena-ring-loop",
-                    "tcache-count", "n-mmaps"]
+                    "tcache-count", "n-mmaps", "heap-info"]
 # Undamaged heaps read from kernel cores that lack memory: cut at a random offset, or dumped
 # with coredump_filter bits off.  Their truth is the record and the core's own program headers.
 CORE_KINDS = ["core-cut", "core-filter"]
@@ -72,6 +72,8 @@ def make_cases(seed, count, mutations=MUTATIONS, modes=("live", "core"), directo
         threads = chooser.choice([0, 1, 2, 2])
         if mutation == "arena-ring-loop":
             threads = max(threads, 2)
+        elif mutation == "heap-info":
+            threads = max(threads, 1)  # a thread arena, with a heap_info
         case = {"id": number, "seed": chooser.randrange(1, 1 << 30), "mutation": mutation,
                 "threads": threads, "modes": list(modes),
                 "record": str(pathlib.Path(directory) / ("case-%d" % number) / "record")}

@@ -10,7 +10,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 import oracle_harness  # noqa: E402
 
-CASES_PER_KIND = 4
+CASES_PER_KIND = 3
 # Damage the extension does not audit yet; strict, so a kind that starts passing must leave.
 NOT_AUDITED_YET = {}
 
