@@ -21,7 +21,7 @@ import gdb
 
 from ..errors import HeapError
 from ..memory import cache
-from . import allocator_absence, core_checks, elf_symbols, thread_locals
+from . import allocator_absence, core_checks, elf_symbols, release, thread_locals
 from .layouts import StructLayout
 
 _TYPE_NAMES = {
@@ -43,11 +43,13 @@ class Allocator:
 
     Attributes: `objfile`, `name` (its file name), `flavour` ("clone" or "glibc"), `layouts`
     ({"chunk", "state", "heap_info", "par", "tcache", "tcache_entry"} -> StructLayout),
-    `addresses` ({"main_arena", "mp_", ...} -> int; optional globals may be missing), and
-    `source` ("DWARF" or the manifest path)."""
+    `addresses` ({"main_arena", "mp_", ...} -> int; optional globals may be missing),
+    `source` ("DWARF" or the manifest path) and `release` (release.Release: which glibc it is,
+    or the clone built as)."""
 
-    def __init__(self, objfile, layouts, addresses, tls_reader, source):
-        """`tls_reader`: see thread_locals (read(name, thread), needs_selection)."""
+    def __init__(self, objfile, layouts, addresses, tls_reader, source, built_as=None):
+        """`tls_reader`: see thread_locals (read(name, thread), needs_selection); `built_as`:
+        the clone's recorded release, None to read it from the file."""
         self.objfile = objfile
         self.name = objfile.filename or "?"
         base = self.name.rsplit("/", 1)[-1]
@@ -56,10 +58,32 @@ class Allocator:
         self.addresses = addresses
         self._tls_reader = tls_reader
         self.source = source
+        self.release = built_as or release.of_glibc_file(objfile.filename) or \
+            release.inferred(layouts, addresses)
 
     def describe(self):
-        what = "glibc 2.36" if self.flavour == "glibc" else "ptmalloc clone"
+        version = str(self.release) if self.release.known else \
+            "release unknown, read as %s" % self.release
+        what = "glibc %s" % version if self.flavour == "glibc" else \
+            "ptmalloc clone (glibc %s)" % version
         return "%s in %s" % (what, self.name)
+
+    def global_address(self, name, function=False):
+        """Where the allocator's global `name` (a function when `function`) is, or None: at its
+        distance from main_arena in the file's .symtab, else through its debug info."""
+        table = _symbol_table(self.objfile)
+        arena_entry, entry = table.get(b"main_arena"), table.get(name.encode())
+        wanted = elf_symbols.STT_FUNC if function else elf_symbols.STT_OBJECT
+        if arena_entry is not None and entry is not None and entry[0] == wanted:
+            return self.addresses["main_arena"] - arena_entry[1] + entry[1]
+        symbol = _dwarf_symbol(self.objfile, name)
+        if symbol is None:
+            return None
+        try:
+            value = symbol.value()
+            return int(value.address if value.address is not None else value)
+        except (gdb.error, TypeError):
+            return None
 
     def thread_values(self):
         """[(gdb.InferiorThread, {"tcache": int or None, "thread_arena": int or None}, error)]
@@ -101,8 +125,9 @@ def _anchored_allocator(objfile):
     try:
         anchor = objfile.lookup_static_symbol(_TYPE_ANCHOR)
         anchor_address = int(anchor.value().address) if anchor is not None else None
-        members = {str(field.type): field.type for field in anchor.type.strip_typedefs().fields()} \
-            if anchor is not None else {}
+        anchor_fields = anchor.type.strip_typedefs().fields() if anchor is not None else []
+        members = {str(field.type): field.type for field in anchor_fields}
+        built_as = _recorded_release(anchor_fields)
     except (gdb.error, RuntimeError, TypeError):
         return None
     gdb_types = {key: members.get(type_name) for key, type_name in _TYPE_NAMES.items()}
@@ -119,7 +144,16 @@ def _anchored_allocator(objfile):
     tls = thread_locals.ThreadPointerTls.create(objfile, symbol_table, load_bias) or \
         _SymbolTls(objfile, symbol_table)
     layouts = {key: StructLayout.from_gdb_type(t) for key, t in gdb_types.items()}
-    return Allocator(objfile, layouts, addresses, tls, "DWARF")
+    return Allocator(objfile, layouts, addresses, tls, "DWARF", built_as)
+
+
+def _recorded_release(anchor_fields):
+    """The release the clone was built as, from its anchor's enum member glibc_release (the
+    build's GLIBC_VERSION); a clone from before that member is 2.36, the only release it was."""
+    member = next((field for field in anchor_fields if field.name == "glibc_release"), None)
+    if member is None:
+        return release.Release(2, 36)
+    return release.of_clone_constant(member.type.strip_typedefs().fields()[0].enumval)
 
 
 def _dwarf_allocator(objfile, arena_symbol):
@@ -284,7 +318,7 @@ def find_allocator():
         return _cached[1]
     found = None
     for objfile in _primary_objfiles():
-        if _plainly_not_an_allocator(objfile):
+        if _plainly_not_an_allocator(objfile) or _is_dynamic_linker(objfile):
             continue
         found = _anchored_allocator(objfile)
         if found is not None:
@@ -319,6 +353,15 @@ def _plainly_not_an_allocator(objfile):
     symbol_table = _symbol_table(objfile)
     return bool(symbol_table) and b"main_arena" not in symbol_table and \
         elf_symbols.defines_symbol(objfile.filename, "malloc") is False
+
+
+def _is_dynamic_linker(objfile):
+    """Whether the objfile is ld.so, known by the _rtld_global only it defines.  Up to glibc
+    2.31 it exports a malloc of its own, the minimal allocator it uses while it loads the
+    program; the loader comes after libc in the program's lookup scope, so the program's calls
+    bind to libc's malloc.  gdb lists the loader before libc, so it is passed over here."""
+    return bool(objfile.filename) and \
+        elf_symbols.defines_symbol(objfile.filename, "_rtld_global") is True
 
 
 def _undescribed_allocator(objfile):
