@@ -21,7 +21,7 @@ import gdb
 
 from ..errors import HeapError
 from ..memory import cache
-from . import allocator_absence, core_checks, elf_symbols, release, thread_locals
+from . import allocator_absence, core_checks, elf_symbols, hooks, release, thread_locals
 from .layouts import StructLayout
 
 _TYPE_NAMES = {
@@ -60,6 +60,7 @@ class Allocator:
         self.source = source
         self.release = built_as or release.of_glibc_file(objfile.filename) or \
             release.inferred(layouts, addresses)
+        self._hook_places = None
 
     def describe(self):
         version = str(self.release) if self.release.known else \
@@ -67,6 +68,12 @@ class Allocator:
         what = "glibc %s" % version if self.flavour == "glibc" else \
             "ptmalloc clone (glibc %s)" % version
         return "%s in %s" % (what, self.name)
+
+    def hook_places(self):
+        """[hooks.HookPlace] of its malloc hooks ([] from glibc 2.34 on), looked up once."""
+        if self._hook_places is None:
+            self._hook_places = hooks.places(self)
+        return self._hook_places
 
     def global_address(self, name, function=False):
         """Where the allocator's global `name` (a function when `function`) is, or None: at its

@@ -126,4 +126,5 @@ def _without_server(objfiles):
     if not objfiles:
         return _PREFIX + "gdb has no symbols for the program (no executable or core is loaded)"
     return (_PREFIX + "no loaded file defines malloc with ptmalloc's data (main_arena): need "
-            "libptmalloc (with debug info or a layout manifest) or glibc 2.36 with libc6-dbg")
+            "libptmalloc (with debug info or a layout manifest) or glibc 2.31, 2.36 or 2.41 "
+            "with libc6-dbg")
