@@ -76,21 +76,25 @@ class Allocator:
         return self._hook_places
 
     def global_address(self, name, function=False):
-        """Where the allocator's global `name` (a function when `function`) is, or None: at its
-        distance from main_arena in the file's .symtab, else through its debug info."""
+        """Where the allocator's global `name` (a function when `function`) is, or None.
+
+        Asked of gdb first: a program that names an exported variable itself (a hook, say)
+        holds a copy of it that the dynamic linker binds every library to (a copy relocation),
+        and gdb's symbol lookup follows it there; the file's .symtab, at the name's distance
+        from main_arena, would place the allocator's unused original."""
+        symbol = _dwarf_symbol(self.objfile, name)
+        if symbol is not None:
+            try:
+                value = symbol.value()
+                return int(value.address if value.address is not None else value)
+            except (gdb.error, TypeError):
+                pass
         table = _symbol_table(self.objfile)
         arena_entry, entry = table.get(b"main_arena"), table.get(name.encode())
         wanted = elf_symbols.STT_FUNC if function else elf_symbols.STT_OBJECT
-        if arena_entry is not None and entry is not None and entry[0] == wanted:
-            return self.addresses["main_arena"] - arena_entry[1] + entry[1]
-        symbol = _dwarf_symbol(self.objfile, name)
-        if symbol is None:
+        if arena_entry is None or entry is None or entry[0] != wanted:
             return None
-        try:
-            value = symbol.value()
-            return int(value.address if value.address is not None else value)
-        except (gdb.error, TypeError):
-            return None
+        return self.addresses["main_arena"] - arena_entry[1] + entry[1]
 
     def thread_values(self):
         """[(gdb.InferiorThread, {"tcache": int or None, "thread_arena": int or None}, error)]

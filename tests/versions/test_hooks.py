@@ -1,0 +1,80 @@
+"""The malloc hooks of glibc 2.31 (before 2.34): `heap` shows them, and `heap check` names one
+the program overwrote (rule malloc-hook), while the values glibc stores there at start-up
+(its initialising hooks) are no finding.  The program (free_hook.c) stops before and after it
+writes __free_hook, under glibc 2.31 and with the clone built as 2.31 preloaded; the hook's
+address is what gdb's own `print &__free_hook` says (the program's copy of it)."""
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "oracle"))
+
+import oracle_harness  # noqa: E402
+
+PROGRAM = oracle_harness.BUILD / "tests" / "versions" / "free_hook-2.31"
+MARK = "@@"
+
+
+def _session(allocator):
+    """{(stage, what): output} of `heap --json`, `heap check --json` and the hook's address at
+    each of the program's two stops."""
+    _program, settings = oracle_harness.ALLOCATORS[allocator]
+    commands = []
+    for stage in (1, 2):
+        commands += ["continue" if stage == 2 else "run"]
+        for what, command in (("heap", "heap --json"), ("check", "heap check --json"),
+                              ("text", "heap"),
+                              ("hook", "printf \"%#lx\\n\", (long)&__free_hook")):
+            commands += ["echo %s%d %s\\n" % (MARK, stage, what), command]
+    argv = [oracle_harness.GDB, "-nx", "-q", "-batch"] + settings + [
+        "-ex", "set pagination off", "-ex", "set width 0", "-ex", "set style enabled off",
+        "-ex", "source %s" % oracle_harness.LOADER, "-ex", "break hook_stop"]
+    for command in commands:
+        argv += ["-ex", command]
+    completed = subprocess.run(argv + [str(PROGRAM)], capture_output=True, text=True,
+                               timeout=120, check=False, env=dict(os.environ))
+    sections, key = {}, None
+    for line in completed.stdout.splitlines():
+        if line.startswith(MARK):
+            stage, what = line[len(MARK):].split()
+            key = (int(stage), what)
+            sections[key] = []
+        elif key is not None:
+            sections[key].append(line)
+    assert len(sections) == 8, completed.stdout[-2000:] + completed.stderr[-2000:]
+    return {key: "\n".join(lines) for key, lines in sections.items()}
+
+
+def _json(text):
+    return json.loads(next(line for line in text.splitlines() if line.startswith("{")))
+
+
+@pytest.mark.parametrize("allocator", ["glibc-2.31", "clone-2.31"])
+def test_an_overwritten_free_hook_is_named_and_glibcs_own_hooks_are_not(allocator):
+    assert PROGRAM.exists(), "run make test-versions"
+    out = _session(allocator)
+    before, after = _json(out[(1, "heap")]), _json(out[(2, "heap")])
+    assert before["allocator"]["release"] == "2.31"
+    hooks = {hook["name"]: hook for hook in before["hooks"]}
+    assert set(hooks) == {"__malloc_hook", "__free_hook", "__realloc_hook", "__memalign_hook",
+                          "__after_morecore_hook"}
+    # malloc has run, so __malloc_hook is cleared; no realloc or memalign has run yet.
+    assert hooks["__malloc_hook"]["value"] == 0
+    assert hooks["__realloc_hook"]["initial"] and hooks["__realloc_hook"]["value"]
+    assert hooks["__memalign_hook"]["initial"]
+    assert _json(out[(1, "check")])["ok"], out[(1, "check")]
+
+    hook_address = int(out[(2, "hook")].strip().splitlines()[-1], 16)
+    written = {hook["name"]: hook for hook in after["hooks"]}["__free_hook"]
+    assert written["address"] == hook_address
+    assert written["target"] == "hijacked_free" and not written["initial"]
+    check = _json(out[(2, "check")])
+    assert not check["ok"]
+    assert [(f["rule"], f["address"]) for f in check["findings"]] == \
+        [("malloc-hook", hook_address)], check["findings"]
+    assert "__free_hook" in check["findings"][0]["message"]
+    assert "[set: called instead of the allocator]" in out[(2, "text")]
