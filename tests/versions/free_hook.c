@@ -11,7 +11,11 @@
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
 /* Where the debugger stops; the stage says which. */
-__attribute__((noinline)) void hook_stop(int stage) { __asm__ volatile("" ::: "memory"); (void)stage; }
+__attribute__((noinline)) void hook_stop(int stage)
+{
+	__asm__ volatile("" ::: "memory");
+	(void)stage;
+}
 
 /* What an exploit would put there instead of system(). */
 __attribute__((noinline)) void hijacked_free(void *pointer, const void *caller)
