@@ -3,54 +3,19 @@ the program overwrote (rule malloc-hook), while the values glibc stores there at
 (its initialising hooks) are no finding.  The program (free_hook.c) stops before and after it
 writes __free_hook, under glibc 2.31 and with the clone built as 2.31 preloaded; the hook's
 address is what gdb's own `print &__free_hook` says (the program's copy of it)."""
-import json
-import os
-import pathlib
-import subprocess
-import sys
-
 import pytest
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "oracle"))
-
-import oracle_harness  # noqa: E402
+from release_session import json_of as _json
+from release_session import oracle_harness, run
 
 PROGRAM = oracle_harness.BUILD / "tests" / "versions" / "free_hook-2.31"
-MARK = "@@"
+AT_EACH_STOP = [("heap", "heap --json"), ("check", "heap check --json"), ("text", "heap"),
+                ("hook", "printf \"%#lx\\n\", (long)&__free_hook")]
 
 
 def _session(allocator):
-    """{(stage, what): output} of `heap --json`, `heap check --json` and the hook's address at
-    each of the program's two stops."""
-    _program, settings = oracle_harness.ALLOCATORS[allocator]
-    commands = []
-    for stage in (1, 2):
-        commands += ["continue" if stage == 2 else "run"]
-        for what, command in (("heap", "heap --json"), ("check", "heap check --json"),
-                              ("text", "heap"),
-                              ("hook", "printf \"%#lx\\n\", (long)&__free_hook")):
-            commands += ["echo %s%d %s\\n" % (MARK, stage, what), command]
-    argv = [oracle_harness.GDB, "-nx", "-q", "-batch"] + settings + [
-        "-ex", "set pagination off", "-ex", "set width 0", "-ex", "set style enabled off",
-        "-ex", "source %s" % oracle_harness.LOADER, "-ex", "break hook_stop"]
-    for command in commands:
-        argv += ["-ex", command]
-    completed = subprocess.run(argv + [str(PROGRAM)], capture_output=True, text=True,
-                               timeout=120, check=False, env=dict(os.environ))
-    sections, key = {}, None
-    for line in completed.stdout.splitlines():
-        if line.startswith(MARK):
-            stage, what = line[len(MARK):].split()
-            key = (int(stage), what)
-            sections[key] = []
-        elif key is not None:
-            sections[key].append(line)
-    assert len(sections) == 8, completed.stdout[-2000:] + completed.stderr[-2000:]
-    return {key: "\n".join(lines) for key, lines in sections.items()}
-
-
-def _json(text):
-    return json.loads(next(line for line in text.splitlines() if line.startswith("{")))
+    """The outputs at the program's two stops: before and after it writes __free_hook."""
+    return run(allocator, PROGRAM, [], "hook_stop", [AT_EACH_STOP, AT_EACH_STOP])
 
 
 @pytest.mark.parametrize("allocator", ["glibc-2.31", "clone-2.31"])
