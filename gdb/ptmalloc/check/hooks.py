@@ -4,6 +4,7 @@ to the function it hooks.  Writing `system` or a gadget into __free_hook or __ma
 the classic end of a heap exploit on those releases, so such a value is named, with what it
 points at.  A mixin of audit.Audit, which supplies `add` and `snap`."""
 
+from ..model import malloc_hooks
 from .findings import Rule
 
 # Who calls each hook, as glibc 2.31's entry points do.
@@ -18,7 +19,7 @@ _CALLED_BY = {
 
 class HookRules:
     def _check_hooks(self):
-        for hook in self.snap.hooks():
+        for hook in malloc_hooks.read(self.snap):
             if not hook.set_by_program:
                 continue
             pointed = " (%s)" % hook.target if hook.target else ""

@@ -1,6 +1,6 @@
 """`heap`: one screen about the whole heap."""
 
-from ..model import snapshot
+from ..model import malloc_hooks, snapshot
 from ..model.states import REPORT_ORDER
 from ..render import output
 from ..render.views import state_totals
@@ -22,7 +22,7 @@ Usage: heap [--json]
         totals, status = state_totals(snap)
         mmapped = snap.mmapped_chunks()
         mmapped_bytes = sum(chunk.size for chunk in mmapped)
-        hooks = snap.hooks()
+        hooks = malloc_hooks.read(snap)
         if args.json:
             output.write_json({
                 "allocator": {"file": snap.allocator.name, "flavour": snap.allocator.flavour,

@@ -30,12 +30,13 @@ class HookValue:
                 "initial": self.initial, "target": self.target}
 
 
-def read(allocator, memory):
-    """[HookValue] of the allocator's hooks ([] when its release calls none)."""
+def read(snap):
+    """[HookValue] of the snapshot allocator's hooks at its stop ([] from glibc 2.34 on, whose
+    malloc calls none)."""
     values = []
-    for place in allocator.hook_places():
+    for place in snap.allocator.hook_places():
         try:
-            value = memory.u64(place.address)
+            value = snap.memory.u64(place.address)
         except HeapReadError:
             value = None
         initial = bool(value) and value == place.initial

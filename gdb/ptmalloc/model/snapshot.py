@@ -16,7 +16,7 @@ from ..errors import HeapError, HeapReadError
 from ..memory import cache
 from ..target.allocator import find_allocator
 from ..target.geometry import Geometry
-from . import malloc_hooks, mmapped, native
+from . import mmapped, native
 from .arena_ring import ArenaRing
 from .free_lists import FreeLists
 from .heap_segments import HeapSegmentFinder
@@ -188,11 +188,6 @@ class HeapSnapshot:
                 except HeapReadError:
                     values[name] = None
         return values
-
-    def hooks(self):
-        """[malloc_hooks.HookValue] of the allocator's malloc hooks at this stop ([] from glibc
-        2.34 on, whose malloc calls none)."""
-        return malloc_hooks.read(self.allocator, self.memory)
 
     def position_of(self, address):
         """The BinPosition of the chunk header `address` in its first listing, or None."""
