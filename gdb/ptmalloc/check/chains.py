@@ -187,11 +187,14 @@ class ChainRules:
             except HeapReadError:
                 continue
             if found != key:
+                # Before 2.34 the key is the owning thread's tcache address, not tcache_key.
+                expected = "tcache_key" if self.geometry.tcache_key_is_random else \
+                    "its tcache's address %#x" % key
                 self.add(Rule.TCACHE_KEY, address,
-                         "chunk %#x in %s of %s has key %#x, not tcache_key: written after it "
+                         "chunk %#x in %s of %s has key %#x, not %s: written after it "
                          "was freed; a second free of it would not be seen as a double free" % (
                              address, place_name(ChunkState.TCACHE, chain), thread.label(),
-                             found))
+                             found, expected))
 
     def _check_tcache(self, thread):
         limit = self.snap.mp.get("tcache_count")

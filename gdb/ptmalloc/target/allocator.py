@@ -58,8 +58,8 @@ class Allocator:
         self.addresses = addresses
         self._tls_reader = tls_reader
         self.source = source
-        self.release = built_as or release.of_glibc_file(objfile.filename) or \
-            release.inferred(layouts, addresses)
+        self.release = built_as or release.of_file(objfile.filename, self.flavour == "clone") \
+            or release.inferred(layouts, addresses)
         self._hook_places = None
 
     def describe(self):
@@ -160,10 +160,10 @@ def _anchored_allocator(objfile):
 
 def _recorded_release(anchor_fields):
     """The release the clone was built as, from its anchor's enum member glibc_release (the
-    build's GLIBC_VERSION); a clone from before that member is 2.36, the only release it was."""
+    build's GLIBC_VERSION); None for a build from before that member (its banner may say)."""
     member = next((field for field in anchor_fields if field.name == "glibc_release"), None)
     if member is None:
-        return release.Release(2, 36)
+        return None
     return release.of_clone_constant(member.type.strip_typedefs().fields()[0].enumval)
 
 

@@ -1,12 +1,14 @@
 """Which glibc release the allocator is, and the malloc behaviour each release changed.
 
-The release is read, never guessed from what the types happen to contain:
+The release is read from the file, not guessed from what the types happen to contain:
 - glibc: the version banner every libc carries in its file ("GNU C Library (...) stable release
   version 2.31."), else the number in its file name (libc-2.31.so; 2.34 on name it libc.so.6
   only);
 - the clone: the constant its build records in DWARF (dwarf/types.c's anchor member
-  `glibc_release`, GLIBC_VERSION of allocator/version.h: 231 or 236); a clone built before that
-  member existed was always 2.36.
+  `glibc_release`, GLIBC_VERSION of allocator/version.h: 231 or 236), else (a stripped build)
+  the banner allocator/release.c puts in its file.
+Only when nothing says (a clone built before both) is the release taken from the layout, and
+marked unknown (`inferred`).
 
 What a release changed in malloc is stated once, in Release, from the release notes (and
 allocator/version.h, which names the same differences for the clone's build)."""
@@ -14,8 +16,10 @@ allocator/version.h, which names the same differences for the clone's build)."""
 import os
 import re
 
-# The banner's words before the version, as glibc's version.c prints them.
+# The banner's words before the version, as glibc's version.c prints them; and the clone's
+# (allocator/release.c), which a stripped build keeps too.
 _BANNER = re.compile(rb"GNU C Library [^\n\0]{0,200}? release version (\d+)\.(\d+)")
+_CLONE_BANNER = re.compile(rb"ptmalloc2 clone built as glibc release version (\d+)\.(\d+)")
 _FILE_NAME = re.compile(r"^libc-(\d+)\.(\d+)\.so$")
 # Past any glibc's rodata; a bound keeps a hostile file cheap.
 _MAX_READ = 64 << 20
@@ -65,11 +69,13 @@ class Release:
         return "Release(%d, %d)" % (self.major, self.minor)
 
 
-def of_glibc_file(path):
+def of_file(path, clone):
     """The Release of the libc (or a program with glibc linked in) at `path`, from its banner
-    or its file name; None when neither says."""
-    found = _cached_banner(path)
-    if found is None:
+    or its file name, or (`clone`) of the clone's file from its own banner; None when none
+    says."""
+    banners = _cached_banners(path)
+    found = banners[1] if clone else banners[0]
+    if found is None and not clone:
         match = _FILE_NAME.match(os.path.basename(path or ""))
         found = (int(match.group(1)), int(match.group(2))) if match else None
     return Release(*found) if found else None
@@ -91,22 +97,23 @@ def inferred(layouts, addresses):
     return Release(2, 30, known=False)
 
 
-def _cached_banner(path):
+def _cached_banners(path):
+    """(glibc's banner, the clone's banner) of the file, each (major, minor) or None."""
     try:
         status = os.stat(path)
     except (OSError, TypeError):
-        return None
+        return None, None
     key = (path, status.st_size, status.st_mtime_ns)
     if key not in _cache:
-        _cache[key] = _read_banner(path)
+        _cache[key] = _read_banners(path)
     return _cache[key]
 
 
-def _read_banner(path):
+def _read_banners(path):
     try:
         with open(path, "rb") as handle:
             data = handle.read(_MAX_READ)
     except OSError:
-        return None
-    match = _BANNER.search(data)
-    return (int(match.group(1)), int(match.group(2))) if match else None
+        return None, None
+    return tuple((int(match.group(1)), int(match.group(2))) if match else None
+                 for match in (_BANNER.search(data), _CLONE_BANNER.search(data)))
