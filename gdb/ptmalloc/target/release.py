@@ -73,8 +73,9 @@ def of_file(path, clone):
     """The Release of the libc (or a program with glibc linked in) at `path`, from its banner
     or its file name, or (`clone`) of the clone's file from its own banner; None when none
     says."""
-    banners = _cached_banners(path)
-    found = banners[1] if clone else banners[0]
+    glibc_banner, clone_banner = _cached_banners(path)
+    # A program with glibc linked in statically is no libc file, yet carries glibc's banner.
+    found = (clone_banner or glibc_banner) if clone else glibc_banner
     if found is None and not clone:
         match = _FILE_NAME.match(os.path.basename(path or ""))
         found = (int(match.group(1)), int(match.group(2))) if match else None
