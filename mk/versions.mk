@@ -39,14 +39,13 @@ $(VERSIONS_DIR)/heap_oracle-2.31: tests/oracle/heap_oracle.c $(BUILD)/glibc/2.31
 	@mkdir -p $(dir $@)
 	$(CC) $(SAMPLE_CFLAGS) -pthread $(GLIBC_2.31_COMPILE) $< -o $@ $(GLIBC_2.31_LINK)
 
-# A 2.31 program that overwrites __free_hook (tests/versions/test_hooks.py).  libpthread is kept
-# though it calls nothing there: in 2.31 gdb reads libc's thread-locals (the tcache) through
-# libthread_db, which works only with libpthread loaded.
+# A 2.31 program that overwrites __free_hook (tests/versions/test_hooks.py).  Single-threaded,
+# so libpthread is not loaded and gdb gets no libthread_db to read libc's thread-locals with:
+# the extension reads the tcache at the thread pointer instead (target/thread_locals.py).
 HOOK_PROGRAM := $(VERSIONS_DIR)/free_hook-2.31
 $(HOOK_PROGRAM): tests/versions/free_hook.c $(BUILD)/glibc/2.31/version
 	@mkdir -p $(dir $@)
-	$(CC) $(SAMPLE_CFLAGS) -pthread $(GLIBC_2.31_COMPILE) $< -o $@ -Wl,--no-as-needed \
-		$(GLIBC_2.31_LINK)
+	$(CC) $(SAMPLE_CFLAGS) $(GLIBC_2.31_COMPILE) $< -o $@ $(GLIBC_2.31_LINK)
 
 test-versions: $(VERSION_PROGRAMS) $(HOOK_PROGRAM) $(CLONE_2.31) $(HEAPWALK_LIBRARY)
 	PTM_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/versions

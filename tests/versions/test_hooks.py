@@ -24,6 +24,8 @@ def test_an_overwritten_free_hook_is_named_and_glibcs_own_hooks_are_not(allocato
     out = _session(allocator)
     before, after = _json(out[(1, "heap")]), _json(out[(2, "heap")])
     assert before["allocator"]["release"] == "2.31"
+    # Single-threaded without libpthread: no libthread_db, yet the tcache is read.
+    assert before["threads"][0]["tcache"] and not before["notes"], before["notes"]
     hooks = {hook["name"]: hook for hook in before["hooks"]}
     assert set(hooks) == {"__malloc_hook", "__free_hook", "__realloc_hook", "__memalign_hook",
                           "__after_morecore_hook"}

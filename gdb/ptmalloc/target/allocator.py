@@ -197,6 +197,7 @@ def _dwarf_allocator(objfile, arena_symbol):
     except (gdb.error, TypeError):
         raise HeapError("%s has no symbol main_arena" % objfile.filename) from None
     addresses = {"main_arena": arena_address}
+    tls.arena_address = arena_address
     for name in _GLOBALS:
         if name in addresses:
             continue
@@ -257,8 +258,24 @@ class _SymbolTls:
         self._symbol_table = symbol_table
         self.anchor = _dwarf_symbol(objfile, "tcache")
         self._symbols = {"tcache": self.anchor}
+        # Where main_arena is, which places the fallback's debug .symtab (set by the caller).
+        self.arena_address = None
+        self._fallback = None
 
     def read(self, name, thread):
+        try:
+            return self._read(name, thread)
+        except gdb.error:
+            # gdb reads glibc's TLS through libthread_db, which a glibc 2.31 program without
+            # libpthread never loads: then read at the thread pointer (thread_locals).
+            if self._fallback is None and self.arena_address is not None:
+                self._fallback = thread_locals.FsBaseTls.from_debug_file(
+                    self._objfile, "main_arena", self.arena_address) or False
+            if not self._fallback:
+                raise
+            return self._fallback.read(name, thread)
+
+    def _read(self, name, thread):
         if name != "tcache" and self.anchor is not None:
             address = _beside(self._symbol_table, "tcache", int(self.anchor.value().address),
                               name, elf_symbols.STT_TLS)
@@ -329,7 +346,10 @@ def find_allocator():
         return _cached[1]
     found = None
     for objfile in _primary_objfiles():
-        if _plainly_not_an_allocator(objfile) or _is_dynamic_linker(objfile):
+        # ld.so up to glibc 2.31 exports a malloc of its own, the minimal allocator it uses
+        # while loading; it comes after libc in the program's lookup scope (though gdb lists it
+        # first), so the program's calls bind to libc's malloc.
+        if _plainly_not_an_allocator(objfile) or elf_symbols.is_dynamic_linker(objfile.filename):
             continue
         found = _anchored_allocator(objfile)
         if found is not None:
@@ -364,15 +384,6 @@ def _plainly_not_an_allocator(objfile):
     symbol_table = _symbol_table(objfile)
     return bool(symbol_table) and b"main_arena" not in symbol_table and \
         elf_symbols.defines_symbol(objfile.filename, "malloc") is False
-
-
-def _is_dynamic_linker(objfile):
-    """Whether the objfile is ld.so, known by the _rtld_global only it defines.  Up to glibc
-    2.31 it exports a malloc of its own, the minimal allocator it uses while it loads the
-    program; the loader comes after libc in the program's lookup scope, so the program's calls
-    bind to libc's malloc.  gdb lists the loader before libc, so it is passed over here."""
-    return bool(objfile.filename) and \
-        elf_symbols.defines_symbol(objfile.filename, "_rtld_global") is True
 
 
 def _undescribed_allocator(objfile):

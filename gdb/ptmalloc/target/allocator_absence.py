@@ -61,7 +61,7 @@ def _is_dynamic_linker(objfile):
     """ld.so under any of its names (ld-linux-x86-64.so.2, 2.31's ld-2.31.so): the one file
     that defines _rtld_global."""
     return _base(objfile.filename).startswith("ld-linux") or \
-        _base(objfile.filename) == "ld.so" or _defines(objfile, "_rtld_global")
+        _base(objfile.filename) == "ld.so" or elf_symbols.is_dynamic_linker(objfile.filename)
 
 
 def _statically_linked_glibc(objfile):

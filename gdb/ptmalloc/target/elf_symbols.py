@@ -40,6 +40,12 @@ def defines_symbol(path, name):
     return None if found is None else name.encode() in found
 
 
+def is_dynamic_linker(path):
+    """Whether the file is ld.so, known by the _rtld_global only it defines, under any name
+    (ld-linux-x86-64.so.2, 2.31's ld-2.31.so)."""
+    return defines_symbol(path, "_rtld_global") is True
+
+
 def symbol_table(path, build_id):
     """{name as bytes: (symbol type, value), or None for a name defined more than once} of the
     file's .symtab, or {} when it has none (stripped), cannot be read, or its build-id is not
