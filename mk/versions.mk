@@ -47,5 +47,18 @@ $(HOOK_PROGRAM): tests/versions/free_hook.c $(BUILD)/glibc/2.31/version
 	@mkdir -p $(dir $@)
 	$(CC) $(SAMPLE_CFLAGS) $(GLIBC_2.31_COMPILE) $< -o $@ $(GLIBC_2.31_LINK)
 
-test-versions: $(VERSION_PROGRAMS) $(HOOK_PROGRAM) $(CLONE_2.31) $(HEAPWALK_LIBRARY)
+# The known-heap sample every_bin (samples/known/) against each release, for
+# tests/versions/test_known_sample.py.
+KNOWN_VERSION_PROGRAMS := $(foreach r,$(GLIBC_RELEASES),$(VERSIONS_DIR)/every_bin-$(r))
+$(VERSIONS_DIR)/every_bin-2.41: samples/known/every_bin.c samples/known/record.h $(BUILD)/glibc/2.41/version
+	@mkdir -p $(dir $@)
+	$(CC) $(SAMPLE_CFLAGS) -pthread $< -o $@ \
+		-Wl,--dynamic-linker=$(call GLIBC_ROOT,2.41)/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 \
+		-Wl,-rpath,$(call GLIBC_ROOT,2.41)/usr/lib/x86_64-linux-gnu
+$(VERSIONS_DIR)/every_bin-2.31: samples/known/every_bin.c samples/known/record.h $(BUILD)/glibc/2.31/version
+	@mkdir -p $(dir $@)
+	$(CC) $(SAMPLE_CFLAGS) -pthread $(GLIBC_2.31_COMPILE) $< -o $@ $(GLIBC_2.31_LINK)
+
+test-versions: $(VERSION_PROGRAMS) $(KNOWN_VERSION_PROGRAMS) $(HOOK_PROGRAM) $(CLONE_2.31) \
+		$(HEAPWALK_LIBRARY)
 	PTM_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/versions

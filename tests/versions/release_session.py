@@ -14,13 +14,16 @@ import oracle_harness  # noqa: E402
 MARK = "@@"
 
 
-def run(allocator, program, arguments, breakpoint, stops):
+def run(allocator, program, arguments, breakpoint, stops, core=None):
     """{(stop number from 1, name): output} for `stops`, a list (one per stop) of
-    [(name, gdb command)]."""
+    [(name, gdb command)]; with `core`, the one stop is that core file's."""
     _program, settings = oracle_harness.ALLOCATORS[allocator]
     commands = []
     for number, commands_at_stop in enumerate(stops, 1):
-        commands.append("run %s" % " ".join(arguments) if number == 1 else "continue")
+        if core is not None:
+            commands.append("core-file %s" % core)
+        else:
+            commands.append("run %s" % " ".join(arguments) if number == 1 else "continue")
         for name, command in commands_at_stop:
             commands += ["echo %s%d %s\\n" % (MARK, number, name), command]
     argv = [oracle_harness.GDB, "-nx", "-q", "-batch"] + settings + [
