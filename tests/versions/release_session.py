@@ -7,8 +7,11 @@ import pathlib
 import subprocess
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "oracle"))
+TESTS = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(TESTS / "oracle"))
+sys.path.insert(0, str(TESTS))
 
+import json_contract  # noqa: E402
 import oracle_harness  # noqa: E402
 
 MARK = "@@"
@@ -46,6 +49,7 @@ def run(allocator, program, arguments, breakpoint, stops, core=None):
     return {key: "\n".join(lines) for key, lines in sections.items()}
 
 
-def json_of(text):
-    """The JSON document a --json command printed."""
-    return json.loads(next(line for line in text.splitlines() if line.startswith("{")))
+def json_of(text, command):
+    """The JSON document `command` printed, held to the --json contract (docs/schema/)."""
+    value = json.loads(next(line for line in text.splitlines() if line.startswith("{")))
+    return json_contract.checked(command, value)

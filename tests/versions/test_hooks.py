@@ -22,7 +22,7 @@ def _session(allocator):
 def test_an_overwritten_free_hook_is_named_and_glibcs_own_hooks_are_not(allocator):
     assert PROGRAM.exists(), "run make test-versions"
     out = _session(allocator)
-    before, after = _json(out[(1, "heap")]), _json(out[(2, "heap")])
+    before, after = _json(out[(1, "heap")], "heap --json"), _json(out[(2, "heap")], "heap --json")
     assert before["allocator"]["release"] == "2.31"
     # Single-threaded without libpthread: no libthread_db, yet the tcache is read.
     assert before["threads"][0]["tcache"] and not before["notes"], before["notes"]
@@ -33,13 +33,13 @@ def test_an_overwritten_free_hook_is_named_and_glibcs_own_hooks_are_not(allocato
     assert hooks["__malloc_hook"]["value"] == 0
     assert hooks["__realloc_hook"]["initial"] and hooks["__realloc_hook"]["value"]
     assert hooks["__memalign_hook"]["initial"]
-    assert _json(out[(1, "check")])["ok"], out[(1, "check")]
+    assert _json(out[(1, "check")], "heap check --json")["ok"], out[(1, "check")]
 
     hook_address = int(out[(2, "hook")].strip().splitlines()[-1], 16)
     written = {hook["name"]: hook for hook in after["hooks"]}["__free_hook"]
     assert written["address"] == hook_address
     assert written["target"] == "hijacked_free" and not written["initial"]
-    check = _json(out[(2, "check")])
+    check = _json(out[(2, "check")], "heap check --json")
     assert not check["ok"]
     assert [(f["rule"], f["address"]) for f in check["findings"]] == \
         [("malloc-hook", hook_address)], check["findings"]

@@ -32,7 +32,7 @@ class _Run:
     """What known_heap's assertions read: `json` by command and the sample's `record`."""
 
     def __init__(self, outputs, record):
-        self.json = {name: json_of(outputs[(1, name)]) for name, _command in COMMANDS}
+        self.json = {name: json_of(outputs[(1, name)], command) for name, command in COMMANDS}
         self.record = record
 
 
