@@ -51,3 +51,16 @@ def test_extension_reads_the_release_heap_as_recorded(allocator, tmp_path):
                 for case, mode, problems in outcomes for problem in problems]
     assert len(outcomes) == sum(len(case["modes"]) for case in cases)
     assert not failures, "\n".join(failures[:10])
+
+
+def test_the_loaders_own_malloc_is_not_taken_for_the_allocator():
+    """2.31's ld.so exports a malloc of its own: stopped before libc is loaded, the extension
+    says so instead of naming the loader as an allocator it cannot read."""
+    program, settings = oracle_harness.ALLOCATORS["glibc-2.31"]
+    completed = subprocess.run(
+        [oracle_harness.GDB, "-nx", "-q", "-batch"] + settings +
+        ["-ex", "source %s" % oracle_harness.LOADER, "-ex", "starti", "-ex", "heap", str(program)],
+        capture_output=True, text=True, timeout=60, check=False)
+    said = completed.stdout + completed.stderr
+    assert "the C library is not loaded yet" in said, said[-1000:]
+    assert "served by" not in said
