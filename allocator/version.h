@@ -17,6 +17,13 @@
 #error "GLIBC_VERSION must be 231 or 236"
 #endif
 
+/* The release in words, for the banner in the file (release.c). */
+#if GLIBC_VERSION == 231
+#define GLIBC_RELEASE_TEXT "2.31"
+#else
+#define GLIBC_RELEASE_TEXT "2.36"
+#endif
+
 /* 2.32: singly linked lists (tcache next, fastbin fd) are stored XORed with their slot's page
    number, and every pointer taken from them is checked for 16-byte alignment first ("unaligned
    ... detected"). */

@@ -18,4 +18,7 @@ __attribute__((used)) static struct {
 	mbinptr bin_pointer;
 	mfastbinptr fastbin_pointer;
 	mstate state_pointer;
+	/* Which glibc this build is (version.h's GLIBC_VERSION, e.g. 231): the extension reads the
+	   release's rules (safe-linking, the tcache key, the hooks) from this constant. */
+	enum ptmalloc_glibc_release { PTMALLOC_GLIBC_RELEASE = GLIBC_VERSION } glibc_release;
 } ptmalloc_dwarf_type_anchor;

@@ -1,7 +1,8 @@
 # Other glibc releases beside the system's 2.36: Debian's 2.31 (bullseye, the seeds' glibc) and
 # 2.41 (trixie), fetched once from the archive into build/glibc/VERSION/root (with their debug
 # info) by tests/versions/fetch_glibc.sh, and the oracle's heap program built against each, run
-# by that release's own loader.  `make glibc-versions` fetches; `make test` runs test-versions.
+# by that release's own loader, plain and (2.31) with the clone built as 2.31 preloaded.
+# `make glibc-versions` fetches; `make test` runs test-versions.
 
 GLIBC_2.31 ?= 2.31-13+deb11u11
 GLIBC_2.41 ?= 2.41-12+deb13u5
@@ -38,5 +39,26 @@ $(VERSIONS_DIR)/heap_oracle-2.31: tests/oracle/heap_oracle.c $(BUILD)/glibc/2.31
 	@mkdir -p $(dir $@)
 	$(CC) $(SAMPLE_CFLAGS) -pthread $(GLIBC_2.31_COMPILE) $< -o $@ $(GLIBC_2.31_LINK)
 
-test-versions: $(VERSION_PROGRAMS) $(HEAPWALK_LIBRARY)
+# A 2.31 program that overwrites __free_hook (tests/versions/test_hooks.py).  Single-threaded,
+# so libpthread is not loaded and gdb gets no libthread_db to read libc's thread-locals with:
+# the extension reads the tcache at the thread pointer instead (target/thread_locals.py).
+HOOK_PROGRAM := $(VERSIONS_DIR)/free_hook-2.31
+$(HOOK_PROGRAM): tests/versions/free_hook.c $(BUILD)/glibc/2.31/version
+	@mkdir -p $(dir $@)
+	$(CC) $(SAMPLE_CFLAGS) $(GLIBC_2.31_COMPILE) $< -o $@ $(GLIBC_2.31_LINK)
+
+# The known-heap sample every_bin (samples/known/) against each release, for
+# tests/versions/test_known_sample.py.
+KNOWN_VERSION_PROGRAMS := $(foreach r,$(GLIBC_RELEASES),$(VERSIONS_DIR)/every_bin-$(r))
+$(VERSIONS_DIR)/every_bin-2.41: samples/known/every_bin.c samples/known/record.h $(BUILD)/glibc/2.41/version
+	@mkdir -p $(dir $@)
+	$(CC) $(SAMPLE_CFLAGS) -pthread $< -o $@ \
+		-Wl,--dynamic-linker=$(call GLIBC_ROOT,2.41)/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 \
+		-Wl,-rpath,$(call GLIBC_ROOT,2.41)/usr/lib/x86_64-linux-gnu
+$(VERSIONS_DIR)/every_bin-2.31: samples/known/every_bin.c samples/known/record.h $(BUILD)/glibc/2.31/version
+	@mkdir -p $(dir $@)
+	$(CC) $(SAMPLE_CFLAGS) -pthread $(GLIBC_2.31_COMPILE) $< -o $@ $(GLIBC_2.31_LINK)
+
+test-versions: $(VERSION_PROGRAMS) $(KNOWN_VERSION_PROGRAMS) $(HOOK_PROGRAM) $(CLONE_2.31) \
+		$(HEAPWALK_LIBRARY)
 	PTM_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/versions

@@ -1,4 +1,4 @@
-"""Heap inspector for the ptmalloc2 clone and glibc 2.36: a gdb extension (stdlib only).
+"""Heap inspector for the ptmalloc2 clone and glibc 2.31, 2.36 and 2.41: a gdb extension (stdlib only).
 
 Modules: target (which allocator, layouts from DWARF or a manifest), memory (bulk cached reads),
 geometry (every size, offset and rule of the allocator, from its types and mp_), states (chunk

@@ -20,6 +20,22 @@
 #define MAX_RECORDS 256
 #endif
 
+#if !__GLIBC_PREREQ(2, 33)
+/* Built against glibc 2.31 (tests/versions/): mallinfo2 came in 2.33; mallinfo's int fields
+   hold these small heaps' totals as well. */
+struct mallinfo2 {
+	size_t arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost;
+};
+static inline struct mallinfo2 mallinfo2(void)
+{
+	struct mallinfo info = mallinfo();
+	return (struct mallinfo2){(size_t)info.arena,   (size_t)info.ordblks,  (size_t)info.smblks,
+	                          (size_t)info.hblks,   (size_t)info.hblkhd,   (size_t)info.usmblks,
+	                          (size_t)info.fsmblks, (size_t)info.uordblks, (size_t)info.fordblks,
+	                          (size_t)info.keepcost};
+}
+#endif
+
 struct record {
 	void *pointer;
 	size_t request;

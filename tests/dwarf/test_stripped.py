@@ -202,7 +202,7 @@ def test_layout_path_chooses_the_manifest_and_says_when_none_matches(workdir):
     expected = no_manifest_message(library, build_id_of(library), nothing)
     assert out["none"] == expected
     assert out["none-again"] == expected
-    assert "Allocator: ptmalloc clone in %s (types from %s)" % (
+    assert "Allocator: ptmalloc clone (glibc 2.36) in %s (types from %s)" % (
         library, os.path.join(manifests, "libptmalloc.so.layout.json")) in out["found"]
     assert out["show"] == "Heap layout manifests are searched in: " + manifests
 

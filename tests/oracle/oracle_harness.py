@@ -124,6 +124,17 @@ def _other_glibc(release):
     return BUILD / "tests" / "versions" / ("heap_oracle-" + release), settings
 
 
+def _clone_as(release):
+    """heap_oracle built against glibc `release` with the clone built as that release
+    preloaded (build/libptmalloc-2.31.so, mk/allocator_2_31.mk)."""
+    program, settings = _other_glibc(release)
+    clone = BUILD / ("libptmalloc-%s.so" % release)
+    # Started without the shell, which runs on the system's glibc and cannot load a library
+    # built against another release.
+    return program, settings + ["-ex", "set startup-with-shell off",
+                                "-ex", "set environment LD_PRELOAD %s" % clone]
+
+
 # Each allocator the oracle runs under: the program's build and gdb's settings for it.
 ALLOCATORS = {
     "clone": (PROGRAM, ["-ex", "set environment LD_PRELOAD %s" % CLONE]),
@@ -131,6 +142,7 @@ ALLOCATORS = {
     "linked": (LINKED_PROGRAM, []),
     "glibc-2.31": _other_glibc("2.31"),
     "glibc-2.41": _other_glibc("2.41"),
+    "clone-2.31": _clone_as("2.31"),
 }
 
 

@@ -3,7 +3,7 @@
 A finding names the rule, the chunk, what is wrong in plain words, and the message the allocator
 will abort with when the program next touches the damage (None when glibc has no check there and
 the program would go on, or crash without a message).  Predictions for damage a free() would meet
-come from free_model, which replays glibc 2.36's free checks against the heap as it is.
+come from free_model, which replays the free checks of the allocator's glibc release against the heap as it is.
 
 Precision matters more than reach: a healthy heap (tcache and fastbin chunks that look in use,
 the tcache_perthread_struct chunk, fenceposts closing thread heaps, the main arena's initial top,
@@ -13,8 +13,8 @@ breaks, the rules that would only repeat the symptom further along are skipped.
 
 The Audit here collects what points at chunks and runs the rules, which live by concern in
 heap (segments and chunks), arena_bounds (heap_info, top, system_mem), membership (what bins
-list), chains (the lists themselves and the tcache) and allocator_globals (mp_,
-global_max_fast)."""
+list), chains (the lists themselves and the tcache), allocator_globals (mp_,
+global_max_fast) and hooks (the malloc hooks of glibc before 2.34)."""
 
 import collections
 import itertools
@@ -31,6 +31,7 @@ from .arena_bounds import ArenaBoundRules
 from .chains import ChainRules
 from .findings import Finding, Rule
 from .heap import HeapRules
+from .hooks import HookRules
 from .membership import MembershipRules
 from .mmapped_chunks import MmappedRules
 
@@ -40,7 +41,7 @@ _NEED_WHOLE_LISTS = {Rule.PREV_INUSE_CLEAR, Rule.TCACHE_COUNT, Rule.BINMAP}
 
 
 class Audit(ChunkOffsets, HeapRules, ArenaBoundRules, MembershipRules, ChainRules,
-            GlobalRules, MmappedRules):
+            GlobalRules, MmappedRules, HookRules):
     """One run of every rule over a HeapSnapshot; `findings` after `run()`."""
 
     def __init__(self, snap, thread=None):
@@ -107,6 +108,7 @@ class Audit(ChunkOffsets, HeapRules, ArenaBoundRules, MembershipRules, ChainRule
         self._collect_pointed()
         self.unbinned_pointed = self.pointed.keys() - self.snap.free_index.keys()
         self._check_globals()
+        self._check_hooks()
         self._check_mmapped()
         if self.snap.ring_break is not None:
             owner, why = self.snap.ring_break

@@ -52,26 +52,30 @@ class ChainRules:
             if kind == ChunkState.TCACHE:
                 # malloc never aborts on a looping tcache bin (its count bounds it); only a
                 # double free scans the bin, with a verdict that depends on the chunk freed.
+                outside = "aborts with \"free(): too many chunks detected in tcache\"" \
+                    if self.geometry.tcache_scan_bounded else \
+                    "hangs (glibc %s does not bound the scan)" % self.geometry.release
                 self.add(Rule.BIN_CYCLE, last,
                          "%s loops back (%s): a chunk freed twice or a forged link; malloc "
                          "hands the same chunk out again, freeing a chunk of the loop aborts "
-                         "with \"free(): double free detected in tcache 2\", a cached chunk "
-                         "outside it with \"free(): too many chunks detected in tcache\""
-                         % (name, problem), None)
+                         "with \"free(): double free detected in tcache 2\", freeing a cached "
+                         "chunk outside it %s" % (name, problem, outside), None)
                 return
             self.add(Rule.BIN_CYCLE, last,
                      "%s loops back (%s): a chunk freed twice" % (name, problem),
                      self.predict_free(last))
         elif stop is ListStop.MISALIGNED:
-            predicted = _UNALIGNED_ABORTS.get(kind)
+            # Only safe-linking (2.32) made malloc check what it takes from these lists.
+            predicted = _UNALIGNED_ABORTS.get(kind) if self.geometry.safe_linking else None
             if kind == ChunkState.TCACHE and chain.count is not None and \
                     len(chain.chunks) >= chain.count:
                 # malloc takes `count` entries; the link stored in the last of them becomes the
                 # bin's head with a count of 0, and is never taken.
                 predicted = None
-            self.add(Rule.BIN_POINTER, last,
-                     "%s: the link stored in chunk %#x decodes to a %s (safe-linking says it "
-                     "was overwritten after the free)" % (name, last, problem), predicted)
+            why = "safe-linking says it was overwritten after the free" \
+                if self.geometry.safe_linking else "no chunk is there: it was overwritten"
+            self.add(Rule.BIN_POINTER, last, "%s: the link stored in chunk %#x decodes to a %s "
+                     "(%s)" % (name, last, problem, why), predicted)
         elif last not in self.walked and len(chain.chunks) > 1:
             # The list led to something that is no chunk: the damage is the link that led
             # there, stored in the entry before it.
@@ -183,11 +187,14 @@ class ChainRules:
             except HeapReadError:
                 continue
             if found != key:
+                # Before 2.34 the key is the owning thread's tcache address, not tcache_key.
+                expected = "tcache_key" if self.geometry.tcache_key_is_random else \
+                    "its tcache's address %#x" % key
                 self.add(Rule.TCACHE_KEY, address,
-                         "chunk %#x in %s of %s has key %#x, not tcache_key: written after it "
+                         "chunk %#x in %s of %s has key %#x, not %s: written after it "
                          "was freed; a second free of it would not be seen as a double free" % (
                              address, place_name(ChunkState.TCACHE, chain), thread.label(),
-                             found))
+                             found, expected))
 
     def _check_tcache(self, thread):
         limit = self.snap.mp.get("tcache_count")

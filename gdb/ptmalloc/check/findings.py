@@ -11,6 +11,7 @@ class Rule(enum.StrEnum):
     ARENA_RING = "arena-ring"          # the ring of arenas does not lead back to main_arena
     MALLOC_PAR = "malloc-par"          # an mp_ field no tunable or mallopt call can set
     MAX_FAST = "max-fast"              # global_max_fast out of mallopt's range
+    MALLOC_HOOK = "malloc-hook"        # a hook (before 2.34) set to what glibc never stores there
     HEAP_LIST = "heap-list"            # an arena's list of heaps is incomplete
     HEAP_WALK = "heap-walk"            # a segment's walk does not end where it must
     HEAP_INFO = "heap-info"            # a heap_info header breaks what new_heap keeps

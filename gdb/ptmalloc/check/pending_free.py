@@ -50,7 +50,7 @@ class PendingFree:
         if self._carries_tcache_key(user_pointer):
             return Finding(Rule.DOUBLE_FREE, chunk,
                            "free(%#x) would free chunk %#x a second time: it still carries "
-                           "tcache_key, so it was freed into a tcache and not handed out "
+                           "the tcache key, so it was freed into a tcache and not handed out "
                            "since (no bin reaches it: its bin's links were changed); %s"
                            % (user_pointer, chunk, outcome.why), outcome.abort)
         for arena in snap.arenas:

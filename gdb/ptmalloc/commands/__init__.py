@@ -144,7 +144,7 @@ def invoke_safely(cmd, argv, run_by_python=False):
 
 
 class HeapPrefix(gdb.Command):
-    """Inspect the ptmalloc2 heap (the clone or glibc 2.36): arenas, chunks, bins, tcaches.
+    """Inspect the ptmalloc2 heap (the clone or glibc 2.31/2.36/2.41): arenas, chunks, bins, tcaches.
 
 Usage: heap [--json]   one-screen summary; see `help heap` subcommands below.
 Works on a live process and on a core file; every subcommand takes --json."""

@@ -20,8 +20,9 @@ PREV_INUSE and prev_size against the neighbour, that each free chunk is in exact
 in-use chunks in none, both directions of every doubly linked bin, sizes of fast and tcache
 chunks, tcache counts, safe-linked pointers, large-bin order and skip lists, the binmap, the top
 chunk, the NON_MAIN_ARENA bit and each arena's system_mem.  Each finding names the rule, the
-chunk, what is wrong, and the abort message glibc 2.36 (and the clone) will raise when the
-program next touches it.
+chunk, what is wrong, and the abort message the allocator's release (glibc 2.31, 2.36 or 2.41,
+or the clone) will raise when the program next touches it; before 2.34, a malloc hook set to
+something glibc never stores there is named too.
 
 --free EXPR also judges the call free(EXPR) before the program makes it: a double free (the chunk
 is in a bin, carries the tcache key, or was merged into top), an invalid pointer (interior, fake

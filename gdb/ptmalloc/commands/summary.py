@@ -1,6 +1,6 @@
 """`heap`: one screen about the whole heap."""
 
-from ..model import snapshot
+from ..model import malloc_hooks, snapshot
 from ..model.states import REPORT_ORDER
 from ..render import output
 from ..render.views import state_totals
@@ -22,10 +22,13 @@ Usage: heap [--json]
         totals, status = state_totals(snap)
         mmapped = snap.mmapped_chunks()
         mmapped_bytes = sum(chunk.size for chunk in mmapped)
+        hooks = malloc_hooks.read(snap)
         if args.json:
             output.write_json({
                 "allocator": {"file": snap.allocator.name, "flavour": snap.allocator.flavour,
-                              "types": snap.allocator.source},
+                              "types": snap.allocator.source,
+                              "release": str(snap.allocator.release)},
+                "hooks": [hook.to_json() for hook in hooks],
                 "arenas": [{"address": a.address, "main": a.is_main, "heaps": len(a.heaps),
                             "system_mem": a.system_mem, "top": a.top, "top_size": a.top_size,
                             "threads": [t.lwp for t in a.threads],
@@ -61,6 +64,10 @@ Usage: heap [--json]
                 out.line("  %-9s %8d chunks %12d bytes" % (paint.state(state), count, size))
         out.line("  %-9s %8d chunks %12d bytes (mp_.n_mmaps %s)" % (
             "mmapped", len(mmapped), mmapped_bytes, snap.mp.get("n_mmaps", "?")))
+        if hooks:
+            out.line(paint.title("Hooks:"))
+            for hook in hooks:
+                out.line("  %-21s %s" % (hook.name, _hook_text(hook, paint)))
         out.line(paint.title("Threads:"))
         names = {a.address: a.label() + " " + ("%#x" % a.address) for a in snap.arenas}
         for thread in snap.threads:
@@ -77,3 +84,13 @@ Usage: heap [--json]
 
 def _counted(count, one, many):
     return "%d %s" % (count, one if count == 1 else many)
+
+
+def _hook_text(hook, paint):
+    if hook.value is None:
+        return "unreadable"
+    if not hook.value:
+        return "NULL"
+    text = paint.address(hook.value) + (" (%s)" % hook.target if hook.target else "")
+    return text + ("  [glibc's initial hook: cleared by the first call]" if hook.initial else
+                   "  [set: called instead of the allocator]")

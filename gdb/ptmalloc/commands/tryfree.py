@@ -18,7 +18,7 @@ the abort message it would raise (double free, invalid pointer, invalid next siz
 where the chunk would go (tcache, fastbin, unsorted bin after merging, munmap).  Nothing in
 the inferior is changed and no function is called in it.
 
-The checks are glibc 2.36's, in its order: the mmapped path, pointer alignment and
+The checks are those of the allocator's glibc release, in its order: the mmapped path, pointer alignment and
 wrap-around, the minimum size, the tcache (double-free key and the bin's chain), the fastbin
 next-size and fasttop checks, then the top, next-size, PREV_INUSE and unlink checks of a
 normal free.  The command fails (non-zero in `gdb -batch`) when free would abort.

@@ -6,4 +6,5 @@ cached; finding the chunk at an address) built from arena_ring, heap_segments, f
 list_walk · scan, pass_one and resync (a segment's chunk walk, and where it resumes past damage)
 · native (the C helper) · main_segments (a non-contiguous main arena) · mmapped (chunks listed
 nowhere) · chunk_words (a chunk's links and words as the allocator reads them) · busy (arenas
-and threads caught inside the allocator) · unread (what a core kept a command from reading)."""
+and threads caught inside the allocator) · unread (what a core kept a command from reading) ·
+malloc_hooks (the hooks' values, glibc before 2.34)."""

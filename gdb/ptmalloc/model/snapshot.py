@@ -47,7 +47,7 @@ class HeapSnapshot:
         self._notes = []
         self._mmapped = None
         self.mp = mem.read_struct(self.layouts["par"], allocator.addresses["mp_"])
-        geometry = self.geometry = Geometry(self.layouts, self.mp, allocator.addresses)
+        geometry = self.geometry = Geometry(self.layouts, self.mp, allocator.release)
         self.fd_offset = geometry.fd_offset
         self.bk_offset = geometry.bk_offset
         self.size_offset = geometry.size_offset

@@ -1,10 +1,12 @@
-"""What glibc 2.36's free() would do with a pointer, decided from the heap as it is now.
+"""What glibc's free() would do with a pointer, decided from the heap as it is now.
 
 The audit predicts the abort a damaged heap will raise, and the most common "next touch" of a
 damaged chunk is a free: of the chunk itself (a double or invalid free) or of its neighbour (an
 overflow into the next header).  This module replays the checks of __libc_free and _int_free in
 their order, reading memory instead of writing it, and answers with the message the allocator
-would print, or None when free would go through (or would crash without a message).
+would print, or None when free would go through (or would crash without a message).  The
+checks are those of the allocator's release (the Geometry's): glibc 2.31's tcache scan has no
+bound and checks no alignment.
 
 The check order is the algorithm's, not glibc's code: documented in GLIBC-2.36-FACTS.md and the
 glibc manual's description of the integrity checks."""
@@ -126,12 +128,18 @@ class FreeModel(ChunkReader):
             count = 0
             seen = set()
             while entry:
-                if count >= limit or entry in seen:
+                if not geometry.tcache_scan_bounded and entry in seen:
+                    # Before 2.33 the scan has no bound: free() follows the loop for ever.
+                    return FreeOutcome(None, "its tcache bin %#x loops, and free()'s "
+                                       "double-free scan (unbounded in glibc %s) would follow "
+                                       "it for ever: the program hangs" % (size, geometry.release),
+                                       "tcache")
+                if geometry.tcache_scan_bounded and (count >= limit or entry in seen):
                     # A cycle keeps glibc counting until it passes the limit: the same abort.
                     return FreeOutcome("free(): too many chunks detected in tcache",
                                        "its tcache bin %#x holds more than %d entries"
                                        % (size, limit), "tcache")
-                if not geometry.is_aligned(entry):
+                if geometry.tcache_scan_bounded and not geometry.is_aligned(entry):
                     return FreeOutcome("free(): unaligned chunk detected in tcache 2",
                                        "its tcache bin %#x leads to the misaligned entry %#x"
                                        % (size, entry), "tcache")

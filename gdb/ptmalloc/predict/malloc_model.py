@@ -1,4 +1,4 @@
-"""What glibc 2.36's malloc() would do with a damaged bin, decided from the heap as it is now.
+"""What glibc's malloc() would do with a damaged bin, decided from the heap as it is now.
 
 free_model answers for the damage a free() meets; this module answers for the two places where
 malloc, not free, is the next touch of a broken list, and where glibc checks less than the list

@@ -21,7 +21,7 @@ import gdb
 
 from ..errors import HeapError
 from ..memory import cache
-from . import allocator_absence, core_checks, elf_symbols, thread_locals
+from . import allocator_absence, core_checks, elf_symbols, hooks, release, thread_locals
 from .layouts import StructLayout
 
 _TYPE_NAMES = {
@@ -43,11 +43,13 @@ class Allocator:
 
     Attributes: `objfile`, `name` (its file name), `flavour` ("clone" or "glibc"), `layouts`
     ({"chunk", "state", "heap_info", "par", "tcache", "tcache_entry"} -> StructLayout),
-    `addresses` ({"main_arena", "mp_", ...} -> int; optional globals may be missing), and
-    `source` ("DWARF" or the manifest path)."""
+    `addresses` ({"main_arena", "mp_", ...} -> int; optional globals may be missing),
+    `source` ("DWARF" or the manifest path) and `release` (release.Release: which glibc it is,
+    or the clone built as)."""
 
-    def __init__(self, objfile, layouts, addresses, tls_reader, source):
-        """`tls_reader`: see thread_locals (read(name, thread), needs_selection)."""
+    def __init__(self, objfile, layouts, addresses, tls_reader, source, built_as=None):
+        """`tls_reader`: see thread_locals (read(name, thread), needs_selection); `built_as`:
+        the clone's recorded release, None to read it from the file."""
         self.objfile = objfile
         self.name = objfile.filename or "?"
         base = self.name.rsplit("/", 1)[-1]
@@ -56,10 +58,43 @@ class Allocator:
         self.addresses = addresses
         self._tls_reader = tls_reader
         self.source = source
+        self.release = built_as or release.of_file(objfile.filename, self.flavour == "clone") \
+            or release.inferred(layouts, addresses)
+        self._hook_places = None
 
     def describe(self):
-        what = "glibc 2.36" if self.flavour == "glibc" else "ptmalloc clone"
+        version = str(self.release) if self.release.known else \
+            "release unknown, read as %s" % self.release
+        what = "glibc %s" % version if self.flavour == "glibc" else \
+            "ptmalloc clone (glibc %s)" % version
         return "%s in %s" % (what, self.name)
+
+    def hook_places(self):
+        """[hooks.HookPlace] of its malloc hooks ([] from glibc 2.34 on), looked up once."""
+        if self._hook_places is None:
+            self._hook_places = hooks.places(self)
+        return self._hook_places
+
+    def global_address(self, name, function=False):
+        """Where the allocator's global `name` (a function when `function`) is, or None.
+
+        Asked of gdb first: a program that names an exported variable itself (a hook, say)
+        holds a copy of it that the dynamic linker binds every library to (a copy relocation),
+        and gdb's symbol lookup follows it there; the file's .symtab, at the name's distance
+        from main_arena, would place the allocator's unused original."""
+        symbol = _dwarf_symbol(self.objfile, name)
+        if symbol is not None:
+            try:
+                value = symbol.value()
+                return int(value.address if value.address is not None else value)
+            except (gdb.error, TypeError):
+                pass
+        table = _symbol_table(self.objfile)
+        arena_entry, entry = table.get(b"main_arena"), table.get(name.encode())
+        wanted = elf_symbols.STT_FUNC if function else elf_symbols.STT_OBJECT
+        if arena_entry is None or entry is None or entry[0] != wanted:
+            return None
+        return self.addresses["main_arena"] - arena_entry[1] + entry[1]
 
     def thread_values(self):
         """[(gdb.InferiorThread, {"tcache": int or None, "thread_arena": int or None}, error)]
@@ -101,8 +136,9 @@ def _anchored_allocator(objfile):
     try:
         anchor = objfile.lookup_static_symbol(_TYPE_ANCHOR)
         anchor_address = int(anchor.value().address) if anchor is not None else None
-        members = {str(field.type): field.type for field in anchor.type.strip_typedefs().fields()} \
-            if anchor is not None else {}
+        anchor_fields = anchor.type.strip_typedefs().fields() if anchor is not None else []
+        members = {str(field.type): field.type for field in anchor_fields}
+        built_as = _recorded_release(anchor_fields)
     except (gdb.error, RuntimeError, TypeError):
         return None
     gdb_types = {key: members.get(type_name) for key, type_name in _TYPE_NAMES.items()}
@@ -119,7 +155,16 @@ def _anchored_allocator(objfile):
     tls = thread_locals.ThreadPointerTls.create(objfile, symbol_table, load_bias) or \
         _SymbolTls(objfile, symbol_table)
     layouts = {key: StructLayout.from_gdb_type(t) for key, t in gdb_types.items()}
-    return Allocator(objfile, layouts, addresses, tls, "DWARF")
+    return Allocator(objfile, layouts, addresses, tls, "DWARF", built_as)
+
+
+def _recorded_release(anchor_fields):
+    """The release the clone was built as, from its anchor's enum member glibc_release (the
+    build's GLIBC_VERSION); None for a build from before that member (its banner may say)."""
+    member = next((field for field in anchor_fields if field.name == "glibc_release"), None)
+    if member is None:
+        return None
+    return release.of_clone_constant(member.type.strip_typedefs().fields()[0].enumval)
 
 
 def _dwarf_allocator(objfile, arena_symbol):
@@ -152,6 +197,7 @@ def _dwarf_allocator(objfile, arena_symbol):
     except (gdb.error, TypeError):
         raise HeapError("%s has no symbol main_arena" % objfile.filename) from None
     addresses = {"main_arena": arena_address}
+    tls.arena_address = arena_address
     for name in _GLOBALS:
         if name in addresses:
             continue
@@ -212,8 +258,24 @@ class _SymbolTls:
         self._symbol_table = symbol_table
         self.anchor = _dwarf_symbol(objfile, "tcache")
         self._symbols = {"tcache": self.anchor}
+        # Where main_arena is, which places the fallback's debug .symtab (set by the caller).
+        self.arena_address = None
+        self._fallback = None
 
     def read(self, name, thread):
+        try:
+            return self._read(name, thread)
+        except gdb.error:
+            # gdb reads glibc's TLS through libthread_db, which a glibc 2.31 program without
+            # libpthread never loads: then read at the thread pointer (thread_locals).
+            if self._fallback is None and self.arena_address is not None:
+                self._fallback = thread_locals.FsBaseTls.from_debug_file(
+                    self._objfile, "main_arena", self.arena_address) or False
+            if not self._fallback:
+                raise
+            return self._fallback.read(name, thread)
+
+    def _read(self, name, thread):
         if name != "tcache" and self.anchor is not None:
             address = _beside(self._symbol_table, "tcache", int(self.anchor.value().address),
                               name, elf_symbols.STT_TLS)
@@ -290,7 +352,10 @@ def find_allocator():
         return _cached[1]
     found = None
     for objfile in _primary_objfiles():
-        if _plainly_not_an_allocator(objfile):
+        # ld.so up to glibc 2.31 exports a malloc of its own, the minimal allocator it uses
+        # while loading; it comes after libc in the program's lookup scope (though gdb lists it
+        # first), so the program's calls bind to libc's malloc.
+        if _plainly_not_an_allocator(objfile) or elf_symbols.is_dynamic_linker(objfile.filename):
             continue
         found = _anchored_allocator(objfile)
         if found is not None:
@@ -305,7 +370,7 @@ def find_allocator():
         if objfile.filename and elf_symbols.defines_symbol(objfile.filename, "malloc"):
             # This objfile wins the dynamic linker's binding of malloc: any later allocator
             # (glibc's main_arena, say) is not the one the program uses.
-            raise HeapError(allocator_absence.explain(objfile, _undescribed_allocator(objfile)))
+            raise HeapError(allocator_absence.explain(objfile))
     if found is None:
         raise HeapError(allocator_absence.explain())
     mismatch = core_checks.mismatch_of(found.objfile)
@@ -325,15 +390,3 @@ def _plainly_not_an_allocator(objfile):
     symbol_table = _symbol_table(objfile)
     return bool(symbol_table) and b"main_arena" not in symbol_table and \
         elf_symbols.defines_symbol(objfile.filename, "malloc") is False
-
-
-def _undescribed_allocator(objfile):
-    try:
-        from . import manifest
-        folders = ":".join(manifest.layout_dirs())
-    except ImportError:
-        folders = "?"
-    build_id = getattr(objfile, "build_id", None) or "none"
-    return ("no supported allocator found: malloc is served by %s, which has no debug info for "
-            "the heap types and no layout manifest with build-id %s in %s (see `set heap "
-            "layout-path`)" % (objfile.filename, build_id, folders))

@@ -16,7 +16,7 @@ import os
 
 import gdb
 
-from . import core_checks, elf_symbols
+from . import core_checks, elf_symbols, manifest
 
 # Allocators that replace malloc, told by the symbols only they define, or their file names.
 _OTHER_ALLOCATORS = (
@@ -58,7 +58,10 @@ def _is_glibc(objfile):
 
 
 def _is_dynamic_linker(objfile):
-    return _base(objfile.filename).startswith("ld-linux") or _base(objfile.filename) == "ld.so"
+    """ld.so under any of its names (ld-linux-x86-64.so.2, 2.31's ld-2.31.so): the one file
+    that defines _rtld_global."""
+    return _base(objfile.filename).startswith("ld-linux") or \
+        _base(objfile.filename) == "ld.so" or elf_symbols.is_dynamic_linker(objfile.filename)
 
 
 def _statically_linked_glibc(objfile):
@@ -66,9 +69,9 @@ def _statically_linked_glibc(objfile):
     return not _is_glibc(objfile) and _defines(objfile, "__libc_malloc")
 
 
-def explain(serving=None, undescribed=None):
+def explain(serving=None):
     """The message for "no supported allocator": `serving` is the objfile that serves malloc
-    when one was found without a way to describe it, `undescribed` the message for that case."""
+    when one was found without a way to describe it."""
     missing, why = core_checks.missing_libraries()
     objfiles = _primary_objfiles()
     for objfile in ([serving] if serving is not None else []) + objfiles:
@@ -106,8 +109,15 @@ def explain(serving=None, undescribed=None):
     mismatch = core_checks.mismatch_of(serving)
     if mismatch is not None:
         return _PREFIX + mismatch
-    return undescribed or _PREFIX + "malloc is served by %s, which cannot be described" % (
-        serving.filename)
+    return _undescribed(serving)
+
+
+def _undescribed(objfile):
+    """An allocator with neither DWARF for the heap types nor a manifest for its build-id."""
+    build_id = getattr(objfile, "build_id", None) or "none"
+    return (_PREFIX + "malloc is served by %s, which has no debug info for the heap types and no "
+            "layout manifest with build-id %s in %s (see `set heap layout-path`)" % (
+                objfile.filename, build_id, ":".join(manifest.layout_dirs())))
 
 
 def _without_server(objfiles):
@@ -123,4 +133,5 @@ def _without_server(objfiles):
     if not objfiles:
         return _PREFIX + "gdb has no symbols for the program (no executable or core is loaded)"
     return (_PREFIX + "no loaded file defines malloc with ptmalloc's data (main_arena): need "
-            "libptmalloc (with debug info or a layout manifest) or glibc 2.36 with libc6-dbg")
+            "libptmalloc (with debug info or a layout manifest) or glibc 2.31, 2.36 or 2.41 "
+            "with libc6-dbg")

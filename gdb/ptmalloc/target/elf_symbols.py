@@ -21,6 +21,7 @@ _SHT_DYNSYM = 11
 _SHN_UNDEF = 0
 _NT_GNU_BUILD_ID = 3
 STT_OBJECT = 1
+STT_FUNC = 2
 STT_TLS = 6
 _ELF_HEADER = struct.Struct("<16sHHIQQQIHHHHHH")
 _SECTION_HEADER = struct.Struct("<IIQQQQIIQQ")
@@ -37,6 +38,12 @@ def defines_symbol(path, name):
     """True/False when the file's .dynsym does/doesn't define `name`; None when unreadable."""
     found = _defined(path, _SHT_DYNSYM)
     return None if found is None else name.encode() in found
+
+
+def is_dynamic_linker(path):
+    """Whether the file is ld.so, known by the _rtld_global only it defines, under any name
+    (ld-linux-x86-64.so.2, 2.31's ld-2.31.so)."""
+    return defines_symbol(path, "_rtld_global") is True
 
 
 def symbol_table(path, build_id):

@@ -6,9 +6,11 @@ header's fields and size, the number of fastbins, bins, binmap words and tcache 
 width of their elements.  Whatever its state says is read from `mp_`: above all the size of a
 thread arena's heap, which the hugetlb tunable changes (a heap is `4 * mp_.hp_pagesize` bytes,
 and aligned to that, once `glibc.malloc.hugetlb` chose a huge page size; allocator/heap.c does
-the same).  The rest is the algorithm of glibc 2.36 on x86-64, which no type records: the flag
-bits of the size field, the bin indexing, safe-linking's shift.  Those are stated here and
-nowhere else, so nothing else in the extension knows a number about the allocator."""
+the same; 2.31's mp_ has no hp_pagesize, and its heaps are always 64 MiB).  The rest is the
+algorithm on x86-64, which no type records: the flag bits of the size field, the bin indexing,
+safe-linking's shift; and which release has which rule (safe-linking, the tcache key, the hooks)
+comes from the release the allocator is (target/release.py).  Those are stated here and nowhere
+else, so nothing else in the extension knows a number about the allocator."""
 
 import functools
 
@@ -83,11 +85,15 @@ class Geometry:
     `binmap_words`, `binmap_word_bits`.
     Tcache: `tcache_bin_count` and `tcache_count_size` (its counters' width), `tcache_next_offset`
     and `tcache_key_offset` (in a cached chunk's user data), `tcache_key_is_random` (2.34+: the
-    key is the word `tcache_key`, else the thread's tcache address).
-    Lists: `safe_linking` (tcache and fastbin links are stored xored with their slot's page).
+    key is the word `tcache_key`, else the thread's tcache address), `tcache_scan_bounded`
+    (2.33+: free's double-free scan stops past tcache_count entries and checks alignment).
+    Lists: `safe_linking` (2.32+: tcache and fastbin links are stored xored with their slot's
+    page, and malloc checks the alignment of what it takes from them).
+    Release: `release` (target.release.Release), `hooks_live` (before 2.34: __malloc_hook & co.
+    are called).
     Heaps: `page_size`, `heap_max_size` and `heap_alignment` (of a thread arena's heaps)."""
 
-    def __init__(self, layouts, mp, addresses):
+    def __init__(self, layouts, mp, release):
         chunk = layouts["chunk"]
         self.size_sz = chunk.fields["mchunk_size"].size
         self.prev_size_offset = chunk.offset("mchunk_prev_size")
@@ -139,10 +145,13 @@ class Geometry:
         self.tcache_next_offset = entry.offset("next") if entry is not None else 0
         self.tcache_key_offset = entry.offset("key") if entry is not None and entry.has("key") \
             else self.size_sz
-        # glibc 2.34 made the key a random word (tcache_key); safe-linking came in 2.32, and
-        # the extension knows no allocator between the two.
-        self.tcache_key_is_random = "tcache_key" in addresses
-        self.safe_linking = self.tcache_key_is_random
+        # What the release changed (target/release.py), from its version, not from which
+        # symbols happen to exist: 2.32 and 2.33 have safe-linking but a pointer as tcache key.
+        self.release = release
+        self.tcache_key_is_random = release.tcache_key_is_random
+        self.safe_linking = release.safe_linking
+        self.tcache_scan_bounded = release.tcache_scan_bounded
+        self.hooks_live = release.hooks_live
 
         self.page_size = 1 << _PAGE_SHIFT
         huge_page = mp.get("hp_pagesize") or 0

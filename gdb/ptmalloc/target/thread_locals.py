@@ -130,7 +130,7 @@ class ThreadPointerTls:
         return cls(places, load_bias + slot, addend)
 
     def read(self, name, thread):
-        pointer = _thread_pointer(thread)
+        pointer = self._pointer(thread)
         if pointer is None:
             raise HeapError("no thread handle (libthread_db is not in use)")
         if self._block_offset is None:
@@ -138,6 +138,45 @@ class ThreadPointerTls:
             self._block_offset = (stored - self._slot_addend) & C.MASK64
         address = (pointer + self._block_offset + self._places[name]) & C.MASK64
         return cache.current().u64(address)
+
+
+    def _pointer(self, thread):
+        return _thread_pointer(thread)
+
+
+class FsBaseTls(ThreadPointerTls):
+    """The same reads at the selected thread's $fs_base (its thread pointer on x86-64), for a
+    glibc whose TLS gdb cannot read: before 2.34 gdb reads libc's thread-locals through
+    libthread_db, which a program that does not load libpthread never gets.  The variables'
+    places in the TLS block come from the .symtab of libc's separate debug file."""
+
+    needs_selection = True
+
+    @classmethod
+    def from_debug_file(cls, objfile, anchor, anchor_address):
+        """The reader, placed by the global `anchor` at `anchor_address`; None when the debug
+        file has no .symtab with the variables, or the library no initial-exec GOT slot."""
+        build_id = getattr(objfile, "build_id", None)
+        debug_file = next((other.filename for other in gdb.objfiles()
+                           if getattr(other, "owner", None) is objfile and other.filename), None)
+        table = elf_symbols.symbol_table(debug_file, build_id) if debug_file else {}
+        anchor_entry = table.get(anchor.encode())
+        places = {name: table.get(name.encode()) for name in NAMES}
+        if anchor_entry is None or any(entry is None or entry[0] != elf_symbols.STT_TLS
+                                       for entry in places.values()):
+            return None
+        slots = elf_symbols.tls_offset_slots(objfile.filename, build_id)
+        if not slots:
+            return None
+        slot, addend = slots[0]
+        load_bias = anchor_address - anchor_entry[1]
+        return cls({name: entry[1] for name, entry in places.items()}, load_bias + slot, addend)
+
+    def _pointer(self, thread):
+        try:
+            return int(gdb.parse_and_eval("$fs_base")) & C.MASK64
+        except (gdb.error, RuntimeError):
+            return None
 
 
 def _thread_pointer(thread):
