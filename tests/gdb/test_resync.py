@@ -49,6 +49,20 @@ def test_user_data_that_looks_like_sizes_is_not_a_header():
     assert resync.resume_position(rules(words), positions[1], {top}) == positions[2]
 
 
+def test_a_stale_header_whose_successor_disowns_it_is_not_one():
+    # A chunk's data keeps an earlier free chunk's header whose size lands on top; top's
+    # PREV_INUSE is clear (the chunk before it is free) and its prev_size is that chunk's size,
+    # not the stale header's.  The walk resumes after the zeroed header, not at the stale one.
+    words, positions, top = segment([32, 96, 64, 48, 32])
+    stale = positions[1] + 4
+    words[stale], words[stale + 1] = 0x5a5a5a5a5a5a5a5a, (top - stale) * 8
+    words[top], words[top + 1] = 32, words[top + 1] & ~1
+    words[positions[2] + 1] = 0
+    checked = resync.ChainRules(words, 1, SIZE_MASK, 4, 2, 0, len(words), 0, 1)
+    assert resync.resume_position(checked, positions[1] + 1, {top}) == positions[3]
+    assert resync.resume_position(rules(words), positions[1] + 1, {top}) == stale
+
+
 def test_no_anchor_reached_gives_none():
     words, positions, _ = segment([32, 48])
     assert resync.resume_position(rules(words), positions[1], set()) is None

@@ -14,10 +14,14 @@ import bisect
 
 class ChainRules:
     """What a step of the walk may be, in words of 8 bytes from the segment's start: a size of
-    at least `min_words` and a multiple of `align_words`, a header on the alignment grid, and no
-    step past `limit`."""
+    at least `min_words` and a multiple of `align_words`, a header on the alignment grid, no
+    step past `limit`, and a next header that, when its `prev_inuse` bit says this chunk is
+    free, holds this chunk's size as its prev_size (word `prev_size_index` of a header).  A stale
+    header left in a chunk's data by an earlier chunk fails that last test far more often than
+    not: its successor was not written for it."""
 
-    def __init__(self, words, size_index, size_mask, min_words, align_words, grid, limit):
+    def __init__(self, words, size_index, size_mask, min_words, align_words, grid, limit,
+                 prev_size_index=0, prev_inuse=0):
         self.words = words
         self.size_index = size_index
         self.size_mask = size_mask
@@ -25,6 +29,8 @@ class ChainRules:
         self.align_words = align_words
         self.grid = grid
         self.limit = limit
+        self.prev_size_index = prev_size_index
+        self.prev_inuse = prev_inuse
 
     @classmethod
     def of_segment(cls, words, start, geometry):
@@ -32,7 +38,8 @@ class ChainRules:
         where user pointers are aligned, and no step leaves the segment."""
         return cls(words, geometry.size_offset >> 3, geometry.size_mask,
                    geometry.min_chunk_size >> 3, geometry.alignment >> 3,
-                   ((-start) % geometry.alignment) >> 3, len(words))
+                   ((-start) % geometry.alignment) >> 3, len(words),
+                   geometry.prev_size_offset >> 3, geometry.prev_inuse)
 
     def step(self, position):
         """The position of the next header, or None when this header's size cannot be one."""
@@ -43,7 +50,13 @@ class ChainRules:
         if size_words < self.min_words or size_words % self.align_words:
             return None
         following = position + size_words
-        return following if following <= self.limit else None
+        if following > self.limit:
+            return None
+        if self.prev_inuse and following + self.size_index < len(self.words) and \
+                not self.words[following + self.size_index] & self.prev_inuse and \
+                self.words[following + self.prev_size_index] != size_words << 3:
+            return None
+        return following
 
 
 def resume_position(rules, first, anchors):
