@@ -296,3 +296,11 @@ def require_variant(variant, sample="every_bin"):
 
 def gdb_available():
     return shutil.which(GDB) is not None
+
+
+def sample_run(runner, sample, source, variant):
+    """The runner's run of `sample` (skipped when that build is missing), with its chunks read."""
+    require_variant(variant, sample)
+    run = getattr(runner, source)(sample, variant)
+    assert run.json["chunks"] is not None, run.output[-3000:]
+    return run

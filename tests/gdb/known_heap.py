@@ -2,17 +2,7 @@
 big_sbrk) against its record: the same facts must hold whichever sample staged the heap, so they
 are written once here and each suite adds what is particular to its sample."""
 
-from conftest import require_variant
-
 HEADER = 16  # user pointer - chunk header
-
-
-def sample_run(runner, sample, source, variant):
-    """The runner's run of `sample` (skipped when that build is missing), with its chunks read."""
-    require_variant(variant, sample)
-    run = getattr(runner, source)(sample, variant)
-    assert run.json["chunks"] is not None, run.output[-3000:]
-    return run
 
 
 def main_arena(document):

@@ -5,8 +5,9 @@ glibc 2.36 and on the clone.  No bound of the extension's own may cut the heap s
 
 import pytest
 
+from conftest import sample_run
 from known_heap import (assert_recorded_chunk, assert_totals_match_mallinfo2, assert_walk_covers,
-                        main_arena, sample_run)
+                        main_arena)
 
 SAMPLE = "big_sbrk"
 VARIANTS = ("glibc", "preload")

@@ -4,8 +4,9 @@ against the sample's own record and mallinfo2, and the clone's heap equal to gli
 
 import pytest
 
+from conftest import sample_run
 from known_heap import (assert_recorded_chunk, assert_totals_match_mallinfo2, assert_walk_covers,
-                        chunks_inside, main_arena, sample_run)
+                        chunks_inside, main_arena)
 
 SAMPLE = "sbrk_blocked"
 VARIANTS = ("glibc", "preload")

@@ -12,7 +12,8 @@ class ArenaBoundRules:
         mp_.hp_pagesize), and nothing ever writes the pad of the zeroed mapping."""
         geometry = self.geometry
         info = segment.info
-        pagesize, size = info.get("pagesize"), info.get("size")
+        # Before glibc 2.35 heap_info has no pagesize: its heaps are of the system's pages.
+        pagesize, size = info.get("pagesize", geometry.page_size), info.get("size")
         protected, pad = info.get("mprotect_size"), info.get("pad")
         problems = []
         if pagesize is not None and (pagesize < geometry.page_size or pagesize & (pagesize - 1)):

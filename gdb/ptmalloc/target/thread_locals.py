@@ -53,18 +53,21 @@ def in_each_thread(probe):
     _thread_probe, _interrupted = probe, False
     try:
         # -c: a thread gdb cannot select (running, in non-stop mode) must not stop the others.
-        gdb.execute("thread apply all -q -c python import sys; sys.modules[%r]._run_probe()"
-                    % __name__, to_string=True)
+        printed = gdb.execute("thread apply all -q -c python import sys; "
+                              "sys.modules[%r]._run_probe()" % __name__, to_string=True)
     finally:
         _thread_probe = None
-    if _interrupted:
-        # -c took the Ctrl-C in one thread's probe for that thread's error and went on: the
-        # threads after it would be read, the one it hit would look unreadable.
+    if _interrupted or _PYTHON_FAILED in printed:
+        # -c took a Ctrl-C in one thread's probe (in it, or in the line that calls it) for that
+        # thread's error and went on: the thread it hit would look unreadable.  The probes
+        # catch every error of their own, so nothing else fails there.
         raise KeyboardInterrupt
 
 
 _thread_probe = None
 _interrupted = False
+# What gdb prints, and `thread apply -c` passes over, when a Python command raises.
+_PYTHON_FAILED = "Error while executing Python code."
 
 
 def _run_probe():
