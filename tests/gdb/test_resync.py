@@ -63,6 +63,19 @@ def test_a_stale_header_whose_successor_disowns_it_is_not_one():
     assert resync.resume_position(rules(words), positions[1] + 1, {top}) == stale
 
 
+def test_a_stale_header_that_calls_a_walked_chunk_free_with_another_size_is_not_one():
+    # A chunk's data keeps an earlier free chunk's header: PREV_INUSE clear, its prev_size the
+    # size the chunk before it had then.  The walk read that chunk with its size of now.
+    words, positions, top = segment([32, 96, 64, 48, 32])
+    stale = positions[1] + 4
+    words[stale], words[stale + 1] = 4 * 8, (top - stale) * 8
+    words[positions[2] + 1] = 0
+    checked = resync.ChainRules(words, 1, SIZE_MASK, 4, 2, 0, len(words), 0, 1)
+    walked = {positions[0]: 4, positions[1]: 12}
+    assert resync.resume_position(checked, positions[1] + 1, {top}, walked) == positions[3]
+    assert resync.resume_position(checked, positions[1] + 1, {top}) == stale
+
+
 def test_no_anchor_reached_gives_none():
     words, positions, _ = segment([32, 48])
     assert resync.resume_position(rules(words), positions[1], set()) is None

@@ -41,6 +41,16 @@ class ChainRules:
                    ((-start) % geometry.alignment) >> 3, len(words),
                    geometry.prev_size_offset >> 3, geometry.prev_inuse)
 
+    def agrees_with(self, position, walked):
+        """Whether the header at `position`, when it says the chunk before it is free, names as
+        that chunk one of `walked` ({position: size in words}) with its size, or none of them."""
+        if not self.prev_inuse or position + self.size_index >= len(self.words) or \
+                self.words[position + self.size_index] & self.prev_inuse:
+            return True
+        previous_words = self.words[position + self.prev_size_index] >> 3
+        known = walked.get(position - previous_words)
+        return known is None or known == previous_words
+
     def step(self, position):
         """The position of the next header, or None when this header's size cannot be one."""
         index = position + self.size_index
@@ -59,14 +69,17 @@ class ChainRules:
         return following
 
 
-def resume_position(rules, first, anchors):
+def resume_position(rules, first, anchors, walked=None):
     """The first position at or after `first`, on the grid, whose chain reaches an anchor (a set
     of positions), or None.  Every position is followed at most once over all candidates (what a
-    chain proved or refuted is remembered), so the search costs time linear in the gap."""
+    chain proved or refuted is remembered), so the search costs time linear in the gap.
+    `walked` ({position: size in words} of the headers the walk read before its break) refutes
+    a candidate that calls one of them free with another size."""
     proved = {}
     candidate = first + (rules.grid - first) % rules.align_words
     while candidate < rules.limit:
-        if _reaches_anchor(rules, candidate, anchors, proved):
+        if rules.agrees_with(candidate, walked or {}) and \
+                _reaches_anchor(rules, candidate, anchors, proved):
             return candidate
         candidate += rules.align_words
     return None
@@ -120,7 +133,9 @@ def resume_walk(rules, positions, fields, bad_row, anchors, follow):
             return walk
         passed = [row for row in range(bad_row) if positions[row] in anchors]
         search_from = _past_known_chunk(rules, positions[passed[-1] if passed else 0])
-        resume = resume_position(rules, search_from, anchors)
+        walked = {position: (field & rules.size_mask) >> 3
+                  for position, field in zip(positions[:bad_row], fields[:bad_row])}
+        resume = resume_position(rules, search_from, anchors, walked)
         if resume is None:
             if not walk.resumed:
                 return None
