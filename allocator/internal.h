@@ -52,6 +52,15 @@
 /* ---- global state (arena.c, tunables.c, tcache.c) ---- */
 extern struct malloc_state main_arena;
 extern struct malloc_par mp_;
+/* mp_ at start-up, the same in every release (the per-release globals.c place it). */
+#define MALLOC_PAR_DEFAULTS                                                                                  \
+	{                                                                                                    \
+		.trim_threshold = DEFAULT_TRIM_THRESHOLD, .top_pad = DEFAULT_TOP_PAD,                        \
+		.mmap_threshold = DEFAULT_MMAP_THRESHOLD, .arena_test = 8, .arena_max = 0,                   \
+		.n_mmaps_max = DEFAULT_MMAP_MAX, .tcache_bins = TCACHE_MAX_BINS,                             \
+		.tcache_max_bytes = MAX_TCACHE_SIZE, .tcache_count = TCACHE_FILL_COUNT,                      \
+		.tcache_unsorted_limit = 0,                                                                  \
+	}
 extern int perturb_byte;
 extern size_t narenas;
 extern mstate free_list;

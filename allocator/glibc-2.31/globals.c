@@ -37,18 +37,7 @@ int __libc_malloc_initialized ARENA_DATA = -1;
 size_t narenas ARENA_DATA = 1;
 static char glibc_data_between_narenas_and_mp[NARENAS_BEFORE_ARENA - MP_BEFORE_ARENA -
                                               sizeof(size_t)] ARENA_DATA __attribute__((used));
-struct malloc_par mp_ ARENA_DATA = {
-    .trim_threshold = DEFAULT_TRIM_THRESHOLD,
-    .top_pad = DEFAULT_TOP_PAD,
-    .mmap_threshold = DEFAULT_MMAP_THRESHOLD,
-    .arena_test = 8,
-    .arena_max = 0,
-    .n_mmaps_max = DEFAULT_MMAP_MAX,
-    .tcache_bins = TCACHE_MAX_BINS,
-    .tcache_max_bytes = MAX_TCACHE_SIZE,
-    .tcache_count = TCACHE_FILL_COUNT,
-    .tcache_unsorted_limit = 0,
-};
+struct malloc_par mp_ ARENA_DATA = MALLOC_PAR_DEFAULTS;
 static char glibc_data_between_mp_and_hooks[MP_BEFORE_ARENA - MEMALIGN_HOOK_BEFORE_ARENA -
                                             sizeof(struct malloc_par)] ARENA_DATA __attribute__((used));
 /* The first calls of malloc, realloc and memalign go through these and initialise malloc. */
