@@ -25,6 +25,16 @@ def _mmapped_header(mem, snap, address, end):
     return prev_size, size_field
 
 
+def _mapping_header(mem, snap, address, end):
+    """The size field of the chunk header that starts a mapping at `address` (prev_size 0, a
+    page-multiple size that fits before `end`), or None."""
+    header = _mmapped_header(mem, snap, address, end)
+    if header is None or header[0] != 0 or \
+            (header[1] & snap.geometry.size_mask) % snap.geometry.page_size:
+        return None
+    return header[1]
+
+
 def _memaligned_inside(mem, snap, mapping, mapping_size):
     """The header memalign() placed inside an mmapped chunk, or None.
 
@@ -110,15 +120,12 @@ def _covered_header(mem, snap, chunk, end):
     """An mmapped chunk header at a page boundary inside `chunk`, or None: a chunk whose size
     grew over the mapping after it hides that mapping's chunk.  Probed from the chunk's end
     back, where a size grown a little puts the covered header."""
-    geometry = snap.geometry
-    page = geometry.page_size
+    page = snap.geometry.page_size
     first = (chunk.address + page) & ~(page - 1)
     last = (chunk.address + chunk.size - 1) & ~(page - 1)
     lowest = max(first, last - (_MAX_COVER_PROBES - 1) * page)
     for address in range(last, lowest - 1, -page):
-        header = _mmapped_header(mem, snap, address, end)
-        if header is not None and header[0] == 0 and \
-                not (header[1] & geometry.size_mask) % page:
+        if _mapping_header(mem, snap, address, end) is not None:
             return address
     return None
 
@@ -128,14 +135,13 @@ def _walk_piece(mem, snap, address, end, found, stops):
     no chunk header is (other memory, or damage), add (address, end) to `stops` and stop."""
     geometry = snap.geometry
     while address + geometry.header_size <= end and len(found) < C.MAX_CHAIN_LENGTH:
-        header = _mmapped_header(mem, snap, address, end)
-        if header is None or header[0] != 0 or \
-                (header[1] & geometry.size_mask) % geometry.page_size:
+        size_field = _mapping_header(mem, snap, address, end)
+        if size_field is None:
             stops.append((address, end))
             return
-        size = header[1] & geometry.size_mask
+        size = size_field & geometry.size_mask
         aligned = _memaligned_inside(mem, snap, address, size)
-        found.append((aligned or Chunk(geometry, address, header[1], 0, ChunkState.IN_USE), end))
+        found.append((aligned or Chunk(geometry, address, size_field, 0, ChunkState.IN_USE), end))
         address += size
 
 
@@ -159,9 +165,7 @@ def _resume_past_stops(mem, snap, stops, found, result):
         probe = (address + page) & ~(page - 1)
         while probe + snap.geometry.header_size <= end and probes < _MAX_RESUME_PROBES:
             probes += 1
-            header = _mmapped_header(mem, snap, probe, end)
-            if header is not None and header[0] == 0 and \
-                    not (header[1] & snap.geometry.size_mask) % page:
+            if _mapping_header(mem, snap, probe, end) is not None:
                 known = len(found)
                 _walk_piece(mem, snap, probe, end, found, pending)
                 result.chunks += [chunk for chunk, _end in found[known:]]
