@@ -26,6 +26,7 @@ merge_and_file(mstate av, mchunkptr p, size_t size, mchunkptr next, size_t next_
 		set_head(p, size | PREV_INUSE);
 		av->top = p;
 		*merged = p;
+		NOTE_DESTINATION("top");
 		return size;
 	}
 
@@ -51,6 +52,7 @@ merge_and_file(mstate av, mchunkptr p, size_t size, mchunkptr next, size_t next_
 	set_head(p, size | PREV_INUSE);
 	set_foot(p, size);
 	*merged = p;
+	NOTE_DESTINATION("unsorted");
 	return size;
 }
 
@@ -73,6 +75,7 @@ static void free_to_fastbin(mstate av, mchunkptr p, size_t size, int have_lock)
 
 	free_perturb(chunk_to_mem(p), size - CHUNK_HDR_SZ);
 	__atomic_store_n(&av->have_fastchunks, 1, __ATOMIC_RELAXED);
+	NOTE_DESTINATION("fastbin");
 
 	unsigned int index = fastbin_index(size);
 	mfastbinptr *bin = fastbin(av, index);

@@ -15,6 +15,7 @@
 #include "chunk.h"
 #include "lock.h"
 #include "malloc_types.h"
+#include "predict_notes.h"
 #include "version.h"
 
 #define PTM_STRINGIFY_VALUE(x) #x
@@ -51,6 +52,12 @@
 
 /* ---- global state (arena.c, tunables.c, tcache.c) ---- */
 extern struct malloc_state main_arena;
+#if PTM_PREDICT_ENGINE
+/* In the prediction engine the main arena is the inferior's, at the inferior's address: bins and
+   chunks point into it there.  The engine sets the pointer before it runs a call. */
+extern struct malloc_state *predict_main_arena;
+#define main_arena (*predict_main_arena)
+#endif
 extern struct malloc_par mp_;
 /* mp_ at start-up, the same in every release (the per-release globals.c place it). */
 #define MALLOC_PAR_DEFAULTS                                                                                  \
@@ -276,6 +283,7 @@ static inline void tcache_put(mchunkptr chunk, size_t tc_idx)
 	entry->next = protect_pointer(&entry->next, tcache->entries[tc_idx]);
 	tcache->entries[tc_idx] = entry;
 	tcache->counts[tc_idx]++;
+	NOTE_DESTINATION("tcache");
 }
 static inline void *tcache_get(size_t tc_idx)
 {
@@ -285,6 +293,7 @@ static inline void *tcache_get(size_t tc_idx)
 	tcache->entries[tc_idx] = reveal_pointer(entry->next);
 	tcache->counts[tc_idx]--;
 	entry->key = 0;
+	NOTE_SOURCE("tcache");
 	return entry;
 }
 /* free()'s double-free scan, run when the chunk carries the tcache mark. */

@@ -23,12 +23,19 @@ static inline int lock_try(int *word)
 	return __atomic_compare_exchange_n(word, &expected, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
+#if PTM_PREDICT_ENGINE
+/* In the prediction engine a held lock belongs to a thread of the inferior, stopped: the engine
+   notes that the call would wait for it, and goes on as if that thread had let it go. */
+void predict_lock_held_elsewhere(int *word);
+static inline void lock_acquire_contended(int *word) { predict_lock_held_elsewhere(word); }
+#else
 /* The wait for a lock another thread holds: marked contended (2), so its release wakes us. */
 static inline void lock_acquire_contended(int *word)
 {
 	while (__atomic_exchange_n(word, 2, __ATOMIC_ACQUIRE) != 0)
 		futex_lock_wait(word);
 }
+#endif
 
 static inline void lock_acquire(int *word)
 {

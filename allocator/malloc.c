@@ -80,6 +80,7 @@ static void *fastbin_allocate(mstate av, size_t nb, size_t bytes, bool *served)
 		}
 	}
 	*served = true;
+	NOTE_SOURCE("fastbin");
 	return hand_out(victim, bytes);
 }
 
@@ -107,6 +108,7 @@ static void *smallbin_allocate(mstate av, size_t nb, size_t bytes)
 			tcache_put(spare, tc_idx);
 		}
 	}
+	NOTE_SOURCE("smallbin");
 	return hand_out(victim, bytes);
 }
 
@@ -231,6 +233,7 @@ static void *own_large_bin_allocate(mstate av, size_t nb, unsigned int index, si
 	if (victim != bin->bk && chunk_size_raw(victim) == chunk_size_raw(victim->fd))
 		victim = victim->fd;
 	unlink_chunk(av, victim);
+	NOTE_SOURCE("largebin");
 	return split_free_chunk(av, victim, size, nb, bytes, "malloc(): corrupted unsorted chunks", false);
 }
 
@@ -267,6 +270,7 @@ static void *binmap_allocate(mstate av, size_t nb, unsigned int index, size_t by
 		size_t size = chunk_size(victim);
 		malloc_assert(size >= nb, "_int_malloc", "(unsigned long) (size) >= (unsigned long) (nb)");
 		unlink_chunk(av, victim);
+		NOTE_SOURCE(in_smallbin_range(size) ? "smallbin" : "largebin");
 		return split_free_chunk(av, victim, size, nb, bytes, "malloc(): corrupted unsorted chunks 2",
 		                        in_smallbin_range(nb));
 	}
@@ -328,6 +332,7 @@ void *_int_malloc(mstate av, size_t bytes)
 				av->last_remainder = remainder;
 				remainder->bk = remainder->fd = unsorted_chunks(av);
 				finish_split(av, victim, nb, remainder, remainder_size);
+				NOTE_SOURCE("unsorted");
 				return hand_out(victim, bytes);
 			}
 
@@ -345,6 +350,7 @@ void *_int_malloc(mstate av, size_t bytes)
 					return_cached = true;
 					continue;
 				}
+				NOTE_SOURCE("unsorted");
 				return hand_out(victim, bytes);
 			}
 
@@ -395,6 +401,7 @@ void *_int_malloc(mstate av, size_t bytes)
 			av->top = remainder;
 			set_head(top, nb | PREV_INUSE | arena_flag(av));
 			set_head(remainder, (top_size - nb) | PREV_INUSE);
+			NOTE_SOURCE("top");
 			return hand_out(top, bytes);
 		}
 		if (__atomic_load_n(&av->have_fastchunks, __ATOMIC_RELAXED)) {
@@ -403,6 +410,7 @@ void *_int_malloc(mstate av, size_t bytes)
 			index = in_smallbin_range(nb) ? smallbin_index(nb) : largebin_index(nb);
 			continue;
 		}
+		NOTE_SOURCE("sysmalloc");
 		void *fresh = sysmalloc(nb, av);
 		if (fresh != NULL)
 			alloc_perturb(fresh, bytes);

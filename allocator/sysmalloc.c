@@ -83,6 +83,7 @@ static void *mmap_chunk_allocate(size_t nb, size_t page_size, int extra_flags)
 	set_prev_size(p, 0);
 	set_head(p, size | IS_MMAPPED);
 
+	NOTE_SOURCE("mmap");
 	raise_maximum_int(&mp_.max_n_mmaps, __atomic_add_fetch(&mp_.n_mmaps, 1, __ATOMIC_RELAXED));
 	raise_maximum_size(&mp_.max_mmapped_mem,
 	                   __atomic_add_fetch(&mp_.mmapped_mem, size, __ATOMIC_RELAXED));
@@ -387,6 +388,7 @@ void munmap_chunk(mchunkptr p)
 	uintptr_t block = mapping_of_chunk(p, &total_size, "munmap_chunk(): invalid pointer");
 	__atomic_sub_fetch(&mp_.n_mmaps, 1, __ATOMIC_RELAXED);
 	__atomic_sub_fetch(&mp_.mmapped_mem, total_size, __ATOMIC_RELAXED);
+	NOTE_DESTINATION("munmap");
 	/* A failed munmap leaves the block mapped; nothing better can be done. */
 	munmap((void *)block, total_size);
 }

@@ -1,0 +1,262 @@
+"""What free(), malloc(), realloc() or calloc() would do next, answered by the allocator's own code.
+
+The prediction engine (gdb/native/predict_engine.c, built as build/ptmalloc-predict-RELEASE)
+is the clone's C code in a program of its own.  It runs the call on a copy of the inferior's
+memory in a child process and asks this module for what it needs: the allocator's globals and
+the thread's thread-locals by name, the inferior's main_arena, and, while the call runs, each
+page it touches.  Nothing here knows malloc's algorithm; this module reads what is asked,
+serves pages, and hands back the engine's answer (docs/json.md, "Predictions").
+
+The inferior is never written and no code runs in it: the engine works on copies, in its own
+process."""
+
+import json
+import os
+import select
+import subprocess
+import time
+
+import gdb
+
+from .. import paths
+from ..errors import HeapError
+from ..memory import cache
+from ..memory.core_file import inferior_is_core
+from ..memory.core_regions import NOT_IN_CORE
+
+_ENGINE_NAME = "ptmalloc-predict-%s"
+# Releases the clone builds as, newest first: a release without an engine of its own is
+# answered by the newest older one, and the answer says so.
+_ENGINE_RELEASES = ((2, 36), (2, 31))
+_PAGE = 4096
+# The engine stops a call that runs away (a loop in a corrupted list) itself; this bounds the
+# whole conversation, page service included.
+_TIMEOUT = 60.0
+
+
+class PredictionError(HeapError):
+    """The engine could not be asked (missing, or it broke its side of the conversation)."""
+
+
+def engine_for(release):
+    """(path, release text, approximate) of the engine that answers for `release`."""
+    wanted = (release.major, release.minor)
+    for engine_release in _ENGINE_RELEASES:
+        if engine_release <= wanted:
+            break
+    else:
+        engine_release = _ENGINE_RELEASES[-1]
+    text = "%d.%d" % engine_release
+    name = _ENGINE_NAME % text
+    for folder in (paths.PACKAGE_DIR, os.path.join(paths.TREE_ROOT, "build")):
+        path = os.path.join(folder, name)
+        if os.access(path, os.X_OK):
+            return path, text, engine_release != wanted
+    raise PredictionError("the prediction engine %s is not built (make, or make prediction-engines)"
+                          % name)
+
+
+def predict(snap, thread, call, *arguments):
+    """The engine's answer (a dict, docs/json.md) to `call` ("free", "malloc", "realloc",
+    "calloc") with integer `arguments`, made by `thread` (a ThreadInfo, or None for a process
+    whose threads could not be read)."""
+    path, engine_release, approximate = engine_for(snap.allocator.release)
+    server = _PageServer(snap, thread)
+    command = [path, call] + ["%#x" % argument for argument in arguments]
+    answer = server.converse(command)
+    answer["engine"] = engine_release
+    answer["approximate"] = approximate
+    answer["thread"] = thread.num if thread is not None else None
+    return answer
+
+
+class _PageServer:
+    """One conversation with the engine: its questions answered from the inferior."""
+
+    def __init__(self, snap, thread):
+        self.snap = snap
+        self.thread = thread
+        self.allocator = snap.allocator
+        self.memory = cache.current()
+        self._live_maps = None
+
+    def converse(self, command):
+        try:
+            process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE)
+        except OSError as error:
+            raise PredictionError("cannot start the prediction engine: %s" % error) from None
+        try:
+            return self._serve(process, _LineReader(process.stdout.fileno()))
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            process.stdin.close()
+            process.stdout.close()
+            process.stderr.close()
+
+    def _serve(self, process, lines):
+        deadline = time.monotonic() + _TIMEOUT
+        while True:
+            line = lines.next(deadline)
+            if line is None:
+                complaint = process.stderr.read().decode("utf-8", "replace").strip()
+                raise PredictionError("the prediction engine stopped without an answer%s" % (
+                    ": " + complaint.splitlines()[-1] if complaint else ""))
+            word, _, rest = line.partition(" ")
+            if word == "result":
+                return json.loads(rest)
+            reply = self._answer(word, rest.split())
+            process.stdin.write(reply)
+            process.stdin.flush()
+
+    def _answer(self, word, fields):
+        if word == "page":
+            return self._page(int(fields[0], 16))
+        if word in ("global", "thread"):
+            value = self._global(fields[0], int(fields[1])) if word == "global" else \
+                self._thread_local(fields[0], int(fields[1]))
+            return b"none\n" if value is None else b"value " + value.hex().encode() + b"\n"
+        if word == "symbol":
+            address = self._symbol(fields[0])
+            return b"none\n" if address is None else b"at %#x\n" % address
+        if word == "engine":
+            self._check_reserved(fields)
+            return b""
+        if word == "single_threaded":
+            threads = len(gdb.selected_inferior().threads())
+            return b"yes\n" if threads <= 1 else b"no\n"
+        if word == "break":
+            end = self._program_break()
+            return b"none\n" if end is None else b"at %#x\n" % end
+        if word == "program_name":
+            name = os.path.basename(gdb.current_progspace().filename or "")
+            return b"name " + name.encode("utf-8", "replace") + b"\n"
+        raise PredictionError("the prediction engine asked something unknown: %s" % word)
+
+    # -- the allocator's state ----------------------------------------------------------------
+
+    def _global(self, name, size):
+        address = self.allocator.global_address(name)
+        if address is None:
+            address = _any_objfile_address(name)
+        if address is None:
+            return None
+        try:
+            return self.memory.read(address, size)
+        except HeapError:
+            return None
+
+    def _thread_local(self, name, size):
+        if self.thread is None:
+            return None
+        values = {"tcache": self.thread.tcache, "thread_arena": self.thread.arena}
+        if name not in values or self.thread.error:
+            return None
+        return (values[name] or 0).to_bytes(8, "little")[:size]
+
+    def _symbol(self, name):
+        if name in self.allocator.addresses:
+            return self.allocator.addresses[name]
+        return self.allocator.global_address(name, function=True)
+
+    def _program_break(self):
+        """The break, where the main arena's top ends while the arena is contiguous (sysmalloc
+        keeps it so); None when the main arena has left sbrk for mmap."""
+        main = self.snap.arenas[0]
+        if main.fields["flags"] & self.snap.geometry.noncontiguous_bit:
+            return None
+        return main.top + main.top_size
+
+    # -- memory -------------------------------------------------------------------------------
+
+    def _check_reserved(self, fields):
+        numbers = [int(field, 16) for field in fields[fields.index("reserved") + 1:]]
+        for low, high in zip(numbers[::2], numbers[1::2]):
+            for start, end in self._mappings():
+                if start < high and low < end:
+                    raise PredictionError(
+                        "the prediction engine cannot run: the inferior has memory at %#x-%#x, "
+                        "where the engine itself lives (%#x-%#x)" % (start, end, low, high))
+
+    def _mappings(self):
+        if inferior_is_core():
+            regions = self.memory.core_regions()
+            return [(segment.start, segment.end) for segment in regions.segments] if regions else []
+        return [(start, end) for start, end, _ in self._maps()]
+
+    def _maps(self):
+        """[(start, end, perms)] of the live process, read once per conversation."""
+        if self._live_maps is None:
+            self._live_maps = []
+            try:
+                with open("/proc/%d/maps" % gdb.selected_inferior().pid, encoding="utf-8") as maps:
+                    for line in maps:
+                        span, perms = line.split()[:2]
+                        start, end = (int(x, 16) for x in span.split("-"))
+                        self._live_maps.append((start, end, perms))
+            except OSError:
+                pass
+        return self._live_maps
+
+    def _page(self, address):
+        """The engine's page: a copy (writable in the inferior), read-only, absent (a real
+        fault), or unknown (a core that lacks it)."""
+        writable = self._writable(address)
+        if writable is None:
+            return b"absent\n"
+        try:
+            data = self.memory.read(address, _PAGE)
+        except HeapError as error:
+            reason = str(error)
+            if NOT_IN_CORE in reason:
+                return ("unknown page %#x is not in the core\n" % address).encode()
+            return b"absent\n"
+        return (b"copy\n" if writable else b"readonly\n") + data
+
+    def _writable(self, address):
+        """True, False (read-only), or None: the inferior has no readable page there."""
+        if inferior_is_core():
+            regions = self.memory.core_regions()
+            if regions is None:
+                return True
+            segment = regions.segment_of(address)
+            return None if segment is None else segment.writable
+        for start, end, perms in self._maps():
+            if start <= address < end:
+                return None if perms[0] != "r" else perms[1] == "w"
+        return None if self._maps() else True
+
+
+def _any_objfile_address(name):
+    """A global outside the allocator's file (libc's __libc_single_threaded for the clone)."""
+    try:
+        symbol = gdb.lookup_global_symbol(name)
+        if symbol is not None:
+            return int(symbol.value().address)
+        return int(gdb.parse_and_eval("(unsigned long) &'%s'" % name))
+    except (gdb.error, TypeError, ValueError):
+        return None
+
+
+class _LineReader:
+    """The engine's lines, read as they come, with a deadline (select, then os.read)."""
+
+    def __init__(self, descriptor):
+        self._descriptor = descriptor
+        self._pending = b""
+
+    def next(self, deadline):
+        """One line, or None when the engine has closed its side."""
+        while b"\n" not in self._pending:
+            remaining = deadline - time.monotonic()
+            ready = select.select([self._descriptor], [], [], max(remaining, 0))[0]
+            if not ready:
+                raise PredictionError("the prediction engine took longer than %d s" % _TIMEOUT)
+            chunk = os.read(self._descriptor, 1 << 16)
+            if not chunk:
+                return None
+            self._pending += chunk
+        line, _, self._pending = self._pending.partition(b"\n")
+        return line.decode("utf-8", "replace")
