@@ -23,7 +23,8 @@ DEFINITION_OF_COMMAND = {
     "bins": "bins", "tcachebins": "bins", "fastbins": "bins", "smallbins": "bins",
     "largebins": "bins", "unsortedbin": "bins", "tcache": "tcache", "top": "top",
     "top_chunk": "top", "mp": "mp", "vis": "vis", "vis_heap_chunks": "vis", "try-free": "try-free",
-    "try_free": "try-free", "check": "check",
+    "try_free": "try-free", "try-malloc": "try-malloc", "try_malloc": "try-malloc",
+    "try-realloc": "try-realloc", "try_realloc": "try-realloc", "check": "check",
 }
 
 

@@ -324,8 +324,16 @@ struct call {
 	const char *name;
 	uintptr_t pointer;
 	size_t size, count;
+	size_t repeat; /* how many times in a row (--repeat; malloc and calloc only) */
 };
 static struct call the_call;
+
+/* Words written into the copy before the call: the debugger's "what if" (find_fake_fast). */
+#define MAX_ASSUMPTIONS 16
+static struct {
+	uintptr_t address, word;
+} assumptions[MAX_ASSUMPTIONS];
+static size_t assumption_count;
 
 _Noreturn void predict_report_hook(const char *name, uintptr_t target)
 {
@@ -386,20 +394,32 @@ static _Noreturn void run_call(void)
 {
 	leave_only_the_engine();
 	program_invocation_short_name = program_name;
+	for (size_t i = 0; i < assumption_count; i++) {
+		*(volatile uintptr_t *)assumptions[i].address = assumptions[i].word;
+		struct page *page = find_page(page_floor(assumptions[i].address));
+		if (page != NULL && page->kind != PAGE_GONE) /* an assumption is no change of the call's */
+			memcpy(original_of(page), (void *)page->address, PAGE);
+	}
 	uintptr_t returned = 0;
-	switch (the_call.kind) {
-	case CALL_FREE:
-		predict_api_free((void *)the_call.pointer);
-		break;
-	case CALL_MALLOC:
-		returned = (uintptr_t)predict_api_malloc(the_call.size);
-		break;
-	case CALL_REALLOC:
-		returned = (uintptr_t)predict_api_realloc((void *)the_call.pointer, the_call.size);
-		break;
-	case CALL_CALLOC:
-		returned = (uintptr_t)predict_api_calloc(the_call.count, the_call.size);
-		break;
+	/* The same call again and again: the n-th malloc of a size is the one that reaches the n-th
+	   entry of its list.  The report says which call the child died in. */
+	for (size_t round = 1; round <= the_call.repeat; round++) {
+		report_pair("call", round, 0);
+		noted_source = noted_destination = NULL;
+		switch (the_call.kind) {
+		case CALL_FREE:
+			predict_api_free((void *)the_call.pointer);
+			break;
+		case CALL_MALLOC:
+			returned = (uintptr_t)predict_api_malloc(the_call.size);
+			break;
+		case CALL_REALLOC:
+			returned = (uintptr_t)predict_api_realloc((void *)the_call.pointer, the_call.size);
+			break;
+		case CALL_CALLOC:
+			returned = (uintptr_t)predict_api_calloc(the_call.count, the_call.size);
+			break;
+		}
 	}
 	report_pair("returned", returned, 0);
 	if (noted_source != NULL) {
@@ -440,6 +460,21 @@ static void start_child(void)
 /* ---- the parent: questions, the child, the answer ---- */
 static void read_call(int argc, char **argv)
 {
+	size_t repeat = 1;
+	for (;;) {
+		if (argc >= 4 && strcmp(argv[1], "--assume") == 0 && assumption_count < MAX_ASSUMPTIONS) {
+			assumptions[assumption_count].address = strtoul(argv[2], NULL, 0);
+			assumptions[assumption_count++].word = strtoul(argv[3], NULL, 0);
+			argc -= 3;
+			argv += 3;
+		} else if (argc >= 3 && strcmp(argv[1], "--repeat") == 0) {
+			repeat = strtoul(argv[2], NULL, 0);
+			argc -= 2;
+			argv += 2;
+		} else {
+			break;
+		}
+	}
 	if (argc >= 3 && strcmp(argv[1], "free") == 0)
 		the_call = (struct call){.kind = CALL_FREE, .name = "free", .pointer = strtoul(argv[2], NULL, 0)};
 	else if (argc >= 3 && strcmp(argv[1], "malloc") == 0)
@@ -451,9 +486,11 @@ static void read_call(int argc, char **argv)
 		the_call = (struct call){.kind = CALL_CALLOC, .name = "calloc",
 		                         .count = strtoul(argv[2], NULL, 0), .size = strtoul(argv[3], NULL, 0)};
 	else {
-		fprintf(stderr, "usage: %s free PTR | malloc SIZE | realloc PTR SIZE | calloc COUNT SIZE\n", argv[0]);
+		fprintf(stderr, "usage: ptmalloc-predict [--assume ADDRESS WORD]... [--repeat N] free PTR | "
+		                "malloc SIZE | realloc PTR SIZE | calloc COUNT SIZE\n");
 		exit(2);
 	}
+	the_call.repeat = (the_call.kind == CALL_MALLOC || the_call.kind == CALL_CALLOC) && repeat > 1 ? repeat : 1;
 }
 
 int main(int argc, char **argv)

@@ -181,6 +181,15 @@ void predict_send_result(const char *call, int status, int report_fd, int errors
 	else
 		fputs(", \"returns\": null", out);
 	fprintf(out, ", \"new_mapping\": %s", new_mapping ? "true" : "false");
+	/* The last "call N" line: which of the repeated calls the child was in when it ended. */
+	unsigned long calls = 0;
+	for (const char *line = report; *line; line = strchr(line, '\n') + 1) {
+		if (strncmp(line, "call ", 5) == 0)
+			calls = strtoul(line + 5, NULL, 16);
+		if (strchr(line, '\n') == NULL)
+			break;
+	}
+	fprintf(out, ", \"calls\": %lu", calls);
 	char *source = strcmp(call, "free") != 0 && returned_found ? find_word(report, "source") : NULL;
 	fputs(", \"from\": ", out);
 	put_string(out, source);

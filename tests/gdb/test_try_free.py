@@ -63,7 +63,7 @@ def test_predicted_destination_is_where_the_chunk_goes(tmp_path, variant):
     parts, stderr = _run(tmp_path, variant, "in_use")
     predicted = checked("heap try-free --json", json.loads(parts["json"].splitlines()[0]))
     assert predicted["ok"] is True and predicted["path"] == "tcache", predicted
-    assert "the chunk would go to the tcache" in parts["text"]
+    assert "the chunk goes to the tcache" in parts["text"]
     assert "free()" not in stderr
     after = checked("heap bins tcache --json", json.loads(parts["bins"].splitlines()[-1]))
     main_thread = after["tcache"][0]

@@ -61,7 +61,7 @@ class ArenaBoundRules:
         if end is not None and not problems and top + size != end:
             problems.append("it ends at %#x, not at the end of its heap %#x" % (top + size, end))
         if problems:
-            predicted = "malloc(): corrupted top size" if size > arena.system_mem else None
+            predicted = self.touches.top(arena)
             self.add(Rule.TOP_SIZE, top, "top chunk of %s %#x: %s" % (
                 arena.label(), arena.address, "; ".join(problems)), predicted)
         return bool(problems)

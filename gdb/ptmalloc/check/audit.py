@@ -1,9 +1,10 @@
 """The whole-heap audit behind `heap check`: every rule, each finding with its predicted abort.
 
-A finding names the rule, the chunk, what is wrong in plain words, and the message the allocator
-will abort with when the program next touches the damage (None when glibc has no check there and
-the program would go on, or crash without a message).  Predictions for damage a free() would meet
-come from free_model, which replays the free checks of the allocator's glibc release against the heap as it is.
+A finding names the rule, the chunk, what is wrong in plain words, the call that would next
+touch the damage, and what that call does: the message the allocator aborts with, a crash, or
+nothing (glibc has no check there and the program goes on).  The rules choose the call
+(predict/touches); the prediction engine, running the allocator's own code on a copy of the heap,
+says what it does.
 
 Precision matters more than reach: a healthy heap (tcache and fastbin chunks that look in use,
 the tcache_perthread_struct chunk, fenceposts closing thread heaps, the main arena's initial top,
@@ -23,9 +24,8 @@ from ..model import busy, unread
 
 from ..model.problems import HeapStop
 from ..model.states import ChunkState
-from ..predict.chunk_reads import ChunkOffsets
-from ..predict.free_model import FreeModel
-from ..predict.malloc_model import MallocModel
+from .chunk_offsets import ChunkOffsets
+from ..predict.touches import NextTouch, Touch
 from .allocator_globals import GlobalRules
 from .arena_bounds import ArenaBoundRules
 from .chains import ChainRules
@@ -47,8 +47,7 @@ class Audit(ChunkOffsets, HeapRules, ArenaBoundRules, MembershipRules, ChainRule
     def __init__(self, snap, thread=None):
         super().__init__(snap)
         self.findings = []
-        self.free_model = FreeModel(snap, thread)
-        self.malloc_model = MallocModel(snap)
+        self.touches = NextTouch(snap, thread)
         self.thread = thread
         # Every chunk a bin, a tcache or a thread's TLS points at: checked against the walk,
         # which records (arena address, size) of each one it meets.
@@ -70,7 +69,9 @@ class Audit(ChunkOffsets, HeapRules, ArenaBoundRules, MembershipRules, ChainRule
         self.unchecked = []
         self._cut_lists = None
 
-    def add(self, rule, address, message, predicted_abort=None):
+    def add(self, rule, address, message, predicted=None):
+        """`predicted`: the Touch (call) that next meets the damage, its resolved Outcome, or
+        None when no call meets it with a check."""
         key = (rule, address)
         if key in self.reported:
             return
@@ -81,7 +82,9 @@ class Audit(ChunkOffsets, HeapRules, ArenaBoundRules, MembershipRules, ChainRule
             self.not_checked(address, None, "[%s] cannot be checked: %s" % (rule, message))
             return
         self.reported.add(key)
-        self.findings.append(Finding(rule, address, message, predicted_abort))
+        if isinstance(predicted, Touch):
+            predicted = self.touches.resolve(predicted)
+        self.findings.append(Finding(rule, address, message, predicted))
 
     def _lists_cut_by_core(self):
         """Whether a bin or tcache list runs into memory the core lacks: a free chunk it would
@@ -102,7 +105,8 @@ class Audit(ChunkOffsets, HeapRules, ArenaBoundRules, MembershipRules, ChainRule
         return self.mem.u64(address)
 
     def predict_free(self, chunk):
-        return self.free_model.free(self.geometry.user_pointer(chunk)).abort
+        """The Outcome of freeing `chunk` now."""
+        return self.touches.resolve(self.touches.free(chunk))
 
     def run(self):
         self._collect_pointed()

@@ -9,9 +9,6 @@ from ..model.states import ChunkState
 from .findings import Rule
 from .places import place_name
 
-_UNALIGNED_ABORTS = {ChunkState.TCACHE: "malloc(): unaligned tcache chunk detected",
-                     ChunkState.FASTBIN: "malloc(): unaligned fastbin chunk detected 2"}
-
 
 class ChainRules:
     def _check_arena_links(self, arena):
@@ -20,16 +17,14 @@ class ChainRules:
                 self._chain_stopped(ChunkState.FASTBIN, chain, arena)
         if arena.unsorted is not None and arena.unsorted.chunks:
             self._check_double_links(arena, arena.unsorted,
-                                     "malloc(): unsorted double linked list corrupted")
+                                     self.touches.unsorted_scan(arena))
         for chain in arena.smallbins:
-            take = self.malloc_model.smallbin_take(chain)
-            self._check_double_links(arena, chain, take.abort, take.why)
-        filings = None
+            self._check_double_links(arena, chain,
+                                     self.touches.taking_from(ChunkState.SMALLBIN, chain, arena))
         for chain in arena.largebins:
-            if self._check_double_links(arena, chain, "corrupted double-linked list"):
-                if filings is None:
-                    filings = self.malloc_model.unsorted_filings(arena)
-                self._check_large_order(chain, filings.get(chain.index))
+            if self._check_double_links(arena, chain, self.touches.taking_from(
+                    ChunkState.LARGEBIN, chain, arena)):
+                self._check_large_order(arena, chain)
 
     def _check_binmap(self, arena):
         binmap = arena.fields.get("binmap")
@@ -65,13 +60,8 @@ class ChainRules:
                      "%s loops back (%s): a chunk freed twice" % (name, problem),
                      self.predict_free(last))
         elif stop is ListStop.MISALIGNED:
-            # Only safe-linking (2.32) made malloc check what it takes from these lists.
-            predicted = _UNALIGNED_ABORTS.get(kind) if self.geometry.safe_linking else None
-            if kind == ChunkState.TCACHE and chain.count is not None and \
-                    len(chain.chunks) >= chain.count:
-                # malloc takes `count` entries; the link stored in the last of them becomes the
-                # bin's head with a count of 0, and is never taken.
-                predicted = None
+            # The entry whose link is bad is the last walked; the call after it reads the link.
+            predicted = self.touches.taking_from(kind, chain, owner, reach=len(chain.chunks))
             why = "safe-linking says it was overwritten after the free" \
                 if self.geometry.safe_linking else "no chunk is there: it was overwritten"
             self.add(Rule.BIN_POINTER, last, "%s: the link stored in chunk %#x decodes to a %s "
@@ -86,12 +76,12 @@ class ChainRules:
         else:
             self.add(Rule.BIN_POINTER, last, "%s: the walk stopped: %s" % (name, problem))
 
-    def _check_double_links(self, arena, chain, predicted, consequence=None):
-        """fd and bk agree both ways around the circular list; True when they do.  `consequence`
-        says what the next malloc from the bin would do with the damage, when that is known."""
+    def _check_double_links(self, arena, chain, predicted):
+        """fd and bk agree both ways around the circular list; True when they do.  `predicted`:
+        the Touch that next takes from the list."""
         head = chain.head
         name = place_name(chain.kind, chain)
-        suffix = "; " + consequence if consequence else ""
+        suffix = ""
         previous = head
         members = chain.chunks + ([head] if chain.complete else [])
         for position, address in enumerate(members):
@@ -136,10 +126,10 @@ class ChainRules:
         except HeapReadError:
             return False
 
-    def _check_large_order(self, chain, filing=None):
+    def _check_large_order(self, arena, chain):
         """Sizes never grow along fd; the nextsize skip list links the first chunk of each size.
         A broken skip list is next touched by the unsorted scan when it files a chunk into this
-        bin (`filing`, what that would do), else by unlink when malloc takes a chunk out."""
+        bin, else by unlink when malloc takes a chunk out."""
         sizes = []
         for address in chain.chunks:
             try:
@@ -163,16 +153,14 @@ class ChainRules:
             except HeapReadError:
                 return
             if forward != want_next or backward != want_prev:
-                if filing is not None:
-                    predicted, consequence = filing.abort, filing.why
-                else:
-                    predicted = "corrupted double-linked list (not small)"
-                    consequence = "taking a chunk of this group out of the bin unlinks it"
+                scan = self.touches.resolve(self.touches.unsorted_scan(arena))
+                predicted = scan if scan.meets_a_check() else self.touches.taking_from(
+                    ChunkState.LARGEBIN, chain, arena)
                 self.add(Rule.LARGEBIN_SKIPLIST, address,
                          "large bin %d: chunk %#x starts a size group but its fd_nextsize/"
-                         "bk_nextsize are %#x/%#x, not %#x/%#x; %s" % (
-                             chain.index, address, forward, backward, want_next, want_prev,
-                             consequence), predicted)
+                         "bk_nextsize are %#x/%#x, not %#x/%#x" % (
+                             chain.index, address, forward, backward, want_next, want_prev),
+                         predicted)
                 return
 
     def _check_tcache_keys(self, thread, chain, key):

@@ -39,7 +39,8 @@ class Rule(enum.StrEnum):
     BINMAP = "binmap"
     TCACHE_COUNT = "tcache-count"
     TCACHE_KEY = "tcache-key"
-    # heap check --free and --leaks
+    # heap check --free, --next and --leaks
+    NEXT_CALL = "next-call"            # the call --next names would abort or crash
     DOUBLE_FREE = "double-free"
     INVALID_FREE = "invalid-free"
     OVERLAP = "overlap"
@@ -49,21 +50,25 @@ class Rule(enum.StrEnum):
 class Finding:
     """`rule` (a Rule), `address` (the chunk or structure), `message` (one line),
     `predicted_abort` (what the allocator will abort with when the program next touches the
-    damage; None when it will not abort), and `unreliable` (why the finding may be a thread's
-    call in progress rather than damage, model/busy.py; None when it is not)."""
+    damage; None when it will not abort), `next_touch` (the predict/touches Outcome of the call
+    that next meets the damage, None when none was simulated), and `unreliable` (why the
+    finding may be a thread's call in progress rather than damage, model/busy.py; None when it
+    is not)."""
 
-    __slots__ = ("rule", "address", "message", "predicted_abort", "unreliable")
+    __slots__ = ("rule", "address", "message", "predicted_abort", "next_touch", "unreliable")
 
-    def __init__(self, rule, address, message, predicted_abort=None):
+    def __init__(self, rule, address, message, next_touch=None):
         self.rule = rule
         self.address = address
         self.message = message
-        self.predicted_abort = predicted_abort
+        self.next_touch = next_touch
+        self.predicted_abort = next_touch.abort if next_touch is not None else None
         self.unreliable = None
 
     def to_json(self):
         document = {"rule": self.rule, "address": self.address, "message": self.message,
-                    "predicted_abort": self.predicted_abort}
+                    "predicted_abort": self.predicted_abort,
+                    "next_touch": self.next_touch.to_json() if self.next_touch else None}
         if self.unreliable:
             document["unreliable"] = self.unreliable
         return document

@@ -108,7 +108,7 @@ class HeapRules:
         predicted = None
         if previous is not None and previous.state == ChunkState.IN_USE:
             predicted = self.predict_free(previous.address)
-        if predicted is None:
+        if predicted is None or not predicted.meets_a_check():
             predicted = self.predict_free(address)
         self.add(Rule.CHUNK_SIZE, address,
                  "chunk at %#x has %s: not a valid chunk size inside its heap (%s); the chunk "
@@ -154,8 +154,9 @@ class HeapRules:
         if chunk.size_field & geometry.prev_inuse:
             if previous is not None and previous.state in BINNED and \
                     previous.address not in self.suspect:
-                predicted = "malloc(): invalid next->prev_inuse (unsorted)" \
-                    if previous.state == ChunkState.UNSORTED else None
+                predicted = self.touches.taking_from(previous.state, _ListOf(previous),
+                                                     arena) \
+                    if previous.state != ChunkState.TCACHE else None
                 self.add(Rule.BIN_IN_USE, previous.address,
                          "chunk at %#x is in the %s but the next chunk %#x marks it in use "
                          "(PREV_INUSE set)" % (previous.address, previous.state, chunk.address),
@@ -178,7 +179,16 @@ class HeapRules:
             self.add(Rule.PREV_SIZE, chunk.address,
                      "chunk at %#x has prev_size %#x but the free chunk before it is %#x bytes"
                      % (chunk.address, chunk.prev_size, previous.size),
-                     "corrupted size vs. prev_size")
+                     self.touches.free(chunk.address) if chunk.state == ChunkState.IN_USE else
+                     self.touches.taking_from(previous.state, _ListOf(previous), arena))
+
+
+class _ListOf:
+    """The list a binned chunk is in, as touches.taking_from needs it: the sizes it holds."""
+
+    def __init__(self, chunk):
+        self.size = chunk.size
+        self.size_range = (chunk.size, chunk.size)
 
 
 def _is_fencepost(geometry, chunk, segment, top_heap):

@@ -100,15 +100,14 @@ class MembershipRules:
                          "%s points at %#x, which is not a chunk of any heap%s" % (
                              place_name(kind, chain), address,
                              self._foreign_chunk_note(kind, chain, address)),
-                         self._foreign_chunk_abort(kind, chain, address))
+                         self.touches.taking_from(kind, chain, owner))
                 continue
             if kind != ChunkState.TCACHE and facts[0] != owner.address:
                 self.add(Rule.BIN_ARENA, address,
                          "chunk at %#x is in a bin of arena %#x but lives in arena %#x"
                          % (address, owner.address, facts[0]))
             if kind in (ChunkState.TCACHE, ChunkState.FASTBIN) and facts[1] != chain.size:
-                predicted = "malloc(): memory corruption (fast)" \
-                    if kind == ChunkState.FASTBIN else None
+                predicted = self.touches.taking_from(kind, chain, owner)
                 self.add(Rule.BIN_SIZE, address,
                          "chunk at %#x in %s has size %#x, not %#x" % (
                              address, place_name(kind, chain), facts[1], chain.size),
@@ -174,19 +173,6 @@ class MembershipRules:
         return " (a forged chunk of size field %#x: malloc would hand out memory outside the " \
             "heap)" % field
 
-    def _foreign_chunk_abort(self, kind, chain, address):
-        """Only the fastbin path checks a chunk's size when malloc takes it; tcache_get checks
-        nothing but alignment (a misaligned link stops the walk and is judged there)."""
-        if kind != ChunkState.FASTBIN:
-            return None
-        field = self._foreign_chunk_size(address)
-        if field is None:
-            return None
-        geometry = self.geometry
-        if geometry.fastbin_index(field & geometry.size_mask) != \
-                geometry.fastbin_index(chain.size):
-            return "malloc(): memory corruption (fast)"
-        return None
 
 
 def _unreadable_tail(chain, address):

@@ -3,15 +3,16 @@
 Some damage is invisible to a whole-heap audit until a particular pointer is freed: a double free
 of a chunk that sits soundly in its bin, a House of Spirit fake chunk outside every heap, an
 mmapped chunk with a forged header, a chunk whose size was enlarged over a neighbour that the
-heap walk simply steps over.  The verdict names what the pointer really is, with the abort
-free_model predicts (None when glibc lets the free through)."""
+heap walk simply steps over.  The verdict names what the pointer really is, with what the free
+does as the prediction engine runs it (predict/touches): the abort, a crash, or nothing when
+glibc lets it through."""
 
 import gdb
 
 from .. import constants as C
 from ..errors import HeapReadError
 from ..model.states import BINNED
-from ..predict.free_model import FreeModel
+from ..predict.touches import NextTouch
 from .findings import Finding, Rule
 # An enlarged chunk hides at most a few neighbours; scanning a huge block word by word is not
 # worth it for a verdict on one call.
@@ -27,7 +28,8 @@ class PendingFree:
     def __init__(self, snap, thread):
         self.snap = snap
         self.mem = snap.memory
-        self.model = FreeModel(snap, thread)
+        self.thread = thread
+        self.touches = NextTouch(snap, thread)
         self.geometry = snap.geometry
 
     def word(self, address):
@@ -38,13 +40,13 @@ class PendingFree:
 
     def judge(self, user_pointer):
         snap = self.snap
-        outcome = self.model.free(user_pointer)
         chunk = self.geometry.chunk_of(user_pointer)
+        outcome = self.touches.resolve(self.touches.free(chunk))
         position = snap.position_of(chunk)
         if position is not None:
             return Finding(Rule.DOUBLE_FREE, chunk,
                            "free(%#x) would free chunk %#x a second time: it is already in %s"
-                           % (user_pointer, chunk, position.describe()), outcome.abort)
+                           % (user_pointer, chunk, position.describe()), outcome)
         if user_pointer == 0:
             return None
         if self._carries_tcache_key(user_pointer):
@@ -52,23 +54,23 @@ class PendingFree:
                            "free(%#x) would free chunk %#x a second time: it still carries "
                            "the tcache key, so it was freed into a tcache and not handed out "
                            "since (no bin reaches it: its bin's links were changed); %s"
-                           % (user_pointer, chunk, outcome.why), outcome.abort)
+                           % (user_pointer, chunk, outcome.summary), outcome)
         for arena in snap.arenas:
             if chunk == arena.top:
                 return Finding(Rule.DOUBLE_FREE, chunk,
                                "free(%#x) would free the top chunk of %s: the chunk was "
                                "freed before and merged into top" % (user_pointer,
                                                                      arena.label()),
-                               outcome.abort)
+                               outcome)
         holder = snap.chunk_at(user_pointer)
         if holder is not None and holder.address == chunk and holder.state in BINNED:
             return Finding(Rule.DOUBLE_FREE, chunk,
                            "free(%#x) would free chunk %#x a second time: it is in the %s "
-                           "(%s)" % (user_pointer, chunk, holder.state, outcome.why),
-                           outcome.abort)
+                           "(%s)" % (user_pointer, chunk, holder.state, outcome.summary),
+                           outcome)
         if holder is not None and holder.address == chunk and outcome.abort is None:
             return self._hidden_neighbour(user_pointer, holder, outcome)
-        if holder is None and outcome.path == "mmapped":
+        if holder is None and self._is_mmapped_header(chunk):
             if outcome.abort is None:
                 return None
             where = "claims an mmapped chunk (IS_MMAPPED) whose header is damaged"
@@ -81,16 +83,21 @@ class PendingFree:
             where = "starts chunk %#x whose header is damaged" % chunk
         return Finding(Rule.INVALID_FREE, chunk,
                        "free(%#x) would be invalid: the pointer %s; %s%s" % (
-                           user_pointer, where, outcome.why,
+                           user_pointer, where, outcome.summary,
                            "" if outcome.abort else " (glibc lets it through)"),
-                       outcome.abort)
+                       outcome)
 
     def _carries_tcache_key(self, user_pointer):
         if not self.geometry.is_aligned(user_pointer):
             return False
-        key = self.snap.tcache_key(self.model.thread)
-        found = self.word(user_pointer + self.model.entry_key)
+        key = self.snap.tcache_key(self.thread)
+        found = self.word(user_pointer + self.geometry.tcache_key_offset)
         return key is not None and key != 0 and found == key
+
+    def _is_mmapped_header(self, chunk):
+        """Whether the header claims an mmapped chunk: free() takes munmap's path for it."""
+        field = self.word(chunk + self.geometry.size_offset)
+        return field is not None and self.geometry.is_mmapped(field)
 
     # -- a size enlarged over the next chunk ----------------------------------------------------
 
@@ -114,7 +121,7 @@ class PendingFree:
                     "size was enlarged over its neighbour, and the next malloc of that size "
                     "returns memory overlapping %#x; %s" % (
                         user_pointer, holder.address, holder.size, inner, inner_size,
-                        geometry.user_pointer(inner), outcome.why), outcome.abort)
+                        geometry.user_pointer(inner), outcome.summary), outcome)
         return None
 
     def _headers_reach(self, inner, end):

@@ -3,32 +3,43 @@
 from ..check import audit, leaks, pending_free
 from ..check.findings import Finding, Rule
 from ..model import unread
-from ..errors import HeapVerdict
+from ..errors import HeapError, HeapVerdict
 from ..model import snapshot
+from ..predict.touches import NextTouch, Touch
 from ..render import output
 from . import HeapCommand, command, parse_address
+
+# --next CALL: the calls the engine answers, and how many arguments each takes.
+_NEXT_CALLS = {"malloc": 1, "free": 1, "realloc": 2, "calloc": 2}
 
 
 @command
 class HeapCheck(HeapCommand):
     """Audit the whole heap: every arena, heap, bin and thread's tcache.
 
-Usage: heap check [--json] [--free EXPR] [--leaks]
+Usage: heap check [--json] [--free EXPR] [--next CALL] [--leaks]
 
 Checks chunk sizes and the walk of each heap from its first chunk to top (or its fencepost),
 PREV_INUSE and prev_size against the neighbour, that each free chunk is in exactly one bin and
 in-use chunks in none, both directions of every doubly linked bin, sizes of fast and tcache
 chunks, tcache counts, safe-linked pointers, large-bin order and skip lists, the binmap, the top
 chunk, the NON_MAIN_ARENA bit and each arena's system_mem.  Each finding names the rule, the
-chunk, what is wrong, and the abort message the allocator's release (glibc 2.31, 2.36 or 2.41,
-or the clone) will raise when the program next touches it; before 2.34, a malloc hook set to
-something glibc never stores there is named too.
+chunk, what is wrong, the call that would next touch it (the free of that chunk, a malloc of
+that bin's size, the next malloc that sorts the unsorted bin), and what that call does: the
+allocator's own code runs it on a copy of the heap (the prediction engine, as in `heap
+try-malloc`), so the abort message is the release's own (glibc 2.31, 2.36; 2.41 is answered by
+the 2.36 engine).  Before 2.34, a malloc hook set to something glibc never stores there is named
+too.
 
 --free EXPR also judges the call free(EXPR) before the program makes it: a double free (the chunk
 is in a bin, carries the tcache key, or was merged into top), an invalid pointer (interior, fake
 chunk outside the heap, forged mmapped header) or a chunk whose size was enlarged over a
 neighbour still in use is a finding, with the abort that free would raise (none when glibc lets
 it through).
+
+--next CALL judges the call the program makes next, before it makes it: `malloc(N)`,
+`free(EXPR)`, `realloc(EXPR, N)` or `calloc(N, M)` (arguments are gdb expressions); a call that
+would abort or crash is a finding, and --json adds the engine's whole answer as "next_call".
 
 --leaks also reports in-use chunks that no live memory points at any more (a conservative scan
 of globals, live stacks, registers and reachable chunks), once the heap itself is consistent.
@@ -44,6 +55,7 @@ with the line the failure would have given."""
 
     def add_arguments(self, parser):
         parser.add_argument("--free", dest="free_expression", metavar="EXPR")
+        parser.add_argument("--next", dest="next_call", metavar="CALL")
         parser.add_argument("--leaks", action="store_true")
 
     def run(self, args):
@@ -54,6 +66,11 @@ with the line the failure would have given."""
             pending = judge.judge(parse_address(args.free_expression))
             if pending is not None:
                 findings.append(pending)
+        next_call = None
+        if args.next_call:
+            next_call, finding = _judge_next_call(snap, args.next_call)
+            if finding is not None:
+                findings.append(finding)
         reliable = [finding for finding in findings if not finding.unreliable]
         if args.leaks and not reliable:
             roots_unread = unread.leak_roots_unread(snap)
@@ -77,9 +94,11 @@ with the line the failure would have given."""
                 report["unchecked"] = unread.to_json(unchecked)
             if found_busy:
                 report["busy"] = found_busy.to_json()
+            if next_call is not None:
+                report["next_call"] = next_call
             output.write_json(report)
         else:
-            _show(findings, snap, found_busy, unchecked)
+            _show(findings, snap, found_busy, unchecked, next_call)
         if reliable:
             rules = sorted({finding.rule for finding in reliable})
             raise HeapVerdict("check found %d problem%s (%s)%s" % (
@@ -92,7 +111,54 @@ with the line the failure would have given."""
                               args.json)
 
 
-def _show(findings, snap, found_busy, unchecked):
+def _judge_next_call(snap, text):
+    """(the engine's answer with its "call", a Finding or None) for --next CALL."""
+    name, _, rest = text.strip().partition("(")
+    name = name.strip()
+    if name not in _NEXT_CALLS or not rest.rstrip().endswith(")"):
+        raise HeapError("--next takes malloc(N), free(EXPR), realloc(EXPR, N) or calloc(N, M), "
+                        "not %r" % text)
+    arguments = _split_arguments(rest.rstrip()[:-1])
+    if len(arguments) != _NEXT_CALLS[name]:
+        raise HeapError("--next: %s takes %d argument%s" % (
+            name, _NEXT_CALLS[name], "" if _NEXT_CALLS[name] == 1 else "s"))
+    values = [parse_address(argument) for argument in arguments]
+    thread = audit.selected_thread_info(snap)
+    touch = Touch(name, values, why="the call --next names", thread=thread)
+    outcome = NextTouch(snap, thread).resolve(touch)
+    if outcome.answer is None:
+        raise HeapError("--next %s: %s" % (touch.text(), outcome.summary))
+    answer = dict(outcome.answer, call=touch.text(), summary=outcome.summary)
+    finding = None
+    if outcome.meets_a_check():
+        finding = Finding(Rule.NEXT_CALL, values[0] if name in ("free", "realloc") else None,
+                          "%s %s" % (touch.text(), outcome.summary), outcome)
+    return answer, finding
+
+
+def _split_arguments(text):
+    """Comma-separated expressions, commas inside brackets or quotes kept."""
+    arguments, depth, quote, current = [], 0, None, ""
+    for character in text:
+        if quote:
+            quote = None if character == quote else quote
+        elif character in "'\"":
+            quote = character
+        elif character in "([{":
+            depth += 1
+        elif character in ")]}":
+            depth -= 1
+        elif character == "," and depth == 0:
+            arguments.append(current.strip())
+            current = ""
+            continue
+        current += character
+    if current.strip():
+        arguments.append(current.strip())
+    return arguments
+
+
+def _show(findings, snap, found_busy, unchecked, next_call=None):
     paint = output.Painter()
     out = output.Writer()
     for entry in unchecked:
@@ -100,6 +166,8 @@ def _show(findings, snap, found_busy, unchecked):
     for address, why in sorted(found_busy.arenas.items()):
         out.line(paint.meta("busy: arena %#x: %s; what is found there may be that call in "
                             "progress" % (address, why)))
+    if next_call is not None and not any(finding.rule == Rule.NEXT_CALL for finding in findings):
+        out.line("next call: %s %s" % (next_call["call"], next_call["summary"]))
     unreliable = sum(1 for finding in findings if finding.unreliable)
     if len(findings) == unreliable and not unchecked:
         heaps = sum(len(arena.heaps) for arena in snap.arenas)
@@ -110,8 +178,11 @@ def _show(findings, snap, found_busy, unchecked):
     for finding in findings:
         out.line("%s %s %s" % (paint.paint("[%s]" % finding.rule, "highlight"),
                                paint.address(finding.address), finding.message))
-        out.line("    %s %s" % (paint.meta("next touch aborts with:"),
-                                finding.predicted_abort or "(no abort message predicted)"))
+        touch = finding.next_touch
+        if touch is not None:
+            out.line("    %s %s %s" % (paint.meta("next touch:"), touch.operation, touch.summary))
+        else:
+            out.line("    %s" % paint.meta("next touch: no call meets a check there"))
         if finding.unreliable:
             out.line("    %s %s" % (paint.meta("unreliable:"), finding.unreliable))
     out.flush()

@@ -1,5 +1,6 @@
-"""Layer 4, predict: what the next free() or malloc() would do to the heap as it is.
+"""Layer 4, predict: what the next free(), malloc() or realloc() would do to the heap as it is,
+answered by the allocator's own code.
 
-free_model and malloc_model (glibc's checks, in the order the allocator makes them) · unlink
-(unlink_chunk's checks, shared by both) · chunk_reads (word reads made the way the allocator
-makes them)."""
+engine (the conversation with the prediction engine, gdb/native/predict_engine.c, which runs
+the call on a copy of the inferior's memory) · touches (which call next meets a damaged place,
+for heap check) · places (names for the words a call would write)."""

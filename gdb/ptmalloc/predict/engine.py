@@ -34,6 +34,15 @@ _PAGE = 4096
 _TIMEOUT = 60.0
 
 
+# Every answer has every member (docs/json.md): a refusal carries only the reason.
+_ANSWER_DEFAULTS = {
+    "op": None, "outcome": "unknown", "returns": None, "new_mapping": False, "from": None,
+    "to": None, "abort": None, "signal": None, "fault": None, "fault_kind": None, "hook": None,
+    "unknown": None, "changes": [], "mappings": [], "unmappings": [], "break": [],
+    "lock_waits": [], "calls": 0,
+}
+
+
 class PredictionError(HeapError):
     """The engine could not be asked (missing, or it broke its side of the conversation)."""
 
@@ -56,14 +65,23 @@ def engine_for(release):
                           % name)
 
 
-def predict(snap, thread, call, *arguments):
+def predict(snap, thread, call, *arguments, assume=(), repeat=1):
     """The engine's answer (a dict, docs/json.md) to `call` ("free", "malloc", "realloc",
     "calloc") with integer `arguments`, made by `thread` (a ThreadInfo, or None for a process
-    whose threads could not be read)."""
+    whose threads could not be read).  `assume`: (address, word) pairs written into the copy
+    before the call, to ask "what if" (find_fake_fast); never into the inferior.  `repeat`:
+    make a malloc or calloc that many times in a row (the answer is the last one's, or the
+    first that does not return; "calls" says which)."""
     path, engine_release, approximate = engine_for(snap.allocator.release)
     server = _PageServer(snap, thread)
-    command = [path, call] + ["%#x" % argument for argument in arguments]
-    answer = server.converse(command)
+    command = [path]
+    for address, word in assume:
+        command += ["--assume", "%#x" % address, "%#x" % word]
+    if repeat > 1:
+        command += ["--repeat", str(repeat)]
+    command += [call] + ["%#x" % argument for argument in arguments]
+    answer = dict(_ANSWER_DEFAULTS, **server.converse(command))
+    answer["op"] = call
     answer["engine"] = engine_release
     answer["approximate"] = approximate
     answer["thread"] = thread.num if thread is not None else None
