@@ -89,8 +89,8 @@ static unsigned char *original_of(const struct page *page)
 
 static bool in_engine(uintptr_t address)
 {
-	return (address >= ENGINE_LOW && address < engine_high) || (address >= WORK_LOW && address < WORK_HIGH) ||
-	       (address >= FRESH_LOW && address < FRESH_HIGH);
+	return (address >= ENGINE_LOW && address < engine_high) ||
+	       (address >= WORK_LOW && address < WORK_HIGH) || (address >= FRESH_LOW && address < FRESH_HIGH);
 }
 
 /* ---- what the child tells the parent (a memfd, read after the child is gone) ---- */
@@ -448,7 +448,8 @@ static void start_child(void)
 		give_up("the engine could not map its own stacks");
 	stack_t alternate = {.ss_sp = signal_stack, .ss_size = SIGNAL_STACK_SIZE};
 	sigaltstack(&alternate, NULL);
-	struct sigaction on_segv = {.sa_sigaction = on_fault, .sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER};
+	struct sigaction on_segv = {.sa_sigaction = on_fault,
+	                            .sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER};
 	sigaction(SIGSEGV, &on_segv, NULL);
 	sigaction(SIGBUS, &on_segv, NULL);
 	/* Off the kernel's stack, which leave_only_the_engine unmaps. */
@@ -476,21 +477,28 @@ static void read_call(int argc, char **argv)
 		}
 	}
 	if (argc >= 3 && strcmp(argv[1], "free") == 0)
-		the_call = (struct call){.kind = CALL_FREE, .name = "free", .pointer = strtoul(argv[2], NULL, 0)};
+		the_call =
+		    (struct call){.kind = CALL_FREE, .name = "free", .pointer = strtoul(argv[2], NULL, 0)};
 	else if (argc >= 3 && strcmp(argv[1], "malloc") == 0)
-		the_call = (struct call){.kind = CALL_MALLOC, .name = "malloc", .size = strtoul(argv[2], NULL, 0)};
+		the_call =
+		    (struct call){.kind = CALL_MALLOC, .name = "malloc", .size = strtoul(argv[2], NULL, 0)};
 	else if (argc >= 4 && strcmp(argv[1], "realloc") == 0)
-		the_call = (struct call){.kind = CALL_REALLOC, .name = "realloc",
-		                         .pointer = strtoul(argv[2], NULL, 0), .size = strtoul(argv[3], NULL, 0)};
+		the_call = (struct call){.kind = CALL_REALLOC,
+		                         .name = "realloc",
+		                         .pointer = strtoul(argv[2], NULL, 0),
+		                         .size = strtoul(argv[3], NULL, 0)};
 	else if (argc >= 4 && strcmp(argv[1], "calloc") == 0)
-		the_call = (struct call){.kind = CALL_CALLOC, .name = "calloc",
-		                         .count = strtoul(argv[2], NULL, 0), .size = strtoul(argv[3], NULL, 0)};
+		the_call = (struct call){.kind = CALL_CALLOC,
+		                         .name = "calloc",
+		                         .count = strtoul(argv[2], NULL, 0),
+		                         .size = strtoul(argv[3], NULL, 0)};
 	else {
 		fprintf(stderr, "usage: ptmalloc-predict [--assume ADDRESS WORD]... [--repeat N] free PTR | "
 		                "malloc SIZE | realloc PTR SIZE | calloc COUNT SIZE\n");
 		exit(2);
 	}
-	the_call.repeat = (the_call.kind == CALL_MALLOC || the_call.kind == CALL_CALLOC) && repeat > 1 ? repeat : 1;
+	the_call.repeat =
+	    (the_call.kind == CALL_MALLOC || the_call.kind == CALL_CALLOC) && repeat > 1 ? repeat : 1;
 }
 
 int main(int argc, char **argv)

@@ -64,8 +64,8 @@ static void put_separator(FILE *out, bool *first)
 }
 
 /* The report's lines of one kind, "WORD A B", as a JSON list. */
-static void put_pairs(FILE *out, const char *report, const char *word, const char *key, const char *first_name,
-                      const char *second_name, const char *extra)
+static void put_pairs(FILE *out, const char *report, const char *word, const char *key,
+                      const char *first_name, const char *second_name, const char *extra)
 {
 	bool first;
 	put_list_start(out, key, &first);
@@ -137,20 +137,29 @@ static unsigned long find_number(const char *report, const char *word, bool *fou
 static const char *signal_name(int number)
 {
 	switch (number) {
-	case SIGABRT: return "SIGABRT";
-	case SIGSEGV: return "SIGSEGV";
-	case SIGBUS: return "SIGBUS";
-	case SIGILL: return "SIGILL";
-	case SIGFPE: return "SIGFPE";
-	case SIGTRAP: return "SIGTRAP";
-	default: return "another signal";
+	case SIGABRT:
+		return "SIGABRT";
+	case SIGSEGV:
+		return "SIGSEGV";
+	case SIGBUS:
+		return "SIGBUS";
+	case SIGILL:
+		return "SIGILL";
+	case SIGFPE:
+		return "SIGFPE";
+	case SIGTRAP:
+		return "SIGTRAP";
+	default:
+		return "another signal";
 	}
 }
 
 static const char *outcome_of(int status, const char *report)
 {
 	if (WIFSIGNALED(status))
-		return WTERMSIG(status) == SIGABRT ? "aborted" : WTERMSIG(status) == SIGKILL ? "hung" : "crashed";
+		return WTERMSIG(status) == SIGABRT   ? "aborted"
+		       : WTERMSIG(status) == SIGKILL ? "hung"
+		                                     : "crashed";
 	if (find_word(report, "hook") != NULL)
 		return "hook";
 	if (WIFEXITED(status) && WEXITSTATUS(status) == WIRE_EXIT_RETURNED)
@@ -200,7 +209,8 @@ void predict_send_result(const char *call, int status, int report_fd, int errors
 	fputs(", \"abort\": ", out);
 	put_string(out, strcmp(outcome, "aborted") == 0 ? errors : NULL);
 	fputs(", \"signal\": ", out);
-	put_string(out, WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL ? signal_name(WTERMSIG(status)) : NULL);
+	put_string(out,
+	           WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL ? signal_name(WTERMSIG(status)) : NULL);
 	bool fault_found;
 	unsigned long fault = find_number(report, "fault", &fault_found);
 	if (fault_found && strcmp(outcome, "crashed") == 0)
@@ -223,7 +233,7 @@ void predict_send_result(const char *call, int status, int report_fd, int errors
 	}
 	fputs(", \"unknown\": ", out);
 	put_string(out, strcmp(outcome, "hung") == 0 ? "the call did not finish (a loop in the heap?)"
-	                                               : find_word(report, "unknown"));
+	                                             : find_word(report, "unknown"));
 	/* What the call did to memory: only a call that returned did it. */
 	const char *done = strcmp(outcome, "returned") == 0 ? report : "";
 	put_changes(out, done);

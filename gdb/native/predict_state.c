@@ -25,7 +25,10 @@ struct engine_global {
 	void *where;
 	size_t size;
 };
-#define GLOBAL(variable) {#variable, &(variable), sizeof(variable)}
+#define GLOBAL(variable)                                                                                     \
+	{                                                                                                    \
+#variable, &(variable), sizeof(variable)                                                     \
+	}
 
 static const struct engine_global globals[] = {
     GLOBAL(mp_),
@@ -125,13 +128,15 @@ struct hook {
 static void take_hooks(void)
 {
 	const struct hook hooks[] = {
-	    [MALLOC_HOOK] = {"__malloc_hook", (void **)&predict_api___malloc_hook, (void *)malloc_hook_stand_in,
-	                     "malloc_hook_ini", (void *)malloc_hook_ini},
-	    [FREE_HOOK] = {"__free_hook", (void **)&predict_api___free_hook, (void *)free_hook_stand_in, NULL, NULL},
+	    [MALLOC_HOOK] = {"__malloc_hook", (void **)&predict_api___malloc_hook,
+	                     (void *)malloc_hook_stand_in, "malloc_hook_ini", (void *)malloc_hook_ini},
+	    [FREE_HOOK] = {"__free_hook", (void **)&predict_api___free_hook, (void *)free_hook_stand_in, NULL,
+	                   NULL},
 	    [REALLOC_HOOK] = {"__realloc_hook", (void **)&predict_api___realloc_hook,
 	                      (void *)realloc_hook_stand_in, "realloc_hook_ini", (void *)realloc_hook_ini},
 	    [MEMALIGN_HOOK] = {"__memalign_hook", (void **)&predict_api___memalign_hook,
-	                       (void *)memalign_hook_stand_in, "memalign_hook_ini", (void *)memalign_hook_ini},
+	                       (void *)memalign_hook_stand_in, "memalign_hook_ini",
+	                       (void *)memalign_hook_ini},
 	    [AFTER_MORECORE_HOOK] = {"__after_morecore_hook", (void **)&predict_api___after_morecore_hook,
 	                             (void *)after_morecore_hook_stand_in, NULL, NULL},
 	};
@@ -180,9 +185,11 @@ void predict_ask_for_state(struct malloc_state **arena, uintptr_t *program_break
 	for (size_t i = 0; i < sizeof globals / sizeof globals[0]; i++)
 		ask_for_bytes("global", globals[i].name, globals[i].where, globals[i].size);
 	/* Thread-locals have no constant address to put in a table; a thread may not have them yet. */
-	const struct engine_global thread_locals[] = {GLOBAL(tcache), GLOBAL(thread_arena), GLOBAL(tcache_shutting_down)};
+	const struct engine_global thread_locals[] = {GLOBAL(tcache), GLOBAL(thread_arena),
+	                                              GLOBAL(tcache_shutting_down)};
 	for (size_t i = 0; i < sizeof thread_locals / sizeof thread_locals[0]; i++)
-		if (!ask_for_bytes("thread", thread_locals[i].name, thread_locals[i].where, thread_locals[i].size))
+		if (!ask_for_bytes("thread", thread_locals[i].name, thread_locals[i].where,
+		                   thread_locals[i].size))
 			memset(thread_locals[i].where, 0, thread_locals[i].size);
 	take_hooks();
 	take_thread_mode();
