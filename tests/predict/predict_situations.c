@@ -12,7 +12,7 @@
  *   status exit N | status signal N  how the copy ended (SIGABRT: an abort; SIGALRM: a hang)
  * After the stop nothing allocates and nothing uses stdio: the heap may be damaged.
  *
- * usage: predict_situations KIND SEED main|thread PREFIX
+ * usage: predict_situations KIND SEED main|thread PREFIX   (--list: the kinds, clean and damaged)
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -290,6 +290,13 @@ static const struct situation *find(const char *kind)
 
 int main(int argc, char **argv)
 {
+	if (argc == 2 && strcmp(argv[1], "--list") == 0) {
+		for (const struct situation *s = clean_situations; s->kind; s++)
+			printf("clean %s\n", s->kind);
+		for (const struct situation *s = damaged_situations; s->kind; s++)
+			printf("damaged %s\n", s->kind);
+		return 0;
+	}
 	if (argc != 5 || (chosen = find(argv[1])) == NULL) {
 		fprintf(stderr, "usage: predict_situations KIND SEED main|thread PREFIX\n");
 		return 2;

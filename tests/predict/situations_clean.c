@@ -95,11 +95,11 @@ static int fastbin(size_t *stack)
    bin, or sorted into their bins by a larger request when `sort`. */
 static void freed_with_guards(size_t request, int count, int sort, void **blocks, void **guards)
 {
-	fill_tcache(request);
 	for (int i = 0; i < count; i++) {
 		blocks[i] = must_malloc(request);
 		guards[i] = must_malloc(rnd(3) ? 24 : request_large());
 	}
+	fill_tcache(request);
 	for (int i = 0; i < count; i++)
 		free(blocks[i]);
 	if (sort)
@@ -172,9 +172,13 @@ static int top_adjacent(size_t *stack)
 	for (int i = (int)rnd(4); i > 0; i--)
 		must_malloc(request_any());
 	size_t request = rnd(2) ? request_large() : request_tcache();
-	if (rnd(2))
-		fill_tcache(request);
+	void *fill[TCACHE_FILL];
+	int filled = rnd(2) ? TCACHE_FILL : 0;
+	for (int i = 0; i < filled; i++)
+		fill[i] = must_malloc(request);
 	void *last = must_malloc(request);
+	for (int i = 0; i < filled; i++)
+		free(fill[i]);
 	switch (rnd(4)) {
 	case 0: ask_free(last); break;
 	case 1: ask_realloc(last, request + rnd(0x2000)); break;
@@ -191,7 +195,6 @@ static int last_remainder(size_t *stack)
 	void *big = must_malloc(0x800 + rnd(0x800));
 	must_malloc(24);
 	free(big);
-	fill_tcache(small);
 	must_malloc(small);
 	ask_malloc(rnd(2) ? small : request_small());
 	return 1;

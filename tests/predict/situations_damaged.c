@@ -32,10 +32,10 @@ static size_t bad_size(size_t size)
 /* A chunk of `request` held, with a guard after it, the tcache of its size full or not. */
 static void *victim(size_t request)
 {
-	if (rnd(2))
-		fill_tcache(request);
 	void *block = must_malloc(request);
 	must_malloc(rnd(2) ? 24 : request_tcache());
+	if (rnd(2))
+		fill_tcache(request);
 	return block;
 }
 
@@ -79,11 +79,11 @@ static int prev_size_damage(size_t *stack)
 {
 	(void)stack;
 	size_t request = rnd(2) ? request_large() : request_small();
-	if (rnd(2))
-		fill_tcache(request);
 	void *before = must_malloc(rnd(2) ? request_small() : request_large());
 	void *block = must_malloc(request);
 	must_malloc(24);
+	if (rnd(2))
+		fill_tcache(request);
 	size_t before_size = header_of(before)[1] & ~7UL;
 	if (rnd(2))
 		free(before); /* really free: only prev_size is then wrong */
@@ -188,10 +188,10 @@ static int double_free_normal(size_t *stack)
 {
 	(void)stack;
 	size_t request = rnd(2) ? request_large() : request_small();
-	fill_tcache(request);
 	void *block = must_malloc(request);
 	if (rnd(3))
 		must_malloc(24);
+	fill_tcache(request);
 	free(block);
 	if (rnd(3) == 0)
 		must_malloc(0x5000); /* sorted into its bin first */
@@ -203,12 +203,12 @@ static int fastbin_link(size_t *stack)
 {
 	size_t request = request_fast();
 	void *blocks[4];
-	fill_tcache(request);
 	int count = 1 + (int)rnd(3);
 	for (int i = 0; i < count; i++) {
 		blocks[i] = must_malloc(request);
 		must_malloc(24);
 	}
+	fill_tcache(request);
 	for (int i = 0; i < count; i++)
 		free(blocks[i]);
 	size_t *entry = blocks[count - 1 - (int)rnd((uint64_t)count)];
@@ -223,11 +223,11 @@ static int fastbin_link(size_t *stack)
 /* Chunks of `request` in their small or large bin (count of them), their tcache drained. */
 static void in_bins(size_t request, int count, void **blocks)
 {
-	fill_tcache(request);
 	for (int i = 0; i < count; i++) {
 		blocks[i] = must_malloc(request + 0x10 * rnd(request > 0x400 ? 8 : 1));
 		must_malloc(24);
 	}
+	fill_tcache(request);
 	for (int i = 0; i < count; i++)
 		free(blocks[i]);
 	must_malloc(0x5000 + rnd(0x1000));
@@ -261,9 +261,9 @@ static int largebin_link(size_t *stack)
 static int unsorted_damage(size_t *stack)
 {
 	size_t request = rnd(2) ? request_large() : request_small();
-	fill_tcache(request);
 	size_t *block = must_malloc(request);
 	must_malloc(24);
+	fill_tcache(request);
 	free(block);
 	size_t *header = header_of(block), size = header[1] & ~7UL;
 	size_t *next = (size_t *)((char *)header + size);
