@@ -10,7 +10,7 @@ PREDICT_PROGRAM := $(PREDICT_DIR)/predict_situations
 # The same program with libptmalloc.a linked in.
 PREDICT_LINKED_PROGRAM := $(PREDICT_DIR)/predict_situations-linked
 PREDICT_SOURCES := tests/predict/predict_situations.c tests/predict/situations_clean.c \
-	tests/predict/situations_damaged.c
+	tests/predict/situations_damaged.c tests/predict/situations_foreign.c
 PREDICT_CFLAGS := $(SAMPLE_CFLAGS) -fno-builtin-malloc -fno-builtin-free -fno-builtin-realloc -pthread
 PREDICT_CASES ?= 1200
 PREDICT_SEED ?= 1

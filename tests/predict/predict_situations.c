@@ -33,6 +33,7 @@ static int truth_fd = -1, stderr_fd = -1;
 static const struct situation *chosen;
 static char alternate_stack[1 << 16];
 static uintptr_t first_block;
+_Alignas(16) size_t data_area[256];
 
 __attribute__((noinline)) void predict_stop(void) { __asm__ volatile("" ::: "memory"); }
 
@@ -42,6 +43,31 @@ uint64_t rnd(uint64_t below)
 	x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 	random_state = x;
 	return below ? x % below : x;
+}
+
+/* A size word made wrong in one of the ways that matter to the allocator's checks. */
+size_t bad_size(size_t size)
+{
+	switch (rnd(9)) {
+	case 0:
+		return 0;
+	case 1:
+		return 0x10 | (size & 7);
+	case 2:
+		return size | 8;
+	case 3:
+		return (size + 0x10 * (1 + rnd(8))) | (size & 7);
+	case 4:
+		return rnd(0);
+	case 5:
+		return ((size_t)1 << (40 + rnd(20))) | (size & 7);
+	case 6:
+		return size ^ IS_MMAPPED;
+	case 7:
+		return size ^ NON_MAIN_ARENA;
+	default:
+		return (0x20 + 0x10 * rnd(0x80)) | (size & 7);
+	}
 }
 
 size_t chunk_size(size_t request)
@@ -60,10 +86,15 @@ size_t request_mmapped(void) { return 0x21000 + rnd(0x60000); }
 size_t request_any(void)
 {
 	switch (rnd(8)) {
-	case 0: return request_large();
-	case 1: return rnd(16) ? request_small() : request_mmapped();
-	case 2: case 3: return request_fast();
-	default: return request_tcache();
+	case 0:
+		return request_large();
+	case 1:
+		return rnd(16) ? request_small() : request_mmapped();
+	case 2:
+	case 3:
+		return request_fast();
+	default:
+		return request_tcache();
 	}
 }
 
@@ -197,12 +228,14 @@ static void probe(const char *when, size_t size, uintptr_t chunk)
 		append(line, &used, "unsorted_fd", word_at(arena + 112, none));
 		append(line, &used, "unsorted_bk", word_at(arena + 120, none));
 		if (size >= 32 && size < 0x400)
-			append(line, &used, "small_bk", word_at(arena + 112 + 16 * ((size >> 4) - 1) + 8, none));
+			append(line, &used, "small_bk",
+			       word_at(arena + 112 + 16 * ((size >> 4) - 1) + 8, none));
 	}
 	if (chunk) {
 		append(line, &used, "chunk", chunk);
 		append(line, &used, "header", word_at(chunk + 8, none));
-		append(line, &used, "mapped", word_at(chunk + 8, none) != none || word_at(chunk, none) != none);
+		append(line, &used, "mapped",
+		       word_at(chunk + 8, none) != none || word_at(chunk, none) != none);
 	}
 	line[used - 1] = '\n';
 	if (write(truth_fd, line, used) < 0)
@@ -277,24 +310,24 @@ static void *act(void *argument)
 	_exit(0);
 }
 
+static const struct situation *const tables[] = {clean_situations, damaged_situations, foreign_situations};
+static const char *const classes[] = {"clean", "damaged", "damaged"};
+
 static const struct situation *find(const char *kind)
 {
-	for (const struct situation *s = clean_situations; s->kind; s++)
-		if (strcmp(s->kind, kind) == 0)
-			return s;
-	for (const struct situation *s = damaged_situations; s->kind; s++)
-		if (strcmp(s->kind, kind) == 0)
-			return s;
+	for (int table = 0; table < 3; table++)
+		for (const struct situation *s = tables[table]; s->kind; s++)
+			if (strcmp(s->kind, kind) == 0)
+				return s;
 	return NULL;
 }
 
 int main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "--list") == 0) {
-		for (const struct situation *s = clean_situations; s->kind; s++)
-			printf("clean %s\n", s->kind);
-		for (const struct situation *s = damaged_situations; s->kind; s++)
-			printf("damaged %s\n", s->kind);
+		for (int table = 0; table < 3; table++)
+			for (const struct situation *s = tables[table]; s->kind; s++)
+				printf("%s %s\n", classes[table], s->kind);
 		return 0;
 	}
 	if (argc != 5 || (chosen = find(argv[1])) == NULL) {

@@ -14,6 +14,8 @@ HEADER = 16
 IS_MMAPPED = 2
 MISSING = 0xdeadbeefdeadbeef
 SIGABRT, SIGALRM = 6, 14
+MINSIZE = 32
+NON_CANONICAL = (1 << 47, 0xffff800000000000)
 # The old try-free's paths, as the engine's "to".
 OLD_PATHS = {"tcache": "tcache", "fast": "fastbin", "normal": "unsorted", "mmapped": "munmap"}
 
@@ -57,7 +59,11 @@ def read_truth(prefix):
     return truth
 
 
-def bin_of_malloc(truth):
+def chunk_size(request):
+    return max(MINSIZE, (request + 8 + 15) & ~15)
+
+
+def bin_of_malloc(truth, request):
     """Where malloc's chunk came from, when the words read before and after the call show it."""
     returned, before, after = truth["returns"], truth["before"], truth["after"]
     if not returned:
@@ -72,7 +78,8 @@ def bin_of_malloc(truth):
     if before.get("small_bk") == chunk and before.get("small_bk") != after.get("small_bk"):
         return "smallbin"
     if before.get("top") == chunk and after.get("top") != chunk:
-        return "top"
+        fits = (before.get("top_size", 0) & ~7) >= chunk_size(request) + MINSIZE
+        return "top" if fits else "sysmalloc"
     return None
 
 
@@ -117,9 +124,16 @@ def read_prediction(reply):
     return None, "no JSON in the reply: %s" % text[-200:]
 
 
+# The engine's outcomes, as the truth names them.
+OUTCOMES = {"returned": "return", "aborted": "abort", "crashed": "fault", "unknown": "unknown",
+            "hung": "hang", "timeout": "hang", "loops": "hang"}
+
+
 def _predicted_outcome(prediction):
-    if prediction.get("unknown"):
+    if prediction.get("unknown") or prediction.get("outcome") == "unknown":
         return "unknown"
+    if prediction.get("outcome") in OUTCOMES:
+        return OUTCOMES[prediction["outcome"]]
     if prediction.get("abort") is not None:
         return "abort"
     if prediction.get("fault") is not None:
@@ -131,7 +145,9 @@ def judge(call, truth, prediction):
     """(verdict, why): "match", or "miss" with what differs."""
     said = _predicted_outcome(prediction)
     if said == "unknown":
-        return "miss", "engine says unknown: %s" % prediction["unknown"]
+        return "miss", "engine says unknown: %s" % prediction.get("unknown")
+    if truth["outcome"] == "hang" and said == "hang":
+        return "match", None
     if truth["outcome"] in ("hang", "lost"):
         return "miss", "the real call %s (%s); predicted %s" % (
             "hung" if truth["outcome"] == "hang" else "was lost", truth.get("message"), said)
@@ -145,11 +161,19 @@ def judge(call, truth, prediction):
         return "miss", "really %s; predicted %s" % (real, guess[said])
     if said == "abort" and prediction["abort"] != truth["message"]:
         return "miss", "abort %r; predicted %r" % (truth["message"], prediction["abort"])
-    if said == "fault" and isinstance(prediction["fault"], int) and prediction["fault"] != truth["fault"]:
+    if said == "fault" and _fault_differs(prediction.get("fault"), truth["fault"]):
         return "miss", "fault at %#x; predicted at %#x" % (truth["fault"], prediction["fault"])
     if said == "return":
         return _judge_return(call, truth, prediction)
     return "match", None
+
+
+def _fault_differs(predicted, real):
+    """A fault address the prediction gives that is not the real si_addr.  The kernel reports 0
+    for an access to a non-canonical address (a general protection fault, not a page fault)."""
+    if not isinstance(predicted, int) or predicted == real:
+        return False
+    return not (real == 0 and NON_CANONICAL[0] <= predicted < NON_CANONICAL[1])
 
 
 def _hex(value):
@@ -165,7 +189,7 @@ def _judge_return(call, truth, prediction):
         if known and prediction.get("to") != known:
             return "miss", "the chunk went to %s; predicted %s" % (known, prediction.get("to"))
     elif call["op"] == "malloc":
-        known = bin_of_malloc(truth)
+        known = bin_of_malloc(truth, call["size"])
         if known and prediction.get("from") != known:
             return "miss", "the chunk came from %s; predicted %s" % (known, prediction.get("from"))
     return "match", None

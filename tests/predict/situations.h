@@ -1,7 +1,8 @@
 /* The situations of the prediction oracle (tests/predict/): a heap built from a seed, in one state
  * kind, and the one call (free, malloc or realloc) the harness asks the debugger to predict before
  * the program really makes it.  predict_situations.c hosts them; situations_clean.c builds healthy
- * heaps in every state, situations_damaged.c damaged ones. */
+ * heaps in every state, situations_damaged.c damaged ones, situations_foreign.c fake chunks and
+ * pointers malloc never returned to this thread. */
 #ifndef PREDICT_SITUATIONS_H
 #define PREDICT_SITUATIONS_H
 
@@ -36,6 +37,10 @@ extern struct predict_case predict_case;
 #define HEAP_MAX 0x4000000UL
 #define PROTECT(position, pointer) ((((uintptr_t)(position)) >> 12) ^ (uintptr_t)(pointer))
 
+/* 16-aligned room in .data for fake chunks. */
+extern size_t data_area[256];
+/* A size word made wrong in one of the ways that matter to the allocator's checks. */
+size_t bad_size(size_t size);
 /* The seeded random source of the situation. */
 uint64_t rnd(uint64_t below);
 size_t chunk_size(size_t request);
@@ -70,5 +75,6 @@ struct situation {
 
 extern const struct situation clean_situations[];
 extern const struct situation damaged_situations[];
+extern const struct situation foreign_situations[];
 
 #endif

@@ -13,9 +13,15 @@ static void ask_some(void **blocks, int count)
 {
 	void *block = count ? blocks[rnd((uint64_t)count)] : NULL;
 	switch (rnd(block ? 3 : 1)) {
-	case 0: ask_malloc(request_any()); break;
-	case 1: ask_free(block); break;
-	default: ask_realloc(block, rnd(4) ? request_any() : rnd(2) * 8); break;
+	case 0:
+		ask_malloc(request_any());
+		break;
+	case 1:
+		ask_free(block);
+		break;
+	default:
+		ask_realloc(block, rnd(4) ? request_any() : rnd(2) * 8);
+		break;
 	}
 }
 
@@ -84,9 +90,15 @@ static int fastbin(size_t *stack)
 	for (int i = 0; i < drained; i++)
 		must_malloc(request);
 	switch (rnd(4)) {
-	case 0: ask_free(blocks[TCACHE_FILL + extra]); break;
-	case 1: ask_malloc(request_large()); break; /* consolidates the fastbins first */
-	default: ask_malloc(request); break;
+	case 0:
+		ask_free(blocks[TCACHE_FILL + extra]);
+		break;
+	case 1:
+		ask_malloc(request_large());
+		break; /* consolidates the fastbins first */
+	default:
+		ask_malloc(request);
+		break;
 	}
 	return 1;
 }
@@ -116,9 +128,15 @@ static int smallbin(size_t *stack)
 	if (rnd(2))
 		drain_tcache(request);
 	switch (rnd(4)) {
-	case 0: ask_free(guards[rnd((uint64_t)count)]); break;
-	case 1: ask_malloc(request_small()); break;
-	default: ask_malloc(request); break;
+	case 0:
+		ask_free(guards[rnd((uint64_t)count)]);
+		break;
+	case 1:
+		ask_malloc(request_small());
+		break;
+	default:
+		ask_malloc(request);
+		break;
 	}
 	return 1;
 }
@@ -133,11 +151,21 @@ static int unsorted(size_t *stack)
 	if (rnd(2))
 		drain_tcache(request);
 	switch (rnd(5)) {
-	case 0: ask_malloc(request); break;
-	case 1: ask_malloc(request_tcache()); break;
-	case 2: ask_malloc(request + 0x100 + rnd(0x1000)); break;
-	case 3: ask_free(guards[rnd((uint64_t)count)]); break;
-	default: ask_realloc(guards[rnd((uint64_t)count)], request_any()); break;
+	case 0:
+		ask_malloc(request);
+		break;
+	case 1:
+		ask_malloc(request_tcache());
+		break;
+	case 2:
+		ask_malloc(request + 0x100 + rnd(0x1000));
+		break;
+	case 3:
+		ask_free(guards[rnd((uint64_t)count)]);
+		break;
+	default:
+		ask_realloc(guards[rnd((uint64_t)count)], request_any());
+		break;
 	}
 	return 1;
 }
@@ -158,10 +186,18 @@ static int largebin(size_t *stack)
 	must_malloc(0x4000 + rnd(0x1000));
 	size_t pick = requests[rnd((uint64_t)count)];
 	switch (rnd(4)) {
-	case 0: ask_malloc(pick); break;
-	case 1: ask_malloc(pick - rnd(0x200)); break;
-	case 2: ask_free(guards[rnd((uint64_t)count)]); break;
-	default: ask_malloc(request_large()); break;
+	case 0:
+		ask_malloc(pick);
+		break;
+	case 1:
+		ask_malloc(pick - rnd(0x200));
+		break;
+	case 2:
+		ask_free(guards[rnd((uint64_t)count)]);
+		break;
+	default:
+		ask_malloc(request_large());
+		break;
 	}
 	return 1;
 }
@@ -180,10 +216,18 @@ static int top_adjacent(size_t *stack)
 	for (int i = 0; i < filled; i++)
 		free(fill[i]);
 	switch (rnd(4)) {
-	case 0: ask_free(last); break;
-	case 1: ask_realloc(last, request + rnd(0x2000)); break;
-	case 2: ask_realloc(last, request / 2); break;
-	default: ask_malloc(request_any()); break;
+	case 0:
+		ask_free(last);
+		break;
+	case 1:
+		ask_realloc(last, request + rnd(0x2000));
+		break;
+	case 2:
+		ask_realloc(last, request / 2);
+		break;
+	default:
+		ask_malloc(request_any());
+		break;
 	}
 	return 1;
 }
@@ -209,10 +253,18 @@ static int mmapped(size_t *stack)
 		block = must_malloc(request_mmapped());
 	}
 	switch (rnd(4)) {
-	case 0: ask_free(block); break;
-	case 1: ask_realloc(block, rnd(2) ? request_mmapped() : request_tcache()); break;
-	case 2: ask_malloc(request_mmapped()); break;
-	default: ask_realloc(block, 0x200000 + rnd(0x100000)); break;
+	case 0:
+		ask_free(block);
+		break;
+	case 1:
+		ask_realloc(block, rnd(2) ? request_mmapped() : request_tcache());
+		break;
+	case 2:
+		ask_malloc(request_mmapped());
+		break;
+	default:
+		ask_realloc(block, 0x200000 + rnd(0x100000));
+		break;
 	}
 	return 1;
 }
@@ -244,8 +296,12 @@ static int other_arena(size_t *stack)
 	if (rnd(2))
 		fill_tcache(request);
 	switch (rnd(3)) {
-	case 0: ask_realloc(block, request_any()); break;
-	default: ask_free(block); break;
+	case 0:
+		ask_realloc(block, request_any());
+		break;
+	default:
+		ask_free(block);
+		break;
 	}
 	return 1;
 }

@@ -1,33 +1,11 @@
 /*
  * Damaged heaps for the prediction oracle: chunk headers (size, prev_size, PREV_INUSE), the links
- * of the tcache, fastbins, small, unsorted and large bins, tcache counts, double frees, fake chunks
- * on the stack and in .data (House of Spirit), a fake arena (House of Mind), mmapped chunks' headers,
- * a chunk cached by another thread, the top size, and pointers that were never returned by malloc.
+ * of the tcache, fastbins, small, unsorted and large bins, tcache counts, double frees, mmapped
+ * chunks' headers and the top size.  Fake chunks and foreign pointers: situations_foreign.c.
  */
 #include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
 
 #include "situations.h"
-
-static _Alignas(16) size_t data_area[256];
-static _Alignas(64) size_t fake_arena[512];
-
-/* A size word made wrong in one of the ways that matter to the allocator's checks. */
-static size_t bad_size(size_t size)
-{
-	switch (rnd(9)) {
-	case 0: return 0;
-	case 1: return 0x10 | (size & 7);
-	case 2: return size | 8;
-	case 3: return (size + 0x10 * (1 + rnd(8))) | (size & 7);
-	case 4: return rnd(0);
-	case 5: return ((size_t)1 << (40 + rnd(20))) | (size & 7);
-	case 6: return size ^ IS_MMAPPED;
-	case 7: return size ^ NON_MAIN_ARENA;
-	default: return (0x20 + 0x10 * rnd(0x80)) | (size & 7);
-	}
-}
 
 /* A chunk of `request` held, with a guard after it, the tcache of its size full or not. */
 static void *victim(size_t request)
@@ -89,10 +67,18 @@ static int prev_size_damage(size_t *stack)
 		free(before); /* really free: only prev_size is then wrong */
 	header_of(block)[1] &= ~PREV_INUSE;
 	switch (rnd(4)) {
-	case 0: header_of(block)[0] = before_size; break;
-	case 1: header_of(block)[0] = before_size + 0x10 * (1 + rnd(4)); break;
-	case 2: header_of(block)[0] = rnd(0) & ~15UL; break;
-	default: header_of(block)[0] = 0x10 * rnd(0x40); break;
+	case 0:
+		header_of(block)[0] = before_size;
+		break;
+	case 1:
+		header_of(block)[0] = before_size + 0x10 * (1 + rnd(4));
+		break;
+	case 2:
+		header_of(block)[0] = rnd(0) & ~15UL;
+		break;
+	default:
+		header_of(block)[0] = 0x10 * rnd(0x40);
+		break;
 	}
 	ask_free(block);
 	return 1;
@@ -104,10 +90,14 @@ static uintptr_t poison(size_t *stack, size_t size)
 	size_t *fake = rnd(2) ? data_area + 2 * rnd(8) : stack + 2 * rnd(8);
 	fake[1] = rnd(3) ? (size | PREV_INUSE) : bad_size(size);
 	switch (rnd(5)) {
-	case 0: return (uintptr_t)rnd(0);
-	case 1: return (uintptr_t)(fake + 2) + 8;
-	case 2: return 0;
-	default: return (uintptr_t)(rnd(2) ? fake + 2 : fake);
+	case 0:
+		return (uintptr_t)rnd(0);
+	case 1:
+		return (uintptr_t)(fake + 2) + 8;
+	case 2:
+		return 0;
+	default:
+		return (uintptr_t)(rnd(2) ? fake + 2 : fake);
 	}
 }
 
@@ -268,12 +258,24 @@ static int unsorted_damage(size_t *stack)
 	size_t *header = header_of(block), size = header[1] & ~7UL;
 	size_t *next = (size_t *)((char *)header + size);
 	switch (rnd(6)) {
-	case 0: header[1] = bad_size(header[1]); break;
-	case 1: next[1] = bad_size(next[1]); break;
-	case 2: next[0] = rnd(2) ? 0 : size + 0x10; break;
-	case 3: next[1] |= PREV_INUSE; break;
-	case 4: block[1] = poison(stack, size) - HEADER; break;
-	default: block[0] = poison(stack, size) - HEADER; break;
+	case 0:
+		header[1] = bad_size(header[1]);
+		break;
+	case 1:
+		next[1] = bad_size(next[1]);
+		break;
+	case 2:
+		next[0] = rnd(2) ? 0 : size + 0x10;
+		break;
+	case 3:
+		next[1] |= PREV_INUSE;
+		break;
+	case 4:
+		block[1] = poison(stack, size) - HEADER;
+		break;
+	default:
+		block[0] = poison(stack, size) - HEADER;
+		break;
 	}
 	ask_malloc(rnd(3) ? 0x3000 + rnd(0x1000) : request_small());
 	return 1;
@@ -286,77 +288,20 @@ static int top_size(size_t *stack)
 	size_t *top = (size_t *)((char *)header_of(last) + (header_of(last)[1] & ~7UL));
 	size_t size = top[1];
 	switch (rnd(4)) {
-	case 0: top[1] = rnd(0) | PREV_INUSE; break;
-	case 1: top[1] = 0x20 + 0x10 * rnd(0x40) + (rnd(2) ? PREV_INUSE : 0); break;
-	case 2: top[1] = (size & ~0xfffUL) | PREV_INUSE; break;
-	default: top[1] = size & ~PREV_INUSE; break;
+	case 0:
+		top[1] = rnd(0) | PREV_INUSE;
+		break;
+	case 1:
+		top[1] = 0x20 + 0x10 * rnd(0x40) + (rnd(2) ? PREV_INUSE : 0);
+		break;
+	case 2:
+		top[1] = (size & ~0xfffUL) | PREV_INUSE;
+		break;
+	default:
+		top[1] = size & ~PREV_INUSE;
+		break;
 	}
 	ask_malloc(rnd(2) ? (size & ~7UL) + rnd(0x1000) : request_tcache());
-	return 1;
-}
-
-/* A fake chunk of a random size at `fake` with a plausible (or not) next size, freed. */
-static void spirit(size_t *fake, size_t room)
-{
-	size_t size = rnd(3) ? 0x20 + 0x10 * rnd(room / 2 - 2) : 0x20 + 0x10 * rnd(0x40);
-	if (rnd(2))
-		fill_tcache(size - SIZE_WORD);
-	fake[1] = rnd(5) ? (size | (rnd(2) ? PREV_INUSE : 0)) : bad_size(size);
-	if (size / 8 + 2 <= room)
-		((size_t *)((char *)fake + size))[1] = rnd(3) ? 0x20 + 0x10 * rnd(0x40) : rnd(0);
-	size_t *pointer = fake + 2 + (rnd(8) == 0);
-	if (rnd(5))
-		ask_free(pointer);
-	else
-		ask_realloc(pointer, request_tcache());
-}
-
-static int fake_stack(size_t *stack)
-{
-	spirit(stack, 64);
-	return 1;
-}
-
-static int fake_data(size_t *stack)
-{
-	(void)stack;
-	spirit(data_area + 2 * rnd(32), 160);
-	return 1;
-}
-
-/* House of Mind: a chunk marked NON_MAIN_ARENA at a HEAP_MAX-aligned address whose heap_info
-   names a fake arena in .data. */
-static int fake_arena_free(size_t *stack)
-{
-	(void)stack;
-	char *reserve = mmap(NULL, 2 * HEAP_MAX, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-	                     -1, 0);
-	if (reserve == MAP_FAILED)
-		return 0;
-	char *aligned = (char *)(((uintptr_t)reserve + HEAP_MAX - 1) & ~(HEAP_MAX - 1));
-	if (mprotect(aligned, 0x10000, PROT_READ | PROT_WRITE) != 0)
-		return 0;
-	char *arena = (char *)fake_arena;
-	memset(fake_arena, 0, sizeof fake_arena);
-	for (int i = 1; i < 127; i++) {
-		size_t *bin = (size_t *)(arena + 112 + 16 * (i - 1));
-		bin[0] = bin[1] = (size_t)(arena + 112 + 16 * (i - 1) - 16);
-	}
-	size_t *info = (size_t *)aligned;
-	info[0] = (size_t)arena, info[2] = info[3] = 0x10000, info[4] = 0x1000;
-	size_t size = rnd(2) ? 0x20 + 0x10 * rnd(7) : 0x90 + 0x10 * rnd(0x40);
-	if (rnd(2))
-		fill_tcache(size - SIZE_WORD);
-	size_t *chunk = (size_t *)(aligned + 0x1000);
-	chunk[1] = size | NON_MAIN_ARENA | PREV_INUSE;
-	size_t *next = (size_t *)((char *)chunk + size);
-	next[1] = rnd(4) ? (0x40 | PREV_INUSE) : bad_size(0x40);
-	((size_t *)((char *)next + 0x40))[1] = 0x40 | PREV_INUSE;
-	((size_t *)(arena + 96))[0] = rnd(4) ? (size_t)(aligned + 0x8000) : (size_t)next;
-	((size_t *)(aligned + 0x8000))[1] = 0x8000 | PREV_INUSE;
-	((size_t *)(arena + 2184))[0] = rnd(4) ? 0x21000 : rnd(0x100);
-	((size_t *)(arena + 2192))[0] = 0x21000;
-	ask_free(chunk + 2);
 	return 1;
 }
 
@@ -366,48 +311,23 @@ static int mmapped_damage(size_t *stack)
 	void *block = must_malloc(request_mmapped());
 	size_t *header = header_of(block);
 	switch (rnd(4)) {
-	case 0: header[0] = 0x10 * (1 + rnd(0x200)); break;
-	case 1: header[1] = bad_size(header[1]) | (rnd(2) ? IS_MMAPPED : 0); break;
-	case 2: header[1] = (header[1] + 0x1000 * (1 + rnd(4))); break;
-	default: header[0] = 0x1000 * rnd(4); break;
+	case 0:
+		header[0] = 0x10 * (1 + rnd(0x200));
+		break;
+	case 1:
+		header[1] = bad_size(header[1]) | (rnd(2) ? IS_MMAPPED : 0);
+		break;
+	case 2:
+		header[1] = (header[1] + 0x1000 * (1 + rnd(4)));
+		break;
+	default:
+		header[0] = 0x1000 * rnd(4);
+		break;
 	}
 	if (rnd(3))
 		ask_free(block);
 	else
 		ask_realloc(block, rnd(2) ? request_mmapped() : request_tcache());
-	return 1;
-}
-
-static int other_thread_tcache(size_t *stack)
-{
-	(void)stack;
-	static void *blocks[4];
-	size_t request = request_tcache();
-	if (rnd(3) == 0)
-		fill_tcache(request);
-	helper_thread(request, 2 + (int)rnd(2), 1 + (int)rnd(2), blocks);
-	ask_free(blocks[rnd(2)]);
-	return 1;
-}
-
-static int wild_pointer(size_t *stack)
-{
-	char *block = must_malloc(0x200 + rnd(0x400));
-	must_malloc(24);
-	void *pointer;
-	switch (rnd(7)) {
-	case 0: pointer = block + 8; break;
-	case 1: pointer = block + 0x10 * (1 + rnd(16)); break;
-	case 2: pointer = stack + 2 * (1 + rnd(16)); break;
-	case 3: pointer = (void *)(0x1000 + 0x10 * rnd(0x100)); break;
-	case 4: pointer = NULL; break;
-	case 5: pointer = (void *)(uintptr_t)(rnd(0) & ~15UL); break;
-	default: pointer = block + (header_of(block)[1] & ~7UL) + 0x10 * rnd(4); break;
-	}
-	if (rnd(4))
-		ask_free(pointer);
-	else
-		ask_realloc(pointer, request_any());
 	return 1;
 }
 
@@ -426,11 +346,6 @@ const struct situation damaged_situations[] = {
     {"largebin-link", largebin_link},
     {"unsorted-damage", unsorted_damage},
     {"top-size", top_size},
-    {"fake-stack", fake_stack},
-    {"fake-data", fake_data},
-    {"fake-arena", fake_arena_free},
     {"mmapped-damage", mmapped_damage},
-    {"other-thread-tcache", other_thread_tcache},
-    {"wild-pointer", wild_pointer},
     {NULL, NULL},
 };
