@@ -26,7 +26,8 @@ BUILD = pathlib.Path(os.environ.get("PTM_BUILD", REPO_ROOT / "build"))
 PROGRAM = BUILD / "tests" / "predict" / "predict_situations"
 LINKED_PROGRAM = BUILD / "tests" / "predict" / "predict_situations-linked"
 CLONE = BUILD / "libptmalloc.so"
-LOADER = REPO_ROOT / "gdb" / "ptmalloc-gdb.py"
+# The extension under test (PREDICT_LOADER: another tree's, to measure its engine).
+LOADER = pathlib.Path(os.environ.get("PREDICT_LOADER", REPO_ROOT / "gdb" / "ptmalloc-gdb.py"))
 DRIVER = HERE / "predict_driver.py"
 GDB = os.environ.get("GDB", "gdb")
 TARGET_RATE = 0.995

@@ -11,7 +11,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 import predict_harness  # noqa: E402
 
-CASES_PER_ALLOCATOR = 110
+CASES_PER_ALLOCATOR = 100
 SEED = 17
 
 
