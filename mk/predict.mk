@@ -1,0 +1,38 @@
+# The prediction oracle (tests/predict/): predict_situations builds a heap situation from a kind
+# and a seed (clean heaps in every state, damaged ones), stops before one free, malloc or realloc,
+# and then makes the call for real in a forked copy; the harness holds the extension's `heap try-*`
+# prediction, live and from a gcore, against what really happened, and prints the exact-match rate
+# per operation and state kind with every miss.  `make test` runs a few hundred cases on the clone
+# and on glibc (test_predict_oracle.py); `make fuzz` runs PREDICT_CASES per allocator.
+
+PREDICT_DIR := $(BUILD)/tests/predict
+PREDICT_PROGRAM := $(PREDICT_DIR)/predict_situations
+# The same program with libptmalloc.a linked in.
+PREDICT_LINKED_PROGRAM := $(PREDICT_DIR)/predict_situations-linked
+PREDICT_SOURCES := tests/predict/predict_situations.c tests/predict/situations_clean.c \
+	tests/predict/situations_damaged.c tests/predict/situations_foreign.c
+PREDICT_CFLAGS := $(SAMPLE_CFLAGS) -fno-builtin-malloc -fno-builtin-free -fno-builtin-realloc -pthread
+PREDICT_CASES ?= 1200
+PREDICT_SEED ?= 1
+PREDICT_HARNESS := PTM_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/predict/predict_harness.py
+
+ALL_TARGETS += $(PREDICT_PROGRAM) $(PREDICT_LINKED_PROGRAM)
+TEST_TARGETS += test-predict
+
+$(PREDICT_PROGRAM): $(PREDICT_SOURCES) tests/predict/situations.h
+	@mkdir -p $(dir $@)
+	$(CC) $(PREDICT_CFLAGS) $(PREDICT_SOURCES) -o $@
+
+$(PREDICT_LINKED_PROGRAM): $(PREDICT_SOURCES) tests/predict/situations.h $(BUILD)/libptmalloc.a
+	@mkdir -p $(dir $@)
+	$(CC) $(PREDICT_CFLAGS) $(PREDICT_SOURCES) -o $@ $(BUILD)/libptmalloc.a
+
+.PHONY: test-predict fuzz-predict
+test-predict: $(PREDICT_PROGRAM) $(BUILD)/libptmalloc.so $(HEAPWALK_LIBRARY)
+	PTM_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/predict
+
+fuzz: fuzz-predict
+fuzz-predict: $(PREDICT_PROGRAM) $(PREDICT_LINKED_PROGRAM) $(BUILD)/libptmalloc.so $(HEAPWALK_LIBRARY)
+	-$(PREDICT_HARNESS) --cases $(PREDICT_CASES) --seed $(PREDICT_SEED) \
+		--allocator clone --allocator glibc
+	-$(PREDICT_HARNESS) --cases $$(( $(PREDICT_CASES) / 4 )) --seed $(PREDICT_SEED) --allocator linked

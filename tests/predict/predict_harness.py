@@ -1,0 +1,225 @@
+"""The prediction oracle: generated situations (predict_situations.c, clean heaps in every state
+and damaged ones), each stopped before one free, malloc or realloc; the extension predicts the call
+live and from a gcore of the same stop (predict_driver.py, one gdb for many cases, restarted past a
+case that kills or hangs it); the program then makes the call for real in a forked copy and records
+what happened; predict_truth.py compares.  Prints the exact-match rate per operation and state kind
+and every miss with what reproduces it.
+
+    python3 tests/predict/predict_harness.py --cases 2000 --seed 1 [--allocator clone|glibc|linked]
+"""
+import argparse
+import collections
+import json
+import os
+import pathlib
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+
+import predict_truth
+
+HERE = pathlib.Path(__file__).resolve().parent
+REPO_ROOT = HERE.parents[1]
+BUILD = pathlib.Path(os.environ.get("PTM_BUILD", REPO_ROOT / "build"))
+PROGRAM = BUILD / "tests" / "predict" / "predict_situations"
+LINKED_PROGRAM = BUILD / "tests" / "predict" / "predict_situations-linked"
+CLONE = BUILD / "libptmalloc.so"
+# The extension under test (PREDICT_LOADER: another tree's, to measure its engine).
+LOADER = pathlib.Path(os.environ.get("PREDICT_LOADER", REPO_ROOT / "gdb" / "ptmalloc-gdb.py"))
+DRIVER = HERE / "predict_driver.py"
+GDB = os.environ.get("GDB", "gdb")
+TARGET_RATE = 0.995
+# Seconds a case may take in gdb before the host gives up on it.
+CASE_SECONDS = 60
+# The share of cases acted by a thread of its own (a thread arena), and predicted from a core too.
+THREAD_SHARE, CORE_SHARE = 0.3, 0.25
+
+# Each allocator: the program, gdb's settings, the objfile holding its thread_arena and tcache.
+ALLOCATORS = {
+    "clone": (PROGRAM, ["-ex", "set environment LD_PRELOAD %s" % CLONE], "libptmalloc"),
+    "glibc": (PROGRAM, [], ".debug"),
+    "linked": (LINKED_PROGRAM, [], "predict_situations-linked"),
+}
+
+
+def kinds():
+    """{kind: "clean"|"damaged"}, as the program lists them."""
+    listing = subprocess.run([str(PROGRAM), "--list"], stdout=subprocess.PIPE, check=True, text=True)
+    return {line.split()[1]: line.split()[0] for line in listing.stdout.splitlines()}
+
+
+def make_cases(seed, count, directory, only=None):
+    """`count` cases, the kinds in turn, each with its own program seed, actor and modes."""
+    chooser = random.Random(seed)
+    names = sorted(only or kinds())
+    cases = []
+    for number in range(count):
+        modes = ["live", "core"] if chooser.random() < CORE_SHARE else ["live"]
+        cases.append({"id": number, "kind": names[number % len(names)],
+                      "seed": chooser.randrange(1, 1 << 30),
+                      "actor": "thread" if chooser.random() < THREAD_SHARE else "main",
+                      "modes": modes, "prefix": str(pathlib.Path(directory) / ("case-%d" % number))})
+    return cases
+
+
+def gdb_command(allocator):
+    program, settings, _objfile = ALLOCATORS[allocator]
+    return ([GDB, "-nx", "-q", "-batch"] + settings +
+            ["-ex", "set environment LIBC_FATAL_STDERR_ 1", "-ex", "set startup-with-shell off",
+             "-ex", "set pagination off",
+             "-ex", "set confirm off", "-ex", "set width 0", "-ex", "set style enabled off",
+             "-ex", "source %s" % LOADER, "-ex", "break predict_stop",
+             "-ex", "source %s" % DRIVER, str(program)])
+
+
+def _read_lines(path):
+    lines = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                lines.append(json.loads(line))
+            except ValueError:
+                pass
+    return lines
+
+
+def run_in_gdb(cases, allocator, directory):
+    """({case id: answer}, {case id: why gdb gave no answer}); gdb starts again past a lost case."""
+    answers, lost = {}, {}
+    remaining = list(cases)
+    directory = pathlib.Path(directory)
+    while remaining:
+        cases_file, out_file = directory / "cases.json", directory / "answers.jsonl"
+        cases_file.write_text(json.dumps(remaining))
+        out_file.write_text("")
+        environment = dict(os.environ, PREDICT_CASES=str(cases_file), PREDICT_OUT=str(out_file),
+                           PREDICT_OBJFILE=ALLOCATORS[allocator][2])
+        try:
+            completed = subprocess.run(gdb_command(allocator), env=environment,
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                       timeout=CASE_SECONDS * len(remaining), check=False)
+            transcript = completed.stdout.decode(errors="replace")
+        except subprocess.TimeoutExpired as expired:
+            transcript = (expired.stdout or b"").decode(errors="replace") + "\n(gdb timed out)"
+        last_started, finished = None, set()
+        for line in _read_lines(out_file):
+            if "started" in line:
+                last_started = line["case"]
+            elif "harness_error" in line:
+                lost[line["case"]] = "harness: " + line["harness_error"]
+                finished.add(line["case"])
+            else:
+                answers[line["case"]] = line
+                finished.add(line["case"])
+        if last_started is None:
+            for case in remaining:
+                lost[case["id"]] = "gdb answered nothing: " + transcript[-600:].strip()
+            break
+        if last_started not in finished:
+            lost[last_started] = "gdb ended during the case: " + transcript[-600:].strip()
+        remaining = [case for case in remaining if case["id"] > last_started]
+    return answers, lost
+
+
+def evaluate(cases, allocator, directory):
+    """[(case, mode, op, verdict, why)]: verdict "match", "miss" or "skip" (not staged)."""
+    answers, lost = run_in_gdb(cases, allocator, directory)
+    rows = []
+    for case in cases:
+        answer = answers.get(case["id"])
+        if answer is None:
+            rows += [(case, mode, "?", "miss", lost.get(case["id"], "no answer")) for mode in case["modes"]]
+            continue
+        if answer.get("staged") is False:
+            rows += [(case, mode, "-", "skip", "not staged") for mode in case["modes"]]
+            continue
+        call = answer["call"]
+        truth = predict_truth.read_truth(case["prefix"])
+        for mode in case["modes"]:
+            if truth is None:
+                rows.append((case, mode, call["op"], "miss", "the program left no truth"))
+                continue
+            prediction, why = predict_truth.read_prediction(answer.get(mode) or {})
+            if prediction is None:
+                rows.append((case, mode, call["op"], "miss", why))
+                continue
+            verdict, why = predict_truth.judge(call, truth, prediction)
+            rows.append((case, mode, call["op"], verdict, why))
+    return rows
+
+
+def table(rows, kind_classes):
+    """The per operation × state kind table, and the totals."""
+    counts = collections.defaultdict(lambda: [0, 0])
+    for case, _mode, op, verdict, _why in rows:
+        if verdict == "skip":
+            continue
+        for key in ((op, case["kind"]), (op, "all " + kind_classes.get(case["kind"], "?")),
+                    ("all", "all")):
+            counts[key][0] += verdict == "match"
+            counts[key][1] += 1
+    lines = ["%-8s %-22s %6s %6s %8s" % ("op", "state kind", "match", "cases", "rate")]
+    for (op, kind), (matched, total) in sorted(counts.items(), key=lambda item: (
+            item[0][0] == "all", item[0][1].startswith("all"), str(item[0]))):
+        lines.append("%-8s %-22s %6d %6d %7.2f%%" % (op, kind, matched, total, 100.0 * matched / total))
+    return "\n".join(lines)
+
+
+def rate(rows):
+    judged = [row for row in rows if row[3] != "skip"]
+    return sum(row[3] == "match" for row in judged) / len(judged) if judged else 0.0
+
+
+def run_allocators(allocators, cases_for, workers=2):
+    """{allocator: rows}, the allocators' gdbs run side by side (`workers` at a time)."""
+    results, gate = {}, threading.Semaphore(workers)
+
+    def one(allocator):
+        with gate, tempfile.TemporaryDirectory(prefix="heap-predict-") as directory:
+            results[allocator] = evaluate(cases_for(directory), allocator, directory)
+
+    threads = [threading.Thread(target=one, args=(name,)) for name in allocators]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def report(results, kind_classes):
+    """The text of the report: a table per allocator, then every miss; and the overall rate."""
+    lines, every = [], []
+    for allocator, rows in results.items():
+        lines.append("== %s: %d cases, %.2f%% exact" % (allocator, len(rows), 100 * rate(rows)))
+        lines.append(table(rows, kind_classes))
+        every += rows
+    for allocator, rows in results.items():
+        for case, mode, op, verdict, why in rows:
+            if verdict == "miss":
+                lines.append("MISS %s %s %s case %d: %s seed %d %s: %s" % (
+                    allocator, mode, op, case["id"], case["kind"], case["seed"], case["actor"], why))
+    return "\n".join(lines), rate(every)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--allocator", choices=list(ALLOCATORS), action="append")
+    parser.add_argument("--kind", action="append")
+    parser.add_argument("--jobs", type=int, default=2)
+    arguments = parser.parse_args()
+    kind_classes = kinds()
+    results = run_allocators(arguments.allocator or ["clone", "glibc"],
+                             lambda directory: make_cases(arguments.seed, arguments.cases, directory,
+                                                          arguments.kind), arguments.jobs)
+    text, overall = report(results, kind_classes)
+    print(text)
+    print("predict oracle: %.2f%% exact (target %.1f%%)" % (100 * overall, 100 * TARGET_RATE))
+    return 0 if overall >= TARGET_RATE else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
