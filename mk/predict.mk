@@ -28,11 +28,11 @@ $(PREDICT_LINKED_PROGRAM): $(PREDICT_SOURCES) tests/predict/situations.h $(BUILD
 	$(CC) $(PREDICT_CFLAGS) $(PREDICT_SOURCES) -o $@ $(BUILD)/libptmalloc.a
 
 .PHONY: test-predict fuzz-predict
-test-predict: $(PREDICT_PROGRAM) $(BUILD)/libptmalloc.so $(HEAPWALK_LIBRARY)
+test-predict: $(PREDICT_PROGRAM) $(BUILD)/libptmalloc.so $(HEAPWALK_LIBRARY) $(PREDICT_ENGINE_2.36)
 	PTM_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/predict
 
 fuzz: fuzz-predict
-fuzz-predict: $(PREDICT_PROGRAM) $(PREDICT_LINKED_PROGRAM) $(BUILD)/libptmalloc.so $(HEAPWALK_LIBRARY)
+fuzz-predict: $(PREDICT_PROGRAM) $(PREDICT_LINKED_PROGRAM) $(BUILD)/libptmalloc.so $(HEAPWALK_LIBRARY) $(PREDICT_ENGINE_2.36)
 	-$(PREDICT_HARNESS) --cases $(PREDICT_CASES) --seed $(PREDICT_SEED) \
 		--allocator clone --allocator glibc
 	-$(PREDICT_HARNESS) --cases $$(( $(PREDICT_CASES) / 4 )) --seed $(PREDICT_SEED) --allocator linked

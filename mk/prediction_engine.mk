@@ -8,12 +8,12 @@
 # allocator's objects are linked into one relocatable object first, in which the entry points
 # the clone exports are renamed predict_api_* (they must not replace the engine's own libc
 # malloc) and the system calls it makes on memory go to the engine's stand-ins, which act on
-# the copy.
+# the copy; so does errno, which is the calling thread's in the inferior.
 
 PREDICT_ENGINE_ADDRESS := 0x60000000
 PREDICT_ENGINE_SOURCES := $(sort $(wildcard gdb/native/predict_*.c))
 PREDICT_ENGINE_HEADERS := $(wildcard gdb/native/predict_*.h)
-PREDICT_ENGINE_STAND_INS := mmap munmap mprotect madvise sbrk
+PREDICT_ENGINE_STAND_INS := mmap munmap mprotect madvise sbrk __errno_location
 PREDICT_ENGINE_CFLAGS = $(ALLOCATOR_CFLAGS) -DPTM_PREDICT_ENGINE=1
 PREDICT_ENGINE_2.36 := $(BUILD)/ptmalloc-predict-2.36
 PREDICT_ENGINE_2.31 := $(BUILD)/ptmalloc-predict-2.31
@@ -34,7 +34,7 @@ $(BUILD)/obj-predict-$(1)/%.o: %.c $(ALLOCATOR_HEADERS) $(PREDICT_ENGINE_HEADERS
 # the inferior's through predict_main_arena.
 $(BUILD)/obj-predict-$(1)/allocator/glibc-$(1)/globals.o: PREDICT_ENGINE_CFLAGS = $(ALLOCATOR_CFLAGS)
 
-$(BUILD)/obj-predict-$(1)/renames: $(2)
+$(BUILD)/obj-predict-$(1)/renames: $(2) mk/prediction_engine.mk
 	@mkdir -p $$(dir $$@)
 	nm -D --defined-only $$< | awk '{ print $$$$3 " predict_api_" $$$$3 }' > $$@.tmp
 	for call in $(PREDICT_ENGINE_STAND_INS); do echo "$$$$call predict_$$$$call"; done >> $$@.tmp

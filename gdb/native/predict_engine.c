@@ -293,6 +293,13 @@ void *predict_sbrk(intptr_t increment)
 	return (void *)old_break;
 }
 
+/* errno as the allocator sets it: the inferior thread's own, when the debugger could say where
+   it is (free() writes it back after munmap, which may have taken the thread's TLS with it). */
+static int engine_errno;
+static int *inferior_errno;
+
+int *predict___errno_location(void) { return inferior_errno != NULL ? inferior_errno : &engine_errno; }
+
 int predict_refuse_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
 {
 	(void)prepare, (void)parent, (void)child;
@@ -512,6 +519,11 @@ int main(int argc, char **argv)
 	wire_append(wire_format_hex(wire_format_hex(end, FRESH_LOW), FRESH_HIGH), "\n");
 	wire_send(hello);
 	predict_ask_for_state(&predict_main_arena, &program_break, program_name, sizeof program_name);
+	wire_send("errno\n");
+	char answer[WIRE_LINE_MAX];
+	wire_read_line(0, answer, sizeof answer);
+	if (strncmp(answer, "at ", 3) == 0)
+		inferior_errno = (int *)strtoul(answer + 3, NULL, 16);
 	if (!malloc_initialized())
 		predict_refuse("malloc has not been initialised in the inferior");
 	report_fd = memfd_create("predict-report", 0);

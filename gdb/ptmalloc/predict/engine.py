@@ -145,6 +145,9 @@ class _PageServer:
         if word == "single_threaded":
             threads = len(gdb.selected_inferior().threads())
             return b"yes\n" if threads <= 1 else b"no\n"
+        if word == "errno":
+            address = self._errno_address()
+            return b"none\n" if address is None else b"at %#x\n" % address
         if word == "break":
             end = self._program_break()
             return b"none\n" if end is None else b"at %#x\n" % end
@@ -178,6 +181,15 @@ class _PageServer:
         if name in self.allocator.addresses:
             return self.allocator.addresses[name]
         return self.allocator.global_address(name, function=True)
+
+    def _errno_address(self):
+        """The calling thread's errno, when it is the selected thread (gdb reads TLS there)."""
+        try:
+            if self.thread is None or gdb.selected_thread().num != self.thread.num:
+                return None
+            return int(gdb.parse_and_eval("(unsigned long) &errno"))
+        except (gdb.error, AttributeError, ValueError):
+            return None
 
     def _program_break(self):
         """The break, where the main arena's top ends while the arena is contiguous (sysmalloc
