@@ -60,5 +60,6 @@ $(VERSIONS_DIR)/every_bin-2.31: samples/known/every_bin.c samples/known/record.h
 	$(CC) $(SAMPLE_CFLAGS) -pthread $(GLIBC_2.31_COMPILE) $< -o $@ $(GLIBC_2.31_LINK)
 
 test-versions: $(VERSION_PROGRAMS) $(KNOWN_VERSION_PROGRAMS) $(HOOK_PROGRAM) $(CLONE_2.31) \
+		$(PREDICT_ENGINE_2.31) $(PREDICT_ENGINE_2.36) \
 		$(HEAPWALK_LIBRARY)
 	PTM_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/versions

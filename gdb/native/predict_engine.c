@@ -465,6 +465,18 @@ static void start_child(void)
 	__builtin_unreachable();
 }
 
+#if GLIBC_VERSION < 235
+/* The compiler's unwinder (libgcc_eh, linked in by libpthread's cancellation) asks the C library
+   for _dl_find_object, new in 2.35; 2.31's static libc has none.  "Not found" makes the unwinder
+   search the program headers itself. */
+struct dl_find_object;
+int _dl_find_object(void *address, struct dl_find_object *result)
+{
+	(void)address, (void)result;
+	return -1;
+}
+#endif
+
 /* ---- the parent: questions, the child, the answer ---- */
 static void read_call(int argc, char **argv)
 {
@@ -524,7 +536,7 @@ int main(int argc, char **argv)
 	wire_read_line(0, answer, sizeof answer);
 	if (strncmp(answer, "at ", 3) == 0)
 		inferior_errno = (int *)strtoul(answer + 3, NULL, 16);
-	if (!malloc_initialized())
+	if (!predict_malloc_initialized())
 		predict_refuse("malloc has not been initialised in the inferior");
 	report_fd = memfd_create("predict-report", 0);
 	int errors_fd = memfd_create("predict-stderr", 0);

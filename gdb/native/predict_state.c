@@ -20,6 +20,20 @@
 #include "predict_engine.h"
 #include "predict_wire.h"
 
+#if MALLOC_INITIALIZED_IS_INT
+/* The allocator's flag, under the name the engine's link gives it (mk/prediction_engine.mk). */
+extern int predict___libc_malloc_initialized;
+#endif
+
+bool predict_malloc_initialized(void)
+{
+#if MALLOC_INITIALIZED_IS_INT
+	return predict___libc_malloc_initialized >= 0;
+#else
+	return malloc_initialized();
+#endif
+}
+
 struct engine_global {
 	const char *name;
 	void *where;
@@ -42,7 +56,7 @@ static const struct engine_global globals[] = {
     GLOBAL(list_lock),
     GLOBAL(free_list_lock),
 #if MALLOC_INITIALIZED_IS_INT
-    GLOBAL(__libc_malloc_initialized),
+    {"__libc_malloc_initialized", &predict___libc_malloc_initialized, sizeof(int)},
 #else
     GLOBAL(__malloc_initialized),
     GLOBAL(__always_fail_morecore),
