@@ -62,3 +62,9 @@ bench-gdb: $(BENCH_DIR)/run_measured $(BENCH_SAMPLE) $(BUILD)/libptmalloc.so $(H
 bench-instructions: $(BENCH_WORKLOAD_BINARIES) $(BENCH_LINKED_BINARIES) $(BUILD)/libptmalloc.so
 	$(PYTHON) bench/instruction_counts.py $(BUILD) $(BENCH_WORKLOADS)
 	$(PERFORMANCE_TABLES)
+
+# Predictions on the million-chunk heap after the stop's first command (bench/prediction_bench.py).
+.PHONY: bench-predict
+bench: bench-predict
+bench-predict: $(BENCH_SAMPLE) $(BUILD)/libptmalloc.so $(HEAPWALK_LIBRARY) $(PREDICT_ENGINE_2.36)
+	$(PYTHON) bench/prediction_bench.py --build $(BUILD)
