@@ -3,7 +3,8 @@
 # and then makes the call for real in a forked copy; the harness holds the extension's `heap try-*`
 # prediction, live and from a gcore, against what really happened, and prints the exact-match rate
 # per operation and state kind with every miss.  `make test` runs a few hundred cases on the clone
-# and on glibc (test_predict_oracle.py); `make fuzz` runs PREDICT_CASES per allocator.
+# and on glibc, and a few on glibc 2.31 and the clone built as 2.31 (test_predict_oracle.py);
+# `make fuzz` runs PREDICT_CASES per allocator, glibc 2.31, the 2.31 clone and glibc 2.41 too.
 
 PREDICT_DIR := $(BUILD)/tests/predict
 PREDICT_PROGRAM := $(PREDICT_DIR)/predict_situations
