@@ -17,7 +17,7 @@ SEED = 17
 # glibc 2.31 (Debian's, and the clone built as 2.31) with the 2.31 engine: a smaller set
 # (make fuzz-predict runs more, and 2.41 with the 2.36 engine).
 RELEASE_ALLOCATORS = ["glibc-2.31", "clone-2.31"]
-RELEASE_CASES = 16
+RELEASE_CASES = 24
 
 
 @pytest.fixture(autouse=True, scope="module")
