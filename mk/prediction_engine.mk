@@ -13,7 +13,7 @@
 PREDICT_ENGINE_ADDRESS := 0x60000000
 PREDICT_ENGINE_SOURCES := $(sort $(wildcard gdb/native/predict_*.c))
 PREDICT_ENGINE_HEADERS := $(wildcard gdb/native/predict_*.h)
-PREDICT_ENGINE_STAND_INS := mmap munmap mprotect madvise sbrk __errno_location
+PREDICT_ENGINE_STAND_INS := mmap munmap mremap mprotect madvise sbrk __errno_location
 # Globals of the allocator that a release's static libc also defines (2.31's malloc.o exports
 # this one): renamed like the entry points.
 PREDICT_ENGINE_LIBC_NAMES := __libc_malloc_initialized

@@ -262,6 +262,71 @@ int predict_munmap(void *where, size_t length)
 	return 0;
 }
 
+/* realloc of an mmapped chunk (mremap_chunk), on the copy as the kernel would do it: shrinking
+   gives back the tail, mapped or not; growing needs the whole old block mapped, and stays in
+   place when the inferior has nothing after it up to the new end, else the block moves where
+   the kernel chooses (a fresh mapping of ours, like mmap's). */
+static void *remap_copy(void *where, size_t old_length, size_t new_length, int flags)
+{
+	uintptr_t start = (uintptr_t)where;
+	old_length = page_ceiling(old_length), new_length = page_ceiling(new_length);
+	if (new_length <= old_length) {
+		if (new_length < old_length) {
+			make_gone(start + new_length, start + old_length);
+			report_pair("unmapped", start + new_length, old_length - new_length);
+		}
+		return where;
+	}
+	bool room_after = true;
+	for (uintptr_t address = start; address < start + new_length; address += PAGE) {
+		struct page *page = find_page(address);
+		if (page == NULL) {
+			fetch_page(address);
+			page = find_page(address);
+		}
+		if (address < start + old_length && page->kind == PAGE_GONE)
+			return MAP_FAILED; /* EFAULT: the old block is not all mapped */
+		if (address >= start + old_length && page->kind != PAGE_GONE) {
+			room_after = false;
+			break;
+		}
+	}
+	if (room_after) {
+		make_fresh(start + old_length, start + new_length);
+		report_pair("mapped", start + old_length, new_length - old_length);
+		return where;
+	}
+	uintptr_t address = page_ceiling(fresh_next);
+	if (!(flags & MREMAP_MAYMOVE) || address + new_length > FRESH_HIGH)
+		return MAP_FAILED;
+	if (mmap((void *)address, new_length, PROT_READ | PROT_WRITE,
+	         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_NORESERVE, -1, 0) != (void *)address)
+		return MAP_FAILED;
+	memcpy((void *)address, where, old_length); /* each old page fetched as it is read */
+	fresh_next = address + new_length;
+	make_gone(start, start + old_length);
+	report_pair("unmapped", start, old_length);
+	report_pair("mapped", address, new_length);
+	return (void *)address;
+}
+
+/* The calling thread's thread pointer in the inferior (its TCB), 0 when the debugger cannot say. */
+static uintptr_t inferior_thread_pointer;
+
+void *predict_mremap(void *where, size_t old_length, size_t new_length, int flags, ...)
+{
+	if (in_engine((uintptr_t)where))
+		return mremap(where, old_length, new_length, flags);
+	void *result = remap_copy(where, old_length, new_length, flags);
+#if GLIBC_VERSION >= 236
+	/* libc's mremap() (2.36, 2.41; not 2.31's) is C built with the stack protector: returning,
+	   it compares the canary in the thread's TCB (%fs:0x28), which the remap may have unmapped. */
+	if (inferior_thread_pointer != 0)
+		(void)*(volatile uintptr_t *)(inferior_thread_pointer + 0x28);
+#endif
+	return result;
+}
+
 int predict_mprotect(void *where, size_t length, int protection)
 {
 	uintptr_t start = (uintptr_t)where;
@@ -536,6 +601,10 @@ int main(int argc, char **argv)
 	wire_read_line(0, answer, sizeof answer);
 	if (strncmp(answer, "at ", 3) == 0)
 		inferior_errno = (int *)strtoul(answer + 3, NULL, 16);
+	wire_send("thread_pointer\n");
+	wire_read_line(0, answer, sizeof answer);
+	if (strncmp(answer, "at ", 3) == 0)
+		inferior_thread_pointer = strtoul(answer + 3, NULL, 16);
 	if (!predict_malloc_initialized())
 		predict_refuse("malloc has not been initialised in the inferior");
 	report_fd = memfd_create("predict-report", 0);

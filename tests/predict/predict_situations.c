@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -169,8 +170,35 @@ void ask_realloc(void *pointer, size_t size)
 	predict_case.op = OP_REALLOC, predict_case.pointer = (uintptr_t)pointer, predict_case.size = size;
 }
 
+/* From the real call on, nothing may touch the acting thread's TLS, which the call may have
+ * unmapped (the munmap or mremap of a damaged mmapped chunk that covers it): the recording makes
+ * its system calls itself (libc's wrappers reach the thread pointer for errno and, in 2.31, for
+ * the cancellation check) and has no stack protector (the canary lives in the thread's TCB). */
+#define AFTER_CALL __attribute__((no_stack_protector, noinline))
+
+AFTER_CALL static long raw_syscall(long number, long a, long b, long c, long d, long e, long f)
+{
+	long result;
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	register long r9 __asm__("r9") = f;
+	__asm__ volatile("syscall"
+	                 : "=a"(result)
+	                 : "0"(number), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+	                 : "rcx", "r11", "memory");
+	return result;
+}
+
+AFTER_CALL static _Noreturn void raw_exit(int status)
+{
+	for (;;)
+		raw_syscall(SYS_exit_group, status, 0, 0, 0, 0, 0);
+}
+
+static pid_t caller_pid;
+
 /* "KEY=0xVALUE " into `line` at `*used`, without stdio. */
-static void append(char *line, size_t *used, const char *key, uintptr_t value)
+AFTER_CALL static void append(char *line, size_t *used, const char *key, uintptr_t value)
 {
 	while (*key)
 		line[(*used)++] = *key++;
@@ -183,7 +211,7 @@ static void append(char *line, size_t *used, const char *key, uintptr_t value)
 	line[(*used)++] = ' ';
 }
 
-static void put_line(const char *word, const char *key, uintptr_t value)
+AFTER_CALL static void put_line(const char *word, const char *key, uintptr_t value)
 {
 	char line[128];
 	size_t used = 0;
@@ -192,20 +220,23 @@ static void put_line(const char *word, const char *key, uintptr_t value)
 	line[used++] = ' ';
 	append(line, &used, key, value);
 	line[used - 1] = '\n';
-	if (write(truth_fd, line, used) < 0)
-		_exit(5);
+	if (raw_syscall(SYS_write, truth_fd, (long)line, (long)used, 0, 0, 0) < 0)
+		raw_exit(5);
 }
 
 /* A word of this process, or `missing` when it is not mapped (no signal: process_vm_readv). */
-static uintptr_t word_at(uintptr_t address, uintptr_t missing)
+AFTER_CALL static uintptr_t word_at(uintptr_t address, uintptr_t missing)
 {
 	uintptr_t value;
 	struct iovec local = {&value, sizeof value}, remote = {(void *)address, sizeof value};
-	return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == sizeof value ? value : missing;
+	return raw_syscall(SYS_process_vm_readv, caller_pid, (long)&local, 1, (long)&remote, 1, 0) ==
+	               sizeof value
+	           ? value
+	           : missing;
 }
 
 /* The acting thread's bins for a chunk of `size` bytes, and the words of the chunk at `chunk`. */
-static void probe(const char *when, size_t size, uintptr_t chunk)
+AFTER_CALL static void probe(const char *when, size_t size, uintptr_t chunk)
 {
 	const uintptr_t none = 0xdeadbeefdeadbeef;
 	char line[1024];
@@ -238,28 +269,29 @@ static void probe(const char *when, size_t size, uintptr_t chunk)
 		       word_at(chunk + 8, none) != none || word_at(chunk, none) != none);
 	}
 	line[used - 1] = '\n';
-	if (write(truth_fd, line, used) < 0)
-		_exit(5);
+	if (raw_syscall(SYS_write, truth_fd, (long)line, (long)used, 0, 0, 0) < 0)
+		raw_exit(5);
 }
 
-static void on_fault(int signal, siginfo_t *info, void *context)
+AFTER_CALL static void on_fault(int signal, siginfo_t *info, void *context)
 {
 	(void)context;
 	put_line("fault", "address", (uintptr_t)info->si_addr);
 	put_line("signal", "number", (uintptr_t)signal);
-	_exit(90);
+	raw_exit(90);
 }
 
 /* The size whose bins the truth watches: the request's chunk, or the freed chunk's own size. */
-static size_t watched_size(void)
+AFTER_CALL static size_t watched_size(void)
 {
 	if (predict_case.op == OP_MALLOC)
 		return chunk_size(predict_case.size);
 	return word_at(predict_case.pointer - SIZE_WORD, 0) & ~(uintptr_t)7;
 }
 
-static void real_call(void)
+AFTER_CALL static _Noreturn void real_call(void)
 {
+	caller_pid = getpid();
 	stack_t alternate = {.ss_sp = alternate_stack, .ss_size = sizeof alternate_stack};
 	sigaltstack(&alternate, NULL);
 	struct sigaction action = {.sa_sigaction = on_fault, .sa_flags = SA_SIGINFO | SA_ONSTACK};
@@ -279,7 +311,7 @@ static void real_call(void)
 		returned = (uintptr_t)realloc((void *)predict_case.pointer, predict_case.size);
 	put_line("returned", "pointer", returned);
 	probe("after", size, returned ? returned - HEADER : old_chunk);
-	_exit(0);
+	raw_exit(0);
 }
 
 static void *act(void *argument)

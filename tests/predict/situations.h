@@ -35,7 +35,13 @@ extern struct predict_case predict_case;
 #define TCACHE_MAX_CHUNK 0x410UL
 #define FAST_MAX_CHUNK 0x80UL
 #define HEAP_MAX 0x4000000UL
+/* A tcache or fastbin link as the release writes it: safe-linked from 2.32, plain before (the
+ * program built against 2.31 is compiled with PREDICT_PLAIN_LINKS). */
+#ifdef PREDICT_PLAIN_LINKS
+#define PROTECT(position, pointer) ((uintptr_t)(pointer))
+#else
 #define PROTECT(position, pointer) ((((uintptr_t)(position)) >> 12) ^ (uintptr_t)(pointer))
+#endif
 
 /* 16-aligned room in .data for fake chunks. */
 extern size_t data_area[256];

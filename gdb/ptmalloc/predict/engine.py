@@ -148,6 +148,9 @@ class _PageServer:
         if word == "errno":
             address = self._errno_address()
             return b"none\n" if address is None else b"at %#x\n" % address
+        if word == "thread_pointer":
+            address = self._thread_pointer()
+            return b"none\n" if address is None else b"at %#x\n" % address
         if word == "break":
             end = self._program_break()
             return b"none\n" if end is None else b"at %#x\n" % end
@@ -190,6 +193,23 @@ class _PageServer:
             return int(gdb.parse_and_eval("(unsigned long) &errno"))
         except (gdb.error, AttributeError, ValueError):
             return None
+
+    def _thread_pointer(self):
+        """The calling thread's thread pointer ($fs_base, its TCB), live or from a core."""
+        if self.thread is None:
+            return None
+        selected = gdb.selected_thread()
+        try:
+            for candidate in gdb.selected_inferior().threads():
+                if candidate.num == self.thread.num:
+                    candidate.switch()
+                    return int(gdb.parse_and_eval("(unsigned long) $fs_base")) or None
+            return None
+        except (gdb.error, ValueError):
+            return None
+        finally:
+            if selected is not None and selected.is_valid():
+                selected.switch()
 
     def _program_break(self):
         """The break, where the main arena's top ends while the arena is contiguous (sysmalloc
