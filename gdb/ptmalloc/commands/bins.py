@@ -11,7 +11,7 @@ KINDS = ("tcache", "fast", "unsorted", "small", "large")
 
 def _chain_text(paint, chain, limit=None):
     shown = chain.chunks if limit is None else chain.chunks[:limit]
-    text = " -> ".join(paint.address(a) for a in shown)
+    text = paint.addresses(shown, " -> ")
     if limit is not None and len(chain.chunks) > limit:
         text += " -> ... (%d more)" % (len(chain.chunks) - limit)
     if not chain.complete:
