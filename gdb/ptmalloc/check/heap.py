@@ -21,7 +21,7 @@ class HeapRules:
         scan = self.snap.scan(arena, segment, status)
         self.segment_scans.append(scan)
         rows = _Rows(self.snap, scan, arena.address)
-        rows.record_pointed(self.pointed, self.walked, self.unbinned_pointed)
+        rows.record_walked(self.walked)
         for row in rows.suspicious(arena.is_main):
             self._check_chunk(arena, segment, rows.chunk(row), rows.chunk(row - 1), top_heap)
         previous = rows.chunk(len(rows.scan) - 1)

@@ -3,7 +3,6 @@ a heap, of the listing arena and size, and listed only once; each thread's tcach
 a heap chunk.  A mixin of audit.Audit (see heap.py for what the Audit supplies)."""
 
 import bisect
-import operator
 
 from ..errors import HeapReadError
 from ..model import resync
@@ -45,24 +44,26 @@ class MembershipRules:
         return ordered
 
     def _doubtful_listings(self):
-        """Addresses listed more than once, or in a bin whose chunks the walk did not see with
-        the bin's arena and size."""
+        """Addresses listed more than once, or in a bin whose chunks the walk did not all see
+        with the bin's arena and size.  Whole lists are judged from the walk's tallies: a list
+        is healthy when the walk met as many of its entries as it has (each walked chunk counts
+        for the first list naming it, so an entry listed earlier too leaves its list short),
+        all in the bin's arena, with the bin's sizes."""
         doubtful = {address for address, places in self.pointed.items() if len(places) > 1} \
             if self.repeats else set()
-        walked = self.walked
+        tallies = self.walked.list_tallies()
         for (kind, chain, owner), chunks in self._listings():
-            facts = list(map(walked.get, chunks))
-            if None in facts:
-                doubtful.update(chunks)
+            if not chunks:
                 continue
-            arenas = list(map(operator.itemgetter(0), facts))
-            sizes = list(map(operator.itemgetter(1), facts))
-            healthy = kind == ChunkState.TCACHE or arenas.count(owner.address) == len(arenas)
-            if kind in _EXACT_SIZE:
-                healthy = healthy and sizes.count(chain.size) == len(sizes)
-            elif kind == ChunkState.LARGEBIN and sizes:
+            tally = tallies.get(id(chain))
+            healthy = tally is not None and tally.count == len(chunks)
+            if healthy and kind != ChunkState.TCACHE:
+                healthy = tally.arenas.get(owner.address, 0) == tally.count
+            if healthy and kind in _EXACT_SIZE:
+                healthy = tally.low == tally.high == chain.size
+            elif healthy and kind == ChunkState.LARGEBIN:
                 low, high = chain.size_range
-                healthy = healthy and min(sizes) >= low and (high is None or max(sizes) <= high)
+                healthy = tally.low >= low and (high is None or tally.high <= high)
             if not healthy:
                 doubtful.update(chunks)
         return doubtful

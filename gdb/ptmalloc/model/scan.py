@@ -71,6 +71,14 @@ class SegmentScan:
             return self._chains[number]
         return self._chain_table[self._chain_numbers[number]]
 
+    def binned_lists(self):
+        """(binned rows, the number of the list naming each, the BinLists by number)."""
+        if self._chains is None:
+            return self.binned_rows, self._chain_numbers, self._chain_table
+        table = list({id(chain): chain for chain in self._chains}.values())
+        numbers = {id(chain): number for number, chain in enumerate(table)}
+        return self.binned_rows, [numbers[id(chain)] for chain in self._chains], table
+
     def addresses(self, first=0, last=None):
         """Header addresses of rows first..last-1, without a Python statement per row."""
         rows = self.positions[first:last]
