@@ -105,7 +105,6 @@ class Audit(ChunkOffsets, HeapRules, ArenaBoundRules, MembershipRules, ChainRule
         return self.free_model.free(self.geometry.user_pointer(chunk)).abort
 
     def run(self):
-        self._collect_pointed()
         self._check_globals()
         self._check_hooks()
         self._check_mmapped()

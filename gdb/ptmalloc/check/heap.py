@@ -1,7 +1,7 @@
 """The heap check's rules over heap segments: each segment's chunk walk and the rules of single
 chunks (sizes, PREV_INUSE and prev_size, the NON_MAIN_ARENA bit, fenceposts); heap_info, top and
 system_mem are arena_bounds.py's.  A mixin of audit.Audit, which supplies `add`, `word`,
-`predict_free`, `pointed`, `walked`, `suspect` and `broken_arenas`."""
+`predict_free`, `walked`, `suspect` and `broken_arenas`."""
 
 from ..errors import HeapReadError
 from ..model.objects import HeapSegment, WalkStatus
