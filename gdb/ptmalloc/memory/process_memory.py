@@ -2,8 +2,8 @@
 
 gdb reads a live inferior through /proc/PID/mem into a buffer it has just allocated, so every
 page of a heap segment costs a page fault as the read fills it in; for the tens of megabytes of a
-big heap the faults cost more than the copy.  process_vm_readv into a buffer mapped with
-MAP_POPULATE (its pages made in one go) reads the same bytes in about 60% of the time.
+big heap the faults cost more than the copy.  process_vm_readv into a buffer whose pages are made
+in one go (huge pages where the kernel gives them) reads the same bytes in a fraction of the time.
 
 Only for gdb's native target: there inferior.pid is a process of this machine that gdb traces,
 which is also what lets us read it.  A remote target's pid names a process elsewhere.  Anything
@@ -26,7 +26,9 @@ import re
 MIN_LENGTH = 64 << 10
 _PAGE = mmap.PAGESIZE
 # madvise(MADV_POPULATE_WRITE) (Linux 5.14): the pages of one part of a buffer made in one go,
-# as MAP_POPULATE makes them all.  Python 3.11's mmap has no name for it.
+# as MAP_POPULATE makes them all, but after madvise(MADV_HUGEPAGE) has asked for huge pages:
+# into 2 MiB pages the kernel copies a heap three to eight times as fast as into 4 KiB ones, and
+# the walks that follow miss the TLB far less.  Python 3.11's mmap has no name for it.
 _MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)
 # A pagemap entry's top byte: bit 63 (present) or bit 62 (swapped) set means the page holds data.
 _HOLDS_DATA = bytes(1 if byte & 0xc0 else 0 for byte in range(256))
@@ -65,15 +67,14 @@ def read(inferior, address, length):
         return None
     runs = _runs_holding_data(inferior.pid, address, length)
     try:
-        buffer = mmap.mmap(-1, length, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS |
-                           (getattr(mmap, "MAP_POPULATE", 0) if runs is None else 0))
+        buffer = mmap.mmap(-1, length, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
     except (OSError, ValueError, OverflowError):
         return None
+    _advise(buffer, getattr(mmap, "MADV_HUGEPAGE", None), 0, length)
     window = (ctypes.c_char * length).from_buffer(buffer)
     complete = True
     for offset, size in _in_parts(runs if runs is not None else [(0, length)]):
-        if runs is not None:
-            _populate(buffer, offset, size)
+        _populate(buffer, offset, size)
         local = _IoVec(ctypes.addressof(window) + offset, size)
         remote = _IoVec(address + offset, size)
         done = _process_vm_readv(inferior.pid, ctypes.byref(local), 1, ctypes.byref(remote), 1,
@@ -95,11 +96,19 @@ def _in_parts(runs):
 
 
 def _populate(buffer, offset, size):
+    """The pages of one part of the buffer made before the read fills them (an older kernel
+    without MADV_POPULATE_WRITE: the read faults them in one by one)."""
     start = offset - offset % _PAGE
+    _advise(buffer, _MADV_POPULATE_WRITE, start, offset + size - start)
+
+
+def _advise(buffer, advice, start, length):
+    if advice is None:
+        return
     try:
-        buffer.madvise(_MADV_POPULATE_WRITE, start, offset + size - start)
+        buffer.madvise(advice, start, length)
     except (OSError, ValueError, AttributeError):
-        pass  # an older kernel: the read faults its pages in one by one
+        pass
 
 
 def _runs_holding_data(pid, address, length):
