@@ -8,10 +8,10 @@
  * PID" and sleeps until killed, for gdb to attach to (and gcore) as often as it likes.
  */
 #define _GNU_SOURCE
+#include <malloc.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdio.h>
-#include <malloc.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>

@@ -22,7 +22,8 @@
  * arrays instead of a hash index.  Version 3: the allocator's numbers come from the caller
  * (heapwalk_classify's PREV_INUSE bit, heapwalk_histogram's size mask), and the row codes from
  * the generated header.  Version 4: heapwalk_tally,
- * heapwalk_suspicious, and heapwalk_follow_many's lists go on through more buffers. */
+ * heapwalk_suspicious, heapwalk_format, and heapwalk_follow_many's lists go on through more
+ * buffers. */
 int heapwalk_interface_version(void) { return 4; }
 
 /* A growable array of 64-bit words, owned by this library until heapwalk_free_words(). */
@@ -555,9 +556,9 @@ int heapwalk_histogram(const uint64_t *fields, const uint8_t *codes, size_t cut,
  * high[list] take in the row's size (fields[row] & size_mask).  The caller sets the arrays up
  * (counts 0, low UINT64_MAX, high 0) and may tally several segments into them; rows past
  * `field_count` and lists from `list_count` on are passed over. */
-void heapwalk_tally(const uint64_t *fields, size_t field_count, const uint64_t *rows,
-                    const uint64_t *numbers, size_t count, uint64_t size_mask, size_t list_count,
-                    uint64_t *counts, uint64_t *low, uint64_t *high)
+void heapwalk_tally(const uint64_t *fields, size_t field_count, const uint64_t *rows, const uint64_t *numbers,
+                    size_t count, uint64_t size_mask, size_t list_count, uint64_t *counts, uint64_t *low,
+                    uint64_t *high)
 {
 	for (size_t i = 0; i < count; i++) {
 		uint64_t row = rows[i], list = numbers[i];
@@ -580,10 +581,9 @@ void heapwalk_tally(const uint64_t *fields, size_t field_count, const uint64_t *
  * size the row's prev_size (word positions[row] + prev_index of `words`) repeats.  Returns 0, or
  * -1 when memory ran out. */
 int heapwalk_suspicious(const uint64_t *fields, const uint64_t *positions, size_t count,
-                        const uint64_t *words, size_t word_count, size_t prev_index,
-                        const uint8_t *in_bin, const uint8_t *cached, int64_t top_row,
-                        uint64_t min_size, uint64_t arena_bit, int is_main, uint64_t prev_inuse,
-                        uint64_t size_mask, struct heapwalk_words *rows)
+                        const uint64_t *words, size_t word_count, size_t prev_index, const uint8_t *in_bin,
+                        const uint8_t *cached, int64_t top_row, uint64_t min_size, uint64_t arena_bit,
+                        int is_main, uint64_t prev_inuse, uint64_t size_mask, struct heapwalk_words *rows)
 {
 	for (size_t row = 0; row < count; row++) {
 		uint64_t field = fields[row];
@@ -600,4 +600,51 @@ int heapwalk_suspicious(const uint64_t *fields, const uint64_t *positions, size_
 			return -1;
 	}
 	return 0;
+}
+
+/* Lines of a chunk listing, written into `out` (`capacity` bytes): from row *next on, each row is
+ * `prefix`, its header address (start + 8 * positions[row]) in hex as "0x..." (or in decimal),
+ * then text number text_of[row] of the table (text t is texts[offsets[t] .. offsets[t + 1])),
+ * rows joined by `separator`.  Stops before a row that might not fit, or at row `last`; *next
+ * becomes the first row not written.  Returns the bytes written. */
+size_t heapwalk_format(const uint64_t *positions, size_t *next, size_t last, uint64_t start,
+                       const uint32_t *text_of, size_t text_count, const char *texts, const uint64_t *offsets,
+                       const char *prefix, size_t prefix_length, const char *separator,
+                       size_t separator_length, int decimal, char *out, size_t capacity)
+{
+	size_t written = 0, row = *next;
+	for (; row < last; row++) {
+		uint32_t text = text_of[row];
+		size_t text_length = text < text_count ? (size_t)(offsets[text + 1] - offsets[text]) : 0;
+		size_t most = (row > *next ? separator_length : 0) + prefix_length + 22 + text_length;
+		if (most > capacity - written)
+			break;
+		if (row > *next) {
+			for (size_t i = 0; i < separator_length; i++)
+				out[written++] = separator[i];
+		}
+		for (size_t i = 0; i < prefix_length; i++)
+			out[written++] = prefix[i];
+		uint64_t address = start + (positions[row] << 3);
+		char digits[24];
+		size_t count = 0;
+		unsigned base = decimal ? 10 : 16;
+		do {
+			digits[count++] = "0123456789abcdef"[address % base];
+			address /= base;
+		} while (address != 0);
+		if (!decimal) {
+			out[written++] = '0';
+			out[written++] = 'x';
+		}
+		while (count > 0)
+			out[written++] = digits[--count];
+		if (text_length) {
+			const char *source = texts + offsets[text];
+			for (size_t i = 0; i < text_length; i++)
+				out[written++] = source[i];
+		}
+	}
+	*next = row;
+	return written;
 }

@@ -14,7 +14,6 @@ import itertools
 from ..model import native
 from ..model.objects import Chunk
 from ..model.pass_one import low_byte_tables
-from ..model.scan import row_of
 from ..model.states import BINNED, CACHED_OR_IN_USE, ROW_STATES, ChunkState
 
 _IN_USE = (ChunkState.IN_USE, None)

@@ -11,6 +11,7 @@ PTMALLOC_GDB_NATIVE=0 turns it off."""
 
 import array
 import contextlib
+import itertools
 import os
 
 import ctypes
@@ -116,6 +117,12 @@ def _declare(library):
         ctypes.c_size_t, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int64, ctypes.c_uint64,
         ctypes.c_uint64, ctypes.c_int, ctypes.c_uint64, ctypes.c_uint64, words_pointer]
     library.heapwalk_suspicious.restype = ctypes.c_int
+    library.heapwalk_format.argtypes = [
+        ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.c_size_t, ctypes.c_uint64,
+        ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_char_p,
+        ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_void_p,
+        ctypes.c_size_t]
+    library.heapwalk_format.restype = ctypes.c_size_t
 
 
 _library, library_path = _load()
@@ -314,3 +321,33 @@ def suspicious(fields, positions, words, prev_index, in_bin, cached, top_row, nu
     if status != 0:
         raise MemoryError("the native check of chunk rows ran out of memory")
     return rows
+
+
+# How much text heapwalk_format writes per call: a piece of a listing handed to gdb at once.
+_FORMAT_PIECE = 4 << 20
+
+
+def format_rows(positions, start, text_of, table, prefix, separator, decimal=False):
+    """Yield a listing of every row (see heapwalk_format) in pieces of whole rows, joined by
+    `separator` within a piece: each row `prefix`, its header address (hex, or decimal),
+    table[text_of[row]]."""
+    positions = _as_array(positions)
+    count = min(len(positions), len(text_of))
+    if not count:
+        return
+    lengths = list(map(len, table))
+    texts = "".join(table).encode()
+    if len(texts) != sum(lengths):  # a text beyond ASCII: its bytes, not its characters
+        encoded = [text.encode() for text in table]
+        lengths, texts = list(map(len, encoded)), b"".join(encoded)
+    offsets = array.array("Q", itertools.accumulate(lengths, initial=0))
+    prefix, separator = prefix.encode(), separator.encode()
+    capacity = _FORMAT_PIECE + len(prefix) + len(separator) + 32 + max(lengths)
+    out = ctypes.create_string_buffer(capacity)
+    next_row = ctypes.c_size_t(0)
+    while next_row.value < count:
+        written = _library.heapwalk_format(
+            _address_of(positions), ctypes.byref(next_row), count, start, _address_of(text_of),
+            len(lengths), texts, _address_of(offsets), prefix, len(prefix), separator,
+            len(separator), 1 if decimal else 0, out, capacity)
+        yield ctypes.string_at(out, written).decode()
