@@ -22,8 +22,8 @@
  * arrays instead of a hash index.  Version 3: the allocator's numbers come from the caller
  * (heapwalk_classify's PREV_INUSE bit, heapwalk_histogram's size mask), and the row codes from
  * the generated header.  Version 4: heapwalk_tally,
- * heapwalk_suspicious, heapwalk_format, and heapwalk_follow_many's lists go on through more
- * buffers. */
+ * heapwalk_suspicious, heapwalk_format, heapwalk_entry_numbers, and heapwalk_follow_many's lists go on
+ * through more buffers. */
 int heapwalk_interface_version(void) { return 4; }
 
 /* A growable array of 64-bit words, owned by this library until heapwalk_free_words(). */
@@ -605,18 +605,26 @@ int heapwalk_suspicious(const uint64_t *fields, const uint64_t *positions, size_
 /* Lines of a chunk listing, written into `out` (`capacity` bytes): from row *next on, each row is
  * `prefix`, its header address (start + 8 * positions[row]) in hex as "0x..." (or in decimal),
  * then text number text_of[row] of the table (text t is texts[offsets[t] .. offsets[t + 1])),
- * rows joined by `separator`.  Stops before a row that might not fit, or at row `last`; *next
- * becomes the first row not written.  Returns the bytes written. */
+ * rows joined by `separator`.  With `numbers`, a row whose numbers[row] is not UINT64_MAX goes on
+ * with that number in decimal and text number suffix_of[row].  Stops before a row that might not
+ * fit, or at row `last`; *next becomes the first row not written.  Returns the bytes written. */
 size_t heapwalk_format(const uint64_t *positions, size_t *next, size_t last, uint64_t start,
                        const uint32_t *text_of, size_t text_count, const char *texts, const uint64_t *offsets,
                        const char *prefix, size_t prefix_length, const char *separator,
-                       size_t separator_length, int decimal, char *out, size_t capacity)
+                       size_t separator_length, int decimal, const uint64_t *numbers,
+                       const uint32_t *suffix_of, char *out, size_t capacity)
 {
 	size_t written = 0, row = *next;
 	for (; row < last; row++) {
 		uint32_t text = text_of[row];
 		size_t text_length = text < text_count ? (size_t)(offsets[text + 1] - offsets[text]) : 0;
-		size_t most = (row > *next ? separator_length : 0) + prefix_length + 22 + text_length;
+		uint64_t number = numbers != NULL ? numbers[row] : UINT64_MAX;
+		uint32_t suffix = number != UINT64_MAX ? suffix_of[row] : 0;
+		size_t suffix_length = number != UINT64_MAX && suffix < text_count
+		                           ? (size_t)(offsets[suffix + 1] - offsets[suffix])
+		                           : 0;
+		size_t most =
+		    (row > *next ? separator_length : 0) + prefix_length + 44 + text_length + suffix_length;
 		if (most > capacity - written)
 			break;
 		if (row > *next) {
@@ -644,7 +652,61 @@ size_t heapwalk_format(const uint64_t *positions, size_t *next, size_t last, uin
 			for (size_t i = 0; i < text_length; i++)
 				out[written++] = source[i];
 		}
+		if (number != UINT64_MAX) {
+			count = 0;
+			do {
+				digits[count++] = (char)('0' + number % 10);
+				number /= 10;
+			} while (number != 0);
+			while (count > 0)
+				out[written++] = digits[--count];
+			const char *source = texts + (suffix_length ? offsets[suffix] : 0);
+			for (size_t i = 0; i < suffix_length; i++)
+				out[written++] = source[i];
+		}
 	}
 	*next = row;
 	return written;
+}
+
+/* Where each binned row stands in the list that names it first: for each of the `binned_count`
+ * rows binned_rows[k] (rows 0..cut-1 of a segment starting at `start`, positions as
+ * heapwalk_classify takes them), out[k] is the number of entries before the row's first listing
+ * in its list (listed[i] with i - list_first[listed_values[i]]), or UINT64_MAX when no listed
+ * address names the row.  Returns 0, CLASSIFY_NO_MEMORY or CLASSIFY_BAD_POSITIONS. */
+int heapwalk_entry_numbers(const uint64_t *positions, size_t cut, uint64_t start, const uint64_t *listed,
+                           const uint32_t *listed_values, size_t listed_count, const uint64_t *list_first,
+                           size_t list_count, const uint64_t *binned_rows, size_t binned_count, uint64_t *out)
+{
+	for (size_t k = 0; k < binned_count; k++)
+		out[k] = UINT64_MAX;
+	if (cut == 0 || binned_count == 0)
+		return 0;
+	struct header_map map = {0};
+	int status = header_map_build(&map, positions, cut);
+	uint64_t *first = status == 0 ? malloc(cut * sizeof(*first)) : NULL;
+	if (status == 0 && first == NULL)
+		status = CLASSIFY_NO_MEMORY;
+	if (status == 0) {
+		for (size_t row = 0; row < cut; row++)
+			first[row] = UINT64_MAX;
+		uint64_t last_offset =
+		    positions[cut - 1] > UINT64_MAX >> 3 ? UINT64_MAX : positions[cut - 1] << 3;
+		for (size_t i = 0; i < listed_count; i++) {
+			uint64_t offset = listed[i] - start;
+			if (offset > last_offset || offset & 7 || listed[i] == 0)
+				continue;
+			size_t row = header_map_row(&map, offset >> 3);
+			uint32_t list = listed_values[i];
+			if (row >= cut || first[row] != UINT64_MAX || list >= list_count ||
+			    i < list_first[list])
+				continue;
+			first[row] = i - list_first[list];
+		}
+		for (size_t k = 0; k < binned_count; k++)
+			out[k] = binned_rows[k] < cut ? first[binned_rows[k]] : UINT64_MAX;
+	}
+	free(first);
+	free(map.blocks);
+	return status;
 }

@@ -1291,22 +1291,46 @@ static void test_format_rows(void)
 	uint32_t text_of[] = {1, 0, 1};
 	const char texts[] = "AB";
 	uint64_t offsets[] = {0, 1, 2};
-	char out[64];
+	char out[256];
 	size_t next = 0;
 	size_t written = heapwalk_format(positions, &next, 3, 0x1000, text_of, 2, texts, offsets, "  ", 2,
-	                                 "\n", 1, 0, out, sizeof(out));
+	                                 "\n", 1, 0, NULL, NULL, out, sizeof(out));
 	CU_ASSERT_EQUAL(next, 3);
 	CU_ASSERT_EQUAL(written, strlen("  0x1000B\n  0x1010A\n  0x1030B"));
-	CU_ASSERT(memcmp(out, "  0x1000B\n  0x1010A\n  0x1030B", written) == 0);
+	CU_ASSERT(written == 29 && memcmp(out, "  0x1000B\n  0x1010A\n  0x1030B", written) == 0);
 	next = 0;
-	written =
-	    heapwalk_format(positions, &next, 3, 0, text_of, 2, texts, offsets, "{", 1, ",", 1, 1, out, 26);
+	written = heapwalk_format(positions, &next, 3, 0, text_of, 2, texts, offsets, "{", 1, ",", 1, 1, NULL,
+	                          NULL, out, 48);
 	CU_ASSERT_EQUAL(next, 1);
-	CU_ASSERT(memcmp(out, "{0B", written) == 0 && written == 3);
-	written = heapwalk_format(positions, &next, 3, 0, text_of, 2, texts, offsets, "{", 1, ",", 1, 1, out,
-	                          sizeof(out));
+	CU_ASSERT(written == 3 && memcmp(out, "{0B", written) == 0);
+	written = heapwalk_format(positions, &next, 3, 0, text_of, 2, texts, offsets, "{", 1, ",", 1, 1, NULL,
+	                          NULL, out, sizeof(out));
 	CU_ASSERT_EQUAL(next, 3);
-	CU_ASSERT(memcmp(out, "{16A,{48B", written) == 0 && written == 9);
+	CU_ASSERT(written == 9 && memcmp(out, "{16A,{48B", written) == 0);
+	/* A number and a suffix text after a row's text, where the row has a number. */
+	uint64_t numbers[] = {UINT64_MAX, 12, 0};
+	uint32_t suffix_of[] = {0, 1, 0};
+	next = 0;
+	written = heapwalk_format(positions, &next, 3, 0, text_of, 2, texts, offsets, "", 0, ";", 1, 1,
+	                          numbers, suffix_of, out, sizeof(out));
+	CU_ASSERT(written == 15 && memcmp(out, "0B;16A12B;48B0A", 15) == 0);
+}
+
+/* Each binned row's place in the list naming it first; an address listed again later counts
+ * for its first listing only. */
+static void test_entry_numbers(void)
+{
+	uint64_t positions[] = {0, 4, 8};
+	uint64_t listed[] = {START + 32, START, START + 32, START + 64};
+	uint32_t values[] = {0, 0, 1, 1};
+	uint64_t list_first[] = {0, 2};
+	uint64_t rows[] = {0, 1, 2};
+	uint64_t out[3];
+	CU_ASSERT_EQUAL(
+	    heapwalk_entry_numbers(positions, 3, START, listed, values, 4, list_first, 2, rows, 3, out), 0);
+	CU_ASSERT_EQUAL(out[0], 1);
+	CU_ASSERT_EQUAL(out[1], 0);
+	CU_ASSERT_EQUAL(out[2], 1);
 }
 
 int main(void)
@@ -1362,6 +1386,7 @@ int main(void)
 	    {"tally counts rows per list", test_tally_counts_rows_per_list},
 	    {"suspicious rows", test_suspicious_rows},
 	    {"format rows", test_format_rows},
+	    {"entry numbers", test_entry_numbers},
 	    CU_TEST_INFO_NULL,
 	};
 	static CU_SuiteInfo suites[] = {

@@ -4,6 +4,7 @@ of its text; heapwalk_format puts each row's address before its text.  A line pe
 Python string operations costs more than all the rest of a ten-million-chunk listing."""
 
 import array
+import collections
 
 from ..model import native
 from ..model.states import ChunkState
@@ -25,12 +26,17 @@ class _Table:
         self.texts = []
         self._numbers = {}
 
-    def number(self, text):
-        number = self._numbers.get(text)
+    def number(self, text, bare=None):
+        key = text if bare is None else (None, bare)
+        number = self._numbers.get(key)
         if number is None:
-            number = self._numbers[text] = len(self.texts)
-            self.texts.append(self.lead + text)
+            number = self._numbers[key] = len(self.texts)
+            self.texts.append(self.lead + text if bare is None else bare)
         return number
+
+    def bare(self, text):
+        """The number of a text kept without the lead (one written after a row's number)."""
+        return self.number(None, text)
 
     def fresh(self, texts):
         """Numbers of their own for texts seen once (bin positions), in order."""
@@ -53,21 +59,43 @@ def _numbers(scan, table, in_use_text, special_text):
     return numbers
 
 
-def text_pieces(scan, line_format, field_texts, state_text, where_texts):
+def text_pieces(scan, line_format, field_texts, state_text, where_of):
     """The segment's lines as `heap chunks` writes them (line_format % (address, column)), in
-    pieces of whole lines, each ending with a newline."""
+    pieces of whole lines, each ending with a newline; `where_of` gives a binned row's bin
+    position text (its texts(scan), or around(chain): the texts either side of the entry
+    number, which the C helper writes)."""
     before, after = line_format.split("%#x", 1)
     table = _Table(after.replace("%s", "", 1))
     numbers = _numbers(scan, table, lambda field: field_texts[field] + state_text[
         ChunkState.IN_USE], lambda field, state, _row: field_texts[field] + state_text[state])
-    rows = scan.binned_rows
-    columns = map(str.__add__, map(field_texts.__getitem__, map(scan.fields.__getitem__, rows)),
-                  where_texts)
-    for row, number in zip(rows, table.fresh(columns)):
-        numbers[row] = number
+    entries = scan.entry_numbers()
+    rows, fields = scan.binned_rows, scan.fields
+    if entries is None or native.NO_NUMBER in entries[0]:
+        columns = map(str.__add__, map(field_texts.__getitem__, map(fields.__getitem__, rows)),
+                      where_of.texts(scan))
+        _scatter(numbers, rows, table.fresh(columns))
+        row_numbers = suffix_of = None
+    else:
+        entry_of, list_of = entries
+        lists = scan.binned_lists()[2]
+        around = {number: where_of.around(lists[number]) for number in set(list_of)}
+        keys = list(zip(map(fields.__getitem__, rows), list_of))
+        leads = {key: table.number(field_texts[key[0]] + around[key[1]][0])
+                 for key in set(keys)}
+        _scatter(numbers, rows, map(leads.__getitem__, keys))
+        tails = {number: table.bare(texts[1]) for number, texts in around.items()}
+        suffix_of = array.array(_NUMBER, bytes(4 * len(fields)))
+        _scatter(suffix_of, rows, map(tails.__getitem__, list_of))
+        row_numbers = array.array("Q", [native.NO_NUMBER]) * len(fields)
+        _scatter(row_numbers, rows, entry_of)
     for piece in native.format_rows(scan.positions, scan.start, numbers, table.texts, before,
-                                    "\n"):
+                                    "\n", numbers=row_numbers, suffix_of=suffix_of):
         yield piece + "\n"
+
+
+def _scatter(values, rows, new_values):
+    """values[row] = each of new_values, row by row of `rows`, in C-level loops."""
+    collections.deque(map(values.__setitem__, rows, new_values), maxlen=0)
 
 
 def json_pieces(scan, suffix):

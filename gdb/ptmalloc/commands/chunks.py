@@ -34,16 +34,19 @@ class _WhereCache:
         """(format with one %d for the entry number, {address: entry number})."""
         known = self._formats.get(id(chain))
         if known is None:
-            if chain.kind == ChunkState.TCACHE:
-                where = "tcache[%d]#%%d t%d" % (chain.index,
-                                                chain.thread.num if chain.thread else 0)
-            elif chain.kind == ChunkState.UNSORTED:
-                where = "unsorted#%d"
-            else:
-                where = "%s[%d]#%%d" % (chain.kind, chain.index)
-            known = (self._state_text[chain.kind].replace("%", "%%") + where, chain.positions())
+            known = (self.around(chain)[0].replace("%", "%%") + "%d" +
+                     self.around(chain)[1].replace("%", "%%"), chain.positions())
             self._formats[id(chain)] = known
         return known
+
+    def around(self, chain):
+        """(the text before a chunk's entry number in `chain`, the text after it)."""
+        if chain.kind == ChunkState.TCACHE:
+            return ("%stcache[%d]#" % (self._state_text[chain.kind], chain.index),
+                    " t%d" % (chain.thread.num if chain.thread else 0))
+        if chain.kind == ChunkState.UNSORTED:
+            return self._state_text[chain.kind] + "unsorted#", ""
+        return "%s%s[%d]#" % (self._state_text[chain.kind], chain.kind, chain.index), ""
 
     def texts(self, scan):
         """The state and bin-position text of each binned row of a SegmentScan, in row order,
@@ -288,7 +291,7 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
                     flush()
                     counter.take(len(fields))
                     for piece in chunk_lines.text_pieces(scan, line_format, field_texts,
-                                                         state_text, where_of.texts(scan)):
+                                                         state_text, where_of):
                         gdb.write(piece)
                     gdb.flush()
                     continue
