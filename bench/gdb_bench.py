@@ -22,6 +22,10 @@ SMALL_HEAP_RUNS = 7
 # (each command there takes seconds; the point is the ratio to the big heap, not the noise).
 HUGE_HEAP = 10000000
 HUGE_HEAP_RUNS = 1
+# MiB of main heap held before the huge heap's main-arena chunks (million_chunks' argv[2]), so
+# that its main heap is over 4 GiB, as in the production core of issue 16: a core of about
+# 5.5 GB, mostly zeros.
+HUGE_MAIN_PADDING_MIB = 4096
 
 # The pure-Python walk, for comparison: these commands are also run from the core with the C
 # helper turned off.
@@ -48,10 +52,10 @@ TARGETS = {"seconds": 2.0, "peak_rss_mb": 500.0, "first_line_seconds": 0.5, "nai
 class Sample:
     """A running million_chunks process that has built its heap and waits to be inspected."""
 
-    def __init__(self, binary, chunks, library):
+    def __init__(self, binary, chunks, library, padding_mib=0):
         env = dict(os.environ, LD_PRELOAD=library)
-        self.process = subprocess.Popen([binary, str(chunks)], env=env, stdout=subprocess.PIPE,
-                                        stdin=subprocess.DEVNULL)
+        self.process = subprocess.Popen([binary, str(chunks), str(padding_mib)], env=env,
+                                        stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
         line = self.process.stdout.readline().decode().split()
         if len(line) != 2 or line[0] != "ready":
             self.stop()
@@ -124,27 +128,35 @@ def summarise(entries):
 
 
 def run_heap_commands(bench_build, repo, binary, library, runs, log, chunks=BIG_HEAP,
-                      with_extras=True):
+                      with_extras=True, padding_mib=0):
     """Each command over a `chunks`-chunk heap, from its core and live, `runs` rounds; with
-    `with_extras`, the pure-Python rows and the naive comparison too."""
-    sample = Sample(binary, chunks, library)
+    `with_extras`, the pure-Python rows and the naive comparison too; `padding_mib` MiB of
+    main heap before the main arena's chunks."""
+    sample = Sample(binary, chunks, library, padding_mib)
     core = os.path.join(bench_build, "heap-%d.core" % chunks)
     results = {}
     try:
-        gcore(sample.pid, core)
-        log("  %d-chunk heap built, core written" % chunks)
-        plan = [(source, label, command, output, None) for source in ("core", "live")
+        # Live first: gcore reads every page of the process, which makes the kernel give it
+        # each page it had reserved but never touched, and a live read then has them all.
+        plan = [(source, label, command, output, None) for source in ("live", "core")
                 for label, command, output in COMMANDS]
         if with_extras:
             plan += [("core", label, command, output, PURE_PYTHON)
                      for label, command, output in PURE_PYTHON_COMMANDS]
         raw = {(source, label): [] for source, label, _c, _o, _e in plan}
-        for round_number in range(runs):
-            for source, label, command, output, extra_env in plan:
-                argv = gdb_argv(repo, source, binary, core, sample.pid, label, command)
-                out = os.path.join(bench_build, output) if output else None
-                raw[(source, label)].append(measure_gdb(bench_build, argv, out, extra_env))
-            log("  %d chunks: extension round %d/%d done" % (chunks, round_number + 1, runs))
+        for source in ("live", "core"):
+            if source == "core":
+                gcore(sample.pid, core)
+                log("  %d-chunk heap: core written" % chunks)
+            for round_number in range(runs):
+                for entry_source, label, command, output, extra_env in plan:
+                    if entry_source != source:
+                        continue
+                    argv = gdb_argv(repo, source, binary, core, sample.pid, label, command)
+                    out = os.path.join(bench_build, output) if output else None
+                    raw[(source, label)].append(measure_gdb(bench_build, argv, out, extra_env))
+                log("  %d chunks, %s: extension round %d/%d done" % (
+                    chunks, source, round_number + 1, runs))
         for (source, label), entries in raw.items():
             results.setdefault(source, {})[label] = summarise(entries)
         json_path = os.path.join(bench_build, "chunks.json")
@@ -265,7 +277,9 @@ def run(bench_build, build, repo, runs, log):
         if os.environ.get("BENCH_HUGE", "1") != "0":
             result["huge_heap_chunks"], result["huge_runs"] = HUGE_HEAP, HUGE_HEAP_RUNS
             result["huge"] = run_heap_commands(bench_build, repo, binary, library,
-                                               HUGE_HEAP_RUNS, log, HUGE_HEAP, False)
+                                               HUGE_HEAP_RUNS, log, HUGE_HEAP, False,
+                                               HUGE_MAIN_PADDING_MIB)
+            result["huge_main_padding_mib"] = HUGE_MAIN_PADDING_MIB
     except (RuntimeError, subprocess.SubprocessError, OSError) as error:
         result["failures"].append(str(error))
     result["elapsed_seconds"] = time.perf_counter() - started

@@ -8,6 +8,7 @@
  * PID" and sleeps until killed, for gdb to attach to (and gcore) as often as it likes.
  */
 #define _GNU_SOURCE
+#include <malloc.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #define THREADS 3
 #define ARENAS (THREADS + 1)
 #define MMAPPED 4
+#define PADDING_CHUNK ((size_t)256 << 20)
 
 static sem_t arena_built;
 static long chunks_per_arena;
@@ -95,6 +97,7 @@ static void *thread_main(void *unused)
 int main(int argc, char **argv)
 {
 	long total = argc > 1 ? atol(argv[1]) : 1000000;
+	long padding_mib = argc > 2 ? atol(argv[2]) : 0;
 	if (total < ARENAS * 1024) {
 		fprintf(stderr, "million_chunks: at least %d chunks\n", ARENAS * 1024);
 		return 2;
@@ -113,6 +116,14 @@ int main(int argc, char **argv)
 	/* mmapped first: a large request would consolidate the main arena's fastbins. */
 	for (int m = 0; m < MMAPPED; m++)
 		allocate_chunk((size_t)(256 << 10) << m);
+	/* The padding after the mmapped chunks (which M_MMAP_MAX 0 would refuse), with mmap
+	   turned back on to glibc's default number of mappings afterwards. */
+	if (padding_mib > 0) {
+		mallopt(M_MMAP_MAX, 0);
+		for (long held = 0; held < padding_mib; held += (long)(PADDING_CHUNK >> 20))
+			allocate_chunk(PADDING_CHUNK);
+		mallopt(M_MMAP_MAX, 65536);
+	}
 	build_arena();
 	/* write(), not stdio: printf's buffer would be one more malloc after the heap is built. */
 	char line[32];

@@ -160,14 +160,41 @@ def _good(entry, key):
     return None if not entry or entry.get("error") else entry.get(key)
 
 
-def tables(results, instructions):
+SECTION_TITLES = ("### Allocator", "### Instructions", "### Extension")
+
+
+def old_sections(generated):
+    """{title line: the section's lines} of the tables the page holds now."""
+    sections = {}
+    current = None
+    for line in generated.splitlines():
+        if line in SECTION_TITLES:
+            current = sections[line] = [line]
+        elif current is not None:
+            current.append(line)
+    for lines in sections.values():
+        while lines and not lines[-1].strip():
+            lines.pop()
+    return sections
+
+
+def tables(results, instructions, old=None):
+    """The generated part of the page; a section this run has no results for (a partial run:
+    `make bench-gdb` alone, or no instructions counted) keeps the page's current one from
+    `old` ({title: lines})."""
+    old = old or {}
     text = [machine_line(results)]
-    if "allocator" in results:
-        text += [""] + allocator_section(results["allocator"])
-    if instructions:
-        text += [""] + instructions_section(instructions)
-    if "extension" in results:
-        text += [""] + extension_section(results["extension"])
+    made = {
+        "### Allocator": allocator_section(results["allocator"]) if "allocator" in results
+        else None,
+        "### Instructions": instructions_section(instructions) if instructions else None,
+        "### Extension": extension_section(results["extension"]) if "extension" in results
+        else None,
+    }
+    for title in SECTION_TITLES:
+        section = made[title] or old.get(title)
+        if section:
+            text += [""] + section
     return "\n".join(text)
 
 
@@ -192,8 +219,8 @@ def main():
     if BEGIN not in text or END not in text:
         sys.exit("performance_tables: %s lacks the marker lines" % page)
     head, rest = text.split(BEGIN, 1)
-    _old, tail = rest.split(END, 1)
-    generated = tables(results, instructions)
+    current, tail = rest.split(END, 1)
+    generated = tables(results, instructions, old_sections(current))
     with open(page, "w", encoding="utf-8") as handle:
         handle.write(head + BEGIN + "\n" + generated + "\n" + END + tail)
     print("performance tables: %s" % page)

@@ -21,8 +21,10 @@
  * arguments it does not take.  Version 2: heapwalk_classify takes the listed addresses as two
  * arrays instead of a hash index.  Version 3: the allocator's numbers come from the caller
  * (heapwalk_classify's PREV_INUSE bit, heapwalk_histogram's size mask), and the row codes from
- * the generated header. */
-int heapwalk_interface_version(void) { return 3; }
+ * the generated header.  Version 4: heapwalk_tally,
+ * heapwalk_suspicious, heapwalk_format, heapwalk_entry_numbers, and heapwalk_follow_many's lists go on
+ * through more buffers. */
+int heapwalk_interface_version(void) { return 4; }
 
 /* A growable array of 64-bit words, owned by this library until heapwalk_free_words(). */
 struct heapwalk_words {
@@ -118,6 +120,13 @@ static size_t cycle_start(const uint64_t *entries, size_t count, size_t length, 
 	return SIZE_MAX;
 }
 
+/* A buffer holding the bytes [low, low + 8 * word_count) of the inferior. */
+struct heapwalk_buffer {
+	const uint64_t *words;
+	uint64_t low;
+	size_t word_count;
+};
+
 /* One list being followed through one buffer that holds the bytes [low, low + 8 * word_count) of
  * the inferior (see heapwalk_follow).  The fields up to `entries` are the caller's question;
  * `next` and `stop` the answer; the rest is the walk's own state. */
@@ -138,6 +147,9 @@ struct heapwalk_list {
 	uint64_t remembered; /* Brent's tortoise */
 	size_t power, distance;
 	uint64_t at_limit; /* the address after `limit` entries, for the caller */
+	/* More buffers the walk may go on in, sorted by `low`, not overlapping (NULL, 0: none). */
+	const struct heapwalk_buffer *buffers;
+	size_t buffer_count;
 };
 
 static void list_start(struct heapwalk_list *list)
@@ -148,6 +160,33 @@ static void list_start(struct heapwalk_list *list)
 	list->power = 1;
 	list->distance = 0;
 	list->at_limit = list->address;
+}
+
+static int in_buffer(const struct heapwalk_list *list, uint64_t slot)
+{
+	return slot >= list->low && !((slot - list->low) & 7) && (slot - list->low) / 8 < list->word_count;
+}
+
+/* Go on in the one of `buffers` that holds the word at `slot`: 1, or 0 when none does. */
+static int enter_buffer(struct heapwalk_list *list, uint64_t slot)
+{
+	size_t first = 0, past = list->buffer_count;
+	while (first < past) { /* the first buffer starting above slot */
+		size_t middle = first + (past - first) / 2;
+		if (list->buffers[middle].low <= slot)
+			first = middle + 1;
+		else
+			past = middle;
+	}
+	if (first == 0)
+		return 0;
+	const struct heapwalk_buffer *buffer = &list->buffers[first - 1];
+	if ((slot - buffer->low) & 7 || (slot - buffer->low) / 8 >= buffer->word_count)
+		return 0;
+	list->words = buffer->words;
+	list->low = buffer->low;
+	list->word_count = buffer->word_count;
+	return 1;
 }
 
 /* One step of the walk; sets `stop` when the walk ends. */
@@ -167,8 +206,7 @@ static void list_step(struct heapwalk_list *list)
 		return;
 	}
 	uint64_t slot = address + list->link_offset;
-	if ((address & list->alignment_mask) || slot < list->low || (slot - list->low) & 7 ||
-	    (slot - list->low) / 8 >= list->word_count) {
+	if ((address & list->alignment_mask) || (!in_buffer(list, slot) && !enter_buffer(list, slot))) {
 		list->stop = FOLLOW_LEFT_VIEW;
 		return;
 	}
@@ -510,5 +548,165 @@ int heapwalk_histogram(const uint64_t *fields, const uint8_t *codes, size_t cut,
 		counts->data[*slot - 1]++;
 	}
 	free(seen.slots);
+	return status;
+}
+
+/* Tally the binned rows of a scanned segment by the list that names them: for each of `count`
+ * binned rows (rows[i], named by list numbers[i]), counts[list] gains one and low[list] and
+ * high[list] take in the row's size (fields[row] & size_mask).  The caller sets the arrays up
+ * (counts 0, low UINT64_MAX, high 0) and may tally several segments into them; rows past
+ * `field_count` and lists from `list_count` on are passed over. */
+void heapwalk_tally(const uint64_t *fields, size_t field_count, const uint64_t *rows, const uint64_t *numbers,
+                    size_t count, uint64_t size_mask, size_t list_count, uint64_t *counts, uint64_t *low,
+                    uint64_t *high)
+{
+	for (size_t i = 0; i < count; i++) {
+		uint64_t row = rows[i], list = numbers[i];
+		if (row >= field_count || list >= list_count)
+			continue;
+		uint64_t size = fields[row] & size_mask;
+		counts[list]++;
+		if (size < low[list])
+			low[list] = size;
+		if (size > high[list])
+			high[list] = size;
+	}
+}
+
+/* The rows of a scanned segment on which some chunk rule of the heap check may fire (see
+ * gdb/ptmalloc/check/rows.py, Rows.suspicious, the same test in Python), in row order, to
+ * `rows`: a size field below min_size (top_row aside); the NON_MAIN_ARENA bit `arena_bit` wrong
+ * for the arena (is_main) on a row that is cached or in use (cached[row]); PREV_INUSE set after
+ * a row filed in a bin (in_bin[row - 1]); PREV_INUSE clear without a binned predecessor whose
+ * size the row's prev_size (word positions[row] + prev_index of `words`) repeats.  Returns 0, or
+ * -1 when memory ran out. */
+int heapwalk_suspicious(const uint64_t *fields, const uint64_t *positions, size_t count,
+                        const uint64_t *words, size_t word_count, size_t prev_index, const uint8_t *in_bin,
+                        const uint8_t *cached, int64_t top_row, uint64_t min_size, uint64_t arena_bit,
+                        int is_main, uint64_t prev_inuse, uint64_t size_mask, struct heapwalk_words *rows)
+{
+	for (size_t row = 0; row < count; row++) {
+		uint64_t field = fields[row];
+		int wrong_arena = is_main ? (field & arena_bit) != 0 : (field & arena_bit) == 0;
+		int after_bin = row > 0 && in_bin[row - 1];
+		int hit = (field < min_size && (int64_t)row != top_row) || (wrong_arena && cached[row]) ||
+		          (after_bin && (field & prev_inuse));
+		if (!hit && !(field & prev_inuse)) {
+			uint64_t slot = positions[row] + prev_index;
+			hit = !(after_bin && slot >= positions[row] && slot < word_count &&
+			        words[slot] == (fields[row - 1] & size_mask));
+		}
+		if (hit && append_word(rows, row))
+			return -1;
+	}
+	return 0;
+}
+
+/* Lines of a chunk listing, written into `out` (`capacity` bytes): from row *next on, each row is
+ * `prefix`, its header address (start + 8 * positions[row]) in hex as "0x..." (or in decimal),
+ * then text number text_of[row] of the table (text t is texts[offsets[t] .. offsets[t + 1])),
+ * rows joined by `separator`.  With `numbers`, a row whose numbers[row] is not UINT64_MAX goes on
+ * with that number in decimal and text number suffix_of[row].  Stops before a row that might not
+ * fit, or at row `last`; *next becomes the first row not written.  Returns the bytes written. */
+size_t heapwalk_format(const uint64_t *positions, size_t *next, size_t last, uint64_t start,
+                       const uint32_t *text_of, size_t text_count, const char *texts, const uint64_t *offsets,
+                       const char *prefix, size_t prefix_length, const char *separator,
+                       size_t separator_length, int decimal, const uint64_t *numbers,
+                       const uint32_t *suffix_of, char *out, size_t capacity)
+{
+	size_t written = 0, row = *next;
+	for (; row < last; row++) {
+		uint32_t text = text_of[row];
+		size_t text_length = text < text_count ? (size_t)(offsets[text + 1] - offsets[text]) : 0;
+		uint64_t number = numbers != NULL ? numbers[row] : UINT64_MAX;
+		uint32_t suffix = number != UINT64_MAX ? suffix_of[row] : 0;
+		size_t suffix_length = number != UINT64_MAX && suffix < text_count
+		                           ? (size_t)(offsets[suffix + 1] - offsets[suffix])
+		                           : 0;
+		size_t most =
+		    (row > *next ? separator_length : 0) + prefix_length + 44 + text_length + suffix_length;
+		if (most > capacity - written)
+			break;
+		if (row > *next) {
+			for (size_t i = 0; i < separator_length; i++)
+				out[written++] = separator[i];
+		}
+		for (size_t i = 0; i < prefix_length; i++)
+			out[written++] = prefix[i];
+		uint64_t address = start + (positions[row] << 3);
+		char digits[24];
+		size_t count = 0;
+		unsigned base = decimal ? 10 : 16;
+		do {
+			digits[count++] = "0123456789abcdef"[address % base];
+			address /= base;
+		} while (address != 0);
+		if (!decimal) {
+			out[written++] = '0';
+			out[written++] = 'x';
+		}
+		while (count > 0)
+			out[written++] = digits[--count];
+		if (text_length) {
+			const char *source = texts + offsets[text];
+			for (size_t i = 0; i < text_length; i++)
+				out[written++] = source[i];
+		}
+		if (number != UINT64_MAX) {
+			count = 0;
+			do {
+				digits[count++] = (char)('0' + number % 10);
+				number /= 10;
+			} while (number != 0);
+			while (count > 0)
+				out[written++] = digits[--count];
+			const char *source = texts + (suffix_length ? offsets[suffix] : 0);
+			for (size_t i = 0; i < suffix_length; i++)
+				out[written++] = source[i];
+		}
+	}
+	*next = row;
+	return written;
+}
+
+/* Where each binned row stands in the list that names it first: for each of the `binned_count`
+ * rows binned_rows[k] (rows 0..cut-1 of a segment starting at `start`, positions as
+ * heapwalk_classify takes them), out[k] is the number of entries before the row's first listing
+ * in its list (listed[i] with i - list_first[listed_values[i]]), or UINT64_MAX when no listed
+ * address names the row.  Returns 0, CLASSIFY_NO_MEMORY or CLASSIFY_BAD_POSITIONS. */
+int heapwalk_entry_numbers(const uint64_t *positions, size_t cut, uint64_t start, const uint64_t *listed,
+                           const uint32_t *listed_values, size_t listed_count, const uint64_t *list_first,
+                           size_t list_count, const uint64_t *binned_rows, size_t binned_count, uint64_t *out)
+{
+	for (size_t k = 0; k < binned_count; k++)
+		out[k] = UINT64_MAX;
+	if (cut == 0 || binned_count == 0)
+		return 0;
+	struct header_map map = {0};
+	int status = header_map_build(&map, positions, cut);
+	uint64_t *first = status == 0 ? malloc(cut * sizeof(*first)) : NULL;
+	if (status == 0 && first == NULL)
+		status = CLASSIFY_NO_MEMORY;
+	if (status == 0) {
+		for (size_t row = 0; row < cut; row++)
+			first[row] = UINT64_MAX;
+		uint64_t last_offset =
+		    positions[cut - 1] > UINT64_MAX >> 3 ? UINT64_MAX : positions[cut - 1] << 3;
+		for (size_t i = 0; i < listed_count; i++) {
+			uint64_t offset = listed[i] - start;
+			if (offset > last_offset || offset & 7 || listed[i] == 0)
+				continue;
+			size_t row = header_map_row(&map, offset >> 3);
+			uint32_t list = listed_values[i];
+			if (row >= cut || first[row] != UINT64_MAX || list >= list_count ||
+			    i < list_first[list])
+				continue;
+			first[row] = i - list_first[list];
+		}
+		for (size_t k = 0; k < binned_count; k++)
+			out[k] = binned_rows[k] < cut ? first[binned_rows[k]] : UINT64_MAX;
+	}
+	free(first);
+	free(map.blocks);
 	return status;
 }

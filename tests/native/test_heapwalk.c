@@ -1195,6 +1195,144 @@ static void test_histogram_random_keys(void)
 	free(choices);
 }
 
+/* ---- heapwalk_follow_many through more buffers, heapwalk_tally, heapwalk_suspicious,
+ * heapwalk_format ------------------------------------------------------------------------- */
+
+/* A list whose chunks lie in two buffers (two heaps) is one walk when the second buffer is among
+ * the list's `buffers`, and leaves its view at the first chunk of the second buffer otherwise. */
+static void test_follow_many_goes_on_in_other_buffers(void)
+{
+	enum { WORDS = 64 };
+	uint64_t *first = calloc(WORDS, sizeof(*first)), *second = calloc(WORDS, sizeof(*second));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(first);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(second);
+	uint64_t second_low = LOW + 0x10000;
+	/* chunk(0) -> chunk(1) in the first buffer -> second_low + 0x20 -> second_low + 0x60 -> 0 */
+	first[(chunk(0) + FD - LOW) / 8] = chunk(1);
+	first[(chunk(1) + FD - LOW) / 8] = second_low + 0x20;
+	second[(0x20 + FD) / 8] = second_low + 0x60;
+	second[(0x60 + FD) / 8] = 0;
+	struct heapwalk_buffer buffers[] = {{first, LOW, WORDS}, {second, second_low, WORDS}};
+	for (int with_buffers = 0; with_buffers <= 1; with_buffers++) {
+		struct heapwalk_list list = {.words = first,
+		                             .low = LOW,
+		                             .word_count = WORDS,
+		                             .address = chunk(0),
+		                             .link_offset = FD,
+		                             .alignment_mask = ALIGNED,
+		                             .end = 0,
+		                             .limit = 100,
+		                             .shift = PLAIN,
+		                             .buffers = with_buffers ? buffers : NULL,
+		                             .buffer_count = with_buffers ? 2 : 0};
+		heapwalk_follow_many(&list, 1);
+		if (with_buffers) {
+			uint64_t expected[] = {chunk(0), chunk(1), second_low + 0x20, second_low + 0x60};
+			CU_ASSERT_EQUAL(list.stop, FOLLOW_REACHED_END);
+			assert_words(&list.entries, expected, COUNT_OF(expected));
+		} else {
+			uint64_t expected[] = {chunk(0), chunk(1)};
+			CU_ASSERT_EQUAL(list.stop, FOLLOW_LEFT_VIEW);
+			CU_ASSERT_EQUAL(list.next, second_low + 0x20);
+			assert_words(&list.entries, expected, COUNT_OF(expected));
+		}
+		heapwalk_free_words(&list.entries);
+	}
+	free(first);
+	free(second);
+}
+
+/* Rows per list with their smallest and largest sizes; rows past the fields and lists past the
+ * count are passed over. */
+static void test_tally_counts_rows_per_list(void)
+{
+	uint64_t fields[] = {0x21, 0x31, 0x20, 0x41, 0x35};
+	uint64_t rows[] = {0, 2, 1, 4, 3, 9, 1};
+	uint64_t numbers[] = {0, 0, 1, 1, 2, 0, 7};
+	uint64_t counts[3] = {0}, low[3] = {UINT64_MAX, UINT64_MAX, UINT64_MAX}, high[3] = {0};
+	heapwalk_tally(fields, COUNT_OF(fields), rows, numbers, COUNT_OF(rows), ~(uint64_t)7, 3, counts, low,
+	               high);
+	uint64_t want_counts[] = {2, 2, 1}, want_low[] = {0x20, 0x30, 0x40}, want_high[] = {0x20, 0x30, 0x40};
+	for (size_t i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL(counts[i], want_counts[i]);
+		CU_ASSERT_EQUAL(low[i], want_low[i]);
+		CU_ASSERT_EQUAL(high[i], want_high[i]);
+	}
+}
+
+/* Each reason a chunk rule may fire, and a binned chunk whose successor agrees, which may not. */
+static void test_suspicious_rows(void)
+{
+	/* Rows at words 0, 4, 8, 12, 16, 20: sizes 0x20 each (4 words). */
+	uint64_t positions[] = {0, 4, 8, 12, 16, 20};
+	uint64_t fields[] = {0x21, 0x20, 0x20, 0x11, 0x25, 0x21};
+	uint64_t words[24] = {0};
+	words[8] = 0x20;  /* row 2's prev_size matches row 1 (binned): agrees */
+	words[4] = 0x999; /* row 1's prev_size does not match row 0 (not binned anyway) */
+	uint8_t in_bin[] = {0, 1, 0, 0, 1, 0};
+	uint8_t cached[] = {1, 0, 1, 1, 1, 1};
+	struct heapwalk_words rows = {0};
+	CU_ASSERT_EQUAL(heapwalk_suspicious(fields, positions, COUNT_OF(fields), words, COUNT_OF(words), 0,
+	                                    in_bin, cached, 5, 0x20, 4, 1, 1, ~(uint64_t)7, &rows),
+	                0);
+	/* Row 1: PREV_INUSE clear after a row in no bin.  Row 2: clear after a binned row that agrees:
+	 * not suspicious.  Row 3: below MINSIZE.  Row 4: NON_MAIN_ARENA in the main arena, cached.
+	 * Row 5: PREV_INUSE set after a binned row (also top: only the size test spares top). */
+	uint64_t expected[] = {1, 3, 4, 5};
+	assert_words(&rows, expected, COUNT_OF(expected));
+	heapwalk_free_words(&rows);
+}
+
+/* Lines with hex or decimal addresses and each row's text; a small `capacity` makes the caller
+ * come back for the rest, at a whole row. */
+static void test_format_rows(void)
+{
+	uint64_t positions[] = {0, 2, 6};
+	uint32_t text_of[] = {1, 0, 1};
+	const char texts[] = "AB";
+	uint64_t offsets[] = {0, 1, 2};
+	char out[256];
+	size_t next = 0;
+	size_t written = heapwalk_format(positions, &next, 3, 0x1000, text_of, 2, texts, offsets, "  ", 2,
+	                                 "\n", 1, 0, NULL, NULL, out, sizeof(out));
+	CU_ASSERT_EQUAL(next, 3);
+	CU_ASSERT_EQUAL(written, strlen("  0x1000B\n  0x1010A\n  0x1030B"));
+	CU_ASSERT(written == 29 && memcmp(out, "  0x1000B\n  0x1010A\n  0x1030B", written) == 0);
+	next = 0;
+	written = heapwalk_format(positions, &next, 3, 0, text_of, 2, texts, offsets, "{", 1, ",", 1, 1, NULL,
+	                          NULL, out, 48);
+	CU_ASSERT_EQUAL(next, 1);
+	CU_ASSERT(written == 3 && memcmp(out, "{0B", written) == 0);
+	written = heapwalk_format(positions, &next, 3, 0, text_of, 2, texts, offsets, "{", 1, ",", 1, 1, NULL,
+	                          NULL, out, sizeof(out));
+	CU_ASSERT_EQUAL(next, 3);
+	CU_ASSERT(written == 9 && memcmp(out, "{16A,{48B", written) == 0);
+	/* A number and a suffix text after a row's text, where the row has a number. */
+	uint64_t numbers[] = {UINT64_MAX, 12, 0};
+	uint32_t suffix_of[] = {0, 1, 0};
+	next = 0;
+	written = heapwalk_format(positions, &next, 3, 0, text_of, 2, texts, offsets, "", 0, ";", 1, 1,
+	                          numbers, suffix_of, out, sizeof(out));
+	CU_ASSERT(written == 15 && memcmp(out, "0B;16A12B;48B0A", 15) == 0);
+}
+
+/* Each binned row's place in the list naming it first; an address listed again later counts
+ * for its first listing only. */
+static void test_entry_numbers(void)
+{
+	uint64_t positions[] = {0, 4, 8};
+	uint64_t listed[] = {START + 32, START, START + 32, START + 64};
+	uint32_t values[] = {0, 0, 1, 1};
+	uint64_t list_first[] = {0, 2};
+	uint64_t rows[] = {0, 1, 2};
+	uint64_t out[3];
+	CU_ASSERT_EQUAL(
+	    heapwalk_entry_numbers(positions, 3, START, listed, values, 4, list_first, 2, rows, 3, out), 0);
+	CU_ASSERT_EQUAL(out[0], 1);
+	CU_ASSERT_EQUAL(out[1], 0);
+	CU_ASSERT_EQUAL(out[2], 1);
+}
+
 int main(void)
 {
 	/* A loop that never ends is a failure too. */
@@ -1243,11 +1381,20 @@ int main(void)
 	    {"random keys match a plain count", test_histogram_random_keys},
 	    CU_TEST_INFO_NULL,
 	};
+	static CU_TestInfo newer_tests[] = {
+	    {"follow_many goes on in other buffers", test_follow_many_goes_on_in_other_buffers},
+	    {"tally counts rows per list", test_tally_counts_rows_per_list},
+	    {"suspicious rows", test_suspicious_rows},
+	    {"format rows", test_format_rows},
+	    {"entry numbers", test_entry_numbers},
+	    CU_TEST_INFO_NULL,
+	};
 	static CU_SuiteInfo suites[] = {
 	    {"heapwalk_scan", NULL, NULL, NULL, NULL, scan_tests},
 	    {"heapwalk_follow", NULL, NULL, NULL, NULL, follow_tests},
 	    {"heapwalk_classify", NULL, NULL, NULL, NULL, classify_tests},
 	    {"heapwalk_histogram", NULL, NULL, NULL, NULL, histogram_tests},
+	    {"heapwalk tally, suspicious, format, buffers", NULL, NULL, NULL, NULL, newer_tests},
 	    CU_SUITE_INFO_NULL,
 	};
 	if (CU_initialize_registry() != CUE_SUCCESS || CU_register_suites(suites) != CUE_SUCCESS)

@@ -34,6 +34,7 @@ from .heap import HeapRules
 from .hooks import HookRules
 from .membership import MembershipRules
 from .mmapped_chunks import MmappedRules
+from .walked import WalkedChunks
 
 
 # Rules whose verdict needs every bin and tcache list read to its end.
@@ -52,7 +53,7 @@ class Audit(ChunkOffsets, HeapRules, ArenaBoundRules, MembershipRules, ChainRule
         # Every chunk a bin, a tcache or a thread's TLS points at: checked against the walk,
         # which records (arena address, size) of each one it meets.
         self.pointed = {}
-        self.walked = {}
+        self.walked = WalkedChunks()
         self.broken_arenas = set()
         # [(start, end)] of bytes a walk stepped over past damage: what a list points at there
         # cannot be checked against the walk.
@@ -62,7 +63,6 @@ class Audit(ChunkOffsets, HeapRules, ArenaBoundRules, MembershipRules, ChainRule
         self.reported = set()
         # Chunks reached only through a link found broken: what they look like is no evidence.
         self.suspect = set()
-        self.unbinned_pointed = set()
         # Whether some address is listed twice or in a tcache struct's chunk (_collect_pointed).
         self.repeats = False
         # [(start or None, end or None, why)] of what could not be read, so not checked.
@@ -109,8 +109,6 @@ class Audit(ChunkOffsets, HeapRules, ArenaBoundRules, MembershipRules, ChainRule
         return self.touches.resolve(self.touches.free(chunk))
 
     def run(self):
-        self._collect_pointed()
-        self.unbinned_pointed = self.pointed.keys() - self.snap.free_index.keys()
         self._check_globals()
         self._check_hooks()
         self._check_mmapped()

@@ -1,7 +1,7 @@
 """The heap check's rules over heap segments: each segment's chunk walk and the rules of single
 chunks (sizes, PREV_INUSE and prev_size, the NON_MAIN_ARENA bit, fenceposts); heap_info, top and
 system_mem are arena_bounds.py's.  A mixin of audit.Audit, which supplies `add`, `word`,
-`predict_free`, `pointed`, `walked`, `suspect` and `broken_arenas`."""
+`predict_free`, `walked`, `suspect` and `broken_arenas`."""
 
 from ..errors import HeapReadError
 from ..model.objects import HeapSegment, WalkStatus
@@ -21,7 +21,7 @@ class HeapRules:
         scan = self.snap.scan(arena, segment, status)
         self.segment_scans.append(scan)
         rows = _Rows(self.snap, scan, arena.address)
-        rows.record_pointed(self.pointed, self.walked, self.unbinned_pointed)
+        rows.record_walked(self.walked)
         for row in rows.suspicious(arena.is_main):
             self._check_chunk(arena, segment, rows.chunk(row), rows.chunk(row - 1), top_heap)
         previous = rows.chunk(len(rows.scan) - 1)

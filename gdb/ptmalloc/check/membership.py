@@ -3,7 +3,6 @@ a heap, of the listing arena and size, and listed only once; each thread's tcach
 a heap chunk.  A mixin of audit.Audit (see heap.py for what the Audit supplies)."""
 
 import bisect
-import operator
 
 from ..errors import HeapReadError
 from ..model import resync
@@ -19,50 +18,59 @@ class MembershipRules:
     def _check_bin_membership(self):
         """Every listed chunk is a real chunk of the right arena, free, and listed only once.
         A whole bin whose chunks all match what the walk saw is passed in bulk; the others
-        are judged chunk by chunk, in listing order."""
+        are judged chunk by chunk, in listing order, each with every place listing it."""
         doubtful = self._doubtful_listings()
-        ordered = [address for address in self.pointed if address in doubtful] \
-            if len(doubtful) * 8 > len(self.pointed) else self._in_listing_order(doubtful)
-        for address in ordered:
-            self._check_listed(address, self.pointed[address])
+        if doubtful:
+            for address, places in self._places_of(doubtful).items():
+                self._check_listed(address, places)
         self._check_tcache_structs()
 
-    def _in_listing_order(self, addresses):
-        """`addresses` in the order `pointed` holds them (first listing first)."""
-        ordered = []
-        for thread in self.snap.threads:  # entered into `pointed` before any listing
+    def _entry_lists(self):
+        """(place, entries) of every tcache bin and bin, in the order of _listings, the entries
+        as the walk left them (an array from the C walk: no Python list of millions made)."""
+        for thread in self.snap.threads:
+            for chain in thread.tcache_bins:
+                yield (ChunkState.TCACHE, chain, thread), _entries(chain)
+        for arena in self.snap.arenas:
+            for chain in arena.all_bins():
+                yield (chain.kind, chain, arena), _entries(chain)
+
+    def _places_of(self, addresses):
+        """{address: [each place listing it]} of `addresses`, first listing first; a thread's
+        tcache struct chunk comes before any listing, as the places pointing at it first."""
+        places = {}
+        for thread in self.snap.threads:
             address = self.geometry.chunk_of(thread.tcache)
-            if thread.tcache and address in addresses and address not in ordered:
-                ordered.append(address)
-        seen = set(ordered)
-        for _place, chunks in self._listings():
-            hits = addresses.intersection(chunks)
-            if hits - seen:
-                for address in chunks:
-                    if address in hits and address not in seen:
-                        seen.add(address)
-                        ordered.append(address)
-        return ordered
+            if thread.tcache and address in addresses:
+                places.setdefault(address, [])
+        for place, entries in self._entry_lists():
+            hits = addresses.intersection(entries)
+            if hits:
+                for address in entries:
+                    if address in hits:
+                        places.setdefault(address, []).append(place)
+        return places
 
     def _doubtful_listings(self):
-        """Addresses listed more than once, or in a bin whose chunks the walk did not see with
-        the bin's arena and size."""
-        doubtful = {address for address, places in self.pointed.items() if len(places) > 1} \
-            if self.repeats else set()
-        walked = self.walked
-        for (kind, chain, owner), chunks in self._listings():
-            facts = list(map(walked.get, chunks))
-            if None in facts:
-                doubtful.update(chunks)
+        """Addresses in a bin whose chunks the walk did not all see with the bin's arena and
+        size, which takes in every address listed more than once.  Whole lists are judged from
+        the walk's tallies: a list is healthy when the walk met as many of its entries as it
+        has (each walked chunk counts for the first list naming it, so an entry listed earlier
+        too leaves its list short), all in the bin's arena, with the bin's sizes."""
+        doubtful = set()
+        tallies = self.walked.list_tallies()
+        for (kind, chain, owner), chunks in self._entry_lists():
+            if not len(chunks):
                 continue
-            arenas = list(map(operator.itemgetter(0), facts))
-            sizes = list(map(operator.itemgetter(1), facts))
-            healthy = kind == ChunkState.TCACHE or arenas.count(owner.address) == len(arenas)
-            if kind in _EXACT_SIZE:
-                healthy = healthy and sizes.count(chain.size) == len(sizes)
-            elif kind == ChunkState.LARGEBIN and sizes:
+            tally = tallies.get(id(chain))
+            healthy = tally is not None and tally.count == len(chunks)
+            if healthy and kind != ChunkState.TCACHE:
+                healthy = tally.arenas.get(owner.address, 0) == tally.count
+            if healthy and kind in _EXACT_SIZE:
+                healthy = tally.low == tally.high == chain.size
+            elif healthy and kind == ChunkState.LARGEBIN:
                 low, high = chain.size_range
-                healthy = healthy and min(sizes) >= low and (high is None or max(sizes) <= high)
+                healthy = tally.low >= low and (high is None or tally.high <= high)
             if not healthy:
                 doubtful.update(chunks)
         return doubtful
@@ -173,6 +181,10 @@ class MembershipRules:
         return " (a forged chunk of size field %#x: malloc would hand out memory outside the " \
             "heap)" % field
 
+
+
+def _entries(chain):
+    return chain.packed if chain.packed is not None else chain.chunks
 
 
 def _unreadable_tail(chain, address):

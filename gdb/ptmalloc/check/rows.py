@@ -11,15 +11,19 @@ import array
 import bisect
 import itertools
 
+from ..model import native
 from ..model.objects import Chunk
 from ..model.pass_one import low_byte_tables
-from ..model.scan import row_of
 from ..model.states import BINNED, CACHED_OR_IN_USE, ROW_STATES, ChunkState
 
 _IN_USE = (ChunkState.IN_USE, None)
 # A C scan row code -> 1 when it stands for a chunk filed in the unsorted, a small or a large bin.
 _IN_BIN_CODES = bytes(1 if code < len(ROW_STATES) and ROW_STATES[code] in BINNED else 0
                       for code in range(256))
+
+# 1 for a code that stands for a chunk cached in a tcache or fastbin, or in use.
+_CACHED_OR_IN_USE_CODES = bytes(1 if code < len(ROW_STATES) and ROW_STATES[code] in
+                                CACHED_OR_IN_USE else 0 for code in range(256))
 
 
 class Rows:
@@ -68,24 +72,10 @@ class Rows:
         chunk = self.chunk(row)
         return chunk if chunk is not None and chunk.address + chunk.size == address else None
 
-    def record_pointed(self, pointed, walked, unbinned):
-        """walked[address] = (arena, size) for every walked chunk some bin, tcache or thread
-        points at: the binned rows in bulk, the few others (`unbinned`: a
-        tcache_perthread_struct chunk; a listed top) one by one."""
-        scan = self.scan
-        fields = scan.fields
-        size_mask = self.geometry.size_mask
-        sizes = list(map(size_mask.__and__, map(fields.__getitem__, scan.binned_rows)))
-        # One (arena, size) tuple per distinct size, shared: a tuple per listed chunk would be
-        # millions of objects on a big heap.
-        facts = {size: (self.arena, size) for size in set(sizes)}
-        walked.update(zip(scan.binned_addresses(), map(facts.__getitem__, sizes)))
-        end = scan.start + (len(scan.words or ()) << 3)
-        top = self._top_address()
-        for address in itertools.chain(unbinned, [top] if top in pointed else []):
-            row = row_of(scan.positions, address, scan.start, end)
-            if row >= 0:
-                walked[address] = (self.arena, fields[row] & size_mask)
+    def record_walked(self, walked):
+        """Hand the scan to `walked` (walked.WalkedChunks), which answers for every chunk a bin,
+        a tcache or a thread points at from the scan's columns."""
+        walked.add_scan(self.scan, self.arena, self.geometry.size_mask)
 
     def _top_address(self):
         scan = self.scan
@@ -110,6 +100,13 @@ class Rows:
         geometry = self.geometry
         fields = scan.fields
         count = len(fields)
+        if scan.codes is not None and scan.words is not None and native.available() and \
+                len(scan.codes) >= count:
+            return native.suspicious(
+                fields, scan.positions, scan.words, self.prev_index, self._in_bin_marks(count),
+                scan.codes.translate(_CACHED_OR_IN_USE_CODES), scan.top_row,
+                (geometry.min_chunk_size, geometry.non_main_arena, is_main,
+                 geometry.prev_inuse, geometry.size_mask))
         rows = set(itertools.compress(range(count), map(geometry.min_chunk_size.__gt__, fields)))
         rows.discard(scan.top_row)
         arena_bit = geometry.non_main_arena

@@ -10,10 +10,11 @@ KINDS = ("tcache", "fast", "unsorted", "small", "large")
 
 
 def _chain_text(paint, chain, limit=None):
-    shown = chain.chunks if limit is None else chain.chunks[:limit]
-    text = " -> ".join(paint.address(a) for a in shown)
-    if limit is not None and len(chain.chunks) > limit:
-        text += " -> ... (%d more)" % (len(chain.chunks) - limit)
+    entries = chain.packed if chain.packed is not None else chain.chunks  # no list of millions
+    shown = entries if limit is None else entries[:limit]
+    text = paint.addresses(shown, " -> ")
+    if limit is not None and len(chain) > limit:
+        text += " -> ... (%d more)" % (len(chain) - limit)
     if not chain.complete:
         text += paint.meta("  [walk stopped: %s]" % chain.problem)
     return text

@@ -10,7 +10,7 @@ from ..model import snapshot, unread
 from ..model.objects import WalkStatus
 from ..model.states import ChunkState
 from ..render import output, views
-from . import HeapCommand, arena_argument, command, size_argument
+from . import HeapCommand, arena_argument, chunk_lines, command, size_argument
 
 # The states --state takes, in the order its help names them.
 STATES = (ChunkState.IN_USE, ChunkState.TCACHE, ChunkState.FASTBIN, ChunkState.UNSORTED,
@@ -34,16 +34,19 @@ class _WhereCache:
         """(format with one %d for the entry number, {address: entry number})."""
         known = self._formats.get(id(chain))
         if known is None:
-            if chain.kind == ChunkState.TCACHE:
-                where = "tcache[%d]#%%d t%d" % (chain.index,
-                                                chain.thread.num if chain.thread else 0)
-            elif chain.kind == ChunkState.UNSORTED:
-                where = "unsorted#%d"
-            else:
-                where = "%s[%d]#%%d" % (chain.kind, chain.index)
-            known = (self._state_text[chain.kind].replace("%", "%%") + where, chain.positions())
+            known = (self.around(chain)[0].replace("%", "%%") + "%d" +
+                     self.around(chain)[1].replace("%", "%%"), chain.positions())
             self._formats[id(chain)] = known
         return known
+
+    def around(self, chain):
+        """(the text before a chunk's entry number in `chain`, the text after it)."""
+        if chain.kind == ChunkState.TCACHE:
+            return ("%stcache[%d]#" % (self._state_text[chain.kind], chain.index),
+                    " t%d" % (chain.thread.num if chain.thread else 0))
+        if chain.kind == ChunkState.UNSORTED:
+            return self._state_text[chain.kind] + "unsorted#", ""
+        return "%s%s[%d]#" % (self._state_text[chain.kind], chain.kind, chain.index), ""
 
     def texts(self, scan):
         """The state and bin-position text of each binned row of a SegmentScan, in row order,
@@ -177,7 +180,7 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
         wanted = _chunk_filter(states, args.min_size or 0, args.max_size)
         include_mmapped = args.arena is None
         if args.summary:
-            self._summary(snap, arenas, wanted, include_mmapped, args.json)
+            _summary(snap, arenas, wanted, include_mmapped, args.json)
         elif args.json:
             self._json(snap, arenas, wanted, include_mmapped, args.limit)
         else:
@@ -209,6 +212,12 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
             separator = ""
             for segment in arena.heaps:
                 scan = snap.scan(arena, segment, status)
+                if chunk_lines.whole_listing(wanted, limit):
+                    counter.take(len(scan.fields))
+                    for piece in chunk_lines.json_pieces(scan, suffix):
+                        gdb.write(separator + piece)
+                        separator = ","
+                    continue
                 fields = scan.fields
                 in_use = {field: suffix(field, ChunkState.IN_USE) for field in set(fields)}
                 tails = list(map(in_use.__getitem__, fields))
@@ -278,6 +287,14 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
                 for field in set(fields).difference(field_texts):
                     field_texts[field] = "%#9x  %s " % (field & size_mask,
                                                         flags_text[field & size_bits])
+                if chunk_lines.whole_listing(wanted, limit):
+                    flush()
+                    counter.take(len(fields))
+                    for piece in chunk_lines.text_pieces(scan, line_format, field_texts,
+                                                         state_text, where_of):
+                        gdb.write(piece)
+                    gdb.flush()
+                    continue
                 texts = list(map(field_texts.__getitem__, fields))
                 tails = [state_text[ChunkState.IN_USE]] * len(fields)
                 for row in scan.free_rows:
@@ -311,31 +328,33 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
             emit(paint.meta("walk incomplete: %s" % status.problem))
         flush()
 
-    def _summary(self, snap, arenas, wanted, include_mmapped, as_json):
-        counts, status = snap.size_state_histogram(arenas)
-        histogram = {key: [count, key[0] * count] for key, count in counts.items()
-                     if wanted is None or wanted(key[1], key[0])}
-        if include_mmapped:
-            for chunk in snap.mmapped_chunks():
-                if wanted is None or wanted(chunk.state, chunk.size):
-                    entry = histogram.setdefault((chunk.size, "mmapped"), [0, 0])
-                    entry[0] += 1
-                    entry[1] += chunk.size
-        rows = sorted(histogram.items())
-        _doubt_listing(snap, status, include_mmapped)
-        if as_json:
-            output.write_json({"summary": [{"size": size, "state": state, "count": c, "bytes": b}
-                                           for (size, state), (c, b) in rows],
-                               "complete": status.complete})
-            return
-        paint = output.Painter()
-        out = output.Writer()
-        out.line(paint.title("%12s  %-9s %9s %14s" % ("size", "state", "count", "bytes")))
-        for (size, state), (count, total) in rows:
-            out.line("%#12x  %s %9d %14d" % (size, paint.state("%-9s" % state), count, total))
-        count = sum(c for c, _b in histogram.values())
-        total = sum(b for _c, b in histogram.values())
-        out.line("%12s  %-9s %9d %14d" % ("total", "", count, total))
-        if not status.complete:
-            out.line(paint.meta("walk incomplete: %s" % status.problem))
-        out.flush()
+
+def _summary(snap, arenas, wanted, include_mmapped, as_json):
+    """`heap chunks --summary`: the size/state histogram, from no per-chunk object."""
+    counts, status = snap.size_state_histogram(arenas)
+    histogram = {key: [count, key[0] * count] for key, count in counts.items()
+                 if wanted is None or wanted(key[1], key[0])}
+    if include_mmapped:
+        for chunk in snap.mmapped_chunks():
+            if wanted is None or wanted(chunk.state, chunk.size):
+                entry = histogram.setdefault((chunk.size, "mmapped"), [0, 0])
+                entry[0] += 1
+                entry[1] += chunk.size
+    rows = sorted(histogram.items())
+    _doubt_listing(snap, status, include_mmapped)
+    if as_json:
+        output.write_json({"summary": [{"size": size, "state": state, "count": c, "bytes": b}
+                                       for (size, state), (c, b) in rows],
+                           "complete": status.complete})
+        return
+    paint = output.Painter()
+    out = output.Writer()
+    out.line(paint.title("%12s  %-9s %9s %14s" % ("size", "state", "count", "bytes")))
+    for (size, state), (count, total) in rows:
+        out.line("%#12x  %s %9d %14d" % (size, paint.state("%-9s" % state), count, total))
+    count = sum(c for c, _b in histogram.values())
+    total = sum(b for _c, b in histogram.values())
+    out.line("%12s  %-9s %9d %14d" % ("total", "", count, total))
+    if not status.complete:
+        out.line(paint.meta("walk incomplete: %s" % status.problem))
+    out.flush()

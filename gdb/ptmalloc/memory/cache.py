@@ -216,6 +216,12 @@ class Memory(CoreHoldings):
                 return seg_start, seg_start + len(data), data
         return 0, 0, None
 
+    def word_segments(self):
+        """[(start, buffer)] of the cached segments that can be read as 8-byte words (an
+        aligned start, a whole number of words), in address order."""
+        return [(start, data) for start, data in self._segments
+                if not start & 7 and not len(data) & 7]
+
     def mapped_end(self, address):
         """End of the run of adjacent writable regions holding `address` (== `address` when it
         is in none), or None when the address space is unknown (no maps, no core sections)."""

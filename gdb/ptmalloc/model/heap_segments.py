@@ -103,7 +103,8 @@ class HeapSegmentFinder:
         # Top has left the sbrk heap: the arena went on in mmapped memory (non-contiguous), and
         # the sbrk heap ends with the double fencepost that closed its last top.
         try:
-            walked = main_segments.sbrk_heap_walk(self.memory, self.geometry, start, limit)
+            walked = main_segments.sbrk_heap_walk(self.memory, self.geometry, start, limit,
+                                                  arena.system_mem)
         except HeapReadError as error:
             walked = ("broken", start)
             self._note_heap_problem(arena, "the sbrk heap at %#x: %s" % (start, error),

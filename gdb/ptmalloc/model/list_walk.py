@@ -47,7 +47,8 @@ class ListWalker:
                 batch.append((number, (data, low, address, link_offset, shift(safe_linked),
                                        mask(aligned), end, C.MAX_CHAIN_LENGTH)))
         first_runs = dict(zip([number for number, _list in batch],
-                              native.follow_many([request for _number, request in batch])))
+                              native.follow_many([request for _number, request in batch],
+                                                 self.memory.word_segments())))
         return [self._follow_native(address, link_offset, shift(safe_linked), end, mask(aligned),
                                     first_runs.get(number))
                 for number, (address, link_offset, safe_linked, end, aligned)

@@ -18,8 +18,6 @@ from .. import constants as C
 from ..errors import HeapReadError
 from .objects import HeapSegment
 
-# A region larger than this is only searched in its first part: the walk reads what it searches.
-MAX_REGION_SEARCH = 1 << 28
 # Past bytes the walk cannot read, the search tries each following page, within these bounds.
 MAX_RESYNC_PAGES = 1 << 14
 MAX_RESYNC_STEPS = 1 << 22
@@ -27,14 +25,16 @@ MAX_RESYNC_STEPS = 1 << 22
 
 class _Region:
     """One run of adjacent writable memory, read in one piece: its chunk headers are walked
-    with word indexing, as the segment scan does."""
+    with word indexing, as the segment scan does.  Only its first `span` bytes are read: what
+    the allocator holds there (its own count of bytes: the arena's system_mem, and mp_'s
+    mmapped_mem for mmapped chunks between segments) bounds what a walk can cross."""
 
-    def __init__(self, mem, geometry, start, end):
+    def __init__(self, mem, geometry, start, end, span):
         self.geometry = geometry
         # A fencepost: a header-sized chunk whose predecessor is in use.
         self.fencepost = geometry.header_size | geometry.prev_inuse
         self.start = start
-        self.end = min(end, start + MAX_REGION_SEARCH)
+        self.end = min(end, start + max(span, 0))
         self.truncated = self.end < end
         self.words = memoryview(mem.read_segment(start, (self.end - start) & ~7)).cast("Q")
 
@@ -138,11 +138,18 @@ class MainSegmentFinder:
                 return high
         return None
 
+    def _span(self):
+        """The most bytes from a mapping's start that segments and the mmapped chunks between
+        them can fill, by the allocator's own counts, page-rounded."""
+        page = self.geometry.page_size
+        span = self.arena.system_mem + self.snap.mp.get("mmapped_mem", 0)
+        return (span + page - 1) // page * page
+
     def walk_region(self, start, end, strict):
         """Add every segment of the run [start, end); `strict` accepts only segments closed by
         their double fencepost or ending at top, and stops at the first unknown bytes."""
         try:
-            region = _Region(self.mem, self.geometry, start, end)
+            region = _Region(self.mem, self.geometry, start, end, self._span())
         except HeapReadError as error:
             self.problems.append("region %#x-%#x: %s" % (start, end, error))
             return
@@ -271,9 +278,9 @@ def find_mmapped_segments(snap, arena, known_ranges, seeds):
 
 
 
-def sbrk_heap_walk(mem, geometry, start, limit):
+def sbrk_heap_walk(mem, geometry, start, limit, span):
     """How the sbrk heap of a non-contiguous main arena ends: ("fenced", end, steps) when its
     walk meets the double fencepost, else ("broken", where, steps) or None (see
-    _Region.segment_walk)."""
-    region = _Region(mem, geometry, start, limit)
+    _Region.segment_walk); `span` is the arena's system_mem, which the heap cannot exceed."""
+    region = _Region(mem, geometry, start, limit, span)
     return region.segment_walk(start, None, 0, region.end)

@@ -11,6 +11,7 @@ PTMALLOC_GDB_NATIVE=0 turns it off."""
 
 import array
 import contextlib
+import itertools
 import os
 
 import ctypes
@@ -19,7 +20,7 @@ from .. import paths
 
 _LIBRARY_NAME = "libptmalloc-heapwalk.so"
 # heapwalk_interface_version() of the library these declarations fit (see _load).
-_INTERFACE_VERSION = 3
+_INTERFACE_VERSION = 4
 
 FOLLOW_REACHED_END = 0
 FOLLOW_REPEAT = 1
@@ -42,7 +43,14 @@ class _List(ctypes.Structure):
                 ("stop", ctypes.c_int), ("entries", _Words), ("next", ctypes.c_uint64),
                 ("steps", ctypes.c_size_t), ("remembered", ctypes.c_uint64),
                 ("power", ctypes.c_size_t), ("distance", ctypes.c_size_t),
-                ("at_limit", ctypes.c_uint64)]
+                ("at_limit", ctypes.c_uint64), ("buffers", ctypes.c_void_p),
+                ("buffer_count", ctypes.c_size_t)]
+
+
+class _Buffer(ctypes.Structure):
+    """struct heapwalk_buffer: more memory a list of heapwalk_follow_many may go on in."""
+    _fields_ = [("words", ctypes.c_void_p), ("low", ctypes.c_uint64),
+                ("word_count", ctypes.c_size_t)]
 
 
 def _candidates():
@@ -99,6 +107,27 @@ def _declare(library):
     library.heapwalk_histogram.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t,
                                            ctypes.c_uint64, words_pointer, words_pointer]
     library.heapwalk_histogram.restype = ctypes.c_int
+    library.heapwalk_tally.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p,
+                                       ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint64,
+                                       ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p,
+                                       ctypes.c_void_p]
+    library.heapwalk_tally.restype = None
+    library.heapwalk_suspicious.argtypes = [
+        ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t,
+        ctypes.c_size_t, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int64, ctypes.c_uint64,
+        ctypes.c_uint64, ctypes.c_int, ctypes.c_uint64, ctypes.c_uint64, words_pointer]
+    library.heapwalk_suspicious.restype = ctypes.c_int
+    library.heapwalk_format.argtypes = [
+        ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.c_size_t, ctypes.c_uint64,
+        ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_char_p,
+        ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_void_p,
+        ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+    library.heapwalk_format.restype = ctypes.c_size_t
+    library.heapwalk_entry_numbers.argtypes = [
+        ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p,
+        ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t,
+        ctypes.c_void_p]
+    library.heapwalk_entry_numbers.restype = ctypes.c_int
 
 
 _library, library_path = _load()
@@ -161,14 +190,21 @@ def follow(data, low, address, link_offset, shift, alignment_mask, end, limit):
     return _take(entries), stopped_at.value, stop
 
 
-def follow_many(lists):
+def follow_many(lists, buffers=()):
     """follow() for several lists at once, taking turns so their memory waits overlap: `lists`
     is [(data, low, address, link_offset, shift, alignment_mask, end, limit)], the answer one
-    (entries, stopped_at, why) per list, in order."""
+    (entries, stopped_at, why) per list, in order.  A list that leaves its own buffer goes on
+    in the one of `buffers` ([(low, data)], each 8-byte aligned and a whole number of words)
+    that holds the next link, so that a list through many heaps is one walk."""
     if not lists:
         return []
     table = (_List * len(lists))()
     with contextlib.ExitStack() as pins:
+        buffers = sorted(buffers, key=lambda buffer: buffer[0])
+        others = (_Buffer * max(len(buffers), 1))()
+        for entry, (low, data) in zip(others, buffers):
+            entry.words = pins.enter_context(_Pinned(data))
+            entry.low, entry.word_count = low, len(data) // 8
         bases = {}
         for entry, (data, low, address, link_offset, shift, mask, end, limit) in zip(table,
                                                                                       lists):
@@ -178,6 +214,8 @@ def follow_many(lists):
             entry.low, entry.word_count, entry.address = low, len(data) // 8, address
             entry.link_offset, entry.alignment_mask, entry.end = link_offset, mask, end
             entry.limit, entry.shift = limit, shift
+            entry.buffers = ctypes.addressof(others) if buffers else None
+            entry.buffer_count = len(buffers)
         _library.heapwalk_follow_many(table, len(lists))
     return [(_take(entry.entries), entry.next, entry.stop) for entry in table]
 
@@ -255,3 +293,93 @@ def histogram(fields, codes, cut, size_mask):
     if status != 0:
         raise MemoryError("the native histogram ran out of memory")
     return dict(zip(keys, counts))
+
+
+def tally(fields, rows, numbers, size_mask, counts, low, high):
+    """Add the binned `rows` (named by the lists `numbers`) of a scan with size fields `fields`
+    to `counts`, `low` and `high` (array('Q')s, one entry per list: rows, smallest and largest
+    size), as heapwalk_tally does."""
+    fields, rows, numbers = _as_array(fields), _as_array(rows), _as_array(numbers)
+    count = min(len(rows), len(numbers))
+    if not count or not len(counts):
+        return
+    _library.heapwalk_tally(_address_of(fields), len(fields), _address_of(rows),
+                            _address_of(numbers), count, size_mask & (1 << 64) - 1, len(counts),
+                            _address_of(counts), _address_of(low), _address_of(high))
+
+
+def suspicious(fields, positions, words, prev_index, in_bin, cached, top_row, numbers):
+    """The rows the heap check's chunk rules may fire on (see heapwalk_suspicious), as
+    array('Q'): `words` the segment's words (a memoryview of 8-byte words), `in_bin` and
+    `cached` one byte per row, `numbers` (min_size, arena_bit, is_main, prev_inuse,
+    size_mask)."""
+    fields, positions = _as_array(fields), _as_array(positions)
+    count = min(len(fields), len(positions), len(in_bin), len(cached))
+    min_size, arena_bit, is_main, prev_inuse, size_mask = numbers
+    rows = _Words()
+    with _Pinned(words) as word_address:
+        status = _library.heapwalk_suspicious(
+            _address_of(fields), _address_of(positions), count, word_address, len(words),
+            prev_index, bytes(in_bin), bytes(cached), top_row, min_size, arena_bit,
+            1 if is_main else 0, prev_inuse, size_mask & (1 << 64) - 1, ctypes.byref(rows))
+    rows = _take(rows)
+    if status != 0:
+        raise MemoryError("the native check of chunk rows ran out of memory")
+    return rows
+
+
+# How much text heapwalk_format writes per call: a piece of a listing handed to gdb at once.
+_FORMAT_PIECE = 4 << 20
+
+
+def format_rows(positions, start, text_of, table, prefix, separator, decimal=False,
+                numbers=None, suffix_of=None):
+    """Yield a listing of every row (see heapwalk_format) in pieces of whole rows, joined by
+    `separator` within a piece: each row `prefix`, its header address (hex, or decimal),
+    table[text_of[row]], and with `numbers` (array('Q'), NO_NUMBER for none) the row's number
+    and table[suffix_of[row]]."""
+    positions = _as_array(positions)
+    count = min(len(positions), len(text_of))
+    if not count:
+        return
+    lengths = list(map(len, table))
+    texts = "".join(table).encode()
+    if len(texts) != sum(lengths):  # a text beyond ASCII: its bytes, not its characters
+        encoded = [text.encode() for text in table]
+        lengths, texts = list(map(len, encoded)), b"".join(encoded)
+    offsets = array.array("Q", itertools.accumulate(lengths, initial=0))
+    prefix, separator = prefix.encode(), separator.encode()
+    capacity = _FORMAT_PIECE + len(prefix) + len(separator) + 32 + max(lengths)
+    out = ctypes.create_string_buffer(capacity)
+    next_row = ctypes.c_size_t(0)
+    while next_row.value < count:
+        written = _library.heapwalk_format(
+            _address_of(positions), ctypes.byref(next_row), count, start, _address_of(text_of),
+            len(lengths), texts, _address_of(offsets), prefix, len(prefix), separator,
+            len(separator), 1 if decimal else 0,
+            _address_of(numbers) if numbers is not None else None,
+            _address_of(suffix_of) if numbers is not None else None, out, capacity)
+        yield ctypes.string_at(out, written).decode()
+
+
+NO_NUMBER = (1 << 64) - 1
+
+
+def entry_numbers(positions, start, listed, list_first, binned_rows):
+    """For each binned row, how many entries precede its first listing in the list naming it
+    (see heapwalk_entry_numbers), as array('Q'), NO_NUMBER where no list names it: `listed` a
+    ListedAddresses, `list_first` (array('Q')) where each list's entries begin in it."""
+    positions, binned_rows = _as_array(positions), _as_array(binned_rows)
+    list_first = _as_array(list_first)
+    out = array.array("Q", bytes(8 * len(binned_rows)))
+    if not len(binned_rows):
+        return out
+    status = _library.heapwalk_entry_numbers(
+        _address_of(positions), len(positions), start, _address_of(listed.addresses),
+        _address_of(listed.numbers), len(listed), _address_of(list_first), len(list_first),
+        _address_of(binned_rows), len(binned_rows), _address_of(out))
+    if status == -2:
+        raise ValueError("chunk positions handed to the native entry numbers do not increase")
+    if status != 0:
+        raise MemoryError("the native entry numbers ran out of memory")
+    return out

@@ -40,7 +40,7 @@ class SegmentScan:
     row) and finds `chains` only when asked."""
 
     __slots__ = ("geometry", "start", "words", "positions", "fields", "top_row", "binned_rows",
-                 "_chains", "free_rows", "codes", "_chain_numbers", "_chain_table")
+                 "_chains", "free_rows", "codes", "_chain_numbers", "_chain_table", "_listed")
 
     def __init__(self, geometry, start, words=None):
         self.geometry = geometry
@@ -55,6 +55,7 @@ class SegmentScan:
         self.codes = None
         self._chain_numbers = None
         self._chain_table = None
+        self._listed = None
 
     def __len__(self):
         return len(self.positions)
@@ -70,6 +71,27 @@ class SegmentScan:
         if self._chains is not None:
             return self._chains[number]
         return self._chain_table[self._chain_numbers[number]]
+
+    def entry_numbers(self):
+        """(for each binned row, how many entries precede it in the list naming it first, as
+        array('Q'); the number of that list in `binned_lists`'s table), from the C helper, or
+        None without it."""
+        listed = self._listed
+        if listed is None or self._chain_numbers is None or listed.native_listed is None:
+            return None
+        lengths = (len(chain.packed if chain.packed is not None else chain.chunks)
+                   for chain in listed.table)
+        first = array.array("Q", itertools.accumulate(lengths, initial=0))
+        return native.entry_numbers(self.positions, self.start, listed.native_listed, first,
+                                    self.binned_rows), self._chain_numbers
+
+    def binned_lists(self):
+        """(binned rows, the number of the list naming each, the BinLists by number)."""
+        if self._chains is None:
+            return self.binned_rows, self._chain_numbers, self._chain_table
+        table = list({id(chain): chain for chain in self._chains}.values())
+        numbers = {id(chain): number for number, chain in enumerate(table)}
+        return self.binned_rows, [numbers[id(chain)] for chain in self._chains], table
 
     def addresses(self, first=0, last=None):
         """Header addresses of rows first..last-1, without a Python statement per row."""
@@ -217,6 +239,7 @@ def scan_segment(mem, geometry, start, end, top, listed, status):
             positions, judged, cut, scan.top_row, start, listed.native_listed, listed.kind_codes,
             geometry.prev_inuse)
         scan._chain_table = listed.table
+        scan._listed = listed
         scan._chains = None
     else:
         _classify(scan, low_bytes.translate(previous_free), cut, len(words), listed)

@@ -69,7 +69,14 @@ class Painter:
         return "%s%s\x1b[0m" % (escape, text) if escape else text
 
     def address(self, value):
-        return self.paint("%#x" % value if value else "0x0", "address")
+        return self.paint("%#x" % value, "address")
+
+    def addresses(self, values, separator):
+        """`values` as addresses joined by `separator`: the style's escape looked up once, not
+        once per address (a bin list can hold millions)."""
+        escape = _escape_for("address") if self.enabled else None
+        text = "%#x" if not escape else escape + "%#x\x1b[0m"
+        return separator.join(map(text.__mod__, values))
 
     def title(self, text):
         return self.paint(text, "title")
