@@ -11,7 +11,8 @@ A bad verdict (errors.HeapVerdict: `heap check` found problems) fails the comman
 as a command (typed, from a command file, with -ex), so `gdb -batch` exits non-zero; when a
 Python script runs it with gdb.execute, the command succeeds and the verdict is in its output
 (the JSON's "ok", or a last `heap: ...` line of text), since a failing gdb.execute would throw
-away the output that `to_string=True` asked for.  A Python caller is seen as a Python frame below
+away the output that `to_string=True` asked for.  In `gdb -batch`, a failed `heap check` also makes
+gdb's exit status 1 whatever command comes last (exit_status.py).  A Python caller is seen as a Python frame below
 the command's invoke(): gdb calls invoke() from C with none when the command is not run from
 Python."""
 
@@ -134,6 +135,9 @@ def invoke_safely(cmd, argv, run_by_python=False):
         cmd.run(args)
     except HeapVerdict as verdict:
         if not run_by_python:
+            if cmd.name == "heap check":
+                from . import exit_status
+                exit_status.check_failed(one_line(verdict))
             raise gdb.GdbError("heap: " + one_line(verdict)) from None
         if not verdict.in_json:
             gdb.write("heap: %s\n" % one_line(verdict))
