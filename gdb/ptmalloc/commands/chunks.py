@@ -15,6 +15,8 @@ from . import HeapCommand, arena_argument, command, size_argument
 # The states --state takes, in the order its help names them.
 STATES = (ChunkState.IN_USE, ChunkState.TCACHE, ChunkState.FASTBIN, ChunkState.UNSORTED,
           ChunkState.SMALLBIN, ChunkState.LARGEBIN, ChunkState.TOP, ChunkState.FREE)
+# --state also takes `mmapped` (the state `--summary` gives mmapped chunks): every mmapped chunk.
+MMAPPED = "mmapped"
 
 
 def _flag_texts(geometry, render_flags):
@@ -149,6 +151,7 @@ Each line: header address, size, flags, state (in-use, tcache, fastbin, unsorted
 largebin, top, or free for a free chunk in no bin) and its bin position.
 Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--max-size N]
                    [--limit N] [--summary] [--json]
+  --state S   in-use, tcache, fastbin, unsorted, smallbin, largebin, top, free or mmapped
   --summary   histogram of chunk counts and bytes by size and state
   --limit N   print at most N chunks and say how many were left out"""
 
@@ -170,11 +173,15 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
         states = None
         if args.state:
             states = set(s.strip() for s in args.state.split(",") if s.strip())
-            unknown = states - set(STATES)
+            unknown = states - set(STATES) - {MMAPPED}
             if unknown:
-                raise HeapError("unknown state %s (one of %s)" % (", ".join(sorted(unknown)),
-                                                                    ", ".join(STATES)))
+                raise HeapError("unknown state %s (one of %s)" % (
+                    ", ".join(sorted(unknown)), ", ".join(STATES + (MMAPPED,))))
+            if states == {MMAPPED}:
+                arenas = []
         wanted = _chunk_filter(states, args.min_size or 0, args.max_size)
+        self._mmapped_state = (lambda chunk: MMAPPED) if states and MMAPPED in states else \
+            (lambda chunk: chunk.state)
         include_mmapped = args.arena is None
         if args.summary:
             self._summary(snap, arenas, wanted, include_mmapped, args.json)
@@ -232,7 +239,8 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
         mmapped = []
         if include_mmapped:
             for chunk in snap.mmapped_chunks():
-                if (wanted is None or wanted(chunk.state, chunk.size)) and counter.take(1):
+                if (wanted is None or wanted(self._mmapped_state(chunk), chunk.size)) and \
+                        counter.take(1):
                     mmapped.append({"address": chunk.address, "size": chunk.size,
                                     "prev_size": chunk.prev_size, "flags": chunk.flags,
                                     "state": chunk.state})
@@ -295,7 +303,7 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
                 status.stop(arena.address, arena.heap_problem)
         if include_mmapped:
             mmapped = [c for c in snap.mmapped_chunks()
-                       if wanted is None or wanted(c.state, c.size)]
+                       if wanted is None or wanted(self._mmapped_state(c), c.size)]
             mmapped = mmapped[:counter.take(len(mmapped))]
             if mmapped:
                 emit(paint.title("mmapped chunks"))
@@ -304,8 +312,8 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
                                             flags_text[chunk.size_field & size_bits],
                                             state_text[chunk.state][:-1]))
         if counter.left_out:
-            emit(paint.meta("... %d more chunks not shown (--limit %d)" % (counter.left_out,
-                                                                           limit)))
+            emit(paint.meta("... %s not shown (--limit %d)" % (
+                output.plural(counter.left_out, "more chunk", "more chunks"), limit)))
         _doubt_listing(snap, status, include_mmapped)
         if not status.complete:
             emit(paint.meta("walk incomplete: %s" % status.problem))
@@ -317,7 +325,7 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
                      if wanted is None or wanted(key[1], key[0])}
         if include_mmapped:
             for chunk in snap.mmapped_chunks():
-                if wanted is None or wanted(chunk.state, chunk.size):
+                if wanted is None or wanted(self._mmapped_state(chunk), chunk.size):
                     entry = histogram.setdefault((chunk.size, "mmapped"), [0, 0])
                     entry[0] += 1
                     entry[1] += chunk.size
