@@ -38,8 +38,10 @@ def _show_arena(geometry, arena, paint, out):
 
 @command
 class HeapArenas(HeapCommand):
-    """List every arena: main and thread arenas, their heaps (heap_info chain), top, last remainder,
-system_mem, attached threads and whether the arena is on the free list.
+    """List every arena with its heaps, top chunk, system_mem and threads.
+
+Main and thread arenas, their heaps (heap_info chain), top, last remainder, system_mem,
+attached threads and whether the arena is on the free list.
 
 Usage: heap arenas [--json]"""
 

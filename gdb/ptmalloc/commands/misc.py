@@ -1,37 +1,38 @@
 """`heap tcache [THREAD]`, `heap top` and `heap mp`."""
 
-from ..errors import HeapError
 from ..model import snapshot
 from ..render import output
 from ..render.views import tcache_json
-from . import HeapCommand, command
-from .bins import show_tcache
+from . import HeapCommand, command, size_argument
+from .bins import DEFAULT_LIMIT, show_tcache, tcache_threads
 
 
 @command
 class HeapTcache(HeapCommand):
     """Show the tcache of every thread, or of gdb thread number THREAD.
 
-Usage: heap tcache [THREAD] [--json]"""
+THREAD may also be the address of a tcache (or inside one), as pwndbg's `tcache ADDR`.
+
+Usage: heap tcache [THREAD] [--limit N] [--json]
+  --limit N   at most N chunks of each bin in the text (default 16, 0 = all)"""
 
     name = "heap tcache"
     aliases = (("tcache", ()),)
 
     def add_arguments(self, parser):
-        parser.add_argument("thread", nargs="?", type=int)
+        parser.add_argument("thread", nargs="?")
+        parser.add_argument("--limit", type=size_argument, default=DEFAULT_LIMIT)
 
     def run(self, args):
         snap = snapshot.current()
         threads = snap.threads
         if args.thread is not None:
-            threads = [t for t in threads if t.num == args.thread]
-            if not threads:
-                raise HeapError("no thread %d (see `info threads`)" % args.thread)
+            threads = tcache_threads(snap, args.thread)
         if args.json:
             output.write_json({"tcache": [tcache_json(t) for t in threads]})
             return
         out = output.Writer()
-        show_tcache(snap, threads, output.Painter(), out)
+        show_tcache(snap, threads, output.Painter(), out, args.limit or None)
         out.flush()
 
 
@@ -63,8 +64,9 @@ Usage: heap top [--json]"""
 
 @command
 class HeapMp(HeapCommand):
-    """Show the allocator parameters: every field of mp_ (struct malloc_par), global_max_fast,
-narenas and tcache_key.
+    """Show the allocator parameters: mp_, global_max_fast, narenas and tcache_key.
+
+Every field of mp_ (struct malloc_par), then the other scalar globals.
 
 Usage: heap mp [--json]"""
 

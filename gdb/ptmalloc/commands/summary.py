@@ -86,7 +86,7 @@ Usage: heap [--all] [--json]
                 "  [free list]" if arena.on_free_list else ""))
         if len(shown) < len(snap.arenas):
             rest = snap.arenas[len(shown):]
-            out.line(paint.meta("  ... %s more: %s, %s from the system (heap --all, heap arenas)"
+            out.line(paint.meta("  ... %s more arenas: %s, %s from the system (heap --all, heap arenas)"
                                 % (len(rest), output.plural(sum(len(a.heaps) for a in rest),
                                                             "heap"),
                                    output.human_size(sum(a.system_mem for a in rest)))))

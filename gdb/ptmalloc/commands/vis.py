@@ -41,9 +41,10 @@ def _following(snap, arena, segment, first, count, status):
 
 @command
 class HeapVis(HeapCommand):
-    """Show consecutive chunks as a hexdump: two 8-byte words per line, each chunk in its own
-colour, its header line labelled with size, flags and state (tcache and fastbin links
-decoded), so overflows into the next header are easy to see.
+    """Show consecutive chunks as a hexdump, each chunk in its own colour.
+
+Two 8-byte words per line, each chunk's header line labelled with size, flags and state
+(tcache and fastbin links decoded), so overflows into the next header are easy to see.
 
 ADDR is any address inside the first chunk to show (default: the first chunk of the
 selected thread's arena).  Long chunks show their first and last lines only.
