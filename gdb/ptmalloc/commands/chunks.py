@@ -131,6 +131,13 @@ def _doubt_listing(snap, status, include_mmapped):
                      "in use" % (broken.kind, size, broken.problem))
 
 
+def _mmapped_state(states):
+    """The state --state matches an mmapped chunk by: `mmapped` when it names that one."""
+    if states and MMAPPED in states:
+        return lambda chunk: MMAPPED
+    return lambda chunk: chunk.state
+
+
 def _chunk_filter(states, low, high):
     """wanted(state, size) for --state, --min-size and --max-size; None without any, so that the
     listing loops skip the call per chunk."""
@@ -147,8 +154,7 @@ def _chunk_filter(states, low, high):
 class HeapChunks(HeapCommand):
     """List every chunk of every heap of every arena, then the mmapped chunks.
 
-Each line: header address, size, flags, state (in-use, tcache, fastbin, unsorted, smallbin,
-largebin, top, or free for a free chunk in no bin) and its bin position.
+Each line: header address, size, flags, state and its bin position.
 Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--max-size N]
                    [--limit N] [--summary] [--json]
   --state S   in-use, tcache, fastbin, unsorted, smallbin, largebin, top, free or mmapped
@@ -175,13 +181,11 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
             states = set(s.strip() for s in args.state.split(",") if s.strip())
             unknown = states - set(STATES) - {MMAPPED}
             if unknown:
-                raise HeapError("unknown state %s (one of %s)" % (
+                    raise HeapError("unknown state %s (one of %s)" % (
                     ", ".join(sorted(unknown)), ", ".join(STATES + (MMAPPED,))))
-            if states == {MMAPPED}:
-                arenas = []
+            arenas = [] if states == {MMAPPED} else arenas
         wanted = _chunk_filter(states, args.min_size or 0, args.max_size)
-        self._mmapped_state = (lambda chunk: MMAPPED) if states and MMAPPED in states else \
-            (lambda chunk: chunk.state)
+        self._mmapped_state = _mmapped_state(states)
         include_mmapped = args.arena is None
         if args.summary:
             self._summary(snap, arenas, wanted, include_mmapped, args.json)
@@ -239,8 +243,8 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
         mmapped = []
         if include_mmapped:
             for chunk in snap.mmapped_chunks():
-                if (wanted is None or wanted(self._mmapped_state(chunk), chunk.size)) and \
-                        counter.take(1):
+                state = self._mmapped_state(chunk)
+                if (wanted is None or wanted(state, chunk.size)) and counter.take(1):
                     mmapped.append({"address": chunk.address, "size": chunk.size,
                                     "prev_size": chunk.prev_size, "flags": chunk.flags,
                                     "state": chunk.state})
