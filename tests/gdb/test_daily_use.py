@@ -37,6 +37,8 @@ COMMANDS = [
     ("fastbins_arena", "fastbins $arena2"),
     ("bins_option", "heap bins --arena $arena2 fast"),
     ("tcachebins_thread", "tcachebins 2"),
+    ("top_arena", "top_chunk $arena2"),
+    ("top_option", "heap top --arena $arena2"),
     ("bins_limit", "heap bins --limit 1 tcache"),
     ("tcache_limit", "heap tcache 1 --limit 2"),
     ("mmapped", "heap chunks --state mmapped"),
@@ -100,6 +102,8 @@ def test_pwndbg_argument_forms(run):
     assert run["bins_option"] == run["fastbins_arena"]
     assert run["tcachebins_thread"].startswith("tcache of thread 2 ")
     assert run["tcachebins_thread"].count("tcache of") == 1
+    assert run["top_arena"].startswith("arena " + arena2 + ": top 0x")
+    assert len(run["top_arena"].splitlines()) == 1 and run["top_option"] == run["top_arena"]
 
 
 def test_limits(run):

@@ -3,7 +3,7 @@
 from ..model import snapshot
 from ..render import output
 from ..render.views import tcache_json
-from . import HeapCommand, command, size_argument
+from . import HeapCommand, arena_argument, command, size_argument
 from .bins import DEFAULT_LIMIT, show_tcache, tcache_threads
 
 
@@ -40,21 +40,30 @@ Usage: heap tcache [THREAD] [--limit N] [--json]
 class HeapTop(HeapCommand):
     """Show the top chunk of every arena: address, size and where its heap ends.
 
-Usage: heap top [--json]"""
+ARENA (an arena's address, as pwndbg's `top_chunk ADDR`) shows that arena's only.
+
+Usage: heap top [ARENA] [--arena ADDR] [--json]"""
 
     name = "heap top"
     aliases = (("top_chunk", ()),)
 
+    def add_arguments(self, parser):
+        parser.add_argument("where", nargs="?")
+        parser.add_argument("--arena")
+
     def run(self, args):
         snap = snapshot.current()
+        arenas = snap.arenas
+        if args.where is not None or args.arena is not None:
+            arenas = [arena_argument(snap, args.arena if args.where is None else args.where)]
         if args.json:
             output.write_json({"arenas": [{"address": a.address, "main": a.is_main, "top": a.top,
                                            "size": a.top_size, "end": a.top + a.top_size}
-                                          for a in snap.arenas]})
+                                          for a in arenas]})
             return
         paint = output.Painter()
         out = output.Writer()
-        for arena in snap.arenas:
+        for arena in arenas:
             out.line("%s %s: top %s size %#x (%s), ends at %s" % (
                 arena.label(), paint.address(arena.address), paint.address(arena.top),
                 arena.top_size, output.human_size(arena.top_size),
