@@ -152,7 +152,13 @@ Usage: heap bins [tcache|fast|unsorted|small|large] [WHERE] [--arena ADDR] [--li
         if where is not None and kinds == {"tcache"} and args.arena is None:
             threads = tcache_threads(snap, where)
         elif where is not None:
-            arena = arena_argument(snap, where)
+            try:
+                arena = arena_argument(snap, where)
+            except HeapError as error:
+                if args.kind != "all" or args.arena is not None:
+                    raise
+                raise HeapError("heap bins: %r is neither a bin kind (%s) nor an arena: %s" % (
+                    where, ", ".join(KINDS), error)) from None
             arenas = [arena]
             threads = [t for t in threads if t.arena == arena.address or
                        (not t.arena and arena.is_main)]
