@@ -29,6 +29,9 @@ COMMANDS = [
     ("siginfo", "heap chunk $_siginfo"),
     ("call", "heap chunk (char*)malloc(5000)"),
     ("assign", "heap chunk $fc = 5"),
+    ("try_free_call", "heap try-free (char*)malloc(5000)"),
+    ("check_free_call", "heap check --free (char*)malloc(5000)"),
+    ("increment", "heap chunk $fc++"),
     ("fc_after", "print/x $fc"),
     ("vis_count", "vis_heap_chunks 2"),
     ("vis_count_addr", "vis_heap_chunks 1 $fc"),
@@ -85,7 +88,9 @@ def test_clear_errors_and_nothing_runs_or_changes_in_the_program(run):
     assert "TypeError" not in run["siginfo"] and "internal error" not in run["siginfo"]
     assert "has no address" in run["siginfo"]
     assert "calls a function in the program" in run["call"]
-    assert "it assigns" in run["assign"]
+    assert "it assigns" in run["assign"] and "it assigns" in run["increment"]
+    for name in ("try_free_call", "check_free_call"):
+        assert "calls a function in the program" in run[name], run[name]
     assert run["fc_after"] != "$1 = 0x5"
 
 
