@@ -14,9 +14,12 @@ INCLUDEDIR  := $(PREFIX)/include
 PKGCONFIGDIR := $(LIBDIR)/pkgconfig
 SHAREDIR    := $(PREFIX)/share/ptmalloc
 LAYOUTDIR   := $(SHAREDIR)/layout
-# gdb runs every *.gdb file of its system gdbinit folder at start-up (unless -nx).
-GDBINITDIR  ?= $(or $(shell $(GDB) -nx -batch --configuration 2>/dev/null | \
+# gdb runs every *.gdb file of its system gdbinit folder at start-up (unless -nx): the system
+# prefixes install ptmalloc.gdb there.  Any other prefix (a scratch or per-user one) keeps it in
+# PREFIX/etc/gdb/gdbinit.d, and `make install` says the one line that loads it from ~/.gdbinit.
+SYSTEM_GDBINITDIR = $(or $(shell $(GDB) -nx -batch --configuration 2>/dev/null | \
 	sed -n 's/.*--with-system-gdbinit-dir=\([^ ]*\).*/\1/p'),/etc/gdb/gdbinit.d)
+GDBINITDIR  ?= $(if $(filter /usr /usr/local,$(PREFIX)),$(SYSTEM_GDBINITDIR),$(PREFIX)/etc/gdb/gdbinit.d)
 # The auto-load stub earlier releases installed; uninstall still removes it.
 OLD_AUTOLOAD_STUB := $(PREFIX)/share/gdb/auto-load$(LIBDIR)/libptmalloc.so-gdb.py
 # A prefix whose lib/ the dynamic loader does not search by itself: the pkg-config file links
@@ -51,6 +54,11 @@ install: $(BUILD)/libptmalloc.so $(BUILD)/libptmalloc.a $(PTM_LAYOUT) $(PTMALLOC
 	printf '%s\n' '# Installed by ptmalloc'"'"'s `make install`: the heap commands in every gdb session' \
 		'# (`make uninstall` removes this file).' \
 		'source $(SHAREDIR)/gdb/ptmalloc-gdb.py' > $(DESTDIR)$(GDBINITDIR)/ptmalloc.gdb
+	@if [ "$(GDBINITDIR)" != "$(SYSTEM_GDBINITDIR)" ]; then \
+		echo "note: gdb reads $(SYSTEM_GDBINITDIR) by itself, not $(GDBINITDIR): add"; \
+		echo "      source $(GDBINITDIR)/ptmalloc.gdb"; \
+		echo "      to ~/.gdbinit for the heap commands in every gdb session"; \
+	fi
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libptmalloc.so $(DESTDIR)$(LIBDIR)/libptmalloc.a \

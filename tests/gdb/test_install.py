@@ -48,7 +48,9 @@ def installed(tmp_path_factory):
     prefix = str(scratch / "prefix")
     gdbinit_dir = str(scratch / "gdbinit.d")
     variables = ["PREFIX=" + prefix, "GDBINITDIR=" + gdbinit_dir]
-    _make("install", *variables)
+    output = _make("install", *variables)
+    # Not gdb's own folder: make install says how to load it.
+    assert "source %s/ptmalloc.gdb" % gdbinit_dir in output
     yield scratch, prefix, gdbinit_dir, variables
 
 
@@ -108,8 +110,10 @@ def test_uninstall_leaves_no_file(installed):
 
 
 def test_destdir_install_names_the_final_prefix(tmp_path):
+    """The default PREFIX (/usr/local) staged: ptmalloc.gdb goes to gdb's own gdbinit folder."""
     stage = str(tmp_path / "stage")
-    _make("install", "DESTDIR=" + stage)
+    output = _make("install", "DESTDIR=" + stage)
+    assert "note:" not in output
     files = _files(stage)
     configured = subprocess.run([GDB, "-nx", "-batch", "--configuration"], stdout=subprocess.PIPE,
                                 text=True).stdout
