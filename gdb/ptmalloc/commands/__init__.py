@@ -13,10 +13,10 @@ A bad verdict (errors.HeapVerdict: `heap check` found problems) fails the comman
 as a command (typed, from a command file, with -ex), so `gdb -batch` exits non-zero; when a
 Python script runs it with gdb.execute, the command succeeds and the verdict is in its output
 (the JSON's "ok", or a last `heap: ...` line of text), since a failing gdb.execute would throw
-away the output that `to_string=True` asked for.  In `gdb -batch`, a failed `heap check` also makes
-gdb's exit status 1 whatever command comes last (exit_status.py).  A Python caller is seen as a Python frame below
-the command's invoke(): gdb calls invoke() from C with none when the command is not run from
-Python."""
+away the output that `to_string=True` asked for.  In `gdb -batch`, a failed `heap check` also
+makes gdb's exit status 1 whatever command comes last (exit_status.py).  A Python caller is seen
+as a Python frame below the command's invoke(): gdb calls invoke() from C with none when the
+command is not run from Python."""
 
 import argparse
 import importlib
