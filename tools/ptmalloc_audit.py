@@ -331,7 +331,8 @@ def judge(expect, result, live, live_report, core_report, core_status):
     seen = set()
     for phase, report in (("live", live_report), ("core", core_report)):
         if report is None:
-            if live and live.get("stopped_at_audit_point") and (phase == "live" or live.get("core")):
+            if live and live.get("stopped_at_audit_point") and (phase == "live" or
+                                                                live.get("core")):
                 problems.append("%s: heap check printed no JSON report" % phase)
             continue
         rules = verdict_of(report)

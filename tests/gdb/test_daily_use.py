@@ -148,7 +148,8 @@ def test_summary_text(run):
 
 
 def test_help_one_liners_are_sentences(run):
-    lines = [line for line in run["help"].splitlines() if line.startswith("heap ") and " -- " in line]
+    lines = [line for line in run["help"].splitlines()
+             if line.startswith("heap ") and " -- " in line]
     assert len(lines) >= 10
     for line in lines:
         if line.startswith("heap try-free"):

@@ -86,10 +86,10 @@ Usage: heap [--all] [--json]
                 "  [free list]" if arena.on_free_list else ""))
         if len(shown) < len(snap.arenas):
             rest = snap.arenas[len(shown):]
-            out.line(paint.meta("  ... %s more arenas: %s, %s from the system (heap --all, heap arenas)"
-                                % (len(rest), output.plural(sum(len(a.heaps) for a in rest),
-                                                            "heap"),
-                                   output.human_size(sum(a.system_mem for a in rest)))))
+            heaps_left = output.plural(sum(len(a.heaps) for a in rest), "heap")
+            system_left = output.human_size(sum(a.system_mem for a in rest))
+            out.line(paint.meta("  ... %d more arenas: %s, %s from the system (heap --all, "
+                                "heap arenas)" % (len(rest), heaps_left, system_left)))
         out.line("%s" % paint.title("Chunks by state:"))
         for state in REPORT_ORDER + tuple(sorted(set(totals) - set(REPORT_ORDER))):
             if state in totals:
@@ -110,7 +110,8 @@ Usage: heap [--all] [--json]
             entries = sum(len(c.chunks) for c in thread.tcache_bins)
             out.line("  %s%s: %s, tcache %s: %s in %s" % (
                 thread.label(), " \"%s\"" % thread.name if thread.name else "",
-                names.get(thread.arena, "no arena" if not thread.arena else "arena %#x" % thread.arena),
+                names.get(thread.arena,
+                          "no arena" if not thread.arena else "arena %#x" % thread.arena),
                 paint.address(thread.tcache), _counted(entries, "entry", "entries"),
                 _counted(len(thread.tcache_bins), "bin", "bins")))
         if len(threads) < len(snap.threads):
