@@ -130,16 +130,19 @@ def test_destdir_install_names_the_final_prefix(tmp_path):
     assert _files(stage) == []
 
 
-def test_checkout_needs_one_line(tmp_path):
+@pytest.mark.parametrize("variant", ["linked", "static", "preload"])
+def test_checkout_needs_one_line(tmp_path, variant):
     """From a checkout: `-iex 'source gdb/ptmalloc-gdb.py'` (or that line in ~/.gdbinit), and
-    the clone's .debug_gdb_scripts entry then finds the loader: no warning."""
-    require_variant("linked")
+    the clone's .debug_gdb_scripts entry then finds the loader: no warning, whether the program
+    is linked with the clone, statically or has it preloaded."""
+    require_variant(variant)
     argv = [GDB, "-nx", "-q", "-batch", "-iex", "source " + os.path.join(REPO, "gdb",
-                                                                          "ptmalloc-gdb.py"),
-            "-ex", "file " + binary("every_bin", "linked"), "-ex", "break sample_checkpoint",
+                                                                          "ptmalloc-gdb.py")]
+    if variant == "preload":
+        argv += ["-ex", "set environment LD_PRELOAD " + os.path.join(BUILD, "libptmalloc.so")]
+    argv += ["-ex", "file " + binary("every_bin", variant), "-ex", "break sample_checkpoint",
             "-ex", "run " + str(tmp_path / "r.txt"), "-ex", "heap top"]
     output = subprocess.run(argv, cwd=str(tmp_path), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, timeout=TIMEOUT).stdout
     assert "main_arena 0x" in output, output[-2000:]
     assert "warning" not in output.lower(), output[-2000:]
-    assert os.path.isdir(BUILD)
