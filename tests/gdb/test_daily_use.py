@@ -30,6 +30,8 @@ COMMANDS = [
     ("call", "heap chunk (char*)malloc(5000)"),
     ("assign", "heap chunk $fc = 5"),
     ("try_free_call", "heap try-free (char*)malloc(5000)"),
+    ("try_free_quoted_call", "heap try-free '(char*)malloc(5000)'"),
+    ("quoted_whole", "heap chunk '$fc + 16'"),
     ("check_free_call", "heap check --free (char*)malloc(5000)"),
     ("increment", "heap chunk $fc++"),
     ("fc_after", "print/x $fc"),
@@ -89,7 +91,8 @@ def test_clear_errors_and_nothing_runs_or_changes_in_the_program(run):
     assert "has no address" in run["siginfo"]
     assert "calls a function in the program" in run["call"]
     assert "it assigns" in run["assign"] and "it assigns" in run["increment"]
-    for name in ("try_free_call", "check_free_call"):
+    assert run["quoted_whole"] == run["chunk_tight"]
+    for name in ("try_free_call", "check_free_call", "try_free_quoted_call"):
         assert "calls a function in the program" in run[name], run[name]
     assert run["fc_after"] != "$1 = 0x5"
 

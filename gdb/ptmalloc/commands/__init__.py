@@ -63,7 +63,17 @@ class _Parser(argparse.ArgumentParser):
 def parse_address(text):
     """An address from a gdb expression as `print` takes it: `0x...`, `p`, `$rax+16`, `&obj`,
     `v[1] + 8`, `'prog.c'::v`, `$conv`; never one that calls or writes (arguments.evaluate)."""
-    value = arguments.evaluate(text)
+    inner = arguments.unquoted(text)
+    try:
+        value = arguments.evaluate(text)
+        if inner is not None and value.type.strip_typedefs().code == gdb.TYPE_CODE_VOID:
+            value = arguments.evaluate(inner)
+    except HeapError:
+        # A whole expression in quotes, as a shell user types it: gdb reads '...' as a symbol's
+        # name (or as nothing), so when that fails, the text inside is the expression.
+        if inner is None:
+            raise
+        value = arguments.evaluate(inner)
     try:
         # An array, struct or union names its storage (`main_arena`, `tcache->entries`): its address.
         code = value.type.strip_typedefs().code

@@ -132,6 +132,16 @@ def argv(parser, text, group):
     return options + (["--"] + grouped if grouped else [])
 
 
+def unquoted(text):
+    """The text inside quotes that enclose all of `text`, or None."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] in "'\"" and text[-1] == text[0]:
+        inner = text[1:-1]
+        if text[0] not in inner.replace("\\" + text[0], ""):
+            return inner
+    return None
+
+
 _GUARDS = ("may-call-functions", "may-write-memory", "may-write-registers")
 
 
