@@ -106,9 +106,12 @@ def test_batch_exit_status_follows_heap_check(tmp_path, program, status):
     subprocess.run(["gcc", "-g", "-w", os.path.join(PROGRAMS, program), "-o", binary], check=True)
     argv = [GDB, "-nx", "-q", "-batch", "-ex", "source " + LOADER, "-ex", "file " + binary,
             "-ex", "catch syscall exit_group" if status == 0 else "echo", "-ex", "run 2>/dev/null",
-            "-ex", "heap check", "-ex", "kill"]
+            "-ex", "heap check --limit 0", "-ex", "heap check", "-ex", "kill"]
     result = subprocess.run(argv, cwd=str(tmp_path), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, timeout=TIMEOUT)
     assert result.returncode == status, result.stdout[-2000:]
     assert ("heap: check found" in result.stdout) == (status == 1)
+    # --limit shows fewer findings, the verdict counts them all.
+    assert ("1 more finding not shown (--limit 0; the verdict counts them all)" in
+            result.stdout) == (status == 1)
     assert shutil.which(GDB)

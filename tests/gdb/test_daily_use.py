@@ -47,6 +47,7 @@ COMMANDS = [
     ("bins_limit", "heap bins --limit 1 tcache"),
     ("tcache_limit", "heap tcache 1 --limit 2"),
     ("mmapped", "heap chunks --state mmapped"),
+    ("arenas_limit", "heap arenas --limit 1"),
     ("mmapped_summary", "heap chunks --state mmapped --summary"),
     ("complete_option", "complete heap chunks --li"),
     ("complete_kind", "complete heap bins sm"),
@@ -122,6 +123,8 @@ def test_limits(run):
     mmapped = [line for line in run["mmapped"].splitlines() if line.startswith("  0x")]
     assert len(mmapped) == 3 and all("IS_MMAPPED" in line for line in mmapped)
     assert "main_arena" not in run["mmapped"]
+    assert run["arenas_limit"].count("last_remainder") == 1
+    assert run["arenas_limit"].endswith("... 3 more arenas not shown (--limit 1)")
     assert run["mmapped_summary"].splitlines()[-1].split()[:2] == ["total", "3"]
 
 

@@ -6,14 +6,14 @@ from ..model import unread
 from ..errors import HeapVerdict
 from ..model import snapshot
 from ..render import output
-from . import HeapCommand, command, parse_address
+from . import HeapCommand, command, parse_address, size_argument
 
 
 @command
 class HeapCheck(HeapCommand):
     """Audit the whole heap: every arena, heap, bin and thread's tcache.
 
-Usage: heap check [--json] [--free EXPR] [--leaks]
+Usage: heap check [--json] [--free EXPR] [--leaks] [--limit N]
 
 Checks chunk sizes and the walk of each heap from its first chunk to top (or its fencepost),
 PREV_INUSE and prev_size against the neighbour, that each free chunk is in exactly one bin and
@@ -33,6 +33,8 @@ it through).
 --leaks also reports in-use chunks that no live memory points at any more (a conservative scan
 of globals, live stacks, registers and reachable chunks), once the heap itself is consistent.
 
+--limit N shows at most N findings in the text (the verdict and --json count them all).
+
 Any finding makes the command fail (so `gdb -batch` exits non-zero).  With --json the report
 {"ok": bool, "findings": [{"rule", "address", "message", "predicted_abort"}]} is printed first.
 Run by a Python script, gdb.execute("heap check --json", to_string=True) returns the report
@@ -45,6 +47,7 @@ with the line the failure would have given."""
     def add_arguments(self, parser):
         parser.add_argument("--free", dest="free_expression", metavar="EXPR")
         parser.add_argument("--leaks", action="store_true")
+        parser.add_argument("--limit", type=size_argument)
 
     def run(self, args):
         snap = snapshot.current()
@@ -79,7 +82,7 @@ with the line the failure would have given."""
                 report["busy"] = found_busy.to_json()
             output.write_json(report)
         else:
-            _show(findings, snap, found_busy, unchecked)
+            _show(findings, snap, found_busy, unchecked, args.limit)
         if reliable:
             rules = sorted({finding.rule for finding in reliable})
             raise HeapVerdict("check found %d problem%s (%s)%s" % (
@@ -92,7 +95,7 @@ with the line the failure would have given."""
                               args.json)
 
 
-def _show(findings, snap, found_busy, unchecked):
+def _show(findings, snap, found_busy, unchecked, limit=None):
     paint = output.Painter()
     out = output.Writer()
     for entry in unchecked:
@@ -107,11 +110,14 @@ def _show(findings, snap, found_busy, unchecked):
             len(snap.arenas), heaps, len(snap.threads),
             ", apart from %d unreliable finding%s on busy arenas" % (
                 unreliable, "" if unreliable == 1 else "s") if unreliable else ""))
-    for finding in findings:
+    for finding in findings if limit is None else findings[:limit]:
         out.line("%s %s %s" % (paint.paint("[%s]" % finding.rule, "highlight"),
                                paint.address(finding.address), finding.message))
         out.line("    %s %s" % (paint.meta("next touch aborts with:"),
                                 finding.predicted_abort or "(no abort message predicted)"))
         if finding.unreliable:
             out.line("    %s %s" % (paint.meta("unreliable:"), finding.unreliable))
+    if limit is not None and len(findings) > limit:
+        out.line(paint.meta("... %s not shown (--limit %d; the verdict counts them all)" % (
+            output.plural(len(findings) - limit, "more finding", "more findings"), limit)))
     out.flush()
