@@ -163,6 +163,33 @@ def test_help_one_liners_are_sentences(run):
         assert line.endswith("."), line
 
 
+TWO_ARGUMENTS = """python
+from ptmalloc.commands import HeapCommand
+class TwoExpressions(HeapCommand):
+    name = "heap-test-two"
+    def add_arguments(self, parser):
+        parser.add_argument("first")
+        parser.add_argument("second")
+    def run(self, args):
+        gdb.write("%r\\n" % ((args.first, args.second),))
+TwoExpressions()
+end
+"""
+
+
+def test_two_expressions_split_at_operators(tmp_path):
+    script = tmp_path / "two.gdb"
+    script.write_text(TWO_ARGUMENTS)
+    commands = ["source " + str(script)] + marked([
+        ("a", "heap-test-two p + 8 100"), ("b", "heap-test-two 'x.c'::v f(1, 2) --json"),
+        ("c", "heap-test-two -8 $rsp"), ("d", "heap-test-two a")])
+    parts = sections(run_gdb(gdb_argv("/bin/true", commands), str(tmp_path)))
+    assert parts["a"] == "('p + 8', '100')"
+    assert parts["b"] == "(\"'x.c'::v\", 'f(1, 2)')"
+    assert parts["c"] == "('-8', '$rsp')"
+    assert "the following arguments are required: second" in parts["d"]
+
+
 def test_many_threads_fit_one_screen(tmp_path):
     program = str(tmp_path / "many_threads")
     subprocess.run(["gcc", "-g", "-pthread", os.path.join(REPO, "tests", "gdb", "many_threads.c"),

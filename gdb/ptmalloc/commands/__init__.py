@@ -136,9 +136,15 @@ class HeapCommand(gdb.Command):
         invoke_safely(self, argument, _run_by_python())
 
     def group_positionals(self, words):
-        """The positional arguments from the words left once options are out: by default one
-        expression (all of them, as typed)."""
-        return [" ".join(words)] if words else []
+        """The positional arguments from the words left once options are out: with one
+        positional argument, one expression (every word, as typed); with more, the words joined
+        into expressions at the operators between them (`heap try-realloc p + 8 100`)."""
+        if not words:
+            return []
+        slots = [action for action in self.parser()._actions if not action.option_strings]
+        if len(slots) > 1:
+            return arguments.expressions(words)
+        return [" ".join(words)]
 
     def options(self):
         """Every option this command takes, for completion."""

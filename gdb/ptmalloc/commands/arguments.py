@@ -125,6 +125,18 @@ def _prefix_of(name, table):
     return matches[0] if len(matches) == 1 else None
 
 
+def expressions(words):
+    """Words joined into expressions: a word goes on with the one before when an operator
+    stands between them (`p + 8 100` is `p + 8` and `100`)."""
+    found = []
+    for word in words:
+        if found and continues(found[-1], word):
+            found[-1] += " " + word
+        else:
+            found.append(word)
+    return found
+
+
 def argv(parser, text, group):
     """The argv for parser.parse_args: options, then `--` and the command's grouped words."""
     options, positionals = split(parser, text)
