@@ -182,12 +182,14 @@ def test_two_expressions_split_at_operators(tmp_path):
     script.write_text(TWO_ARGUMENTS)
     commands = ["source " + str(script)] + marked([
         ("a", "heap-test-two p + 8 100"), ("b", "heap-test-two 'x.c'::v f(1, 2) --json"),
-        ("c", "heap-test-two -8 $rsp"), ("d", "heap-test-two a")])
+        ("c", "heap-test-two -8 $rsp"), ("d", "heap-test-two a"),
+        ("e", "heap-test-two f (1) x [2]")])
     parts = sections(run_gdb(gdb_argv("/bin/true", commands), str(tmp_path)))
     assert parts["a"] == "('p + 8', '100')"
     assert parts["b"] == "(\"'x.c'::v\", 'f(1, 2)')"
     assert parts["c"] == "('-8', '$rsp')"
     assert "the following arguments are required: second" in parts["d"]
+    assert parts["e"] == "('f (1)', 'x [2]')"
 
 
 def test_many_threads_fit_one_screen(tmp_path):

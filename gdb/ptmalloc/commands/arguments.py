@@ -108,7 +108,7 @@ def split(parser, text):
     return options, positionals
 
 
-_OPERATOR_START = "+-*/%&|^<>=?:.,["
+_OPERATOR_START = "+-*/%&|^<>=?:.,[("
 _OPERATOR_END = "+-*/%&|^<>=?:,(!~"
 
 
