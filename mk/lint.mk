@@ -3,7 +3,7 @@
 # or redefined without use: dead code and typos in code that gdb only runs on demand.  It prints
 # one line per problem and a closing count, and fails on any problem.
 
-LINT_PYTHON_DIRS := gdb tests bench
+LINT_PYTHON_DIRS := gdb tests bench tools
 PYFLAKES := pyflakes3
 
 TEST_TARGETS += lint

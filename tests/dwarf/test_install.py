@@ -1,6 +1,6 @@
 """`make install` with PREFIX and DESTDIR: every file in its place with the build's content, and
 an installed tree that works on its own: a program built through pkg-config and the installed
-header, gdb loading the extension through the installed auto-load stub (no `source`), and a
+header, gdb loading the extension through the installed gdbinit file (no `source`), and a
 stripped installed library read through the installed manifest and types object."""
 
 import filecmp
@@ -84,11 +84,10 @@ def test_staged_install_puts_every_file_in_place(tmp_path):
     with open(os.path.join(root, "lib/pkgconfig/ptmalloc.pc"), encoding="utf-8") as handle:
         pc = handle.read()
     assert "prefix=%s\n" % STAGED_PREFIX in pc and "-lptmalloc" in pc
-    # gdb looks the stub up by the library's real path under its auto-load scripts directory.
-    stub = os.path.join(root, "share/gdb/auto-load" + STAGED_PREFIX, "lib/libptmalloc.so-gdb.py")
-    with open(stub, encoding="utf-8") as handle:
+    # Outside the system prefixes the gdbinit file stays in the prefix (gdb is told by a line).
+    with open(os.path.join(root, "etc/gdb/gdbinit.d/ptmalloc.gdb"), encoding="utf-8") as handle:
         text = handle.read()
-    assert '"%s/share/ptmalloc/gdb/ptmalloc-gdb.py"' % STAGED_PREFIX in text
+    assert "source %s/share/ptmalloc/gdb/ptmalloc-gdb.py\n" % STAGED_PREFIX in text
     # DESTDIR is a staging area: no installed file may name it.
     for path in glob.glob(root + "/**/*", recursive=True):
         if os.path.isfile(path) and not path.endswith((".so", ".a", ".o", "ptm-layout")):
@@ -98,8 +97,7 @@ def test_staged_install_puts_every_file_in_place(tmp_path):
 
 def gdb_session(program, prefix, workdir):
     argv = [GDB, "-nx", "-q", "-batch",
-            "-iex", "add-auto-load-scripts-directory " + os.path.join(prefix, "share/gdb/auto-load"),
-            "-iex", "add-auto-load-safe-path " + prefix,
+            "-ix", os.path.join(prefix, "etc/gdb/gdbinit.d/ptmalloc.gdb"),
             "-ex", "set pagination off", "-ex", "set width 0", "-ex", "set style enabled off",
             "-ex", "run", "-ex", "echo @@summary\\n", "-ex", "heap",
             "-ex", "echo @@chunks\\n", "-ex", "heap chunks --json", "-ex", "echo @@end\\n",

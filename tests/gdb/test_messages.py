@@ -39,7 +39,8 @@ def test_bad_arguments_and_addresses(tmp_path):
     output = _run(tmp_path, commands)
     parts = sections(output)
     assert parts["state"].startswith("heap: unknown state nosuch")
-    assert parts["kind"].startswith("heap: heap bins: argument kind: invalid choice")
+    assert parts["kind"].startswith("heap: heap bins: 'nosuch' is neither a bin kind (tcache, "
+                                    "fast, unsorted, small, large) nor an arena: cannot evaluate")
     assert parts["addr"] == "heap: 0x10 is not inside any heap or mmapped chunk"
     assert parts["expr"].startswith("heap: cannot evaluate 'no_such_symbol'")
     assert parts["arena"] == "heap: 0x10 is not an arena (see `heap arenas`)"

@@ -44,7 +44,7 @@ def test_text_names_every_state_and_thread(runner, source):
     summary = run.text[text_key("off", "heap")]
     for lwp in [run.record.main] + run.record.threads:
         # Named threads (live) and unnamed ones (cores) both read "(LWP n): " or "(LWP n) "name"".
-        assert re.search(r'\(LWP %d\)(: | "[^"]+": )arena ' % lwp, summary), summary
+        assert re.search(r'\(LWP %d\)(: | "[^"]+": )(main_)?arena ' % lwp, summary), summary
     limited = run.text[text_key("off", "heap chunks --state tcache,fastbin --limit 3")]
     assert len([l for l in limited.splitlines() if l.startswith("  0x")]) == 3
     assert "more chunks not shown (--limit 3)" in limited

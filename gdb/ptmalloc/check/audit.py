@@ -17,8 +17,6 @@ heap (segments and chunks), arena_bounds (heap_info, top, system_mem), membershi
 list), chains (the lists themselves and the tcache), allocator_globals (mp_,
 global_max_fast) and hooks (the malloc hooks of glibc before 2.34)."""
 
-import collections
-import itertools
 
 from ..model import busy, unread
 
@@ -50,9 +48,6 @@ class Audit(ChunkOffsets, HeapRules, ArenaBoundRules, MembershipRules, ChainRule
         self.findings = []
         self.touches = NextTouch(snap, thread)
         self.thread = thread
-        # Every chunk a bin, a tcache or a thread's TLS points at: checked against the walk,
-        # which records (arena address, size) of each one it meets.
-        self.pointed = {}
         self.walked = WalkedChunks()
         self.broken_arenas = set()
         # [(start, end)] of bytes a walk stepped over past damage: what a list points at there
@@ -63,8 +58,6 @@ class Audit(ChunkOffsets, HeapRules, ArenaBoundRules, MembershipRules, ChainRule
         self.reported = set()
         # Chunks reached only through a link found broken: what they look like is no evidence.
         self.suspect = set()
-        # Whether some address is listed twice or in a tcache struct's chunk (_collect_pointed).
-        self.repeats = False
         # [(start or None, end or None, why)] of what could not be read, so not checked.
         self.unchecked = []
         self._cut_lists = None
@@ -153,36 +146,6 @@ class Audit(ChunkOffsets, HeapRules, ArenaBoundRules, MembershipRules, ChainRule
         for arena in self.snap.arenas:
             for chain in arena.all_bins():
                 yield (chain.kind, chain, arena), chain.chunks
-
-    def _collect_pointed(self):
-        """pointed: {address: [places listing it]}, built in bulk: one shared one-place list
-        would be wrong for a chunk listed twice, so those few get lists of their own."""
-        tcache_chunks = [self.geometry.chunk_of(thread.tcache) for thread in self.snap.threads
-                         if thread.tcache]
-        for address in tcache_chunks:
-            self.pointed.setdefault(address, [])
-        entries = 0
-        for place, chunks in self._listings():
-            self.pointed.update(zip(chunks, itertools.repeat((place,))))
-            entries += len(chunks)
-        # As many addresses as entries (beside the tcache structs): nothing is listed twice, so
-        # the count of each address (a dict as large as the heap's free chunks) is not needed.
-        if len(self.pointed) - len(set(tcache_chunks)) == entries and not any(
-                self.pointed.get(address) for address in tcache_chunks):
-            return
-        self.repeats = True
-        listed = collections.Counter()
-        for _place, chunks in self._listings():
-            listed.update(chunks)
-        repeated = {address for address, count in listed.items() if count > 1}
-        repeated.update(tcache_chunks)
-        for address in repeated:
-            if address in self.pointed:
-                self.pointed[address] = []
-        for place, chunks in self._listings():
-            for address in repeated.intersection(chunks):
-                for _repeat in range(chunks.count(address)):
-                    self.pointed[address].append(place)
 
 
 def selected_thread_info(snap):

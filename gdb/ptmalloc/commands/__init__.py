@@ -4,16 +4,19 @@ Every module in this package is imported by `register_all()`; a module adds comm
 `@command` decorator, so a new family (`heap check`, `heap vis`, ...) is one new file here.
 pwndbg-style aliases are declared on the command class and created only where the name is free.
 
-Each command parses its arguments with argparse over gdb.string_to_argv, and every failure ends as
-one `heap: ...` line (a gdb.GdbError): never a Python traceback.
+Each command parses its arguments with argparse over the words arguments.py cuts its text into
+(expressions kept as `print` takes them), and every failure ends as one `heap: ...` line (a
+gdb.GdbError): never a Python traceback.  No command leaves another thread or frame selected
+than the user's.
 
 A bad verdict (errors.HeapVerdict: `heap check` found problems) fails the command when gdb runs it
 as a command (typed, from a command file, with -ex), so `gdb -batch` exits non-zero; when a
 Python script runs it with gdb.execute, the command succeeds and the verdict is in its output
 (the JSON's "ok", or a last `heap: ...` line of text), since a failing gdb.execute would throw
-away the output that `to_string=True` asked for.  A Python caller is seen as a Python frame below
-the command's invoke(): gdb calls invoke() from C with none when the command is not run from
-Python."""
+away the output that `to_string=True` asked for.  In `gdb -batch`, a failed `heap check` also
+makes gdb's exit status 1 whatever command comes last (exit_status.py).  A Python caller is seen
+as a Python frame below the command's invoke(): gdb calls invoke() from C with none when the
+command is not run from Python."""
 
 import argparse
 import importlib
@@ -24,6 +27,7 @@ import gdb
 
 from .. import constants as C
 from ..errors import HeapError, HeapVerdict, one_line
+from . import arguments
 
 _COMMANDS = []
 
@@ -57,15 +61,33 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parse_address(text):
-    """An address from a gdb expression: `0x...`, `p`, `$rax+16`, `&obj`..."""
+    """An address from a gdb expression as `print` takes it: `0x...`, `p`, `$rax+16`, `&obj`,
+    `v[1] + 8`, `'prog.c'::v`, `$conv`; never one that calls or writes (arguments.evaluate)."""
+    inner = arguments.unquoted(text)
     try:
-        value = gdb.parse_and_eval(text)
+        value = arguments.evaluate(text)
+        if inner is not None and value.type.strip_typedefs().code == gdb.TYPE_CODE_VOID:
+            value = arguments.evaluate(inner)
+    except HeapError:
+        # A whole expression in quotes, as a shell user types it: gdb reads '...' as a symbol's
+        # name (or as nothing), so when that fails, the text inside is the expression.
+        if inner is None:
+            raise
+        value = arguments.evaluate(inner)
+    try:
         # An array, struct or union names its storage (`main_arena`, `tcache->entries`): its address.
-        if value.type.strip_typedefs().code in (gdb.TYPE_CODE_ARRAY, gdb.TYPE_CODE_STRUCT,
-                                                gdb.TYPE_CODE_UNION):
+        code = value.type.strip_typedefs().code
+        if code in (gdb.TYPE_CODE_ARRAY, gdb.TYPE_CODE_STRUCT, gdb.TYPE_CODE_UNION):
+            if value.address is None:
+                raise HeapError("%r is a %s that is not in the program's memory (gdb made it), "
+                                "so it has no address; give a pointer or an integer" % (
+                                    text, "struct" if code == gdb.TYPE_CODE_STRUCT else
+                                    "union" if code == gdb.TYPE_CODE_UNION else "array"))
             value = value.address
+        elif code == gdb.TYPE_CODE_VOID:
+            raise HeapError("%r has no value" % text)
         return int(value) & C.MASK64
-    except (gdb.error, ValueError, OverflowError) as error:
+    except (gdb.error, ValueError, OverflowError, TypeError) as error:
         raise HeapError("cannot evaluate %r: %s" % (text, error)) from None
 
 
@@ -97,10 +119,9 @@ class HeapCommand(gdb.Command):
 
     name = None
     aliases = ()
-    completer = gdb.COMPLETE_EXPRESSION
 
     def __init__(self):
-        super().__init__(self.name, gdb.COMMAND_DATA, self.completer)
+        super().__init__(self.name, gdb.COMMAND_DATA)
 
     def add_arguments(self, parser):
         pass
@@ -112,7 +133,46 @@ class HeapCommand(gdb.Command):
         return parser
 
     def invoke(self, argument, from_tty):
-        invoke_safely(self, gdb.string_to_argv(argument), _run_by_python())
+        invoke_safely(self, argument, _run_by_python())
+
+    def group_positionals(self, words):
+        """The positional arguments from the words left once options are out: with one
+        positional argument, one expression (every word, as typed); with more, the words joined
+        into expressions at the operators between them (`heap try-realloc p + 8 100`)."""
+        if not words:
+            return []
+        slots = [action for action in self.parser()._actions if not action.option_strings]
+        if len(slots) > 1:
+            return arguments.expressions(words)
+        return [" ".join(words)]
+
+    def options(self):
+        """Every option this command takes, for completion."""
+        return sorted(option for action in self.parser()._actions
+                      for option in action.option_strings if action.help != argparse.SUPPRESS)
+
+    def complete_words(self, words, word):
+        """Completions of `word` when it is not an option (the words before it given): None
+        lets gdb complete an expression."""
+        return None
+
+    def complete(self, text, word):
+        """Options after `-`, the command's own words (bin kinds), else gdb's expression
+        completion.  gdb breaks `word` at `-`, so matches are cut to what replaces `word`."""
+        word = word or ""
+        current = "" if not text or text[-1].isspace() else text.split()[-1]
+        if current.startswith("-"):
+            found = [option for option in self.options() if option.startswith(current)]
+        else:
+            try:
+                before = arguments.words(text[:len(text) - len(current)])
+            except HeapError:
+                before = []
+            found = self.complete_words(before, current)
+            if found is None:
+                return gdb.COMPLETE_EXPRESSION
+        cut = len(current) - len(word)
+        return [match[cut:] for match in found if cut >= 0]
 
     def run(self, args):
         raise NotImplementedError
@@ -128,12 +188,43 @@ def _run_by_python():
     return True
 
 
-def invoke_safely(cmd, argv, run_by_python=False):
+class _KeepSelection:
+    """The user's thread and frame as they were: no command leaves another one selected."""
+
+    def __enter__(self):
+        try:
+            self.thread = gdb.selected_thread()
+            self.frame = gdb.selected_frame() if self.thread is not None else None
+        except gdb.error:
+            self.thread = self.frame = None
+        return self
+
+    def __exit__(self, *_exception):
+        try:
+            if self.thread is not None and self.thread.is_valid() and \
+                    gdb.selected_thread() != self.thread:
+                self.thread.switch()
+            if self.frame is not None and self.frame.is_valid() and \
+                    gdb.selected_frame() != self.frame:
+                self.frame.select()
+        except gdb.error:
+            pass
+        return False
+
+
+def invoke_safely(cmd, text, run_by_python=False, preset=""):
+    """Run `cmd` on its argument text (`preset` words first: an alias's)."""
     try:
-        args = cmd.parser().parse_args(argv)
-        cmd.run(args)
+        with _KeepSelection():
+            parser = cmd.parser()
+            args = parser.parse_args(arguments.argv(parser, ("%s %s" % (preset, text)).strip(),
+                                                    cmd.group_positionals))
+            cmd.run(args)
     except HeapVerdict as verdict:
         if not run_by_python:
+            if cmd.name == "heap check":
+                from . import exit_status
+                exit_status.check_failed(one_line(verdict))
             raise gdb.GdbError("heap: " + one_line(verdict)) from None
         if not verdict.in_json:
             gdb.write("heap: %s\n" % one_line(verdict))
@@ -156,7 +247,7 @@ Works on a live process and on a core file; every subcommand takes --json."""
         summary = _by_name.get("heap summary")
         if summary is None:
             raise gdb.GdbError("heap: summary command not loaded")
-        invoke_safely(summary, gdb.string_to_argv(argument), _run_by_python())
+        invoke_safely(summary, argument, _run_by_python())
 
 
 class _Alias(gdb.Command):
@@ -164,12 +255,14 @@ class _Alias(gdb.Command):
         self.__doc__ = "Alias for `%s%s` (pwndbg's name).\n\n%s" % (
             target.name, "".join(" " + word for word in preset), target.__doc__ or "")
         self._target = target
-        self._preset = list(preset)
-        super().__init__(alias, gdb.COMMAND_DATA, gdb.COMPLETE_EXPRESSION)
+        self._preset = " ".join(preset)
+        super().__init__(alias, gdb.COMMAND_DATA)
 
     def invoke(self, argument, from_tty):
-        invoke_safely(self._target, self._preset + gdb.string_to_argv(argument),
-                      _run_by_python())
+        invoke_safely(self._target, argument, _run_by_python(), self._preset)
+
+    def complete(self, text, word):
+        return self._target.complete(text, word)
 
 
 _by_name = {}

@@ -3,7 +3,7 @@
 from ..model import snapshot
 from ..render import output
 from ..render.views import arena_json
-from . import HeapCommand, arena_argument, command
+from . import HeapCommand, arena_argument, command, size_argument
 
 
 def _show_arena(geometry, arena, paint, out):
@@ -38,13 +38,19 @@ def _show_arena(geometry, arena, paint, out):
 
 @command
 class HeapArenas(HeapCommand):
-    """List every arena: main and thread arenas, their heaps (heap_info chain), top, last remainder,
-system_mem, attached threads and whether the arena is on the free list.
+    """List every arena with its heaps, top chunk, system_mem and threads.
 
-Usage: heap arenas [--json]"""
+Main and thread arenas, their heaps (heap_info chain), top, last remainder, system_mem,
+attached threads and whether the arena is on the free list.
+
+Usage: heap arenas [--limit N] [--json]
+  --limit N   at most N arenas in the text (--json lists all)"""
 
     name = "heap arenas"
     aliases = (("arenas", ()),)
+
+    def add_arguments(self, parser):
+        parser.add_argument("--limit", type=size_argument)
 
     def run(self, args):
         snap = snapshot.current()
@@ -54,8 +60,13 @@ Usage: heap arenas [--json]"""
             return
         paint = output.Painter()
         out = output.Writer()
-        for arena in snap.arenas:
+        shown = snap.arenas if args.limit is None else snap.arenas[:args.limit]
+        for arena in shown:
             _show_arena(snap.geometry, arena, paint, out)
+        if len(shown) < len(snap.arenas):
+            out.line(paint.meta("... %s not shown (--limit %d)" % (
+                output.plural(len(snap.arenas) - len(shown), "more arena", "more arenas"),
+                args.limit)))
         for note in snap.notes:
             out.line(paint.meta("note: %s" % note))
         out.flush()

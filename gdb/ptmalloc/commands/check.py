@@ -7,7 +7,7 @@ from ..errors import HeapError, HeapVerdict
 from ..model import snapshot
 from ..predict.touches import NextTouch, Touch
 from ..render import output
-from . import HeapCommand, command, parse_address
+from . import HeapCommand, command, parse_address, size_argument
 
 # --next CALL: the calls the engine answers, and how many arguments each takes.
 _NEXT_CALLS = {"malloc": 1, "free": 1, "realloc": 2, "calloc": 2}
@@ -17,7 +17,7 @@ _NEXT_CALLS = {"malloc": 1, "free": 1, "realloc": 2, "calloc": 2}
 class HeapCheck(HeapCommand):
     """Audit the whole heap: every arena, heap, bin and thread's tcache.
 
-Usage: heap check [--json] [--free EXPR] [--next CALL] [--leaks]
+Usage: heap check [--json] [--free EXPR] [--next CALL] [--leaks] [--limit N]
 
 Checks chunk sizes and the walk of each heap from its first chunk to top (or its fencepost),
 PREV_INUSE and prev_size against the neighbour, that each free chunk is in exactly one bin and
@@ -44,6 +44,8 @@ would abort or crash is a finding, and --json adds the engine's whole answer as 
 --leaks also reports in-use chunks that no live memory points at any more (a conservative scan
 of globals, live stacks, registers and reachable chunks), once the heap itself is consistent.
 
+--limit N shows at most N findings in the text (the verdict and --json count them all).
+
 Any finding makes the command fail (so `gdb -batch` exits non-zero).  With --json the report
 {"ok": bool, "findings": [{"rule", "address", "message", "predicted_abort"}]} is printed first.
 Run by a Python script, gdb.execute("heap check --json", to_string=True) returns the report
@@ -57,6 +59,7 @@ with the line the failure would have given."""
         parser.add_argument("--free", dest="free_expression", metavar="EXPR")
         parser.add_argument("--next", dest="next_call", metavar="CALL")
         parser.add_argument("--leaks", action="store_true")
+        parser.add_argument("--limit", type=size_argument)
 
     def run(self, args):
         snap = snapshot.current()
@@ -98,7 +101,7 @@ with the line the failure would have given."""
                 report["next_call"] = next_call
             output.write_json(report)
         else:
-            _show(findings, snap, found_busy, unchecked, next_call)
+            _show(findings, snap, found_busy, unchecked, next_call, args.limit)
         if reliable:
             rules = sorted({finding.rule for finding in reliable})
             raise HeapVerdict("check found %d problem%s (%s)%s" % (
@@ -158,7 +161,7 @@ def _split_arguments(text):
     return arguments
 
 
-def _show(findings, snap, found_busy, unchecked, next_call=None):
+def _show(findings, snap, found_busy, unchecked, next_call=None, limit=None):
     paint = output.Painter()
     out = output.Writer()
     for entry in unchecked:
@@ -175,7 +178,7 @@ def _show(findings, snap, found_busy, unchecked, next_call=None):
             len(snap.arenas), heaps, len(snap.threads),
             ", apart from %d unreliable finding%s on busy arenas" % (
                 unreliable, "" if unreliable == 1 else "s") if unreliable else ""))
-    for finding in findings:
+    for finding in findings if limit is None else findings[:limit]:
         out.line("%s %s %s" % (paint.paint("[%s]" % finding.rule, "highlight"),
                                paint.address(finding.address), finding.message))
         touch = finding.next_touch
@@ -185,4 +188,7 @@ def _show(findings, snap, found_busy, unchecked, next_call=None):
             out.line("    %s" % paint.meta("next touch: no call meets a check there"))
         if finding.unreliable:
             out.line("    %s %s" % (paint.meta("unreliable:"), finding.unreliable))
+    if limit is not None and len(findings) > limit:
+        out.line(paint.meta("... %s not shown (--limit %d; the verdict counts them all)" % (
+            output.plural(len(findings) - limit, "more finding", "more findings"), limit)))
     out.flush()

@@ -19,9 +19,11 @@ def locate_chunk(snap, address):
 
 @command
 class HeapChunk(HeapCommand):
-    """Describe the chunk that contains ADDR (its header, user pointer or any interior address):
-sizes, flags, usable size, previous and next chunk, state with the exact bin or tcache
-position, and its links with safe-linking decoded.
+    """Describe the chunk that contains ADDR: sizes, flags, neighbours, bin and links.
+
+ADDR is its header, user pointer or any interior address, as a gdb expression (`print`'s
+syntax).  Shows sizes, flags, usable size, previous and next chunk, state with the exact bin or
+tcache position, and its links with safe-linking decoded.
 
 Usage: heap chunk ADDR [--json]"""
 

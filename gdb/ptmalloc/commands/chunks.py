@@ -15,6 +15,8 @@ from . import HeapCommand, arena_argument, chunk_lines, command, size_argument
 # The states --state takes, in the order its help names them.
 STATES = (ChunkState.IN_USE, ChunkState.TCACHE, ChunkState.FASTBIN, ChunkState.UNSORTED,
           ChunkState.SMALLBIN, ChunkState.LARGEBIN, ChunkState.TOP, ChunkState.FREE)
+# --state also takes `mmapped` (the state `--summary` gives mmapped chunks): every mmapped chunk.
+MMAPPED = "mmapped"
 
 
 def _flag_texts(geometry, render_flags):
@@ -132,6 +134,13 @@ def _doubt_listing(snap, status, include_mmapped):
                      "in use" % (broken.kind, size, broken.problem))
 
 
+def _mmapped_state(states):
+    """The state --state matches an mmapped chunk by: `mmapped` when it names that one."""
+    if states and MMAPPED in states:
+        return lambda chunk: MMAPPED
+    return lambda chunk: chunk.state
+
+
 def _chunk_filter(states, low, high):
     """wanted(state, size) for --state, --min-size and --max-size; None without any, so that the
     listing loops skip the call per chunk."""
@@ -148,10 +157,10 @@ def _chunk_filter(states, low, high):
 class HeapChunks(HeapCommand):
     """List every chunk of every heap of every arena, then the mmapped chunks.
 
-Each line: header address, size, flags, state (in-use, tcache, fastbin, unsorted, smallbin,
-largebin, top, or free for a free chunk in no bin) and its bin position.
+Each line: header address, size, flags, state and its bin position.
 Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--max-size N]
                    [--limit N] [--summary] [--json]
+  --state S   in-use, tcache, fastbin, unsorted, smallbin, largebin, top, free or mmapped
   --summary   histogram of chunk counts and bytes by size and state
   --limit N   print at most N chunks and say how many were left out"""
 
@@ -173,14 +182,16 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
         states = None
         if args.state:
             states = set(s.strip() for s in args.state.split(",") if s.strip())
-            unknown = states - set(STATES)
+            unknown = states - set(STATES) - {MMAPPED}
             if unknown:
-                raise HeapError("unknown state %s (one of %s)" % (", ".join(sorted(unknown)),
-                                                                    ", ".join(STATES)))
+                raise HeapError("unknown state %s (one of %s)" % (
+                    ", ".join(sorted(unknown)), ", ".join(STATES + (MMAPPED,))))
+            arenas = [] if states == {MMAPPED} else arenas
         wanted = _chunk_filter(states, args.min_size or 0, args.max_size)
+        self._mmapped_state = _mmapped_state(states)
         include_mmapped = args.arena is None
         if args.summary:
-            _summary(snap, arenas, wanted, include_mmapped, args.json)
+            _summary(snap, arenas, wanted, include_mmapped, args.json, self._mmapped_state)
         elif args.json:
             self._json(snap, arenas, wanted, include_mmapped, args.limit)
         else:
@@ -241,7 +252,8 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
         mmapped = []
         if include_mmapped:
             for chunk in snap.mmapped_chunks():
-                if (wanted is None or wanted(chunk.state, chunk.size)) and counter.take(1):
+                state = self._mmapped_state(chunk)
+                if (wanted is None or wanted(state, chunk.size)) and counter.take(1):
                     mmapped.append({"address": chunk.address, "size": chunk.size,
                                     "prev_size": chunk.prev_size, "flags": chunk.flags,
                                     "state": chunk.state})
@@ -312,7 +324,7 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
                 status.stop(arena.address, arena.heap_problem)
         if include_mmapped:
             mmapped = [c for c in snap.mmapped_chunks()
-                       if wanted is None or wanted(c.state, c.size)]
+                       if wanted is None or wanted(self._mmapped_state(c), c.size)]
             mmapped = mmapped[:counter.take(len(mmapped))]
             if mmapped:
                 emit(paint.title("mmapped chunks"))
@@ -321,22 +333,23 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
                                             flags_text[chunk.size_field & size_bits],
                                             state_text[chunk.state][:-1]))
         if counter.left_out:
-            emit(paint.meta("... %d more chunks not shown (--limit %d)" % (counter.left_out,
-                                                                           limit)))
+            emit(paint.meta("... %s not shown (--limit %d)" % (
+                output.plural(counter.left_out, "more chunk", "more chunks"), limit)))
         _doubt_listing(snap, status, include_mmapped)
         if not status.complete:
             emit(paint.meta("walk incomplete: %s" % status.problem))
         flush()
 
 
-def _summary(snap, arenas, wanted, include_mmapped, as_json):
-    """`heap chunks --summary`: the size/state histogram, from no per-chunk object."""
+def _summary(snap, arenas, wanted, include_mmapped, as_json, mmapped_state):
+    """`heap chunks --summary`: the size/state histogram, from no per-chunk object;
+    `mmapped_state(chunk)` is the state --state matches an mmapped chunk by."""
     counts, status = snap.size_state_histogram(arenas)
     histogram = {key: [count, key[0] * count] for key, count in counts.items()
                  if wanted is None or wanted(key[1], key[0])}
     if include_mmapped:
         for chunk in snap.mmapped_chunks():
-            if wanted is None or wanted(chunk.state, chunk.size):
+            if wanted is None or wanted(mmapped_state(chunk), chunk.size):
                 entry = histogram.setdefault((chunk.size, "mmapped"), [0, 0])
                 entry[0] += 1
                 entry[1] += chunk.size

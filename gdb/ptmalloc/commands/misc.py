@@ -1,37 +1,38 @@
 """`heap tcache [THREAD]`, `heap top` and `heap mp`."""
 
-from ..errors import HeapError
 from ..model import snapshot
 from ..render import output
 from ..render.views import tcache_json
-from . import HeapCommand, command
-from .bins import show_tcache
+from . import HeapCommand, arena_argument, command, size_argument
+from .bins import DEFAULT_LIMIT, show_tcache, tcache_threads
 
 
 @command
 class HeapTcache(HeapCommand):
     """Show the tcache of every thread, or of gdb thread number THREAD.
 
-Usage: heap tcache [THREAD] [--json]"""
+THREAD may also be the address of a tcache (or inside one), as pwndbg's `tcache ADDR`.
+
+Usage: heap tcache [THREAD] [--limit N] [--json]
+  --limit N   at most N chunks of each bin in the text (default 16, 0 = all)"""
 
     name = "heap tcache"
     aliases = (("tcache", ()),)
 
     def add_arguments(self, parser):
-        parser.add_argument("thread", nargs="?", type=int)
+        parser.add_argument("thread", nargs="?")
+        parser.add_argument("--limit", type=size_argument, default=DEFAULT_LIMIT)
 
     def run(self, args):
         snap = snapshot.current()
         threads = snap.threads
         if args.thread is not None:
-            threads = [t for t in threads if t.num == args.thread]
-            if not threads:
-                raise HeapError("no thread %d (see `info threads`)" % args.thread)
+            threads = tcache_threads(snap, args.thread)
         if args.json:
             output.write_json({"tcache": [tcache_json(t) for t in threads]})
             return
         out = output.Writer()
-        show_tcache(snap, threads, output.Painter(), out)
+        show_tcache(snap, threads, output.Painter(), out, args.limit or None)
         out.flush()
 
 
@@ -39,21 +40,30 @@ Usage: heap tcache [THREAD] [--json]"""
 class HeapTop(HeapCommand):
     """Show the top chunk of every arena: address, size and where its heap ends.
 
-Usage: heap top [--json]"""
+ARENA (an arena's address, as pwndbg's `top_chunk ADDR`) shows that arena's only.
+
+Usage: heap top [ARENA] [--arena ADDR] [--json]"""
 
     name = "heap top"
     aliases = (("top_chunk", ()),)
 
+    def add_arguments(self, parser):
+        parser.add_argument("where", nargs="?")
+        parser.add_argument("--arena")
+
     def run(self, args):
         snap = snapshot.current()
+        arenas = snap.arenas
+        if args.where is not None or args.arena is not None:
+            arenas = [arena_argument(snap, args.arena if args.where is None else args.where)]
         if args.json:
             output.write_json({"arenas": [{"address": a.address, "main": a.is_main, "top": a.top,
                                            "size": a.top_size, "end": a.top + a.top_size}
-                                          for a in snap.arenas]})
+                                          for a in arenas]})
             return
         paint = output.Painter()
         out = output.Writer()
-        for arena in snap.arenas:
+        for arena in arenas:
             out.line("%s %s: top %s size %#x (%s), ends at %s" % (
                 arena.label(), paint.address(arena.address), paint.address(arena.top),
                 arena.top_size, output.human_size(arena.top_size),
@@ -63,8 +73,9 @@ Usage: heap top [--json]"""
 
 @command
 class HeapMp(HeapCommand):
-    """Show the allocator parameters: every field of mp_ (struct malloc_par), global_max_fast,
-narenas and tcache_key.
+    """Show the allocator parameters: mp_, global_max_fast, narenas and tcache_key.
+
+Every field of mp_ (struct malloc_par), then the other scalar globals.
 
 Usage: heap mp [--json]"""
 

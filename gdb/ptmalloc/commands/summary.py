@@ -6,16 +6,43 @@ from ..render import output
 from ..render.views import state_totals
 from . import HeapCommand, command
 
+# Past this many arenas or threads, `heap` lists the first ones and sums up the rest (--all
+# lists every one): 64 threads still fit one screen.
+SCREEN_ROWS = 8
+
+
+def _number_ranges(numbers):
+    """`1-4,7,9-10` for thread numbers."""
+    numbers = sorted(numbers)
+    ranges = []
+    for number in numbers:
+        if ranges and number == ranges[-1][1] + 1:
+            ranges[-1][1] = number
+        else:
+            ranges.append([number, number])
+    return ",".join("%d" % a if a == b else "%d-%d" % (a, b) for a, b in ranges)
+
+
+def _used_by(threads):
+    if not threads:
+        return "used by no thread"
+    return "used by thread%s %s" % ("" if len(threads) == 1 else "s",
+                                     _number_ranges(t.num for t in threads))
 
 
 @command
 class HeapSummary(HeapCommand):
-    """One-screen summary of the heap: allocator, arenas, heaps, chunk totals by state, threads.
+    """Show a one-screen summary of the heap: allocator, arenas, heaps, chunk totals, threads.
 
-Usage: heap [--json]
-       heap summary [--json]"""
+Past 8 arenas or threads the first ones are listed and the rest summed up; --all lists each.
+
+Usage: heap [--all] [--json]
+       heap summary [--all] [--json]"""
 
     name = "heap summary"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--all", action="store_true")
 
     def run(self, args):
         snap = snapshot.current()
@@ -48,35 +75,51 @@ Usage: heap [--json]
                                             snap.allocator.source))
         heaps = sum(len(a.heaps) for a in snap.arenas)
         system = sum(a.system_mem for a in snap.arenas)
-        out.line("%s %d (1 main, %d thread), %d heaps, %s from the system" % (
-            paint.title("Arenas:"), len(snap.arenas), len(snap.arenas) - 1, heaps,
-            output.human_size(system)))
-        for arena in snap.arenas:
-            out.line("  %-10s %s  heaps %d  system_mem %#x  top %s (%#x)  threads %s%s" % (
+        out.line("%s %d (1 main, %d thread), %s, %s from the system" % (
+            paint.title("Arenas:"), len(snap.arenas), len(snap.arenas) - 1,
+            output.plural(heaps, "heap"), output.human_size(system)))
+        shown = snap.arenas if args.all else snap.arenas[:SCREEN_ROWS]
+        for arena in shown:
+            out.line("  %-10s %s  heaps %d  system_mem %#x  top %s (%#x)  %s%s" % (
                 arena.label(), paint.address(arena.address), len(arena.heaps), arena.system_mem,
-                paint.address(arena.top), arena.top_size,
-                ",".join(str(t.num) for t in arena.threads) or "-",
+                paint.address(arena.top), arena.top_size, _used_by(arena.threads),
                 "  [free list]" if arena.on_free_list else ""))
+        if len(shown) < len(snap.arenas):
+            rest = snap.arenas[len(shown):]
+            heaps_left = output.plural(sum(len(a.heaps) for a in rest), "heap")
+            system_left = output.human_size(sum(a.system_mem for a in rest))
+            out.line(paint.meta("  ... %d more arenas: %s, %s from the system (heap --all, "
+                                "heap arenas)" % (len(rest), heaps_left, system_left)))
         out.line("%s" % paint.title("Chunks by state:"))
         for state in REPORT_ORDER + tuple(sorted(set(totals) - set(REPORT_ORDER))):
             if state in totals:
                 count, size = totals[state]
-                out.line("  %-9s %8d chunks %12d bytes" % (paint.state(state), count, size))
-        out.line("  %-9s %8d chunks %12d bytes (mp_.n_mmaps %s)" % (
-            "mmapped", len(mmapped), mmapped_bytes, snap.mp.get("n_mmaps", "?")))
+                out.line("  %s %8d %-6s %12d bytes" % (paint.state("%-9s" % state), count,
+                                                       "chunk" if count == 1 else "chunks", size))
+        out.line("  %-9s %8d %-6s %12d bytes (mp_.n_mmaps %s)" % (
+            "mmapped", len(mmapped), "chunk" if len(mmapped) == 1 else "chunks", mmapped_bytes,
+            snap.mp.get("n_mmaps", "?")))
         if hooks:
             out.line(paint.title("Hooks:"))
             for hook in hooks:
                 out.line("  %-21s %s" % (hook.name, _hook_text(hook, paint)))
-        out.line(paint.title("Threads:"))
+        out.line(paint.title("Threads:") + " %d" % len(snap.threads))
         names = {a.address: a.label() + " " + ("%#x" % a.address) for a in snap.arenas}
-        for thread in snap.threads:
+        threads = snap.threads if args.all else snap.threads[:SCREEN_ROWS]
+        for thread in threads:
             entries = sum(len(c.chunks) for c in thread.tcache_bins)
-            out.line("  %s%s: arena %s, tcache %s: %s in %s" % (
+            out.line("  %s%s: %s, tcache %s: %s in %s" % (
                 thread.label(), " \"%s\"" % thread.name if thread.name else "",
-                names.get(thread.arena, "none" if not thread.arena else "%#x" % thread.arena),
+                names.get(thread.arena,
+                          "no arena" if not thread.arena else "arena %#x" % thread.arena),
                 paint.address(thread.tcache), _counted(entries, "entry", "entries"),
                 _counted(len(thread.tcache_bins), "bin", "bins")))
+        if len(threads) < len(snap.threads):
+            rest = snap.threads[len(threads):]
+            entries = sum(len(c.chunks) for t in rest for c in t.tcache_bins)
+            out.line(paint.meta("  ... %d more (threads %s): %s in their tcaches (heap --all, "
+                                "heap tcache)" % (len(rest), _number_ranges(t.num for t in rest),
+                                                  _counted(entries, "entry", "entries"))))
         for note in snap.notes + ([status.problem] if status.problem else []):
             out.line(paint.meta("note: %s" % note))
         out.flush()

@@ -1,5 +1,6 @@
 """`heap vis [ADDR] [--count N]`: consecutive chunks as a hexdump, one colour per chunk."""
 
+import argparse
 import string
 
 from ..errors import HeapError
@@ -40,26 +41,51 @@ def _following(snap, arena, segment, first, count, status):
 
 @command
 class HeapVis(HeapCommand):
-    """Show consecutive chunks as a hexdump: two 8-byte words per line, each chunk in its own
-colour, its header line labelled with size, flags and state (tcache and fastbin links
-decoded), so overflows into the next header are easy to see.
+    """Show consecutive chunks as a hexdump, each chunk in its own colour.
+
+Two 8-byte words per line, each chunk's header line labelled with size, flags and state
+(tcache and fastbin links decoded), so overflows into the next header are easy to see.
 
 ADDR is any address inside the first chunk to show (default: the first chunk of the
 selected thread's arena).  Long chunks show their first and last lines only.
 
 Usage: heap vis [ADDR] [--count N] [--lines N] [--json]
-  --count N   how many chunks (default 10)
+       vis_heap_chunks [COUNT] [ADDR]   (pwndbg's order: a first number is the count, but
+                                        a lone number of 0x10000 or more is an address)
+  --count N   how many chunks (default 10; --limit N is the same)
   --lines N   at most N lines per chunk before eliding its middle (default 8, 0 = all)"""
 
     name = "heap vis"
-    aliases = (("vis_heap_chunks", ()), ("vis", ()))
+    aliases = (("vis_heap_chunks", ("--count-first",)), ("vis", ()))
 
     def add_arguments(self, parser):
         parser.add_argument("address", nargs="?")
-        parser.add_argument("--count", type=size_argument, default=10)
+        parser.add_argument("--count", "--limit", type=size_argument, default=None)
         parser.add_argument("--lines", type=size_argument, default=8)
+        parser.add_argument("--count-first", action="store_true", help=argparse.SUPPRESS)
+
+    @staticmethod
+    def _count_first(args):
+        """pwndbg's `vis_heap_chunks [count] [addr]`: a first word that is a number is the
+        count, the rest the address; a lone number too big for a count is an address."""
+        if not args.count_first or args.address is None:
+            return
+        first, _space, rest = args.address.partition(" ")
+        try:
+            count = int(first, 0)
+        except ValueError:
+            return
+        if not rest.strip() and count >= 0x10000:
+            return
+        if args.count is not None:
+            raise HeapError("give the count once: first, or with --count")
+        args.count = count
+        args.address = rest.strip() or None
 
     def run(self, args):
+        self._count_first(args)
+        if args.count is None:
+            args.count = 10
         if args.count <= 0:
             raise HeapError("--count must be at least 1")
         snap = snapshot.current()

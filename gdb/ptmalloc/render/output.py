@@ -113,6 +113,11 @@ def write_json(value):
     gdb.write(json.dumps(value, separators=(",", ":")) + "\n")
 
 
+def plural(count, noun, nouns=None):
+    """`1 chunk`, `2 chunks`."""
+    return "%d %s" % (count, noun if count == 1 else (nouns or noun + "s"))
+
+
 def human_size(value):
     for unit in ("B", "KiB", "MiB", "GiB"):
         if value < 1024 or unit == "GiB":
