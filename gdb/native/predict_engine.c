@@ -45,13 +45,13 @@ struct malloc_state *predict_main_arena;
 static uintptr_t engine_high;
 /* The child's stacks and the inferior's pages as fetched (for the list of changes). */
 #define WORK_LOW 0x3e0000000000UL
-#define WORK_HIGH 0x3e0100000000UL
+#define WORK_HIGH 0x3e0200000000UL
 #define CALL_STACK_BASE WORK_LOW
 #define CALL_STACK_SIZE (8UL << 20)
 #define SIGNAL_STACK_BASE (WORK_LOW + (16UL << 20))
 #define SIGNAL_STACK_SIZE (256UL << 10)
 #define ORIGINALS_BASE (WORK_LOW + (32UL << 20))
-#define MAX_PAGES 0x10000UL
+#define MAX_PAGES 0x100000UL /* 4 GiB of the inferior; the originals area is reserved, not used */
 /* Mappings the call makes (mmapped chunks, new heaps): the kernel would choose their address. */
 #define FRESH_LOW 0x3f0000000000UL
 #define FRESH_HIGH 0x3f8000000000UL
@@ -158,13 +158,27 @@ static void fetch_page(uintptr_t address)
 	wire_send(request);
 	char answer[WIRE_LINE_MAX];
 	wire_read_line(0, answer, sizeof answer);
+	/* "copy N" or "readonly N": N pages from `address` on (the debugger sends the pages around
+	   a request in one go: a scan through a heap then costs one round trip per block). */
+	char *count_text = strchr(answer, ' ');
+	if (count_text != NULL)
+		*count_text++ = '\0';
 	if (strcmp(answer, "copy") == 0 || strcmp(answer, "readonly") == 0) {
-		map_page(address);
-		wire_read_exactly(0, (void *)address, PAGE);
-		struct page *page = add_page(address, answer[0] == 'c' ? PAGE_COPIED : PAGE_READ_ONLY);
-		memcpy(original_of(page), (void *)address, PAGE);
-		if (page->kind == PAGE_READ_ONLY)
-			mprotect((void *)address, PAGE, PROT_READ);
+		size_t count = count_text != NULL ? strtoul(count_text, NULL, 10) : 1;
+		for (size_t i = 0; i < count; i++) {
+			uintptr_t next = address + i * PAGE;
+			if (find_page(next) != NULL) { /* known already: its bytes are the call's by now */
+				static unsigned char discard[PAGE];
+				wire_read_exactly(0, discard, PAGE);
+				continue;
+			}
+			map_page(next);
+			wire_read_exactly(0, (void *)next, PAGE);
+			struct page *page = add_page(next, answer[0] == 'c' ? PAGE_COPIED : PAGE_READ_ONLY);
+			memcpy(original_of(page), (void *)next, PAGE);
+			if (page->kind == PAGE_READ_ONLY)
+				mprotect((void *)next, PAGE, PROT_READ);
+		}
 	} else if (strcmp(answer, "absent") == 0) {
 		add_page(address, PAGE_GONE);
 	} else if (strncmp(answer, "unknown ", 8) == 0) {
