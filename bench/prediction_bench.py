@@ -50,7 +50,8 @@ def measure(source, binary, core, pid, runs):
     argv += ["-x", os.path.join(REPO, "gdb", "ptmalloc-gdb.py"), "-x", script]
     if source == "core":
         argv += [binary, core]
-    output = subprocess.run(argv, capture_output=True, text=True, timeout=900).stdout
+    completed = subprocess.run(argv, capture_output=True, text=True, timeout=900)
+    output = completed.stdout + completed.stderr
     line = next((line for line in output.splitlines() if line.startswith("PREDICT-BENCH ")), None)
     if line is None:
         raise RuntimeError("the prediction benchmark gave no result: %s" % output[-500:])

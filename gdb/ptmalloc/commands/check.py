@@ -116,7 +116,10 @@ with the line the failure would have given."""
 
 def _judge_next_call(snap, text):
     """(the engine's answer with its "call", a Finding or None) for --next CALL."""
-    name, _, rest = text.strip().partition("(")
+    text = text.strip()
+    if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1]  # quoted as a whole, so that the shell or gdb keeps it one word
+    name, _, rest = text.partition("(")
     name = name.strip()
     if name not in _NEXT_CALLS or not rest.rstrip().endswith(")"):
         raise HeapError("--next takes malloc(N), free(EXPR), realloc(EXPR, N) or calloc(N, M), "

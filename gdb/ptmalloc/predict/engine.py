@@ -307,22 +307,29 @@ def _any_objfile_address(name):
 
 
 class _LineReader:
-    """The engine's lines, read as they come, with a deadline (select, then os.read)."""
+    """The engine's lines, read as they come, with a deadline (select, then os.read).  A result
+    line can be megabytes (every word a consolidation writes): the pieces are kept in a list
+    and only the newest is searched for the line's end."""
 
     def __init__(self, descriptor):
         self._descriptor = descriptor
-        self._pending = b""
+        self._pieces = []
 
     def next(self, deadline):
         """One line, or None when the engine has closed its side."""
-        while b"\n" not in self._pending:
+        while True:
+            if self._pieces:
+                end = self._pieces[-1].find(b"\n")
+                if end >= 0:
+                    last = self._pieces.pop()
+                    line = b"".join(self._pieces) + last[:end]
+                    self._pieces = [last[end + 1:]] if end + 1 < len(last) else []
+                    return line.decode("utf-8", "replace")
             remaining = deadline - time.monotonic()
             ready = select.select([self._descriptor], [], [], max(remaining, 0))[0]
             if not ready:
                 raise PredictionError("the prediction engine took longer than %d s" % _TIMEOUT)
-            chunk = os.read(self._descriptor, 1 << 16)
+            chunk = os.read(self._descriptor, 1 << 20)
             if not chunk:
                 return None
-            self._pending += chunk
-        line, _, self._pending = self._pending.partition(b"\n")
-        return line.decode("utf-8", "replace")
+            self._pieces.append(chunk)
