@@ -158,8 +158,6 @@ def test_help_one_liners_are_sentences(run):
              if line.startswith("heap ") and " -- " in line]
     assert len(lines) >= 10
     for line in lines:
-        if line.startswith("heap try-"):
-            continue  # the prediction commands (try-free, try-malloc, ...) have their own owner
         assert line.endswith("."), line
 
 

@@ -12,8 +12,9 @@ from . import HeapCommand, command, parse_address
 
 @command
 class HeapFindFakeFast(HeapCommand):
-    """Find fake fast chunks overlapping ADDR: words before ADDR that a malloc would accept as
-the size of a fast chunk whose memory covers ADDR (a fastbin attack's target, e.g. near
+    """Find fake fast chunks overlapping ADDR, each proven by the allocator's own malloc.
+
+Words before ADDR that a malloc would accept as the size of a fast chunk whose memory covers ADDR (a fastbin attack's target, e.g. near
 __malloc_hook before glibc 2.34).
 
 Each candidate with a size in a fastbin's class is tried by the prediction engine (the

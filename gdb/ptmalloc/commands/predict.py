@@ -57,8 +57,9 @@ class _Prediction(HeapCommand):
 
 @command
 class HeapTryFree(_Prediction):
-    __doc__ = """Predict what free(ADDR) would do now, as the selected thread: the abort message
-it would end with (double free, invalid pointer, invalid next size...), or where the chunk
+    __doc__ = """Predict what free(ADDR) would do now, answered by the allocator's own code.
+
+As the selected thread (or --thread N): the abort message it would end with (double free, invalid pointer, invalid next size...), or where the chunk
 would go (tcache, fastbin, unsorted bin after merging, the top chunk, munmap).
 """ + _COMMON_HELP + """
 
@@ -93,8 +94,9 @@ Usage: heap try-free ADDR [--thread N] [--json]   (ADDR: the pointer the program
 
 @command
 class HeapTryMalloc(_Prediction):
-    __doc__ = """Predict what malloc(SIZE) would do now, as the selected thread: the pointer it
-would return and where the chunk comes from (tcache, fastbin, smallbin, unsorted bin, large
+    __doc__ = """Predict what malloc(SIZE) would do now, answered by the allocator's own code.
+
+As the selected thread (or --thread N): the pointer it would return and where the chunk comes from (tcache, fastbin, smallbin, unsorted bin, large
 bin, the top chunk, sysmalloc growing the heap, or a new mapping), or the abort it would end
 with when a bin it reads is corrupted.
 """ + _COMMON_HELP + """
@@ -117,8 +119,9 @@ Usage: heap try-malloc SIZE [--thread N] [--json]"""
 
 @command
 class HeapTryRealloc(_Prediction):
-    __doc__ = """Predict what realloc(ADDR, SIZE) would do now, as the selected thread: the
-pointer it would return (the same one when the chunk grows or shrinks in place), where a new
+    __doc__ = """Predict what realloc(ADDR, SIZE) would do now, answered by the allocator's own code.
+
+As the selected thread (or --thread N): the pointer it would return (the same one when the chunk grows or shrinks in place), where a new
 chunk comes from and where the old one goes, or the abort it would end with.
 """ + _COMMON_HELP + """
 
