@@ -21,18 +21,12 @@ import gdb
 from .. import paths
 from ..errors import HeapError
 from ..memory import cache
-from ..memory.core_file import inferior_is_core
-from ..memory.core_regions import NOT_IN_CORE
+from .pages import InferiorPages, PredictionError
 
 _ENGINE_NAME = "ptmalloc-predict-%s"
 # Releases the clone builds as, newest first: a release without an engine of its own is
 # answered by the newest older one, and the answer says so.
 _ENGINE_RELEASES = ((2, 36), (2, 31))
-_PAGE = 4096
-# Pages sent for one request: the one asked and those after it in the same mapping.  A call
-# that scans a list through the heap touches page after page; 64 KiB per round trip keeps it
-# from paying one each.
-_BLOCK_PAGES = 16
 # The engine stops a call that runs away (a loop in a corrupted list) itself; this bounds the
 # whole conversation, page service included.
 _TIMEOUT = 60.0
@@ -45,10 +39,6 @@ _ANSWER_DEFAULTS = {
     "unknown": None, "changes": [], "mappings": [], "unmappings": [], "break": [],
     "lock_waits": [], "calls": 0,
 }
-
-
-class PredictionError(HeapError):
-    """The engine could not be asked (missing, or it broke its side of the conversation)."""
 
 
 def engine_for(release):
@@ -100,7 +90,7 @@ class _PageServer:
         self.thread = thread
         self.allocator = snap.allocator
         self.memory = cache.current()
-        self._live_maps = None
+        self.pages = InferiorPages(self.memory)
 
     def converse(self, command):
         try:
@@ -135,7 +125,7 @@ class _PageServer:
 
     def _answer(self, word, fields):
         if word == "page":
-            return self._page(int(fields[0], 16))
+            return self.pages.page(int(fields[0], 16))
         if word in ("global", "thread"):
             value = self._global(fields[0], int(fields[1])) if word == "global" else \
                 self._thread_local(fields[0], int(fields[1]))
@@ -144,7 +134,7 @@ class _PageServer:
             address = self._symbol(fields[0])
             return b"none\n" if address is None else b"at %#x\n" % address
         if word == "engine":
-            self._check_reserved(fields)
+            self.pages.check_reserved(fields)
             return b""
         if word == "single_threaded":
             threads = len(gdb.selected_inferior().threads())
@@ -222,77 +212,6 @@ class _PageServer:
         if main.fields["flags"] & self.snap.geometry.noncontiguous_bit:
             return None
         return main.top + main.top_size
-
-    # -- memory -------------------------------------------------------------------------------
-
-    def _check_reserved(self, fields):
-        numbers = [int(field, 16) for field in fields[fields.index("reserved") + 1:]]
-        for low, high in zip(numbers[::2], numbers[1::2]):
-            for start, end in self._mappings():
-                if start < high and low < end:
-                    raise PredictionError(
-                        "the prediction engine cannot run: the inferior has memory at %#x-%#x, "
-                        "where the engine itself lives (%#x-%#x)" % (start, end, low, high))
-
-    def _mappings(self):
-        if inferior_is_core():
-            regions = self.memory.core_regions()
-            return [(segment.start, segment.end) for segment in regions.segments] if regions else []
-        return [(start, end) for start, end, _ in self._maps()]
-
-    def _maps(self):
-        """[(start, end, perms)] of the live process, read once per conversation."""
-        if self._live_maps is None:
-            self._live_maps = []
-            try:
-                with open("/proc/%d/maps" % gdb.selected_inferior().pid, encoding="utf-8") as maps:
-                    for line in maps:
-                        span, perms = line.split()[:2]
-                        start, end = (int(x, 16) for x in span.split("-"))
-                        self._live_maps.append((start, end, perms))
-            except OSError:
-                pass
-        return self._live_maps
-
-    def _page(self, address):
-        """The engine's page: copies (writable in the inferior) or read-only copies of it and the
-        pages after it in the same mapping, absent (a real fault), or unknown (a core that lacks
-        it)."""
-        span = self._mapping(address)
-        if span is None:
-            return b"absent\n"
-        end, writable = span
-        count = max(1, min(_BLOCK_PAGES, (end - address) // _PAGE))
-        while True:
-            try:
-                data = self.memory.read(address, count * _PAGE)
-                break
-            except HeapError as error:
-                if count > 1:
-                    count = 1  # part of the block is unreadable: the page alone
-                    continue
-                if NOT_IN_CORE in str(error):
-                    return ("unknown page %#x is not in the core\n" % address).encode()
-                return b"absent\n"
-        kind = b"copy" if writable else b"readonly"
-        return b"%s %d\n" % (kind, count) + bytes(data)
-
-    def _mapping(self, address):
-        """(end, writable) of the inferior's mapping holding `address`, or None when it has no
-        readable page there."""
-        if inferior_is_core():
-            regions = self.memory.core_regions()
-            if regions is None:
-                return address + _PAGE, True
-            segment = regions.segment_of(address)
-            if segment is None:
-                return None
-            held = segment.held_end if segment.held_end > address else segment.end
-            return min(segment.end, max(held, address + _PAGE)), segment.writable
-        for start, end, perms in self._maps():
-            if start <= address < end:
-                return None if perms[0] != "r" else (end, perms[1] == "w")
-        return None if self._maps() else (address + _PAGE, True)
 
 
 def _any_objfile_address(name):
