@@ -69,10 +69,12 @@ def bin_of_malloc(truth, request):
     if not returned:
         return None
     chunk = returned - HEADER
-    if after.get("header", MISSING) != MISSING and after["header"] & IS_MMAPPED:
-        return "mmap"
+    # The tcache's head handed out is proof enough, whatever the word before it says (a
+    # poisoned entry can point at memory whose "size" has IS_MMAPPED set).
     if before.get("tc_count", 0) > 0 and before.get("tc_entry") == returned:
         return "tcache"
+    if after.get("header", MISSING) != MISSING and after["header"] & IS_MMAPPED:
+        return "mmap"
     if before.get("fast") == chunk:
         return "fastbin"
     if before.get("small_bk") == chunk and before.get("small_bk") != after.get("small_bk"):
