@@ -23,8 +23,10 @@ _OPEN = "([{"
 _CLOSE = ")]}"
 
 
-def words(text):
-    """[(word, start, end)]: blanks split words only outside quotes and brackets."""
+def words(text, separates=str.isspace):
+    """The words of `text`: characters for which `separates` is true (blanks by default; a
+    comma for a call's arguments) split words only outside quotes and brackets.  Words are
+    kept as typed, without the blanks around them."""
     found = []
     depth = 0
     quote = None
@@ -45,14 +47,14 @@ def words(text):
             depth += 1
         elif char in _CLOSE:
             depth = max(0, depth - 1)
-        elif char.isspace() and depth == 0 and start is not None:
-            found.append(text[start:index])
+        elif separates(char) and depth == 0 and start is not None:
+            found.append(text[start:index].strip())
             start = None
         index += 1
     if quote:
         raise HeapError("unterminated %s quote in %r" % (quote, text))
     if start is not None:
-        found.append(text[start:])
+        found.append(text[start:].strip())
     return found
 
 

@@ -7,7 +7,7 @@ from ..errors import HeapError, HeapVerdict
 from ..model import snapshot
 from ..predict.touches import NextTouch, Touch
 from ..render import output
-from . import HeapCommand, command, parse_address, size_argument
+from . import HeapCommand, arguments, command, parse_address, size_argument
 
 # --next CALL: the calls the engine answers, and how many arguments each takes.
 _NEXT_CALLS = {"malloc": 1, "free": 1, "realloc": 2, "calloc": 2}
@@ -116,19 +116,18 @@ with the line the failure would have given."""
 
 def _judge_next_call(snap, text):
     """(the engine's answer with its "call", a Finding or None) for --next CALL."""
-    text = text.strip()
-    if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":
-        text = text[1:-1]  # quoted as a whole, so that the shell or gdb keeps it one word
+    # Quoted as a whole, so that the shell or gdb keeps it one word.
+    text = arguments.unquoted(text) or text.strip()
     name, _, rest = text.partition("(")
     name = name.strip()
     if name not in _NEXT_CALLS or not rest.rstrip().endswith(")"):
         raise HeapError("--next takes malloc(N), free(EXPR), realloc(EXPR, N) or calloc(N, M), "
                         "not %r" % text)
-    arguments = _split_arguments(rest.rstrip()[:-1])
-    if len(arguments) != _NEXT_CALLS[name]:
+    call_arguments = arguments.words(rest.rstrip()[:-1], separates=lambda char: char == ",")
+    if len(call_arguments) != _NEXT_CALLS[name]:
         raise HeapError("--next: %s takes %d argument%s" % (
             name, _NEXT_CALLS[name], "" if _NEXT_CALLS[name] == 1 else "s"))
-    values = [parse_address(argument) for argument in arguments]
+    values = [parse_address(argument) for argument in call_arguments]
     thread = audit.selected_thread_info(snap)
     touch = Touch(name, values, why="the call --next names", thread=thread)
     outcome = NextTouch(snap, thread).resolve(touch)
@@ -140,28 +139,6 @@ def _judge_next_call(snap, text):
         finding = Finding(Rule.NEXT_CALL, values[0] if name in ("free", "realloc") else None,
                           "%s %s" % (touch.text(), outcome.summary), outcome)
     return answer, finding
-
-
-def _split_arguments(text):
-    """Comma-separated expressions, commas inside brackets or quotes kept."""
-    arguments, depth, quote, current = [], 0, None, ""
-    for character in text:
-        if quote:
-            quote = None if character == quote else quote
-        elif character in "'\"":
-            quote = character
-        elif character in "([{":
-            depth += 1
-        elif character in ")]}":
-            depth -= 1
-        elif character == "," and depth == 0:
-            arguments.append(current.strip())
-            current = ""
-            continue
-        current += character
-    if current.strip():
-        arguments.append(current.strip())
-    return arguments
 
 
 def _show(findings, snap, found_busy, unchecked, next_call=None, limit=None):

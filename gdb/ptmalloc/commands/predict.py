@@ -139,8 +139,6 @@ Usage: heap try-realloc ADDR SIZE [--thread N] [--json]"""
         snap = snapshot.current()
         pointer, request = parse_address(args.address), parse_address(args.size)
         answer = engine.predict(snap, self.thread_of(snap, args.thread), "realloc", pointer, request)
-        if answer["returns"] is not None and answer["returns"] == pointer:
-            answer["from"] = "in-place"
         chunk = snap.geometry.chunk_of(pointer) if pointer else None
         self.finish(snap, "realloc(%#x, %#x)" % (pointer, request), answer, args,
                     dict(answer, pointer=pointer, request=request), anchors=(chunk,))

@@ -76,6 +76,8 @@ def predict(snap, thread, call, *arguments, assume=(), repeat=1):
     command += [call] + ["%#x" % argument for argument in arguments]
     answer = dict(_ANSWER_DEFAULTS, **server.converse(command))
     answer["op"] = call
+    if call == "realloc" and answer["returns"] is not None and answer["returns"] == arguments[0]:
+        answer["from"] = "in-place"  # the chunk grew or shrank where it was: no bin gave it
     answer["engine"] = engine_release
     answer["approximate"] = approximate
     answer["thread"] = thread.num if thread is not None else None
