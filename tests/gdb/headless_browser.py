@@ -1,0 +1,32 @@
+"""A screenshot of a local file in headless Chromium (Debian's `chromium`), at one device pixel
+per CSS pixel so that a page's coordinates are the PNG's."""
+
+import os
+import shutil
+import subprocess
+
+CHROMIUM = os.environ.get("CHROMIUM", "chromium")
+TIMEOUT = 120
+
+
+def require_chromium():
+    """The browser's path; an assertion (never a skip) when it is missing: CI installs it."""
+    path = shutil.which(CHROMIUM)
+    assert path, ("%s is not installed: `apt-get install chromium` (.ci/run and `make deps` "
+                  "install it)" % CHROMIUM)
+    return path
+
+
+def screenshot(page, png, width, height, profile):
+    """Load `page` (a file path) in a `width` x `height` window and write its PNG to `png`; the
+    page's scripts get five seconds of virtual time to draw.  `profile` is an empty folder for
+    the browser's profile, so parallel runs do not share one."""
+    argv = [require_chromium(), "--headless", "--no-sandbox", "--disable-gpu",
+            "--hide-scrollbars", "--force-device-scale-factor=1", "--no-first-run",
+            "--user-data-dir=" + profile, "--window-size=%d,%d" % (width, height),
+            "--virtual-time-budget=5000", "--screenshot=" + png,
+            "file://" + os.path.abspath(page)]
+    result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            timeout=TIMEOUT, errors="replace")
+    assert os.path.exists(png), "chromium wrote no screenshot:\n" + result.stdout[-2000:]
+    return png

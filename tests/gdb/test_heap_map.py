@@ -1,0 +1,189 @@
+"""`heap map`: the SVG and HTML pictures of every_bin's heap against the sample's own record,
+live and from a gcore'd core, then in headless Chromium: the pixel in the middle of each recorded
+chunk's box must have the legend's colour of the chunk's recorded state.  A page that paints a
+state in a colour other than its legend's is shown to be caught, as is a map that files a chunk
+under the wrong state.  Chromium missing is a failure, not a skip: CI installs it."""
+
+import os
+
+import pytest
+
+from conftest import Record, binary, gdb_argv, marked, require_variant, run_gdb, sections
+from headless_browser import require_chromium, screenshot
+from heap_map_files import read_html, read_svg
+from known_heap import HEADER
+from png_pixels import read_png
+
+VARIANT = "linked"
+# How far a screenshot's pixel may stray from the legend colour, per channel.
+TOLERANCE = 6
+WINDOW_WIDTH = 1100
+
+
+def _map_commands(folder, name):
+    return [("%s_svg" % name, "heap map %s" % os.path.join(folder, name + ".svg")),
+            ("%s_html" % name, "heap map %s" % os.path.join(folder, name + ".html"))]
+
+
+@pytest.fixture(scope="module")
+def maps(tmp_path_factory):
+    """{source: (svg MapFile, html MapFile, file paths)} for the live stop and its core, the
+    sample's Record, and the outputs of the commands given bad file names."""
+    require_variant(VARIANT)
+    folder = str(tmp_path_factory.mktemp("heap-map"))
+    record = os.path.join(folder, "record.txt")
+    core = os.path.join(folder, "gcore.core")
+    os.mkdir(os.path.join(folder, "folder.svg"))
+    bad = [("bad_extension", "heap map %s" % os.path.join(folder, "map.png")),
+           ("no_folder", "heap map %s" % os.path.join(folder, "absent", "map.svg")),
+           ("a_folder", "heap map %s" % os.path.join(folder, "folder.svg")),
+           ("no_file", "heap map")]
+    live = run_gdb(gdb_argv(binary("every_bin", VARIANT), [
+        "break sample_checkpoint", "run " + record] + marked(
+            _map_commands(folder, "live") + bad) + ["gcore " + core, "kill"]), folder)
+    from_core = run_gdb(gdb_argv(binary("every_bin", VARIANT), marked(
+        _map_commands(folder, "core")), core=core), folder)
+    result = {"record": Record(record), "output": sections(live), "core_output": from_core}
+    for source in ("live", "core"):
+        svg = os.path.join(folder, source + ".svg")
+        html = os.path.join(folder, source + ".html")
+        assert os.path.exists(svg) and os.path.exists(html), (live + from_core)[-3000:]
+        result[source] = (read_svg(svg), read_html(html), svg, html)
+    result["folder"] = folder
+    return result
+
+
+def assert_record_shown(picture, record):
+    """Every chunk the sample recorded is in the picture, with its recorded state."""
+    shown = picture.by_address()
+    assert len(record.chunks) > 60
+    for entry in record.chunks:
+        header = entry["user"] - HEADER
+        assert header in shown, "recorded chunk %#x is not in the map" % header
+        chunk = shown[header]
+        assert chunk.state == entry["state"], (hex(header), chunk, entry)
+        assert chunk.size >= entry["request"] + 8, (hex(header), chunk, entry)
+
+
+@pytest.mark.parametrize("source", ("live", "core"))
+def test_every_recorded_chunk_is_in_both_files(maps, source):
+    svg, html, _svg_path, _html_path = maps[source]
+    record = maps["record"]
+    assert not svg.merged
+    assert_record_shown(svg, record)
+    assert_record_shown(html, record)
+    # The two files draw the same chunks, in the same order, with the same details.
+    assert [c[:4] for c in svg.chunks] == [c[:4] for c in html.chunks]
+    # Each heap band tiles its segment: no chunk left out between the recorded ones.
+    for number, band in enumerate(html.bands):
+        if band["kind"] == "mmapped":
+            continue
+        inside = [c for c in html.chunks if c.band == number]
+        assert band["jumps"] == [[0, band["start"]]], band
+        assert sum(c.size for c in inside) == band["end"] - band["start"], band["label"]
+        assert inside[-1].state == "top"
+    mmapped = [c for c in html.chunks if c.state == "mmapped"]
+    assert len(mmapped) == sum(e["state"] == "mmapped" for e in record.chunks)
+    assert set(html.colours) == set(svg.colours) and len(set(html.colours.values())) == len(
+        html.colours)
+
+
+def test_core_map_equals_live_map(maps):
+    assert maps["core"][1].chunks == maps["live"][1].chunks
+    assert maps["core"][0].chunks == maps["live"][0].chunks
+
+
+def test_a_chunk_in_the_wrong_state_is_caught(maps):
+    html = maps["live"][1]
+    record = maps["record"]
+    wrong = html.chunks[:]
+    row = next(i for i, c in enumerate(wrong)
+               if c.address == record.chunks[0]["user"] - HEADER)
+    wrong[row] = wrong[row]._replace(state="smallbin" if wrong[row].state != "smallbin"
+                                     else "in-use")
+    html_wrong = type(html)(wrong, html.colours, html.bands, html.height)
+    with pytest.raises(AssertionError):
+        assert_record_shown(html_wrong, record)
+
+
+def _rgb(colour):
+    return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+
+
+def colour_mismatches(picture, image, addresses):
+    """[(address, state, pixel colour, nearest legend state)] of the chunks at `addresses`
+    whose pixel is not their state's legend colour."""
+    legend = {state: _rgb(colour) for state, colour in picture.colours.items()}
+    shown = picture.by_address()
+    wrong = []
+    for address in addresses:
+        chunk = shown[address]
+        pixel = image.pixel(*chunk.pixel)
+        nearest = min(legend, key=lambda state: sum(abs(a - b) for a, b in zip(
+            legend[state], pixel)))
+        if nearest != chunk.state or max(abs(a - b) for a, b in zip(
+                legend[chunk.state], pixel)) > TOLERANCE:
+            wrong.append((address, chunk.state, pixel, nearest))
+    return wrong
+
+
+def _shot(maps, page, picture, name):
+    folder = maps["folder"]
+    return read_png(screenshot(page, os.path.join(folder, name + ".png"), WINDOW_WIDTH,
+                               picture.height + 40, os.path.join(folder, name + "-profile")))
+
+
+@pytest.mark.parametrize("kind", ("svg", "html"))
+def test_chromium_paints_each_recorded_chunk_in_its_legend_colour(maps, kind):
+    require_chromium()
+    svg, html, svg_path, html_path = maps["live"]
+    picture, page = (svg, svg_path) if kind == "svg" else (html, html_path)
+    image = _shot(maps, page, picture, "shot-" + kind)
+    recorded = [entry["user"] - HEADER for entry in maps["record"].chunks]
+    assert colour_mismatches(picture, image, recorded) == []
+    # The top chunks, which no record lists, are painted too.
+    tops = [c.address for c in picture.chunks if c.state == "top"]
+    assert len(tops) == 4 and colour_mismatches(picture, image, tops) == []
+
+
+def test_a_page_painting_a_state_in_another_colour_is_caught(maps):
+    """The same page with the script's colours of tcache and fastbin swapped (the legend left
+    as it is): exactly the recorded tcache and fastbin chunks come out wrong."""
+    require_chromium()
+    _svg, html, _svg_path, html_path = maps["live"]
+    with open(html_path, encoding="utf-8") as handle:
+        text = handle.read()
+    tcache, fastbin = html.colours["tcache"], html.colours["fastbin"]
+    meta_start = text.index('id="heap-map-meta"')
+    meta_end = text.index("</script>", meta_start)
+    meta = text[meta_start:meta_end]
+    swapped = meta.replace(tcache, "#swap#").replace(fastbin, tcache).replace("#swap#", fastbin)
+    assert swapped != meta
+    page = os.path.join(maps["folder"], "swapped.html")
+    with open(page, "w", encoding="utf-8") as handle:
+        handle.write(text[:meta_start] + swapped + text[meta_end:])
+    image = _shot(maps, page, html, "shot-swapped")
+    recorded = {entry["user"] - HEADER: entry["state"] for entry in maps["record"].chunks}
+    wrong = colour_mismatches(html, image, recorded)
+    assert {address for address, *_rest in wrong} == {
+        address for address, state in recorded.items() if state in ("tcache", "fastbin")}
+    assert all(nearest == ("fastbin" if state == "tcache" else "tcache")
+               for _address, state, _pixel, nearest in wrong)
+
+
+def test_bad_file_names_get_one_line(maps):
+    output = maps["output"]
+    expected = {
+        "bad_extension": "is neither .svg nor .html",
+        "no_folder": "cannot write",
+        "a_folder": "cannot write",
+        "no_file": "the following arguments are required: file",
+    }
+    for name, words in expected.items():
+        lines = output[name].strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("heap: ") and words in lines[0], (
+            name, output[name])
+    assert "Traceback" not in "".join(output.values())
+    assert not os.path.exists(os.path.join(maps["folder"], "absent"))
+    assert not [name for name in os.listdir(maps["folder"]) if name.endswith(".partial")]
+    assert output["live_svg"].startswith("heap map: wrote ")
