@@ -30,3 +30,22 @@ def screenshot(page, png, width, height, profile):
                             timeout=TIMEOUT, errors="replace")
     assert os.path.exists(png), "chromium wrote no screenshot:\n" + result.stdout[-2000:]
     return png
+
+
+def screenshot_pages(pages, png, width, profile):
+    """One screenshot of several local pages, stacked in frames of their own (each page sees a
+    window of its own size, as a browser tab would show it): one browser start instead of one
+    per page.  `pages` is [(path, height)]; returns the y offset of each page in the PNG."""
+    offsets, frames, top = [], [], 0
+    for path, height in pages:
+        offsets.append(top)
+        frames.append('<iframe src="%s" scrolling="no" style="position:absolute;left:0;top:%dpx;'
+                      'width:%dpx;height:%dpx;border:0"></iframe>' % (
+                          "file://" + os.path.abspath(path), top, width, height))
+        top += height
+    stack = os.path.splitext(png)[0] + "-frames.html"
+    with open(stack, "w", encoding="utf-8") as handle:
+        handle.write('<!DOCTYPE html><html><body style="margin:0">%s</body></html>\n'
+                     % "".join(frames))
+    screenshot(stack, png, width, top, profile)
+    return offsets

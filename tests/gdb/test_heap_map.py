@@ -4,13 +4,15 @@ chunk's box must have the legend's colour of the chunk's recorded state.  A page
 state in a colour other than its legend's is shown to be caught, as is a map that files a chunk
 under the wrong state.  Chromium missing is a failure, not a skip: CI installs it."""
 
+import json
 import os
 
 import pytest
 
 from conftest import Record, binary, gdb_argv, marked, require_variant, run_gdb, sections
-from headless_browser import require_chromium, screenshot
+from headless_browser import require_chromium, screenshot_pages
 from heap_map_files import read_html, read_svg
+from json_contract import checked
 from known_heap import HEADER
 from png_pixels import read_png
 
@@ -37,14 +39,23 @@ def maps(tmp_path_factory):
     bad = [("bad_extension", "heap map %s" % os.path.join(folder, "map.png")),
            ("no_folder", "heap map %s" % os.path.join(folder, "absent", "map.svg")),
            ("a_folder", "heap map %s" % os.path.join(folder, "folder.svg")),
-           ("no_file", "heap map")]
+           ("no_file", "heap map"),
+           ("json", "heap map --json %s" % os.path.join(folder, "json.html"))]
+    # After the core is written, the size field of the main thread's first recorded in-use
+    # chunk is zeroed: the walk steps over the damage and the map must draw it.
+    damage = ("python words = [line.split() for line in open(%r) if line.startswith('chunk')]; "
+              "main = int(next(line for line in open(%r) if line.startswith('main')).split()[1]);"
+              " user = next(int(w[1], 16) for w in words if w[3] == 'in-use' and int(w[4]) == "
+              "main and int(w[2]) < 1000); gdb.execute('set var *(unsigned long *) %%d = 0' %% "
+              "(user - 8))" % (record, record))
     live = run_gdb(gdb_argv(binary("every_bin", VARIANT), [
         "break sample_checkpoint", "run " + record] + marked(
-            _map_commands(folder, "live") + bad) + ["gcore " + core, "kill"]), folder)
+            _map_commands(folder, "live") + bad) + ["gcore " + core, damage] + marked(
+                _map_commands(folder, "damaged")) + ["kill"]), folder)
     from_core = run_gdb(gdb_argv(binary("every_bin", VARIANT), marked(
         _map_commands(folder, "core")), core=core), folder)
     result = {"record": Record(record), "output": sections(live), "core_output": from_core}
-    for source in ("live", "core"):
+    for source in ("live", "core", "damaged"):
         svg = os.path.join(folder, source + ".svg")
         html = os.path.join(folder, source + ".html")
         assert os.path.exists(svg) and os.path.exists(html), (live + from_core)[-3000:]
@@ -110,15 +121,18 @@ def _rgb(colour):
     return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
 
 
-def colour_mismatches(picture, image, addresses):
+def colour_mismatches(picture, shot, addresses):
     """[(address, state, pixel colour, nearest legend state)] of the chunks at `addresses`
-    whose pixel is not their state's legend colour."""
+    whose pixel in `shot` ((image, y offset of the picture in it)) is not their state's legend
+    colour."""
+    image, offset = shot
     legend = {state: _rgb(colour) for state, colour in picture.colours.items()}
     shown = picture.by_address()
     wrong = []
     for address in addresses:
         chunk = shown[address]
-        pixel = image.pixel(*chunk.pixel)
+        x, y = chunk.pixel
+        pixel = image.pixel(x, offset + y)
         nearest = min(legend, key=lambda state: sum(abs(a - b) for a, b in zip(
             legend[state], pixel)))
         if nearest != chunk.state or max(abs(a - b) for a, b in zip(
@@ -127,29 +141,9 @@ def colour_mismatches(picture, image, addresses):
     return wrong
 
 
-def _shot(maps, page, picture, name):
-    folder = maps["folder"]
-    return read_png(screenshot(page, os.path.join(folder, name + ".png"), WINDOW_WIDTH,
-                               picture.height + 40, os.path.join(folder, name + "-profile")))
-
-
-@pytest.mark.parametrize("kind", ("svg", "html"))
-def test_chromium_paints_each_recorded_chunk_in_its_legend_colour(maps, kind):
-    require_chromium()
-    svg, html, svg_path, html_path = maps["live"]
-    picture, page = (svg, svg_path) if kind == "svg" else (html, html_path)
-    image = _shot(maps, page, picture, "shot-" + kind)
-    recorded = [entry["user"] - HEADER for entry in maps["record"].chunks]
-    assert colour_mismatches(picture, image, recorded) == []
-    # The top chunks, which no record lists, are painted too.
-    tops = [c.address for c in picture.chunks if c.state == "top"]
-    assert len(tops) == 4 and colour_mismatches(picture, image, tops) == []
-
-
-def test_a_page_painting_a_state_in_another_colour_is_caught(maps):
-    """The same page with the script's colours of tcache and fastbin swapped (the legend left
-    as it is): exactly the recorded tcache and fastbin chunks come out wrong."""
-    require_chromium()
+def _swapped_page(maps):
+    """The live page with the script's colours of tcache and fastbin swapped, the legend left
+    as it is."""
     _svg, html, _svg_path, html_path = maps["live"]
     with open(html_path, encoding="utf-8") as handle:
         text = handle.read()
@@ -162,9 +156,71 @@ def test_a_page_painting_a_state_in_another_colour_is_caught(maps):
     page = os.path.join(maps["folder"], "swapped.html")
     with open(page, "w", encoding="utf-8") as handle:
         handle.write(text[:meta_start] + swapped + text[meta_end:])
-    image = _shot(maps, page, html, "shot-swapped")
+    return page
+
+
+@pytest.fixture(scope="module")
+def shots(maps):
+    """{name: (screenshot, y offset)} of the live HTML page, the damaged heap's SVG and the
+    page with swapped colours, all in one browser run."""
+    require_chromium()
+    pages = {"html": (maps["live"][3], maps["live"][1].height),
+             "svg": (maps["damaged"][2], maps["damaged"][0].height),
+             "swapped": (_swapped_page(maps), maps["live"][1].height)}
+    names = list(pages)
+    png = os.path.join(maps["folder"], "shots.png")
+    offsets = screenshot_pages([pages[name] for name in names], png, WINDOW_WIDTH,
+                               os.path.join(maps["folder"], "profile"))
+    image = read_png(png)
+    return {name: (image, offset) for name, offset in zip(names, offsets)}
+
+
+@pytest.mark.parametrize("kind", ("svg", "html"))
+def test_chromium_paints_each_recorded_chunk_in_its_legend_colour(maps, shots, kind):
+    """The HTML page of the sound heap, and the SVG of the damaged one (which has every other
+    state too: both files draw the same boxes, test_every_recorded_chunk_is_in_both_files)."""
+    source = "live" if kind == "html" else "damaged"
+    picture = maps[source][0 if kind == "svg" else 1]
+    shot = shots[kind]
+    covered = _damage_cover(picture)
+    recorded = [entry["user"] - HEADER for entry in maps["record"].chunks]
+    assert colour_mismatches(picture, shot, [a for a in recorded if not covered(a)]) == []
+    # The top chunks, which no record lists, are painted too, and so is the damage.
+    tops = [c.address for c in picture.chunks if c.state == "top"]
+    assert len(tops) == 4 and colour_mismatches(picture, shot, tops) == []
+    damaged = [c.address for c in picture.chunks if c.state == "damaged"]
+    assert len(damaged) == (1 if source == "damaged" else 0)
+    assert colour_mismatches(picture, shot, damaged) == []
+
+
+def _damage_cover(picture):
+    """covered(address): whether a damaged region of `picture` holds `address`."""
+    damaged = [c for c in picture.chunks if c.state == "damaged"]
+    return lambda address: any(c.address <= address < c.address + c.size for c in damaged)
+
+
+def test_damage_is_drawn_where_the_walk_met_it(maps):
+    record = maps["record"]
+    header = next(e["user"] for e in record.chunks if e["state"] == "in-use" and
+                  e["lwp"] == record.main and e["request"] < 1000) - HEADER
+    for picture in maps["damaged"][:2]:
+        covered = _damage_cover(picture)
+        assert covered(header)
+        assert header not in {c.address for c in picture.chunks if c.state != "damaged"}
+        shown = picture.by_address()
+        beyond = [e for e in record.chunks if not covered(e["user"] - HEADER)]
+        # The walk resumed past the damage: every recorded chunk outside it is still drawn.
+        assert len(beyond) == len(record.chunks) - 1
+        for entry in beyond:
+            assert shown[entry["user"] - HEADER].state == entry["state"], entry
+    assert "note: " in maps["output"]["damaged_html"]
+
+
+def test_a_page_painting_a_state_in_another_colour_is_caught(maps, shots):
+    """On the page with tcache's and fastbin's colours swapped, exactly the recorded tcache
+    and fastbin chunks come out wrong, each looking like the other state."""
     recorded = {entry["user"] - HEADER: entry["state"] for entry in maps["record"].chunks}
-    wrong = colour_mismatches(html, image, recorded)
+    wrong = colour_mismatches(maps["live"][1], shots["swapped"], recorded)
     assert {address for address, *_rest in wrong} == {
         address for address, state in recorded.items() if state in ("tcache", "fastbin")}
     assert all(nearest == ("fastbin" if state == "tcache" else "tcache")
@@ -187,3 +243,14 @@ def test_bad_file_names_get_one_line(maps):
     assert not os.path.exists(os.path.join(maps["folder"], "absent"))
     assert not [name for name in os.listdir(maps["folder"]) if name.endswith(".partial")]
     assert output["live_svg"].startswith("heap map: wrote ")
+
+
+def test_json_says_what_was_written(maps):
+    document = checked("heap map --json", json.loads(maps["output"]["json"].splitlines()[-1]))
+    path = os.path.join(maps["folder"], "json.html")
+    assert document["file"] == path and document["format"] == "html"
+    assert document["bytes"] == os.path.getsize(path)
+    html = read_html(path)
+    assert document["chunks"] == len(html.chunks)
+    assert document["segments"] == len(html.bands)
+    assert document["complete"] is True and document["notes"] == []

@@ -109,6 +109,8 @@ def collect(snap, title, doubts):
                               segment.kind, segment.start, segment.end, arena.address)
             _fill_heap_band(document, band, snap, arena, segment, size_mask)
             document.segments.append(band)
+            if band.problem:
+                document.notes.append("%s: %s" % (band.label, band.problem))
         if arena.heap_problem:
             document.notes.append("%s: %s" % (owner, arena.heap_problem))
     _add_mmapped(document, snap)
