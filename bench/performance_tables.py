@@ -20,7 +20,8 @@ ALLOCATOR_SIDES = (("clone", "preloaded"), ("linked", "linked in"))
 EXTENSION_COMMANDS = (("heap", "`heap`"), ("chunks-summary", "`heap chunks --summary`"),
                       ("bins", "`heap bins`"), ("check", "`heap check`"),
                       ("chunks-json", "`heap chunks --json`"),
-                      ("chunks", "`heap chunks` >/dev/null"))
+                      ("chunks", "`heap chunks` >/dev/null"),
+                      ("map-html", "`heap map FILE.html`"), ("map-svg", "`heap map FILE.svg`"))
 PURE_PYTHON_OF = {"chunks-summary": "chunks-summary-python", "check": "check-python"}
 
 
@@ -104,6 +105,12 @@ def extension_section(extension):
                 "yes" if extension.get("native_helper") else "NO"),
             "", table(["%s chunks" % "{:,}".format(extension["heap_chunks"]), "core, s",
                        "live, s", "gdb peak MB", "pure Python, core, s"], rows)]
+    map_bytes = commands.get("map_bytes") or {}
+    if map_bytes:
+        text += ["", "`heap map` of that heap: the HTML page (every chunk) is %s MB, the SVG "
+                 "(chunks sharing a pixel merged, as its legend says) %s MB." % (
+                     number(map_bytes.get("map-html", 0) / 1e6, 2),
+                     number(map_bytes.get("map-svg", 0) / 1e6, 2))]
     naive_rows = []
     for chunks, naive in ((extension["naive_heap_chunks"], extension.get("naive", {})),
                           (extension["heap_chunks"], commands.get("naive", {}))):
@@ -136,6 +143,8 @@ def growth_section(extension):
     big = extension.get("commands", {})
     rows = []
     for label, shown in EXTENSION_COMMANDS:
+        if not any(label in huge.get(source, {}) for source in ("core", "live")):
+            continue  # measured on the big heap only (heap map)
         row = [shown]
         for source in ("core", "live"):
             small, large = big.get(source, {}).get(label) or {}, huge.get(source, {}).get(label) or {}

@@ -17,18 +17,32 @@ def require_chromium():
     return path
 
 
+def _argv(width, height, profile):
+    return [require_chromium(), "--headless", "--no-sandbox", "--disable-gpu",
+            "--hide-scrollbars", "--force-device-scale-factor=1", "--no-first-run",
+            "--user-data-dir=" + profile, "--window-size=%d,%d" % (width, height),
+            "--virtual-time-budget=5000"]
+
+
+def _run(argv):
+    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          timeout=TIMEOUT, errors="replace")
+
+
+def page_after_scripts(page, width, height, profile):
+    """The DOM of `page` as its scripts left it (five seconds of virtual time), as HTML text."""
+    result = _run(_argv(width, height, profile) + ["--dump-dom", "file://" + os.path.abspath(page)])
+    assert result.stdout.strip(), "chromium printed no DOM:\n" + result.stderr[-2000:]
+    return result.stdout
+
+
 def screenshot(page, png, width, height, profile):
     """Load `page` (a file path) in a `width` x `height` window and write its PNG to `png`; the
     page's scripts get five seconds of virtual time to draw.  `profile` is an empty folder for
     the browser's profile, so parallel runs do not share one."""
-    argv = [require_chromium(), "--headless", "--no-sandbox", "--disable-gpu",
-            "--hide-scrollbars", "--force-device-scale-factor=1", "--no-first-run",
-            "--user-data-dir=" + profile, "--window-size=%d,%d" % (width, height),
-            "--virtual-time-budget=5000", "--screenshot=" + png,
-            "file://" + os.path.abspath(page)]
-    result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            timeout=TIMEOUT, errors="replace")
-    assert os.path.exists(png), "chromium wrote no screenshot:\n" + result.stdout[-2000:]
+    result = _run(_argv(width, height, profile) + ["--screenshot=" + png,
+                                                   "file://" + os.path.abspath(page)])
+    assert os.path.exists(png), "chromium wrote no screenshot:\n" + result.stderr[-2000:]
     return png
 
 

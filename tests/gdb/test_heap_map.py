@@ -6,12 +6,14 @@ under the wrong state.  Chromium missing is a failure, not a skip: CI installs i
 
 import json
 import os
+import re
+from html import unescape
 
 import pytest
 
 from conftest import Record, binary, gdb_argv, marked, require_variant, run_gdb, sections
-from headless_browser import require_chromium, screenshot_pages
-from heap_map_files import read_html, read_svg
+from headless_browser import page_after_scripts, require_chromium, screenshot_pages
+from heap_map_files import L, read_html, read_svg
 from json_contract import checked
 from known_heap import HEADER
 from png_pixels import read_png
@@ -225,6 +227,60 @@ def test_a_page_painting_a_state_in_another_colour_is_caught(maps, shots):
         address for address, state in recorded.items() if state in ("tcache", "fastbin")}
     assert all(nearest == ("fastbin" if state == "tcache" else "tcache")
                for _address, state, _pixel, nearest in wrong)
+
+
+# Hovers the page's canvas at each point of HOVER_POINTS, as a mouse would, and writes the
+# tooltip's text for each into the page, for --dump-dom to print.
+HOVER_PROBE = """<script>
+(function probe() {
+  if (!document.body.hasAttribute("data-drawn")) return setTimeout(probe, 10);
+  const canvas = document.getElementById("map"), tip = document.getElementById("tip");
+  const seen = HOVER_POINTS.map(function (point) {
+    canvas.dispatchEvent(new MouseEvent("mousemove", {clientX: point[0], clientY: point[1]}));
+    return tip.style.display === "none" ? null : tip.textContent;
+  });
+  const out = document.createElement("pre");
+  out.id = "hover-results";
+  out.textContent = JSON.stringify(seen);
+  document.body.appendChild(out);
+})();
+</script>"""
+
+
+def test_hovering_a_box_shows_its_chunk(maps):
+    """In Chromium, the page's own mouse handler names each recorded chunk under the pointer:
+    address, size, state, and the bin of a binned one; between rows it shows nothing."""
+    require_chromium()
+    _svg, html, _svg_path, html_path = maps["live"]
+    record = maps["record"]
+    shown = html.by_address()
+    chunks = [shown[entry["user"] - HEADER] for entry in record.chunks]
+    points = [list(chunk.pixel) for chunk in chunks]
+    # Below the first row's boxes, in the gap between rows: no chunk.
+    x, y = chunks[0].pixel
+    points.append([x, y - L.BOX_HEIGHT // 2 + L.BOX_HEIGHT])
+    with open(html_path, encoding="utf-8") as handle:
+        text = handle.read()
+    probe = HOVER_PROBE.replace("HOVER_POINTS", json.dumps(points))
+    page = os.path.join(maps["folder"], "hover.html")
+    with open(page, "w", encoding="utf-8") as handle:
+        handle.write(text.replace("</body>", probe + "</body>"))
+    dom = page_after_scripts(page, WINDOW_WIDTH, html.height + 40,
+                             os.path.join(maps["folder"], "hover-profile"))
+    found = re.search(r'<pre id="hover-results">(.*?)</pre>', dom, re.S)
+    assert found, dom[-2000:]
+    seen = json.loads(unescape(found.group(1)))
+    assert seen[-1] is None
+    for chunk, entry, tip in zip(chunks, record.chunks, seen):
+        assert tip is not None, chunk
+        lines = tip.splitlines()
+        assert lines[0] == "%#x" % chunk.address
+        assert lines[1].startswith("size %#x " % chunk.size)
+        assert lines[2] == entry["state"]
+        if entry["state"] in ("tcache", "fastbin", "smallbin", "largebin"):
+            assert lines[3].startswith(entry["state"] + "["), tip
+        elif entry["state"] == "unsorted":
+            assert lines[3] == "unsorted bin", tip
 
 
 def test_bad_file_names_get_one_line(maps):

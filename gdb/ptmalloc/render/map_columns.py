@@ -42,6 +42,12 @@ class MapSegment:
     def __len__(self):
         return len(self.sizes)
 
+    def caption(self):
+        """The band's label with its chunk count, and why its walk is incomplete."""
+        chunks = len(self) - self.regions
+        caption = "%s · %d chunk%s" % (self.label, chunks, "" if chunks == 1 else "s")
+        return caption + (" · incomplete: " + self.problem if self.problem else "")
+
     def rows(self):
         """Yield (address, size, state code, text number) row by row."""
         jumps = dict(self.jumps)

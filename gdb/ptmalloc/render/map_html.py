@@ -62,8 +62,7 @@ def write_html(handle, document):
         "colours": [L.COLOUR[state] for state in L.CODE_STATES],
         "texts": document.texts,
         "notes": document.notes,
-        "segments": [{"label": segment.label + (" · incomplete: " + segment.problem
-                                                if segment.problem else ""),
+        "segments": [{"label": segment.caption(),
                       "kind": segment.kind, "arena": segment.arena, "start": segment.start,
                       "end": segment.end, "count": len(segment), "jumps": segment.jumps}
                      for segment in document.segments],

@@ -11,11 +11,16 @@ from xml.sax.saxutils import escape, quoteattr
 
 from . import map_layout as L
 
-# About a hundred rows of boxes: a file of a few megabytes at most.
-SVG_UNIT_BUDGET = 96 * L.ROW_WIDTH
+# Some sixty rows of boxes: a file of a few megabytes at most, which a browser opens in seconds.
+SVG_UNIT_BUDGET = 64 * L.ROW_WIDTH
 _TITLE_HEIGHT = 20
 _LINE_HEIGHT = 16
 _LEGEND_COLUMN = 341
+# What the legend says when chunks are merged.
+_MERGED_NOTE = ("Merged: %(chunks)d chunks in %(boxes)d boxes, one pixel for %(factor)d; a box "
+                "covers the chunks that start in it,",
+                "coloured as the first; its title counts them by state. The .html map draws "
+                "each chunk on its own.")
 
 
 def shrink_factor(document):
@@ -48,11 +53,8 @@ def write_svg(handle, document):
     boxes = 0
     top = 0
     for segment in document.segments:
-        label = segment.label + " · %d chunk%s" % (len(segment), "" if len(segment) == 1 else "s")
-        if segment.problem:
-            label += " · incomplete: " + segment.problem
         body.append('<text x="%d" y="%d">%s</text>' % (L.LEFT, top + L.LABEL_HEIGHT - 5,
-                                                       escape(label)))
+                                                       escape(segment.caption())))
         cells, drawn = _band(body, document, segment, top + L.LABEL_HEIGHT, factor)
         boxes += drawn
         top += L.segment_height(cells)
@@ -75,7 +77,7 @@ def write_svg(handle, document):
 
 def _header_lines(document, factor):
     legend_rows = -(-len(L.LEGEND) // (L.ROW_WIDTH // _LEGEND_COLUMN))
-    return legend_rows, len(document.notes) + (1 if factor > 1 else 0)
+    return legend_rows, len(document.notes) + (len(_MERGED_NOTE) if factor > 1 else 0)
 
 
 def _header_height(document, factor):
@@ -98,10 +100,8 @@ def _header(document, factor, boxes):
     y = _TITLE_HEIGHT + legend_rows * _LINE_HEIGHT
     notes = list(document.notes)
     if factor > 1:
-        notes.insert(0, "%d chunks in %d boxes: 1 pixel stands for %d, so a box covers the "
-                     "chunks that start in it, coloured as the first (its title counts them by "
-                     "state); the .html map draws each chunk" % (document.chunk_count(), boxes,
-                                                                  factor))
+        notes[:0] = [line % {"chunks": document.chunk_count(), "boxes": boxes, "factor": factor}
+                     for line in _MERGED_NOTE]
     for note in notes:
         lines.append('<text x="%d" y="%d">%s</text>' % (L.LEFT, y + 11, escape(note)))
         y += _LINE_HEIGHT
