@@ -7,7 +7,7 @@ then share a pixel are merged: a box covers the chunks that start inside it, tak
 the first, and its title counts them by state.  The legend says so whenever it happens; no chunk
 is left out of the counts, and the HTML map always draws every chunk on its own."""
 
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape
 
 from . import map_layout as L
 
