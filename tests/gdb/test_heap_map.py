@@ -1,5 +1,5 @@
 """`heap map`: the SVG and HTML pictures of every_bin's heap against the sample's own record,
-live and from a gcore'd core, then in headless Chromium: the pixel in the middle of each recorded
+live and from a gcore'd core (there without the C walk helper), then in headless Chromium: the pixel in the middle of each recorded
 chunk's box must have the legend's colour of the chunk's recorded state.  A page that paints a
 state in a colour other than its legend's is shown to be caught, as is a map that files a chunk
 under the wrong state.  Chromium missing is a failure, not a skip: CI installs it."""
@@ -7,11 +7,13 @@ under the wrong state.  Chromium missing is a failure, not a skip: CI installs i
 import json
 import os
 import re
+import subprocess
 from html import unescape
 
 import pytest
 
-from conftest import Record, binary, gdb_argv, marked, require_variant, run_gdb, sections
+from conftest import (TIMEOUT, Record, binary, gdb_argv, marked, require_variant, run_gdb,
+                      sections)
 from headless_browser import page_after_scripts, require_chromium, screenshot_pages
 from heap_map_files import L, read_html, read_svg
 from json_contract import checked
@@ -54,8 +56,11 @@ def maps(tmp_path_factory):
         "break sample_checkpoint", "run " + record] + marked(
             _map_commands(folder, "live") + bad) + ["gcore " + core, damage] + marked(
                 _map_commands(folder, "damaged")) + ["kill"]), folder)
-    from_core = run_gdb(gdb_argv(binary("every_bin", VARIANT), marked(
-        _map_commands(folder, "core")), core=core), folder)
+    # The core is drawn by the walk's Python loops (no C helper): the same maps must come out.
+    from_core = subprocess.run(
+        gdb_argv(binary("every_bin", VARIANT), marked(_map_commands(folder, "core")), core=core),
+        cwd=folder, env=dict(os.environ, PTMALLOC_GDB_NATIVE="0"), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, timeout=TIMEOUT, errors="replace").stdout
     result = {"record": Record(record), "output": sections(live), "core_output": from_core}
     for source in ("live", "core", "damaged"):
         svg = os.path.join(folder, source + ".svg")
@@ -102,6 +107,7 @@ def test_every_recorded_chunk_is_in_both_files(maps, source):
 
 
 def test_core_map_equals_live_map(maps):
+    """From the core, drawn without the C walk helper: the same boxes, state and bins."""
     assert maps["core"][1].chunks == maps["live"][1].chunks
     assert maps["core"][0].chunks == maps["live"][0].chunks
 

@@ -5,7 +5,7 @@ import os
 from ..errors import HeapError
 from ..model import snapshot
 from ..render import map_columns, map_html, map_svg, output
-from . import HeapCommand, command
+from . import HeapCommand, arguments, command
 from .chunks import doubt_listing
 
 _WRITERS = {".svg": map_svg.write_svg, ".html": map_html.write_html}
@@ -65,7 +65,9 @@ Usage: heap map FILE.svg|FILE.html [--json]"""
         parser.add_argument("file")
 
     def run(self, args):
-        path = os.path.expanduser(args.file)
+        # A name with spaces comes in quotes, as a shell user types it.
+        inner = arguments.unquoted(args.file)
+        path = os.path.expanduser(args.file if inner is None else inner)
         writer = _writer(path)
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder):
