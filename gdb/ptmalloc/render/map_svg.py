@@ -11,16 +11,17 @@ from xml.sax.saxutils import escape
 
 from . import map_layout as L
 
-# Some sixty rows of boxes: a file of a few megabytes at most, which a browser opens in seconds.
-SVG_UNIT_BUDGET = 64 * L.ROW_WIDTH
+# Thirty-two rows of boxes: at most one box (about 180 bytes with its title) a pixel, so under
+# 6 MB even when every pixel holds another state; a browser opens that in seconds.
+SVG_UNIT_BUDGET = 32 * L.ROW_WIDTH
 _TITLE_HEIGHT = 20
 _LINE_HEIGHT = 16
 _LEGEND_COLUMN = 341
 # What the legend says when chunks are merged.
 _MERGED_NOTE = ("Merged: %(chunks)d chunks in %(boxes)d boxes, one pixel for %(factor)d; a box "
-                "covers the chunks that start in it,",
-                "coloured as the first; its title counts them by state. The .html map draws "
-                "each chunk on its own.")
+                "covers the chunks that start in it, coloured as the first",
+                "(or as the chunk it continues); its title counts them by state. The .html map "
+                "draws each chunk on its own.")
 
 
 def shrink_factor(document):
@@ -31,19 +32,38 @@ def shrink_factor(document):
 
 
 class _Box:
-    """A box being drawn: its state code, first and end cell, chunk counts by state code, and
-    the address range of the chunks starting in it."""
+    """A box being drawn: its state code, first and end cell, chunk counts by state code, the
+    address range of the chunks starting in it (None while none does), and `continues`, the
+    address of the chunk whose rest it draws (a box that starts inside a chunk)."""
 
-    __slots__ = ("code", "first", "end", "counts", "low", "high", "title")
+    __slots__ = ("code", "first", "end", "counts", "low", "high", "title", "continues")
 
-    def __init__(self, code, first, end, address, title=None):
+    def __init__(self, code, first, end, title=None):
         self.code = code
         self.first = first
         self.end = end
         self.counts = [0] * len(L.CODE_STATES)
-        self.low = address
-        self.high = address
+        self.low = None
+        self.high = None
         self.title = title
+        self.continues = None
+
+    def count(self, code, address):
+        self.counts[code] += 1
+        if self.low is None:
+            self.low = address
+        self.high = address
+
+    def describe(self):
+        parts = []
+        if self.continues is not None:
+            parts.append("the rest of the %s chunk at %#x" % (L.CODE_STATES[self.code],
+                                                              self.continues))
+        shown = ", ".join("%d %s" % (count, L.CODE_STATES[code])
+                          for code, count in enumerate(self.counts) if count)
+        if shown:
+            parts.append("%s: chunks from %#x to %#x" % (shown, self.low, self.high))
+        return "; ".join(parts)
 
 
 def write_svg(handle, document):
@@ -116,14 +136,7 @@ def _band(body, document, segment, top, factor):
     box = None
 
     def emit(box):
-        title = box.title
-        if title is None:
-            shown = ", ".join("%d %s" % (count, states[code])
-                              for code, count in enumerate(box.counts) if count)
-            if shown:
-                title = "%s: chunks from %#x to %#x" % (shown, box.low, box.high)
-            else:
-                title = "the rest of the %s chunk at %#x" % (states[box.code], box.low)
+        title = box.title if box.title is not None else box.describe()
         pieces = list(L.pieces(box.first, box.end - box.first))
         for number, (x, row, width) in enumerate(pieces):
             if factor == 1:
@@ -141,27 +154,27 @@ def _band(body, document, segment, top, factor):
             title = "%#x · size %#x · %s" % (address, size, states[code])
             if text:
                 title += " · " + texts[text - 1]
-            drawn += emit(_Box(code, first, end, address, title))
+            drawn += emit(_Box(code, first, end, title))
             continue
         if box is not None and first < box.end:
-            box.counts[code] += 1
-            box.high = address
+            # It starts in a pixel already drawn: counted there; its rest gets a box of its own.
+            box.count(code, address)
             if end > box.end:
                 if code == box.code:
                     box.end = end
                 else:
                     drawn += emit(box)
-                    box = _Box(code, box.end, end, address)
+                    box = _Box(code, box.end, end)
+                    box.continues = address
             continue
         if box is not None and code == box.code and first == box.end:
             box.end = end
-            box.counts[code] += 1
-            box.high = address
+            box.count(code, address)
             continue
         if box is not None:
             drawn += emit(box)
-        box = _Box(code, first, end, address)
-        box.counts[code] += 1
+        box = _Box(code, first, end)
+        box.count(code, address)
     if box is not None:
         drawn += emit(box)
     cells = -(-unit // factor)
