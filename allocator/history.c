@@ -33,7 +33,7 @@ struct ptmalloc_history *ptmalloc_history;
 /* The thread's id, asked of the kernel once per thread (0: not yet), and whether the thread is
    inside a recorded call. */
 static __thread int32_t history_thread_id;
-static __thread bool history_in_call;
+__thread bool history_in_call;
 
 PTM_RARE void history_enable(size_t capacity)
 {
@@ -56,18 +56,6 @@ PTM_RARE void history_enable(size_t capacity)
 }
 
 PTM_RARE void history_forget_thread_id(void) { history_thread_id = 0; }
-
-PTM_RARE bool history_enter(void)
-{
-	if (history_in_call)
-		return false;
-	history_in_call = true;
-	return true;
-}
-
-PTM_RARE void history_leave(void) { history_in_call = false; }
-
-PTM_RARE bool history_inside_call(void) { return history_in_call; }
 
 PTM_RARE uint64_t history_claim(void)
 {

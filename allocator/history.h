@@ -80,12 +80,20 @@ void history_enable(size_t capacity);
 /* In a forked child: the thread id cached for this thread is its parent's. */
 void history_forget_thread_id(void);
 
+/* Whether this thread is inside a recorded call (history.c). */
+extern __thread bool history_in_call;
+
 /* Marks this thread as inside a recorded call; false when it already was (an inner call, which
    is not recorded).  history_leave ends the outermost call. */
-bool history_enter(void);
-void history_leave(void);
-/* Whether this thread is inside a recorded call. */
-bool history_inside_call(void);
+static inline bool history_enter(void)
+{
+	if (history_in_call)
+		return false;
+	history_in_call = true;
+	return true;
+}
+static inline void history_leave(void) { history_in_call = false; }
+static inline bool history_inside_call(void) { return history_in_call; }
 
 /* The next sequence number, its slot marked in progress.  An allocating call takes it after the
    allocation (a chunk is handed out before its new owner's number is taken); free takes it before
