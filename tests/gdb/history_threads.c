@@ -8,6 +8,7 @@
  * The probes (probe_freed, probe_moved, probe_live, probe_mmapped) are user pointers the test
  * asks `heap history ADDR` and `heap chunk ADDR` about.
  */
+#define _GNU_SOURCE
 #include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>

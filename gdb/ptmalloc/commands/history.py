@@ -57,7 +57,7 @@ class EventWords:
         what = ring.role(event, start, end)
         call = self.call_text(event) if event.op != "free" else "free"
         if what == "moved":
-            what, call = "freed", "realloc to %#x" % event.ptr
+            what, call = "freed", call + " (moved)"
         return "%s by %s in %s at %s [#%d]" % (what, call, self.thread_text(event.thread),
                                               self.site_text(event), event.seq)
 
