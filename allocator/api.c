@@ -397,8 +397,8 @@ PTM_EXPORT void *reallocarray(void *oldmem, size_t count, size_t element_size)
 
 /* The memalign family after its own checks, recorded as `op` with the size the program asked for
    (`requested`: pvalloc rounds it up before this). */
-static PTM_RARE void *aligned_call(enum ptmalloc_history_op op, size_t alignment, size_t bytes, size_t requested,
-                                   const void *caller)
+static PTM_RARE void *aligned_call(enum ptmalloc_history_op op, size_t alignment, size_t bytes,
+                                   size_t requested, const void *caller)
 {
 	if (!history_is_on() || !history_enter())
 		return _mid_memalign(alignment, bytes, caller);

@@ -37,14 +37,14 @@ enum ptmalloc_history_op {
    being written: a reader that finds the sequence number the slot's place in the ring expects
    has a whole event, and anything else is a slot in progress (or one a faster writer took). */
 struct ptmalloc_history_event {
-	uint64_t seq;                 /* 1 for the first call recorded, then one more per call */
-	enum ptmalloc_history_op op;  /* the entry point called */
-	int32_t thread;               /* the calling thread's id (gettid), as gdb's LWP */
-	void *ptr;                    /* what the program saw: the result, or free's argument */
-	void *old_ptr;                /* realloc's argument (NULL for the other calls) */
-	size_t size;                  /* bytes asked for (calloc: count times element size) */
-	size_t alignment;             /* the memalign family's alignment (0 for the other calls) */
-	const void *caller;           /* return address into the program's call */
+	uint64_t seq;                /* 1 for the first call recorded, then one more per call */
+	enum ptmalloc_history_op op; /* the entry point called */
+	int32_t thread;              /* the calling thread's id (gettid), as gdb's LWP */
+	void *ptr;                   /* what the program saw: the result, or free's argument */
+	void *old_ptr;               /* realloc's argument (NULL for the other calls) */
+	size_t size;                 /* bytes asked for (calloc: count times element size) */
+	size_t alignment;            /* the memalign family's alignment (0 for the other calls) */
+	const void *caller;          /* return address into the program's call */
 };
 
 /* The ring: event number `seq` lives in events[(seq - 1) % capacity]. */

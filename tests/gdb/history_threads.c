@@ -45,6 +45,12 @@ static void *note(const char *op, void *ptr, void *old_ptr, size_t size, int lin
 #define CALLOC(count, n) note("calloc", calloc(count, n), NULL, (count) * (n), __LINE__)
 #define REALLOC(p, n) note("realloc", realloc(p, n), p, n, __LINE__)
 #define FREE(p) (free(p), note("free", p, NULL, 0, __LINE__))
+#define POSIX_MEMALIGN(alignment, n)                                                                         \
+	note("posix_memalign", ({                                                                            \
+		     void *result_ = NULL;                                                                   \
+		     posix_memalign(&result_, alignment, n) == 0 ? result_ : NULL;                           \
+	     }),                                                                                             \
+	     NULL, n, __LINE__)
 
 /* Stays put: the test reads the pointers and runs `heap history` here. */
 __attribute__((noinline)) void history_checkpoint(void) { __asm__ volatile(""); }
@@ -53,9 +59,8 @@ static sem_t done, release;
 
 static void aligned_calls(void)
 {
-	void *p = NULL;
 	note("memalign", memalign(64, 100), NULL, 100, __LINE__);
-	if (posix_memalign(&p, 128, 40) == 0) note("posix_memalign", p, NULL, 40, __LINE__);
+	POSIX_MEMALIGN(128, 40);
 	note("aligned_alloc", aligned_alloc(256, 512), NULL, 512, __LINE__);
 	void *v = note("valloc", valloc(3000), NULL, 3000, __LINE__);
 	void *pv = note("pvalloc", pvalloc(5000), NULL, 5000, __LINE__);

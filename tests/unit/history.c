@@ -49,7 +49,7 @@ static void in_child(size_t capacity, int (*check)(void))
 #define EXPECT(condition)                                                                                    \
 	do {                                                                                                 \
 		if (!(condition)) {                                                                          \
-			fprintf(stderr, "history.c:%d: %s\n", __LINE__, #condition);                        \
+			fprintf(stderr, "history.c:%d: %s\n", __LINE__, #condition);                         \
 			return __LINE__ % 250 + 2;                                                           \
 		}                                                                                            \
 	} while (0)
@@ -92,10 +92,10 @@ static void test_wrap_around(void) { in_child(WRAP_CAPACITY, check_wrap_around);
 static int check_one_event_per_call(void)
 {
 	uint64_t before = ptmalloc_history->recorded;
-	void *grown = realloc(NULL, 40);        /* malloc inside */
-	void *moved = realloc(grown, 100000);   /* malloc and free inside */
-	void *gone = realloc(moved, 0);         /* free inside */
-	void *aligned = memalign(8, 24);        /* malloc inside */
+	void *grown = realloc(NULL, 40);      /* malloc inside */
+	void *moved = realloc(grown, 100000); /* malloc and free inside */
+	void *gone = realloc(moved, 0);       /* free inside */
+	void *aligned = memalign(8, 24);      /* malloc inside */
 	void *pointer = NULL;
 	int refused = posix_memalign(&pointer, 3, 10);
 	free(aligned);
