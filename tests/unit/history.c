@@ -8,7 +8,8 @@
  *     without a gap, and says how many came before;
  *   - one event per public call: realloc's and memalign's inner malloc and free are not recorded;
  *   - threads: four threads at once; every slot whole, numbers unique and consecutive, and each
- *     thread's own events in the order it made them, with its thread id.
+ *     thread's own events in the order it made them, with its thread id;
+ *   - fork: the child's events carry the child's thread id.
  */
 #include <CUnit/Basic.h>
 #include <malloc.h>
@@ -114,6 +115,28 @@ static int check_one_event_per_call(void)
 
 static void test_one_event_per_call(void) { in_child(64, check_one_event_per_call); }
 
+/* After fork the child's thread has a new id: its events must carry it, not its parent's. */
+static int check_fork(void)
+{
+	free(malloc(10)); /* the parent's thread id is known from here on */
+	pid_t parent = gettid();
+	pid_t child = fork();
+	if (child == 0) {
+		void *pointer = malloc(20);
+		const struct ptmalloc_history_event *event = event_numbered(ptmalloc_history->recorded);
+		_exit(event != NULL && event->ptr == pointer && event->thread == gettid() &&
+		              event->thread != parent
+		          ? 0
+		          : 1);
+	}
+	int status = 0;
+	EXPECT(waitpid(child, &status, 0) == child);
+	EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	return 0;
+}
+
+static void test_fork(void) { in_child(64, check_fork); }
+
 enum { THREADS = 4, THREAD_PAIRS = 2000, THREAD_CAPACITY = THREADS * THREAD_PAIRS * 2 + 1024 };
 
 struct thread_calls {
@@ -178,6 +201,7 @@ int main(void)
 	    {"wrap-around keeps the last calls", test_wrap_around},
 	    {"one event per public call", test_one_event_per_call},
 	    {"threads recording at once", test_threads},
+	    {"a forked child records its own thread id", test_fork},
 	    CU_TEST_INFO_NULL,
 	};
 	static CU_SuiteInfo suites[] = {
