@@ -71,9 +71,9 @@ class EventWords:
                 "file": site.file, "line": site.line, "function": site.function}
 
 
-def current_history():
+def current_history(last=None):
     """The History at this stop (read_history over the allocator and memory of the inferior)."""
-    return ring.read_history(find_allocator(), cache.current())
+    return ring.read_history(find_allocator(), cache.current(), last)
 
 
 def chunk_history_json(history, words, start, end):
@@ -94,7 +94,7 @@ def chunk_history_lines(history, words, start, end):
     lines = []
     for label, event in (("last allocation", allocated), ("last free", freed)):
         lines.append("  %s: %s" % (label, words.how(event, start, end) if event else
-                                   "none in the last %d calls recorded" % len(history.events)))
+                                   "none in the last %d calls recorded" % history.held))
     return lines
 
 
@@ -129,7 +129,8 @@ Usage: heap history [ADDR] [--limit N] [--json]
         parser.add_argument("--limit", type=size_argument, default=None)
 
     def run(self, args):
-        history = current_history()
+        # Without ADDR only the shown events are read; with it, the whole ring is searched.
+        history = current_history(args.limit if args.address is None and args.limit else None)
         if not history.enabled:
             if args.json:
                 output.write_json({"enabled": False, "events": [], "reason": history.reason})
@@ -145,12 +146,14 @@ Usage: heap history [ADDR] [--limit N] [--json]
                 (address, address + 1)
             events = ring.events_for_chunk(history, *span)
         shown = events[-args.limit:] if args.limit else events
+        left_out = len(events) - len(shown) if args.address is not None else \
+            history.held - len(shown) - len(history.in_progress)
         words = EventWords()
         if args.json:
             value = {"enabled": True, "events": [words.json(event) for event in shown],
                      "capacity": history.capacity, "recorded": history.recorded,
                      "overwritten": history.overwritten, "in_progress": history.in_progress,
-                     "left_out": len(events) - len(shown)}
+                     "left_out": left_out}
             if args.address is not None:
                 value["address"] = address
                 value["chunk"] = chunk.address if chunk is not None else None
@@ -165,10 +168,9 @@ Usage: heap history [ADDR] [--limit N] [--json]
                 if chunk is not None else "%s (in no chunk now: calls whose pointer is there)" \
                 % paint.address(address)
             out.line("%s: %s of the %d in the ring touched it" % (
-                where, output.plural(len(events), "call"), len(history.events)))
-        if len(shown) < len(events):
-            out.line(paint.meta("  (%d older ones left out: --limit %d)" % (
-                len(events) - len(shown), args.limit)))
+                where, output.plural(len(events), "call"), history.held))
+        if left_out:
+            out.line(paint.meta("  (%d older ones left out: --limit %d)" % (left_out, args.limit)))
         for event in shown:
             if span is None:
                 out.line("  " + words.line(event))

@@ -53,6 +53,11 @@ class History:
         self.address = address
 
     @property
+    def held(self):
+        """How many calls the ring holds (read or not, whole or in progress)."""
+        return min(self.recorded, self.capacity)
+
+    @property
     def overwritten(self):
         """How many of the recorded calls the ring no longer holds (older ones are overwritten)."""
         return max(self.recorded - self.capacity, 0)
@@ -100,10 +105,11 @@ def _event_format(layout):
     return struct.Struct("".join(pieces)), names
 
 
-def read_history(allocator, memory):
+def read_history(allocator, memory, last=None):
     """The History of the allocator at this stop (target.allocator.Allocator, memory.cache
-    Memory).  Off, with the reason, for glibc and for a clone built or run without it; a
-    HeapError when the ring is there but cannot be read."""
+    Memory): every event the ring holds, or the `last` newest only (then only their slots are
+    read: a ring may hold millions).  Off, with the reason, for glibc and for a clone built or
+    run without it; a HeapError when the ring is there but cannot be read."""
     if allocator.flavour == "glibc":
         return History(False, "glibc's malloc records no history; " + HOW_TO_TURN_ON)
     types = _ring_types(allocator)
@@ -126,13 +132,16 @@ def read_history(allocator, memory):
         if not 0 < capacity <= (1 << 32):
             raise HeapError("the history ring at %#x says it has %d slots: damaged" % (
                 ring, capacity))
-        data = memory.read(ring + ring_layout.offset("events"), capacity * event_layout.size)
+        first = max(recorded - capacity, 0) + 1
+        if last is not None:
+            first = max(first, recorded - last + 1)
+        data = _read_slots(memory, ring + ring_layout.offset("events"), event_layout.size,
+                           capacity, first, recorded)
     except HeapReadError as error:
         raise HeapError("cannot read the history ring at %#x: %s" % (ring, error)) from None
     reader, names = _event_format(event_layout)
     op_names = _op_names(op_type)
-    first = max(recorded - capacity, 0) + 1
-    events, in_progress = [], []
+    events = []
     for values in reader.iter_unpack(data):
         slot = dict(zip(names, values))
         seq = slot["seq"]
@@ -145,6 +154,20 @@ def read_history(allocator, memory):
     present = {event.seq for event in events}
     in_progress = [seq for seq in range(first, recorded + 1) if seq not in present]
     return History(True, None, capacity, recorded, events, in_progress, ring)
+
+
+def _read_slots(memory, events_address, slot_size, capacity, first, last):
+    """The bytes of the slots of numbers first..last (at most a whole ring, in at most two reads:
+    the numbers may wrap around the ring's end)."""
+    count = last - first + 1
+    if count <= 0:
+        return b""
+    start = (first - 1) % capacity
+    head = min(count, capacity - start)
+    data = memory.read(events_address + start * slot_size, head * slot_size)
+    if count > head:
+        data += memory.read(events_address, (count - head) * slot_size)
+    return data
 
 
 def touches(event, start, end):
