@@ -34,6 +34,12 @@ TEXT_COMMANDS = {
     "text_freed": "heap history probe_freed",
     "text_chunk": "heap chunk probe_freed",
     "probes": "printf \"%lu %lu %lu %lu\\n\", probe_freed, probe_moved, probe_live, probe_mmapped",
+    # The module function scripts (and `heap diff`) use, as docs/python-api.md shows it.
+    "python_api": "python from ptmalloc.model import history, snapshot; s = snapshot.current(); "
+                  "h = history.read_history(s.allocator, s.memory); "
+                  "p = int(gdb.parse_and_eval('probe_freed')); "
+                  "print(h.recorded, len(h.events), [(e.op, e.ptr == p) for e in "
+                  "history.events_for_chunk(h, p - 16, p + 32)])",
 }
 
 pytestmark = pytest.mark.skipif(not clone_available(), reason="build/libptmalloc.so is not built")
@@ -203,6 +209,12 @@ def test_live_and_mmapped_chunks(run):
     mmapped = run.json["chunk_mmapped"]
     assert mmapped["mmapped"] is True
     assert mmapped["history"]["allocated"]["size"] == 300000
+
+
+def test_the_python_reader(run):
+    history = run.json["history"]
+    assert run.text["python_api"] == "%d %d [('malloc', True), ('free', True)]" % (
+        history["recorded"], len(history["events"]))
 
 
 def test_text_says_how_much_was_recorded(run):
