@@ -111,10 +111,10 @@ def _summary(history):
 
 @command
 class HeapHistory(HeapCommand):
-    """Show the allocation history: the last calls to malloc, free, calloc, realloc and the
-memalign family, newest last, each with its result, size, thread and call site.
+    """Show the allocation history: the program's last calls to malloc, free and the others.
 
-The clone records them when the program runs with PTMALLOC_HISTORY=N (or
+The calls to malloc, free, calloc, realloc and the memalign family, newest last, each with its
+result, size, thread and call site.  The clone records them when the program runs with PTMALLOC_HISTORY=N (or
 GLIBC_TUNABLES=glibc.malloc.history=N): a ring of the last N calls, kept outside the heap, read
 live or from a core.  With ADDR (a gdb expression, `print`'s syntax), only the calls that
 touched the chunk holding ADDR: who allocated it, resized it, freed it.
