@@ -228,8 +228,9 @@ def test_text_says_how_much_was_recorded(run):
 def test_a_small_ring_keeps_the_last_calls(program, tmp_path):
     output, record = _live(program, str(tmp_path),
                            ["GLIBC_TUNABLES glibc.malloc.history=%d" % SMALL_RING],
-                           marked([("history", "heap history --json")]) + ["kill"])
-    history = checked("heap history --json", json.loads(sections(output)["history"]))
+                           marked([("history", "heap history --json")] + BAD_INPUT) + ["kill"])
+    parts = sections(output)
+    history = checked("heap history --json", json.loads(parts["history"]))
     calls = read_calls(record)
     assert history["capacity"] == SMALL_RING and history["recorded"] > len(calls)
     assert history["overwritten"] == history["recorded"] - SMALL_RING
@@ -239,6 +240,25 @@ def test_a_small_ring_keeps_the_last_calls(program, tmp_path):
     tail = calls[-len(_sample_events(history["events"])):]
     assert [(e["op"], e["line"]) for e in _sample_events(history["events"])] == \
         [(call.op, call.line) for call in tail]
+
+
+    # Bad input: one line each, never a traceback.
+    assert parts["bad_expression"].startswith("heap: cannot evaluate 'no_such_symbol'")
+    assert parts["bad_limit"].startswith("heap: heap history: argument --limit: not a size")
+    assert parts["nowhere"].startswith("allocation history: ")
+    assert parts["nowhere"].endswith("0x10 (in no chunk now: calls whose pointer is there): 0 "
+                                     "calls of the %d in the ring touched it" % SMALL_RING)
+    assert parts["damaged"] == "heap: the history ring at %#x says it has 0 slots: damaged" % (
+        int(parts["ring"].split()[-1], 16))
+    assert "Traceback" not in output
+
+
+BAD_INPUT = [("bad_expression", "heap history no_such_symbol"),
+             ("bad_limit", "heap history --limit x"),
+             ("nowhere", "heap history 16"),
+             ("ring", "output/x ptmalloc_history"),
+             ("set", "set var ptmalloc_history->capacity = 0"),
+             ("damaged", "heap history")]
 
 
 def test_history_off_says_so_and_moves_nothing(program, live, tmp_path):
