@@ -6,7 +6,8 @@ from ..model.chunk_words import decoded_links
 from ..model.states import ChunkState
 from ..render import output
 from . import HeapCommand, command, parse_address
-from .history import EventWords, chunk_history_json, chunk_history_lines, current_history
+from ..model import history as ring
+from .history import EventWords, chunk_history_json, chunk_history_lines
 
 
 def locate_chunk(snap, address):
@@ -45,7 +46,7 @@ Usage: heap chunk ADDR [--json]"""
             else None
         span = (chunk.address, chunk.address + chunk.size)
         try:
-            history, history_problem = current_history(), None
+            history, history_problem = ring.current(), None
         except HeapError as error:
             history, history_problem = None, str(error)
         words = EventWords() if history is not None and history.enabled else None

@@ -4,11 +4,9 @@ last allocated and freed a chunk."""
 
 import gdb
 
-from ..memory import cache
 from ..model import history as ring
 from ..model import snapshot
 from ..render import output
-from ..target.allocator import find_allocator
 from ..target.code_sites import SiteNamer, describe
 from . import HeapCommand, command, parse_address, size_argument
 
@@ -71,11 +69,6 @@ class EventWords:
                 "file": site.file, "line": site.line, "function": site.function}
 
 
-def current_history(last=None):
-    """The History at this stop (read_history over the allocator and memory of the inferior)."""
-    return ring.read_history(find_allocator(), cache.current(), last)
-
-
 def chunk_history_json(history, words, start, end):
     """`heap chunk`'s added member: the chunk's last allocation and last free, None when
     history is off."""
@@ -130,7 +123,7 @@ Usage: heap history [ADDR] [--limit N] [--json]
 
     def run(self, args):
         # Without ADDR only the shown events are read; with it, the whole ring is searched.
-        history = current_history(args.limit if args.address is None and args.limit else None)
+        history = ring.current(args.limit if args.address is None and args.limit else None)
         if not history.enabled:
             if args.json:
                 output.write_json({"enabled": False, "events": [], "reason": history.reason})

@@ -1,6 +1,7 @@
 """The clone's allocation history (allocator/history.h): the ring of the last N calls to malloc,
 free, calloc, realloc and the memalign family that PTMALLOC_HISTORY=N turns on.
 
+    history = current()                                # this stop's History (read_history)
     history = read_history(allocator, memory)          # History, enabled or not (and why)
     events = events_for_chunk(history, start, end)    # the calls that touched [start, end)
 
@@ -16,6 +17,8 @@ import struct
 import gdb
 
 from ..errors import HeapError, HeapReadError
+from ..memory import cache
+from ..target.allocator import find_allocator
 from ..target.layouts import StructLayout
 
 # The global the allocator publishes the ring through (NULL while history is off).
@@ -154,6 +157,11 @@ def read_history(allocator, memory, last=None):
     present = {event.seq for event in events}
     in_progress = [seq for seq in range(first, recorded + 1) if seq not in present]
     return History(True, None, capacity, recorded, events, in_progress, ring)
+
+
+def current(last=None):
+    """The History of the selected inferior at this stop (see read_history)."""
+    return read_history(find_allocator(), cache.current(), last)
 
 
 def _read_slots(memory, events_address, slot_size, capacity, first, last):
