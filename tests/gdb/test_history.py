@@ -263,13 +263,14 @@ BAD_INPUT = [("bad_expression", "heap history no_such_symbol"),
 
 def test_history_off_says_so_and_moves_nothing(program, live, tmp_path):
     output, record = _live(program, str(tmp_path), [],
-                           marked([("text", "heap history"), ("json", "heap history --json")]) +
-                           ["kill"])
+                           marked([("text", "heap history"), ("json", "heap history --json"),
+                                   ("chunk", "heap chunk probe_freed --json")]) + ["kill"])
     parts = sections(output)
     assert parts["text"].startswith("allocation history is off: history is off in this run; run "
                                     "the program with PTMALLOC_HISTORY=N")
     assert checked("heap history --json", json.loads(parts["json"])) == {
         "enabled": False, "events": [], "reason": json.loads(parts["json"])["reason"]}
+    assert checked("heap chunk --json", json.loads(parts["chunk"]))["history"] is None
     # Every pointer the program got, heap and mmapped, is the one it got with history on.
     off = [(call.op, call.ptr, call.old_ptr, call.size) for call in read_calls(record)]
     on = [(call.op, call.ptr, call.old_ptr, call.size) for call in live.calls]
