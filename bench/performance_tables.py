@@ -12,6 +12,9 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import alloc_bench  # noqa: E402
+
 BEGIN = "<!-- tables from build/bench/results.json: bench/performance_tables.py writes below -->"
 END = "<!-- end of the generated tables -->"
 
@@ -71,8 +74,20 @@ def allocator_section(allocator):
                 allocator["runs"], "" if allocator.get("pinned_cpu") is None else
                 ", single-threaded workloads pinned to CPU %d" % allocator["pinned_cpu"]),
             "", table(header, rows, right_from=2)]
+    text += history_section(allocator)
     text += ["FAILED: " + failure for failure in allocator.get("failures", [])]
     return text
+
+
+def history_section(allocator):
+    """Allocation history on against off: the preloaded clone with PTMALLOC_HISTORY set, in the
+    same rounds as the preloaded clone without it."""
+    rows = alloc_bench.history_rows(allocator)
+    if not rows:
+        return []
+    return ["", "Allocation history on (`PTMALLOC_HISTORY=%d`) against off, both preloaded, "
+            "in the same rounds: the ratios are on/off." % alloc_bench.HISTORY_RING, "",
+            table(list(alloc_bench.HISTORY_HEADER), rows)]
 
 
 def instructions_section(rows):

@@ -7,4 +7,5 @@ list_walk · scan, pass_one and resync (a segment's chunk walk, and where it res
 · native (the C helper) · main_segments (a non-contiguous main arena) · mmapped (chunks listed
 nowhere) · chunk_words (a chunk's links and words as the allocator reads them) · busy (arenas
 and threads caught inside the allocator) · unread (what a core kept a command from reading) ·
-malloc_hooks (the hooks' values, glibc before 2.34)."""
+malloc_hooks (the hooks' values, glibc before 2.34) · history (the clone's ring of recent calls,
+PTMALLOC_HISTORY)."""
