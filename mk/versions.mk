@@ -47,13 +47,15 @@ $(HOOK_PROGRAM): tests/versions/free_hook.c $(BUILD)/glibc/2.31/version
 	@mkdir -p $(dir $@)
 	$(CC) $(SAMPLE_CFLAGS) $(GLIBC_2.31_COMPILE) $< -o $@ $(GLIBC_2.31_LINK)
 
-# The known-heap sample every_bin (samples/known/) against each release, for
+# The known-heap samples (samples/known/) against each release, for
 # tests/versions/test_known_sample.py.
-KNOWN_VERSION_PROGRAMS := $(foreach r,$(GLIBC_RELEASES),$(VERSIONS_DIR)/every_bin-$(r))
-$(VERSIONS_DIR)/every_bin-2.41: samples/known/every_bin.c samples/known/record.h $(BUILD)/glibc/2.41/version
+KNOWN_VERSION_SAMPLES := every_bin sbrk_blocked
+KNOWN_VERSION_PROGRAMS := $(foreach r,$(GLIBC_RELEASES),$(foreach s,$(KNOWN_VERSION_SAMPLES),$(VERSIONS_DIR)/$(s)-$(r)))
+KNOWN_SAMPLE_HEADERS := samples/known/record.h samples/known/staged.h
+$(VERSIONS_DIR)/%-2.41: samples/known/%.c $(KNOWN_SAMPLE_HEADERS) $(BUILD)/glibc/2.41/version
 	@mkdir -p $(dir $@)
 	$(CC) $(SAMPLE_CFLAGS) -pthread $< -o $@ $(GLIBC_2.41_LINK)
-$(VERSIONS_DIR)/every_bin-2.31: samples/known/every_bin.c samples/known/record.h $(BUILD)/glibc/2.31/version
+$(VERSIONS_DIR)/%-2.31: samples/known/%.c $(KNOWN_SAMPLE_HEADERS) $(BUILD)/glibc/2.31/version
 	@mkdir -p $(dir $@)
 	$(CC) $(SAMPLE_CFLAGS) -pthread $(GLIBC_2.31_COMPILE) $< -o $@ $(GLIBC_2.31_LINK)
 
