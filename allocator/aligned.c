@@ -9,7 +9,7 @@
 #include "hooks.h"
 #include "internal.h"
 
-static PTM_RARE void *_int_memalign(mstate av, size_t alignment, size_t bytes)
+PTM_RARE void *_int_memalign(mstate av, size_t alignment, size_t bytes)
 {
 	size_t nb = checked_request_to_size(bytes);
 	/* Debian's fix for CVE-2026-0861 also refuses alignments above PTRDIFF_MAX here. */

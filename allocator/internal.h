@@ -307,6 +307,7 @@ void *_int_realloc(mstate av, mchunkptr oldp, size_t oldsize, size_t nb);
 /* ---- aligned.c ---- */
 /* `caller` is what __memalign_hook is told (hooks.h). */
 void *_mid_memalign(size_t alignment, size_t bytes, const void *caller);
+void *_int_memalign(mstate av, size_t alignment, size_t bytes);
 
 /* ---- tunables.c ---- */
 void ptmalloc_apply_tunables(void);

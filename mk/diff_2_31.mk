@@ -5,7 +5,8 @@
 # short; `make test-diff-2.31 DIFF_2_31_OPERATIONS=20000` runs the full length.
 
 DIFF_2_31_DIR      := $(BUILD)/diff-2.31
-DIFF_2_31_PROGRAMS := $(DIFF_2_31_DIR)/replay $(DIFF_2_31_DIR)/corrupt $(DIFF_2_31_DIR)/hooks_probe
+DIFF_2_31_PROGRAMS := $(DIFF_2_31_DIR)/replay $(DIFF_2_31_DIR)/corrupt $(DIFF_2_31_DIR)/hooks_probe \
+	$(DIFF_2_31_DIR)/check_probe
 DIFF_2_31_OPERATIONS ?= 2000
 
 TEST_TARGETS += test-diff-2.31
