@@ -59,7 +59,16 @@ $(VERSIONS_DIR)/%-2.31: samples/known/%.c $(KNOWN_SAMPLE_HEADERS) $(BUILD)/glibc
 	@mkdir -p $(dir $@)
 	$(CC) $(SAMPLE_CFLAGS) -pthread $(GLIBC_2.31_COMPILE) $< -o $@ $(GLIBC_2.31_LINK)
 
-test-versions: $(VERSION_PROGRAMS) $(KNOWN_VERSION_PROGRAMS) $(HOOK_PROGRAM) $(CLONE_2.31) \
+# The statistics scenarios (tests/stats/) against 2.31, for tests/versions/test_stats_2_31.py.
+STATS_2.31_PROGRAMS := $(VERSIONS_DIR)/stats_scenarios-2.31 $(VERSIONS_DIR)/libtls_peer-2.31.so
+$(VERSIONS_DIR)/stats_scenarios-2.31: tests/stats/stats_scenarios.c $(BUILD)/glibc/2.31/version
+	@mkdir -p $(dir $@)
+	$(CC) $(SAMPLE_CFLAGS) $(STATS_TEST_CFLAGS) $(GLIBC_2.31_COMPILE) $< -o $@ $(GLIBC_2.31_LINK)
+$(VERSIONS_DIR)/libtls_peer-2.31.so: tests/stats/tls_peer.c $(BUILD)/glibc/2.31/version
+	@mkdir -p $(dir $@)
+	$(CC) $(SAMPLE_CFLAGS) -shared -fPIC $(GLIBC_2.31_COMPILE) $< -o $@
+
+test-versions: $(STATS_2.31_PROGRAMS) $(VERSION_PROGRAMS) $(KNOWN_VERSION_PROGRAMS) $(HOOK_PROGRAM) $(CLONE_2.31) \
 		$(PREDICT_ENGINE_2.31) $(PREDICT_ENGINE_2.36) \
 		$(HEAPWALK_LIBRARY)
 	PTM_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/versions

@@ -33,6 +33,8 @@ __asm__(".globl ptm_bss_cluster_after_arena\n"
         ".set ptm_bss_cluster_after_arena, " PTM_STRINGIFY(BSS_CLUSTER_AFTER_ARENA));
 
 /* ---- .data: the init flag, narenas, mp_, three hooks, main_arena ---- */
+/* The flag shares narenas' 8-byte slot's second half in glibc: this fills the first. */
+static int glibc_data_before_initialized ARENA_DATA __attribute__((used));
 int __libc_malloc_initialized ARENA_DATA = -1;
 size_t narenas ARENA_DATA = 1;
 static char glibc_data_between_narenas_and_mp[NARENAS_BEFORE_ARENA - MP_BEFORE_ARENA -
