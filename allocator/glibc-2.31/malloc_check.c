@@ -15,6 +15,8 @@
  *    pointer handed in twice at once is refused;
  *  - every allocation first checks the top chunk ("malloc: top chunk is corrupt");
  *  - malloc_usable_size answers the caller's size, found by the same chain.
+ * The four hooks carry glibc's names: the GDB extension knows them by name as glibc's own values
+ * of the hooks (gdb/ptmalloc/target/hooks.py), not a program's.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -89,8 +91,8 @@ static bool is_sane_arena_chunk(mchunkptr p)
 		return false;
 	if (prev_inuse(p))
 		return true;
-	return (prev_size(p) & MALLOC_ALIGN_MASK) == 0 &&
-	       !(contiguous && (char *)prev_chunk(p) < start) && next_chunk(prev_chunk(p)) == p;
+	return (prev_size(p) & MALLOC_ALIGN_MASK) == 0 && !(contiguous && (char *)prev_chunk(p) < start) &&
+	       next_chunk(prev_chunk(p)) == p;
 }
 
 /* Where in its page the memory of an mmapped chunk may start: aligned allocations put it at
@@ -145,7 +147,7 @@ static void check_top(void)
 	malloc_printerr("malloc: top chunk is corrupt");
 }
 
-static void *checking_malloc(size_t bytes, const void *caller)
+static void *malloc_check(size_t bytes, const void *caller)
 {
 	(void)caller;
 	if (bytes + 1 == 0) {
@@ -159,7 +161,7 @@ static void *checking_malloc(size_t bytes, const void *caller)
 	return mark_request(mem, bytes);
 }
 
-static void checking_free(void *mem, const void *caller)
+static void free_check(void *mem, const void *caller)
 {
 	(void)caller;
 	if (mem == NULL)
@@ -196,7 +198,7 @@ static void *resize_mmapped(mchunkptr p, void *mem, size_t chunk_bytes, size_t l
 	return fresh;
 }
 
-static void *checking_realloc(void *mem, size_t bytes, const void *caller)
+static void *realloc_check(void *mem, size_t bytes, const void *caller)
 {
 	(void)caller;
 	size_t longer;
@@ -205,9 +207,9 @@ static void *checking_realloc(void *mem, size_t bytes, const void *caller)
 		return NULL;
 	}
 	if (mem == NULL)
-		return checking_malloc(bytes, NULL);
+		return malloc_check(bytes, NULL);
 	if (bytes == 0) {
-		checking_free(mem, NULL);
+		free_check(mem, NULL);
 		return NULL;
 	}
 	unsigned char *magic_at;
@@ -235,11 +237,11 @@ static void *checking_realloc(void *mem, size_t bytes, const void *caller)
 	return mark_request(fresh, bytes);
 }
 
-static void *checking_memalign(size_t alignment, size_t bytes, const void *caller)
+static void *memalign_check(size_t alignment, size_t bytes, const void *caller)
 {
 	(void)caller;
 	if (alignment <= MALLOC_ALIGNMENT)
-		return checking_malloc(bytes, NULL);
+		return malloc_check(bytes, NULL);
 	if (alignment < MINSIZE)
 		alignment = MINSIZE;
 	if (alignment > SIZE_MAX / 2 + 1) {
@@ -266,10 +268,10 @@ static void *checking_memalign(size_t alignment, size_t bytes, const void *calle
 void malloc_check_init(void)
 {
 	using_malloc_checking = 1;
-	__malloc_hook = checking_malloc;
-	__free_hook = checking_free;
-	__realloc_hook = checking_realloc;
-	__memalign_hook = checking_memalign;
+	__malloc_hook = malloc_check;
+	__free_hook = free_check;
+	__realloc_hook = realloc_check;
+	__memalign_hook = memalign_check;
 }
 
 size_t malloc_check_usable_size(void *mem)
