@@ -63,7 +63,7 @@ class Sample:
 
 def default_expect(leaks):
     return {"rules": [], "abort": None, "check_args": "--leaks" if leaks else "",
-            "core_at": "crash"}
+            "core_at": "crash", "abort_predicted": True, "continue_after_mark": True}
 
 
 def load_expect(path, leaks=False, release=None):
