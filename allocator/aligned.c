@@ -77,12 +77,7 @@ PTM_RARE void *_mid_memalign(size_t alignment, size_t bytes, const void *caller)
 		errno = EINVAL;
 		return NULL;
 	}
-	if ((alignment & (alignment - 1)) != 0) {
-		size_t power = MALLOC_ALIGNMENT * 2;
-		while (power < alignment)
-			power <<= 1;
-		alignment = power;
-	}
+	alignment = alignment_as_power_of_two(alignment);
 
 	if (SINGLE_THREAD_P) {
 		void *mem = _int_memalign(&main_arena, alignment, bytes);

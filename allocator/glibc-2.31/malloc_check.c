@@ -252,12 +252,7 @@ static void *memalign_check(size_t alignment, size_t bytes, const void *caller)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if ((alignment & (alignment - 1)) != 0) {
-		size_t power = MALLOC_ALIGNMENT * 2;
-		while (power < alignment)
-			power <<= 1;
-		alignment = power;
-	}
+	alignment = alignment_as_power_of_two(alignment);
 	arena_lock_acquire(&main_arena.mutex);
 	check_top();
 	void *mem = _int_memalign(&main_arena, alignment, bytes + 1);
