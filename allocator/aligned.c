@@ -9,7 +9,7 @@
 #include "hooks.h"
 #include "internal.h"
 
-static PTM_RARE void *_int_memalign(mstate av, size_t alignment, size_t bytes)
+PTM_RARE void *_int_memalign(mstate av, size_t alignment, size_t bytes)
 {
 	size_t nb = checked_request_to_size(bytes);
 	/* Debian's fix for CVE-2026-0861 also refuses alignments above PTRDIFF_MAX here. */
@@ -77,12 +77,7 @@ PTM_RARE void *_mid_memalign(size_t alignment, size_t bytes, const void *caller)
 		errno = EINVAL;
 		return NULL;
 	}
-	if ((alignment & (alignment - 1)) != 0) {
-		size_t power = MALLOC_ALIGNMENT * 2;
-		while (power < alignment)
-			power <<= 1;
-		alignment = power;
-	}
+	alignment = alignment_as_power_of_two(alignment);
 
 	if (SINGLE_THREAD_P) {
 		void *mem = _int_memalign(&main_arena, alignment, bytes);

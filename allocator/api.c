@@ -458,6 +458,9 @@ PTM_EXPORT size_t malloc_usable_size(void *mem)
 {
 	if (mem == NULL)
 		return 0;
+	size_t checked;
+	if (checked_usable_size_answers(mem, &checked))
+		return checked;
 	mchunkptr p = mem_to_chunk(mem);
 	if (chunk_is_mmapped(p))
 		return chunk_size(p) - CHUNK_HDR_SZ;

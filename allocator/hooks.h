@@ -32,7 +32,36 @@ void *realloc_hook_ini(void *mem, size_t bytes, const void *caller);
 void *memalign_hook_ini(size_t alignment, size_t bytes, const void *caller);
 
 #define LOAD_HOOK(hook) __atomic_load_n(&(hook), __ATOMIC_RELAXED)
+
+/* MALLOC_CHECK_ before 2.34 (glibc-2.31/malloc_check.c): checking versions of the hooks. */
+extern int using_malloc_checking;
+void malloc_check_init(void);
+size_t malloc_check_usable_size(void *mem);
 #endif
+
+/* glibc.malloc.check (MALLOC_CHECK_): before 2.34 a nonzero value puts the checking hooks in
+   place; from 2.34 libc ignores it (libc_malloc_debug.so acts on it). */
+static inline void apply_malloc_check(int value)
+{
+#if HAVE_HOOKS
+	if (value != 0)
+		malloc_check_init();
+#endif
+	(void)value;
+}
+
+/* True when MALLOC_CHECK_ answers malloc_usable_size: the caller's own size. */
+static inline bool checked_usable_size_answers(void *mem, size_t *answer)
+{
+#if HAVE_HOOKS
+	if (__builtin_expect(using_malloc_checking == 1, 0)) {
+		*answer = malloc_check_usable_size(mem);
+		return true;
+	}
+#endif
+	(void)mem, (void)answer;
+	return false;
+}
 
 /* Each returns true when a hook took the call, with the hook's answer in *answer. */
 static inline bool malloc_hook_answers(size_t bytes, const void *caller, void **answer)

@@ -307,6 +307,18 @@ void *_int_realloc(mstate av, mchunkptr oldp, size_t oldsize, size_t nb);
 /* ---- aligned.c ---- */
 /* `caller` is what __memalign_hook is told (hooks.h). */
 void *_mid_memalign(size_t alignment, size_t bytes, const void *caller);
+void *_int_memalign(mstate av, size_t alignment, size_t bytes);
+/* An alignment that is not a power of two, rounded up to one (from 2 * MALLOC_ALIGNMENT on);
+   the caller has refused those above 2^63. */
+static inline size_t alignment_as_power_of_two(size_t alignment)
+{
+	if ((alignment & (alignment - 1)) == 0)
+		return alignment;
+	size_t power = MALLOC_ALIGNMENT * 2;
+	while (power < alignment)
+		power <<= 1;
+	return power;
+}
 
 /* ---- tunables.c ---- */
 void ptmalloc_apply_tunables(void);

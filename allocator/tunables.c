@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "history.h"
+#include "hooks.h"
 #include "internal.h"
 #include "syscalls.h"
 
@@ -182,7 +183,7 @@ int do_mallopt(int param, int value)
 
 enum tunable_type { TUNABLE_SIZE_T, TUNABLE_INT_32 };
 
-/* What applying a tunable calls: its mallopt setter, or nothing ("check"). */
+/* What applying a tunable calls: its mallopt setter, or for "check" apply_malloc_check (hooks.h). */
 enum tunable_setter {
 	SETS_TOP_PAD,
 	SETS_PERTURB,
@@ -197,7 +198,7 @@ enum tunable_setter {
 	SETS_MXFAST,
 	SETS_HUGETLB,
 	SETS_HISTORY,
-	SETS_NOTHING,
+	SETS_MALLOC_CHECK,
 };
 
 /* Names held in arrays and setters named by number, not pointers: a table with no pointers needs
@@ -216,8 +217,7 @@ struct tunable {
 #define MMAP_MAX_TUNABLE_MIN (GLIBC_VERSION >= 234 ? 0 : INT32_MIN)
 
 /* In ptmalloc_init's order of application, which matters where two settings interact (mxfast
-   after the tcache ones, hugetlb last).  "check" is parsed so it takes its alias, but only
-   libc_malloc_debug.so acts on it. */
+   after the tcache ones, hugetlb last).  "check" only sets hooks: its place does not matter. */
 static const struct tunable malloc_tunables[] = {
     {"glibc.malloc.top_pad", "MALLOC_TOP_PAD_", TUNABLE_SIZE_T, SETS_TOP_PAD, 0, SIZE_T_MAX_AS_NUM},
     {"glibc.malloc.perturb", "MALLOC_PERTURB_", TUNABLE_INT_32, SETS_PERTURB, 0, 0xff},
@@ -237,7 +237,7 @@ static const struct tunable malloc_tunables[] = {
 #if HAVE_HUGEPAGES
     {"glibc.malloc.hugetlb", "", TUNABLE_SIZE_T, SETS_HUGETLB, 0, SIZE_T_MAX_AS_NUM},
 #endif
-    {"glibc.malloc.check", "MALLOC_CHECK_", TUNABLE_INT_32, SETS_NOTHING, 0, 3},
+    {"glibc.malloc.check", "MALLOC_CHECK_", TUNABLE_INT_32, SETS_MALLOC_CHECK, 0, 3},
     /* Ours, not glibc's: the allocation history's ring, in events (a ring of 2^24 takes 1 GiB). */
     {"glibc.malloc.history", "PTMALLOC_HISTORY", TUNABLE_SIZE_T, SETS_HISTORY, 0, 1 << 24},
 };
@@ -430,7 +430,8 @@ static PTM_RARE void apply_tunable(enum tunable_setter setter, int64_t value)
 	case SETS_HISTORY:
 		history_enable((size_t)value);
 		break;
-	case SETS_NOTHING:
+	case SETS_MALLOC_CHECK:
+		apply_malloc_check((int)value);
 		break;
 	}
 }

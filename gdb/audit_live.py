@@ -86,7 +86,9 @@ def main():
     gdb.execute("file " + gdb_quoted(environment["AUDIT_PROGRAM"]), to_string=True)
     preload = environment.get("AUDIT_PRELOAD")
     if preload:
-        gdb.execute("set environment LD_PRELOAD " + preload)
+        # Set by env(1) between the shell and the program, not in gdb's environment: the
+        # shell runs on the system's glibc and must not load a clone built against another.
+        gdb.execute("set exec-wrapper env LD_PRELOAD=" + shlex.quote(preload))
     arguments = json.loads(environment.get("AUDIT_ARGS", "[]"))
     redirects = ["<" + shlex.quote(environment.get("AUDIT_STDIN") or "/dev/null"),
                  ">" + shlex.quote(environment["AUDIT_STDOUT"]),
@@ -108,6 +110,8 @@ def main():
             take_core(result, environment)
         if result["stopped_at"] == "signal":
             _last_stop["signal"] = True
+        elif environment.get("AUDIT_KILL_AT_POINT") == "1":
+            gdb.execute("kill", to_string=True)
         else:
             gdb.execute("delete", to_string=True)
             gdb.execute("continue", to_string=True)

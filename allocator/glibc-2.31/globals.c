@@ -8,8 +8,8 @@
  * - In .data: __libc_malloc_initialized, narenas and mp_, then __memalign_hook, __realloc_hook and
  *   __malloc_hook right below main_arena.
  * - In .bss, from BSS_CLUSTER_AFTER_ARENA on: __after_morecore_hook, __free_hook,
- *   __malloc_initialize_hook, then the arena bookkeeping and global_max_fast.  glibc's variables
- *   for MALLOC_CHECK_ and malloc_set_state's dumped arena stand there too, as unused words.
+ *   __malloc_initialize_hook, then the arena bookkeeping and global_max_fast, with MALLOC_CHECK_'s
+ *   flag (malloc_check.c) and malloc_set_state's dumped arena (unused words) among them.
  */
 #include <malloc.h>
 
@@ -33,6 +33,8 @@ __asm__(".globl ptm_bss_cluster_after_arena\n"
         ".set ptm_bss_cluster_after_arena, " PTM_STRINGIFY(BSS_CLUSTER_AFTER_ARENA));
 
 /* ---- .data: the init flag, narenas, mp_, three hooks, main_arena ---- */
+/* The flag shares narenas' 8-byte slot's second half in glibc: this fills the first. */
+static int glibc_data_before_initialized ARENA_DATA __attribute__((used));
 int __libc_malloc_initialized ARENA_DATA = -1;
 size_t narenas ARENA_DATA = 1;
 static char glibc_data_between_narenas_and_mp[NARENAS_BEFORE_ARENA - MP_BEFORE_ARENA -
@@ -59,7 +61,7 @@ HOOK void (*__MALLOC_HOOK_VOLATILE __free_hook)(void *, const void *) ARENA_BSS(
 HOOK void (*__malloc_initialize_hook)(void) ARENA_BSS(8);
 mstate next_to_use ARENA_BSS(8);
 size_t narenas_limit ARENA_BSS(8);
-static int glibc_using_malloc_checking ARENA_BSS(8) __attribute__((used));
+int using_malloc_checking ARENA_BSS(8);
 char *aligned_heap_area ARENA_BSS(8);
 __libc_lock_t list_lock ARENA_BSS(8);
 mstate free_list ARENA_BSS(8);

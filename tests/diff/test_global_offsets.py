@@ -1,9 +1,10 @@
-"""malloc's globals sit at glibc 2.36's distances from main_arena, in the same kind of section, so
-an exploit technique that reaches mp_, global_max_fast or tcache_key from a leaked main_arena
-pointer behaves the same on the clone.  Both layouts are read the same way, from the symbols and
-DWARF gdb loads: glibc's through libc6-dbg, the clone's from build/libptmalloc.so.  A program that
-links libptmalloc.a places .bss itself, so there the .data distances and the order inside the
-.bss cluster are checked, not the distance between the two."""
+"""malloc's globals sit at glibc's distances from main_arena, in the same kind of section, so an
+exploit technique that reaches mp_, global_max_fast, tcache_key or (2.31) __free_hook from a
+leaked main_arena pointer behaves the same on the clone.  Both layouts are read the same way, from
+the symbols and DWARF gdb loads: glibc's through libc6-dbg (PTM_GLIBC=2.31: the fetched 2.31's),
+the clone's from build/libptmalloc.so (build/libptmalloc-2.31.so).  A program that links
+libptmalloc.a places .bss itself, so there the .data distances and the order inside the .bss
+cluster are checked, not the distance between the two (2.36 only: no 2.31 program links it)."""
 import re
 import subprocess
 
@@ -11,30 +12,51 @@ import pytest
 
 import difftools
 
-GLIBC = "/lib/x86_64-linux-gnu/libc.so.6"
+GLIBC = str(difftools.GLIBC_ROOT / "lib/x86_64-linux-gnu/libc.so.6")
+DEBUG_FILE_DIRECTORY = str(difftools.GLIBC_ROOT / "usr/lib/debug")
 LINKED_IN = difftools.BUILD / "samples" / "known" / "every_bin-static"
 
 # Each global with the expressions that name it, tried in turn: the arena limit is a static of
 # arena_get2 in glibc and a hidden global in the clone.
-DATA_GLOBALS = {"narenas": ["narenas"], "mp_": ["mp_"]}
-BSS_GLOBALS = {
-    "narenas_limit": ["arena_get2::narenas_limit", "narenas_limit"],
-    "tcache_key": ["tcache_key"],
-    "aligned_heap_area": ["aligned_heap_area"],
-    "__malloc_initialized": ["__malloc_initialized"],
-    "list_lock": ["list_lock"],
-    "free_list": ["free_list"],
-    "free_list_lock": ["free_list_lock"],
-    "perturb_byte": ["perturb_byte"],
-    "global_max_fast": ["global_max_fast"],
-    "__always_fail_morecore": ["__always_fail_morecore"],
+NARENAS_LIMIT = ["arena_get2::narenas_limit", "narenas_limit"]
+GLOBALS = {
+    "2.36": ({"narenas": ["narenas"], "mp_": ["mp_"]}, {
+        "narenas_limit": NARENAS_LIMIT,
+        "tcache_key": ["tcache_key"],
+        "aligned_heap_area": ["aligned_heap_area"],
+        "__malloc_initialized": ["__malloc_initialized"],
+        "list_lock": ["list_lock"],
+        "free_list": ["free_list"],
+        "free_list_lock": ["free_list_lock"],
+        "perturb_byte": ["perturb_byte"],
+        "global_max_fast": ["global_max_fast"],
+        "__always_fail_morecore": ["__always_fail_morecore"],
+    }),
+    # The hooks of 2.31 below main_arena in .data and after it in .bss, where its exploits look.
+    "2.31": ({name: [name] for name in ("__libc_malloc_initialized", "narenas", "mp_",
+                                        "__memalign_hook", "__realloc_hook", "__malloc_hook",
+                                        "__morecore")},
+             dict({name: [name] for name in ("__after_morecore_hook", "__free_hook",
+                                             "__malloc_initialize_hook", "using_malloc_checking",
+                                             "aligned_heap_area", "list_lock", "free_list",
+                                             "free_list_lock", "perturb_byte", "global_max_fast")},
+                  narenas_limit=NARENAS_LIMIT)),
+}
+DATA_GLOBALS, BSS_GLOBALS = GLOBALS[difftools.RELEASE]
+# What the release's own libc says, checked first: if Debian moves these, the clone needs a look.
+REFERENCE = {
+    "2.36": {"mp_": (-0x920, ".data"), "tcache_key": (0x6818, ".bss"),
+             "__always_fail_morecore": (0x6848, ".bss")},
+    "2.31": {"mp_": (-0x900, ".data"), "__malloc_hook": (-0x10, ".data"),
+             "__free_hook": (0x2610, ".bss")},
 }
 PLACEMENT = re.compile(r"^@@ (\S+) (-?\d+) .* in section (\S+)")
 
 
 def placements(objfile):
     """{global: (offset from main_arena, section name)} as gdb sees them in `objfile`."""
-    command = ["gdb", "-batch", "-nx", objfile]
+    command = ["gdb", "-batch", "-nx", "-iex", "set debug-file-directory " + DEBUG_FILE_DIRECTORY,
+               objfile]
     for name, expressions in {**DATA_GLOBALS, **BSS_GLOBALS}.items():
         for expression in expressions:
             address = "(long)&%s" % expression
@@ -74,9 +96,8 @@ def _section_kind(section):
 
 def test_glibc_layout_is_the_one_the_clone_copies(glibc_placements):
     """The reference itself: if Debian's glibc moves these, the clone's layout needs a new look."""
-    assert glibc_placements["mp_"] == (-0x920, ".data")
-    assert glibc_placements["tcache_key"] == (0x6818, ".bss")
-    assert glibc_placements["__always_fail_morecore"] == (0x6848, ".bss")
+    for name, placement in REFERENCE[difftools.RELEASE].items():
+        assert glibc_placements[name] == placement, name
 
 
 @pytest.mark.parametrize("name", list(DATA_GLOBALS) + list(BSS_GLOBALS))
@@ -90,6 +111,7 @@ def test_shared_library_places_global_as_glibc(name, glibc_placements, clone_pla
         % (name, offset, section, glibc_offset, glibc_section))
 
 
+@pytest.mark.skipif(not difftools.SYSTEM_RELEASE, reason="no program links the 2.31 clone in")
 def test_linked_in_library_keeps_data_offsets_and_bss_order(glibc_placements):
     linked, output = placements(str(LINKED_IN))
     assert set(linked) >= set(DATA_GLOBALS) | set(BSS_GLOBALS), output[-2000:]

@@ -15,12 +15,12 @@ TLS_PEER = PROGRAMS / "libtls_peer.so"
 RUN_TIMEOUT = 60
 
 
-def run_program(program, args=(), preload=False, env=None):
+def run_program(program, args=(), preload=False, env=None, clone=CLONE, tls_peer=TLS_PEER):
     """Runs one program with the clone preloaded, or plain with only the TLS peer preloaded (so
     both processes have the same TLS modules); env (a dict, order kept) replaces the environment
-    when given."""
+    when given.  `clone` and `tls_peer`: their builds for another release."""
     environment = dict(env) if env is not None else {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    environment["LD_PRELOAD"] = str(CLONE if preload else TLS_PEER)
+    environment["LD_PRELOAD"] = str(clone if preload else tls_peer)
     try:
         return subprocess.run([str(program), *args], env=environment, capture_output=True,
                               timeout=RUN_TIMEOUT, check=False)

@@ -22,11 +22,13 @@ static void report(const char *label)
 {
 	printf("== %s\n", label);
 	malloc_info(0, stdout);
+#if __GLIBC_PREREQ(2, 33) /* built against 2.31 too (tests/versions/test_stats_2_31.py) */
 	struct mallinfo2 wide = mallinfo2();
 	printf("mallinfo2: arena=%zu ordblks=%zu smblks=%zu hblks=%zu hblkhd=%zu usmblks=%zu fsmblks=%zu "
 	       "uordblks=%zu fordblks=%zu keepcost=%zu\n",
 	       wide.arena, wide.ordblks, wide.smblks, wide.hblks, wide.hblkhd, wide.usmblks, wide.fsmblks,
 	       wide.uordblks, wide.fordblks, wide.keepcost);
+#endif
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 	struct mallinfo narrow = mallinfo();

@@ -17,10 +17,13 @@ import oracle_harness  # noqa: E402
 MARK = "@@"
 
 
-def run(allocator, program, arguments, breakpoint, stops, core=None):
+def run(allocator, program, arguments, breakpoint, stops, core=None, environment=()):
     """{(stop number from 1, name): output} for `stops`, a list (one per stop) of
-    [(name, gdb command)]; with `core`, the one stop is that core file's."""
+    [(name, gdb command)]; with `core`, the one stop is that core file's.  `environment`:
+    (name, value) pairs for the program."""
     _program, settings = oracle_harness.ALLOCATORS[allocator]
+    settings = settings + [word for name, value in environment
+                           for word in ("-ex", "set environment %s %s" % (name, value))]
     commands = []
     for number, commands_at_stop in enumerate(stops, 1):
         if core is not None:

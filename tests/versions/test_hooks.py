@@ -2,7 +2,8 @@
 the program overwrote (rule malloc-hook), while the values glibc stores there at start-up
 (its initialising hooks) are no finding.  The program (free_hook.c) stops before and after it
 writes __free_hook, under glibc 2.31 and with the clone built as 2.31 preloaded; the hook's
-address is what gdb's own `print &__free_hook` says (the program's copy of it)."""
+address is what gdb's own `print &__free_hook` says (the program's copy of it).  With
+MALLOC_CHECK_ set, glibc's checking functions fill four hooks for good: no finding either."""
 import pytest
 
 from release_session import json_of as _json
@@ -13,9 +14,10 @@ AT_EACH_STOP = [("heap", "heap --json"), ("check", "heap check --json"), ("text"
                 ("hook", "printf \"%#lx\\n\", (long)&__free_hook")]
 
 
-def _session(allocator):
+def _session(allocator, environment=()):
     """The outputs at the program's two stops: before and after it writes __free_hook."""
-    return run(allocator, PROGRAM, [], "hook_stop", [AT_EACH_STOP, AT_EACH_STOP])
+    return run(allocator, PROGRAM, [], "hook_stop", [AT_EACH_STOP, AT_EACH_STOP],
+               environment=environment)
 
 
 @pytest.mark.parametrize("allocator", ["glibc-2.31", "clone-2.31"])
@@ -45,3 +47,20 @@ def test_an_overwritten_free_hook_is_named_and_glibcs_own_hooks_are_not(allocato
         [("malloc-hook", hook_address)], check["findings"]
     assert "__free_hook" in check["findings"][0]["message"]
     assert "[set: called instead of the allocator]" in out[(2, "text")]
+
+
+@pytest.mark.parametrize("allocator", ["glibc-2.31", "clone-2.31"])
+def test_malloc_check_hooks_are_glibcs_own(allocator):
+    out = _session(allocator, [("MALLOC_CHECK_", "3")])
+    before = _json(out[(1, "heap")], "heap --json")
+    hooks = {hook["name"]: hook for hook in before["hooks"]}
+    assert {name: hooks[name]["target"] for name in hooks} == {
+        "__malloc_hook": "malloc_check", "__free_hook": "free_check",
+        "__realloc_hook": "realloc_check", "__memalign_hook": "memalign_check",
+        "__after_morecore_hook": None}
+    assert all(hooks[name]["malloc_check"] for name in hooks if hooks[name]["value"])
+    assert _json(out[(1, "check")], "heap check --json")["ok"], out[(1, "check")]
+    assert "[glibc's MALLOC_CHECK_ hook]" in out[(1, "text")]
+    # The program's own hook is still named once it overwrites glibc's checking one.
+    check = _json(out[(2, "check")], "heap check --json")
+    assert [f["rule"] for f in check["findings"]] == ["malloc-hook"], check["findings"]

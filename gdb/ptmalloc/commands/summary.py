@@ -135,5 +135,8 @@ def _hook_text(hook, paint):
     if not hook.value:
         return "NULL"
     text = paint.address(hook.value) + (" (%s)" % hook.target if hook.target else "")
-    return text + ("  [glibc's initial hook: cleared by the first call]" if hook.initial else
-                   "  [set: called instead of the allocator]")
+    if hook.initial:
+        return text + "  [glibc's initial hook: cleared by the first call]"
+    if hook.malloc_check:
+        return text + "  [glibc's MALLOC_CHECK_ hook]"
+    return text + "  [set: called instead of the allocator]"

@@ -8,26 +8,29 @@ from ..errors import HeapReadError
 
 class HookValue:
     """`name`, `address` (of the variable), `value` (None when unreadable), `initial` (the
-    value is glibc's own initialising function, stored at start-up), `target` (the symbol the
-    value points at, e.g. "system", or None)."""
+    value is glibc's own initialising function, stored at start-up), `malloc_check` (the value
+    is glibc's own MALLOC_CHECK_ function), `target` (the symbol the value points at, e.g.
+    "system", or None)."""
 
-    __slots__ = ("name", "address", "value", "initial", "target")
+    __slots__ = ("name", "address", "value", "initial", "malloc_check", "target")
 
-    def __init__(self, name, address, value, initial, target):
+    def __init__(self, name, address, value, initial, malloc_check, target):
         self.name = name
         self.address = address
         self.value = value
         self.initial = initial
+        self.malloc_check = malloc_check
         self.target = target
 
     @property
     def set_by_program(self):
-        """Not NULL and not glibc's initialising function: something else will run in its place."""
-        return bool(self.value) and not self.initial
+        """Not NULL and none of glibc's own functions: something else will run in its place."""
+        return bool(self.value) and not self.initial and not self.malloc_check
 
     def to_json(self):
         return {"name": self.name, "address": self.address, "value": self.value,
-                "initial": self.initial, "target": self.target}
+                "initial": self.initial, "malloc_check": self.malloc_check,
+                "target": self.target}
 
 
 def read(snap):
@@ -40,7 +43,8 @@ def read(snap):
         except HeapReadError:
             value = None
         initial = bool(value) and value == place.initial
-        values.append(HookValue(place.name, place.address, value, initial,
+        malloc_check = bool(value) and value == place.malloc_check
+        values.append(HookValue(place.name, place.address, value, initial, malloc_check,
                                 _symbol_at(value) if value else None))
     return values
 

@@ -5,25 +5,31 @@ __free_hook, __realloc_hook and __memalign_hook when they are not NULL, and sbrk
 __after_morecore_hook: overwriting one (with `system`, a one-gadget) is the classic exploit of
 a 2.31 heap.  At start-up three of them are not NULL: glibc sets __malloc_hook, __realloc_hook
 and __memalign_hook to its own initialising functions, which clear them on the first call.
-Those values are named here by the functions' symbols (the clone defines the same three), so
-that only a value glibc never stores is taken for damage."""
+With MALLOC_CHECK_ set, glibc's initialisation puts its checking functions in the first four
+instead, for good.  Those values are named here by the functions' symbols (the clone defines
+the same ones), so that only a value glibc never stores is taken for damage."""
 
-# Each hook, and the initialising function glibc stores there before the first call.
-HOOKS = (("__malloc_hook", "malloc_hook_ini"), ("__free_hook", None),
-         ("__realloc_hook", "realloc_hook_ini"), ("__memalign_hook", "memalign_hook_ini"),
-         ("__after_morecore_hook", None))
+# Each hook, the initialising function glibc stores there before the first call, and the
+# checking function MALLOC_CHECK_ makes it store there.
+HOOKS = (("__malloc_hook", "malloc_hook_ini", "malloc_check"),
+         ("__free_hook", None, "free_check"),
+         ("__realloc_hook", "realloc_hook_ini", "realloc_check"),
+         ("__memalign_hook", "memalign_hook_ini", "memalign_check"),
+         ("__after_morecore_hook", None, None))
 
 
 class HookPlace:
-    """One hook: `name`, `address` (of the variable) and `initial` (the address of glibc's
-    initialising function stored there at start-up, or None)."""
+    """One hook: `name`, `address` (of the variable), `initial` (the address of glibc's
+    initialising function stored there at start-up, or None) and `malloc_check` (the address of
+    glibc's MALLOC_CHECK_ function for it, or None)."""
 
-    __slots__ = ("name", "address", "initial")
+    __slots__ = ("name", "address", "initial", "malloc_check")
 
-    def __init__(self, name, address, initial):
+    def __init__(self, name, address, initial, malloc_check):
         self.name = name
         self.address = address
         self.initial = initial
+        self.malloc_check = malloc_check
 
 
 def places(allocator):
@@ -32,9 +38,11 @@ def places(allocator):
     if not allocator.release.hooks_live:
         return []
     found = []
-    for name, initialiser in HOOKS:
+    for name, initialiser, checker in HOOKS:
         address = allocator.global_address(name)
         if address is not None:
-            initial = allocator.global_address(initialiser, function=True) if initialiser else None
-            found.append(HookPlace(name, address, initial))
+            initial, malloc_check = (allocator.global_address(function, function=True)
+                                     if function else None
+                                     for function in (initialiser, checker))
+            found.append(HookPlace(name, address, initial, malloc_check))
     return found
