@@ -13,9 +13,9 @@
  * compares them with a listing).
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
-#include <fcntl.h>
 #include <semaphore.h>
 #include <stdint.h>
 #include <stdio.h>

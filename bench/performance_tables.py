@@ -117,6 +117,10 @@ def extension_section(extension):
             row += [number(entry.get("naive_seconds")), number(entry.get("extension_seconds")),
                     ratio]
         naive_rows.append(row)
+    parts = extension.get("parts")
+    if parts and "extras" not in parts:
+        text += ["", "This run measured only %s (`BENCH_GDB_PARTS`): the pure-Python column and "
+                 "the naive comparison need `extras`." % ", ".join(parts)]
     if naive_rows:
         text += ["", "Against the naive per-field walk (`bench/naive_walk.py`), both sides in a "
                  "fresh gdb computing the same size/state histogram:", "",

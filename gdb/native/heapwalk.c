@@ -129,8 +129,8 @@ struct heapwalk_buffer {
 
 /* The one of `buffers` (sorted by `low`, not overlapping) that holds the word at `slot`, a whole
  * number of words into it, or NULL. */
-static const struct heapwalk_buffer *buffer_holding(const struct heapwalk_buffer *buffers, size_t buffer_count,
-                                                    uint64_t slot)
+static const struct heapwalk_buffer *buffer_holding(const struct heapwalk_buffer *buffers,
+                                                    size_t buffer_count, uint64_t slot)
 {
 	size_t first = 0, past = buffer_count;
 	while (first < past) { /* the first buffer starting above slot */
