@@ -1,16 +1,23 @@
 """The extension half of `make bench`: the heap commands over a 1,000,000-chunk heap (the
-million_chunks sample, on the clone), from its core and live, each in a fresh gdb so gdb's peak
+million_chunks sample, on the clone and on the system glibc), from its core and live, each in a
+fresh gdb so gdb's peak
 RSS belongs to that command, with the C walk helper (build/libptmalloc-heapwalk.so) and, for
 two commands, without it; and the naive per-field gdb.Value walk against `heap chunks --summary`
 on the 100,000-chunk heap and again on the 1,000,000-chunk one, as speed ratios (both sides
 compute the same size/state histogram, checked equal, and both pay for finding the allocator
-in a fresh gdb).  Medians over interleaved runs; no assertion on time."""
+in a fresh gdb).  The same commands then run on a 10,000,000-chunk heap, on both allocators, for
+the ratio 10M/1M.  Medians over interleaved runs; no assertion on time.
+
+BENCH_GDB_PARTS (comma-separated, default all) picks what runs: `1m` the commands on the
+1,000,000-chunk heaps, `10m` those on the 10,000,000-chunk heaps, `extras` the pure-Python rows
+and the naive comparisons (on the clone's heaps); BENCH_HUGE=0 leaves `10m` out as before."""
 
 import json
 import os
 import subprocess
 import time
 
+import recorded_chunks
 from alloc_bench import snapshot_library
 from measure import launcher_path, median, run_measured
 
@@ -27,6 +34,10 @@ HUGE_HEAP_RUNS = 1
 # 5.5 GB, mostly zeros.
 HUGE_MAIN_PADDING_MIB = 4096
 
+PARTS = ("1m", "10m", "extras")
+# The allocators the sample runs on: the clone preloaded, and the system glibc (no preload).
+ALLOCATORS = ("clone", "glibc")
+
 # The pure-Python walk, for comparison: these commands are also run from the core with the C
 # helper turned off.
 PURE_PYTHON = {"PTMALLOC_GDB_NATIVE": "0"}
@@ -41,7 +52,7 @@ COMMANDS = [
     ("heap", "heap", None),
     ("chunks-summary", "heap chunks --summary", None),
     ("bins", "heap bins", None),
-    ("check", "heap check", None),
+    ("check", "heap check", "check.txt"),
     ("chunks-json", "heap chunks --json", "chunks.json"),
     ("chunks", "heap chunks", None),
 ]
@@ -57,9 +68,15 @@ TARGETS = {"seconds": 2.0, "peak_rss_mb": 500.0, "first_line_seconds": 0.5, "nai
 class Sample:
     """A running million_chunks process that has built its heap and waits to be inspected."""
 
-    def __init__(self, binary, chunks, library, padding_mib=0):
-        env = dict(os.environ, LD_PRELOAD=library)
-        self.process = subprocess.Popen([binary, str(chunks), str(padding_mib)], env=env,
+    def __init__(self, binary, chunks, library, padding_mib=0, record=None):
+        """`library`: the clone to preload, or None for the system glibc; `record`: a file
+        where the program records every chunk it made (see bench/recorded_chunks.py)."""
+        env = dict(os.environ)
+        env.pop("LD_PRELOAD", None)
+        if library:
+            env["LD_PRELOAD"] = library
+        argv = [binary, str(chunks), str(padding_mib)] + ([record] if record else [])
+        self.process = subprocess.Popen(argv, env=env,
                                         stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
         line = self.process.stdout.readline().decode().split()
         if len(line) != 2 or line[0] != "ready":
@@ -132,13 +149,15 @@ def summarise(entries):
             "error": errors[0] if errors and not good else None}
 
 
-def run_heap_commands(bench_build, repo, binary, library, runs, log, chunks=BIG_HEAP,
+def run_heap_commands(bench_build, repo, binary, library, runs, log, allocator, chunks=BIG_HEAP,
                       with_extras=True, padding_mib=0):
-    """Each command over a `chunks`-chunk heap, from its core and live, `runs` rounds; with
-    `with_extras`, the pure-Python rows and the naive comparison too; `padding_mib` MiB of
-    main heap before the main arena's chunks."""
-    sample = Sample(binary, chunks, library, padding_mib)
-    core = os.path.join(bench_build, "heap-%d.core" % chunks)
+    """Each command over a `chunks`-chunk heap made by `allocator` (`library` preloaded, or
+    None for the system glibc), from its core and live, `runs` rounds; with `with_extras`, the
+    pure-Python rows and the naive comparison too; `padding_mib` MiB of main heap before the
+    main arena's chunks."""
+    record = os.path.join(bench_build, "heap-%s-%d.record" % (allocator, chunks))
+    sample = Sample(binary, chunks, library, padding_mib, record)
+    core = os.path.join(bench_build, "heap-%s-%d.core" % (allocator, chunks))
     results = {}
     try:
         # Live first: gcore reads every page of the process, which makes the kernel give it
@@ -154,7 +173,7 @@ def run_heap_commands(bench_build, repo, binary, library, runs, log, chunks=BIG_
         for source in ("live", "core"):
             if source == "core":
                 gcore(sample.pid, core)
-                log("  %d-chunk heap: core written" % chunks)
+                log("  %s %d-chunk heap: core written" % (allocator, chunks))
             for round_number in range(runs):
                 for entry_source, label, command, output, extra_env in plan:
                     if entry_source != source:
@@ -162,13 +181,18 @@ def run_heap_commands(bench_build, repo, binary, library, runs, log, chunks=BIG_
                     argv = gdb_argv(repo, source, binary, core, sample.pid, label, command)
                     out = os.path.join(bench_build, output) if output else None
                     raw[(source, label)].append(measure_gdb(bench_build, argv, out, extra_env))
-                log("  %d chunks, %s: extension round %d/%d done" % (
-                    chunks, source, round_number + 1, runs))
+                log("  %s %d chunks, %s: extension round %d/%d done" % (
+                    allocator, chunks, source, round_number + 1, runs))
         for (source, label), entries in raw.items():
             results.setdefault(source, {})[label] = summarise(entries)
         json_path = os.path.join(bench_build, "chunks.json")
         if os.path.exists(json_path):
             results["chunks_json_bytes"] = os.path.getsize(json_path)
+            # The last listing is the core's: does it name every chunk the program made?
+            results["recorded"] = recorded_chunks.compare(record, json_path)
+            log("  %s %d chunks: %s" % (allocator, chunks,
+                                        recorded_chunks.describe(results["recorded"])))
+        results["check_verdict"] = _check_verdict(os.path.join(bench_build, "check.txt"))
         for label, name in MAP_FILES.items():
             path = os.path.join(bench_build, name)
             if os.path.exists(path):
@@ -178,9 +202,20 @@ def run_heap_commands(bench_build, repo, binary, library, runs, log, chunks=BIG_
             log("  naive walk compared on the %d-chunk heap" % chunks)
     finally:
         sample.stop()
-        _discard(core, os.path.join(bench_build, "chunks.json"),
+        _discard(core, record, os.path.join(bench_build, "chunks.json"),
+                 os.path.join(bench_build, "check.txt"),
                  *(os.path.join(bench_build, name) for name in MAP_FILES.values()))
     return results
+
+
+def _check_verdict(path):
+    """The summary line of the last `heap check` (from the core), or what was wrong."""
+    try:
+        with open(path, errors="replace") as handle:
+            lines = [line.strip() for line in handle if line.startswith("heap check:")]
+    except OSError:
+        return "no output of heap check"
+    return lines[-1] if lines else "heap check printed no verdict"
 
 
 def run_naive_comparison(bench_build, repo, binary, library, runs, log):
@@ -265,6 +300,20 @@ def _discard(*paths):
             os.unlink(path)
 
 
+def selected_parts():
+    """The parts of this bench that run (BENCH_GDB_PARTS, BENCH_HUGE; see the module's text)."""
+    chosen = [part.strip() for part in os.environ.get("BENCH_GDB_PARTS", "").split(",")
+              if part.strip()]
+    unknown = [part for part in chosen if part not in PARTS]
+    if unknown:
+        raise SystemExit("BENCH_GDB_PARTS: unknown part %s (the parts: %s)" % (
+            ", ".join(unknown), ", ".join(PARTS)))
+    parts = [part for part in PARTS if part in chosen] if chosen else list(PARTS)
+    if os.environ.get("BENCH_HUGE", "1") == "0" and "10m" in parts:
+        parts.remove("10m")
+    return parts
+
+
 def run(bench_build, build, repo, runs, log):
     binary = os.path.join(bench_build, "million_chunks")
     library, digest = snapshot_library(os.path.join(build, "libptmalloc.so"),
@@ -274,26 +323,40 @@ def run(bench_build, build, repo, runs, log):
     # The 100,000-chunk comparison is a few seconds a round; on that heap the extension's command
     # takes tens of milliseconds, where a busy machine's noise is largest, so it gets more rounds.
     small_heap_runs = max(1, min(runs, SMALL_HEAP_RUNS))
+    parts = selected_parts()
     started = time.perf_counter()
     helper = os.path.join(build, "libptmalloc-heapwalk.so")
     result = {"library_sha256": digest, "runs": gdb_runs, "naive_heap_runs": small_heap_runs,
-              "heap_chunks": BIG_HEAP,
+              "heap_chunks": BIG_HEAP, "parts": parts,
               "naive_heap_chunks": SMALL_HEAP, "targets": TARGETS, "failures": [],
               "native_helper": os.path.exists(helper)}
     if not result["native_helper"]:
         result["failures"].append("%s is missing: the extension ran in pure Python" % helper)
-    try:
-        result["commands"] = run_heap_commands(bench_build, repo, binary, library, gdb_runs, log)
-        result["naive"] = run_naive_comparison(bench_build, repo, binary, library,
-                                               small_heap_runs, log)
-        if os.environ.get("BENCH_HUGE", "1") != "0":
-            result["huge_heap_chunks"], result["huge_runs"] = HUGE_HEAP, HUGE_HEAP_RUNS
-            result["huge"] = run_heap_commands(bench_build, repo, binary, library,
-                                               HUGE_HEAP_RUNS, log, HUGE_HEAP, False,
-                                               HUGE_MAIN_PADDING_MIB)
-            result["huge_main_padding_mib"] = HUGE_MAIN_PADDING_MIB
-    except (RuntimeError, subprocess.SubprocessError, OSError) as error:
-        result["failures"].append(str(error))
+    if "10m" in parts:
+        result["huge_heap_chunks"], result["huge_runs"] = HUGE_HEAP, HUGE_HEAP_RUNS
+        result["huge_main_padding_mib"] = HUGE_MAIN_PADDING_MIB
+    # The clone's results stay where they always were (commands, huge); glibc's go under
+    # "glibc" with the same keys.
+    for allocator in ALLOCATORS:
+        where = result if allocator == "clone" else result.setdefault(allocator, {})
+        preload = library if allocator == "clone" else None
+        try:
+            if "1m" in parts:
+                where["commands"] = run_heap_commands(
+                    bench_build, repo, binary, preload, gdb_runs, log, allocator,
+                    with_extras=allocator == "clone" and "extras" in parts)
+            if "10m" in parts:
+                where["huge"] = run_heap_commands(
+                    bench_build, repo, binary, preload, HUGE_HEAP_RUNS, log, allocator,
+                    HUGE_HEAP, False, HUGE_MAIN_PADDING_MIB)
+        except (RuntimeError, subprocess.SubprocessError, OSError) as error:
+            result["failures"].append("%s: %s" % (allocator, error))
+    if "extras" in parts:
+        try:
+            result["naive"] = run_naive_comparison(bench_build, repo, binary, library,
+                                                   small_heap_runs, log)
+        except (RuntimeError, subprocess.SubprocessError, OSError) as error:
+            result["failures"].append(str(error))
     result["elapsed_seconds"] = time.perf_counter() - started
     return result
 
@@ -330,7 +393,16 @@ def format_table(result):
             entry = naive.get(source)
             if entry:
                 lines.append(_naive_line(chunks, source, entry))
-    huge = result.get("huge", {})
+    for allocator in ALLOCATORS:
+        where = result if allocator == "clone" else result.get(allocator, {})
+        lines += _growth_lines(result, allocator, where.get("commands", {}), where.get("huge", {}))
+    for failure in result.get("failures", []):
+        lines.append("FAILED: " + failure)
+    return "\n".join(lines)
+
+
+def _growth_lines(result, allocator, commands, huge):
+    lines = []
     for label, _command, _out in COMMANDS:
         for source in ("core", "live"):
             small = commands.get(source, {}).get(label) or {}
@@ -338,16 +410,18 @@ def format_table(result):
             if not entry:
                 continue
             if entry.get("error"):
-                lines.append("%d chunks, %-14s %-5s n/a: %s" % (
-                    result["huge_heap_chunks"], label, source, entry["error"][:80]))
+                lines.append("%s %d chunks, %-14s %-5s n/a: %s" % (
+                    allocator, result["huge_heap_chunks"], label, source, entry["error"][:80]))
                 continue
             ratio = entry["seconds"] / small["seconds"] if small.get("seconds") else None
-            lines.append("%d chunks, %-14s %-5s %9s s (x%s of %d chunks), RssAnon %s MB" % (
-                result["huge_heap_chunks"], label, source, _num(entry["seconds"]),
+            lines.append("%s %d chunks, %-14s %-5s %9s s (x%s of %d chunks), RssAnon %s MB" % (
+                allocator, result["huge_heap_chunks"], label, source, _num(entry["seconds"]),
                 _num(ratio, 1), result["heap_chunks"], _num(entry.get("rss_anon_mb"), 0)))
-    for failure in result.get("failures", []):
-        lines.append("FAILED: " + failure)
-    return "\n".join(lines)
+    for heap in (commands, huge):
+        if heap.get("recorded"):
+            lines.append("%s: %s; %s" % (allocator, heap.get("check_verdict"),
+                                         recorded_chunks.describe(heap["recorded"])))
+    return lines
 
 
 def _naive_line(chunks, source, entry):

@@ -6,11 +6,18 @@
  * Frees are chosen so that no two freed non-fast chunks are neighbours: nothing coalesces, so
  * the chunk count stays what was asked for.  When the heap is built the program prints "ready
  * PID" and sleeps until killed, for gdb to attach to (and gcore) as often as it likes.
+ *
+ * argv[2] is MiB of main heap to hold before the main arena's chunks; with argv[3], a file, the
+ * program records there every chunk it made, freed or not, as pairs of native 64-bit words:
+ * the pointer malloc returned and the chunk size it asked for (bench/recorded_chunks.py
+ * compares them with a listing).
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -23,6 +30,7 @@
 
 static sem_t arena_built;
 static long chunks_per_arena;
+static int record_fd = -1; /* where each arena's chunks are recorded, or -1 */
 
 /* Chunk size for position i: mostly fast-sized, every 8th small-bin sized, every 64th large. */
 static size_t chunk_size_for(long i)
@@ -59,6 +67,26 @@ static void **pointer_table(long count)
 	return table;
 }
 
+/* Each chunk of the table as (pointer, chunk size) to record_fd, with write() alone: stdio would
+ * allocate, and the arenas are built one at a time, so the records never interleave. */
+static void record_chunks(void **chunks, long count)
+{
+	if (record_fd < 0)
+		return;
+	uint64_t pair[2 * 512];
+	for (long i = 0; i < count;) {
+		size_t used = 0;
+		for (; i < count && used < sizeof(pair) / sizeof(pair[0]); i++) {
+			pair[used++] = (uint64_t)(uintptr_t)chunks[i];
+			pair[used++] = chunk_size_for(i);
+		}
+		if (write(record_fd, pair, used * sizeof(pair[0])) != (ssize_t)(used * sizeof(pair[0]))) {
+			perror("million_chunks: record");
+			exit(2);
+		}
+	}
+}
+
 static void build_arena(void)
 {
 	long count = chunks_per_arena;
@@ -67,7 +95,8 @@ static void build_arena(void)
 		chunks[i] = allocate_chunk(chunk_size_for(i));
 	/* Half the small-bin and large sizes go to the unsorted bin (after 7 per size in the
 	   tcache); a large request then sorts them all into the small and large bins. */
-	for (long i = 0; i < count; i++)
+	/* The last chunk borders top and would merge into it: it stays in use. */
+	for (long i = 0; i < count - 1; i++)
 		if ((is_binned_size(i) && (i / 8) % 2 == 0) || (i % 64 == 63 && (i / 64) % 2 == 0))
 			free(chunks[i]);
 	/* glibc sorts at most 10,000 unsorted chunks per malloc call, hence the loop. */
@@ -81,6 +110,7 @@ static void build_arena(void)
 	/* A few large chunks last: too big for the tcache, they stay in the unsorted bin. */
 	for (long i = 64 + 63, freed = 0; i < count && freed < 16; i += 128, freed++)
 		free(chunks[i]);
+	record_chunks(chunks, count);
 	munmap(chunks, (size_t)count * sizeof(void *));
 }
 
@@ -101,6 +131,13 @@ int main(int argc, char **argv)
 	if (total < ARENAS * 1024) {
 		fprintf(stderr, "million_chunks: at least %d chunks\n", ARENAS * 1024);
 		return 2;
+	}
+	if (argc > 3) {
+		record_fd = open(argv[3], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (record_fd < 0) {
+			perror(argv[3]);
+			return 2;
+		}
 	}
 	chunks_per_arena = total / ARENAS;
 	sem_init(&arena_built, 0, 0);

@@ -139,6 +139,10 @@ def extension_section(extension):
             row += [number(entry.get("naive_seconds")), number(entry.get("extension_seconds")),
                     ratio]
         naive_rows.append(row)
+    parts = extension.get("parts")
+    if parts and "extras" not in parts:
+        text += ["", "This run measured only %s (`BENCH_GDB_PARTS`): the pure-Python column and "
+                 "the naive comparison need `extras`." % ", ".join(parts)]
     if naive_rows:
         text += ["", "Against the naive per-field walk (`bench/naive_walk.py`), both sides in a "
                  "fresh gdb computing the same size/state histogram:", "",
@@ -150,34 +154,68 @@ def extension_section(extension):
 
 
 def growth_section(extension):
-    """The same commands on the heap ten times larger: time and gdb's anonymous memory on
-    both heaps, and the ratio of the times."""
-    huge = extension.get("huge")
-    if not huge:
+    """The same commands on the heap ten times larger, made by the clone and by the system
+    glibc: time and gdb's anonymous memory on both heaps, and the ratio of the times."""
+    if "huge_heap_chunks" not in extension:
         return []
-    big = extension.get("commands", {})
     rows = []
     for label, shown in EXTENSION_COMMANDS:
-        if not any(label in huge.get(source, {}) for source in ("core", "live")):
-            continue  # measured on the big heap only (heap map)
-        row = [shown]
-        for source in ("core", "live"):
-            small, large = big.get(source, {}).get(label) or {}, huge.get(source, {}).get(label) or {}
-            small_s, large_s = _good(small, "seconds"), _good(large, "seconds")
-            row += [number(small_s, 2), number(large_s, 2),
-                    number(large_s / small_s, 1) if small_s and large_s else "-",
-                    "%s / %s" % (number(_good(small, "rss_anon_mb"), 0),
-                                 number(_good(large, "rss_anon_mb"), 0))]
-        rows.append(row)
+        for allocator in ("clone", "glibc"):
+            where = extension if allocator == "clone" else extension.get(allocator, {})
+            big, huge = where.get("commands", {}), where.get("huge", {})
+            if not any(label in huge.get(source, {}) for source in ("core", "live")):
+                continue  # not measured on the huge heap (heap map), or not at all
+            row = [shown, allocator]
+            for source in ("core", "live"):
+                small = big.get(source, {}).get(label) or {}
+                large = huge.get(source, {}).get(label) or {}
+                small_s, large_s = _good(small, "seconds"), _good(large, "seconds")
+                row += [number(small_s, 2), number(large_s, 2),
+                        "%s (%s)" % (_ratio(small_s, large_s),
+                                     _ratio(_good(small, "cpu_seconds"),
+                                            _good(large, "cpu_seconds"))),
+                        "%s / %s" % (number(_good(small, "rss_anon_mb"), 0),
+                                     number(_good(large, "rss_anon_mb"), 0))]
+            rows.append(row)
+    if not rows:
+        return []
     big_name = "{:,}".format(extension["heap_chunks"])
     huge_name = "{:,}".format(extension["huge_heap_chunks"])
-    return ["", "The same commands on a %s-chunk heap (the same sample, %d round): seconds on each "
-            "heap, their ratio, and gdb's peak anonymous memory (RssAnon, MB) on each; the peak "
-            "RSS above also counts the core file's pages, which are the kernel's page cache." % (
+    return ["", "The same commands on a %s-chunk heap (the same sample, %d round), made by the "
+            "clone and by the system glibc: seconds on each heap, their ratio (in brackets the "
+            "ratio of gdb's CPU seconds, which another program's load moves less), and gdb's "
+            "peak anonymous memory (RssAnon, MB) on each; the peak RSS above also counts the "
+            "core file's pages, which are the kernel's page cache." % (
                 huge_name, extension.get("huge_runs", 1)), "",
-            table(["command", "core %s s" % big_name, "core %s s" % huge_name, "ratio",
-                   "core RssAnon MB", "live %s s" % big_name, "live %s s" % huge_name, "ratio",
-                   "live RssAnon MB"], rows)]
+            table(["command", "allocator", "core %s s" % big_name, "core %s s" % huge_name,
+                   "ratio", "core RssAnon MB", "live %s s" % big_name,
+                   "live %s s" % huge_name, "ratio", "live RssAnon MB"], rows, right_from=2)] + \
+        verdict_lines(extension)
+
+
+def verdict_lines(extension):
+    """What `heap check` said of each heap's core, and whether its `heap chunks --json` named
+    every chunk the program recorded making (bench/recorded_chunks.py)."""
+    lines = []
+    for allocator in ("clone", "glibc"):
+        where = extension if allocator == "clone" else extension.get(allocator, {})
+        for key, chunks in (("commands", extension["heap_chunks"]),
+                            ("huge", extension["huge_heap_chunks"])):
+            heap = where.get(key) or {}
+            recorded = heap.get("recorded")
+            if not recorded:
+                continue
+            listed = recorded["made"] - recorded["missing"] - recorded["wrong_size"]
+            lines.append("- %s, %s chunks: `%s`; `heap chunks --json` lists %s of the %s chunks "
+                         "the program made (%s rows in all)" % (
+                             allocator, "{:,}".format(chunks), heap.get("check_verdict"),
+                             "{:,}".format(listed), "{:,}".format(recorded["made"]),
+                             "{:,}".format(recorded["rows"])))
+    return ["", "Read right (the core of each heap):", ""] + lines if lines else []
+
+
+def _ratio(small, large):
+    return number(large / small, 1) if small and large else "-"
 
 
 def _good(entry, key):

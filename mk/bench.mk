@@ -4,6 +4,8 @@
 #   BENCH_RUNS=N   rounds per measurement (default 11; the gdb half uses at most 3)
 #   BENCH_PIN=N    run the single-threaded allocator workloads, both sides, on CPU N only
 #   BENCH_KEEP=1   keep build/bench/*.core and chunks.json (deleted after the run otherwise)
+#   BENCH_GDB_PARTS=1m,10m,extras  the parts of `make bench-gdb` to run (default all; see
+#                  bench/gdb_bench.py), e.g. 1m,10m for the growth alone on clone and glibc
 
 BENCH_DIR := $(BUILD)/bench
 BENCH_RUNS ?= 11

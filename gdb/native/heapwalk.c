@@ -23,8 +23,8 @@
  * (heapwalk_classify's PREV_INUSE bit, heapwalk_histogram's size mask), and the row codes from
  * the generated header.  Version 4: heapwalk_tally,
  * heapwalk_suspicious, heapwalk_format, heapwalk_entry_numbers, and heapwalk_follow_many's lists go on
- * through more buffers. */
-int heapwalk_interface_version(void) { return 4; }
+ * through more buffers.  Version 5: heapwalk_back_links. */
+int heapwalk_interface_version(void) { return 5; }
 
 /* A growable array of 64-bit words, owned by this library until heapwalk_free_words(). */
 struct heapwalk_words {
@@ -127,6 +127,27 @@ struct heapwalk_buffer {
 	size_t word_count;
 };
 
+/* The one of `buffers` (sorted by `low`, not overlapping) that holds the word at `slot`, a whole
+ * number of words into it, or NULL. */
+static const struct heapwalk_buffer *buffer_holding(const struct heapwalk_buffer *buffers,
+                                                    size_t buffer_count, uint64_t slot)
+{
+	size_t first = 0, past = buffer_count;
+	while (first < past) { /* the first buffer starting above slot */
+		size_t middle = first + (past - first) / 2;
+		if (buffers[middle].low <= slot)
+			first = middle + 1;
+		else
+			past = middle;
+	}
+	if (first == 0)
+		return NULL;
+	const struct heapwalk_buffer *buffer = &buffers[first - 1];
+	if ((slot - buffer->low) & 7 || (slot - buffer->low) / 8 >= buffer->word_count)
+		return NULL;
+	return buffer;
+}
+
 /* One list being followed through one buffer that holds the bytes [low, low + 8 * word_count) of
  * the inferior (see heapwalk_follow).  The fields up to `entries` are the caller's question;
  * `next` and `stop` the answer; the rest is the walk's own state. */
@@ -170,18 +191,8 @@ static int in_buffer(const struct heapwalk_list *list, uint64_t slot)
 /* Go on in the one of `buffers` that holds the word at `slot`: 1, or 0 when none does. */
 static int enter_buffer(struct heapwalk_list *list, uint64_t slot)
 {
-	size_t first = 0, past = list->buffer_count;
-	while (first < past) { /* the first buffer starting above slot */
-		size_t middle = first + (past - first) / 2;
-		if (list->buffers[middle].low <= slot)
-			first = middle + 1;
-		else
-			past = middle;
-	}
-	if (first == 0)
-		return 0;
-	const struct heapwalk_buffer *buffer = &list->buffers[first - 1];
-	if ((slot - buffer->low) & 7 || (slot - buffer->low) / 8 >= buffer->word_count)
+	const struct heapwalk_buffer *buffer = buffer_holding(list->buffers, list->buffer_count, slot);
+	if (buffer == NULL)
 		return 0;
 	list->words = buffer->words;
 	list->low = buffer->low;
@@ -312,6 +323,25 @@ void heapwalk_follow_many(struct heapwalk_list *lists, size_t count)
 	}
 	for (size_t i = 0; i < count; i++)
 		list_finish(&lists[i]);
+}
+
+/* The back links of a doubly linked list, checked in one call: the list's entries are
+ * members[0..count) in fd order after `head`, and each entry's back link (the word
+ * `back_offset` bytes into it) must name the one before it (head, for the first).  Returns the
+ * first position whose back link differs or lies in none of `buffers`, or `count` when every
+ * one agrees: the caller looks at that entry itself, and says what is wrong there. */
+size_t heapwalk_back_links(const struct heapwalk_buffer *buffers, size_t buffer_count,
+                           const uint64_t *members, size_t count, uint64_t head, uint64_t back_offset)
+{
+	uint64_t previous = head;
+	for (size_t position = 0; position < count; position++) {
+		uint64_t slot = members[position] + back_offset;
+		const struct heapwalk_buffer *buffer = buffer_holding(buffers, buffer_count, slot);
+		if (buffer == NULL || buffer->words[(slot - buffer->low) / 8] != previous)
+			return position;
+		previous = members[position];
+	}
+	return count;
 }
 
 enum { CLASSIFY_NO_MEMORY = -1, CLASSIFY_BAD_POSITIONS = -2 };

@@ -1242,6 +1242,37 @@ static void test_follow_many_goes_on_in_other_buffers(void)
 	free(second);
 }
 
+/* A doubly linked list over two buffers: every back link agrees, then one breaks, then one lies
+ * in no buffer; the answer is the first position that does not agree. */
+static void test_back_links(void)
+{
+	enum { WORDS = 64, BK = 24 };
+	uint64_t *first = calloc(WORDS, sizeof(*first)), *second = calloc(WORDS, sizeof(*second));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(first);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(second);
+	uint64_t second_low = LOW + 0x10000, head = 0x7000;
+	struct heapwalk_buffer sorted[] = {{first, LOW, WORDS}, {second, second_low, WORDS}};
+	uint64_t members[] = {chunk(0), chunk(1), second_low + 0x20, second_low + 0x60};
+	first[(chunk(0) + BK - LOW) / 8] = head;
+	first[(chunk(1) + BK - LOW) / 8] = chunk(0);
+	second[(0x20 + BK) / 8] = chunk(1);
+	second[(0x60 + BK) / 8] = second_low + 0x20;
+	CU_ASSERT_EQUAL(heapwalk_back_links(sorted, 2, members, 4, head, BK), 4);
+	CU_ASSERT_EQUAL(heapwalk_back_links(sorted, 2, members, 0, head, BK), 0);
+	/* Without the second buffer the third entry's link is unread: the caller reads it. */
+	CU_ASSERT_EQUAL(heapwalk_back_links(sorted, 1, members, 4, head, BK), 2);
+	CU_ASSERT_EQUAL(heapwalk_back_links(sorted, 2, members, 4, head + 0x10, BK), 0);
+	second[(0x60 + BK) / 8] = chunk(0);
+	CU_ASSERT_EQUAL(heapwalk_back_links(sorted, 2, members, 4, head, BK), 3);
+	/* An entry a word off its buffer's words, or past its end, lies in none. */
+	uint64_t astray[] = {chunk(0), LOW + 8 * WORDS};
+	CU_ASSERT_EQUAL(heapwalk_back_links(sorted, 2, astray, 2, head, BK), 1);
+	uint64_t below[] = {LOW - 0x100};
+	CU_ASSERT_EQUAL(heapwalk_back_links(sorted, 2, below, 1, head, BK), 0);
+	free(first);
+	free(second);
+}
+
 /* Rows per list with their smallest and largest sizes; rows past the fields and lists past the
  * count are passed over. */
 static void test_tally_counts_rows_per_list(void)
@@ -1387,6 +1418,7 @@ int main(void)
 	    {"suspicious rows", test_suspicious_rows},
 	    {"format rows", test_format_rows},
 	    {"entry numbers", test_entry_numbers},
+	    {"back links", test_back_links},
 	    CU_TEST_INFO_NULL,
 	};
 	static CU_SuiteInfo suites[] = {

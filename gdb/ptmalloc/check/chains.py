@@ -4,6 +4,7 @@ tcache's counts and keys.  A mixin of audit.Audit (see heap.py for what the Audi
 supplies)."""
 
 from ..errors import HeapReadError
+from ..model import native
 from ..model.problems import ListStop
 from ..model.states import ChunkState
 from .findings import Rule
@@ -82,8 +83,13 @@ class ChainRules:
         head = chain.head
         name = place_name(chain.kind, chain)
         suffix = ""
-        previous = head
-        members = chain.chunks + ([head] if chain.complete else [])
+        entries = chain.packed if chain.packed is not None else chain.chunks
+        # The entries whose back links agree are skipped in one call to the C helper; the loop
+        # below looks at the rest, from the first that disagrees (or is not in a read segment).
+        agreed = native.back_links(entries, head, self.bk, self.mem.word_segments()) \
+            if native.available() else 0
+        previous = entries[agreed - 1] if agreed else head
+        members = list(entries[agreed:]) + ([head] if chain.complete else [])
         for position, address in enumerate(members):
             unreadable_why = None
             try:

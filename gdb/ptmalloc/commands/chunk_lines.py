@@ -105,12 +105,11 @@ def json_pieces(scan, suffix):
     numbers = _numbers(scan, table, lambda field: suffix(field, ChunkState.IN_USE),
                        lambda field, state, _row: suffix(field, state))
     fields = scan.fields
-    kinds = {}
-    for row, chain in zip(scan.binned_rows, scan.chains):
-        key = (fields[row], chain.kind)
-        number = kinds.get(key)
-        if number is None:
-            number = kinds[key] = table.number(suffix(*key))
-        numbers[row] = number
+    # A binned row's text depends on its size field and its list's kind: one text per distinct
+    # (field, list) pair, scattered over the rows in C-level loops, no statement per row.
+    rows, list_of, lists = scan.binned_lists()
+    keys = list(zip(map(fields.__getitem__, rows), list_of))
+    texts = {key: table.number(suffix(key[0], lists[key[1]].kind)) for key in set(keys)}
+    _scatter(numbers, rows, map(texts.__getitem__, keys))
     return native.format_rows(scan.positions, scan.start, numbers, table.texts,
                               '{"address":', ",", decimal=True)

@@ -20,7 +20,7 @@ from .. import paths
 
 _LIBRARY_NAME = "libptmalloc-heapwalk.so"
 # heapwalk_interface_version() of the library these declarations fit (see _load).
-_INTERFACE_VERSION = 4
+_INTERFACE_VERSION = 5
 
 FOLLOW_REACHED_END = 0
 FOLLOW_REPEAT = 1
@@ -128,6 +128,10 @@ def _declare(library):
         ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t,
         ctypes.c_void_p]
     library.heapwalk_entry_numbers.restype = ctypes.c_int
+    library.heapwalk_back_links.argtypes = [ctypes.POINTER(_Buffer), ctypes.c_size_t,
+                                            ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint64,
+                                            ctypes.c_uint64]
+    library.heapwalk_back_links.restype = ctypes.c_size_t
 
 
 _library, library_path = _load()
@@ -200,11 +204,7 @@ def follow_many(lists, buffers=()):
         return []
     table = (_List * len(lists))()
     with contextlib.ExitStack() as pins:
-        buffers = sorted(buffers, key=lambda buffer: buffer[0])
-        others = (_Buffer * max(len(buffers), 1))()
-        for entry, (low, data) in zip(others, buffers):
-            entry.words = pins.enter_context(_Pinned(data))
-            entry.low, entry.word_count = low, len(data) // 8
+        others = _pinned_buffers(pins, buffers)
         bases = {}
         for entry, (data, low, address, link_offset, shift, mask, end, limit) in zip(table,
                                                                                       lists):
@@ -218,6 +218,31 @@ def follow_many(lists, buffers=()):
             entry.buffer_count = len(buffers)
         _library.heapwalk_follow_many(table, len(lists))
     return [(_take(entry.entries), entry.next, entry.stop) for entry in table]
+
+
+def _pinned_buffers(pins, buffers):
+    """`buffers` ([(low, data)], each 8-byte aligned and a whole number of words) as the C
+    functions take them: an array of struct heapwalk_buffer sorted by low, each pinned for as
+    long as `pins` (a contextlib.ExitStack) lasts."""
+    buffers = sorted(buffers, key=lambda buffer: buffer[0])
+    table = (_Buffer * max(len(buffers), 1))()
+    for entry, (low, data) in zip(table, buffers):
+        entry.words = pins.enter_context(_Pinned(data))
+        entry.low, entry.word_count = low, len(data) // 8
+    return table
+
+
+def back_links(members, head, back_offset, buffers):
+    """The first position of `members` (a doubly linked list's entries in fd order after
+    `head`) whose back link, the word `back_offset` bytes into it, does not name the entry
+    before it or lies in none of `buffers` ([(low, data)]); len(members) when all agree."""
+    members = _as_array(members)
+    if not len(members):
+        return 0
+    with contextlib.ExitStack() as pins:
+        table = _pinned_buffers(pins, buffers)
+        return _library.heapwalk_back_links(table, len(buffers), _address_of(members),
+                                            len(members), head, back_offset)
 
 
 def _address_of(values):
