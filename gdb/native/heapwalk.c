@@ -23,8 +23,8 @@
  * (heapwalk_classify's PREV_INUSE bit, heapwalk_histogram's size mask), and the row codes from
  * the generated header.  Version 4: heapwalk_tally,
  * heapwalk_suspicious, heapwalk_format, heapwalk_entry_numbers, and heapwalk_follow_many's lists go on
- * through more buffers. */
-int heapwalk_interface_version(void) { return 4; }
+ * through more buffers.  Version 5: heapwalk_refs. */
+int heapwalk_interface_version(void) { return 5; }
 
 /* A growable array of 64-bit words, owned by this library until heapwalk_free_words(). */
 struct heapwalk_words {
@@ -709,4 +709,22 @@ int heapwalk_entry_numbers(const uint64_t *positions, size_t cut, uint64_t start
 	free(first);
 	free(map.blocks);
 	return status;
+}
+
+/* `heap refs` (gdb/ptmalloc/model/references.py): the index of every word of `words` whose value v
+ * lies in [low, high), appended to `hits` in order.  A whole mapping is one call: the loop is a
+ * compare per word, so a heap of a hundred megabytes is scanned at memory speed.  Returns 0, or
+ * -1 when memory ran out (the hits so far are valid). */
+int heapwalk_refs(const uint64_t *words, size_t word_count, uint64_t low, uint64_t high,
+		  struct heapwalk_words *hits)
+{
+	/* One unsigned compare: v - low < span exactly when low <= v < high. */
+	uint64_t span = high - low;
+	if (high <= low)
+		return 0;
+	for (size_t i = 0; i < word_count; i++) {
+		if (words[i] - low < span && append_word(hits, i))
+			return -1;
+	}
+	return 0;
 }

@@ -20,7 +20,7 @@ from .. import paths
 
 _LIBRARY_NAME = "libptmalloc-heapwalk.so"
 # heapwalk_interface_version() of the library these declarations fit (see _load).
-_INTERFACE_VERSION = 4
+_INTERFACE_VERSION = 5
 
 FOLLOW_REACHED_END = 0
 FOLLOW_REPEAT = 1
@@ -128,6 +128,9 @@ def _declare(library):
         ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t,
         ctypes.c_void_p]
     library.heapwalk_entry_numbers.restype = ctypes.c_int
+    library.heapwalk_refs.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint64,
+                                      ctypes.c_uint64, words_pointer]
+    library.heapwalk_refs.restype = ctypes.c_int
 
 
 _library, library_path = _load()
@@ -383,3 +386,15 @@ def entry_numbers(positions, start, listed, list_first, binned_rows):
     if status != 0:
         raise MemoryError("the native entry numbers ran out of memory")
     return out
+
+
+def words_pointing_into(data, low, high):
+    """The indexes (array('Q')) of the 8-byte words of the writable buffer `data` (a whole
+    number of words) whose value lies in [low, high) (see heapwalk_refs)."""
+    hits = _Words()
+    with _Pinned(data) as words:
+        status = _library.heapwalk_refs(words, len(data) // 8, low, high, ctypes.byref(hits))
+    hits = _take(hits)
+    if status != 0:
+        raise MemoryError("the native reference scan ran out of memory")
+    return hits
