@@ -13,6 +13,7 @@ import subprocess
 import pytest
 
 from conftest import GDB, LOADER, REPO, TIMEOUT, marked, sections
+from json_contract import checked
 
 SOURCE = os.path.join(REPO, "tests", "gdb", "leaky_loop.c")
 CLONE = os.path.join(os.environ.get("PTM_BUILD", os.path.join(REPO, "build")), "libptmalloc.so")
@@ -115,7 +116,7 @@ def _expected(before, after, sites):
 @pytest.mark.parametrize("source,command", [("live", "json"), ("live", "now"), ("core", "json")])
 def test_diff_is_what_the_program_did(leaky, source, command):
     parts, before, after = leaky
-    diff = json.loads(parts[source][command].splitlines()[-1])
+    diff = checked("heap diff --json", json.loads(parts[source][command].splitlines()[-1]))
     sites = source == "core"
     allocated, freed, resized = _expected(before, after, sites)
     assert {(e["address"], e["size"], e["site"]) for e in diff["allocated"]} == allocated
@@ -154,5 +155,5 @@ def test_snapshot_errors_are_one_line(leaky):
     assert parts["core"]["missing"].startswith("heap: no snapshot ")
     assert "nothing-here.json" in parts["core"]["missing"]
     assert parts["core"]["not_a_snapshot"].startswith("heap: cannot read the snapshot ")
-    saved = json.loads(parts["live"]["second"].splitlines()[-1])
+    saved = checked("heap snapshot --json", json.loads(parts["live"]["second"].splitlines()[-1]))
     assert saved["complete"] and saved["path"].endswith("second.json")
