@@ -44,6 +44,13 @@ COMMANDS = [
     ("check", "heap check", None),
     ("chunks-json", "heap chunks --json", "chunks.json"),
     ("chunks", "heap chunks", None),
+    # A chunk a megabyte into the main heap: every writable word of the process scanned for it
+    # (it is named once, in million_chunks' pointer table).
+    ("refs", "heap refs (char *) mp_.sbrk_base + 0x100000", None),
+    # Saved under the bench folder, then compared with the same stop (an empty diff: the cost of
+    # reading the file back, walking the heap again and matching a million chunks).
+    ("snapshot", "heap snapshot {bench_build}/bench-snapshot.json", None),
+    ("diff", "heap diff {bench_build}/bench-snapshot.json", None),
 ]
 
 TARGETS = {"seconds": 2.0, "peak_rss_mb": 500.0, "first_line_seconds": 0.5, "naive_ratio": 50.0}
@@ -152,7 +159,8 @@ def run_heap_commands(bench_build, repo, binary, library, runs, log, chunks=BIG_
                 for entry_source, label, command, output, extra_env in plan:
                     if entry_source != source:
                         continue
-                    argv = gdb_argv(repo, source, binary, core, sample.pid, label, command)
+                    argv = gdb_argv(repo, source, binary, core, sample.pid, label,
+                                    command.format(bench_build=os.path.abspath(bench_build)))
                     out = os.path.join(bench_build, output) if output else None
                     raw[(source, label)].append(measure_gdb(bench_build, argv, out, extra_env))
                 log("  %d chunks, %s: extension round %d/%d done" % (
@@ -167,7 +175,8 @@ def run_heap_commands(bench_build, repo, binary, library, runs, log, chunks=BIG_
             log("  naive walk compared on the %d-chunk heap" % chunks)
     finally:
         sample.stop()
-        _discard(core, os.path.join(bench_build, "chunks.json"))
+        _discard(core, os.path.join(bench_build, "chunks.json"),
+                 os.path.join(bench_build, "bench-snapshot.json"))
     return results
 
 

@@ -23,7 +23,7 @@
  * (heapwalk_classify's PREV_INUSE bit, heapwalk_histogram's size mask), and the row codes from
  * the generated header.  Version 4: heapwalk_tally,
  * heapwalk_suspicious, heapwalk_format, heapwalk_entry_numbers, and heapwalk_follow_many's lists go on
- * through more buffers.  Version 5: heapwalk_refs. */
+ * through more buffers.  Version 5: heapwalk_refs and heapwalk_diff. */
 int heapwalk_interface_version(void) { return 5; }
 
 /* A growable array of 64-bit words, owned by this library until heapwalk_free_words(). */
@@ -727,4 +727,47 @@ int heapwalk_refs(const uint64_t *words, size_t word_count, uint64_t low, uint64
 			return -1;
 	}
 	return 0;
+}
+
+/* `heap diff` (gdb/ptmalloc/model/heap_diff.py): the sorted merge of two chunk tables, each sorted
+ * by address, over the rows marked held (the program holds the chunk).  A row held only in B is
+ * appended to `allocated`, one held only in A to `freed`; a row held in both with another size
+ * appends its A row and its B row to `resized`.  With site numbers (both non-NULL), a row held
+ * in both under two different known sites (neither `no_site`) was freed and allocated again
+ * by other code: it goes to `freed` and `allocated`.  Returns 0, or -1 when memory ran out. */
+int heapwalk_diff(const uint64_t *a_addresses, const uint64_t *a_sizes, const uint8_t *a_held,
+		  const uint32_t *a_sites, size_t a_count, const uint64_t *b_addresses,
+		  const uint64_t *b_sizes, const uint8_t *b_held, const uint32_t *b_sites,
+		  size_t b_count, uint32_t no_site, struct heapwalk_words *allocated,
+		  struct heapwalk_words *freed, struct heapwalk_words *resized)
+{
+	size_t i = 0, j = 0;
+	int sited = a_sites != NULL && b_sites != NULL;
+	for (;;) {
+		while (i < a_count && !a_held[i])
+			i++;
+		while (j < b_count && !b_held[j])
+			j++;
+		if (i == a_count && j == b_count)
+			return 0;
+		if (j == b_count || (i < a_count && a_addresses[i] < b_addresses[j])) {
+			if (append_word(freed, i++))
+				return -1;
+			continue;
+		}
+		if (i == a_count || b_addresses[j] < a_addresses[i]) {
+			if (append_word(allocated, j++))
+				return -1;
+			continue;
+		}
+		if (sited && a_sites[i] != b_sites[j] && a_sites[i] != no_site && b_sites[j] != no_site) {
+			if (append_word(freed, i) || append_word(allocated, j))
+				return -1;
+		} else if (a_sizes[i] != b_sizes[j]) {
+			if (append_word(resized, i) || append_word(resized, j))
+				return -1;
+		}
+		i++;
+		j++;
+	}
 }

@@ -131,6 +131,11 @@ def _declare(library):
     library.heapwalk_refs.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint64,
                                       ctypes.c_uint64, words_pointer]
     library.heapwalk_refs.restype = ctypes.c_int
+    library.heapwalk_diff.argtypes = [
+        ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t,
+        ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t,
+        ctypes.c_uint32, words_pointer, words_pointer, words_pointer]
+    library.heapwalk_diff.restype = ctypes.c_int
 
 
 _library, library_path = _load()
@@ -398,3 +403,22 @@ def words_pointing_into(data, low, high):
     if status != 0:
         raise MemoryError("the native reference scan ran out of memory")
     return hits
+
+
+def diff_rows(before, after, no_site):
+    """heapwalk_diff over two tables, each (addresses, sizes: array('Q'), held: bytes, one per
+    row, sites: array of 32-bit site numbers or None): (allocated rows of `after`, freed rows
+    of `before`, resized rows as (before row, after row) pairs flattened), array('Q')s."""
+    allocated, freed, resized = _Words(), _Words(), _Words()
+    (a_addresses, a_sizes, a_held, a_sites), (b_addresses, b_sizes, b_held, b_sites) = \
+        before, after
+    status = _library.heapwalk_diff(
+        _address_of(a_addresses), _address_of(a_sizes), bytes(a_held),
+        _address_of(a_sites) if a_sites is not None else None, len(a_addresses),
+        _address_of(b_addresses), _address_of(b_sizes), bytes(b_held),
+        _address_of(b_sites) if b_sites is not None else None, len(b_addresses), no_site,
+        ctypes.byref(allocated), ctypes.byref(freed), ctypes.byref(resized))
+    result = _take(allocated), _take(freed), _take(resized)
+    if status != 0:
+        raise MemoryError("the native heap diff ran out of memory")
+    return result
