@@ -20,7 +20,8 @@ ALLOCATOR_SIDES = (("clone", "preloaded"), ("linked", "linked in"))
 EXTENSION_COMMANDS = (("heap", "`heap`"), ("chunks-summary", "`heap chunks --summary`"),
                       ("bins", "`heap bins`"), ("check", "`heap check`"),
                       ("chunks-json", "`heap chunks --json`"),
-                      ("chunks", "`heap chunks` >/dev/null"))
+                      ("chunks", "`heap chunks` >/dev/null"), ("refs", "`heap refs ADDR`"),
+                      ("snapshot", "`heap snapshot NAME`"), ("diff", "`heap diff NAME`"))
 PURE_PYTHON_OF = {"chunks-summary": "chunks-summary-python", "check": "check-python"}
 
 

@@ -716,7 +716,7 @@ int heapwalk_entry_numbers(const uint64_t *positions, size_t cut, uint64_t start
  * compare per word, so a heap of a hundred megabytes is scanned at memory speed.  Returns 0, or
  * -1 when memory ran out (the hits so far are valid). */
 int heapwalk_refs(const uint64_t *words, size_t word_count, uint64_t low, uint64_t high,
-		  struct heapwalk_words *hits)
+                  struct heapwalk_words *hits)
 {
 	/* One unsigned compare: v - low < span exactly when low <= v < high. */
 	uint64_t span = high - low;
@@ -736,10 +736,10 @@ int heapwalk_refs(const uint64_t *words, size_t word_count, uint64_t low, uint64
  * in both under two different known sites (neither `no_site`) was freed and allocated again
  * by other code: it goes to `freed` and `allocated`.  Returns 0, or -1 when memory ran out. */
 int heapwalk_diff(const uint64_t *a_addresses, const uint64_t *a_sizes, const uint8_t *a_held,
-		  const uint32_t *a_sites, size_t a_count, const uint64_t *b_addresses,
-		  const uint64_t *b_sizes, const uint8_t *b_held, const uint32_t *b_sites,
-		  size_t b_count, uint32_t no_site, struct heapwalk_words *allocated,
-		  struct heapwalk_words *freed, struct heapwalk_words *resized)
+                  const uint32_t *a_sites, size_t a_count, const uint64_t *b_addresses,
+                  const uint64_t *b_sizes, const uint8_t *b_held, const uint32_t *b_sites, size_t b_count,
+                  uint32_t no_site, struct heapwalk_words *allocated, struct heapwalk_words *freed,
+                  struct heapwalk_words *resized)
 {
 	size_t i = 0, j = 0;
 	int sited = a_sites != NULL && b_sites != NULL;

@@ -34,15 +34,9 @@ static void keep(void *pointer, const char *site)
 	held_count++;
 }
 
-static void drop(size_t index)
-{
-	held[index] = held[--held_count];
-}
+static void drop(size_t index) { held[index] = held[--held_count]; }
 
-void __attribute__((noinline)) leaky_loop_stop(void)
-{
-	__asm__ volatile("" ::: "memory");
-}
+void __attribute__((noinline)) leaky_loop_stop(void) { __asm__ volatile("" ::: "memory"); }
 
 /* The leak: every turn, a block nobody frees. */
 static void __attribute__((noinline)) leak_site(void)
@@ -87,9 +81,8 @@ static void write_record(const char *stem, int stop)
 	if (fd < 0)
 		_exit(2);
 	for (size_t i = 0; i < held_count; i++) {
-		int length = snprintf(line, sizeof line, "%#lx %zu %s\n",
-				      (unsigned long)held[i].pointer,
-				      malloc_usable_size(held[i].pointer), held[i].site);
+		int length = snprintf(line, sizeof line, "%#lx %zu %s\n", (unsigned long)held[i].pointer,
+		                      malloc_usable_size(held[i].pointer), held[i].site);
 		if (write(fd, line, (size_t)length) != length)
 			_exit(3);
 	}

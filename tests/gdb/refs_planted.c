@@ -28,8 +28,8 @@ static int record_fd;
 static void record(const char *kind, void *address, void *value)
 {
 	char line[128];
-	int length = snprintf(line, sizeof line, "%s %#lx %#lx\n", kind, (unsigned long)address,
-			      (unsigned long)value);
+	int length =
+	    snprintf(line, sizeof line, "%s %#lx %#lx\n", kind, (unsigned long)address, (unsigned long)value);
 	if (write(record_fd, line, (size_t)length) != length)
 		_exit(3);
 }
@@ -42,10 +42,7 @@ static void __attribute__((noinline)) wipe_dead_stack(void)
 		area[i] = 0;
 }
 
-void __attribute__((noinline)) refs_planted_stop(void)
-{
-	__asm__ volatile("" ::: "memory");
-}
+void __attribute__((noinline)) refs_planted_stop(void) { __asm__ volatile("" ::: "memory"); }
 
 static void *second_thread(void *unused)
 {

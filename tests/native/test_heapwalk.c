@@ -1365,9 +1365,9 @@ static void test_diff_merge(void)
 	const uint64_t b_sizes[] = {0x20, 0x90, 0x40, 0x10, 0x60, 0x70};
 	const uint8_t b_held[] = {1, 1, 1, 1, 0, 1};
 	struct heapwalk_words allocated = {0}, freed = {0}, resized = {0};
-	CU_ASSERT_EQUAL(heapwalk_diff(a_addresses, a_sizes, a_held, NULL, 5, b_addresses, b_sizes,
-				      b_held, NULL, 6, UINT32_MAX, &allocated, &freed, &resized),
-			0);
+	CU_ASSERT_EQUAL(heapwalk_diff(a_addresses, a_sizes, a_held, NULL, 5, b_addresses, b_sizes, b_held,
+	                              NULL, 6, UINT32_MAX, &allocated, &freed, &resized),
+	                0);
 	const uint64_t expected_allocated[] = {2, 3, 5}, expected_freed[] = {3, 4};
 	const uint64_t expected_resized[] = {1, 1};
 	assert_words(&allocated, expected_allocated, COUNT_OF(expected_allocated));
@@ -1387,9 +1387,9 @@ static void test_diff_sites(void)
 	const uint8_t held[] = {1, 1, 1};
 	const uint32_t a_sites[] = {1, 1, UINT32_MAX}, b_sites[] = {1, 2, 3};
 	struct heapwalk_words allocated = {0}, freed = {0}, resized = {0};
-	CU_ASSERT_EQUAL(heapwalk_diff(addresses, sizes, held, a_sites, 3, addresses, sizes, held,
-				      b_sites, 3, UINT32_MAX, &allocated, &freed, &resized),
-			0);
+	CU_ASSERT_EQUAL(heapwalk_diff(addresses, sizes, held, a_sites, 3, addresses, sizes, held, b_sites, 3,
+	                              UINT32_MAX, &allocated, &freed, &resized),
+	                0);
 	const uint64_t expected[] = {1};
 	assert_words(&allocated, expected, 1);
 	assert_words(&freed, expected, 1);
