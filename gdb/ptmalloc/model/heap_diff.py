@@ -24,7 +24,7 @@ import array
 import collections
 import itertools
 
-from . import native
+from . import native, native_scans
 from .chunk_table import HELD_BY_PROGRAM, STATE_NAMES
 
 # `address` (chunk header), `size` (B's for allocated and resized, A's for freed), `old_size`
@@ -44,7 +44,8 @@ _SITE_NUMBER = "I" if array.array("I").itemsize == 4 else "L"
 
 def diff(before, after):
     """The HeapDiff from the ChunkTable `before` to the ChunkTable `after`: a merge of the two
-    address-sorted tables (native.diff_rows, or the same loop in Python without the helper)."""
+    address-sorted tables (native_scans.diff_rows; without the helper, the same loop in
+    Python)."""
     sited = before.sites is not None and after.sites is not None
     numbers = {}
     columns = []
@@ -56,7 +57,7 @@ def diff(before, after):
                 for site in table.sites))
         columns.append((table.addresses, table.sizes, table.states.translate(_HELD_MARKS),
                         sites))
-    merge = native.diff_rows if native.available() else _diff_rows
+    merge = native_scans.diff_rows if native.available() else _diff_rows
     allocated_rows, freed_rows, resized_rows = merge(columns[0], columns[1], NO_SITE)
     allocated = [_change(after, row) for row in allocated_rows]
     freed = [_change(before, row) for row in freed_rows]

@@ -392,33 +392,3 @@ def entry_numbers(positions, start, listed, list_first, binned_rows):
         raise MemoryError("the native entry numbers ran out of memory")
     return out
 
-
-def words_pointing_into(data, low, high):
-    """The indexes (array('Q')) of the 8-byte words of the writable buffer `data` (a whole
-    number of words) whose value lies in [low, high) (see heapwalk_refs)."""
-    hits = _Words()
-    with _Pinned(data) as words:
-        status = _library.heapwalk_refs(words, len(data) // 8, low, high, ctypes.byref(hits))
-    hits = _take(hits)
-    if status != 0:
-        raise MemoryError("the native reference scan ran out of memory")
-    return hits
-
-
-def diff_rows(before, after, no_site):
-    """heapwalk_diff over two tables, each (addresses, sizes: array('Q'), held: bytes, one per
-    row, sites: array of 32-bit site numbers or None): (allocated rows of `after`, freed rows
-    of `before`, resized rows as (before row, after row) pairs flattened), array('Q')s."""
-    allocated, freed, resized = _Words(), _Words(), _Words()
-    (a_addresses, a_sizes, a_held, a_sites), (b_addresses, b_sizes, b_held, b_sites) = \
-        before, after
-    status = _library.heapwalk_diff(
-        _address_of(a_addresses), _address_of(a_sizes), bytes(a_held),
-        _address_of(a_sites) if a_sites is not None else None, len(a_addresses),
-        _address_of(b_addresses), _address_of(b_sizes), bytes(b_held),
-        _address_of(b_sites) if b_sites is not None else None, len(b_addresses), no_site,
-        ctypes.byref(allocated), ctypes.byref(freed), ctypes.byref(resized))
-    result = _take(allocated), _take(freed), _take(resized)
-    if status != 0:
-        raise MemoryError("the native heap diff ran out of memory")
-    return result

@@ -11,8 +11,8 @@ a pointer to the user data, to the header or anywhere inside the chunk (a one-pa
 pointer is the next chunk's).  Each hit is named by the region it lies in (`name_of`), and
 memory that could not be read is listed, never passed over in silence.
 
-The scan itself is the C helper's (native.words_pointing_into), a compare per word over buffers
-read once per mapping; Python only names the hits."""
+The scan itself is the C helper's (native_scans.words_pointing_into), a compare per word over
+buffers read once per mapping; Python only names the hits."""
 
 import array
 import collections
@@ -20,7 +20,7 @@ import os
 
 from ..errors import HeapError
 from ..memory import spans
-from . import chunk_table, native, object_sections, thread_places
+from . import chunk_table, native, native_scans, object_sections, thread_places
 
 Reference = collections.namedtuple("Reference", "address value region chunk chunk_state")
 # `target` (chunk header, size, state name, arena address or None), `refs` [Reference] in
@@ -59,7 +59,7 @@ def find(snap, address):
 
 def _pointing_into(data, words, low, high):
     if native.available():
-        return native.words_pointing_into(data, low, high)
+        return native_scans.words_pointing_into(data, low, high)
     return array.array("Q", (index for index, value in enumerate(words)
                              if low <= value < high))
 
