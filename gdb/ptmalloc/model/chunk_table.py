@@ -73,23 +73,24 @@ def of_stop(snap, with_sites=True):
                 continue
             start = scan.start
             addresses = array.array("Q", map(start.__add__, map((8).__mul__, scan.positions)))
-            sizes = array.array("Q", (field & size_mask for field in scan.fields))
+            sizes = array.array("Q", map(size_mask.__and__, scan.fields))
             pieces.append((start, addresses, sizes, bytes(scan.state_codes()[:len(scan)]),
                            arena.address))
         if arena.heap_problem and status.complete:
             status.stop(arena.address, arena.heap_problem)
-    mmapped = snap.mmapped_chunks()
+    mmapped = sorted(snap.mmapped_chunks(), key=lambda chunk: chunk.address)
     if mmapped:
         pieces.append((mmapped[0].address, array.array("Q", (c.address for c in mmapped)),
                        array.array("Q", (c.size for c in mmapped)),
                        bytes((_MMAPPED_CODE,)) * len(mmapped), 0))
     table = ChunkTable()
-    for _start, addresses, sizes, codes, arena_address in sorted(pieces, key=lambda p: p[0]):
+    pieces.sort(key=lambda piece: piece[0])
+    for _start, addresses, sizes, codes, arena_address in pieces:
         table.addresses.extend(addresses)
         table.sizes.extend(sizes)
         table.states.extend(codes)
         table.arenas.extend(array.array("Q", (arena_address,)) * len(addresses))
-    if not _in_order(table.addresses):
+    if not _pieces_in_order(pieces):
         order = sorted(range(len(table)), key=table.addresses.__getitem__)
         table = ChunkTable(array.array("Q", map(table.addresses.__getitem__, order)),
                            array.array("Q", map(table.sizes.__getitem__, order)),
@@ -108,6 +109,7 @@ def of_stop(snap, with_sites=True):
     return table
 
 
-def _in_order(values):
-    """Whether `values` strictly increase (segments of different arenas interleave rarely)."""
-    return all(map(int.__lt__, values[:-1], values[1:])) if len(values) > 1 else True
+def _pieces_in_order(pieces):
+    """Whether the pieces, each in address order, follow one another without interleaving (the
+    mmapped chunks, one piece, may lie between heap segments: then the table is sorted whole)."""
+    return all(earlier[1][-1] < later[1][0] for earlier, later in zip(pieces, pieces[1:]))
