@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from conftest import GDB, LOADER, REPO, TIMEOUT, marked, sections
+from conftest import GDB, LOADER, REPO, marked, run_gdb, sections
 from json_contract import checked
 
 SOURCE = os.path.join(REPO, "tests", "gdb", "leaky_loop.c")
@@ -36,11 +36,11 @@ table.site_provider = _sites
 end"""
 
 
-def _gdb(argv, cwd):
-    output = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, timeout=TIMEOUT).stdout
+def _sections(argv, cwd):
+    """The marked outputs of one gdb run, which must hold no traceback."""
+    output = run_gdb(argv, cwd)
     assert "Traceback" not in output, output
-    return output
+    return sections(output)
 
 
 def _held(path):
@@ -68,7 +68,7 @@ def _runs(tmp_path, preload):
              ("text", "heap diff first second")]
     for command in marked(steps):
         live += ["-ex", command]
-    live_parts = sections(_gdb(live + [program], str(tmp_path)))
+    live_parts = _sections(live + [program], str(tmp_path))
     provider = []
     for number in (1, 2):
         provider.append(str(tmp_path / ("sites%d.gdb" % number)))
@@ -85,7 +85,7 @@ def _runs(tmp_path, preload):
                   ("missing", "heap diff nothing-here first"),
                   ("not_a_snapshot", "heap diff %s" % program)]
     dead += sum((["-ex", c] for c in marked(dead_steps)), [])
-    core_parts = sections(_gdb(dead, str(tmp_path)))
+    core_parts = _sections(dead, str(tmp_path))
     return {"live": live_parts, "core": core_parts}, _held(record + "1"), _held(record + "2")
 
 

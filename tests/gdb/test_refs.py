@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import GDB, LOADER, REPO, TIMEOUT, marked, sections
+from conftest import GDB, LOADER, REPO, marked, run_gdb, sections
 from json_contract import checked
 
 SOURCE = os.path.join(REPO, "tests", "gdb", "refs_planted.c")
@@ -49,11 +49,11 @@ def _notes_first(core):
     return bytes(header) + b"".join(bytes(entry) for entry in entries) + b"".join(body)
 
 
-def _gdb(argv, cwd):
-    output = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, timeout=TIMEOUT).stdout
+def _sections(argv, cwd):
+    """The marked outputs of one gdb run, which must hold no traceback."""
+    output = run_gdb(argv, cwd)
     assert "Traceback" not in output, output
-    return output
+    return sections(output)
 
 
 def _target_setup(record):
@@ -74,12 +74,12 @@ def _runs(tmp_path, preload):
     live += ["-ex", "break refs_planted_stop", "-ex", "run " + record, "-ex", _target_setup(record)]
     for command in marked(commands) + ["gcore " + core]:
         live += ["-ex", command]
-    live_parts = sections(_gdb(live + [program], str(tmp_path)))
+    live_parts = _sections(live + [program], str(tmp_path))
     dead = head + ["-ex", "file " + program, "-ex", "core-file " + core, "-ex",
                    _target_setup(record)]
     for command in marked(commands):
         dead += ["-ex", command]
-    core_parts = sections(_gdb(dead, str(tmp_path)))
+    core_parts = _sections(dead, str(tmp_path))
     # The same core cut short: it ends before its last segments (the main thread's stack).
     cut = str(tmp_path / "cut.core")
     with open(core, "rb") as whole, open(cut, "wb") as part:
@@ -89,7 +89,7 @@ def _runs(tmp_path, preload):
                       _target_setup(record)]
     for command in marked([("json", "heap refs $target --json"), ("text", "heap refs $target")]):
         cut_run += ["-ex", command]
-    core_parts["cut"] = sections(_gdb(cut_run, str(tmp_path)))
+    core_parts["cut"] = _sections(cut_run, str(tmp_path))
     planted = []
     with open(record, encoding="utf-8") as handle:
         for line in handle:

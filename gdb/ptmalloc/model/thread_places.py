@@ -33,7 +33,7 @@ ThreadPlace = collections.namedtuple("ThreadPlace", "num lwp sp tp tls_low")
 def of_threads(mem):
     """[ThreadPlace] of every thread, by number, and [one-line problem] for threads whose
     registers could not be read."""
-    found, problems = {}, []
+    found, problems, unreadable = {}, [], set()
 
     def probe():
         thread = gdb.selected_thread()
@@ -41,6 +41,7 @@ def of_threads(mem):
             sp = int(gdb.parse_and_eval("$sp")) & C.MASK64
         except (gdb.error, RuntimeError) as error:
             problems.append("the stack of thread %d is not scanned: %s" % (thread.num, error))
+            unreadable.add(thread.num)
             return
         try:
             tp = int(gdb.parse_and_eval("$fs_base")) & C.MASK64 or None
@@ -51,7 +52,7 @@ def of_threads(mem):
 
     thread_locals.in_each_thread(probe)
     for thread in gdb.selected_inferior().threads():
-        if thread.num not in found and not any(" %d " % thread.num in p for p in problems):
+        if thread.num not in found and thread.num not in unreadable:
             problems.append("the stack of thread %d is not scanned: gdb could not select it"
                             % thread.num)
     return [found[number] for number in sorted(found)], problems
