@@ -70,7 +70,8 @@ fastbin counts as freed.  The text sums each list by allocation site when one is
 by size, most bytes first.
 
 Usage: heap diff A [B] [--limit N] [--json]
-  --limit N   at most N groups per list in the text, N entries per list in JSON"""
+  --limit N   at most N groups per list in the text (default 20), N entries per list in
+              JSON (default all); 0: all"""
 
     name = "heap diff"
 
@@ -112,7 +113,7 @@ def _write_json(changes, problems, limit):
     left_out = {}
     for kind in heap_diff.HeapDiff._fields:
         entries = getattr(changes, kind)
-        shown = entries if limit is None else entries[:limit]
+        shown = entries if not limit else entries[:limit]
         document[kind] = [_entry_json(change) for change in shown]
         left_out[kind] = len(entries) - len(shown)
     if limit is not None:
