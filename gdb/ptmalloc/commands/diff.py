@@ -12,6 +12,15 @@ from . import HeapCommand, command, settings, size_argument
 DEFAULT_GROUPS = 20
 
 
+def saved_names():
+    """The names of the snapshots in the snapshot folder, for completion."""
+    try:
+        files = os.listdir(settings.snapshot_directory())
+    except OSError:
+        return []
+    return sorted(name[:-len(".json")] for name in files if name.endswith(".json"))
+
+
 def snapshot_path(name):
     """Where the snapshot NAME lives: NAME itself when it has a `/` or ends in `.json`, else
     NAME.json in the snapshot folder (`set heap snapshot-directory`)."""
@@ -82,6 +91,9 @@ Usage: heap diff A [B] [--limit N] [--json]
 
     def group_positionals(self, words):
         return words
+
+    def complete_words(self, words, word):
+        return [name for name in saved_names() if name.startswith(word)]
 
     def run(self, args):
         before = snapshot_files.load(snapshot_path(args.before))

@@ -98,8 +98,10 @@ def of_stop(snap, with_sites=True):
                            array.array("Q", map(table.arenas.__getitem__, order)))
     if not status.complete:
         table.problems.append(status.problem)
-    for start, end, why in status.unheld[1:]:
-        table.problems.append("chunks from %#x to %#x cannot be listed: %s" % (start, end, why))
+    for start, end, why in status.unheld:
+        problem = "chunks from %#x to %#x cannot be listed: %s" % (start, end, why)
+        if problem not in table.problems:
+            table.problems.append(problem)
     missing = snap.mmapped_report().missing()
     if missing > 0:
         table.problems.append("mp_.n_mmaps counts %d more mmapped chunk(s) than were found"
