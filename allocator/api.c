@@ -3,12 +3,21 @@
  * hooks.h), lazy initialisation, the tcache fast paths of malloc and free, the single-thread path
  * that takes no lock, arena choice and retry, and errno.  Everything below them is internal to
  * the library.
+ *
+ * With allocation history on (history.h), each entry point hands its call to a *_recorded
+ * twin, which runs the same body and records the call once; the test costs the usual path one
+ * predicted branch.  Bodies are *_unrecorded, inlined into both, and take the caller's address
+ * as an argument so that a hook is told the program's call site either way.  A *_recorded twin
+ * is reached only by tail calls (from its entry point, or from the entry point's cold path,
+ * itself tail-called), so the program's call site is its own return address: it asks for it
+ * itself, and the entry points' hot paths need no stack frame to pass it on.
  */
 #include <errno.h>
 #include <malloc.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "history.h"
 #include "hooks.h"
 #include "internal.h"
 
@@ -44,10 +53,24 @@ static __attribute__((noinline)) void *malloc_from_arena(size_t bytes)
 	return mem;
 }
 
+/* Initialises the allocator at its first call.  That may turn history on (the tunable is read
+   then): true when it did and the call is not recorded yet, so that the entry point starts over
+   through its recorded twin and the first call is in the ring like the others. */
+static inline bool first_call_starts_history(void)
+{
+	if (__builtin_expect(malloc_initialized(), 1))
+		return false;
+	ptmalloc_init();
+	return history_is_on() && !history_inside_call();
+}
+
+static void *malloc_recorded(size_t bytes);
+
 /* malloc with every precondition checked: first calls, impossible sizes, a thread without tcache. */
 static __attribute__((noinline)) void *malloc_cold(size_t bytes)
 {
-	ptmalloc_ensure_init();
+	if (first_call_starts_history())
+		return malloc_recorded(bytes);
 	size_t nb = checked_request_to_size(bytes);
 	if (nb == 0) {
 		errno = ENOMEM;
@@ -60,11 +83,10 @@ static __attribute__((noinline)) void *malloc_cold(size_t bytes)
 	return malloc_from_arena(bytes);
 }
 
-/* The hot path makes no calls except tail calls, so it needs no saved registers. */
-PTM_EXPORT void *malloc(size_t bytes)
+static inline __attribute__((always_inline)) void *malloc_unrecorded(size_t bytes, const void *caller)
 {
 	void *answer;
-	if (malloc_hook_answers(bytes, CALLER, &answer))
+	if (malloc_hook_answers(bytes, caller, &answer))
 		return answer;
 	if (__builtin_expect(!malloc_initialized() || tcache == NULL || bytes > PTRDIFF_MAX, 0))
 		return malloc_cold(bytes);
@@ -72,6 +94,25 @@ PTM_EXPORT void *malloc(size_t bytes)
 	if (tc_idx < mp_.tcache_bins && tcache->counts[tc_idx] > 0)
 		return tcache_get(tc_idx);
 	return malloc_from_arena(bytes);
+}
+
+static PTM_RARE __attribute__((noinline)) void *malloc_recorded(size_t bytes)
+{
+	const void *caller = CALLER;
+	if (!history_enter())
+		return malloc_unrecorded(bytes, caller);
+	void *mem = malloc_unrecorded(bytes, caller);
+	history_write(history_claim(), PTMALLOC_HISTORY_MALLOC, mem, NULL, bytes, 0, caller);
+	history_leave();
+	return mem;
+}
+
+/* The hot path makes no calls except tail calls, so it needs no saved registers. */
+PTM_EXPORT void *malloc(size_t bytes)
+{
+	if (history_is_on())
+		return malloc_recorded(bytes);
+	return malloc_unrecorded(bytes, CALLER);
 }
 
 /* free() keeps errno (glibc 2.33+, version.h).  Reading errno from a library is a call, so it is
@@ -100,9 +141,9 @@ static __attribute__((noinline)) void free_cold(mchunkptr p)
 	_int_free(arena_for_chunk(p), p, 0);
 }
 
-PTM_EXPORT void free(void *mem)
+static inline __attribute__((always_inline)) void free_unrecorded(void *mem, const void *caller)
 {
-	if (free_hook_answers(mem, CALLER))
+	if (free_hook_answers(mem, caller))
 		return;
 	if (mem == NULL)
 		return;
@@ -114,9 +155,34 @@ PTM_EXPORT void free(void *mem)
 	_int_free(arena_for_chunk(p), p, 0);
 }
 
+/* Recorded before the chunk is released, so a free that aborts is in the ring too. */
+static PTM_RARE __attribute__((noinline)) void free_recorded(void *mem)
+{
+	const void *caller = CALLER;
+	if (!history_enter()) {
+		free_unrecorded(mem, caller);
+		return;
+	}
+	history_write(history_claim(), PTMALLOC_HISTORY_FREE, mem, NULL, 0, 0, caller);
+	free_unrecorded(mem, caller);
+	history_leave();
+}
+
+PTM_EXPORT void free(void *mem)
+{
+	if (history_is_on()) {
+		free_recorded(mem);
+		return;
+	}
+	free_unrecorded(mem, CALLER);
+}
+
 PTM_EXPORT void cfree(void *mem) { free(mem); }
 
-PTM_EXPORT void *calloc(size_t count, size_t element_size)
+static void *calloc_recorded(size_t count, size_t element_size);
+
+static inline __attribute__((always_inline)) void *calloc_unrecorded(size_t count, size_t element_size,
+                                                                     const void *caller)
 {
 	ptrdiff_t bytes;
 	if (__builtin_mul_overflow(count, element_size, &bytes)) {
@@ -125,9 +191,10 @@ PTM_EXPORT void *calloc(size_t count, size_t element_size)
 	}
 	size_t size = (size_t)bytes;
 	void *hooked;
-	if (malloc_hook_answers(size, CALLER, &hooked))
+	if (malloc_hook_answers(size, caller, &hooked))
 		return hooked == NULL ? NULL : memset(hooked, 0, size);
-	ptmalloc_ensure_init();
+	if (first_call_starts_history())
+		return calloc_recorded(count, element_size);
 	maybe_init_tcache();
 
 	mstate av = SINGLE_THREAD_P ? &main_arena : arena_get(size);
@@ -179,10 +246,34 @@ PTM_EXPORT void *calloc(size_t count, size_t element_size)
 	return memset(mem, 0, clear_size);
 }
 
+static PTM_RARE __attribute__((noinline)) void *calloc_recorded(size_t count, size_t element_size)
+{
+	const void *caller = CALLER;
+	if (!history_enter())
+		return calloc_unrecorded(count, element_size, caller);
+	void *mem = calloc_unrecorded(count, element_size, caller);
+	size_t bytes;
+	if (__builtin_mul_overflow(count, element_size, &bytes))
+		bytes = SIZE_MAX;
+	history_write(history_claim(), PTMALLOC_HISTORY_CALLOC, mem, NULL, bytes, 0, caller);
+	history_leave();
+	return mem;
+}
+
+PTM_EXPORT void *calloc(size_t count, size_t element_size)
+{
+	if (history_is_on())
+		return calloc_recorded(count, element_size);
+	return calloc_unrecorded(count, element_size, CALLER);
+}
+
+static void *realloc_recorded(void *oldmem, size_t bytes);
+
 /* realloc in full: first calls, NULL and zero sizes, mmapped chunks, other threads. */
 static __attribute__((noinline)) void *realloc_cold(void *oldmem, size_t bytes)
 {
-	ptmalloc_ensure_init();
+	if (first_call_starts_history())
+		return realloc_recorded(oldmem, bytes);
 	if (bytes == 0 && oldmem != NULL) {
 		free(oldmem);
 		return NULL;
@@ -249,10 +340,11 @@ static __attribute__((noinline)) void *realloc_cold(void *oldmem, size_t bytes)
 }
 
 /* The common case, a heap chunk of a single-threaded program, with no more work than glibc's. */
-PTM_EXPORT void *realloc(void *oldmem, size_t bytes)
+static inline __attribute__((always_inline)) void *realloc_unrecorded(void *oldmem, size_t bytes,
+                                                                      const void *caller)
 {
 	void *answer;
-	if (realloc_hook_answers(oldmem, bytes, CALLER, &answer))
+	if (realloc_hook_answers(oldmem, bytes, caller, &answer))
 		return answer;
 	if (__builtin_expect(!malloc_initialized() || oldmem == NULL || bytes == 0 || bytes > PTRDIFF_MAX ||
 	                         tcache == NULL || !SINGLE_THREAD_P,
@@ -273,6 +365,26 @@ PTM_EXPORT void *realloc(void *oldmem, size_t bytes)
 	return newmem;
 }
 
+/* Numbered before it runs: the old chunk may be handed to another thread before it returns. */
+static PTM_RARE __attribute__((noinline)) void *realloc_recorded(void *oldmem, size_t bytes)
+{
+	const void *caller = CALLER;
+	if (!history_enter())
+		return realloc_unrecorded(oldmem, bytes, caller);
+	uint64_t seq = history_claim();
+	void *newmem = realloc_unrecorded(oldmem, bytes, caller);
+	history_write(seq, PTMALLOC_HISTORY_REALLOC, newmem, oldmem, bytes, 0, caller);
+	history_leave();
+	return newmem;
+}
+
+PTM_EXPORT void *realloc(void *oldmem, size_t bytes)
+{
+	if (history_is_on())
+		return realloc_recorded(oldmem, bytes);
+	return realloc_unrecorded(oldmem, bytes, CALLER);
+}
+
 PTM_EXPORT void *reallocarray(void *oldmem, size_t count, size_t element_size)
 {
 	size_t bytes;
@@ -283,17 +395,30 @@ PTM_EXPORT void *reallocarray(void *oldmem, size_t count, size_t element_size)
 	return realloc(oldmem, bytes);
 }
 
+/* The memalign family after its own checks, recorded as `op` with the size the program asked for
+   (`requested`: pvalloc rounds it up before this). */
+static PTM_RARE void *aligned_call(enum ptmalloc_history_op op, size_t alignment, size_t bytes,
+                                   size_t requested, const void *caller)
+{
+	if (!history_is_on() || !history_enter())
+		return _mid_memalign(alignment, bytes, caller);
+	void *mem = _mid_memalign(alignment, bytes, caller);
+	history_write(history_claim(), op, mem, NULL, requested, alignment, caller);
+	history_leave();
+	return mem;
+}
+
 PTM_EXPORT PTM_RARE void *memalign(size_t alignment, size_t bytes)
 {
 	ptmalloc_ensure_init();
-	return _mid_memalign(alignment, bytes, CALLER);
+	return aligned_call(PTMALLOC_HISTORY_MEMALIGN, alignment, bytes, bytes, CALLER);
 }
 
 /* In glibc 2.36 aligned_alloc is memalign under another name: no validation of its arguments. */
 PTM_EXPORT PTM_RARE void *aligned_alloc(size_t alignment, size_t bytes)
 {
 	ptmalloc_ensure_init();
-	return _mid_memalign(alignment, bytes, CALLER);
+	return aligned_call(PTMALLOC_HISTORY_ALIGNED_ALLOC, alignment, bytes, bytes, CALLER);
 }
 
 PTM_EXPORT PTM_RARE int posix_memalign(void **result, size_t alignment, size_t bytes)
@@ -302,7 +427,7 @@ PTM_EXPORT PTM_RARE int posix_memalign(void **result, size_t alignment, size_t b
 	size_t words = alignment / sizeof(void *);
 	if (alignment % sizeof(void *) != 0 || (words & (words - 1)) != 0 || alignment == 0)
 		return EINVAL;
-	void *mem = _mid_memalign(alignment, bytes, CALLER);
+	void *mem = aligned_call(PTMALLOC_HISTORY_POSIX_MEMALIGN, alignment, bytes, bytes, CALLER);
 	if (mem == NULL)
 		return ENOMEM;
 	*result = mem;
@@ -312,7 +437,7 @@ PTM_EXPORT PTM_RARE int posix_memalign(void **result, size_t alignment, size_t b
 PTM_EXPORT PTM_RARE void *valloc(size_t bytes)
 {
 	ptmalloc_ensure_init();
-	return _mid_memalign(system_page_size(), bytes, CALLER);
+	return aligned_call(PTMALLOC_HISTORY_VALLOC, system_page_size(), bytes, bytes, CALLER);
 }
 
 PTM_EXPORT PTM_RARE void *pvalloc(size_t bytes)
@@ -326,7 +451,7 @@ PTM_EXPORT PTM_RARE void *pvalloc(size_t bytes)
 	}
 	/* glibc masks with -(pagesize - 1), not -pagesize: bit 0 may survive; we match it. */
 	rounded &= -(page_size - 1);
-	return _mid_memalign(page_size, rounded, CALLER);
+	return aligned_call(PTMALLOC_HISTORY_PVALLOC, page_size, rounded, bytes, CALLER);
 }
 
 PTM_EXPORT size_t malloc_usable_size(void *mem)

@@ -22,6 +22,7 @@
  */
 #include <pthread.h>
 
+#include "history.h"
 #include "internal.h"
 
 /* libio's lock over the list of open FILEs, exported by glibc (GLIBC_2.2.5) for this purpose. */
@@ -72,6 +73,7 @@ static PTM_COLD void fork_parent(void)
    list lock is not given back here: fork() has reset it already. */
 static PTM_COLD void fork_child(void)
 {
+	history_forget_thread_id();
 	if (!fork_locks_taken)
 		return;
 	fork_locks_held_here = false;

@@ -332,7 +332,7 @@ void *_int_malloc(mstate av, size_t bytes)
 				av->last_remainder = remainder;
 				remainder->bk = remainder->fd = unsorted_chunks(av);
 				finish_split(av, victim, nb, remainder, remainder_size);
-				NOTE_SOURCE("unsorted");
+				NOTE_SOURCE("last-remainder");
 				return hand_out(victim, bytes);
 			}
 

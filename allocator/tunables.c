@@ -1,7 +1,8 @@
 /*
  * The allocator's parameters: mp_ with glibc 2.36's defaults, mallopt(), the glibc.malloc.*
  * tunables of GLIBC_TUNABLES with their legacy MALLOC_*_ aliases, the hugepage settings, and the
- * perturb fill that M_PERTURB turns on.
+ * perturb fill that M_PERTURB turns on; and glibc.malloc.history (alias PTMALLOC_HISTORY), an
+ * extension of ours that glibc does not have (history.h).
  *
  * glibc parses its tunables in ld.so before any user code runs; a preloaded library only gets to
  * see the environment at the first malloc, so this module re-creates ld.so's parser (same number
@@ -18,6 +19,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "history.h"
 #include "internal.h"
 #include "syscalls.h"
 
@@ -194,6 +196,7 @@ enum tunable_setter {
 	SETS_TCACHE_UNSORTED_LIMIT,
 	SETS_MXFAST,
 	SETS_HUGETLB,
+	SETS_HISTORY,
 	SETS_NOTHING,
 };
 
@@ -235,6 +238,8 @@ static const struct tunable malloc_tunables[] = {
     {"glibc.malloc.hugetlb", "", TUNABLE_SIZE_T, SETS_HUGETLB, 0, SIZE_T_MAX_AS_NUM},
 #endif
     {"glibc.malloc.check", "MALLOC_CHECK_", TUNABLE_INT_32, SETS_NOTHING, 0, 3},
+    /* Ours, not glibc's: the allocation history's ring, in events (a ring of 2^24 takes 1 GiB). */
+    {"glibc.malloc.history", "PTMALLOC_HISTORY", TUNABLE_SIZE_T, SETS_HISTORY, 0, 1 << 24},
 };
 #define TUNABLE_COUNT (sizeof malloc_tunables / sizeof malloc_tunables[0])
 
@@ -311,13 +316,16 @@ static bool names_match(const char *name, const char *text)
 	return *text == '=';
 }
 
-/* Every name that matters starts with MALLOC_ or GLIBC_.  Spelled as character constants so the
-   usual environment, which has neither, is skipped without reading the name tables. */
+/* Every name that matters starts with MALLOC_, GLIBC_ or (history's) PTMALLOC_.  Spelled as
+   character constants so the usual environment, which has none, is skipped without reading the
+   name tables. */
 static bool may_name_a_tunable(const char *text)
 {
 	if (text[0] == 'M')
 		return text[1] == 'A' && text[2] == 'L' && text[3] == 'L' && text[4] == 'O' &&
 		       text[5] == 'C' && text[6] == '_';
+	if (text[0] == 'P')
+		return text[1] == 'T' && may_name_a_tunable(text + 2);
 	return text[0] == 'G' && text[1] == 'L' && text[2] == 'I' && text[3] == 'B' && text[4] == 'C' &&
 	       text[5] == '_';
 }
@@ -418,6 +426,9 @@ static PTM_RARE void apply_tunable(enum tunable_setter setter, int64_t value)
 		break;
 	case SETS_HUGETLB:
 		set_hugetlb((size_t)value);
+		break;
+	case SETS_HISTORY:
+		history_enable((size_t)value);
 		break;
 	case SETS_NOTHING:
 		break;

@@ -8,6 +8,9 @@ ran back to back, so that one is less exposed to the machine's load drifting ove
 run), and the mean per-round difference in peak RSS in KB.  Every side must print the same
 checksum, or the comparison is void and says so.
 
+A fourth side, "history", is the preloaded clone recording its allocation history
+(PTMALLOC_HISTORY=HISTORY_RING): its ratios are to the preloaded clone of the same rounds, with
+history off, which is what turning history on costs.
 The launcher, not the driver, sets LD_PRELOAD, and only for the workload, so the clone's pages
 never count in the launcher's share of the peak RSS.  BENCH_PIN=N in the environment pins the
 single-threaded workloads (both sides) to CPU N."""
@@ -47,8 +50,11 @@ def pinned_cpu():
     return int(text) if text.isdigit() else None
 
 
-# The sides each workload runs as; "clone" is preloaded, "linked" is the build in bench/linked/.
-SIDES = ("glibc", "clone", "linked")
+# The sides each workload runs as; "clone" is preloaded, "linked" is the build in bench/linked/,
+# "history" the preloaded clone with its allocation history on.
+SIDES = ("glibc", "clone", "linked", "history")
+# The history side's ring: large enough that every workload wraps it many times over.
+HISTORY_RING = 65536
 # What each comparison with glibc is called in results.json and the tables.
 COMPARISONS = (("clone", "preloaded"), ("linked", "linked in"))
 
@@ -69,11 +75,13 @@ def run_workloads(bench_build, library, runs, scale_percent=100, log=print):
             runs_of_round = {}
             for side in order:
                 folder = os.path.join(bench_build, "linked") if side == "linked" else bench_build
-                options = ["--preload", copy] if side == "clone" else []
+                options = ["--preload", copy] if side in ("clone", "history") else []
                 if cpu is not None and not threads:
                     options += ["--cpu", str(cpu)]
+                side_env = dict(env, PTMALLOC_HISTORY=str(HISTORY_RING)) if side == "history" \
+                    else env
                 run = run_measured(launcher_path(bench_build), [os.path.join(folder, name)] +
-                                   arguments, env=env, timeout=300, options=options)
+                                   arguments, env=side_env, timeout=300, options=options)
                 if run.returncode != 0:
                     failures.append("%s (%s) exited %d: %s" % (name, side, run.returncode,
                                                                run.stdout.strip()[-200:]))
@@ -108,20 +116,21 @@ def summarise(name, threads, rounds, output, failures):
     row["same_output"] = all(output.get(side) == output.get("glibc") for side in SIDES)
     row.update(compare(row, rounds, "clone"))
     row["linked_in"] = compare(row, rounds, "linked")
+    row["history_on"] = compare(row, rounds, "history", base_side="clone")
     return row
 
 
-def compare(row, rounds, side):
+def compare(row, rounds, side, base_side="glibc"):
     result = {}
     for measure, value in MEASURES:
-        base, ours = row["glibc"][measure + _unit(measure)], row[side][measure + _unit(measure)]
+        base, ours = row[base_side][measure + _unit(measure)], row[side][measure + _unit(measure)]
         result["ratio_" + measure] = (ours / base) if base and ours else None
         result["paired_ratio_" + measure] = median([
-            value(one[side]) / value(one["glibc"]) for one in rounds
-            if value(one["glibc"]) and value(one[side]) is not None])
+            value(one[side]) / value(one[base_side]) for one in rounds
+            if value(one[base_side]) and value(one[side]) is not None])
     # A mean, not a median: a run's peak RSS moves in steps of up to 64 KB with where
     # address-space randomisation puts the libraries, and the mean is the expected cost.
-    differences = [one[side].peak_rss_kb - one["glibc"].peak_rss_kb for one in rounds]
+    differences = [one[side].peak_rss_kb - one[base_side].peak_rss_kb for one in rounds]
     result["extra_rss_kb"] = sum(differences) / len(differences) if differences else None
     return result
 
@@ -149,9 +158,33 @@ def format_table(result):
                 _num(ratios["paired_ratio_cpu"]), _int(g["peak_rss_kb"]), _int(c["peak_rss_kb"]),
                 _num(ratios["ratio_peak_rss"]), _int(ratios["extra_rss_kb"]),
                 "" if row["same_output"] else "  OUTPUT DIFFERS"))
+    lines += ["", "allocation history on (PTMALLOC_HISTORY=%d) against off, both preloaded:"
+              % HISTORY_RING] + history_lines(result)
     for failure in result["failures"]:
         lines.append("FAILED: " + failure)
     return "\n".join(lines)
+
+
+def history_rows(result):
+    """[workload, off s, on s, wall ratio, paired, cpu ratio, paired, +KB] per workload."""
+    rows = []
+    for row in result["workloads"]:
+        ratios = row.get("history_on")
+        if ratios is None:
+            continue
+        rows.append([row["workload"], _num(row["clone"]["wall_s"]), _num(row["history"]["wall_s"]),
+                     _num(ratios["ratio_wall"]), _num(ratios["paired_ratio_wall"]),
+                     _num(ratios["ratio_cpu"]), _num(ratios["paired_ratio_cpu"]),
+                     _int(ratios["extra_rss_kb"])])
+    return rows
+
+
+HISTORY_HEADER = ("workload", "off s", "on s", "ratio", "paired", "cpu ratio", "paired", "+KB")
+
+
+def history_lines(result):
+    layout = "%-18s %8s %8s %6s %6s %9s %6s %6s"
+    return [layout % HISTORY_HEADER] + [layout % tuple(row) for row in history_rows(result)]
 
 
 def _num(value):

@@ -53,6 +53,11 @@ COMMANDS = [
     ("diff", "heap diff {bench_build}/bench-snapshot.json", None),
 ]
 
+# `heap map` on the big heap only (the files are written under build/bench, their sizes
+# reported, then deleted): "{folder}" is replaced by build/bench.
+MAP_FILES = {"map-html": "map.html", "map-svg": "map.svg"}
+MAP_COMMANDS = [(label, "heap map {folder}/" + name, None) for label, name in MAP_FILES.items()]
+
 TARGETS = {"seconds": 2.0, "peak_rss_mb": 500.0, "first_line_seconds": 0.5, "naive_ratio": 50.0}
 
 
@@ -150,6 +155,8 @@ def run_heap_commands(bench_build, repo, binary, library, runs, log, chunks=BIG_
         if with_extras:
             plan += [("core", label, command, output, PURE_PYTHON)
                      for label, command, output in PURE_PYTHON_COMMANDS]
+            plan += [(source, label, command.format(folder=bench_build), output, None)
+                     for source in ("live", "core") for label, command, output in MAP_COMMANDS]
         raw = {(source, label): [] for source, label, _c, _o, _e in plan}
         for source in ("live", "core"):
             if source == "core":
@@ -170,13 +177,18 @@ def run_heap_commands(bench_build, repo, binary, library, runs, log, chunks=BIG_
         json_path = os.path.join(bench_build, "chunks.json")
         if os.path.exists(json_path):
             results["chunks_json_bytes"] = os.path.getsize(json_path)
+        for label, name in MAP_FILES.items():
+            path = os.path.join(bench_build, name)
+            if os.path.exists(path):
+                results.setdefault("map_bytes", {})[label] = os.path.getsize(path)
         if with_extras:
             results["naive"] = compare_with_naive(bench_build, repo, binary, sample, core, runs)
             log("  naive walk compared on the %d-chunk heap" % chunks)
     finally:
         sample.stop()
         _discard(core, os.path.join(bench_build, "chunks.json"),
-                 os.path.join(bench_build, "bench-snapshot.json"))
+                 os.path.join(bench_build, "bench-snapshot.json"),
+                 *(os.path.join(bench_build, name) for name in MAP_FILES.values()))
     return results
 
 
@@ -304,7 +316,7 @@ def format_table(result):
     commands = result.get("commands", {})
     lines.append("%-22s %-6s %9s %9s %11s %12s  %s" % (
         "command", "from", "seconds", "cpu s", "first line", "gdb peak MB", "verdict"))
-    for label, command, _out in COMMANDS + PURE_PYTHON_COMMANDS:
+    for label, command, _out in COMMANDS + PURE_PYTHON_COMMANDS + MAP_COMMANDS:
         for source in ("core", "live"):
             entry = commands.get(source, {}).get(label)
             if not entry:
@@ -316,6 +328,10 @@ def format_table(result):
                 label, source, _num(entry["seconds"]), _num(entry["cpu_seconds"]),
                 _num(entry["first_line_seconds"]),
                 _num(entry["peak_rss_mb"], 0), _verdict(label, entry)))
+    map_bytes = commands.get("map_bytes", {})
+    if map_bytes:
+        lines.append("heap map files of the %d-chunk heap: %s" % (result["heap_chunks"], ", ".join(
+            "%s %.2f MB" % (label, size / 1e6) for label, size in sorted(map_bytes.items()))))
     naive_runs = [(result["naive_heap_chunks"], result.get("naive", {})),
                   (result["heap_chunks"], commands.get("naive", {}))]
     for chunks, naive in naive_runs:

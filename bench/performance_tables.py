@@ -12,6 +12,9 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import alloc_bench  # noqa: E402
+
 BEGIN = "<!-- tables from build/bench/results.json: bench/performance_tables.py writes below -->"
 END = "<!-- end of the generated tables -->"
 
@@ -20,8 +23,10 @@ ALLOCATOR_SIDES = (("clone", "preloaded"), ("linked", "linked in"))
 EXTENSION_COMMANDS = (("heap", "`heap`"), ("chunks-summary", "`heap chunks --summary`"),
                       ("bins", "`heap bins`"), ("check", "`heap check`"),
                       ("chunks-json", "`heap chunks --json`"),
-                      ("chunks", "`heap chunks` >/dev/null"), ("refs", "`heap refs ADDR`"),
-                      ("snapshot", "`heap snapshot NAME`"), ("diff", "`heap diff NAME`"))
+                      ("chunks", "`heap chunks` >/dev/null"),
+                      ("map-html", "`heap map FILE.html`"), ("map-svg", "`heap map FILE.svg`"),
+                      ("refs", "`heap refs ADDR`"), ("snapshot", "`heap snapshot NAME`"),
+                      ("diff", "`heap diff NAME`"))
 PURE_PYTHON_OF = {"chunks-summary": "chunks-summary-python", "check": "check-python"}
 
 
@@ -71,8 +76,20 @@ def allocator_section(allocator):
                 allocator["runs"], "" if allocator.get("pinned_cpu") is None else
                 ", single-threaded workloads pinned to CPU %d" % allocator["pinned_cpu"]),
             "", table(header, rows, right_from=2)]
+    text += history_section(allocator)
     text += ["FAILED: " + failure for failure in allocator.get("failures", [])]
     return text
+
+
+def history_section(allocator):
+    """Allocation history on against off: the preloaded clone with PTMALLOC_HISTORY set, in the
+    same rounds as the preloaded clone without it."""
+    rows = alloc_bench.history_rows(allocator)
+    if not rows:
+        return []
+    return ["", "Allocation history on (`PTMALLOC_HISTORY=%d`) against off, both preloaded, "
+            "in the same rounds: the ratios are on/off." % alloc_bench.HISTORY_RING, "",
+            table(list(alloc_bench.HISTORY_HEADER), rows)]
 
 
 def instructions_section(rows):
@@ -105,6 +122,12 @@ def extension_section(extension):
                 "yes" if extension.get("native_helper") else "NO"),
             "", table(["%s chunks" % "{:,}".format(extension["heap_chunks"]), "core, s",
                        "live, s", "gdb peak MB", "pure Python, core, s"], rows)]
+    map_bytes = commands.get("map_bytes") or {}
+    if map_bytes:
+        text += ["", "`heap map` of that heap: the HTML page (every chunk) is %s MB, the SVG "
+                 "(chunks sharing a pixel merged, as its legend says) %s MB." % (
+                     number(map_bytes.get("map-html", 0) / 1e6, 2),
+                     number(map_bytes.get("map-svg", 0) / 1e6, 2))]
     naive_rows = []
     for chunks, naive in ((extension["naive_heap_chunks"], extension.get("naive", {})),
                           (extension["heap_chunks"], commands.get("naive", {}))):
@@ -137,6 +160,8 @@ def growth_section(extension):
     big = extension.get("commands", {})
     rows = []
     for label, shown in EXTENSION_COMMANDS:
+        if not any(label in huge.get(source, {}) for source in ("core", "live")):
+            continue  # measured on the big heap only (heap map)
         row = [shown]
         for source in ("core", "live"):
             small, large = big.get(source, {}).get(label) or {}, huge.get(source, {}).get(label) or {}

@@ -3,8 +3,9 @@
 # gets a clear message from whatever step needs the package.
 # Besides the toolchain, gdb and libc6-dbg: clang-format for `make format-check`, pyflakes3 for
 # `make lint`, python3-jsonschema for the --json contract the tests validate, libdw-dev for
-# <dwarf.h> alone, tmux for the terminal test (tests/gdb/test_terminal.py).
-DEBIAN_PACKAGES := gcc make gdb binutils binutils-dev libcunit1-dev libc6-dbg python3 python3-pytest python3-jsonschema pyflakes3 procps file pkgconf clang-format libdw-dev tmux
+# <dwarf.h> alone, tmux for the terminal test (tests/gdb/test_terminal.py), chromium for the
+# `heap map` test that looks at the pictures in a real browser (tests/gdb/test_heap_map.py).
+DEBIAN_PACKAGES := gcc make gdb binutils binutils-dev libcunit1-dev libc6-dbg python3 python3-pytest python3-jsonschema pyflakes3 procps file pkgconf clang-format libdw-dev tmux chromium
 
 .PHONY: deps
 deps:

@@ -26,7 +26,8 @@ OLD_AUTOLOAD_STUB := $(PREFIX)/share/gdb/auto-load$(LIBDIR)/libptmalloc.so-gdb.p
 # with an rpath there, so a program built with `pkg-config --libs ptmalloc` runs as built.
 PKGCONFIG_RPATH := $(if $(filter /usr,$(PREFIX)),,-Wl,-rpath,$${libdir})
 
-INSTALL_EXTENSION := $(shell find gdb -name '*.py' -not -path '*/__pycache__/*' 2>/dev/null | sort)
+# The map page's script (render/map_page.js) is installed with the Python it belongs to.
+INSTALL_EXTENSION := $(shell find gdb \( -name '*.py' -o -name '*.js' \) -not -path '*/__pycache__/*' 2>/dev/null | sort)
 INSTALL_MANIFESTS = $(filter %.layout.json,$(ALL_TARGETS))
 
 .PHONY: install uninstall

@@ -8,6 +8,8 @@
 #                          for every expectation) and with LD_PRELOAD=libptmalloc.so
 #   unit-integrity         one case per integrity check: SIGABRT with glibc's exact message, on the
 #                          system glibc and on the preloaded clone
+#   unit-history           the allocation history's ring: wrap-around, one event per public call,
+#                          threads recording at once; linked to libptmalloc.a
 #
 # tests/unit/known-clone-failures.txt lists cases the clone is known to fail (left out under the
 # clone, still run on glibc); each line there has a finding written down for the allocator.
@@ -21,7 +23,7 @@ UNIT_PATH_CASES := $(filter-out tests/unit/paths_main.c,$(wildcard tests/unit/pa
 UNIT_STATIC_CLONE := -Wl,--whole-archive $(BUILD)/libptmalloc.a -Wl,--no-whole-archive
 UNIT_KNOWN_FAILURES := tests/unit/known-clone-failures.txt
 UNIT_PROGRAMS := $(UNIT_DIR)/unit-arithmetic $(UNIT_DIR)/unit-paths $(UNIT_DIR)/unit-paths-dynamic \
-	$(UNIT_DIR)/unit-integrity
+	$(UNIT_DIR)/unit-integrity $(UNIT_DIR)/unit-history
 
 ALL_TARGETS += $(UNIT_PROGRAMS)
 TEST_TARGETS += test-unit
@@ -30,6 +32,12 @@ $(UNIT_DIR)/unit-arithmetic: tests/unit/arithmetic.c tests/unit/unit_result.c $(
 		$(BUILD)/libptmalloc.a
 	@mkdir -p $(dir $@)
 	$(CC) $(UNIT_CFLAGS) -DPTM_INTERNALS=1 tests/unit/arithmetic.c tests/unit/unit_result.c \
+		$(UNIT_STATIC_CLONE) -lcunit -lpthread -o $@
+
+$(UNIT_DIR)/unit-history: tests/unit/history.c tests/unit/unit_result.c $(UNIT_HEADERS) \
+		$(BUILD)/libptmalloc.a
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -DPTM_INTERNALS=1 tests/unit/history.c tests/unit/unit_result.c \
 		$(UNIT_STATIC_CLONE) -lcunit -lpthread -o $@
 
 $(UNIT_DIR)/unit-paths: tests/unit/paths_main.c $(UNIT_PATH_CASES) $(UNIT_RUNNER) $(UNIT_HEADERS) \
@@ -56,7 +64,7 @@ test-unit: $(UNIT_PROGRAMS) $(BUILD)/libptmalloc.so
 	for program in $(UNIT_PROGRAMS); do \
 		echo "== $$program"; \
 		case $$program in \
-		*-arithmetic) $$program || status=1 ;; \
+		*-arithmetic|*-history) $$program || status=1 ;; \
 		*) $$program --clone $(BUILD)/libptmalloc.so --known-failures $(UNIT_KNOWN_FAILURES) \
 			|| status=1 ;; \
 		esac; \

@@ -25,8 +25,8 @@ DEFINITION_OF_COMMAND = {
     "top_chunk": "top", "mp": "mp", "vis": "vis", "vis_heap_chunks": "vis", "try-free": "try-free",
     "try_free": "try-free", "try-malloc": "try-malloc", "try_malloc": "try-malloc",
     "try-realloc": "try-realloc", "try_realloc": "try-realloc", "find-fake-fast": "find-fake-fast",
-    "find_fake_fast": "find-fake-fast", "check": "check", "refs": "refs", "snapshot": "snapshot",
-    "diff": "diff",
+    "find_fake_fast": "find-fake-fast", "check": "check", "map": "map", "history": "history",
+    "refs": "refs", "snapshot": "snapshot", "diff": "diff",
 }
 
 

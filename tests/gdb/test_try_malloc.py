@@ -34,8 +34,8 @@ def test_predicted_malloc_returns_what_malloc_returns(tmp_path, variant, size):
     assert predicted["outcome"] == "returned" and predicted["op"] == "malloc", predicted
     returned = int(parts["call"].split("=")[-1], 16)
     assert predicted["returns"] == returned, (predicted, hex(returned))
-    assert predicted["from"] in ("tcache", "fastbin", "smallbin", "unsorted", "largebin", "top",
-                                 "sysmalloc")
+    assert predicted["from"] in ("tcache", "fastbin", "smallbin", "unsorted", "last-remainder",
+                                 "largebin", "top", "sysmalloc")
     assert "returns %#x" % returned in parts["text"] and "from: %s" % predicted["from"] in \
         parts["text"]
 

@@ -24,11 +24,14 @@ import os
 import pathlib
 import random
 import resource
-import subprocess
 import sys
 import tempfile
 
 import core_truth
+
+# The batch runner shared with the other oracle lives one folder up.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+import gdb_batches  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
@@ -154,56 +157,22 @@ def gdb_command(allocator):
              "-ex", "break oracle_stop", "-ex", "source %s" % DRIVER, str(program)])
 
 
-def _read_lines(path):
-    lines = []
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                lines.append(json.loads(line))
-            except ValueError:
-                pass
-    return lines
-
-
 def run_in_gdb(cases, allocator, directory):
-    """({case id: [answer per mode]}, {case id: why gdb gave no answer}).  A case during which
-    gdb dies or hangs is lost; gdb starts again at the case after it."""
-    answers, lost = collections.defaultdict(list), {}
-    remaining = list(cases)
-    while remaining:
-        cases_file = pathlib.Path(directory) / "cases.json"
-        out_file = pathlib.Path(directory) / "answers.jsonl"
-        cases_file.write_text(json.dumps(remaining))
-        out_file.write_text("")
-        environment = dict(os.environ, ORACLE_CASES=str(cases_file), ORACLE_OUT=str(out_file),
-                           ORACLE_DRIVER=str(DRIVER))
-        try:
-            completed = subprocess.run(gdb_command(allocator), env=environment,
-                                       preexec_fn=_allow_cores,
-                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                       timeout=CASE_SECONDS * len(remaining), check=False)
-            transcript = completed.stdout.decode(errors="replace")
-        except subprocess.TimeoutExpired as expired:
-            transcript = (expired.stdout or b"").decode(errors="replace") + "\n(gdb timed out)"
-        last_started, finished = None, set()
-        last_mode = {case["id"]: case["modes"][-1] for case in remaining}
-        for line in _read_lines(out_file):
-            if "started" in line:
-                last_started = line["case"]
-            elif "harness_error" in line:
-                lost[line["case"]] = "harness: " + line["harness_error"]
-                finished.add(line["case"])
-            else:
-                answers[line["case"]].append(line)
-                if line["mode"] == last_mode[line["case"]]:
-                    finished.add(line["case"])
-        if last_started is None:
-            for case in remaining:
-                lost[case["id"]] = "gdb answered nothing: " + transcript[-600:].strip()
-            break
-        if last_started not in finished:
-            lost[last_started] = "gdb ended during the case: " + transcript[-600:].strip()
-        remaining = [case for case in remaining if case["id"] > last_started]
+    """({case id: [answer per mode]}, {case id: why gdb gave no answer}); gdb starts again past a
+    case during which it died or hung."""
+    answers = collections.defaultdict(list)
+    last_mode = {case["id"]: case["modes"][-1] for case in cases}
+
+    def take_answer(line):
+        answers[line["case"]].append(line)
+        return line["mode"] == last_mode[line["case"]]
+
+    def environment_for(cases_file, out_file):
+        return dict(os.environ, ORACLE_CASES=str(cases_file), ORACLE_OUT=str(out_file),
+                    ORACLE_DRIVER=str(DRIVER))
+
+    lost = gdb_batches.run_cases(gdb_command(allocator), environment_for, cases, directory,
+                                 take_answer, CASE_SECONDS, preexec_fn=_allow_cores)
     return answers, lost
 
 

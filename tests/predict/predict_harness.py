@@ -9,7 +9,6 @@ and every miss with what reproduces it.
 """
 import argparse
 import collections
-import json
 import os
 import pathlib
 import random
@@ -19,6 +18,10 @@ import tempfile
 import threading
 
 import predict_truth
+
+# The batch runner shared with the other oracle lives one folder up.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+import gdb_batches  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
@@ -98,52 +101,20 @@ def gdb_command(allocator):
              "-ex", "source %s" % DRIVER, str(program)])
 
 
-def _read_lines(path):
-    lines = []
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                lines.append(json.loads(line))
-            except ValueError:
-                pass
-    return lines
-
-
 def run_in_gdb(cases, allocator, directory):
     """({case id: answer}, {case id: why gdb gave no answer}); gdb starts again past a lost case."""
-    answers, lost = {}, {}
-    remaining = list(cases)
-    directory = pathlib.Path(directory)
-    while remaining:
-        cases_file, out_file = directory / "cases.json", directory / "answers.jsonl"
-        cases_file.write_text(json.dumps(remaining))
-        out_file.write_text("")
-        environment = dict(os.environ, PREDICT_CASES=str(cases_file), PREDICT_OUT=str(out_file),
-                           PREDICT_OBJFILE=ALLOCATORS[allocator][2])
-        try:
-            completed = subprocess.run(gdb_command(allocator), env=environment,
-                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                       timeout=CASE_SECONDS * len(remaining), check=False)
-            transcript = completed.stdout.decode(errors="replace")
-        except subprocess.TimeoutExpired as expired:
-            transcript = (expired.stdout or b"").decode(errors="replace") + "\n(gdb timed out)"
-        last_started, finished = None, set()
-        for line in _read_lines(out_file):
-            if "started" in line:
-                last_started = line["case"]
-            elif "harness_error" in line:
-                lost[line["case"]] = "harness: " + line["harness_error"]
-                finished.add(line["case"])
-            else:
-                answers[line["case"]] = line
-                finished.add(line["case"])
-        if last_started is None:
-            for case in remaining:
-                lost[case["id"]] = "gdb answered nothing: " + transcript[-600:].strip()
-            break
-        if last_started not in finished:
-            lost[last_started] = "gdb ended during the case: " + transcript[-600:].strip()
-        remaining = [case for case in remaining if case["id"] > last_started]
+    answers = {}
+
+    def take_answer(line):
+        answers[line["case"]] = line
+        return True
+
+    def environment_for(cases_file, out_file):
+        return dict(os.environ, PREDICT_CASES=str(cases_file), PREDICT_OUT=str(out_file),
+                    PREDICT_OBJFILE=ALLOCATORS[allocator][2])
+
+    lost = gdb_batches.run_cases(gdb_command(allocator), environment_for, cases, directory,
+                                 take_answer, CASE_SECONDS)
     return answers, lost
 
 

@@ -18,6 +18,7 @@ COMMANDS = ["heap", "heap arenas", "heap arena", "heap chunks", "heap chunks --s
             "heap bins", "heap tcache", "heap top", "heap mp", "heap check", "heap check --leaks",
             "heap --json", "heap chunks --json", "heap bins --json", "heap check --json",
             "bins", "tcachebins", "fastbins", "heap chunk $first_chunk", "hi $first_chunk",
+            "heap history", "heap history --json", "heap history $first_chunk",
             "heap refs $first_chunk", "heap snapshot " + SNAPSHOT, "heap diff " + SNAPSHOT]
 
 

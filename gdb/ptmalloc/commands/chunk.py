@@ -6,6 +6,8 @@ from ..model.chunk_words import decoded_links
 from ..model.states import ChunkState
 from ..render import output
 from . import HeapCommand, command, parse_address
+from ..model import history as ring
+from .history import EventWords, chunk_history_json, chunk_history_lines
 
 
 def locate_chunk(snap, address):
@@ -23,7 +25,9 @@ class HeapChunk(HeapCommand):
 
 ADDR is its header, user pointer or any interior address, as a gdb expression (`print`'s
 syntax).  Shows sizes, flags, usable size, previous and next chunk, state with the exact bin or
-tcache position, and its links with safe-linking decoded.
+tcache position, and its links with safe-linking decoded.  When the program records its
+allocation history (PTMALLOC_HISTORY=N, see `help heap history`), also who last allocated and
+last freed the chunk, and where.
 
 Usage: heap chunk ADDR [--json]"""
 
@@ -40,6 +44,12 @@ Usage: heap chunk ADDR [--json]"""
         links = decoded_links(snap, chunk)
         key = snap.tcache_key(snap.selected_thread()) if chunk.state == ChunkState.TCACHE \
             else None
+        span = (chunk.address, chunk.address + chunk.size)
+        try:
+            history, history_problem = ring.current(), None
+        except HeapError as error:
+            history, history_problem = None, str(error)
+        words = EventWords() if history is not None and history.enabled else None
         if args.json:
             value = chunk.to_json()
             value.update({
@@ -59,6 +69,10 @@ Usage: heap chunk ADDR [--json]"""
                                 "thread": position.thread.lwp if position.thread else None}
             if key is not None:
                 value["key_matches_tcache_key"] = links.get("key") == key
+            if history is not None:
+                value["history"] = chunk_history_json(history, words, *span)
+            else:
+                value["history_problem"] = history_problem
             output.write_json(value)
             return
         paint = output.Painter()
@@ -101,4 +115,9 @@ Usage: heap chunk ADDR [--json]"""
                                                                 links["fd_stored"]))
             else:
                 out.line("  %s %s" % (name, paint.address(value)))
+        if history is not None:
+            for line in chunk_history_lines(history, words, *span):
+                out.line(line)
+        else:
+            out.line(paint.meta("  history: %s" % history_problem))
         out.flush()

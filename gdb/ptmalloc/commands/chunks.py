@@ -116,7 +116,7 @@ def _selected_rows(scan, texts, wanted, counter, batch=65536):
                    [texts[row] for row in chosen])
 
 
-def _doubt_listing(snap, status, include_mmapped):
+def doubt_listing(snap, status, include_mmapped):
     """What keeps a listing whose walks all ran to their ends from being complete: anonymous
     memory a core lacks (heaps or mmapped chunks may be there), mmapped chunks mp_.n_mmaps
     counts that were not found, and a free list broken before its end, which hides which
@@ -257,7 +257,7 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
                     mmapped.append({"address": chunk.address, "size": chunk.size,
                                     "prev_size": chunk.prev_size, "flags": chunk.flags,
                                     "state": chunk.state})
-        _doubt_listing(snap, status, include_mmapped)
+        doubt_listing(snap, status, include_mmapped)
         tail = {"mmapped": mmapped, "complete": status.complete}
         if status.problem:
             tail["problem"] = status.problem
@@ -335,7 +335,7 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
         if counter.left_out:
             emit(paint.meta("... %s not shown (--limit %d)" % (
                 output.plural(counter.left_out, "more chunk", "more chunks"), limit)))
-        _doubt_listing(snap, status, include_mmapped)
+        doubt_listing(snap, status, include_mmapped)
         if not status.complete:
             emit(paint.meta("walk incomplete: %s" % status.problem))
         flush()
@@ -354,7 +354,7 @@ def _summary(snap, arenas, wanted, include_mmapped, as_json, mmapped_state):
                 entry[0] += 1
                 entry[1] += chunk.size
     rows = sorted(histogram.items())
-    _doubt_listing(snap, status, include_mmapped)
+    doubt_listing(snap, status, include_mmapped)
     if as_json:
         output.write_json({"summary": [{"size": size, "state": state, "count": c, "bytes": b}
                                        for (size, state), (c, b) in rows],

@@ -52,7 +52,7 @@ class _Prediction(HeapCommand):
         if answer["abort"] is not None:
             raise HeapVerdict("%s would abort: %s" % (call_text, answer["abort"]), args.json)
         if answer["outcome"] == "crashed":
-            raise HeapVerdict("%s would crash: %s" % (call_text, _crash_text(answer)), args.json)
+            raise HeapVerdict("%s would crash: %s" % (call_text, engine.crash_text(answer)), args.json)
 
 
 @command
@@ -144,19 +144,13 @@ Usage: heap try-realloc ADDR SIZE [--thread N] [--json]"""
                     dict(answer, pointer=pointer, request=request), anchors=(chunk,))
 
 
-def _crash_text(answer):
-    where = "at %#x" % answer["fault"] if answer["fault"] is not None else \
-        "(a non-canonical address)" if answer["fault_kind"] == "general-protection" else ""
-    return " ".join(part for part in (answer["signal"] or "a signal", where) if part)
-
-
 def _why(answer):
     """One sentence on the outcome, for try-free's `why`."""
     outcome = answer["outcome"]
     if outcome == "aborted":
         return "glibc's check ends the call: %s" % answer["abort"]
     if outcome == "crashed":
-        return "the call would touch memory the process does not have: %s" % _crash_text(answer)
+        return "the call would touch memory the process does not have: %s" % engine.crash_text(answer)
     if outcome == "hook":
         return "%s is set: the call goes to %#x instead" % (answer["hook"]["name"],
                                                             answer["hook"]["address"])
@@ -181,7 +175,7 @@ def _print(snap, call_text, answer, anchors):
     if outcome == "aborted":
         out.line("  %s %s" % (paint.paint("aborts:", "highlight"), answer["abort"]))
     elif outcome == "crashed":
-        out.line("  %s %s" % (paint.paint("crashes:", "highlight"), _crash_text(answer)))
+        out.line("  %s %s" % (paint.paint("crashes:", "highlight"), engine.crash_text(answer)))
     elif outcome == "hook":
         out.line("  %s %s" % (paint.paint("calls a hook:", "highlight"), _why(answer)))
     elif outcome == "returned":

@@ -84,6 +84,13 @@ def predict(snap, thread, call, *arguments, assume=(), repeat=1):
     return answer
 
 
+def crash_text(answer):
+    """How a crashed call dies, in words: the signal and where ("SIGSEGV at 0x10")."""
+    where = "at %#x" % answer["fault"] if answer["fault"] is not None else \
+        "(a non-canonical address)" if answer["fault_kind"] == "general-protection" else ""
+    return " ".join(part for part in (answer["signal"] or "a signal", where) if part)
+
+
 class _PageServer:
     """One conversation with the engine: its questions answered from the inferior."""
 

@@ -76,8 +76,7 @@ def _what_it_does(answer):
     if outcome == "aborted":
         return "aborts with \"%s\"" % answer["abort"]
     if outcome == "crashed":
-        where = " at %#x" % answer["fault"] if answer["fault"] is not None else ""
-        return "crashes (%s%s)" % (answer["signal"], where)
+        return "crashes (%s)" % engine.crash_text(answer)
     if outcome == "returned":
         if answer["op"] == "free":
             return "passes; the chunk goes to %s" % (answer["to"] or "?")
