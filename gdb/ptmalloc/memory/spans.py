@@ -17,12 +17,30 @@ _PAGE = 4096
 def readable_parts(mem, start, end):
     """([(address, buffer)] read, [(start, end, why)] not read) for [start, end), both in
     address order.  Each buffer is writable, 8-byte aligned in the inferior and a whole number
-    of words when `start` and `end` are; it is cached by `mem` for the rest of the stop."""
+    of words when `start` and `end` are; it is cached by `mem` for the rest of the stop.  What
+    the walk has already read (a heap segment) is used as it is, not read twice: a thread's
+    heap mapping is its segment plus the few headers before the first chunk."""
+    parts, unread = [], []
+    cursor = start
+    for cached_start, data in mem.word_segments():
+        cached_end = cached_start + len(data)
+        if cached_end <= cursor or cached_start >= end:
+            continue
+        _uncached(mem, cursor, max(cursor, min(cached_start, end)), parts, unread)
+        low, high = max(cursor, cached_start), min(end, cached_end)
+        parts.append((low, memoryview(data)[low - cached_start:high - cached_start]))
+        cursor = high
+    _uncached(mem, cursor, end, parts, unread)
+    return parts, unread
+
+
+def _uncached(mem, start, end, parts, unread):
     if end <= start:
-        return [], []
-    if inferior_is_core():
-        return _core_parts(mem, start, end)
-    return _live_parts(mem, start, end, _PIECE)
+        return
+    found, lost = _core_parts(mem, start, end) if inferior_is_core() else \
+        _live_parts(mem, start, end, _PIECE)
+    parts += found
+    unread += lost
 
 
 def _core_parts(mem, start, end):
