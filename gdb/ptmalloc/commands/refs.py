@@ -16,7 +16,7 @@ Memory that could not be read is listed as such.  Stacks are scanned from each t
 pointer (less the 128-byte red zone) up: the words below are dead frames.
 
 Usage: heap refs ADDR [--limit N] [--json]
-  --limit N   at most N references (the count of the others is given)"""
+  --limit N   at most N references (the count of the others is given; 0 = all)"""
 
     name = "heap refs"
 
@@ -29,7 +29,7 @@ Usage: heap refs ADDR [--limit N] [--json]
         report = references.find(snap, parse_address(args.address))
         refs = report.refs
         left_out = 0
-        if args.limit is not None and len(refs) > args.limit:
+        if args.limit and len(refs) > args.limit:
             left_out = len(refs) - args.limit
             refs = refs[:args.limit]
         chunk, size, state, arena = report.target
