@@ -55,6 +55,13 @@ COMMANDS = [
     ("check", "heap check", "check.txt"),
     ("chunks-json", "heap chunks --json", "chunks.json"),
     ("chunks", "heap chunks", None),
+    # A chunk a megabyte into the main heap: every writable word of the process scanned for it
+    # (it is named once, in million_chunks' pointer table).
+    ("refs", "heap refs (char *) mp_.sbrk_base + 0x100000", None),
+    # Saved under the bench folder, then compared with the same stop (an empty diff: the cost of
+    # reading the file back, walking the heap again and matching a million chunks).
+    ("snapshot", "heap snapshot {bench_build}/bench-snapshot.json", None),
+    ("diff", "heap diff {bench_build}/bench-snapshot.json", None),
 ]
 
 # `heap map` on the big heap only (the files are written under build/bench, their sizes
@@ -178,7 +185,8 @@ def run_heap_commands(bench_build, repo, binary, library, runs, log, allocator, 
                 for entry_source, label, command, output, extra_env in plan:
                     if entry_source != source:
                         continue
-                    argv = gdb_argv(repo, source, binary, core, sample.pid, label, command)
+                    argv = gdb_argv(repo, source, binary, core, sample.pid, label,
+                                    command.format(bench_build=os.path.abspath(bench_build)))
                     out = os.path.join(bench_build, output) if output else None
                     raw[(source, label)].append(measure_gdb(bench_build, argv, out, extra_env))
                 log("  %s %d chunks, %s: extension round %d/%d done" % (
@@ -204,6 +212,7 @@ def run_heap_commands(bench_build, repo, binary, library, runs, log, allocator, 
         sample.stop()
         _discard(core, record, os.path.join(bench_build, "chunks.json"),
                  os.path.join(bench_build, "check.txt"),
+                 os.path.join(bench_build, "bench-snapshot.json"),
                  *(os.path.join(bench_build, name) for name in MAP_FILES.values()))
     return results
 

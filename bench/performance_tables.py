@@ -24,7 +24,9 @@ EXTENSION_COMMANDS = (("heap", "`heap`"), ("chunks-summary", "`heap chunks --sum
                       ("bins", "`heap bins`"), ("check", "`heap check`"),
                       ("chunks-json", "`heap chunks --json`"),
                       ("chunks", "`heap chunks` >/dev/null"),
-                      ("map-html", "`heap map FILE.html`"), ("map-svg", "`heap map FILE.svg`"))
+                      ("map-html", "`heap map FILE.html`"), ("map-svg", "`heap map FILE.svg`"),
+                      ("refs", "`heap refs ADDR`"), ("snapshot", "`heap snapshot NAME`"),
+                      ("diff", "`heap diff NAME`"))
 PURE_PYTHON_OF = {"chunks-summary": "chunks-summary-python", "check": "check-python"}
 
 

@@ -26,6 +26,7 @@ DEFINITION_OF_COMMAND = {
     "try_free": "try-free", "try-malloc": "try-malloc", "try_malloc": "try-malloc",
     "try-realloc": "try-realloc", "try_realloc": "try-realloc", "find-fake-fast": "find-fake-fast",
     "find_fake_fast": "find-fake-fast", "check": "check", "map": "map", "history": "history",
+    "refs": "refs", "snapshot": "snapshot", "diff": "diff",
 }
 
 

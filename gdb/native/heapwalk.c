@@ -23,8 +23,9 @@
  * (heapwalk_classify's PREV_INUSE bit, heapwalk_histogram's size mask), and the row codes from
  * the generated header.  Version 4: heapwalk_tally,
  * heapwalk_suspicious, heapwalk_format, heapwalk_entry_numbers, and heapwalk_follow_many's lists go on
- * through more buffers.  Version 5: heapwalk_back_links. */
-int heapwalk_interface_version(void) { return 5; }
+ * through more buffers.  Version 5: heapwalk_back_links.  Version 6: heapwalk_refs and
+ * heapwalk_diff. */
+int heapwalk_interface_version(void) { return 6; }
 
 /* A growable array of 64-bit words, owned by this library until heapwalk_free_words(). */
 struct heapwalk_words {
@@ -739,4 +740,65 @@ int heapwalk_entry_numbers(const uint64_t *positions, size_t cut, uint64_t start
 	free(first);
 	free(map.blocks);
 	return status;
+}
+
+/* `heap refs` (gdb/ptmalloc/model/references.py): the index of every word of `words` whose value v
+ * lies in [low, high), appended to `hits` in order.  A whole mapping is one call: the loop is a
+ * compare per word, so a heap of a hundred megabytes is scanned at memory speed.  Returns 0, or
+ * -1 when memory ran out (the hits so far are valid). */
+int heapwalk_refs(const uint64_t *words, size_t word_count, uint64_t low, uint64_t high,
+                  struct heapwalk_words *hits)
+{
+	/* One unsigned compare: v - low < span exactly when low <= v < high. */
+	uint64_t span = high - low;
+	if (high <= low)
+		return 0;
+	for (size_t i = 0; i < word_count; i++) {
+		if (words[i] - low < span && append_word(hits, i))
+			return -1;
+	}
+	return 0;
+}
+
+/* `heap diff` (gdb/ptmalloc/model/heap_diff.py): the sorted merge of two chunk tables, each sorted
+ * by address, over the rows marked held (the program holds the chunk).  A row held only in B is
+ * appended to `allocated`, one held only in A to `freed`; a row held in both with another size
+ * appends its A row and its B row to `resized`.  With site numbers (both non-NULL), a row held
+ * in both under two different known sites (neither `no_site`) was freed and allocated again
+ * by other code: it goes to `freed` and `allocated`.  Returns 0, or -1 when memory ran out. */
+int heapwalk_diff(const uint64_t *a_addresses, const uint64_t *a_sizes, const uint8_t *a_held,
+                  const uint32_t *a_sites, size_t a_count, const uint64_t *b_addresses,
+                  const uint64_t *b_sizes, const uint8_t *b_held, const uint32_t *b_sites, size_t b_count,
+                  uint32_t no_site, struct heapwalk_words *allocated, struct heapwalk_words *freed,
+                  struct heapwalk_words *resized)
+{
+	size_t i = 0, j = 0;
+	int sited = a_sites != NULL && b_sites != NULL;
+	for (;;) {
+		while (i < a_count && !a_held[i])
+			i++;
+		while (j < b_count && !b_held[j])
+			j++;
+		if (i == a_count && j == b_count)
+			return 0;
+		if (j == b_count || (i < a_count && a_addresses[i] < b_addresses[j])) {
+			if (append_word(freed, i++))
+				return -1;
+			continue;
+		}
+		if (i == a_count || b_addresses[j] < a_addresses[i]) {
+			if (append_word(allocated, j++))
+				return -1;
+			continue;
+		}
+		if (sited && a_sites[i] != b_sites[j] && a_sites[i] != no_site && b_sites[j] != no_site) {
+			if (append_word(freed, i) || append_word(allocated, j))
+				return -1;
+		} else if (a_sizes[i] != b_sizes[j]) {
+			if (append_word(resized, i) || append_word(resized, j))
+				return -1;
+		}
+		i++;
+		j++;
+	}
 }

@@ -17,7 +17,11 @@ import json as _json
 _chunks = [(chunk.address, chunk.size, str(chunk.state)) for _a, _s, chunk in snap.iter_chunks()]
 _first = _chunks[0][0] + 0x18
 _place = snap.locate(_first)
+from ptmalloc.model import chunk_table as _chunk_table
+_table = _chunk_table.of_stop(snap)
 print("@@" + _json.dumps({
+    "table": list(zip(_table.addresses, _table.sizes,
+                      map(_chunk_table.STATE_NAMES.__getitem__, _table.states))),
     "arenas": [arena.address for arena in snap.arenas],
     "chunks": len(_chunks), "in_use": sum(1 for c in _chunks if c[2] == "in-use"),
     "located": _place.chunk.address if _place.chunk else None, "first": _chunks[0][0],
@@ -53,3 +57,8 @@ def test_the_documented_calls_read_the_heap_the_commands_show(tmp_path, variant)
     assert answer["located"] == answer["first"]
     assert answer["threads"] >= 1
     assert answer["findings"] == []
+    # The chunk table holds every chunk `heap chunks` lists, in address order; mmapped chunks
+    # in a state of their own.
+    every = [[chunk["address"], chunk["size"], chunk["state"]] for chunk in listed]
+    every += [[chunk["address"], chunk["size"], "mmapped"] for chunk in chunks["mmapped"]]
+    assert answer["table"] == sorted(every)

@@ -1364,6 +1364,72 @@ static void test_entry_numbers(void)
 	CU_ASSERT_EQUAL(out[2], 1);
 }
 
+/* heapwalk_refs: the words in [low, high), bounds exact (low in, high out), none past the buffer. */
+static void test_refs_bounds(void)
+{
+	const uint64_t words[] = {0x0fff, 0x1000, 0x1008, 0x10ff, 0x1100, 0, UINT64_MAX, 0x1050};
+	uint64_t *copy = exact_copy(words, COUNT_OF(words));
+	struct heapwalk_words hits = {0};
+	CU_ASSERT_EQUAL(heapwalk_refs(copy, COUNT_OF(words), 0x1000, 0x1100, &hits), 0);
+	const uint64_t expected[] = {1, 2, 3, 7};
+	assert_words(&hits, expected, COUNT_OF(expected));
+	heapwalk_free_words(&hits);
+	/* An empty range finds nothing; a range at the top of the address space wraps nowhere. */
+	CU_ASSERT_EQUAL(heapwalk_refs(copy, COUNT_OF(words), 0x1100, 0x1100, &hits), 0);
+	CU_ASSERT_EQUAL(hits.count, 0);
+	CU_ASSERT_EQUAL(heapwalk_refs(copy, COUNT_OF(words), UINT64_MAX - 1, UINT64_MAX, &hits), 0);
+	CU_ASSERT_EQUAL(hits.count, 0);
+	CU_ASSERT_EQUAL(heapwalk_refs(copy, 0, 0, UINT64_MAX, &hits), 0);
+	CU_ASSERT_EQUAL(hits.count, 0);
+	heapwalk_free_words(&hits);
+	free(copy);
+}
+
+/* heapwalk_diff: rows held only before are freed, only after allocated, in both with another
+ * size resized, and rows not held are passed over wherever they are. */
+static void test_diff_merge(void)
+{
+	const uint64_t a_addresses[] = {0x100, 0x200, 0x300, 0x400, 0x500};
+	const uint64_t a_sizes[] = {0x20, 0x30, 0x40, 0x50, 0x60};
+	const uint8_t a_held[] = {1, 1, 0, 1, 1};
+	const uint64_t b_addresses[] = {0x100, 0x200, 0x300, 0x480, 0x500, 0x600};
+	const uint64_t b_sizes[] = {0x20, 0x90, 0x40, 0x10, 0x60, 0x70};
+	const uint8_t b_held[] = {1, 1, 1, 1, 0, 1};
+	struct heapwalk_words allocated = {0}, freed = {0}, resized = {0};
+	CU_ASSERT_EQUAL(heapwalk_diff(a_addresses, a_sizes, a_held, NULL, 5, b_addresses, b_sizes, b_held,
+	                              NULL, 6, UINT32_MAX, &allocated, &freed, &resized),
+	                0);
+	const uint64_t expected_allocated[] = {2, 3, 5}, expected_freed[] = {3, 4};
+	const uint64_t expected_resized[] = {1, 1};
+	assert_words(&allocated, expected_allocated, COUNT_OF(expected_allocated));
+	assert_words(&freed, expected_freed, COUNT_OF(expected_freed));
+	assert_words(&resized, expected_resized, COUNT_OF(expected_resized));
+	heapwalk_free_words(&allocated);
+	heapwalk_free_words(&freed);
+	heapwalk_free_words(&resized);
+}
+
+/* With sites, a chunk held at both stops under two known sites is freed and allocated again; an
+ * unknown site on either side keeps it one chunk. */
+static void test_diff_sites(void)
+{
+	const uint64_t addresses[] = {0x100, 0x200, 0x300};
+	const uint64_t sizes[] = {0x20, 0x20, 0x20};
+	const uint8_t held[] = {1, 1, 1};
+	const uint32_t a_sites[] = {1, 1, UINT32_MAX}, b_sites[] = {1, 2, 3};
+	struct heapwalk_words allocated = {0}, freed = {0}, resized = {0};
+	CU_ASSERT_EQUAL(heapwalk_diff(addresses, sizes, held, a_sites, 3, addresses, sizes, held, b_sites, 3,
+	                              UINT32_MAX, &allocated, &freed, &resized),
+	                0);
+	const uint64_t expected[] = {1};
+	assert_words(&allocated, expected, 1);
+	assert_words(&freed, expected, 1);
+	CU_ASSERT_EQUAL(resized.count, 0);
+	heapwalk_free_words(&allocated);
+	heapwalk_free_words(&freed);
+	heapwalk_free_words(&resized);
+}
+
 int main(void)
 {
 	/* A loop that never ends is a failure too. */
@@ -1419,6 +1485,9 @@ int main(void)
 	    {"format rows", test_format_rows},
 	    {"entry numbers", test_entry_numbers},
 	    {"back links", test_back_links},
+	    {"refs bounds", test_refs_bounds},
+	    {"diff merge", test_diff_merge},
+	    {"diff with sites", test_diff_sites},
 	    CU_TEST_INFO_NULL,
 	};
 	static CU_SuiteInfo suites[] = {
@@ -1426,7 +1495,7 @@ int main(void)
 	    {"heapwalk_follow", NULL, NULL, NULL, NULL, follow_tests},
 	    {"heapwalk_classify", NULL, NULL, NULL, NULL, classify_tests},
 	    {"heapwalk_histogram", NULL, NULL, NULL, NULL, histogram_tests},
-	    {"heapwalk tally, suspicious, format, buffers", NULL, NULL, NULL, NULL, newer_tests},
+	    {"heapwalk tally, suspicious, format, buffers, refs, diff", NULL, NULL, NULL, NULL, newer_tests},
 	    CU_SUITE_INFO_NULL,
 	};
 	if (CU_initialize_registry() != CUE_SUCCESS || CU_register_suites(suites) != CUE_SUCCESS)

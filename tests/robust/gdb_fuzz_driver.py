@@ -36,6 +36,10 @@ COMMANDS = ["heap", "heap summary", "heap arenas", "heap arena", "heap chunks",
             "heap chunk {chunk}", "heap chunk {chunk}+24", "heap check", "heap check --json",
             "heap --json", "heap chunks --json", "heap bins --json", "heap tcache --json",
             "bins", "tcachebins", "fastbins", "hi {chunk}"]
+# Commands that read every writable mapping, not only the heap: in one case of OCCASIONAL_EVERY,
+# so that they meet many damaged heaps without doubling the run.
+OCCASIONAL = ["heap refs {chunk}+24 --json"]
+OCCASIONAL_EVERY = 8
 CHECK_COMMAND = "heap check"
 
 
@@ -282,7 +286,7 @@ def main():
                     chunk = "%#x" % heap_map.sorted_chunks[max(owner, 0)]
             problems = []
             check_status = None
-            for template in COMMANDS:
+            for template in COMMANDS + (OCCASIONAL if case % OCCASIONAL_EVERY == 0 else []):
                 command = template.format(chunk=chunk)
                 if os.environ.get("FUZZ_TRACE"):
                     out.write(json.dumps({"run": command}) + "\n")

@@ -5,14 +5,21 @@ attempt fails loudly; and a SHA-256 of every writable mapping and of the registe
 before and after each command, which also catches writes gdb would not count as ours.  Prints one
 `side-effects:` line per command that changed something and a closing summary line."""
 import hashlib
+import os
+import tempfile
 
 import gdb
+
+# Where `heap snapshot` writes (outside the inferior, so no side effect): gone when gdb exits.
+_FOLDER = tempfile.TemporaryDirectory(prefix="side-effects-")
+SNAPSHOT = os.path.join(_FOLDER.name, "side-effects.json")
 
 COMMANDS = ["heap", "heap arenas", "heap arena", "heap chunks", "heap chunks --summary",
             "heap bins", "heap tcache", "heap top", "heap mp", "heap check", "heap check --leaks",
             "heap --json", "heap chunks --json", "heap bins --json", "heap check --json",
             "bins", "tcachebins", "fastbins", "heap chunk $first_chunk", "hi $first_chunk",
-            "heap history", "heap history --json", "heap history $first_chunk"]
+            "heap history", "heap history --json", "heap history $first_chunk",
+            "heap refs $first_chunk", "heap snapshot " + SNAPSHOT, "heap diff " + SNAPSHOT]
 
 
 def writable_digest():

@@ -4,6 +4,8 @@ A setting's value is handed to the layer that uses it (target.manifest for the l
 lower layers never reach up for a gdb parameter.  Created by commands.register_all, not when a
 module is imported."""
 
+import os
+
 import gdb
 
 from ..target import manifest
@@ -63,6 +65,40 @@ def register():
         return
     try:
         LayoutPathParameter()
+        SnapshotDirectoryParameter()
     except RuntimeError:
         return
     gdb._ptmalloc_settings = True
+
+
+class SnapshotDirectoryParameter(gdb.Parameter):
+    """The folder `heap snapshot NAME` saves NAME.json in, and `heap diff` reads names from.
+
+    Empty means `heap-snapshots` in gdb's current working folder.  A NAME with a `/` or
+    ending in `.json` is a path of its own and ignores this folder."""
+
+    set_doc = "Set the folder heap snapshots are saved in."
+    show_doc = "Show the folder heap snapshots are saved in."
+
+    def __init__(self):
+        super().__init__("heap snapshot-directory", gdb.COMMAND_DATA, gdb.PARAM_STRING)
+        self.value = ""
+
+    def get_set_string(self):
+        return ""
+
+    def get_show_string(self, svalue):
+        return "Heap snapshots are saved in: %s%s" % (
+            snapshot_directory(), "" if svalue else " (default)")
+
+
+DEFAULT_SNAPSHOT_DIRECTORY = "heap-snapshots"
+
+
+def snapshot_directory():
+    """The folder snapshots are saved in (`set heap snapshot-directory`), absolute."""
+    try:
+        chosen = gdb.parameter("heap snapshot-directory") or ""
+    except (gdb.error, RuntimeError):
+        chosen = ""
+    return os.path.abspath(os.path.expanduser(chosen or DEFAULT_SNAPSHOT_DIRECTORY))

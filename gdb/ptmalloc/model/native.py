@@ -20,7 +20,7 @@ from .. import paths
 
 _LIBRARY_NAME = "libptmalloc-heapwalk.so"
 # heapwalk_interface_version() of the library these declarations fit (see _load).
-_INTERFACE_VERSION = 5
+_INTERFACE_VERSION = 6
 
 FOLLOW_REACHED_END = 0
 FOLLOW_REPEAT = 1
@@ -132,6 +132,14 @@ def _declare(library):
                                             ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint64,
                                             ctypes.c_uint64]
     library.heapwalk_back_links.restype = ctypes.c_size_t
+    library.heapwalk_refs.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint64,
+                                      ctypes.c_uint64, words_pointer]
+    library.heapwalk_refs.restype = ctypes.c_int
+    library.heapwalk_diff.argtypes = [
+        ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t,
+        ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t,
+        ctypes.c_uint32, words_pointer, words_pointer, words_pointer]
+    library.heapwalk_diff.restype = ctypes.c_int
 
 
 _library, library_path = _load()
@@ -408,3 +416,4 @@ def entry_numbers(positions, start, listed, list_first, binned_rows):
     if status != 0:
         raise MemoryError("the native entry numbers ran out of memory")
     return out
+

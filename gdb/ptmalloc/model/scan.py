@@ -20,7 +20,7 @@ import operator
 from ..errors import HeapReadError
 from . import native, resync
 from .pass_one import low_byte_tables, low_bytes_of, pass_one
-from .states import ROW_STATES, ChunkState
+from .states import ROW_CODE, ROW_STATES, ChunkState
 
 # The segment is read as 8-byte words: positions are word indexes.
 _EIGHT = 8
@@ -115,6 +115,15 @@ class SegmentScan:
         for row, (word, field) in enumerate(zip(self.positions, self.fields)):
             state, chain = special.get(row, in_use)
             yield start + (word << 3), field, words[word + prev_size_index], state, chain
+
+    def state_codes(self):
+        """One ROW_CODE per row (a bytes-like), as the C helper's classification leaves them."""
+        if self.codes is not None:
+            return self.codes
+        codes = bytearray((ROW_CODE[ChunkState.IN_USE],)) * len(self.positions)
+        for row, (state, _chain) in self.states().items():
+            codes[row] = ROW_CODE[state]
+        return codes
 
     def binned_addresses(self):
         """Header addresses of the binned rows, in row order."""

@@ -1,0 +1,117 @@
+"""Every chunk of one stop as columns: the record `heap snapshot` keeps and `heap diff` compares,
+and the place `heap refs` finds the chunk around an address in.
+
+A million-chunk heap is a million rows, so nothing here makes an object per chunk: each heap
+segment's fast walk (scan.py) gives its header positions, size fields and state codes, and they
+are appended to arrays whole.  The table holds, in address order: `addresses` (chunk headers),
+`sizes`, `states` (one index into STATE_NAMES per row), `arenas` (the arena's address, 0 for an
+mmapped chunk) and `sites` (None, or one allocation site text or None per row, from
+`site_provider`).
+
+Sites come from the allocation history when one is recorded: a function set as
+`site_provider` takes an array('Q') of chunk header addresses and answers one site text (or
+None) for each; without one, every site is None."""
+
+import array
+import bisect
+
+from .objects import WalkStatus
+from .states import ROW_STATES, ChunkState
+
+# The chunk states a table stores, by index: the walk's states, then mmapped chunks.
+MMAPPED = "mmapped"
+STATE_NAMES = tuple(str(state) for state in ROW_STATES) + (MMAPPED,)
+_MMAPPED_CODE = len(ROW_STATES)
+# The states in which the program holds a chunk: what `heap diff` calls allocated.  A chunk a
+# tcache or fastbin holds is in use for the allocator but freed by the program.
+HELD_BY_PROGRAM = frozenset((str(ChunkState.IN_USE), MMAPPED))
+
+# Set by the allocation history: addresses (array('Q')) -> [site text or None].
+site_provider = None
+
+
+class ChunkTable:
+    """The chunks of one stop (see the module docstring); `complete` and `problems` say whether
+    every chunk could be listed."""
+
+    def __init__(self, addresses=None, sizes=None, states=None, arenas=None, sites=None,
+                 problems=()):
+        self.addresses = addresses if addresses is not None else array.array("Q")
+        self.sizes = sizes if sizes is not None else array.array("Q")
+        self.states = states if states is not None else bytearray()
+        self.arenas = arenas if arenas is not None else array.array("Q")
+        self.sites = sites
+        self.problems = list(problems)
+
+    def __len__(self):
+        return len(self.addresses)
+
+    @property
+    def complete(self):
+        return not self.problems
+
+    def state_name(self, row):
+        return STATE_NAMES[self.states[row]]
+
+    def row_holding(self, address):
+        """The row of the chunk whose bytes [header, header + size) hold `address`, or -1."""
+        row = bisect.bisect_right(self.addresses, address) - 1
+        if row >= 0 and address < self.addresses[row] + max(self.sizes[row], 1):
+            return row
+        return -1
+
+
+def of_stop(snap, with_sites=True):
+    """The ChunkTable of a HeapSnapshot: every heap segment's chunks and the mmapped chunks."""
+    status = WalkStatus()
+    pieces = []
+    size_mask = snap.geometry.size_mask
+    for arena in snap.arenas:
+        for segment in arena.heaps:
+            scan = snap.scan(arena, segment, status)
+            if not len(scan):
+                continue
+            start = scan.start
+            addresses = array.array("Q", map(start.__add__, map((8).__mul__, scan.positions)))
+            sizes = array.array("Q", map(size_mask.__and__, scan.fields))
+            pieces.append((start, addresses, sizes, bytes(scan.state_codes()[:len(scan)]),
+                           arena.address))
+        if arena.heap_problem and status.complete:
+            status.stop(arena.address, arena.heap_problem)
+    mmapped = sorted(snap.mmapped_chunks(), key=lambda chunk: chunk.address)
+    if mmapped:
+        pieces.append((mmapped[0].address, array.array("Q", (c.address for c in mmapped)),
+                       array.array("Q", (c.size for c in mmapped)),
+                       bytes((_MMAPPED_CODE,)) * len(mmapped), 0))
+    table = ChunkTable()
+    pieces.sort(key=lambda piece: piece[0])
+    for _start, addresses, sizes, codes, arena_address in pieces:
+        table.addresses.extend(addresses)
+        table.sizes.extend(sizes)
+        table.states.extend(codes)
+        table.arenas.extend(array.array("Q", (arena_address,)) * len(addresses))
+    if not _pieces_in_order(pieces):
+        order = sorted(range(len(table)), key=table.addresses.__getitem__)
+        table = ChunkTable(array.array("Q", map(table.addresses.__getitem__, order)),
+                           array.array("Q", map(table.sizes.__getitem__, order)),
+                           bytearray(map(table.states.__getitem__, order)),
+                           array.array("Q", map(table.arenas.__getitem__, order)))
+    if not status.complete:
+        table.problems.append(status.problem)
+    for start, end, why in status.unheld:
+        problem = "chunks from %#x to %#x cannot be listed: %s" % (start, end, why)
+        if problem not in table.problems:
+            table.problems.append(problem)
+    missing = snap.mmapped_report().missing()
+    if missing > 0:
+        table.problems.append("mp_.n_mmaps counts %d more mmapped chunk(s) than were found"
+                              % missing)
+    if with_sites and site_provider is not None and len(table):
+        table.sites = list(site_provider(table.addresses))
+    return table
+
+
+def _pieces_in_order(pieces):
+    """Whether the pieces, each in address order, follow one another without interleaving (the
+    mmapped chunks, one piece, may lie between heap segments: then the table is sorted whole)."""
+    return all(earlier[1][-1] < later[1][0] for earlier, later in zip(pieces, pieces[1:]))

@@ -1,0 +1,40 @@
+"""The C helper's loops for `heap refs` and `heap diff` (heapwalk_refs, heapwalk_diff in
+gdb/native/heapwalk.c), beside native.py's loops of the walk, whose library, buffers and result
+arrays they share.  Callers check native.available() first and run their Python loop without
+it."""
+
+import ctypes
+
+from . import native
+
+
+def words_pointing_into(data, low, high):
+    """The indexes (array('Q')) of the 8-byte words of the writable buffer `data` (a whole
+    number of words) whose value lies in [low, high) (see heapwalk_refs)."""
+    hits = native._Words()
+    with native._Pinned(data) as words:
+        status = native._library.heapwalk_refs(words, len(data) // 8, low, high,
+                                               ctypes.byref(hits))
+    hits = native._take(hits)
+    if status != 0:
+        raise MemoryError("the native reference scan ran out of memory")
+    return hits
+
+
+def diff_rows(before, after, no_site):
+    """heapwalk_diff over two tables, each (addresses, sizes: array('Q'), held: bytes, one per
+    row, sites: array of 32-bit site numbers or None): (allocated rows of `after`, freed rows
+    of `before`, resized rows as (before row, after row) pairs flattened), array('Q')s."""
+    allocated, freed, resized = native._Words(), native._Words(), native._Words()
+    (a_addresses, a_sizes, a_held, a_sites), (b_addresses, b_sizes, b_held, b_sites) = \
+        before, after
+    status = native._library.heapwalk_diff(
+        native._address_of(a_addresses), native._address_of(a_sizes), bytes(a_held),
+        native._address_of(a_sites) if a_sites is not None else None, len(a_addresses),
+        native._address_of(b_addresses), native._address_of(b_sizes), bytes(b_held),
+        native._address_of(b_sites) if b_sites is not None else None, len(b_addresses), no_site,
+        ctypes.byref(allocated), ctypes.byref(freed), ctypes.byref(resized))
+    result = native._take(allocated), native._take(freed), native._take(resized)
+    if status != 0:
+        raise MemoryError("the native heap diff ran out of memory")
+    return result

@@ -1,0 +1,131 @@
+"""`heap refs`: every word of the program's writable memory that points into one chunk.
+
+What is scanned: every writable mapping of the program (live: /proc/PID/maps; a core: its
+writable segments), which takes in every arena's heap segments, the mmapped chunks, every
+thread's stack and TLS, and the .data, .bss and other writable memory of the executable and its
+libraries.  Only one part of a writable mapping is left out, on purpose: a thread's stack below
+its stack pointer less the red zone, which holds dead frames (thread_places.py).
+
+What counts: a word, 8-byte aligned, whose value lies in [chunk header, chunk header + size):
+a pointer to the user data, to the header or anywhere inside the chunk (a one-past-the-end
+pointer is the next chunk's).  Each hit is named by the region it lies in (`name_of`), and
+memory that could not be read is listed, never passed over in silence.
+
+The scan itself is the C helper's (native_scans.words_pointing_into), a compare per word over
+buffers read once per mapping; Python only names the hits."""
+
+import array
+import collections
+import os
+
+from ..errors import HeapError
+from ..memory import spans
+from . import chunk_table, native, native_scans, object_sections, thread_places
+
+Reference = collections.namedtuple("Reference", "address value region chunk chunk_state")
+# `target` (chunk header, size, state name, arena address or None), `refs` [Reference] in
+# address order, `unread` [(start, end, why)], `problems` [one-line text] of what kept the scan
+# from being whole (a thread whose stack is unknown, a heap walk that stopped).
+RefsReport = collections.namedtuple("RefsReport", "target refs unread problems")
+
+
+def find(snap, address):
+    """The RefsReport for the chunk holding `address` (HeapError when no chunk holds it)."""
+    table = chunk_table.of_stop(snap, with_sites=False)
+    row = table.row_holding(address)
+    if row < 0:
+        raise HeapError("%#x is in no chunk of the heap (see `heap chunks`)%s" % (
+            address, "; the heap walk is incomplete: %s" % table.problems[0]
+            if table.problems else ""))
+    low, size = table.addresses[row], table.sizes[row]
+    target = (low, size, table.state_name(row), table.arenas[row] or None)
+    mem = snap.memory
+    threads, problems = thread_places.of_threads(mem)
+    regions = sorted(mem.regions())
+    names = _RegionNames(snap, table, threads, object_sections.current(), regions)
+    refs, unread = [], []
+    for start, end in _scanned_ranges(regions, threads):
+        parts, lost = spans.readable_parts(mem, start, end)
+        unread += lost
+        for part_start, data in parts:
+            words = memoryview(data).cast("Q")
+            for index in _pointing_into(data, words, low, low + size):
+                where = part_start + (index << 3)
+                region, chunk, state = names.of(where)
+                refs.append(Reference(where, words[index], region, chunk, state))
+    problems += table.problems
+    return RefsReport(target, refs, unread, problems)
+
+
+def _pointing_into(data, words, low, high):
+    if native.available():
+        return native_scans.words_pointing_into(data, low, high)
+    return array.array("Q", (index for index, value in enumerate(words)
+                             if low <= value < high))
+
+
+def _scanned_ranges(regions, threads):
+    """[(start, end)] of every writable region, 8-byte aligned, a stack from its thread's
+    stack pointer less the red zone."""
+    live_from = {}
+    for thread in threads:
+        region = _region_of(regions, thread.sp)
+        if region is not None:
+            low = max(region[0], (thread.sp - thread_places.RED_ZONE) & ~7)
+            live_from[region[0]] = min(live_from.get(region[0], low), low)
+    ranges = []
+    for start, end, _name in regions:
+        start = live_from.get(start, start)
+        start, end = (start + 7) & ~7, end & ~7
+        if end > start:
+            ranges.append((start, end))
+    return ranges
+
+
+def _region_of(regions, address):
+    for region in regions:
+        if region[0] <= address < region[1]:
+            return region
+    return None
+
+
+class _RegionNames:
+    """What a hit's address is, in words: `of(address)` -> (region text, chunk header or None,
+    chunk state or None)."""
+
+    def __init__(self, snap, table, threads, sections, regions):
+        self._table = table
+        self._segments = [(segment.address or segment.start, segment.end, arena.address)
+                          for arena in snap.arenas for segment in arena.heaps]
+        self._threads = threads
+        self._sections = sections
+        self._regions = regions
+
+    def of(self, address):
+        table = self._table
+        row = table.row_holding(address)
+        if row >= 0:
+            chunk, state, arena = table.addresses[row], table.state_name(row), table.arenas[row]
+            where = "heap arena %#x chunk %#x" % (arena, chunk) if arena else \
+                "mmapped chunk %#x" % chunk
+            return where, chunk, state
+        for start, end, arena in self._segments:
+            if start <= address < end:
+                return "heap arena %#x outside any chunk (segment %#x-%#x)" % (
+                    arena, start, end), None, None
+        region = _region_of(self._regions, address)
+        for thread in self._threads:
+            if thread.tls_low is not None and thread.tls_low <= address < thread.tp:
+                return "TLS of thread %d" % thread.num, None, None
+            if region is not None and region[0] <= thread.sp < region[1]:
+                if thread.tp is not None and region[0] <= thread.tp <= address:
+                    return "thread descriptor of thread %d" % thread.num, None, None
+                return "stack of thread %d" % thread.num, None, None
+        section = self._sections.name_of(address)
+        if section is not None:
+            return section, None, None
+        if region is not None and region[2].strip():
+            return "writable mapping of %s" % os.path.basename(region[2].strip()), None, None
+        if region is not None:
+            return "anonymous mapping %#x-%#x" % (region[0], region[1]), None, None
+        return "unnamed memory", None, None

@@ -1,0 +1,159 @@
+"""`heap snapshot` and `heap diff` against what a leaking program did: leaky_loop.c leaks at one
+site on every turn of its loop, also frees and reallocs what it keeps, and at each of its two
+stops writes down every block it holds (address, usable size, site).  Between the stops, the
+diff's allocated, freed and resized chunks must be what those two records say, live (two stops
+of one session) and from two gcore'd cores compared in a later session, on glibc and on the
+clone.  A stand-in for the allocation history (sites from the program's own record) shows the
+text grouped by site, the leak first."""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from conftest import GDB, LOADER, REPO, marked, run_gdb, sections
+from json_contract import checked
+
+SOURCE = os.path.join(REPO, "tests", "gdb", "leaky_loop.c")
+CLONE = os.path.join(os.environ.get("PTM_BUILD", os.path.join(REPO, "build")), "libptmalloc.so")
+# A chunk's header is two words before the pointer malloc returned, and its size is the usable
+# size plus the one word of the next chunk's header that an in-use chunk does not lend.
+HEADER, NOT_LENT = 16, 8
+LEAKS_BETWEEN_STOPS = 40
+LEAK_SIZE = 48
+
+# Sites from the program's record of the stop, as the allocation history will give them.
+FAKE_SITES = """python
+import ptmalloc.model.chunk_table as table
+def _sites(addresses, path=%r):
+    site = {}
+    for line in open(path):
+        address, _usable, name = line.split()
+        site[int(address, 16) - 16] = name
+    return [site.get(address) for address in addresses]
+table.site_provider = _sites
+end"""
+
+
+def _sections(argv, cwd):
+    """The marked outputs of one gdb run, which must hold no traceback."""
+    output = run_gdb(argv, cwd)
+    assert "Traceback" not in output, output
+    return sections(output)
+
+
+def _held(path):
+    """{chunk header: (size, site)} of what the program held at one stop."""
+    held = {}
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            address, usable, site = line.split()
+            held[int(address, 16) - HEADER] = (int(usable) + NOT_LENT, site)
+    return held
+
+
+def _runs(tmp_path, preload):
+    program = str(tmp_path / "leaky_loop")
+    subprocess.run(["gcc", "-g", "-O0", "-fno-builtin", "-o", program, SOURCE], check=True)
+    record = str(tmp_path / "held")
+    head = [GDB, "-nx", "-q", "-batch", "-ex", "set pagination off", "-ex", "source " + LOADER,
+            "-ex", "set heap snapshot-directory " + str(tmp_path / "snapshots")]
+    live = head + (["-ex", "set environment LD_PRELOAD=" + CLONE] if preload else [])
+    live += ["-ex", "break leaky_loop_stop", "-ex", "run " + record]
+    steps = [("first", "heap snapshot first"), ("gcore1", "gcore " + str(tmp_path / "1.core")),
+             ("run", "continue"), ("second", "heap snapshot second --json"),
+             ("gcore2", "gcore " + str(tmp_path / "2.core")),
+             ("json", "heap diff first second --json"), ("now", "heap diff first --json"),
+             ("text", "heap diff first second")]
+    for command in marked(steps):
+        live += ["-ex", command]
+    live_parts = _sections(live + [program], str(tmp_path))
+    provider = []
+    for number in (1, 2):
+        provider.append(str(tmp_path / ("sites%d.gdb" % number)))
+        with open(provider[-1], "w", encoding="utf-8") as handle:
+            handle.write(FAKE_SITES % (record + str(number)))
+    dead = head + ["-ex", "file " + program, "-ex", "core-file " + str(tmp_path / "1.core"),
+                   "-ex", "source " + provider[0]]
+    dead_steps = [("a", "heap snapshot %s" % (tmp_path / "a.json"))]
+    dead += sum((["-ex", c] for c in marked(dead_steps)), [])
+    dead += ["-ex", "core-file " + str(tmp_path / "2.core"), "-ex", "source " + provider[1]]
+    dead_steps = [("b", "heap snapshot %s" % (tmp_path / "b.json")),
+                  ("json", "heap diff %s %s --json" % (tmp_path / "a.json", tmp_path / "b.json")),
+                  ("text", "heap diff %s %s" % (tmp_path / "a.json", tmp_path / "b.json")),
+                  ("missing", "heap diff nothing-here first"),
+                  ("not_a_snapshot", "heap diff %s" % program)]
+    dead += sum((["-ex", c] for c in marked(dead_steps)), [])
+    core_parts = _sections(dead, str(tmp_path))
+    return {"live": live_parts, "core": core_parts}, _held(record + "1"), _held(record + "2")
+
+
+@pytest.fixture(scope="module", params=["glibc", "clone"])
+def leaky(request, tmp_path_factory):
+    return _runs(tmp_path_factory.mktemp("diff-" + request.param), request.param == "clone")
+
+
+def _expected(before, after, sites):
+    """(allocated, freed, resized) as sets of (address, size[, new size], site or None), from
+    the program's records: matched by address; with sites, a block held at both stops under
+    another site was freed and another allocated there."""
+    def site(entry):
+        return entry[1] if sites else None
+    allocated = {(a, size, site((size, s))) for a, (size, s) in after.items() if a not in before}
+    freed = {(a, size, site((size, s))) for a, (size, s) in before.items() if a not in after}
+    resized = set()
+    for address in set(before) & set(after):
+        (old, old_site), (new, new_site) = before[address], after[address]
+        if sites and old_site != new_site:
+            freed.add((address, old, old_site))
+            allocated.add((address, new, new_site))
+        elif old != new:
+            resized.add((address, old, new, site((new, new_site))))
+    return allocated, freed, resized
+
+
+@pytest.mark.parametrize("source,command", [("live", "json"), ("live", "now"), ("core", "json")])
+def test_diff_is_what_the_program_did(leaky, source, command):
+    parts, before, after = leaky
+    diff = checked("heap diff --json", json.loads(parts[source][command].splitlines()[-1]))
+    sites = source == "core"
+    allocated, freed, resized = _expected(before, after, sites)
+    assert {(e["address"], e["size"], e["site"]) for e in diff["allocated"]} == allocated
+    assert {(e["address"], e["size"], e["site"]) for e in diff["freed"]} == freed
+    assert {(e["address"], e["old_size"], e["size"], e["site"])
+            for e in diff["resized"]} == resized
+    assert len(diff["allocated"]) == len(allocated) and diff["complete"]
+    # The program really did all three between its stops.
+    assert allocated and freed and resized
+
+
+def test_text_groups_by_site_with_the_leak_first(leaky):
+    parts, before, after = leaky
+    lines = parts["core"]["text"].splitlines()
+    allocated, _freed, _resized = _expected(before, after, True)
+    assert lines[0].startswith("heap diff ") and "%d allocated" % len(allocated) in lines[0]
+    assert "allocated, by site:" in lines
+    # Every turn leaks one block: the group of the leak's site counts them and their bytes.
+    leak_bytes = sum(entry[1] for entry in allocated if entry[2] == "leak")
+    leak_line = [line for line in lines if line.split()[-1:] == ["leak"]][0]
+    assert leak_line.split()[:2] == [str(LEAKS_BETWEEN_STOPS), str(leak_bytes)]
+
+
+def test_text_by_size_without_sites(leaky):
+    parts, before, after = leaky
+    text = parts["live"]["text"]
+    assert "allocated, by size:" in text and "resized, by size:" in text
+    allocated, _freed, _resized = _expected(before, after, False)
+    of_leak_size = sum(1 for entry in allocated if entry[1] == LEAK_SIZE)
+    leak_group = [line for line in text.splitlines() if line.split()[-1:] == ["%#x" % LEAK_SIZE]]
+    assert leak_group[0].split()[:2] == [str(of_leak_size), str(of_leak_size * LEAK_SIZE)]
+
+
+def test_snapshot_errors_are_one_line(leaky):
+    parts, _before, _after = leaky
+    assert parts["core"]["missing"].startswith("heap: no snapshot ")
+    assert "nothing-here.json" in parts["core"]["missing"]
+    assert parts["core"]["not_a_snapshot"].startswith("heap: cannot read the snapshot ")
+    saved = checked("heap snapshot --json", json.loads(parts["live"]["second"].splitlines()[-1]))
+    assert saved["complete"] and saved["path"].endswith("second.json")

@@ -1,0 +1,143 @@
+"""`heap refs` against the pointers a program planted: refs_planted.c puts the address of one chunk
+in three other chunks, a live stack frame, .data, .bss and a second thread's __thread variable,
+and writes down each planted word's address and value.  `heap refs` must find exactly those
+words (nothing it did not plant) and name each one's region, live and from a gcore'd core, on
+glibc and on the clone."""
+
+import json
+import os
+import struct
+import subprocess
+
+import pytest
+
+from conftest import GDB, LOADER, REPO, marked, run_gdb, sections
+from json_contract import checked
+
+SOURCE = os.path.join(REPO, "tests", "gdb", "refs_planted.c")
+CLONE = os.path.join(os.environ.get("PTM_BUILD", os.path.join(REPO, "build")), "libptmalloc.so")
+# The region each kind of planted word must be named by (the program's name is its file's).
+REGIONS = {"heap": "heap arena ", "data": ".data of refs_planted",
+           "bss": ".bss of refs_planted", "tls": "TLS of thread 2",
+           "stack": "stack of thread 1"}
+
+
+# Less than a stack segment: the core loses the top of the main thread's stack, where its
+# frames are.
+CUT_BYTES = 16 << 10
+
+
+def _notes_first(core):
+    """The core laid out as the kernel writes one: notes before the memory, no section headers
+    (gcore writes its notes and section headers last, so a cut gcore'd core is no core to gdb,
+    while a kernel core cut by a size limit loses only memory)."""
+    header = bytearray(core[:64])
+    phoff, phentsize, phnum = (struct.unpack_from("<Q", header, 0x20)[0],
+                               *struct.unpack_from("<HH", header, 0x36))
+    entries = [bytearray(core[phoff + i * phentsize:phoff + (i + 1) * phentsize])
+               for i in range(phnum)]
+    body, offset = [], 64 + phnum * phentsize
+    for entry in sorted(entries, key=lambda entry: struct.unpack_from("<I", entry)[0] != 4):
+        old_offset, file_size = struct.unpack_from("<Q", entry, 8)[0], \
+            struct.unpack_from("<Q", entry, 32)[0]
+        body.append(core[old_offset:old_offset + file_size])
+        struct.pack_into("<Q", entry, 8, offset)
+        offset += file_size
+    struct.pack_into("<Q", header, 0x20, 64)
+    struct.pack_into("<Q", header, 0x28, 0)       # e_shoff
+    struct.pack_into("<HH", header, 0x3c, 0, 0)   # e_shnum, e_shstrndx
+    return bytes(header) + b"".join(bytes(entry) for entry in entries) + b"".join(body)
+
+
+def _sections(argv, cwd):
+    """The marked outputs of one gdb run, which must hold no traceback."""
+    output = run_gdb(argv, cwd)
+    assert "Traceback" not in output, output
+    return sections(output)
+
+
+def _target_setup(record):
+    """A gdb command setting $target to the planted chunk's user pointer, read from the record."""
+    return ("python gdb.set_convenience_variable('target', int(open(%r).read().split()[2], 16))"
+            % record)
+
+
+def _runs(tmp_path, preload):
+    program = str(tmp_path / "refs_planted")
+    # -O0: every variable in memory, so no callee-saved register keeps a copy of the address.
+    subprocess.run(["gcc", "-g", "-O0", "-pthread", "-o", program, SOURCE], check=True)
+    record, core = str(tmp_path / "record"), str(tmp_path / "refs.core")
+    head = [GDB, "-nx", "-q", "-batch", "-ex", "set pagination off", "-ex", "source " + LOADER]
+    commands = [("json", "heap refs $target --json"), ("inside", "heap refs $target+100 --json"),
+                ("text", "heap refs $target"), ("nowhere", "heap refs 16")]
+    live = head + (["-ex", "set environment LD_PRELOAD=" + CLONE] if preload else [])
+    live += ["-ex", "break refs_planted_stop", "-ex", "run " + record, "-ex", _target_setup(record)]
+    for command in marked(commands) + ["gcore " + core]:
+        live += ["-ex", command]
+    live_parts = _sections(live + [program], str(tmp_path))
+    dead = head + ["-ex", "file " + program, "-ex", "core-file " + core, "-ex",
+                   _target_setup(record)]
+    for command in marked(commands):
+        dead += ["-ex", command]
+    core_parts = _sections(dead, str(tmp_path))
+    # The same core cut short: it ends before its last segments (the main thread's stack).
+    cut = str(tmp_path / "cut.core")
+    with open(core, "rb") as whole, open(cut, "wb") as part:
+        kernel_like = _notes_first(whole.read())
+        part.write(kernel_like[:len(kernel_like) - CUT_BYTES])
+    cut_run = head + ["-ex", "file " + program, "-ex", "core-file " + cut, "-ex",
+                      _target_setup(record)]
+    for command in marked([("json", "heap refs $target --json"), ("text", "heap refs $target")]):
+        cut_run += ["-ex", command]
+    core_parts["cut"] = _sections(cut_run, str(tmp_path))
+    planted = []
+    with open(record, encoding="utf-8") as handle:
+        for line in handle:
+            kind, address, value = line.split()
+            if kind != "target":
+                planted.append((kind, int(address, 16), int(value, 16)))
+    return {"live": live_parts, "core": core_parts}, planted
+
+
+@pytest.fixture(scope="module", params=["glibc", "clone"])
+def planted_runs(request, tmp_path_factory):
+    return _runs(tmp_path_factory.mktemp("refs-" + request.param), request.param == "clone")
+
+
+@pytest.mark.parametrize("source", ["live", "core"])
+def test_finds_every_planted_pointer_and_nothing_else(planted_runs, source):
+    parts, planted = planted_runs
+    for name in ("json", "inside"):
+        report = checked("heap refs --json", json.loads(parts[source][name].splitlines()[-1]))
+        found = {(ref["address"], ref["value"]): ref["region"] for ref in report["refs"]}
+        assert set(found) == {(address, value) for _kind, address, value in planted}, report
+        for kind, address, value in planted:
+            assert found[(address, value)].startswith(REGIONS[kind]), (kind, found)
+        assert report["complete"] and not report["unread"], report
+        heap_holders = {ref["chunk"] for ref in report["refs"] if ref["chunk"] is not None}
+        assert len(heap_holders) == 3
+
+
+@pytest.mark.parametrize("source", ["live", "core"])
+def test_text_and_errors(planted_runs, source):
+    parts, planted = planted_runs
+    text = parts[source]["text"]
+    for _kind, address, _value in planted:
+        assert "%#x" % address in text
+    assert "TLS of thread 2" in text and "stack of thread 1" in text
+    assert parts[source]["nowhere"] == "heap: 0x10 is in no chunk of the heap (see `heap chunks`)"
+
+
+def test_a_core_cut_short_says_what_it_could_not_scan(planted_runs):
+    parts, planted = planted_runs
+    cut = parts["core"]["cut"]
+    report = checked("heap refs --json", json.loads(cut["json"].splitlines()[-1]))
+    found = {(ref["address"], ref["value"]) for ref in report["refs"]}
+    # Every planted word but the stack's is still found, and the stack's is not made up...
+    assert found == {(address, value) for kind, address, value in planted if kind != "stack"}
+    stack_word = [address for kind, address, _value in planted if kind == "stack"][0]
+    # ...it is said to be in memory the core does not hold.
+    assert not report["complete"]
+    assert any(lost["start"] <= stack_word < lost["end"] and "cut short" in lost["why"]
+               for lost in report["unread"]), report["unread"]
+    assert "not scanned: " in cut["text"] and "cut short" in cut["text"]
