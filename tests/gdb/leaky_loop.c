@@ -1,8 +1,10 @@
 /* A program that leaks at one known site on every turn of its loop, and also frees and reallocs
  * what it keeps, for `heap diff`.  It keeps its own table of every block it holds (in static
  * memory: the record must not allocate) and at each stop writes it, one "ADDRESS USABLE_SIZE
- * SITE" line per block, to the file argv[1] with the stop's number appended, then calls
- * leaky_loop_stop().  Nothing between the stops allocates but the loop itself. */
+ * SITE BLOCK" line per block (BLOCK numbers each allocation: a block freed and another allocated at
+ * its address have different numbers; a realloc in place keeps its block's), to the file argv[1] with the
+ * stop's number appended, then calls leaky_loop_stop().  Nothing between the stops allocates but the loop
+ * itself. */
 #include <fcntl.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -15,8 +17,10 @@
 static struct {
 	void *pointer;
 	const char *site;
+	unsigned long block;
 } held[MAX_HELD];
 static size_t held_count;
+static unsigned long blocks_made;
 static unsigned long random_state = 12345;
 
 static unsigned long next_random(void)
@@ -31,6 +35,7 @@ static void keep(void *pointer, const char *site)
 		_exit(4);
 	held[held_count].pointer = pointer;
 	held[held_count].site = site;
+	held[held_count].block = ++blocks_made;
 	held_count++;
 }
 
@@ -68,6 +73,8 @@ static void turn(void)
 			void *moved = realloc(held[index].pointer, 16 + next_random() % 1500);
 			if (moved == NULL)
 				_exit(5);
+			if (moved != held[index].pointer)
+				held[index].block = ++blocks_made;
 			held[index].pointer = moved;
 		}
 	}
@@ -81,8 +88,8 @@ static void write_record(const char *stem, int stop)
 	if (fd < 0)
 		_exit(2);
 	for (size_t i = 0; i < held_count; i++) {
-		int length = snprintf(line, sizeof line, "%#lx %zu %s\n", (unsigned long)held[i].pointer,
-		                      malloc_usable_size(held[i].pointer), held[i].site);
+		int length = snprintf(line, sizeof line, "%#lx %zu %s %lu\n", (unsigned long)held[i].pointer,
+		                      malloc_usable_size(held[i].pointer), held[i].site, held[i].block);
 		if (write(fd, line, (size_t)length) != length)
 			_exit(3);
 	}

@@ -8,13 +8,15 @@ are appended to arrays whole.  The table holds, in address order: `addresses` (c
 mmapped chunk) and `sites` (None, or one allocation site text or None per row, from
 `site_provider`).
 
-Sites come from the allocation history when one is recorded: a function set as
-`site_provider` takes an array('Q') of chunk header addresses and answers one site text (or
-None) for each; without one, every site is None."""
+Sites come from the allocation history when one is recorded (history_sites.allocation_sites):
+the site provider takes the chunk header addresses and sizes (array('Q') each) and answers one
+site text (or None) for each.  `site_provider`, when set, stands in for the history (the tests
+set one from a program's own record)."""
 
 import array
 import bisect
 
+from . import history_sites
 from .objects import WalkStatus
 from .states import ROW_STATES, ChunkState
 
@@ -26,7 +28,7 @@ _MMAPPED_CODE = len(ROW_STATES)
 # tcache or fastbin holds is in use for the allocator but freed by the program.
 HELD_BY_PROGRAM = frozenset((str(ChunkState.IN_USE), MMAPPED))
 
-# Set by the allocation history: addresses (array('Q')) -> [site text or None].
+# A stand-in for the allocation history's sites: (addresses, sizes) -> [site text or None].
 site_provider = None
 
 
@@ -106,8 +108,11 @@ def of_stop(snap, with_sites=True):
     if missing > 0:
         table.problems.append("mp_.n_mmaps counts %d more mmapped chunk(s) than were found"
                               % missing)
-    if with_sites and site_provider is not None and len(table):
-        table.sites = list(site_provider(table.addresses))
+    if with_sites and len(table):
+        provider = site_provider or history_sites.allocation_sites
+        table.sites = list(provider(table.addresses, table.sizes))
+        if not any(table.sites):
+            table.sites = None
     return table
 
 

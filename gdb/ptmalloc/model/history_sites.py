@@ -1,0 +1,38 @@
+"""Where each chunk of a table was last allocated, from the allocation history (history.py): the
+sites `heap snapshot` saves and `heap diff` groups by.
+
+A chunk's site is that of the newest recorded call that handed out a pointer inside it (a malloc
+of any kind, or the realloc that moved a block into it; one that resized a block where it was
+keeps the block's site, so `heap diff` sees a resize, not a free and a new allocation). Nothing
+can hand out a pointer inside a chunk the program still holds, so for a held chunk that call is
+its own allocation. A chunk whose allocation the ring no longer holds (or any chunk, with
+history off) has no site."""
+
+import bisect
+
+from ..errors import HeapError
+from ..target import code_sites
+from . import history
+
+
+def allocation_sites(addresses, sizes):
+    """One site text ("file.c:LINE (function)") or None per chunk of a table (chunk headers in
+    address order, and their sizes)."""
+    sites = [None] * len(addresses)
+    try:
+        recorded = history.current()
+    except HeapError:
+        return sites  # a damaged ring names no site; `heap history` says why
+    if not recorded.enabled:
+        return sites
+    namer = code_sites.SiteNamer()
+    for event in recorded.events:  # oldest first: a newer allocation of the same chunk wins
+        if not event.ptr or (event.op not in history.ALLOCATING and event.op != "realloc"):
+            continue
+        row = bisect.bisect_right(addresses, event.ptr) - 1
+        if row < 0 or event.ptr >= addresses[row] + sizes[row]:
+            continue
+        if event.op == "realloc" and event.ptr == event.old_ptr and sites[row] is not None:
+            continue  # resized where it was: still the block its first allocation made
+        sites[row] = code_sites.describe(namer.site(event.caller))
+    return sites
