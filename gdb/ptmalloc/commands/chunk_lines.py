@@ -6,7 +6,7 @@ Python string operations costs more than all the rest of a ten-million-chunk lis
 import array
 import collections
 
-from ..model import native
+from ..model import native, native_rows
 from ..model.states import ChunkState
 
 # The array typecode of the C uint32_t text numbers (see native.LIST_NUMBER_TYPECODE).
@@ -70,7 +70,7 @@ def text_pieces(scan, line_format, field_texts, state_text, where_of):
         ChunkState.IN_USE], lambda field, state, _row: field_texts[field] + state_text[state])
     entries = scan.entry_numbers()
     rows, fields = scan.binned_rows, scan.fields
-    if entries is None or native.NO_NUMBER in entries[0]:
+    if entries is None or native_rows.NO_NUMBER in entries[0]:
         columns = map(str.__add__, map(field_texts.__getitem__, map(fields.__getitem__, rows)),
                       where_of.texts(scan))
         _scatter(numbers, rows, table.fresh(columns))
@@ -86,9 +86,9 @@ def text_pieces(scan, line_format, field_texts, state_text, where_of):
         tails = {number: table.bare(texts[1]) for number, texts in around.items()}
         suffix_of = array.array(_NUMBER, bytes(4 * len(fields)))
         _scatter(suffix_of, rows, map(tails.__getitem__, list_of))
-        row_numbers = array.array("Q", [native.NO_NUMBER]) * len(fields)
+        row_numbers = array.array("Q", [native_rows.NO_NUMBER]) * len(fields)
         _scatter(row_numbers, rows, entry_of)
-    for piece in native.format_rows(scan.positions, scan.start, numbers, table.texts, before,
+    for piece in native_rows.format_rows(scan.positions, scan.start, numbers, table.texts, before,
                                     "\n", numbers=row_numbers, suffix_of=suffix_of):
         yield piece + "\n"
 
@@ -111,5 +111,5 @@ def json_pieces(scan, suffix):
     keys = list(zip(map(fields.__getitem__, rows), list_of))
     texts = {key: table.number(suffix(key[0], lists[key[1]].kind)) for key in set(keys)}
     _scatter(numbers, rows, map(texts.__getitem__, keys))
-    return native.format_rows(scan.positions, scan.start, numbers, table.texts,
+    return native_rows.format_rows(scan.positions, scan.start, numbers, table.texts,
                               '{"address":', ",", decimal=True)

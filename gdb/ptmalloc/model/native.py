@@ -11,7 +11,6 @@ PTMALLOC_GDB_NATIVE=0 turns it off."""
 
 import array
 import contextlib
-import itertools
 import os
 
 import ctypes
@@ -359,61 +358,3 @@ def suspicious(fields, positions, words, prev_index, in_bin, cached, top_row, nu
     if status != 0:
         raise MemoryError("the native check of chunk rows ran out of memory")
     return rows
-
-
-# How much text heapwalk_format writes per call: a piece of a listing handed to gdb at once.
-_FORMAT_PIECE = 4 << 20
-
-
-def format_rows(positions, start, text_of, table, prefix, separator, decimal=False,
-                numbers=None, suffix_of=None):
-    """Yield a listing of every row (see heapwalk_format) in pieces of whole rows, joined by
-    `separator` within a piece: each row `prefix`, its header address (hex, or decimal),
-    table[text_of[row]], and with `numbers` (array('Q'), NO_NUMBER for none) the row's number
-    and table[suffix_of[row]]."""
-    positions = _as_array(positions)
-    count = min(len(positions), len(text_of))
-    if not count:
-        return
-    lengths = list(map(len, table))
-    texts = "".join(table).encode()
-    if len(texts) != sum(lengths):  # a text beyond ASCII: its bytes, not its characters
-        encoded = [text.encode() for text in table]
-        lengths, texts = list(map(len, encoded)), b"".join(encoded)
-    offsets = array.array("Q", itertools.accumulate(lengths, initial=0))
-    prefix, separator = prefix.encode(), separator.encode()
-    capacity = _FORMAT_PIECE + len(prefix) + len(separator) + 32 + max(lengths)
-    out = ctypes.create_string_buffer(capacity)
-    next_row = ctypes.c_size_t(0)
-    while next_row.value < count:
-        written = _library.heapwalk_format(
-            _address_of(positions), ctypes.byref(next_row), count, start, _address_of(text_of),
-            len(lengths), texts, _address_of(offsets), prefix, len(prefix), separator,
-            len(separator), 1 if decimal else 0,
-            _address_of(numbers) if numbers is not None else None,
-            _address_of(suffix_of) if numbers is not None else None, out, capacity)
-        yield ctypes.string_at(out, written).decode()
-
-
-NO_NUMBER = (1 << 64) - 1
-
-
-def entry_numbers(positions, start, listed, list_first, binned_rows):
-    """For each binned row, how many entries precede its first listing in the list naming it
-    (see heapwalk_entry_numbers), as array('Q'), NO_NUMBER where no list names it: `listed` a
-    ListedAddresses, `list_first` (array('Q')) where each list's entries begin in it."""
-    positions, binned_rows = _as_array(positions), _as_array(binned_rows)
-    list_first = _as_array(list_first)
-    out = array.array("Q", bytes(8 * len(binned_rows)))
-    if not len(binned_rows):
-        return out
-    status = _library.heapwalk_entry_numbers(
-        _address_of(positions), len(positions), start, _address_of(listed.addresses),
-        _address_of(listed.numbers), len(listed), _address_of(list_first), len(list_first),
-        _address_of(binned_rows), len(binned_rows), _address_of(out))
-    if status == -2:
-        raise ValueError("chunk positions handed to the native entry numbers do not increase")
-    if status != 0:
-        raise MemoryError("the native entry numbers ran out of memory")
-    return out
-

@@ -18,7 +18,7 @@ import itertools
 import operator
 
 from ..errors import HeapReadError
-from . import native, resync
+from . import native, native_rows, resync
 from .pass_one import low_byte_tables, low_bytes_of, pass_one
 from .states import ROW_CODE, ROW_STATES, ChunkState
 
@@ -82,7 +82,7 @@ class SegmentScan:
         lengths = (len(chain.packed if chain.packed is not None else chain.chunks)
                    for chain in listed.table)
         first = array.array("Q", itertools.accumulate(lengths, initial=0))
-        return native.entry_numbers(self.positions, self.start, listed.native_listed, first,
+        return native_rows.entry_numbers(self.positions, self.start, listed.native_listed, first,
                                     self.binned_rows), self._chain_numbers
 
     def binned_lists(self):
