@@ -14,7 +14,7 @@ SAMPLE_CFLAGS := -std=gnu11 -O0 $(CFLAGS_DEBUG) -Wall -Wextra -Werror
 ALL_TARGETS  :=
 TEST_TARGETS :=
 
-.PHONY: all test demo deps clean
+.PHONY: all test demo deps clean run-tests test-lane-gdb test-lane-others
 all: build-all
 
 # Fragments are included in a fixed order so that `make test` runs the fast C suites first.
@@ -29,13 +29,26 @@ TEST_TARGETS := $(filter $(TEST_TARGETS),$(TEST_ORDER)) $(filter-out $(TEST_ORDE
 
 build-all: $(ALL_TARGETS)
 
+# The suites that drive gdb (each runs one gdb after another, so one core is mostly idle): a lane
+# of their own, run beside the lane of the other suites.  Within a lane the suites run one after
+# another; each lane's output is printed whole when it ends, so the two never interleave.
+GDB_LANE := test-gdb test-oracle test-predict test-robust-gdb
+GDB_LANE_TARGETS := $(filter $(GDB_LANE),$(TEST_TARGETS))
+OTHER_LANE_TARGETS := $(filter-out $(GDB_LANE),$(TEST_TARGETS))
+
 # -k: every suite runs even when an earlier one fails, so one run reports every failure.
-# The build runs on every core; the suites one after another (some of them time or race threads).
+# The build runs on every core; the suites in two lanes side by side (see GDB_LANE).
 test: deps
 	@$(MAKE) --no-print-directory -j$(shell nproc) build-all
-	@$(MAKE) -k --no-print-directory run-tests
+	@$(MAKE) -k --no-print-directory -j2 --output-sync=recurse run-tests
 
-run-tests: $(TEST_TARGETS)
+run-tests: test-lane-gdb test-lane-others
+
+test-lane-gdb:
+	@$(MAKE) -k --no-print-directory -j1 $(GDB_LANE_TARGETS)
+
+test-lane-others:
+	@$(MAKE) -k --no-print-directory -j1 $(OTHER_LANE_TARGETS)
 
 clean:
 	rm -rf $(BUILD)

@@ -68,6 +68,8 @@ def main():
             if "may-" in str(error) or "Cannot" in str(error):
                 gdb.write("side-effects: %s: %s\n" % (command, error))
                 changed += 1
+            else:
+                gdb.write("unanswered: %s: %s\n" % (command, error))
         after = writable_digest()
         selected.switch()
         if before != after:
