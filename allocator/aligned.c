@@ -1,7 +1,8 @@
 /*
  * The memalign family's core: over-allocate by the alignment plus MINSIZE, find the aligned point
- * inside the block, and give back the leading and trailing pieces as free chunks.  glibc 2.31 and
- * 2.36 do not consult the tcache here (that came in 2.38).
+ * inside the block, and give back the leading and trailing pieces as free chunks.  From 2.38 an
+ * entry of the tcache that already has the alignment is taken first, and from 2.39 the pieces go
+ * back to the bins directly (version.h: MEMALIGN_SCANS_TCACHE, MEMALIGN_MERGES_PIECES).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -44,14 +45,26 @@ PTM_RARE void *_int_memalign(mstate av, size_t alignment, size_t bytes)
 		set_head(newp, new_size | PREV_INUSE | arena_bit);
 		set_inuse_bit_at_offset(newp, new_size);
 		set_head_size(p, lead_size | arena_bit);
-		_int_free(av, p, 1);
+		if (MEMALIGN_MERGES_PIECES)
+			free_merge_chunk(av, p, lead_size);
+		else
+			_int_free(av, p, 1);
 		p = newp;
 		malloc_assert(new_size >= nb && ((uintptr_t)chunk_to_mem(p)) % alignment == 0,
 		              "_int_memalign",
 		              "newsize >= nb && (((unsigned long) (chunk2mem (p))) % alignment) == 0");
 	}
 
-	if (!chunk_is_mmapped(p)) {
+	if (MEMALIGN_MERGES_PIECES && !chunk_is_mmapped(p)) {
+		size_t size = chunk_size(p);
+		mchunkptr next = chunk_at_offset(p, size);
+		/* A tail too small to be a chunk can still go when it merges with what follows. */
+		if (size > nb && (size - nb >= MINSIZE || next == av->top ||
+		                  !inuse_bit_at_offset(next, chunk_size(next)))) {
+			set_head_size(p, nb);
+			free_file_tail(av, chunk_at_offset(p, nb), size - nb);
+		}
+	} else if (!chunk_is_mmapped(p)) {
 		size_t size = chunk_size(p);
 		if (size > nb + MINSIZE) {
 			mchunkptr remainder = chunk_at_offset(p, nb);
@@ -61,6 +74,31 @@ PTM_RARE void *_int_memalign(mstate av, size_t alignment, size_t bytes)
 		}
 	}
 	return chunk_to_mem(p);
+}
+
+/* An entry of the tcache bin of exactly `nb` that is already aligned, taken out of the list
+   wherever it sits; NULL when there is none.  (Aligned to at least 32 bytes, it passes the
+   alignment check that taking an entry makes.) */
+static void *aligned_tcache_entry(size_t alignment, size_t nb)
+{
+	size_t tc_idx = csize2tidx(nb);
+	if (tc_idx >= mp_.tcache_bins || tcache == NULL || tcache->counts[tc_idx] == 0)
+		return NULL;
+	tcache_entry **link = &tcache->entries[tc_idx];
+	tcache_entry *entry = *link;
+	while (entry != NULL && (uintptr_t)entry % alignment != 0) {
+		link = &entry->next;
+		entry = reveal_pointer(entry->next);
+	}
+	if (entry == NULL)
+		return NULL;
+	if (link == &tcache->entries[tc_idx])
+		return tcache_get(tc_idx);
+	*link = protect_pointer(link, reveal_pointer(entry->next));
+	tcache->counts[tc_idx]--;
+	entry->key = 0;
+	NOTE_SOURCE("tcache");
+	return entry;
 }
 
 PTM_RARE void *_mid_memalign(size_t alignment, size_t bytes, const void *caller)
@@ -78,6 +116,17 @@ PTM_RARE void *_mid_memalign(size_t alignment, size_t bytes, const void *caller)
 		return NULL;
 	}
 	alignment = alignment_as_power_of_two(alignment);
+
+	if (MEMALIGN_SCANS_TCACHE) {
+		size_t nb = checked_request_to_size(bytes);
+		if (nb == 0) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		void *cached = aligned_tcache_entry(alignment, nb);
+		if (cached != NULL)
+			return cached;
+	}
 
 	if (SINGLE_THREAD_P) {
 		void *mem = _int_memalign(&main_arena, alignment, bytes);

@@ -195,6 +195,13 @@ static inline __attribute__((always_inline)) void *calloc_unrecorded(size_t coun
 		return hooked == NULL ? NULL : memset(hooked, 0, size);
 	if (first_call_starts_history())
 		return calloc_recorded(count, element_size);
+	if (CALLOC_USES_TCACHE) {
+		size_t tc_idx = usize2tidx(size);
+		if (tc_idx < mp_.tcache_bins && tcache != NULL && tcache->counts[tc_idx] > 0) {
+			void *mem = tcache_get(tc_idx);
+			return memset(mem, 0, chunk_size(mem_to_chunk(mem)) - SIZE_SZ);
+		}
+	}
 	maybe_init_tcache();
 
 	mstate av = SINGLE_THREAD_P ? &main_arena : arena_get(size);
@@ -269,6 +276,31 @@ PTM_EXPORT void *calloc(size_t count, size_t element_size)
 
 static void *realloc_recorded(void *oldmem, size_t bytes);
 
+/* The bytes of a chunk in use the caller may write (glibc's musable): 0 for a chunk not in use.
+   Reads the next chunk's header, wherever the chunk's size points. */
+static inline size_t usable_size(void *mem)
+{
+	mchunkptr p = mem_to_chunk(mem);
+	if (chunk_is_mmapped(p))
+		return chunk_size(p) - CHUNK_HDR_SZ;
+	if (chunk_inuse(p))
+		return chunk_size(p) - SIZE_SZ;
+	return 0;
+}
+
+/* From 2.38 (REALLOC_KEEPS_NEAR_FIT), before any check of the chunk: a new size that fits the
+   usable bytes with less than two words to spare (a page, mmapped) keeps the block as it is. */
+static inline bool realloc_keeps_block(void *oldmem, size_t bytes)
+{
+	if (!REALLOC_KEEPS_NEAR_FIT)
+		return false;
+	size_t usable = usable_size(oldmem);
+	if (bytes > usable)
+		return false;
+	size_t spare = usable - bytes;
+	return spare < 2 * SIZE_SZ || (chunk_is_mmapped(mem_to_chunk(oldmem)) && spare <= system_page_size());
+}
+
 /* realloc in full: first calls, NULL and zero sizes, mmapped chunks, other threads. */
 static __attribute__((noinline)) void *realloc_cold(void *oldmem, size_t bytes)
 {
@@ -280,6 +312,8 @@ static __attribute__((noinline)) void *realloc_cold(void *oldmem, size_t bytes)
 	}
 	if (oldmem == NULL)
 		return malloc(bytes);
+	if (realloc_keeps_block(oldmem, bytes))
+		return oldmem;
 
 	const mchunkptr oldp = mem_to_chunk(oldmem);
 	const size_t oldsize = chunk_size(oldp);
@@ -350,6 +384,8 @@ static inline __attribute__((always_inline)) void *realloc_unrecorded(void *oldm
 	                         tcache == NULL || !SINGLE_THREAD_P,
 	                     0))
 		return realloc_cold(oldmem, bytes);
+	if (realloc_keeps_block(oldmem, bytes))
+		return oldmem;
 	const mchunkptr oldp = mem_to_chunk(oldmem);
 	const size_t oldsize = chunk_size(oldp);
 	if (__builtin_expect(chunk_is_mmapped(oldp), 0))
@@ -414,10 +450,15 @@ PTM_EXPORT PTM_RARE void *memalign(size_t alignment, size_t bytes)
 	return aligned_call(PTMALLOC_HISTORY_MEMALIGN, alignment, bytes, bytes, CALLER);
 }
 
-/* In glibc 2.36 aligned_alloc is memalign under another name: no validation of its arguments. */
+/* In glibc 2.36 aligned_alloc is memalign under another name: no validation of its arguments;
+   from 2.38 it refuses an alignment that is not a power of two (version.h). */
 PTM_EXPORT PTM_RARE void *aligned_alloc(size_t alignment, size_t bytes)
 {
 	ptmalloc_ensure_init();
+	if (ALIGNED_ALLOC_WANTS_POWER_OF_TWO && (alignment == 0 || (alignment & (alignment - 1)) != 0)) {
+		errno = EINVAL;
+		return NULL;
+	}
 	return aligned_call(PTMALLOC_HISTORY_ALIGNED_ALLOC, alignment, bytes, bytes, CALLER);
 }
 
@@ -461,12 +502,7 @@ PTM_EXPORT size_t malloc_usable_size(void *mem)
 	size_t checked;
 	if (checked_usable_size_answers(mem, &checked))
 		return checked;
-	mchunkptr p = mem_to_chunk(mem);
-	if (chunk_is_mmapped(p))
-		return chunk_size(p) - CHUNK_HDR_SZ;
-	if (chunk_inuse(p))
-		return chunk_size(p) - SIZE_SZ;
-	return 0;
+	return usable_size(mem);
 }
 
 PTM_EXPORT PTM_COLD int mallopt(int param, int value) { return do_mallopt(param, value); }

@@ -1,31 +1,24 @@
 /*
  * Giving chunks back to an arena: _int_free (tcache, then fastbin, then merge with free neighbours
- * into the unsorted bin or the top, then trim), and malloc_consolidate, which empties the fastbins
+ * into the unsorted bin, a small bin (2.41) or the top, then trim), and malloc_consolidate, which empties the fastbins
  * by merging their chunks.  The checks before each step are glibc's, with its messages: they are
  * what turns a double free or an overflow into a clean abort instead of a corrupted heap.
  */
 #include "internal.h"
 
-/* Merge a free chunk p of `size` with its free physical neighbours, then either file the result at
-   the head of the unsorted bin or let it become the top.  Returns the final size. */
-static inline __attribute__((always_inline)) size_t
-merge_and_file(mstate av, mchunkptr p, size_t size, mchunkptr next, size_t next_size,
-               const char *prev_mismatch_message, const char *corrupted_unsorted_message, mchunkptr *merged)
+/* File the free chunk p of `size`, whose preceding chunk is in use, merging it with the chunk
+   after it if that one is free: into the top, or at the head of the unsorted bin (from 2.41 a
+   small chunk freed by free goes to its own small bin instead: `small_to_bin`).  Returns the
+   final size. */
+static inline __attribute__((always_inline)) size_t file_chunk(mstate av, mchunkptr p, size_t size, mchunkptr next,
+                                                               size_t next_size,
+                                                               const char *corrupted_unsorted_message,
+                                                               bool small_to_bin)
 {
-	if (!prev_inuse(p)) {
-		size_t previous = prev_size(p);
-		size += previous;
-		p = (mchunkptr)((char *)p - previous);
-		if (__builtin_expect(chunk_size(p) != previous, 0))
-			malloc_printerr(prev_mismatch_message);
-		unlink_chunk(av, p);
-	}
-
 	if (next == av->top) {
 		size += next_size;
 		set_head(p, size | PREV_INUSE);
 		av->top = p;
-		*merged = p;
 		NOTE_DESTINATION("top");
 		return size;
 	}
@@ -37,23 +30,51 @@ merge_and_file(mstate av, mchunkptr p, size_t size, mchunkptr next, size_t next_
 		clear_inuse_bit_at_offset(next, 0);
 	}
 
-	mchunkptr back = unsorted_chunks(av);
-	mchunkptr forward = back->fd;
-	if (corrupted_unsorted_message != NULL && __builtin_expect(forward->bk != back, 0))
-		malloc_printerr(corrupted_unsorted_message);
+	mchunkptr back, forward;
+	if (small_to_bin && in_smallbin_range(size)) {
+		unsigned int index = smallbin_index(size);
+		back = bin_at(av, index);
+		forward = back->fd;
+		if (__builtin_expect(forward->bk != back, 0))
+			malloc_printerr("free(): chunks in smallbin corrupted");
+		mark_bin(av, index);
+		NOTE_DESTINATION("smallbin");
+	} else {
+		back = unsorted_chunks(av);
+		forward = back->fd;
+		if (corrupted_unsorted_message != NULL && __builtin_expect(forward->bk != back, 0))
+			malloc_printerr(corrupted_unsorted_message);
+		if (!in_smallbin_range(size)) {
+			p->fd_nextsize = NULL;
+			p->bk_nextsize = NULL;
+		}
+		NOTE_DESTINATION("unsorted");
+	}
 	p->fd = forward;
 	p->bk = back;
-	if (!in_smallbin_range(size)) {
-		p->fd_nextsize = NULL;
-		p->bk_nextsize = NULL;
-	}
 	back->fd = p;
 	forward->bk = p;
 	set_head(p, size | PREV_INUSE);
 	set_foot(p, size);
-	*merged = p;
-	NOTE_DESTINATION("unsorted");
 	return size;
+}
+
+/* Merge a free chunk p of `size` with its free physical neighbours, then file it (file_chunk). */
+static inline __attribute__((always_inline)) size_t merge_and_file(mstate av, mchunkptr p, size_t size,
+                                                                   mchunkptr next, size_t next_size,
+                                                                   const char *prev_mismatch_message,
+                                                                   const char *corrupted_unsorted_message,
+                                                                   bool small_to_bin)
+{
+	if (!prev_inuse(p)) {
+		size_t previous = prev_size(p);
+		size += previous;
+		p = (mchunkptr)((char *)p - previous);
+		if (__builtin_expect(chunk_size(p) != previous, 0))
+			malloc_printerr(prev_mismatch_message);
+		unlink_chunk(av, p);
+	}
+	return file_chunk(av, p, size, next, next_size, corrupted_unsorted_message, small_to_bin);
 }
 
 static void free_to_fastbin(mstate av, mchunkptr p, size_t size, int have_lock)
@@ -98,13 +119,26 @@ static void free_to_fastbin(mstate av, mchunkptr p, size_t size, int have_lock)
 		malloc_printerr("invalid fastbin entry (free)");
 }
 
-static void free_to_unsorted(mstate av, mchunkptr p, size_t size, int have_lock)
+/* After a free that left `size` bytes free in one piece: a big one is the moment to merge the
+   fastbins and give memory back to the system. */
+static void consolidate_after_free(mstate av, size_t size)
 {
-	if (SINGLE_THREAD_P)
-		have_lock = true;
-	if (!have_lock)
-		arena_lock_acquire(&av->mutex);
+	if (size < FASTBIN_CONSOLIDATION_THRESHOLD)
+		return;
+	if (__atomic_load_n(&av->have_fastchunks, __ATOMIC_RELAXED))
+		malloc_consolidate(av);
+	if (av == &main_arena) {
+		if (chunk_size(av->top) >= mp_.trim_threshold)
+			systrim(mp_.top_pad, av);
+	} else {
+		heap_info *heap = heap_for_ptr(av->top);
+		malloc_assert(heap->ar_ptr == av, "_int_free", "heap->ar_ptr == av");
+		heap_trim(heap, mp_.top_pad);
+	}
+}
 
+void free_merge_chunk(mstate av, mchunkptr p, size_t size)
+{
 	mchunkptr next = chunk_at_offset(p, size);
 	if (__builtin_expect(p == av->top, 0))
 		malloc_printerr("double free or corruption (top)");
@@ -120,25 +154,26 @@ static void free_to_unsorted(mstate av, mchunkptr p, size_t size, int have_lock)
 
 	free_perturb(chunk_to_mem(p), size - CHUNK_HDR_SZ);
 
-	mchunkptr merged;
-	size =
-	    merge_and_file(av, p, size, next, next_size, "corrupted size vs. prev_size while consolidating",
-	                   "free(): corrupted unsorted chunks", &merged);
+	size = merge_and_file(av, p, size, next, next_size, "corrupted size vs. prev_size while consolidating",
+	                      "free(): corrupted unsorted chunks", FREE_FILES_SMALL_CHUNKS_IN_BINS);
+	consolidate_after_free(av, size);
+}
 
-	/* A big free is the moment to merge the fastbins and give memory back to the system. */
-	if (size >= FASTBIN_CONSOLIDATION_THRESHOLD) {
-		if (__atomic_load_n(&av->have_fastchunks, __ATOMIC_RELAXED))
-			malloc_consolidate(av);
-		if (av == &main_arena) {
-			if (chunk_size(av->top) >= mp_.trim_threshold)
-				systrim(mp_.top_pad, av);
-		} else {
-			heap_info *heap = heap_for_ptr(av->top);
-			malloc_assert(heap->ar_ptr == av, "_int_free", "heap->ar_ptr == av");
-			heap_trim(heap, mp_.top_pad);
-		}
-	}
+void free_file_tail(mstate av, mchunkptr p, size_t size)
+{
+	mchunkptr next = chunk_at_offset(p, size);
+	size = file_chunk(av, p, size, next, chunk_size(next), "free(): corrupted unsorted chunks",
+	                  FREE_FILES_SMALL_CHUNKS_IN_BINS);
+	consolidate_after_free(av, size);
+}
 
+static void free_to_unsorted(mstate av, mchunkptr p, size_t size, int have_lock)
+{
+	if (SINGLE_THREAD_P)
+		have_lock = true;
+	if (!have_lock)
+		arena_lock_acquire(&av->mutex);
+	free_merge_chunk(av, p, size);
 	if (!have_lock)
 		arena_lock_release(&av->mutex);
 }
@@ -189,9 +224,8 @@ void malloc_consolidate(mstate av)
 			size_t size = chunk_size(p);
 			mchunkptr next = chunk_at_offset(p, size);
 			size_t next_size = chunk_size(next);
-			mchunkptr merged;
-			merge_and_file(av, p, size, next, next_size,
-			               "corrupted size vs. prev_size in fastbins", NULL, &merged);
+			merge_and_file(av, p, size, next, next_size, "corrupted size vs. prev_size in fastbins", NULL,
+			               false);
 			p = following;
 		}
 	}

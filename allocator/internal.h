@@ -153,14 +153,27 @@ _Noreturn void malloc_assert_fail(const char *function, const char *expression, 
 	} while (0)
 #define malloc_assert(condition, function, expression) malloc_assert_site(condition, function, expression, 1)
 
-#if !FATAL_ERROR_ASSERTIONS
-/* Where glibc's source asserted it, and how it spelled it there (glibc-VERSION/assertions.c). */
+#if ASSERTIONS_NAME_SOURCE_LINE
+/* Where glibc's source asserted it, and how it spelled it there. */
 struct assertion_site {
 	const char *function, *file;
 	unsigned int line;
 	const char *expression;
 };
-const struct assertion_site *glibc_assertion_site(const char *function, const char *expression, int site);
+/* One of the clone's assertions (glibc 2.36's function and text, and which site) and what the
+   release prints for it: the release's table is glibc-VERSION/assertions.c. */
+struct release_assertion {
+	const char *function, *expression;
+	int site;
+	struct assertion_site where;
+};
+extern const struct release_assertion release_assertions[];
+/* An assertion the release spells as 2.36 does and in the same function. */
+#define SAME_ASSERTION_TEXT(function, file, line, expression, site)                                          \
+	{                                                                                                    \
+		function, expression, site, { function, file, line, expression }                             \
+	}
+extern const size_t release_assertion_count;
 #endif
 
 /* ---- the locks fork() holds: every arena's mutex and list_lock (fork.c) ---- */
@@ -246,6 +259,13 @@ static inline void *arena_malloc(size_t bytes, mstate *used)
 
 /* ---- free.c ---- */
 void _int_free(mstate av, mchunkptr p, int have_lock);
+/* _int_free's path for a chunk that neither the tcache nor a fastbin takes, under the arena's lock:
+   glibc's checks, merging with free neighbours, filing, then consolidation and trimming when
+   the result is big. */
+void free_merge_chunk(mstate av, mchunkptr p, size_t size);
+/* Files p, a free piece cut from the end of a chunk in use (memalign's tail from 2.39), merging
+   it with a free successor, without free's checks; then as free_merge_chunk. */
+void free_file_tail(mstate av, mchunkptr p, size_t size);
 void malloc_consolidate(mstate av);
 
 /* ---- sysmalloc.c: memory from the system and back ---- */

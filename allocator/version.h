@@ -1,11 +1,14 @@
 /*
  * Which glibc this build of the clone is, and every malloc difference between the releases it can
- * be, as named feature macros.  The build passes GLIBC_VERSION (major * 100 + minor: 231 or 236;
- * mk/allocator.mk); the rest of the allocator asks these macros, never the number, so what a
+ * be, as named feature macros.  The build passes GLIBC_VERSION (major * 100 + minor: 231, 236 or
+ * 241; mk/allocator.mk); the rest of the allocator asks these macros, never the number, so what a
  * release changed is written down once, here, with the release that changed it.
  *
  * 2.36 is Debian 12's glibc (the default build); 2.31 is Debian 11's (bullseye, 2.31-13+deb11u11),
- * the release the seeds' articles walk through.
+ * the release the seeds' articles walk through; 2.41 is Debian 13's (trixie, 2.41-12+deb13u5).
+ * Differences of releases after 2.36 were found by running the real 2.41 against this clone
+ * (tests/diff with PTM_GLIBC=2.41): the release named is the one that made the change where
+ * glibc's history says so; only 2.36 and 2.41 are checked here.
  */
 #ifndef PTMALLOC_VERSION_H
 #define PTMALLOC_VERSION_H
@@ -13,13 +16,15 @@
 #ifndef GLIBC_VERSION
 #define GLIBC_VERSION 236
 #endif
-#if GLIBC_VERSION != 231 && GLIBC_VERSION != 236
-#error "GLIBC_VERSION must be 231 or 236"
+#if GLIBC_VERSION != 231 && GLIBC_VERSION != 236 && GLIBC_VERSION != 241
+#error "GLIBC_VERSION must be 231, 236 or 241"
 #endif
 
 /* The release in words, for the banner in the file (release.c). */
 #if GLIBC_VERSION == 231
 #define GLIBC_RELEASE_TEXT "2.31"
+#elif GLIBC_VERSION == 241
+#define GLIBC_RELEASE_TEXT "2.41"
 #else
 #define GLIBC_RELEASE_TEXT "2.36"
 #endif
@@ -74,6 +79,48 @@
 /* 2.36: assertions print "Fatal glibc error: malloc assertion failure in FUNC: EXPR"; before,
    the classic "PROG: malloc.c:LINE: FUNC: Assertion `EXPR' failed." */
 #define FATAL_ERROR_ASSERTIONS (GLIBC_VERSION >= 236)
+
+/* 2.37: assertions go through libc's own __libc_assert_fail: "Fatal glibc error: FILE:LINE
+   (FUNC): assertion failed: EXPR", which names the source line again (glibc-VERSION/assertions.c
+   has them). */
+#define LIBC_ASSERT_FAIL_ASSERTIONS (GLIBC_VERSION >= 237)
+
+/* Whether an assertion message names glibc's source line: all but 2.36's format do. */
+#define ASSERTIONS_NAME_SOURCE_LINE (!FATAL_ERROR_ASSERTIONS || LIBC_ASSERT_FAIL_ASSERTIONS)
+
+/* 2.38: global_max_fast is one byte (the largest value mallopt allows, 0xa0, fits), so what lies
+   right after it in .bss moved up against it. */
+#define GLOBAL_MAX_FAST_IS_BYTE (GLIBC_VERSION >= 238)
+
+/* 2.38: an aligned allocation (memalign and its siblings) first looks through the tcache bin of
+   its exact size for an entry that already has the alignment and takes it out of the list.
+   (2.38 also scanned the arena's bins for one; 2.39 dropped that again, glibc bug 30723.) */
+#define MEMALIGN_SCANS_TCACHE (GLIBC_VERSION >= 238)
+
+/* 2.39 (glibc bug 30723): the pieces an aligned allocation cuts off in front of and behind its
+   block go straight back to the arena's bins, merged with free neighbours, never to the tcache or
+   a fastbin; and the piece behind is given back even when smaller than MINSIZE if a free chunk
+   or the top follows it to merge with. */
+#define MEMALIGN_MERGES_PIECES (GLIBC_VERSION >= 239)
+
+/* 2.38 (glibc bug 30579, after 2.37's first version): realloc returns the block unchanged when the
+   new size fits its usable size with less than two words to spare (a page for an mmapped chunk).
+   Finding the usable size reads the next chunk's header before realloc checks the old size, so
+   a chunk with a huge size faults there instead of aborting "realloc(): invalid old size". */
+#define REALLOC_KEEPS_NEAR_FIT (GLIBC_VERSION >= 238)
+
+/* 2.38: aligned_alloc fails with EINVAL for an alignment that is not a power of two (ISO C17);
+   before, it rounded it up like memalign. */
+#define ALIGNED_ALLOC_WANTS_POWER_OF_TWO (GLIBC_VERSION >= 238)
+
+/* 2.41: calloc takes a chunk of the exact size from the tcache, as malloc does; before, it always
+   went to the arena. */
+#define CALLOC_USES_TCACHE (GLIBC_VERSION >= 241)
+
+/* 2.41: free files a chunk of small-bin size (that the tcache and fastbins did not take) straight
+   into its small bin, checked ("free(): chunks in smallbin corrupted"); only larger chunks still
+   pass through the unsorted bin. */
+#define FREE_FILES_SMALL_CHUNKS_IN_BINS (GLIBC_VERSION >= 241)
 
 /* Debian's fix for CVE-2026-0861 (in 2.36-9+deb12u14, not in 2.31-13+deb11u11): _int_memalign
    refuses a padded request that would wrap around, and alignments above PTRDIFF_MAX.  Without it

@@ -18,9 +18,12 @@
  */
 #include "internal.h"
 
+/* glibc-2.41/globals.c sets its own distances and includes this file. */
+#ifndef NARENAS_BEFORE_ARENA
 #define NARENAS_BEFORE_ARENA 0x938
 #define MP_BEFORE_ARENA 0x920
 #define BSS_CLUSTER_AFTER_ARENA 0x6808
+#endif
 
 #define ARENA_DATA __attribute__((section(".data.malloc_arena"), aligned(8), no_reorder))
 #define ARENA_BSS(alignment) __attribute__((section(".bss.malloc_cluster"), aligned(alignment), no_reorder))
@@ -53,8 +56,9 @@ __libc_lock_t list_lock ARENA_BSS(4);
 mstate free_list ARENA_BSS(8);
 __libc_lock_t free_list_lock ARENA_BSS(4);
 int perturb_byte ARENA_BSS(4);
-/* Zero until ptmalloc_init: no chunk is "fast" before the arena exists. */
-size_t global_max_fast ARENA_BSS(8);
+/* Zero until ptmalloc_init: no chunk is "fast" before the arena exists.  A byte from 2.38 on, with
+   the flag after it in the next byte. */
+max_fast_t global_max_fast ARENA_BSS(8);
 bool __always_fail_morecore ARENA_BSS(1);
 
 _Static_assert(NARENAS_BEFORE_ARENA - MP_BEFORE_ARENA >= sizeof(size_t), "narenas overlaps mp_");

@@ -5,7 +5,7 @@ glibc 2.36 on this machine is the oracle: every comparison runs the same program
 is and once with build/libptmalloc.so in LD_PRELOAD, and demands identical answers.  With
 PTM_GLIBC=2.31 the oracle is Debian's glibc 2.31 fetched by `make glibc-versions`: the programs
 are the ones built against it (build/diff-2.31/, run by its loader) and the clone is
-build/libptmalloc-2.31.so.
+build/libptmalloc-2.31.so; PTM_GLIBC=2.41 likewise with Debian's 2.41.
 """
 import concurrent.futures
 import os
@@ -21,6 +21,10 @@ CLONE = BUILD / ("libptmalloc.so" if SYSTEM_RELEASE else f"libptmalloc-{RELEASE}
 DIFF_BIN = BUILD / ("diff" if SYSTEM_RELEASE else f"diff-{RELEASE}")
 # Where the release's libc and its debug information live.
 GLIBC_ROOT = pathlib.Path("/") if SYSTEM_RELEASE else BUILD / "glibc" / RELEASE / "root"
+# Its libc.so.6: under /lib in 2.31's packages, under /usr/lib from 2.41's (merged /usr).
+GLIBC_LIBC = next((path for path in (GLIBC_ROOT / "lib/x86_64-linux-gnu/libc.so.6",
+                                     GLIBC_ROOT / "usr/lib/x86_64-linux-gnu/libc.so.6")
+                   if path.exists()), GLIBC_ROOT / "lib/x86_64-linux-gnu/libc.so.6")
 TRACE_GEN = BUILD / "diff" / "trace_gen"  # writes text only: any build of it will do
 REPLAY = DIFF_BIN / "replay"
 CORRUPT = DIFF_BIN / "corrupt"

@@ -1,10 +1,10 @@
 """malloc's globals sit at glibc's distances from main_arena, in the same kind of section, so an
 exploit technique that reaches mp_, global_max_fast, tcache_key or (2.31) __free_hook from a
 leaked main_arena pointer behaves the same on the clone.  Both layouts are read the same way, from
-the symbols and DWARF gdb loads: glibc's through libc6-dbg (PTM_GLIBC=2.31: the fetched 2.31's),
-the clone's from build/libptmalloc.so (build/libptmalloc-2.31.so).  A program that links
+the symbols and DWARF gdb loads: glibc's through libc6-dbg (PTM_GLIBC=2.31 or 2.41: the fetched
+release's), the clone's from build/libptmalloc.so (build/libptmalloc-RELEASE.so).  A program that links
 libptmalloc.a places .bss itself, so there the .data distances and the order inside the .bss
-cluster are checked, not the distance between the two (2.36 only: no 2.31 program links it)."""
+cluster are checked, not the distance between the two (2.36 only: no program links the clone of another release)."""
 import re
 import subprocess
 
@@ -12,15 +12,15 @@ import pytest
 
 import difftools
 
-GLIBC = str(difftools.GLIBC_ROOT / "lib/x86_64-linux-gnu/libc.so.6")
+GLIBC = str(difftools.GLIBC_LIBC)
 DEBUG_FILE_DIRECTORY = str(difftools.GLIBC_ROOT / "usr/lib/debug")
 LINKED_IN = difftools.BUILD / "samples" / "known" / "every_bin-static"
 
 # Each global with the expressions that name it, tried in turn: the arena limit is a static of
 # arena_get2 in glibc and a hidden global in the clone.
 NARENAS_LIMIT = ["arena_get2::narenas_limit", "narenas_limit"]
-GLOBALS = {
-    "2.36": ({"narenas": ["narenas"], "mp_": ["mp_"]}, {
+# 2.36's, also 2.41's (there global_max_fast is one byte, with __always_fail_morecore after it).
+SINCE_2_34 = ({"narenas": ["narenas"], "mp_": ["mp_"]}, {
         "narenas_limit": NARENAS_LIMIT,
         "tcache_key": ["tcache_key"],
         "aligned_heap_area": ["aligned_heap_area"],
@@ -31,7 +31,10 @@ GLOBALS = {
         "perturb_byte": ["perturb_byte"],
         "global_max_fast": ["global_max_fast"],
         "__always_fail_morecore": ["__always_fail_morecore"],
-    }),
+    })
+GLOBALS = {
+    "2.36": SINCE_2_34,
+    "2.41": SINCE_2_34,
     # The hooks of 2.31 below main_arena in .data and after it in .bss, where its exploits look.
     "2.31": ({name: [name] for name in ("__libc_malloc_initialized", "narenas", "mp_",
                                         "__memalign_hook", "__realloc_hook", "__malloc_hook",
@@ -47,6 +50,8 @@ DATA_GLOBALS, BSS_GLOBALS = GLOBALS[difftools.RELEASE]
 REFERENCE = {
     "2.36": {"mp_": (-0x920, ".data"), "tcache_key": (0x6818, ".bss"),
              "__always_fail_morecore": (0x6848, ".bss")},
+    "2.41": {"mp_": (-0x940, ".data"), "tcache_key": (0x6758, ".bss"),
+             "global_max_fast": (0x6780, ".bss"), "__always_fail_morecore": (0x6781, ".bss")},
     "2.31": {"mp_": (-0x900, ".data"), "__malloc_hook": (-0x10, ".data"),
              "__free_hook": (0x2610, ".bss")},
 }
@@ -111,7 +116,7 @@ def test_shared_library_places_global_as_glibc(name, glibc_placements, clone_pla
         % (name, offset, section, glibc_offset, glibc_section))
 
 
-@pytest.mark.skipif(not difftools.SYSTEM_RELEASE, reason="no program links the 2.31 clone in")
+@pytest.mark.skipif(not difftools.SYSTEM_RELEASE, reason="no program links the clone of another release in")
 def test_linked_in_library_keeps_data_offsets_and_bss_order(glibc_placements):
     linked, output = placements(str(LINKED_IN))
     assert set(linked) >= set(DATA_GLOBALS) | set(BSS_GLOBALS), output[-2000:]

@@ -1,7 +1,7 @@
 """The DWARF of build/libptmalloc.so must describe the heap types exactly as glibc 2.36's own
 debug information does (libc6-dbg): same field names, offsets and sizes, same total size.
 gdb's `ptype /o` is asked on both objects, so this is the view the extension will get.  With
-PTM_GLIBC=2.31, build/libptmalloc-2.31.so against the fetched 2.31 and its libc6-dbg."""
+PTM_GLIBC=2.31 or 2.41, build/libptmalloc-RELEASE.so against the fetched release and its libc6-dbg."""
 import re
 import subprocess
 
@@ -9,7 +9,7 @@ import pytest
 
 import difftools
 
-GLIBC = str(difftools.GLIBC_ROOT / "lib/x86_64-linux-gnu/libc.so.6")
+GLIBC = str(difftools.GLIBC_LIBC)
 # Where gdb finds the libc6-dbg files of the release (the system's own place for 2.36).
 DEBUG_FILE_DIRECTORY = str(difftools.GLIBC_ROOT / "usr/lib/debug")
 TYPES = ["struct malloc_chunk", "struct malloc_state", "heap_info", "struct malloc_par",
