@@ -283,6 +283,37 @@ static void smallbin_bk_corruption(void)
 	(void)malloc(0x88);
 }
 
+/* A free chunk in its small bin whose bk no longer leads back: 2.41's free, filing a second chunk
+   of that size straight into the bin, notices.  2.36's files it in the unsorted bin, and sorting
+   it into the bin rewrites the damaged link: damaged again, the malloc that takes the chunk
+   notices. */
+static void smallbin_corrupted_on_free(void)
+{
+	void *p = malloc(0x88);
+	(void)malloc(24);
+	void *q = malloc(0x88);
+	(void)malloc(24);
+	fill_tcache(0x88);
+	free(p);
+	(void)malloc(0x600); /* p now in its small bin, whichever way it went there */
+	*link_word(p, 1) = fake_chunk;
+	free(q);
+	(void)malloc(0x600);
+	*link_word(p, 1) = fake_chunk;
+	drain_tcache(0x88);
+	(void)malloc(0x88);
+}
+
+/* A chunk whose size reaches past the canonical addresses: 2.36's realloc refuses the size
+   ("invalid old size"); from 2.38 realloc first reads the header after the chunk to find its
+   usable size, and faults there. */
+static void realloc_huge_old_size(void)
+{
+	void *p = malloc(24);
+	*size_word(p) = ((size_t)1 << 47) | 1;
+	(void)launder(realloc(p, 100));
+}
+
 static void realloc_invalid_old_size(void)
 {
 	void *p = malloc(24);
@@ -334,6 +365,8 @@ static const struct scenario scenarios[] = {
     {"prev_size_while_consolidating", prev_size_while_consolidating},
     {"unlink_corrupted_links", unlink_corrupted_links},
     {"smallbin_bk_corruption", smallbin_bk_corruption},
+    {"smallbin_corrupted_on_free", smallbin_corrupted_on_free},
+    {"realloc_huge_old_size", realloc_huge_old_size},
     {"realloc_invalid_old_size", realloc_invalid_old_size},
     {"realloc_invalid_next_size", realloc_invalid_next_size},
     {"realloc_invalid_pointer", realloc_invalid_pointer},

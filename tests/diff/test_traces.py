@@ -36,3 +36,25 @@ def test_replayer_reports_its_allocator():
     assert providers and set(providers.values()) == {"libc.so.6"}, providers
     # The replayer reads the statistics with mallinfo2 where the release has it (2.33+).
     assert ("mallinfo2" if difftools.RELEASE >= "2.33" else "mallinfo") in providers
+
+
+def aligned_requests_meeting_full_tcache_bins():
+    """A hand-written trace: for sizes across the tcache's range, seven chunks freed into their
+    bin, then aligned requests of that size (from 2.38 an entry that already has the alignment is
+    taken out of the bin wherever it sits), then mallocs that show what the bin kept, in order."""
+    lines, slot = ["# trace aligned requests meeting full tcache bins"], 0
+    for size in (24, 40, 56, 88, 120, 200, 264, 520, 1000):
+        cached = range(slot, slot + 7)
+        lines += ["m %d %d" % (each, size) for each in cached] + ["f %d" % each for each in cached]
+        slot += 7
+        for alignment in (32, 64, 256):
+            lines.append("a %d %d %d" % (slot, alignment, size))
+            slot += 1
+        lines += ["m %d %d" % (each, size) for each in range(slot, slot + 7)]
+        slot += 7
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_aligned_requests_meeting_full_tcache_bins_match_glibc():
+    failures = difftools.replay_many([aligned_requests_meeting_full_tcache_bins()])
+    assert not failures, "\n\n".join(failures)
