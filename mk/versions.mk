@@ -59,7 +59,8 @@ $(VERSIONS_DIR)/%-2.31: samples/known/%.c $(KNOWN_SAMPLE_HEADERS) $(BUILD)/glibc
 	@mkdir -p $(dir $@)
 	$(CC) $(SAMPLE_CFLAGS) -pthread $(GLIBC_2.31_COMPILE) $< -o $@ $(GLIBC_2.31_LINK)
 
-# The statistics scenarios (tests/stats/) against 2.31, for tests/versions/test_stats_2_31.py.
+# The statistics scenarios (tests/stats/) against 2.31, for tests/versions/test_release_stats.py
+# (mk/diff_2_41.mk builds 2.41's).
 STATS_2.31_PROGRAMS := $(VERSIONS_DIR)/stats_scenarios-2.31 $(VERSIONS_DIR)/libtls_peer-2.31.so
 $(VERSIONS_DIR)/stats_scenarios-2.31: tests/stats/stats_scenarios.c $(BUILD)/glibc/2.31/version
 	@mkdir -p $(dir $@)
