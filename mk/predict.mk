@@ -3,8 +3,9 @@
 # and then makes the call for real in a forked copy; the harness holds the extension's `heap try-*`
 # prediction, live and from a gcore, against what really happened, and prints the exact-match rate
 # per operation and state kind with every miss.  `make test` runs a few hundred cases on the clone
-# and on glibc, and a few on glibc 2.31 and the clone built as 2.31 (test_predict_oracle.py);
-# `make fuzz` runs PREDICT_CASES per allocator, glibc 2.31, the 2.31 clone and glibc 2.41 too.
+# and on glibc, and a few on glibc 2.31 and 2.41 and the clones built as them, each with its
+# release's engine (test_predict_oracle.py); `make fuzz` runs PREDICT_CASES per allocator, those
+# four included.
 
 PREDICT_DIR := $(BUILD)/tests/predict
 PREDICT_PROGRAM := $(PREDICT_DIR)/predict_situations
@@ -18,11 +19,14 @@ PREDICT_SEED ?= 1
 PREDICT_HARNESS := PTM_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/predict/predict_harness.py
 # The engines by their paths: mk/prediction_engine.mk, which names them, is read after this file
 # (a prerequisite is expanded when its rule is read).
-PREDICT_ENGINE_FILES := $(BUILD)/ptmalloc-predict-2.36 $(BUILD)/ptmalloc-predict-2.31
-# The program against the other releases (mk/versions.mk): run by 2.41's loader, and by 2.31's,
-# plain and with the clone built as 2.31 preloaded.  2.31 writes plain tcache and fastbin links.
+PREDICT_ENGINE_FILES := $(BUILD)/ptmalloc-predict-2.36 $(BUILD)/ptmalloc-predict-2.31 \
+	$(BUILD)/ptmalloc-predict-2.41
+# The program against the other releases (mk/versions.mk): run by 2.41's loader and by 2.31's,
+# plain and with the clone built as that release preloaded.  2.31 writes plain tcache and
+# fastbin links.
 PREDICT_RELEASE_PROGRAMS := $(PREDICT_PROGRAM)-2.31 $(PREDICT_PROGRAM)-2.41
-PREDICT_RELEASE_ALLOCATORS := --allocator glibc-2.31 --allocator clone-2.31 --allocator glibc-2.41
+PREDICT_RELEASE_ALLOCATORS := --allocator glibc-2.31 --allocator clone-2.31 --allocator glibc-2.41 \
+	--allocator clone-2.41
 
 ALL_TARGETS += $(PREDICT_PROGRAM) $(PREDICT_LINKED_PROGRAM)
 TEST_TARGETS += test-predict
@@ -48,12 +52,12 @@ $(PREDICT_LINKED_PROGRAM): $(PREDICT_SOURCES) tests/predict/situations.h $(BUILD
 
 .PHONY: test-predict fuzz-predict
 test-predict: $(PREDICT_PROGRAM) $(BUILD)/libptmalloc.so $(HEAPWALK_LIBRARY) $(PREDICT_ENGINE_FILES) \
-		$(PREDICT_RELEASE_PROGRAMS) $(CLONE_2.31)
+		$(PREDICT_RELEASE_PROGRAMS) $(CLONE_2.31) $(CLONE_2.41)
 	PTM_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/predict
 
 fuzz: fuzz-predict
 fuzz-predict: $(PREDICT_PROGRAM) $(PREDICT_LINKED_PROGRAM) $(BUILD)/libptmalloc.so $(HEAPWALK_LIBRARY) \
-		$(PREDICT_ENGINE_FILES) $(PREDICT_RELEASE_PROGRAMS) $(CLONE_2.31)
+		$(PREDICT_ENGINE_FILES) $(PREDICT_RELEASE_PROGRAMS) $(CLONE_2.31) $(CLONE_2.41)
 	-$(PREDICT_HARNESS) --cases $(PREDICT_CASES) --seed $(PREDICT_SEED) \
 		--allocator clone --allocator glibc
 	-$(PREDICT_HARNESS) --cases $$(( $(PREDICT_CASES) / 4 )) --seed $(PREDICT_SEED) --allocator linked

@@ -1,7 +1,8 @@
 # The prediction engine (gdb/native/predict_*.c): the allocator's own code, built with
 # PTM_PREDICT_ENGINE (allocator/predict_notes.h), in a static program that runs a call on a copy
 # of an inferior's heap for `heap try-free`, `try-malloc`, `try-realloc` and `heap check`.  One
-# per release the clone builds as: build/ptmalloc-predict-2.36, and -2.31 beside the 2.31 clone.
+# per release the clone builds as: build/ptmalloc-predict-2.36, and -2.31 and -2.41 beside those
+# clones.
 #
 # The program lives at PREDICT_ENGINE_ADDRESS, away from where programs keep their heaps, stacks
 # and libraries (the engine maps the inferior's pages at their own addresses around it).  The
@@ -20,6 +21,7 @@ PREDICT_ENGINE_LIBC_NAMES := __libc_malloc_initialized
 PREDICT_ENGINE_CFLAGS = $(ALLOCATOR_CFLAGS) -DPTM_PREDICT_ENGINE=1
 PREDICT_ENGINE_2.36 := $(BUILD)/ptmalloc-predict-2.36
 PREDICT_ENGINE_2.31 := $(BUILD)/ptmalloc-predict-2.31
+PREDICT_ENGINE_2.41 := $(BUILD)/ptmalloc-predict-2.41
 
 ALL_TARGETS += $(PREDICT_ENGINE_2.36)
 
@@ -59,9 +61,11 @@ endef
 comma := ,
 PREDICT_ENGINE_NO_OPTIONS :=
 $(eval $(call prediction_engine,2.36,$(BUILD)/libptmalloc.so,PREDICT_ENGINE_NO_OPTIONS,))
+# A static program needs no 2.41 at run time: built like 2.36's, from the 2.41 sources.
+$(eval $(call prediction_engine,2.41,$(CLONE_2.41),PREDICT_ENGINE_NO_OPTIONS,))
 # Threads are a library of their own in 2.31; all of it, or the unwinder registering frames at
 # start-up calls the weak, unlinked pthread_mutex_lock.
 $(eval $(call prediction_engine,2.31,$(CLONE_2.31),GLIBC_2.31_COMPILE,$(BUILD)/glibc/2.31/version,-Wl$(comma)--whole-archive -lpthread -Wl$(comma)--no-whole-archive))
 
 .PHONY: prediction-engines
-prediction-engines: $(PREDICT_ENGINE_2.36) $(PREDICT_ENGINE_2.31)
+prediction-engines: $(PREDICT_ENGINE_2.36) $(PREDICT_ENGINE_2.31) $(PREDICT_ENGINE_2.41)

@@ -1,6 +1,6 @@
 """The extension's predictions against the real call (tests/predict/): a few hundred generated
-situations, clean and damaged, on the clone and on glibc (and a small set on glibc 2.31 and the
-clone built as 2.31, with the 2.31 engine), each predicted live (and a quarter of
+situations, clean and damaged, on the clone and on glibc (and a small set on glibc 2.31 and 2.41
+and the clones built as them, each with its release's engine), each predicted live (and a quarter of
 them from a gcore too) and then really made; fails below the target exact-match rate and prints
 the per operation × state kind table and every miss.  `make fuzz` runs thousands."""
 import pathlib
@@ -14,9 +14,9 @@ import predict_harness  # noqa: E402
 
 CASES_PER_ALLOCATOR = 100
 SEED = 17
-# glibc 2.31 (Debian's, and the clone built as 2.31) with the 2.31 engine: a smaller set
-# (make fuzz-predict runs more, and 2.41 with the 2.36 engine).
-RELEASE_ALLOCATORS = ["glibc-2.31", "clone-2.31"]
+# glibc 2.31 and 2.41 (Debian's, and the clones built as them) with their releases' engines: a
+# smaller set (make fuzz-predict runs more).
+RELEASE_ALLOCATORS = ["glibc-2.31", "clone-2.31", "glibc-2.41", "clone-2.41"]
 RELEASE_CASES = 24
 
 
@@ -43,7 +43,7 @@ def test_predictions_match_the_real_calls(capsys):
         % (100 * overall, 100 * predict_harness.TARGET_RATE, text))
 
 
-def test_predictions_match_the_real_calls_on_glibc_2_31(capsys):
+def test_predictions_match_the_real_calls_on_glibc_2_31_and_2_41(capsys):
     missing = [str(predict_harness.ALLOCATORS[name][0]) for name in RELEASE_ALLOCATORS
                if not predict_harness.ALLOCATORS[name][0].exists()]
     if missing:

@@ -26,7 +26,7 @@ from .pages import InferiorPages, PredictionError
 _ENGINE_NAME = "ptmalloc-predict-%s"
 # Releases the clone builds as, newest first: a release without an engine of its own is
 # answered by the newest older one, and the answer says so.
-_ENGINE_RELEASES = ((2, 36), (2, 31))
+_ENGINE_RELEASES = ((2, 41), (2, 36), (2, 31))
 # The engine stops a call that runs away (a loop in a corrupted list) itself; this bounds the
 # whole conversation, page service included.
 _TIMEOUT = 60.0
