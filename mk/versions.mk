@@ -70,7 +70,7 @@ $(VERSIONS_DIR)/libtls_peer-2.31.so: tests/stats/tls_peer.c $(BUILD)/glibc/2.31/
 	$(CC) $(SAMPLE_CFLAGS) -shared -fPIC $(GLIBC_2.31_COMPILE) $< -o $@
 
 test-versions: $(STATS_2.31_PROGRAMS) $(VERSION_PROGRAMS) $(KNOWN_VERSION_PROGRAMS) $(HOOK_PROGRAM) $(CLONE_2.31) \
-		$(PREDICT_ENGINE_2.31) $(PREDICT_ENGINE_2.36) \
+		$(CLONE_2.41) $(PREDICT_ENGINE_2.31) $(PREDICT_ENGINE_2.36) $(PREDICT_ENGINE_2.41) \
 		$(HEAPWALK_LIBRARY)
 	PTM_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/versions
 

@@ -129,7 +129,7 @@ def _other_glibc(release):
 
 def _clone_as(release):
     """heap_oracle built against glibc `release` with the clone built as that release
-    preloaded (build/libptmalloc-2.31.so, mk/allocator_2_31.mk)."""
+    preloaded (build/libptmalloc-RELEASE.so, mk/allocator_2_31.mk and mk/allocator_2_41.mk)."""
     program, settings = _other_glibc(release)
     clone = BUILD / ("libptmalloc-%s.so" % release)
     # Started without the shell, which runs on the system's glibc and cannot load a library
@@ -146,6 +146,7 @@ ALLOCATORS = {
     "glibc-2.31": _other_glibc("2.31"),
     "glibc-2.41": _other_glibc("2.41"),
     "clone-2.31": _clone_as("2.31"),
+    "clone-2.41": _clone_as("2.41"),
 }
 
 

@@ -1,6 +1,6 @@
 """The known-heap samples (samples/known/: every_bin, every kind of bin in three threads, and
 sbrk_blocked, a main arena that went on in mmapped segments) built against glibc 2.31 and 2.41,
-run under each and with the clone built as 2.31 preloaded: the extension's reading of the heap
+run under each and with the clone built as that release preloaded: the extension's reading of the heap
 holds against the sample's own record and mallinfo's totals, live and from a gcore'd core,
 with the assertions the 2.36 suites use (tests/gdb/known_heap.py)."""
 import importlib.util
@@ -23,7 +23,7 @@ _spec.loader.exec_module(gdb_suite)
 
 import known_heap  # noqa: E402
 
-RELEASES = {"glibc-2.31": "2.31", "clone-2.31": "2.31", "glibc-2.41": "2.41"}
+RELEASES = {"glibc-2.31": "2.31", "clone-2.31": "2.31", "glibc-2.41": "2.41", "clone-2.41": "2.41"}
 # Each sample, with the fewest chunks its record must hold (fewer: the sample did not run).
 SAMPLES = {"every_bin": 60, "sbrk_blocked": 60}
 NONCONTIGUOUS = 2

@@ -22,9 +22,11 @@ EXPECTED = {
                        tcache_scan_bounded=False, hooks_live=True, hp_pagesize=False),
     "glibc-2.41": dict(COMMON, release="2.41", safe_linking=True, tcache_key_is_random=True,
                        tcache_scan_bounded=True, hooks_live=False, hp_pagesize=True),
+    "clone-2.41": dict(COMMON, release="2.41", safe_linking=True, tcache_key_is_random=True,
+                       tcache_scan_bounded=True, hooks_live=False, hp_pagesize=True),
 }
 DESCRIBED = {"glibc-2.31": "glibc 2.31 in ", "clone-2.31": "ptmalloc clone (glibc 2.31) in ",
-             "glibc-2.41": "glibc 2.41 in "}
+             "glibc-2.41": "glibc 2.41 in ", "clone-2.41": "ptmalloc clone (glibc 2.41) in "}
 
 
 @pytest.mark.parametrize("allocator", sorted(EXPECTED))

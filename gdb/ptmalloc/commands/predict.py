@@ -11,10 +11,11 @@ from . import HeapCommand, command, parse_address
 
 # Where a chunk goes, in words (the engine's "to").
 _DESTINATIONS = {"tcache": "the tcache", "fastbin": "a fastbin", "unsorted": "the unsorted bin",
-                 "top": "the top chunk (merged)", "munmap": "munmap (an mmapped chunk)"}
+                 "smallbin": "its small bin (glibc 2.41)", "top": "the top chunk (merged)",
+                 "munmap": "munmap (an mmapped chunk)"}
 # The engine's "to" in the words try-free's JSON used before the engine ("path").
-_PATHS = {"tcache": "tcache", "fastbin": "fast", "unsorted": "normal", "top": "normal",
-          "munmap": "mmapped"}
+_PATHS = {"tcache": "tcache", "fastbin": "fast", "unsorted": "normal", "smallbin": "normal",
+          "top": "normal", "munmap": "mmapped"}
 _CHANGES_SHOWN = 12
 
 _COMMON_HELP = """
@@ -60,7 +61,8 @@ class HeapTryFree(_Prediction):
     __doc__ = """Predict what free(ADDR) would do now, answered by the allocator's own code.
 
 As the selected thread (or --thread N): the abort message it would end with (double free, invalid pointer, invalid next size...), or where the chunk
-would go (tcache, fastbin, unsorted bin after merging, the top chunk, munmap).
+would go (tcache, fastbin, unsorted bin after merging (a small chunk: its small bin from glibc 2.41),
+the top chunk, munmap).
 """ + _COMMON_HELP + """
 
 Usage: heap try-free ADDR [--thread N] [--json]   (ADDR: the pointer the program would pass)"""

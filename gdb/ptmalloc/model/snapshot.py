@@ -54,7 +54,7 @@ class HeapSnapshot:
         self.prev_size_offset = geometry.prev_size_offset
         self.global_max_fast = None
         if "global_max_fast" in allocator.addresses:
-            self.global_max_fast = mem.u64(allocator.addresses["global_max_fast"])
+            self.global_max_fast = self._read_global("global_max_fast")
         ring = ArenaRing(allocator, mem, self._notes)
         main = ring.read_arena(allocator.addresses["main_arena"], True)
         if main.top == 0:
@@ -177,17 +177,24 @@ class HeapSnapshot:
         return self.locate(address).chunk
 
     def scalar_globals(self):
-        """{name: value, None when unreadable} of the allocator's word-sized globals beside mp_:
+        """{name: value, None when unreadable} of the allocator's scalar globals beside mp_:
         global_max_fast, narenas and tcache_key, where the target has them."""
         values = {}
         for name in ("global_max_fast", "narenas", "tcache_key"):
-            address = self.allocator.addresses.get(name)
-            if address is not None:
+            if name in self.allocator.addresses:
                 try:
-                    values[name] = self.memory.u64(address)
+                    values[name] = self._read_global(name)
                 except HeapReadError:
                     values[name] = None
         return values
+
+    def _read_global(self, name):
+        """The allocator's global `name`, as wide as its symbol says (a word when unknown)."""
+        address = self.allocator.addresses[name]
+        width = self.allocator.widths.get(name, 8)
+        if width == 8:
+            return self.memory.u64(address)
+        return int.from_bytes(self.memory.read(address, width), "little")
 
     def position_of(self, address):
         """The BinPosition of the chunk header `address` in its first listing, or None."""

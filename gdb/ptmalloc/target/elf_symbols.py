@@ -5,7 +5,7 @@
   objfile.  Without this check, a stripped clone that has no layout manifest would be skipped
   and glibc's never-used main_arena read instead ("not initialised"), when the truth is that
   malloc is served by a library we cannot describe.
-- `symbol_table(path, build_id)`: the values and types of the file's .symtab symbols, when the
+- `symbol_table(path, build_id)`: the types, values and sizes of the file's .symtab symbols, when the
   file still has the build-id gdb loaded.  Two variables of one module keep their distance in
   memory (and two thread-local ones in every thread's TLS block), so the address of one variable
   gdb has found gives the others' without asking gdb for their symbols: a lookup can make gdb
@@ -156,12 +156,12 @@ def _read_symbols(path, section_type):
             handle.seek(symbols_offset)
             data = handle.read(symbols_size)
             symbols = {}
-            for name_offset, info, _other, section_index, value, _size in \
+            for name_offset, info, _other, section_index, value, size in \
                     _SYMBOL.iter_unpack(data[:len(data) - len(data) % _SYMBOL.size]):
                 if section_index == _SHN_UNDEF or name_offset == 0:
                     continue
                 name = names[name_offset:names.find(b"\0", name_offset)]
                 # Two file-local symbols may share a name: such a name says nothing certain.
-                symbols[name] = None if name in symbols else (info & 0xF, value)
+                symbols[name] = None if name in symbols else (info & 0xF, value, size)
             return symbols
         return {}
