@@ -45,8 +45,8 @@ PTM_RARE _Noreturn void malloc_printerr(const char *message)
 }
 
 #if ASSERTIONS_NAME_SOURCE_LINE
-static PTM_RARE const struct assertion_site *glibc_assertion_site(const char *function, const char *expression,
-                                                                  int site)
+static PTM_RARE const struct assertion_site *glibc_assertion_site(const char *function,
+                                                                  const char *expression, int site)
 {
 	for (size_t i = 0; i < release_assertion_count; i++) {
 		const struct release_assertion *known = &release_assertions[i];

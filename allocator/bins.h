@@ -77,7 +77,8 @@ static inline size_t get_max_fast(void) { return global_max_fast; }
 static inline void set_max_fast(size_t size)
 {
 	size_t limit = SMALL_MXFAST_IS_16 ? 7 : 0;
-	global_max_fast = (max_fast_t)(size <= limit ? MIN_CHUNK_SIZE / 2 : (size + SIZE_SZ) & ~MALLOC_ALIGN_MASK);
+	global_max_fast =
+	    (max_fast_t)(size <= limit ? MIN_CHUNK_SIZE / 2 : (size + SIZE_SZ) & ~MALLOC_ALIGN_MASK);
 }
 
 /* Take a free chunk out of its doubly linked bin, checking the links first (bins.c). */

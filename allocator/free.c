@@ -1,7 +1,7 @@
 /*
  * Giving chunks back to an arena: _int_free (tcache, then fastbin, then merge with free neighbours
- * into the unsorted bin, a small bin (2.41) or the top, then trim), and malloc_consolidate, which empties the fastbins
- * by merging their chunks.  The checks before each step are glibc's, with its messages: they are
+ * into the unsorted bin, a small bin (2.41) or the top, then trim), and malloc_consolidate, which empties the
+ * fastbins by merging their chunks.  The checks before each step are glibc's, with its messages: they are
  * what turns a double free or an overflow into a clean abort instead of a corrupted heap.
  */
 #include "internal.h"
@@ -10,8 +10,8 @@
    after it if that one is free: into the top, or at the head of the unsorted bin (from 2.41 a
    small chunk freed by free goes to its own small bin instead: `small_to_bin`).  Returns the
    final size. */
-static inline __attribute__((always_inline)) size_t file_chunk(mstate av, mchunkptr p, size_t size, mchunkptr next,
-                                                               size_t next_size,
+static inline __attribute__((always_inline)) size_t file_chunk(mstate av, mchunkptr p, size_t size,
+                                                               mchunkptr next, size_t next_size,
                                                                const char *corrupted_unsorted_message,
                                                                bool small_to_bin)
 {
@@ -60,11 +60,9 @@ static inline __attribute__((always_inline)) size_t file_chunk(mstate av, mchunk
 }
 
 /* Merge a free chunk p of `size` with its free physical neighbours, then file it (file_chunk). */
-static inline __attribute__((always_inline)) size_t merge_and_file(mstate av, mchunkptr p, size_t size,
-                                                                   mchunkptr next, size_t next_size,
-                                                                   const char *prev_mismatch_message,
-                                                                   const char *corrupted_unsorted_message,
-                                                                   bool small_to_bin)
+static inline __attribute__((always_inline)) size_t
+merge_and_file(mstate av, mchunkptr p, size_t size, mchunkptr next, size_t next_size,
+               const char *prev_mismatch_message, const char *corrupted_unsorted_message, bool small_to_bin)
 {
 	if (!prev_inuse(p)) {
 		size_t previous = prev_size(p);
@@ -154,8 +152,9 @@ void free_merge_chunk(mstate av, mchunkptr p, size_t size)
 
 	free_perturb(chunk_to_mem(p), size - CHUNK_HDR_SZ);
 
-	size = merge_and_file(av, p, size, next, next_size, "corrupted size vs. prev_size while consolidating",
-	                      "free(): corrupted unsorted chunks", FREE_FILES_SMALL_CHUNKS_IN_BINS);
+	size =
+	    merge_and_file(av, p, size, next, next_size, "corrupted size vs. prev_size while consolidating",
+	                   "free(): corrupted unsorted chunks", FREE_FILES_SMALL_CHUNKS_IN_BINS);
 	consolidate_after_free(av, size);
 }
 
@@ -224,8 +223,8 @@ void malloc_consolidate(mstate av)
 			size_t size = chunk_size(p);
 			mchunkptr next = chunk_at_offset(p, size);
 			size_t next_size = chunk_size(next);
-			merge_and_file(av, p, size, next, next_size, "corrupted size vs. prev_size in fastbins", NULL,
-			               false);
+			merge_and_file(av, p, size, next, next_size,
+			               "corrupted size vs. prev_size in fastbins", NULL, false);
 			p = following;
 		}
 	}
