@@ -24,7 +24,7 @@ include $(filter-out mk/deps.mk mk/allocator.mk,$(sort $(wildcard mk/*.mk)))
 
 # The format check, the Python lint and the fast C suites first, then the differential, gdb and
 # audit suites.
-TEST_ORDER := format-check lint test-unit test-native test-dwarf test-diff test-diff-tunables test-diff-2.31 test-stats test-threads test-gdb test-audit
+TEST_ORDER := format-check lint test-unit test-native test-dwarf test-diff test-diff-tunables test-diff-2.31 test-diff-2.41 test-stats test-threads test-gdb test-audit
 TEST_TARGETS := $(filter $(TEST_TARGETS),$(TEST_ORDER)) $(filter-out $(TEST_ORDER),$(TEST_TARGETS))
 
 build-all: $(ALL_TARGETS)

@@ -1,7 +1,7 @@
 # Other glibc releases beside the system's 2.36: Debian's 2.31 (bullseye, the seeds' glibc) and
 # 2.41 (trixie), fetched once from the archive into build/glibc/VERSION/root (with their debug
 # info) by tests/versions/fetch_glibc.sh, and the oracle's heap program built against each, run
-# by that release's own loader, plain and (2.31) with the clone built as 2.31 preloaded.
+# by that release's own loader, plain and with the clone built as that release preloaded.
 # `make glibc-versions` fetches; `make test` runs test-versions.
 
 GLIBC_2.31 ?= 2.31-13+deb11u11
@@ -75,7 +75,7 @@ test-versions: $(STATS_2.31_PROGRAMS) $(VERSION_PROGRAMS) $(KNOWN_VERSION_PROGRA
 	PTM_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/versions
 
 # The bug and attack samples (samples/bugs/, samples/attacks/) audited on glibc 2.31 and 2.41 and
-# on the clone built as 2.31, by ptmalloc-audit (mk/audit.mk) with each release's build flags and
+# on the clones built as them, by ptmalloc-audit (mk/audit.mk) with each release's build flags and
 # gdb settings.  A sample whose real outcome differs on a release (a check that release lacks or
 # adds) says so in its NAME.expect.json ("releases"), with why; docs/versions.md lists them.
 # `make audit-versions` runs every sample (about 4 minutes); `make test` runs those whose
@@ -88,7 +88,7 @@ GLIBC_GDB_INIT = --gdb-init "set debug-file-directory $(call GLIBC_ROOT,$(1))/us
 AUDIT_BUILD_2.31 = $(GLIBC_2.31_COMPILE) $(GLIBC_2.31_LINK) $(call GLIBC_ROOT,2.31)/lib/x86_64-linux-gnu/libdl.so.2
 AUDIT_BUILD_2.41 = $(GLIBC_2.41_LINK)
 AUDIT_ALLOCATORS_2.31 := --allocator glibc --allocator clone --library $(CLONE_2.31)
-AUDIT_ALLOCATORS_2.41 := --allocator glibc
+AUDIT_ALLOCATORS_2.41 := --allocator glibc --allocator clone --library $(CLONE_2.41)
 # $(1) release, $(2) samples/bugs or samples/attacks (or some of their NAME.c), $(3) stop point,
 # $(4) report folder.
 AUDIT_ON_RELEASE = $(PYTHON) tools/ptmalloc_audit.py --cc $(CC) --quiet --release $(1) \
@@ -97,12 +97,12 @@ AUDIT_ON_RELEASE = $(PYTHON) tools/ptmalloc_audit.py --cc $(CC) --quiet --releas
 RELEASE_DEPENDENT_SAMPLES = $(patsubst %.expect.json,%.c,$(shell grep -l '"releases"' samples/$(1)/*.expect.json))
 
 .PHONY: audit-versions test-audit-versions
-audit-versions: glibc-versions $(CLONE_2.31) $(AUDIT_SOURCES) $(ATTACK_AUDIT_SOURCES)
+audit-versions: glibc-versions $(CLONE_2.31) $(CLONE_2.41) $(AUDIT_SOURCES) $(ATTACK_AUDIT_SOURCES)
 	$(foreach r,$(GLIBC_RELEASES),$(call AUDIT_ON_RELEASE,$(r),samples/bugs,audit_point,bugs) && \
 		$(call AUDIT_ON_RELEASE,$(r),samples/attacks,attack_staged,attacks) &&) true
 
 TEST_TARGETS += test-audit-versions
-test-audit-versions: glibc-versions $(CLONE_2.31) $(AUDIT_SOURCES) $(ATTACK_AUDIT_SOURCES)
+test-audit-versions: glibc-versions $(CLONE_2.31) $(CLONE_2.41) $(AUDIT_SOURCES) $(ATTACK_AUDIT_SOURCES)
 	$(foreach r,$(GLIBC_RELEASES),\
 		$(call AUDIT_ON_RELEASE,$(r),$(call RELEASE_DEPENDENT_SAMPLES,bugs),audit_point,bugs) && \
 		$(call AUDIT_ON_RELEASE,$(r),$(call RELEASE_DEPENDENT_SAMPLES,attacks),attack_staged,attacks) &&) true
