@@ -65,20 +65,21 @@ static inline void unmark_bin(mstate av, unsigned int index)
 static inline bool arena_is_contiguous(mstate av) { return (av->flags & NONCONTIGUOUS_BIT) == 0; }
 static inline void set_noncontiguous(mstate av) { av->flags |= NONCONTIGUOUS_BIT; }
 
-/* The variable's width is the release's (version.h: GLOBAL_MAX_FAST_IS_BYTE). */
+/* The variable's type is the release's (version.h: GLOBAL_MAX_FAST_IS_BYTE), named as glibc names
+   it so the DWARF says the same: a macro, not a typedef of our own. */
 #if GLOBAL_MAX_FAST_IS_BYTE
-typedef uint8_t max_fast_t;
+#define MAX_FAST_TYPE uint8_t
 #else
-typedef size_t max_fast_t;
+#define MAX_FAST_TYPE size_t
 #endif
-extern max_fast_t global_max_fast;
+extern MAX_FAST_TYPE global_max_fast;
 static inline size_t get_max_fast(void) { return global_max_fast; }
 /* 0 stores 16, so that no chunk size qualifies; so do 1..7 since 2.32 (they stored 0 before). */
 static inline void set_max_fast(size_t size)
 {
 	size_t limit = SMALL_MXFAST_IS_16 ? 7 : 0;
 	global_max_fast =
-	    (max_fast_t)(size <= limit ? MIN_CHUNK_SIZE / 2 : (size + SIZE_SZ) & ~MALLOC_ALIGN_MASK);
+	    (MAX_FAST_TYPE)(size <= limit ? MIN_CHUNK_SIZE / 2 : (size + SIZE_SZ) & ~MALLOC_ALIGN_MASK);
 }
 
 /* Take a free chunk out of its doubly linked bin, checking the links first (bins.c). */

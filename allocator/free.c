@@ -119,7 +119,7 @@ static void free_to_fastbin(mstate av, mchunkptr p, size_t size, int have_lock)
 
 /* After a free that left `size` bytes free in one piece: a big one is the moment to merge the
    fastbins and give memory back to the system. */
-static void consolidate_after_free(mstate av, size_t size)
+static inline __attribute__((always_inline)) void consolidate_after_free(mstate av, size_t size)
 {
 	if (size < FASTBIN_CONSOLIDATION_THRESHOLD)
 		return;
@@ -135,7 +135,8 @@ static void consolidate_after_free(mstate av, size_t size)
 	}
 }
 
-void free_merge_chunk(mstate av, mchunkptr p, size_t size)
+/* free_merge_chunk's body, inlined into free's own path. */
+static inline __attribute__((always_inline)) void merge_free_chunk(mstate av, mchunkptr p, size_t size)
 {
 	mchunkptr next = chunk_at_offset(p, size);
 	if (__builtin_expect(p == av->top, 0))
@@ -158,6 +159,8 @@ void free_merge_chunk(mstate av, mchunkptr p, size_t size)
 	consolidate_after_free(av, size);
 }
 
+void free_merge_chunk(mstate av, mchunkptr p, size_t size) { merge_free_chunk(av, p, size); }
+
 void free_file_tail(mstate av, mchunkptr p, size_t size)
 {
 	mchunkptr next = chunk_at_offset(p, size);
@@ -172,7 +175,7 @@ static void free_to_unsorted(mstate av, mchunkptr p, size_t size, int have_lock)
 		have_lock = true;
 	if (!have_lock)
 		arena_lock_acquire(&av->mutex);
-	free_merge_chunk(av, p, size);
+	merge_free_chunk(av, p, size);
 	if (!have_lock)
 		arena_lock_release(&av->mutex);
 }

@@ -69,7 +69,7 @@ __libc_lock_t free_list_lock ARENA_BSS(8);
 int perturb_byte ARENA_BSS(4);
 static char *glibc_dumped_main_arena_bounds[2] ARENA_BSS(8) __attribute__((used));
 /* Zero until ptmalloc_init: no chunk is "fast" before the arena exists. */
-max_fast_t global_max_fast ARENA_BSS(8);
+MAX_FAST_TYPE global_max_fast ARENA_BSS(8);
 
 /* sbrk through a pointer a program may replace (malloc.h declares both). */
 HOOK void *(*__morecore)(ptrdiff_t) = __default_morecore;

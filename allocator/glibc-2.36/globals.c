@@ -58,7 +58,7 @@ __libc_lock_t free_list_lock ARENA_BSS(4);
 int perturb_byte ARENA_BSS(4);
 /* Zero until ptmalloc_init: no chunk is "fast" before the arena exists.  A byte from 2.38 on, with
    the flag after it in the next byte. */
-max_fast_t global_max_fast ARENA_BSS(8);
+MAX_FAST_TYPE global_max_fast ARENA_BSS(8);
 bool __always_fail_morecore ARENA_BSS(1);
 
 _Static_assert(NARENAS_BEFORE_ARENA - MP_BEFORE_ARENA >= sizeof(size_t), "narenas overlaps mp_");
