@@ -122,7 +122,8 @@
    pass through the unsorted bin. */
 #define FREE_FILES_SMALL_CHUNKS_IN_BINS (GLIBC_VERSION >= 241)
 
-/* Debian's fix for CVE-2026-0861 (in 2.36-9+deb12u14, not in 2.31-13+deb11u11): _int_memalign
+/* Debian's fix for CVE-2026-0861 (in 2.36-9+deb12u14 and 2.41-12+deb13u5, where memalign(2^63,
+   2^63 - 34) fails with ENOMEM; not in 2.31-13+deb11u11): _int_memalign
    refuses a padded request that would wrap around, and alignments above PTRDIFF_MAX.  Without it
    memalign(2^63, 2^63 - 34) asks _int_malloc for 16 bytes and writes its header near 2^63 (the
    real 2.31 dies of SIGSEGV there, as it does for memalign(2^63, 2^63 - 17): 2.31 tests neither
