@@ -15,6 +15,7 @@ import gdb
 from ..errors import HeapError, HeapReadError
 from ..memory import cache
 from ..target.allocator import find_allocator
+from ..target import global_widths
 from ..target.geometry import Geometry
 from . import mmapped, native
 from .arena_ring import ArenaRing
@@ -54,7 +55,7 @@ class HeapSnapshot:
         self.prev_size_offset = geometry.prev_size_offset
         self.global_max_fast = None
         if "global_max_fast" in allocator.addresses:
-            self.global_max_fast = self._read_global("global_max_fast")
+            self.global_max_fast = _global_value(self, "global_max_fast")
         ring = ArenaRing(allocator, mem, self._notes)
         main = ring.read_arena(allocator.addresses["main_arena"], True)
         if main.top == 0:
@@ -183,18 +184,10 @@ class HeapSnapshot:
         for name in ("global_max_fast", "narenas", "tcache_key"):
             if name in self.allocator.addresses:
                 try:
-                    values[name] = self._read_global(name)
+                    values[name] = _global_value(self, name)
                 except HeapReadError:
                     values[name] = None
         return values
-
-    def _read_global(self, name):
-        """The allocator's global `name`, as wide as its symbol says (a word when unknown)."""
-        address = self.allocator.addresses[name]
-        width = self.allocator.widths.get(name, 8)
-        if width == 8:
-            return self.memory.u64(address)
-        return int.from_bytes(self.memory.read(address, width), "little")
 
     def position_of(self, address):
         """The BinPosition of the chunk header `address` in its first listing, or None."""
@@ -237,6 +230,15 @@ class HeapSnapshot:
 
 
 _cache = (None, None)
+
+
+def _global_value(snap, name):
+    """The allocator's global `name`, as wide as its symbols say (global_widths)."""
+    address = snap.allocator.addresses[name]
+    size = global_widths.width(snap.allocator, name)
+    if size == global_widths.WORD:
+        return snap.memory.u64(address)
+    return int.from_bytes(snap.memory.read(address, size), "little")
 
 
 def current():

@@ -44,9 +44,8 @@ class Allocator:
     Attributes: `objfile`, `name` (its file name), `flavour` ("clone" or "glibc"), `layouts`
     ({"chunk", "state", "heap_info", "par", "tcache", "tcache_entry"} -> StructLayout),
     `addresses` ({"main_arena", "mp_", ...} -> int; optional globals may be missing),
-    `source` ("DWARF" or the manifest path), `release` (release.Release: which glibc it is,
-    or the clone built as) and `widths` ({global: its size in bytes}, where the symbols say;
-    global_max_fast is one byte from glibc 2.38)."""
+    `source` ("DWARF" or the manifest path) and `release` (release.Release: which glibc it is,
+    or the clone built as)."""
 
     def __init__(self, objfile, layouts, addresses, tls_reader, source, built_as=None):
         """`tls_reader`: see thread_locals (read(name, thread), needs_selection); `built_as`:
@@ -62,7 +61,6 @@ class Allocator:
         self.release = built_as or release.of_file(objfile.filename, self.flavour == "clone") \
             or release.inferred(layouts, addresses)
         self._hook_places = None
-        self.widths = {}
 
     def describe(self):
         version = str(self.release) if self.release.known else \
@@ -157,9 +155,7 @@ def _anchored_allocator(objfile):
     tls = thread_locals.ThreadPointerTls.create(objfile, symbol_table, load_bias) or \
         _SymbolTls(objfile, symbol_table)
     layouts = {key: StructLayout.from_gdb_type(t) for key, t in gdb_types.items()}
-    allocator = Allocator(objfile, layouts, addresses, tls, "DWARF", built_as)
-    allocator.widths = {name: symbol_table[name.encode()][2] for name in addresses}
-    return allocator
+    return Allocator(objfile, layouts, addresses, tls, "DWARF", built_as)
 
 
 def _recorded_release(anchor_fields):
@@ -201,24 +197,19 @@ def _dwarf_allocator(objfile, arena_symbol):
     except (gdb.error, TypeError):
         raise HeapError("%s has no symbol main_arena" % objfile.filename) from None
     addresses = {"main_arena": arena_address}
-    widths = {}
     tls.arena_address = arena_address
     for name in _GLOBALS:
         if name in addresses:
             continue
         address = _beside(symbol_table, "main_arena", arena_address, name, elf_symbols.STT_OBJECT)
-        if address is not None:
-            widths[name] = symbol_table[name.encode()][2]
-        else:
-            address, widths[name] = _symbol_place(objfile, name)
+        if address is None:
+            address = _symbol_address(objfile, name)
         if address is not None:
             addresses[name] = address
     for name in _REQUIRED_GLOBALS:
         if name not in addresses:
             raise HeapError("%s has no symbol %s" % (objfile.filename, name))
-    allocator = Allocator(objfile, layouts, addresses, tls, "DWARF")
-    allocator.widths = {name: width for name, width in widths.items() if width}
-    return allocator
+    return Allocator(objfile, layouts, addresses, tls, "DWARF")
 
 
 def _symbol_table(objfile):
@@ -228,15 +219,14 @@ def _symbol_table(objfile):
     return elf_symbols.symbol_table(objfile.filename, getattr(objfile, "build_id", None))
 
 
-def _symbol_place(objfile, name):
-    """(address, size in bytes) of a variable from its DWARF symbol; (None, None) without one."""
+def _symbol_address(objfile, name):
     symbol = _dwarf_symbol(objfile, name)
     if symbol is None:
-        return None, None
+        return None
     try:
-        return int(symbol.value().address), symbol.type.sizeof
+        return int(symbol.value().address)
     except (gdb.error, TypeError):
-        return None, None
+        return None
 
 
 def _beside(symbol_table, anchor, anchor_address, name, symbol_type):
