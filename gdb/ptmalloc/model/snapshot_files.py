@@ -55,7 +55,8 @@ def save(table, path, name, inferior_description):
             "chunks": {"count": len(table), "address": _encoded(table.addresses),
                        "size": _encoded(table.sizes), "state": _encoded(table.states),
                        "arena": _encoded(table.arenas)},
-            "sites": _encoded_sites(table.sites)}
+            "sites": _encoded_sites(table.sites),
+            "blocks": _encoded(table.blocks) if table.blocks is not None else None}
         with open(path + ".part", "w", encoding="utf-8") as handle:
             json.dump(document, handle, separators=(",", ":"))
         os.replace(path + ".part", path)
@@ -97,10 +98,13 @@ def _read(path):
                            bytearray(_state_codes(_decoded(chunks["state"], "B"), names)),
                            _decoded(chunks["arena"], "Q"), _decoded_sites(document.get("sites")),
                            document.get("problems") or ())
+        if document.get("blocks") is not None:
+            table.blocks = _decoded(document["blocks"], "Q")
         lengths = {chunks["count"], len(table.addresses), len(table.sizes), len(table.states),
                    len(table.arenas)}
-        if table.sites is not None:
-            lengths.add(len(table.sites))
+        for column in (table.sites, table.blocks):
+            if column is not None:
+                lengths.add(len(column))
         if len(lengths) != 1:
             raise ValueError("its columns have different lengths")
         if any(map(int.__ge__, table.addresses[:-1], table.addresses[1:])):
