@@ -47,8 +47,9 @@ def diff(before, after):
     """The HeapDiff from the ChunkTable `before` to the ChunkTable `after`: a merge of the two
     address-sorted tables (native_scans.diff_rows; without the helper, the same loop in
     Python)."""
-    columns = [(table.addresses, table.sizes, table.states.translate(_HELD_MARKS),
-                identities) for table, identities in zip((before, after), _identities(before, after))]
+    tables = (before, after)
+    columns = [(table.addresses, table.sizes, table.states.translate(_HELD_MARKS), identities)
+               for table, identities in zip(tables, _identities(before, after))]
     merge = native_scans.diff_rows if native.available() else _diff_rows
     allocated_rows, freed_rows, resized_rows = merge(columns[0], columns[1], NO_SITE)
     allocated = [_change(after, row) for row in allocated_rows]
