@@ -1,6 +1,7 @@
 /* A chunk whose address the program plants in known places and nowhere else, for `heap refs`:
  * inside three other chunks (at the user data, inside, at the header), in a local of a live
- * frame, in .data, in .bss and in a __thread variable of a second thread.  The program writes
+ * frame, in .data, in .bss, in a __thread variable of a second thread, and in register r15 of
+ * the main thread at the stop (and, as a register, nowhere else).  The program writes
  * each planted word's address and value to the file named by argv[1], then stops in
  * refs_planted_stop().
  *
@@ -84,8 +85,12 @@ static void __attribute__((noinline)) hold_on_stack(void)
 	record("bss", &planted_bss, planted_bss);
 	record("tls", tls_slot, *tls_slot);
 	record("stack", (void *)&on_stack, on_stack);
+	record("register-r15", NULL, planted_bss);
 	close(record_fd);
 	wipe_dead_stack();
+	/* Straight from memory into r15 (no scratch register on the way), which the empty stop
+	 * function leaves as it is; the clobber has this frame save and restore the caller's. */
+	__asm__ volatile("mov %0, %%r15" : : "m"(planted_bss) : "r15");
 	refs_planted_stop();
 	(void)on_stack;
 }

@@ -6,6 +6,9 @@ thread's stack and TLS, and the .data, .bss and other writable memory of the exe
 libraries.  Only one part of a writable mapping is left out, on purpose: a thread's stack below
 its stack pointer less the red zone, which holds dead frames (thread_places.py).
 
+Each thread's registers (those of its newest frame) are looked at too: a pointer held in a
+register alone is listed apart, by thread and register.
+
 What counts: a word, 8-byte aligned, whose value lies in [chunk header, chunk header + size):
 a pointer to the user data, to the header or anywhere inside the chunk (a one-past-the-end
 pointer is the next chunk's).  Each hit is named by the region it lies in (`name_of`), and
@@ -23,10 +26,13 @@ from ..memory import spans
 from . import chunk_table, native, native_scans, object_sections, thread_places
 
 Reference = collections.namedtuple("Reference", "address value region chunk chunk_state")
+# A thread's register whose value lies in the chunk: gdb's thread number, the register's name.
+RegisterReference = collections.namedtuple("RegisterReference", "thread lwp register value")
 # `target` (chunk header, size, state name, arena address or None), `refs` [Reference] in
-# address order, `unread` [(start, end, why)], `problems` [one-line text] of what kept the scan
-# from being whole (a thread whose stack is unknown, a heap walk that stopped).
-RefsReport = collections.namedtuple("RefsReport", "target refs unread problems")
+# address order, `registers` [RegisterReference] by thread, `unread` [(start, end, why)],
+# `problems` [one-line text] of what kept the scan from being whole (a thread whose stack is
+# unknown, a heap walk that stopped).
+RefsReport = collections.namedtuple("RefsReport", "target refs registers unread problems")
 
 
 def find(snap, address):
@@ -53,8 +59,10 @@ def find(snap, address):
                 where = part_start + (index << 3)
                 region, chunk, state = names.of(where)
                 refs.append(Reference(where, words[index], region, chunk, state))
+    registers = [RegisterReference(thread.num, thread.lwp, name, value) for thread in threads
+                 for name, value in thread.registers if low <= value < low + size]
     problems += table.problems
-    return RefsReport(target, refs, unread, problems)
+    return RefsReport(target, refs, registers, unread, problems)
 
 
 def _pointing_into(data, words, low, high):
