@@ -1,6 +1,7 @@
 """`heap refs` against the pointers a program planted: refs_planted.c puts the address of one chunk
 in three other chunks, a live stack frame, .data, .bss and a second thread's __thread variable,
-and writes down each planted word's address and value; it also holds the address in a register
+as the main thread's value of a thread-specific key (in its thread descriptor), and writes down
+each planted word's address and value; it also holds the address in a register
 at the stop.  `heap refs` must find exactly those words and that register (nothing it did not
 plant) and name each one's region, live and from a gcore'd core, on
 glibc and on the clone."""
@@ -20,7 +21,7 @@ CLONE = os.path.join(os.environ.get("PTM_BUILD", os.path.join(REPO, "build")), "
 # The region each kind of planted word must be named by (the program's name is its file's).
 REGIONS = {"heap": "heap arena ", "data": ".data of refs_planted",
            "bss": ".bss of refs_planted", "tls": "TLS of thread 2",
-           "stack": "stack of thread 1"}
+           "stack": "stack of thread 1", "descriptor": "thread descriptor of thread 1"}
 
 
 # Less than a stack segment: the core loses the top of the main thread's stack, where its

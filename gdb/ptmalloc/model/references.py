@@ -21,6 +21,8 @@ import array
 import collections
 import os
 
+import gdb
+
 from ..errors import HeapError
 from ..memory import spans
 from . import chunk_table, native, native_scans, object_sections, thread_places
@@ -97,6 +99,15 @@ def _region_of(regions, address):
     return None
 
 
+def _thread_descriptor_size():
+    """sizeof(struct pthread) from the libc's debug info, or None: the descriptor lies at the
+    thread pointer (the main thread's apart from any stack, so only its size can place it)."""
+    try:
+        return gdb.lookup_type("struct pthread").sizeof
+    except (gdb.error, RuntimeError):
+        return None
+
+
 class _RegionNames:
     """What a hit's address is, in words: `of(address)` -> (region text, chunk header or None,
     chunk state or None)."""
@@ -108,6 +119,7 @@ class _RegionNames:
         self._threads = threads
         self._sections = sections
         self._regions = regions
+        self._descriptor_size = _thread_descriptor_size()
 
     def of(self, address):
         table = self._table
@@ -125,6 +137,9 @@ class _RegionNames:
         for thread in self._threads:
             if thread.tls_low is not None and thread.tls_low <= address < thread.tp:
                 return "TLS of thread %d" % thread.num, None, None
+            if thread.tp is not None and self._descriptor_size and \
+                    thread.tp <= address < thread.tp + self._descriptor_size:
+                return "thread descriptor of thread %d" % thread.num, None, None
             if region is not None and region[0] <= thread.sp < region[1]:
                 if thread.tp is not None and region[0] <= thread.tp <= address:
                     return "thread descriptor of thread %d" % thread.num, None, None
