@@ -8,6 +8,7 @@ text grouped by site, the leak first."""
 
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -84,10 +85,15 @@ def _runs(tmp_path, preload):
     dead_steps = [("a", "heap snapshot %s" % (tmp_path / "a.json"))]
     dead += sum((["-ex", c] for c in marked(dead_steps)), [])
     dead += ["-ex", "core-file " + str(tmp_path / "2.core"), "-ex", "source " + provider[1]]
+    # a.json as if taken of another program
+    other = tmp_path / "other.json"
+    dead += ["-ex", "python import json; d = json.load(open(%r)); d['inferior']['program'] = "
+             "'/usr/bin/other'; json.dump(d, open(%r, 'w'))" % (str(tmp_path / "a.json"), str(other))]
     dead_steps = [("b", "heap snapshot %s" % (tmp_path / "b.json")),
                   ("json", "heap diff %s %s --json" % (tmp_path / "a.json", tmp_path / "b.json")),
                   ("text", "heap diff %s %s" % (tmp_path / "a.json", tmp_path / "b.json")),
                   ("missing", "heap diff nothing-here first"),
+                  ("other", "heap diff %s %s --json" % (tmp_path / "a.json", other)),
                   ("not_a_snapshot", "heap diff %s" % program)]
     dead += sum((["-ex", c] for c in marked(dead_steps)), [])
     core_parts = _sections(dead, str(tmp_path))
@@ -153,6 +159,17 @@ def test_text_by_size_without_sites(leaky):
     of_leak_size = sum(1 for entry in allocated if entry[1] == LEAK_SIZE)
     leak_group = [line for line in text.splitlines() if line.split()[-1:] == ["%#x" % LEAK_SIZE]]
     assert leak_group[0].split()[:2] == [str(of_leak_size), str(of_leak_size * LEAK_SIZE)]
+
+
+def test_diff_warns_of_two_programs(leaky):
+    parts, _before, _after = leaky
+    same = checked("heap diff --json", json.loads(parts["core"]["json"].splitlines()[-1]))
+    assert same["warnings"] == []
+    other = checked("heap diff --json", json.loads(parts["core"]["other"].splitlines()[-1]))
+    [warning] = other["warnings"]
+    assert re.fullmatch(r"\S+/a\.json is of the program leaky_loop and \S+/other\.json of other: "
+                        r"chunks are matched by address, which means nothing across two programs",
+                        warning), warning
 
 
 def test_snapshot_errors_are_one_line(leaky):

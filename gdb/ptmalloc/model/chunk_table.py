@@ -46,6 +46,9 @@ class ChunkTable:
         self.sites = sites
         self.blocks = blocks
         self.problems = list(problems)
+        # {"program", "pid", "core"} of what the table was taken of, when known
+        # (snapshot_files.describe).
+        self.inferior = None
 
     def __len__(self):
         return len(self.addresses)

@@ -41,6 +41,12 @@ def describe(snap):
             "core": regions.path if regions is not None else None}
 
 
+def program_of(table):
+    """The file name of the program `table` was taken of, or None when not known."""
+    program = (table.inferior or {}).get("program")
+    return os.path.basename(program) if isinstance(program, str) and program else None
+
+
 def save(table, path, name, inferior_description):
     """Write `table` to `path` (its folder made when missing)."""
     folder = os.path.dirname(path)
@@ -98,6 +104,8 @@ def _read(path):
                            bytearray(_state_codes(_decoded(chunks["state"], "B"), names)),
                            _decoded(chunks["arena"], "Q"), _decoded_sites(document.get("sites")),
                            document.get("problems") or ())
+        if isinstance(document.get("inferior"), dict):
+            table.inferior = document["inferior"]
         if document.get("blocks") is not None:
             table.blocks = _decoded(document["blocks"], "Q")
         lengths = {chunks["count"], len(table.addresses), len(table.sizes), len(table.states),
