@@ -4,6 +4,7 @@ free, calloc, realloc and the memalign family that PTMALLOC_HISTORY=N turns on.
     history = current()                                # this stop's History (read_history)
     history = read_history(allocator, memory)          # History, enabled or not (and why)
     history = current(touching=(start, end))           # only the calls that touched [start, end)
+    current(sink=function)                             # every event handed over as it is read
     events = events_for_chunk(history, start, end)    # the calls that touched [start, end)
 
 The ring is found through the global `ptmalloc_history` and read through the DWARF types of that
@@ -112,12 +113,13 @@ def _event_format(layout):
     return struct.Struct("".join(pieces)), names
 
 
-def read_history(allocator, memory, last=None, touching=None):
+def read_history(allocator, memory, last=None, touching=None, sink=None):
     """The History of the allocator at this stop (target.allocator.Allocator, memory.cache
     Memory): every event the ring holds, or the `last` newest only (then only their slots are
     read: a ring may hold millions), or, with `touching` (start, end), only the events that
     touched a chunk spanning [start, end) (`touches`; `held` and `in_progress` still count the
-    whole ring).  Off, with the reason, for glibc and for a clone built or run without it; a
+    whole ring).  With `sink`, each event is handed to it, oldest first, as it is read, and
+    `events` stays empty: a whole ring without a list of it.  Off, with the reason, for glibc and for a clone built or run without it; a
     HeapError when the ring is there but cannot be read."""
     if allocator.flavour == "glibc":
         return History(False, "glibc's malloc records no history; " + HOW_TO_TURN_ON)
@@ -164,7 +166,7 @@ def read_history(allocator, memory, last=None, touching=None):
                                      slot["ptr"], slot["old_ptr"], slot["size"],
                                      slot["alignment"], slot["caller"], slot["thread"])
                 if touching is None or touches(event, *touching):
-                    events.append(event)
+                    (sink or events.append)(event)
     except HeapReadError as error:
         raise HeapError("cannot read the history ring at %#x: %s" % (ring, error)) from None
     events.sort(key=lambda event: event.seq)
@@ -175,9 +177,9 @@ def read_history(allocator, memory, last=None, touching=None):
     return History(True, None, capacity, recorded, events, in_progress, ring)
 
 
-def current(last=None, touching=None):
+def current(last=None, touching=None, sink=None):
     """The History of the selected inferior at this stop (see read_history)."""
-    return read_history(find_allocator(), cache.current(), last, touching)
+    return read_history(find_allocator(), cache.current(), last, touching, sink)
 
 
 def _slot_windows(memory, events_address, slot_size, capacity, first, last):

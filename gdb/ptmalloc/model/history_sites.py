@@ -32,22 +32,22 @@ def allocations(addresses, sizes):
     per chunk of a table (chunk headers in address order, and their sizes)."""
     sites = [None] * len(addresses)
     blocks = array.array("Q", bytes(8 * len(addresses)))
-    try:
-        recorded = history.current()
-    except HeapError:
-        return sites, blocks  # a damaged ring names no site; `heap history` says why
-    if not recorded.enabled:
-        return sites, blocks
     namer = code_sites.SiteNamer()
-    for event in recorded.events:  # oldest first: a newer allocation of the same chunk wins
+
+    def take(event):  # oldest first: a newer allocation of the same chunk wins
         if not event.ptr or (event.op not in history.ALLOCATING and event.op != "realloc"):
-            continue
+            return
         row = bisect.bisect_right(addresses, event.ptr) - 1
         if row < 0 or event.ptr >= addresses[row] + sizes[row]:
-            continue
+            return
         in_place = event.op == "realloc" and event.ptr == event.old_ptr
         if in_place and sites[row] is not None:
-            continue  # resized where it was: still the block its first allocation made
+            return  # resized where it was: still the block its first allocation made
         sites[row] = code_sites.describe(namer.site(event.caller))
         blocks[row] = 0 if in_place else event.seq
+
+    try:
+        history.current(sink=take)  # the ring streamed: it may hold millions of calls
+    except HeapError:
+        pass  # a damaged ring names no site; `heap history` says why
     return sites, blocks
