@@ -49,7 +49,7 @@ $(HOOK_PROGRAM): tests/versions/free_hook.c $(BUILD)/glibc/2.31/version
 
 # The known-heap samples (samples/known/) against each release, for
 # tests/versions/test_known_sample.py.
-KNOWN_VERSION_SAMPLES := every_bin sbrk_blocked
+KNOWN_VERSION_SAMPLES := every_bin sbrk_blocked big_sbrk
 KNOWN_VERSION_PROGRAMS := $(foreach r,$(GLIBC_RELEASES),$(foreach s,$(KNOWN_VERSION_SAMPLES),$(VERSIONS_DIR)/$(s)-$(r)))
 KNOWN_SAMPLE_HEADERS := samples/known/record.h samples/known/staged.h
 $(VERSIONS_DIR)/%-2.41: samples/known/%.c $(KNOWN_SAMPLE_HEADERS) $(BUILD)/glibc/2.41/version

@@ -1,6 +1,8 @@
 /* A chunk whose address the program plants in known places and nowhere else, for `heap refs`:
  * inside three other chunks (at the user data, inside, at the header), in a local of a live
- * frame, in .data, in .bss and in a __thread variable of a second thread.  The program writes
+ * frame, in .data, in .bss, in a __thread variable of a second thread, as the main thread's
+ * value of a thread-specific key (which glibc keeps in the thread's descriptor), and in register
+ * r15 of the main thread at the stop (and, as a register, nowhere else).  The program writes
  * each planted word's address and value to the file named by argv[1], then stops in
  * refs_planted_stop().
  *
@@ -23,6 +25,7 @@ void **holders[3];              /* the chunks that hold a planted pointer */
 void **tls_slot;                /* where thread 2's planted_tls is */
 
 static sem_t go, ready, never;
+static pthread_key_t key;
 static int record_fd;
 
 static void record(const char *kind, void *address, void *value)
@@ -72,6 +75,18 @@ static void __attribute__((noinline)) plant(void)
 	target = NULL;
 }
 
+/* Where the main thread's descriptor holds the key's value: the word equal to it, searched
+ * from the thread pointer up (glibc's descriptor is at the thread pointer; the first keys'
+ * values are an array inside it). */
+static void *const *key_slot(void *value)
+{
+	void *const *descriptor = (void *const *)pthread_self();
+	for (size_t i = 0; i < 4096 / sizeof(void *); i++)
+		if (descriptor[i] == value)
+			return &descriptor[i];
+	_exit(6);
+}
+
 static void __attribute__((noinline)) hold_on_stack(void)
 {
 	void *volatile on_stack;
@@ -83,9 +98,18 @@ static void __attribute__((noinline)) hold_on_stack(void)
 	record("data", &planted_data, planted_data);
 	record("bss", &planted_bss, planted_bss);
 	record("tls", tls_slot, *tls_slot);
+	if (pthread_key_create(&key, NULL) || pthread_setspecific(key, planted_bss))
+		_exit(7);
+	void *const *slot = key_slot(planted_bss); /* a statement of its own: no register keeps the
+	                                              value across the call for the next one */
+	record("descriptor", (void *)slot, planted_bss);
 	record("stack", (void *)&on_stack, on_stack);
+	record("register-r15", NULL, planted_bss);
 	close(record_fd);
 	wipe_dead_stack();
+	/* Straight from memory into r15 (no scratch register on the way), which the empty stop
+	 * function leaves as it is; the clobber has this frame save and restore the caller's. */
+	__asm__ volatile("mov %0, %%r15" : : "m"(planted_bss) : "r15");
 	refs_planted_stop();
 	(void)on_stack;
 }

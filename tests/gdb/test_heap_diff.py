@@ -8,6 +8,7 @@ text grouped by site, the leak first."""
 
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -84,10 +85,15 @@ def _runs(tmp_path, preload):
     dead_steps = [("a", "heap snapshot %s" % (tmp_path / "a.json"))]
     dead += sum((["-ex", c] for c in marked(dead_steps)), [])
     dead += ["-ex", "core-file " + str(tmp_path / "2.core"), "-ex", "source " + provider[1]]
+    # a.json as if taken of another program
+    other = tmp_path / "other.json"
+    dead += ["-ex", "python import json; d = json.load(open(%r)); d['inferior']['program'] = "
+             "'/usr/bin/other'; json.dump(d, open(%r, 'w'))" % (str(tmp_path / "a.json"), str(other))]
     dead_steps = [("b", "heap snapshot %s" % (tmp_path / "b.json")),
                   ("json", "heap diff %s %s --json" % (tmp_path / "a.json", tmp_path / "b.json")),
                   ("text", "heap diff %s %s" % (tmp_path / "a.json", tmp_path / "b.json")),
                   ("missing", "heap diff nothing-here first"),
+                  ("other", "heap diff %s %s --json" % (tmp_path / "a.json", other)),
                   ("not_a_snapshot", "heap diff %s" % program)]
     dead += sum((["-ex", c] for c in marked(dead_steps)), [])
     core_parts = _sections(dead, str(tmp_path))
@@ -155,6 +161,17 @@ def test_text_by_size_without_sites(leaky):
     assert leak_group[0].split()[:2] == [str(of_leak_size), str(of_leak_size * LEAK_SIZE)]
 
 
+def test_diff_warns_of_two_programs(leaky):
+    parts, _before, _after = leaky
+    same = checked("heap diff --json", json.loads(parts["core"]["json"].splitlines()[-1]))
+    assert same["warnings"] == []
+    other = checked("heap diff --json", json.loads(parts["core"]["other"].splitlines()[-1]))
+    [warning] = other["warnings"]
+    assert re.fullmatch(r"\S+/a\.json is of the program leaky_loop and \S+/other\.json of other: "
+                        r"chunks are matched by address, which means nothing across two programs",
+                        warning), warning
+
+
 def test_snapshot_errors_are_one_line(leaky):
     parts, _before, _after = leaky
     assert parts["core"]["missing"].startswith("heap: no snapshot ")
@@ -200,23 +217,20 @@ def test_diff_names_the_leaking_site_from_the_history(recorded):
     leak_site = "leaky_loop.c:%d (leak_site)" % _source_line("void *leaked = malloc(40);")
     turn_sites = {"leaky_loop.c:%d (turn)" % _source_line(text)
                   for text in ("void *kept = malloc(size);", "realloc(held[index].pointer")}
-    # The chunks changed as the program says: blocks gone, blocks new, blocks resized.  A block
-    # freed with another allocated at its address (the record numbers them apart) is a free and
-    # an allocation when their sites differ; from the same line, the diff cannot tell them apart
-    # (it matches by address and site) and may call it a resize or no change.
-    sizes = {address: entry[:2] for address, entry in after.items()}
-    allocated, freed, resized = _expected({a: e[:2] for a, e in before.items()}, sizes, False)
-    reused = {address for address in set(before) & set(after)
-              if before[address][2] != after[address][2]}
-    moved_site = {address for address in reused if before[address][1] != after[address][1]}
-    for listed, expected, allowed in ((diff["freed"], freed, reused),
-                                      (diff["allocated"], allocated, reused),
-                                      (diff["resized"], resized, set())):
-        addresses = {entry["address"] for entry in listed}
-        assert {entry[0] for entry in expected} - reused <= addresses
-        assert addresses <= {entry[0] for entry in expected} | allowed
-    assert moved_site <= {e["address"] for e in diff["freed"]} & \
-        {e["address"] for e in diff["allocated"]}
+    # The chunks changed as the program says, block by block: a block freed and another
+    # allocated at its address (the record numbers them apart) is a free and an allocation even
+    # from the same line, which the history's sequence numbers tell apart.
+    assert {(e["address"], e["size"]) for e in diff["allocated"]} == \
+        {(address, size) for address, (size, _site, block) in after.items()
+         if before.get(address, (0, None, None))[2] != block}
+    assert {(e["address"], e["size"]) for e in diff["freed"]} == \
+        {(address, size) for address, (size, _site, block) in before.items()
+         if after.get(address, (0, None, None))[2] != block}
+    assert {(e["address"], e["old_size"], e["size"]) for e in diff["resized"]} == \
+        {(address, before[address][0], size) for address, (size, _site, block) in after.items()
+         if address in before and before[address][2] == block and before[address][0] != size}
+    # The program really reused an address for another block between its stops.
+    assert any(before[address][2] != after[address][2] for address in set(before) & set(after))
     # Each leak made between the stops is named by the leak's own line; every other block the
     # program allocated between them by one of turn()'s two calls.
     old_blocks = {entry[2] for entry in before.values()}

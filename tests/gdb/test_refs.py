@@ -1,7 +1,9 @@
 """`heap refs` against the pointers a program planted: refs_planted.c puts the address of one chunk
 in three other chunks, a live stack frame, .data, .bss and a second thread's __thread variable,
-and writes down each planted word's address and value.  `heap refs` must find exactly those
-words (nothing it did not plant) and name each one's region, live and from a gcore'd core, on
+as the main thread's value of a thread-specific key (in its thread descriptor), and writes down
+each planted word's address and value; it also holds the address in a register
+at the stop.  `heap refs` must find exactly those words and that register (nothing it did not
+plant) and name each one's region, live and from a gcore'd core, on
 glibc and on the clone."""
 
 import json
@@ -19,12 +21,15 @@ CLONE = os.path.join(os.environ.get("PTM_BUILD", os.path.join(REPO, "build")), "
 # The region each kind of planted word must be named by (the program's name is its file's).
 REGIONS = {"heap": "heap arena ", "data": ".data of refs_planted",
            "bss": ".bss of refs_planted", "tls": "TLS of thread 2",
-           "stack": "stack of thread 1"}
+           "stack": "stack of thread 1", "descriptor": "thread descriptor of thread 1"}
 
 
 # Less than a stack segment: the core loses the top of the main thread's stack, where its
 # frames are.
 CUT_BYTES = 16 << 10
+# The record's kind for a register of the main thread holding the address: "register-NAME".
+REGISTER_KIND = "register-"
+MAIN_THREAD = 1
 
 
 def _notes_first(core):
@@ -90,13 +95,15 @@ def _runs(tmp_path, preload):
     for command in marked([("json", "heap refs $target --json"), ("text", "heap refs $target")]):
         cut_run += ["-ex", command]
     core_parts["cut"] = _sections(cut_run, str(tmp_path))
-    planted = []
+    planted, registers = [], set()
     with open(record, encoding="utf-8") as handle:
         for line in handle:
             kind, address, value = line.split()
-            if kind != "target":
+            if kind.startswith(REGISTER_KIND):
+                registers.add((MAIN_THREAD, kind[len(REGISTER_KIND):], int(value, 16)))
+            elif kind != "target":
                 planted.append((kind, int(address, 16), int(value, 16)))
-    return {"live": live_parts, "core": core_parts}, planted
+    return {"live": live_parts, "core": core_parts}, planted, registers
 
 
 @pytest.fixture(scope="module", params=["glibc", "clone"])
@@ -106,11 +113,13 @@ def planted_runs(request, tmp_path_factory):
 
 @pytest.mark.parametrize("source", ["live", "core"])
 def test_finds_every_planted_pointer_and_nothing_else(planted_runs, source):
-    parts, planted = planted_runs
+    parts, planted, registers = planted_runs
     for name in ("json", "inside"):
         report = checked("heap refs --json", json.loads(parts[source][name].splitlines()[-1]))
         found = {(ref["address"], ref["value"]): ref["region"] for ref in report["refs"]}
         assert set(found) == {(address, value) for _kind, address, value in planted}, report
+        assert {(ref["thread"], ref["register"], ref["value"])
+                for ref in report["registers"]} == registers, report
         for kind, address, value in planted:
             assert found[(address, value)].startswith(REGIONS[kind]), (kind, found)
         assert report["complete"] and not report["unread"], report
@@ -120,21 +129,26 @@ def test_finds_every_planted_pointer_and_nothing_else(planted_runs, source):
 
 @pytest.mark.parametrize("source", ["live", "core"])
 def test_text_and_errors(planted_runs, source):
-    parts, planted = planted_runs
+    parts, planted, registers = planted_runs
     text = parts[source]["text"]
     for _kind, address, _value in planted:
         assert "%#x" % address in text
+    for thread, register, value in registers:
+        assert "register %s of thread %d  %#x" % (register, thread, value) in text
     assert "TLS of thread 2" in text and "stack of thread 1" in text
     assert parts[source]["nowhere"] == "heap: 0x10 is in no chunk of the heap (see `heap chunks`)"
 
 
 def test_a_core_cut_short_says_what_it_could_not_scan(planted_runs):
-    parts, planted = planted_runs
+    parts, planted, registers = planted_runs
     cut = parts["core"]["cut"]
     report = checked("heap refs --json", json.loads(cut["json"].splitlines()[-1]))
     found = {(ref["address"], ref["value"]) for ref in report["refs"]}
     # Every planted word but the stack's is still found, and the stack's is not made up...
     assert found == {(address, value) for kind, address, value in planted if kind != "stack"}
+    # (the registers are in the core's notes, which the cut keeps)
+    assert {(ref["thread"], ref["register"], ref["value"])
+            for ref in report["registers"]} == registers
     stack_word = [address for kind, address, _value in planted if kind == "stack"][0]
     # ...it is said to be in memory the core does not hold.
     assert not report["complete"]

@@ -6,8 +6,10 @@
  * writes what happened to PREFIX.truth (and the call's stderr, an abort message, to PREFIX.stderr):
  *   case OP POINTER SIZE             the call, before the stop
  *   before KEY=VALUE ...             the acting thread's bins, read just before the call
+ *   before_at KEY=ADDRESS ...        where each of those words is
  *   returned POINTER                 the call returned (0 for free)
  *   after KEY=VALUE ...              the same words after the call, and the chunk's header
+ *   after_at KEY=ADDRESS ...         where each of those words is
  *   fault ADDRESS / signal N         a SIGSEGV or SIGBUS, with si_addr (a sigaction handler)
  *   status exit N | status signal N  how the copy ended (SIGABRT: an abort; SIGALRM: a hang)
  * After the stop nothing allocates and nothing uses stdio: the heap may be damaged.
@@ -211,19 +213,6 @@ AFTER_CALL static void append(char *line, size_t *used, const char *key, uintptr
 	line[(*used)++] = ' ';
 }
 
-AFTER_CALL static void put_line(const char *word, const char *key, uintptr_t value)
-{
-	char line[128];
-	size_t used = 0;
-	while (*word)
-		line[used++] = *word++;
-	line[used++] = ' ';
-	append(line, &used, key, value);
-	line[used - 1] = '\n';
-	if (raw_syscall(SYS_write, truth_fd, (long)line, (long)used, 0, 0, 0) < 0)
-		raw_exit(5);
-}
-
 /* A word of this process, or `missing` when it is not mapped (no signal: process_vm_readv). */
 AFTER_CALL static uintptr_t word_at(uintptr_t address, uintptr_t missing)
 {
@@ -235,42 +224,77 @@ AFTER_CALL static uintptr_t word_at(uintptr_t address, uintptr_t missing)
 	           : missing;
 }
 
-/* The acting thread's bins for a chunk of `size` bytes, and the words of the chunk at `chunk`. */
-AFTER_CALL static void probe(const char *when, size_t size, uintptr_t chunk)
+/* One probe's two lines as they are built: "WHEN KEY=VALUE ..." and "WHEN_at KEY=ADDRESS ...". */
+struct probe_lines {
+	char values[1024], places[1024];
+	size_t values_used, places_used;
+};
+
+/* The word (or, for a tcache count, the 16 bits) at `address` as KEY, and where it is. */
+AFTER_CALL static void probe_word(struct probe_lines *lines, const char *key, uintptr_t address,
+                                  uintptr_t mask)
 {
 	const uintptr_t none = 0xdeadbeefdeadbeef;
-	char line[1024];
-	size_t used = 0;
-	for (const char *w = when; *w; w++)
-		line[used++] = *w;
-	line[used++] = ' ';
-	uintptr_t tcache = predict_case.tcache, arena = predict_case.arena;
-	if (tcache && size >= 32 && size <= TCACHE_MAX_CHUNK) {
-		size_t index = (size - 17) / 16;
-		append(line, &used, "tc_count", word_at(tcache + 2 * index, none) & 0xffff);
-		append(line, &used, "tc_entry", word_at(tcache + 128 + 8 * index, none));
-	}
-	if (arena) {
-		if (size >= 32 && size <= FAST_MAX_CHUNK)
-			append(line, &used, "fast", word_at(arena + 16 + 8 * ((size >> 4) - 2), none));
-		append(line, &used, "top", word_at(arena + 96, none));
-		append(line, &used, "top_size", word_at(word_at(arena + 96, 0) + 8, none));
-		append(line, &used, "remainder", word_at(arena + 104, none));
-		append(line, &used, "unsorted_fd", word_at(arena + 112, none));
-		append(line, &used, "unsorted_bk", word_at(arena + 120, none));
-		if (size >= 32 && size < 0x400)
-			append(line, &used, "small_bk",
-			       word_at(arena + 112 + 16 * ((size >> 4) - 1) + 8, none));
-	}
-	if (chunk) {
-		append(line, &used, "chunk", chunk);
-		append(line, &used, "header", word_at(chunk + 8, none));
-		append(line, &used, "mapped",
-		       word_at(chunk + 8, none) != none || word_at(chunk, none) != none);
-	}
+	uintptr_t value = word_at(address, none);
+	append(lines->values, &lines->values_used, key, value == none ? none : value & mask);
+	append(lines->places, &lines->places_used, key, address);
+}
+
+AFTER_CALL static void write_line(char *line, size_t used)
+{
 	line[used - 1] = '\n';
 	if (raw_syscall(SYS_write, truth_fd, (long)line, (long)used, 0, 0, 0) < 0)
 		raw_exit(5);
+}
+
+AFTER_CALL static void put_line(const char *word, const char *key, uintptr_t value)
+{
+	char line[128];
+	size_t used = 0;
+	while (*word)
+		line[used++] = *word++;
+	line[used++] = ' ';
+	append(line, &used, key, value);
+	write_line(line, used);
+}
+
+/* The acting thread's bins for a chunk of `size` bytes, and the words of the chunk at `chunk`,
+ * each with its address (a second line: the oracle compares them with the words the prediction
+ * says the call writes). */
+AFTER_CALL static void probe(const char *when, size_t size, uintptr_t chunk)
+{
+	const uintptr_t none = 0xdeadbeefdeadbeef, word = ~(uintptr_t)0;
+	struct probe_lines lines = {.values_used = 0, .places_used = 0};
+	for (const char *w = when; *w; w++)
+		lines.values[lines.values_used++] = lines.places[lines.places_used++] = *w;
+	lines.values[lines.values_used++] = ' ';
+	for (const char *w = "_at "; *w; w++)
+		lines.places[lines.places_used++] = *w;
+	uintptr_t tcache = predict_case.tcache, arena = predict_case.arena;
+	if (tcache && size >= 32 && size <= TCACHE_MAX_CHUNK) {
+		size_t index = (size - 17) / 16;
+		probe_word(&lines, "tc_count", tcache + 2 * index, 0xffff);
+		probe_word(&lines, "tc_entry", tcache + 128 + 8 * index, word);
+	}
+	if (arena) {
+		if (size >= 32 && size <= FAST_MAX_CHUNK)
+			probe_word(&lines, "fast", arena + 16 + 8 * ((size >> 4) - 2), word);
+		probe_word(&lines, "top", arena + 96, word);
+		probe_word(&lines, "top_size", word_at(arena + 96, 0) + 8, word);
+		probe_word(&lines, "remainder", arena + 104, word);
+		probe_word(&lines, "unsorted_fd", arena + 112, word);
+		probe_word(&lines, "unsorted_bk", arena + 120, word);
+		if (size >= 32 && size < 0x400)
+			probe_word(&lines, "small_bk", arena + 112 + 16 * ((size >> 4) - 1) + 8, word);
+	}
+	if (chunk) {
+		append(lines.values, &lines.values_used, "chunk", chunk);
+		probe_word(&lines, "header", chunk + 8, word);
+		append(lines.values, &lines.values_used, "mapped",
+		       word_at(chunk + 8, none) != none || word_at(chunk, none) != none);
+	}
+	write_line(lines.values, lines.values_used);
+	write_line(lines.places, lines.places_used);
 }
 
 AFTER_CALL static void on_fault(int signal, siginfo_t *info, void *context)

@@ -1,8 +1,11 @@
 """What really happened, and whether a prediction said it.  The truth is the program's own record
 of the real call (predict_situations.c: PREFIX.truth and PREFIX.stderr), never the extension's
-reading of the heap; the bin a chunk came from or went to is known only where the words the program
-read around the call prove it (a malloc that returned the tcache bin's head, a free after which
-the fastbin's head is the chunk...), and is not compared elsewhere.
+reading of the heap.  Each word the program read before and after the call (the acting thread's
+tcache count and head, the fastbin head, top and its size, the remainder, the unsorted and small
+bins, the chunk's header) must be what the prediction's `changes` make of it.  The bin a chunk
+came from or went to is known only where the words the program read around the call prove it
+(a malloc that returned the tcache bin's head, a free after which the fastbin's head is the
+chunk...), and is not compared elsewhere.
 
 A prediction is the first JSON document a `heap try-*` command printed: the engine's contract
 (returns, from, to, abort, fault, new_mapping, unknown) or, until it lands, the old try-free one
@@ -34,10 +37,10 @@ def read_truth(prefix):
     path = pathlib.Path(prefix + ".truth")
     if not path.exists():
         return None
-    record = {"before": {}, "after": {}}
+    record = {"before": {}, "after": {}, "before_at": {}, "after_at": {}}
     for line in path.read_text().splitlines():
         word = line.split(" ", 1)[0]
-        if word in ("before", "after"):
+        if word in ("before", "after", "before_at", "after_at"):
             record[word] = _words(line)
         elif word in ("returned", "fault", "status", "signal"):
             record[word] = _words(line)
@@ -45,7 +48,9 @@ def read_truth(prefix):
     message = stderr.read_text(errors="replace").strip() if stderr.exists() else ""
     status = record.get("status", {})
     truth = {"before": record["before"], "after": record["after"], "returns": None,
-             "message": None, "fault": None}
+             "message": None, "fault": None,
+             "watched": _watched(record["before"], record["after"], record["before_at"],
+                                 record["after_at"])}
     if "fault" in record:
         truth.update(outcome="fault", fault=record["fault"]["address"])
     elif status.get("signal") == SIGABRT:
@@ -57,6 +62,36 @@ def read_truth(prefix):
     else:
         truth.update(outcome="lost", message="status %s" % status)
     return truth
+
+
+def _watched(before, after, before_at, after_at):
+    """{key: (address, value before, value after)} of the words read at the same address before
+    and after the call, both read (a word at a moved top, or in a chunk unmapped, is not)."""
+    watched = {}
+    for key, address in before_at.items():
+        if after_at.get(key) == address and MISSING not in (before.get(key, MISSING),
+                                                            after.get(key, MISSING)):
+            watched[key] = (address, before[key], after[key])
+    return watched
+
+
+def written_words_differ(truth, prediction):
+    """The first watched word whose value after the call is not what the prediction's `changes`
+    make of it (the word it says the call wrote, or else the word as it was), as a text; None
+    when they all agree.  A tcache count is 16 bits inside its word."""
+    changes = {change["address"]: change["new"] for change in prediction.get("changes") or ()}
+    for key, (address, old, new) in sorted(truth.get("watched", {}).items()):
+        word = address & ~7
+        if word not in changes:
+            predicted = old
+        else:
+            shift = 8 * (address - word)
+            mask = 0xffff if key == "tc_count" else (1 << 64) - 1
+            predicted = (changes[word] >> shift) & mask
+        if predicted != new:
+            return "%s at %#x is %#x after the call; the prediction's writes make it %#x" % (
+                key, address, new, predicted)
+    return None
 
 
 def chunk_size(request):
@@ -183,6 +218,10 @@ def _hex(value):
 
 
 def _judge_return(call, truth, prediction):
+    if "changes" in prediction:  # the old try-free contract has none
+        differs = written_words_differ(truth, prediction)
+        if differs:
+            return "miss", differs
     if call["op"] != "free" and not prediction.get("new_mapping"):
         if prediction.get("returns") != truth["returns"]:
             return "miss", "returned %#x; predicted %s" % (truth["returns"], _hex(prediction.get("returns")))

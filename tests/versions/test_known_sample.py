@@ -1,5 +1,6 @@
-"""The known-heap samples (samples/known/: every_bin, every kind of bin in three threads, and
-sbrk_blocked, a main arena that went on in mmapped segments) built against glibc 2.31 and 2.41,
+"""The known-heap samples (samples/known/: every_bin, every kind of bin in three threads,
+sbrk_blocked, a main arena that went on in mmapped segments, and big_sbrk, a main arena whose one
+sbrk heap is over 1 GiB) built against glibc 2.31 and 2.41,
 run under each and with the clone built as that release preloaded: the extension's reading of the heap
 holds against the sample's own record and mallinfo's totals, live and from a gcore'd core,
 with the assertions the 2.36 suites use (tests/gdb/known_heap.py)."""
@@ -25,8 +26,9 @@ import known_heap  # noqa: E402
 
 RELEASES = {"glibc-2.31": "2.31", "clone-2.31": "2.31", "glibc-2.41": "2.41", "clone-2.41": "2.41"}
 # Each sample, with the fewest chunks its record must hold (fewer: the sample did not run).
-SAMPLES = {"every_bin": 60, "sbrk_blocked": 60}
+SAMPLES = {"every_bin": 60, "sbrk_blocked": 60, "big_sbrk": 60}
 NONCONTIGUOUS = 2
+GIB = 1 << 30
 COMMANDS = [("arenas", "heap arenas --json"), ("bins", "heap bins --json"),
             ("chunks", "heap chunks --json"), ("check", "heap check --json")]
 
@@ -56,9 +58,23 @@ def _holds(reading, fewest):
     assert check["ok"], json.dumps(check["findings"])[:2000]
 
 
+def _main_arena(reading):
+    return next(a for a in reading.json["arenas"]["arenas"] if a["main"])
+
+
 def _heaps_of_main_arena(reading):
-    arena = next(a for a in reading.json["arenas"]["arenas"] if a["main"])
+    arena = _main_arena(reading)
     return arena["flags"] & NONCONTIGUOUS, [heap["kind"] for heap in arena["heaps"]]
+
+
+def _one_sbrk_heap_to_top(reading):
+    """big_sbrk's main heap: one contiguous sbrk segment past 1 GiB that ends where top does."""
+    arena = _main_arena(reading)
+    noncontiguous, kinds = _heaps_of_main_arena(reading)
+    assert not noncontiguous and kinds == ["sbrk"], kinds
+    heap = arena["heaps"][0]
+    assert heap["end"] - heap["start"] > GIB, "the sample's heap is not over 1 GiB"
+    assert arena["top"] + arena["top_size"] == heap["end"]
 
 
 @pytest.mark.parametrize("sample", sorted(SAMPLES))
@@ -78,3 +94,5 @@ def test_known_sample_holds_against_its_record(sample, allocator, tmp_path):
         if sample == "sbrk_blocked":  # else the test would prove nothing
             noncontiguous, kinds = _heaps_of_main_arena(reading)
             assert noncontiguous and kinds[0] == "sbrk" and kinds.count("mmap") >= 3, kinds
+        if sample == "big_sbrk":
+            _one_sbrk_heap_to_top(reading)

@@ -46,7 +46,7 @@ Usage: heap chunk ADDR [--json]"""
             else None
         span = (chunk.address, chunk.address + chunk.size)
         try:
-            history, history_problem = ring.current(), None
+            history, history_problem = ring.current(touching=span), None
         except HeapError as error:
             history, history_problem = None, str(error)
         words = EventWords() if history is not None and history.enabled else None

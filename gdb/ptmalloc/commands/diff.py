@@ -99,18 +99,30 @@ Usage: heap diff A [B] [--limit N] [--json]
         before = snapshot_files.load(snapshot_path(args.before))
         if args.after is None:
             after_name = "now"
-            after = chunk_table.of_stop(snapshot.current())
+            snap = snapshot.current()
+            after = chunk_table.of_stop(snap)
+            after.inferior = snapshot_files.describe(snap)
         else:
             after_name = args.after
             after = snapshot_files.load(snapshot_path(args.after))
         changes = heap_diff.diff(before, after)
         problems = ["%s: %s" % (name, problem) for name, table in
                     ((args.before, before), (after_name, after)) for problem in table.problems]
+        warnings = _warnings(before, after, args.before, after_name)
         if args.json:
-            _write_json(changes, problems, args.limit)
+            _write_json(changes, problems, warnings, args.limit)
         else:
-            _write_text(changes, problems, args.before, after_name,
+            _write_text(changes, problems, warnings, args.before, after_name,
                         DEFAULT_GROUPS if args.limit is None else args.limit or None)
+
+
+def _warnings(before, after, before_name, after_name):
+    """[one line] of why comparing these two may mislead: two different programs."""
+    programs = (snapshot_files.program_of(before), snapshot_files.program_of(after))
+    if None in programs or programs[0] == programs[1]:
+        return []
+    return ["%s is of the program %s and %s of %s: chunks are matched by address, which means "
+            "nothing across two programs" % (before_name, programs[0], after_name, programs[1])]
 
 
 def _entry_json(change):
@@ -120,8 +132,8 @@ def _entry_json(change):
     return entry
 
 
-def _write_json(changes, problems, limit):
-    document = {"problems": problems, "complete": not problems}
+def _write_json(changes, problems, warnings, limit):
+    document = {"problems": problems, "warnings": warnings, "complete": not problems}
     left_out = {}
     for kind in heap_diff.HeapDiff._fields:
         entries = getattr(changes, kind)
@@ -133,7 +145,7 @@ def _write_json(changes, problems, limit):
     output.write_json(document)
 
 
-def _write_text(changes, problems, before_name, after_name, limit):
+def _write_text(changes, problems, warnings, before_name, after_name, limit):
     paint = output.Painter()
     out = output.Writer()
     grown = sum(change.size - change.old_size for change in changes.resized)
@@ -160,6 +172,8 @@ def _write_text(changes, problems, before_name, after_name, limit):
                 output.plural(len(found) - limit, "more group"), limit)))
     for problem in problems:
         out.line(paint.meta("incomplete: %s" % problem))
+    for warning in warnings:
+        out.line(paint.meta("warning: %s" % warning))
     out.flush()
 
 

@@ -122,22 +122,23 @@ Usage: heap history [ADDR] [--limit N] [--json]
         parser.add_argument("--limit", type=size_argument, default=None)
 
     def run(self, args):
-        # Without ADDR only the shown events are read; with it, the whole ring is searched.
-        history = ring.current(args.limit if args.address is None and args.limit else None)
+        # Without ADDR only the shown events are read; with it, the whole ring is searched and
+        # only the chunk's events kept.
+        span = chunk = None
+        if args.address is not None:
+            address = parse_address(args.address)
+            chunk = snapshot.current().chunk_at(address)
+            span = (chunk.address, chunk.address + chunk.size) if chunk is not None else \
+                (address, address + 1)
+        history = ring.current(args.limit if args.address is None and args.limit else None,
+                               touching=span)
         if not history.enabled:
             if args.json:
                 output.write_json({"enabled": False, "events": [], "reason": history.reason})
                 return
             gdb.write("allocation history is off: %s\n" % history.reason)
             return
-        events, chunk = history.events, None
-        span = None
-        if args.address is not None:
-            address = parse_address(args.address)
-            chunk = snapshot.current().chunk_at(address)
-            span = (chunk.address, chunk.address + chunk.size) if chunk is not None else \
-                (address, address + 1)
-            events = ring.events_for_chunk(history, *span)
+        events = history.events
         shown = events[-args.limit:] if args.limit else events
         left_out = len(events) - len(shown) if args.address is not None else \
             history.held - len(shown) - len(history.in_progress)

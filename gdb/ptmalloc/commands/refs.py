@@ -12,6 +12,7 @@ class HeapRefs(HeapCommand):
 A word counts when it is 8-byte aligned and its value lies anywhere in the chunk, from its
 header to its end (a pointer to the user data, the header or inside).  Each line: where the
 word is, its value, and its region (heap chunk, stack or TLS of a thread, .data of an object).
+A thread's register (of its newest frame) holding such a value is listed too.
 Memory that could not be read is listed as such.  Stacks are scanned from each thread's stack
 pointer (less the 128-byte red zone) up: the words below are dead frames.
 
@@ -38,6 +39,8 @@ Usage: heap refs ADDR [--limit N] [--json]
                 "chunk": {"address": chunk, "size": size, "state": state, "arena": arena},
                 "refs": [{"address": ref.address, "value": ref.value, "region": ref.region,
                           "chunk": ref.chunk, "chunk_state": ref.chunk_state} for ref in refs],
+                "registers": [{"thread": ref.thread, "lwp": ref.lwp, "register": ref.register,
+                               "value": ref.value} for ref in report.registers],
                 "unread": [{"start": start, "end": end, "why": why}
                            for start, end, why in report.unread],
                 "problems": report.problems,
@@ -54,7 +57,10 @@ Usage: heap refs ADDR [--limit N] [--json]
                 else ""
             out.line("  %s  %s  %s%s" % (paint.address(ref.address), paint.address(ref.value),
                                          ref.region, state_text))
-        if not report.refs:
+        for ref in report.registers:
+            out.line("  register %s of thread %d  %s" % (ref.register, ref.thread,
+                                                       paint.address(ref.value)))
+        if not report.refs and not report.registers:
             out.line("  none found")
         if left_out:
             out.line(paint.meta("... %s not shown (--limit %d)" % (

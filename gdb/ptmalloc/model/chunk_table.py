@@ -5,8 +5,9 @@ A million-chunk heap is a million rows, so nothing here makes an object per chun
 segment's fast walk (scan.py) gives its header positions, size fields and state codes, and they
 are appended to arrays whole.  The table holds, in address order: `addresses` (chunk headers),
 `sizes`, `states` (one index into STATE_NAMES per row), `arenas` (the arena's address, 0 for an
-mmapped chunk) and `sites` (None, or one allocation site text or None per row, from
-`site_provider`).
+mmapped chunk), `sites` (None, or one allocation site text or None per row, from
+`site_provider`) and `blocks` (None, or per row the sequence number of the recorded call that
+allocated the chunk's block, 0 when not known: history_sites.allocations).
 
 Sites come from the allocation history when one is recorded (history_sites.allocation_sites):
 the site provider takes the chunk header addresses and sizes (array('Q') each) and answers one
@@ -37,13 +38,17 @@ class ChunkTable:
     every chunk could be listed."""
 
     def __init__(self, addresses=None, sizes=None, states=None, arenas=None, sites=None,
-                 problems=()):
+                 problems=(), blocks=None):
         self.addresses = addresses if addresses is not None else array.array("Q")
         self.sizes = sizes if sizes is not None else array.array("Q")
         self.states = states if states is not None else bytearray()
         self.arenas = arenas if arenas is not None else array.array("Q")
         self.sites = sites
+        self.blocks = blocks
         self.problems = list(problems)
+        # {"program", "pid", "core"} of what the table was taken of, when known
+        # (snapshot_files.describe).
+        self.inferior = None
 
     def __len__(self):
         return len(self.addresses)
@@ -109,10 +114,12 @@ def of_stop(snap, with_sites=True):
         table.problems.append("mp_.n_mmaps counts %d more mmapped chunk(s) than were found"
                               % missing)
     if with_sites and len(table):
-        provider = site_provider or history_sites.allocation_sites
-        table.sites = list(provider(table.addresses, table.sizes))
+        if site_provider is not None:
+            table.sites = list(site_provider(table.addresses, table.sizes))
+        else:
+            table.sites, table.blocks = history_sites.allocations(table.addresses, table.sizes)
         if not any(table.sites):
-            table.sites = None
+            table.sites = table.blocks = None
     return table
 
 

@@ -7,12 +7,13 @@ freed.  Chunks are matched by header address:
 - allocated: held in B, and in A not held at that address;
 - freed: held in A, and in B not held at that address;
 - resized: held in both at the same address with different sizes (a realloc in place);
-  when both tables know the chunk's site and the sites differ, the chunk was freed and its
-  address given out again by other code: a freed and an allocated entry.
+  when both tables know who allocated the chunk and it was another block (the allocation
+  history's sequence numbers differ, or without them the sites), the chunk was freed and its
+  address given out again: a freed and an allocated entry.
 
-A realloc that moved the chunk is a free of the old address and an allocation at the new one;
-a chunk freed and another of the same size allocated at its address between the two stops is
-not seen (the allocation history, when recorded, tells these apart).
+A realloc that moved the chunk is a free of the old address and an allocation at the new one.
+Without the allocation history, a chunk freed and another of the same size allocated at its
+address between the two stops is not seen; with it, even one allocated by the same line is.
 
 Each entry carries the chunk's allocation site when the table has sites (B's for allocated and
 resized chunks, A's for freed ones), else None; `groups` sums entries by site when any entry has
@@ -46,17 +47,9 @@ def diff(before, after):
     """The HeapDiff from the ChunkTable `before` to the ChunkTable `after`: a merge of the two
     address-sorted tables (native_scans.diff_rows; without the helper, the same loop in
     Python)."""
-    sited = before.sites is not None and after.sites is not None
-    numbers = {}
-    columns = []
-    for table in (before, after):
-        sites = None
-        if sited:
-            sites = array.array(_SITE_NUMBER, (
-                NO_SITE if site is None else numbers.setdefault(site, len(numbers))
-                for site in table.sites))
-        columns.append((table.addresses, table.sizes, table.states.translate(_HELD_MARKS),
-                        sites))
+    tables = (before, after)
+    columns = [(table.addresses, table.sizes, table.states.translate(_HELD_MARKS), identities)
+               for table, identities in zip(tables, _identities(before, after))]
     merge = native_scans.diff_rows if native.available() else _diff_rows
     allocated_rows, freed_rows, resized_rows = merge(columns[0], columns[1], NO_SITE)
     allocated = [_change(after, row) for row in allocated_rows]
@@ -64,6 +57,22 @@ def diff(before, after):
     resized = [_change(after, new)._replace(old_size=before.sizes[old])
                for old, new in zip(resized_rows[0::2], resized_rows[1::2])]
     return HeapDiff(allocated, freed, resized)
+
+
+def _identities(before, after):
+    """Per table, one number per row naming the block the chunk holds (NO_SITE: not known), or
+    None: the rows the merge tells apart at one address.  The allocating call's sequence number
+    when both tables have them (0: the ring lost that call), else the site."""
+    if before.sites is None or after.sites is None:
+        return None, None
+    if before.blocks is not None and after.blocks is not None:
+        columns, unknown = (before.blocks, after.blocks), 0
+    else:
+        columns, unknown = (before.sites, after.sites), None
+    numbers = {}
+    return [array.array(_SITE_NUMBER, (NO_SITE if key == unknown else
+                                       numbers.setdefault(key, len(numbers)) for key in column))
+            for column in columns]
 
 
 def _diff_rows(before, after, no_site):

@@ -3,12 +3,15 @@ free, calloc, realloc and the memalign family that PTMALLOC_HISTORY=N turns on.
 
     history = current()                                # this stop's History (read_history)
     history = read_history(allocator, memory)          # History, enabled or not (and why)
+    history = current(touching=(start, end))           # only the calls that touched [start, end)
+    current(sink=function)                             # every event handed over as it is read
     events = events_for_chunk(history, start, end)    # the calls that touched [start, end)
 
 The ring is found through the global `ptmalloc_history` and read through the DWARF types of that
 variable (struct ptmalloc_history, struct ptmalloc_history_event, enum ptmalloc_history_op):
-every offset, size and operation name comes from there.  The whole ring is one bulk read, parsed
-with one struct format built from the event's layout."""
+every offset, size and operation name comes from there.  The ring is read in windows of
+WINDOW_SLOTS slots, each parsed with one struct format built from the event's layout: a ring of
+2^24 calls is 900 MB, so a question about one chunk keeps only that chunk's calls."""
 
 import collections
 import os
@@ -35,6 +38,8 @@ HistoryEvent = collections.namedtuple(
 # The operations that hand out a chunk (realloc is both: it may give one up and take another).
 ALLOCATING = frozenset(("malloc", "calloc", "memalign", "posix_memalign", "aligned_alloc", "valloc",
                         "pvalloc"))
+# Slots read and parsed at a time (a few MB).
+WINDOW_SLOTS = 1 << 16
 
 
 class History:
@@ -108,11 +113,14 @@ def _event_format(layout):
     return struct.Struct("".join(pieces)), names
 
 
-def read_history(allocator, memory, last=None):
+def read_history(allocator, memory, last=None, touching=None, sink=None):
     """The History of the allocator at this stop (target.allocator.Allocator, memory.cache
     Memory): every event the ring holds, or the `last` newest only (then only their slots are
-    read: a ring may hold millions).  Off, with the reason, for glibc and for a clone built or
-    run without it; a HeapError when the ring is there but cannot be read."""
+    read: a ring may hold millions), or, with `touching` (start, end), only the events that
+    touched a chunk spanning [start, end) (`touches`; `held` and `in_progress` still count the
+    whole ring).  With `sink`, each event is handed to it, oldest first, as it is read, and
+    `events` stays empty: a whole ring without a list of it.  Off, with the reason, for glibc and for a clone built or run without it; a
+    HeapError when the ring is there but cannot be read."""
     if allocator.flavour == "glibc":
         return History(False, "glibc's malloc records no history; " + HOW_TO_TURN_ON)
     types = _ring_types(allocator)
@@ -138,44 +146,51 @@ def read_history(allocator, memory, last=None):
         first = max(recorded - capacity, 0) + 1
         if last is not None:
             first = max(first, recorded - last + 1)
-        data = _read_slots(memory, ring + ring_layout.offset("events"), event_layout.size,
-                           capacity, first, recorded)
+        reader, names = _event_format(event_layout)
+        op_names = _op_names(op_type)
+        seq_at, ptr_at, old_at = names.index("seq"), names.index("ptr"), names.index("old_ptr")
+        present = bytearray(max(recorded - first + 1, 0))
+        events = []
+        for data in _slot_windows(memory, ring + ring_layout.offset("events"), event_layout.size,
+                                  capacity, first, recorded):
+            for values in reader.iter_unpack(data):
+                seq = values[seq_at]
+                if not first <= seq <= recorded:
+                    continue  # a slot still being written
+                present[seq - first] = 1
+                if touching is not None and not (touching[0] <= values[ptr_at] < touching[1] or
+                                                 touching[0] <= values[old_at] < touching[1]):
+                    continue
+                slot = dict(zip(names, values))
+                event = HistoryEvent(seq, op_names.get(slot["op"], "op %d" % slot["op"]),
+                                     slot["ptr"], slot["old_ptr"], slot["size"],
+                                     slot["alignment"], slot["caller"], slot["thread"])
+                if touching is None or touches(event, *touching):
+                    (sink or events.append)(event)
     except HeapReadError as error:
         raise HeapError("cannot read the history ring at %#x: %s" % (ring, error)) from None
-    reader, names = _event_format(event_layout)
-    op_names = _op_names(op_type)
-    events = []
-    for values in reader.iter_unpack(data):
-        slot = dict(zip(names, values))
-        seq = slot["seq"]
-        if not first <= seq <= recorded:
-            continue
-        events.append(HistoryEvent(
-            seq, op_names.get(slot["op"], "op %d" % slot["op"]), slot["ptr"], slot["old_ptr"],
-            slot["size"], slot["alignment"], slot["caller"], slot["thread"]))
     events.sort(key=lambda event: event.seq)
-    present = {event.seq for event in events}
-    in_progress = [seq for seq in range(first, recorded + 1) if seq not in present]
+    in_progress, missing = [], present.find(0)
+    while missing >= 0:
+        in_progress.append(first + missing)
+        missing = present.find(0, missing + 1)
     return History(True, None, capacity, recorded, events, in_progress, ring)
 
 
-def current(last=None):
+def current(last=None, touching=None, sink=None):
     """The History of the selected inferior at this stop (see read_history)."""
-    return read_history(find_allocator(), cache.current(), last)
+    return read_history(find_allocator(), cache.current(), last, touching, sink)
 
 
-def _read_slots(memory, events_address, slot_size, capacity, first, last):
-    """The bytes of the slots of numbers first..last (at most a whole ring, in at most two reads:
-    the numbers may wrap around the ring's end)."""
-    count = last - first + 1
-    if count <= 0:
-        return b""
-    start = (first - 1) % capacity
-    head = min(count, capacity - start)
-    data = memory.read(events_address + start * slot_size, head * slot_size)
-    if count > head:
-        data += memory.read(events_address, (count - head) * slot_size)
-    return data
+def _slot_windows(memory, events_address, slot_size, capacity, first, last):
+    """The bytes of the slots of numbers first..last (at most a whole ring), in order, at most
+    WINDOW_SLOTS slots at a time (the numbers may wrap around the ring's end)."""
+    number = first
+    while number <= last:
+        start = (number - 1) % capacity
+        count = min(last - number + 1, capacity - start, WINDOW_SLOTS)
+        yield memory.read(events_address + start * slot_size, count * slot_size)
+        number += count
 
 
 def touches(event, start, end):

@@ -6,8 +6,14 @@ of any kind, or the realloc that moved a block into it; one that resized a block
 keeps the block's site, so `heap diff` sees a resize, not a free and a new allocation). Nothing
 can hand out a pointer inside a chunk the program still holds, so for a held chunk that call is
 its own allocation. A chunk whose allocation the ring no longer holds (or any chunk, with
-history off) has no site."""
+history off) has no site.
 
+Each site comes with the sequence number of the call that allocated the block (the block's
+identity: `heap diff` tells a block freed and another allocated at its address from the same
+line apart by it), or 0 when the ring does not hold that call: a block whose in-place realloc
+is the oldest call the ring still holds about it."""
+
+import array
 import bisect
 
 from ..errors import HeapError
@@ -18,21 +24,30 @@ from . import history
 def allocation_sites(addresses, sizes):
     """One site text ("file.c:LINE (function)") or None per chunk of a table (chunk headers in
     address order, and their sizes)."""
+    return allocations(addresses, sizes)[0]
+
+
+def allocations(addresses, sizes):
+    """([site text or None], array('Q') of allocating sequence numbers, 0 when not known), one
+    per chunk of a table (chunk headers in address order, and their sizes)."""
     sites = [None] * len(addresses)
-    try:
-        recorded = history.current()
-    except HeapError:
-        return sites  # a damaged ring names no site; `heap history` says why
-    if not recorded.enabled:
-        return sites
+    blocks = array.array("Q", bytes(8 * len(addresses)))
     namer = code_sites.SiteNamer()
-    for event in recorded.events:  # oldest first: a newer allocation of the same chunk wins
+
+    def take(event):  # oldest first: a newer allocation of the same chunk wins
         if not event.ptr or (event.op not in history.ALLOCATING and event.op != "realloc"):
-            continue
+            return
         row = bisect.bisect_right(addresses, event.ptr) - 1
         if row < 0 or event.ptr >= addresses[row] + sizes[row]:
-            continue
-        if event.op == "realloc" and event.ptr == event.old_ptr and sites[row] is not None:
-            continue  # resized where it was: still the block its first allocation made
+            return
+        in_place = event.op == "realloc" and event.ptr == event.old_ptr
+        if in_place and sites[row] is not None:
+            return  # resized where it was: still the block its first allocation made
         sites[row] = code_sites.describe(namer.site(event.caller))
-    return sites
+        blocks[row] = 0 if in_place else event.seq
+
+    try:
+        history.current(sink=take)  # the ring streamed: it may hold millions of calls
+    except HeapError:
+        pass  # a damaged ring names no site; `heap history` says why
+    return sites, blocks

@@ -6,6 +6,9 @@ thread's stack and TLS, and the .data, .bss and other writable memory of the exe
 libraries.  Only one part of a writable mapping is left out, on purpose: a thread's stack below
 its stack pointer less the red zone, which holds dead frames (thread_places.py).
 
+Each thread's registers (those of its newest frame) are looked at too: a pointer held in a
+register alone is listed apart, by thread and register.
+
 What counts: a word, 8-byte aligned, whose value lies in [chunk header, chunk header + size):
 a pointer to the user data, to the header or anywhere inside the chunk (a one-past-the-end
 pointer is the next chunk's).  Each hit is named by the region it lies in (`name_of`), and
@@ -18,15 +21,20 @@ import array
 import collections
 import os
 
+import gdb
+
 from ..errors import HeapError
 from ..memory import spans
 from . import chunk_table, native, native_scans, object_sections, thread_places
 
 Reference = collections.namedtuple("Reference", "address value region chunk chunk_state")
+# A thread's register whose value lies in the chunk: gdb's thread number, the register's name.
+RegisterReference = collections.namedtuple("RegisterReference", "thread lwp register value")
 # `target` (chunk header, size, state name, arena address or None), `refs` [Reference] in
-# address order, `unread` [(start, end, why)], `problems` [one-line text] of what kept the scan
-# from being whole (a thread whose stack is unknown, a heap walk that stopped).
-RefsReport = collections.namedtuple("RefsReport", "target refs unread problems")
+# address order, `registers` [RegisterReference] by thread, `unread` [(start, end, why)],
+# `problems` [one-line text] of what kept the scan from being whole (a thread whose stack is
+# unknown, a heap walk that stopped).
+RefsReport = collections.namedtuple("RefsReport", "target refs registers unread problems")
 
 
 def find(snap, address):
@@ -53,8 +61,10 @@ def find(snap, address):
                 where = part_start + (index << 3)
                 region, chunk, state = names.of(where)
                 refs.append(Reference(where, words[index], region, chunk, state))
+    registers = [RegisterReference(thread.num, thread.lwp, name, value) for thread in threads
+                 for name, value in thread.registers if low <= value < low + size]
     problems += table.problems
-    return RefsReport(target, refs, unread, problems)
+    return RefsReport(target, refs, registers, unread, problems)
 
 
 def _pointing_into(data, words, low, high):
@@ -89,6 +99,15 @@ def _region_of(regions, address):
     return None
 
 
+def _thread_descriptor_size():
+    """sizeof(struct pthread) from the libc's debug info, or None: the descriptor lies at the
+    thread pointer (the main thread's apart from any stack, so only its size can place it)."""
+    try:
+        return gdb.lookup_type("struct pthread").sizeof
+    except (gdb.error, RuntimeError):
+        return None
+
+
 class _RegionNames:
     """What a hit's address is, in words: `of(address)` -> (region text, chunk header or None,
     chunk state or None)."""
@@ -100,6 +119,7 @@ class _RegionNames:
         self._threads = threads
         self._sections = sections
         self._regions = regions
+        self._descriptor_size = _thread_descriptor_size()
 
     def of(self, address):
         table = self._table
@@ -117,6 +137,9 @@ class _RegionNames:
         for thread in self._threads:
             if thread.tls_low is not None and thread.tls_low <= address < thread.tp:
                 return "TLS of thread %d" % thread.num, None, None
+            if thread.tp is not None and self._descriptor_size and \
+                    thread.tp <= address < thread.tp + self._descriptor_size:
+                return "thread descriptor of thread %d" % thread.num, None, None
             if region is not None and region[0] <= thread.sp < region[1]:
                 if thread.tp is not None and region[0] <= thread.tp <= address:
                     return "thread descriptor of thread %d" % thread.num, None, None

@@ -41,6 +41,12 @@ def describe(snap):
             "core": regions.path if regions is not None else None}
 
 
+def program_of(table):
+    """The file name of the program `table` was taken of, or None when not known."""
+    program = (table.inferior or {}).get("program")
+    return os.path.basename(program) if isinstance(program, str) and program else None
+
+
 def save(table, path, name, inferior_description):
     """Write `table` to `path` (its folder made when missing)."""
     folder = os.path.dirname(path)
@@ -55,7 +61,8 @@ def save(table, path, name, inferior_description):
             "chunks": {"count": len(table), "address": _encoded(table.addresses),
                        "size": _encoded(table.sizes), "state": _encoded(table.states),
                        "arena": _encoded(table.arenas)},
-            "sites": _encoded_sites(table.sites)}
+            "sites": _encoded_sites(table.sites),
+            "blocks": _encoded(table.blocks) if table.blocks is not None else None}
         with open(path + ".part", "w", encoding="utf-8") as handle:
             json.dump(document, handle, separators=(",", ":"))
         os.replace(path + ".part", path)
@@ -97,10 +104,15 @@ def _read(path):
                            bytearray(_state_codes(_decoded(chunks["state"], "B"), names)),
                            _decoded(chunks["arena"], "Q"), _decoded_sites(document.get("sites")),
                            document.get("problems") or ())
+        if isinstance(document.get("inferior"), dict):
+            table.inferior = document["inferior"]
+        if document.get("blocks") is not None:
+            table.blocks = _decoded(document["blocks"], "Q")
         lengths = {chunks["count"], len(table.addresses), len(table.sizes), len(table.states),
                    len(table.arenas)}
-        if table.sites is not None:
-            lengths.add(len(table.sites))
+        for column in (table.sites, table.blocks):
+            if column is not None:
+                lengths.add(len(column))
         if len(lengths) != 1:
             raise ValueError("its columns have different lengths")
         if any(map(int.__ge__, table.addresses[:-1], table.addresses[1:])):

@@ -1,4 +1,5 @@
-"""Where each thread keeps its own memory: the live part of its stack and its static TLS block.
+"""Where each thread keeps its own memory: the live part of its stack, its static TLS block and
+its registers.
 
 `heap refs` scans a thread's stack from its stack pointer up (the words below it are dead, left
 over from returned calls), less the 128 bytes of the x86-64 red zone that a leaf function may use
@@ -7,7 +8,11 @@ the thread control block at the thread pointer, the blocks of every module loade
 below it); the lowest of them is found in the thread's dynamic thread vector, which holds the
 start of each module's block for the thread.  On x86-64 glibc (2.26 on) the control block's
 second word points at the vector, whose entries are two words (block, block to free) and whose
-word before entry 0 counts the entries: the one place these ABI facts are used."""
+word before entry 0 counts the entries: the one place these ABI facts are used.
+
+A thread's registers are those of its newest frame, every word-sized one of gdb's "general"
+group (the architecture names them, not this file): a pointer a thread holds only in a register
+(a local the compiler kept there) is a reference too."""
 
 import collections
 
@@ -26,8 +31,10 @@ _DTV_MAX_ENTRIES = 1 << 16
 _STATIC_TLS_SPAN = 1 << 24
 
 # `num` gdb's thread number, `lwp`, `sp` its stack pointer, `tp` its thread pointer (None when
-# unknown), `tls_low` the start of its static TLS blocks (None when unknown; they end at `tp`).
-ThreadPlace = collections.namedtuple("ThreadPlace", "num lwp sp tp tls_low")
+# unknown), `tls_low` the start of its static TLS blocks (None when unknown; they end at `tp`),
+# `registers` [(name, value)] of its newest frame.
+ThreadPlace = collections.namedtuple("ThreadPlace", "num lwp sp tp tls_low registers")
+_WORD_TYPES = (gdb.TYPE_CODE_INT, gdb.TYPE_CODE_PTR)
 
 
 def of_threads(mem):
@@ -48,7 +55,7 @@ def of_threads(mem):
         except (gdb.error, RuntimeError):
             tp = None
         found[thread.num] = ThreadPlace(thread.num, thread.ptid[1], sp, tp,
-                                        _tls_low(mem, tp) if tp else None)
+                                        _tls_low(mem, tp) if tp else None, _registers())
 
     thread_locals.in_each_thread(probe)
     for thread in gdb.selected_inferior().threads():
@@ -56,6 +63,24 @@ def of_threads(mem):
             problems.append("the stack of thread %d is not scanned: gdb could not select it"
                             % thread.num)
     return [found[number] for number in sorted(found)], problems
+
+
+def _registers():
+    """[(name, value)] of the selected thread's word-sized general registers that can be read."""
+    try:
+        frame = gdb.newest_frame()
+        descriptors = list(frame.architecture().registers("general"))
+    except (gdb.error, RuntimeError, AttributeError):
+        return []
+    words = []
+    for descriptor in descriptors:
+        try:
+            value = frame.read_register(descriptor.name)
+            if value.type.sizeof == 8 and value.type.strip_typedefs().code in _WORD_TYPES:
+                words.append((descriptor.name, int(value) & C.MASK64))
+        except (gdb.error, RuntimeError, ValueError):
+            continue  # a register this target does not have (a core without AVX-512 state)
+    return words
 
 
 def _tls_low(mem, tp):

@@ -17,6 +17,8 @@ only, in the first of three ways that works:
 Nothing here hard-codes an offset: every struct layout is read from a gdb.Type."""
 
 
+import os
+
 import gdb
 
 from ..errors import HeapError
@@ -67,7 +69,9 @@ class Allocator:
             "release unknown, read as %s" % self.release
         what = "glibc %s" % version if self.flavour == "glibc" else \
             "ptmalloc clone (glibc %s)" % version
-        return "%s in %s" % (what, self.name)
+        # A preloaded library's name is the path as the program was given it
+        # (samples/x/../../libptmalloc.so); the heading names the file plainly.
+        return "%s in %s" % (what, os.path.normpath(self.name))
 
     def hook_places(self):
         """[hooks.HookPlace] of its malloc hooks ([] from glibc 2.34 on), looked up once."""
