@@ -9,7 +9,7 @@ import pytest
 from release_session import json_of, oracle_harness, run
 
 # The clones of other releases, by the release their programs are built against.
-CLONES = {"clone-2.31": "2.31"}
+CLONES = {"clone-2.31": "2.31", "clone-2.41": "2.41"}
 RING = 4096
 SOURCE_NAME = "history_threads.c"
 CALLS = 2 * 13 + 14  # two workers' 13 calls and main's 14

@@ -12,7 +12,7 @@ import pytest
 
 from release_session import json_of, oracle_harness, run
 
-RELEASES = {"glibc-2.31": "2.31", "clone-2.31": "2.31", "glibc-2.41": "2.41"}
+RELEASES = {"glibc-2.31": "2.31", "clone-2.31": "2.31", "glibc-2.41": "2.41", "clone-2.41": "2.41"}
 # The region each kind of planted word must be named by.
 REGIONS = {"heap": "heap arena ", "data": ".data of refs_planted",
            "bss": ".bss of refs_planted", "tls": "TLS of thread 2",
