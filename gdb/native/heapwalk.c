@@ -24,8 +24,9 @@
  * the generated header.  Version 4: heapwalk_tally,
  * heapwalk_suspicious, heapwalk_format, heapwalk_entry_numbers, and heapwalk_follow_many's lists go on
  * through more buffers.  Version 5: heapwalk_back_links.  Version 6: heapwalk_refs and
- * heapwalk_diff. */
-int heapwalk_interface_version(void) { return 6; }
+ * heapwalk_diff.  Version 7: heapwalk_format's numbers and suffixes come
+ * from the numbered rows and the text table, and heapwalk_text_keys. */
+int heapwalk_interface_version(void) { return 7; }
 
 /* A growable array of 64-bit words, owned by this library until heapwalk_free_words(). */
 struct heapwalk_words {
@@ -636,24 +637,37 @@ int heapwalk_suspicious(const uint64_t *fields, const uint64_t *positions, size_
 /* Lines of a chunk listing, written into `out` (`capacity` bytes): from row *next on, each row is
  * `prefix`, its header address (start + 8 * positions[row]) in hex as "0x..." (or in decimal),
  * then text number text_of[row] of the table (text t is texts[offsets[t] .. offsets[t + 1])),
- * rows joined by `separator`.  With `numbers`, a row whose numbers[row] is not UINT64_MAX goes on
- * with that number in decimal and text number suffix_of[row].  Stops before a row that might not
- * fit, or at row `last`; *next becomes the first row not written.  Returns the bytes written. */
+ * rows joined by `separator`.  The rows numbered_rows[0..numbered_count) (increasing) go on
+ * with numbers[k] in decimal (none when it is UINT64_MAX) and text number suffix_of[text_of[row]]
+ * (none when that is past the table): a row's number is its own, its suffix its text's, so
+ * nothing per row is asked of the caller beyond the text numbers.  Stops before a row that might
+ * not fit, or at row `last`; *next becomes the first row not written.  Returns the bytes
+ * written. */
 size_t heapwalk_format(const uint64_t *positions, size_t *next, size_t last, uint64_t start,
                        const uint32_t *text_of, size_t text_count, const char *texts, const uint64_t *offsets,
                        const char *prefix, size_t prefix_length, const char *separator,
-                       size_t separator_length, int decimal, const uint64_t *numbers,
-                       const uint32_t *suffix_of, char *out, size_t capacity)
+                       size_t separator_length, int decimal, const uint64_t *numbered_rows,
+                       const uint64_t *numbers, size_t numbered_count, const uint32_t *suffix_of,
+                       char *out, size_t capacity)
 {
 	size_t written = 0, row = *next;
+	/* The first numbered row at or after `row`: each piece of a listing starts mid-way. */
+	size_t numbered = 0, past = numbered_count;
+	while (numbered < past) {
+		size_t middle = numbered + (past - numbered) / 2;
+		if (numbered_rows[middle] < row)
+			numbered = middle + 1;
+		else
+			past = middle;
+	}
 	for (; row < last; row++) {
 		uint32_t text = text_of[row];
 		size_t text_length = text < text_count ? (size_t)(offsets[text + 1] - offsets[text]) : 0;
-		uint64_t number = numbers != NULL ? numbers[row] : UINT64_MAX;
-		uint32_t suffix = number != UINT64_MAX ? suffix_of[row] : 0;
-		size_t suffix_length = number != UINT64_MAX && suffix < text_count
-		                           ? (size_t)(offsets[suffix + 1] - offsets[suffix])
-		                           : 0;
+		uint64_t number = UINT64_MAX;
+		if (numbered < numbered_count && numbered_rows[numbered] == row)
+			number = numbers[numbered++];
+		uint32_t suffix = number != UINT64_MAX && text < text_count ? suffix_of[text] : UINT32_MAX;
+		size_t suffix_length = suffix < text_count ? (size_t)(offsets[suffix + 1] - offsets[suffix]) : 0;
 		size_t most =
 		    (row > *next ? separator_length : 0) + prefix_length + 44 + text_length + suffix_length;
 		if (most > capacity - written)
@@ -698,6 +712,80 @@ size_t heapwalk_format(const uint64_t *positions, size_t *next, size_t last, uin
 	}
 	*next = row;
 	return written;
+}
+
+/* A table of distinct (size field, key) pairs, as entry numbers into `fields` and `keys` (entry +
+ * 1; 0 is an empty slot).  Open addressing with linear probing, at most half full. */
+struct pair_table {
+	size_t *slots;
+	unsigned bits;
+};
+
+static size_t *pair_slot(const struct pair_table *table, const uint64_t *fields, const uint64_t *keys,
+                         uint64_t field, uint64_t key)
+{
+	size_t mask = ((size_t)1 << table->bits) - 1;
+	uint64_t mixed = (field ^ (key * 0xC2B2AE3D27D4EB4Full)) * 0x9E3779B97F4A7C15ull;
+	size_t slot = (size_t)(mixed >> (64 - table->bits));
+	while (table->slots[slot] != 0 &&
+	       (fields[table->slots[slot] - 1] != field || keys[table->slots[slot] - 1] != key))
+		slot = (slot + 1) & mask;
+	return &table->slots[slot];
+}
+
+static int pair_table_grow(struct pair_table *table, const uint64_t *fields, const uint64_t *keys,
+                           size_t count)
+{
+	unsigned bits = table->slots != NULL ? table->bits + 1 : 8;
+	if (bits >= 8 * sizeof(size_t) - 4)
+		return -1;
+	size_t *slots = calloc((size_t)1 << bits, sizeof(*slots));
+	if (slots == NULL)
+		return -1;
+	free(table->slots);
+	table->slots = slots;
+	table->bits = bits;
+	for (size_t entry = 0; entry < count; entry++)
+		*pair_slot(table, fields, keys, fields[entry], keys[entry]) = entry + 1;
+	return 0;
+}
+
+/* The text number of each of rows 0..count-1 of a listing, where a row's text depends on its
+ * size field and its code only, or, for the rows keyed_rows[0..keyed_count) (increasing), on
+ * its size field and keys[k] + ROW_CODE_COUNT (a binned row's list): numbers[row] = base + the
+ * number of the row's (field, key) pair, pairs numbered as they first appear, each pair once
+ * to pair_fields and pair_keys.  One pass, no work per row left to the caller.  Returns 0, or
+ * -1 when memory ran out or a number would not fit 32 bits. */
+int heapwalk_text_keys(const uint64_t *fields, const uint8_t *codes, size_t count, const uint64_t *keyed_rows,
+                       const uint64_t *keys, size_t keyed_count, uint32_t base, uint32_t *numbers,
+                       struct heapwalk_words *pair_fields, struct heapwalk_words *pair_keys)
+{
+	struct pair_table seen = {NULL, 0};
+	size_t keyed = 0;
+	int status = 0;
+	for (size_t row = 0; row < count; row++) {
+		uint64_t field = fields[row], key = codes[row];
+		if (keyed < keyed_count && keyed_rows[keyed] == row)
+			key = keys[keyed++] + ROW_CODE_COUNT;
+		if (seen.slots == NULL || 2 * (pair_fields->count + 1) > ((size_t)1 << seen.bits)) {
+			if (pair_table_grow(&seen, pair_fields->data, pair_keys->data, pair_fields->count)) {
+				status = -1;
+				break;
+			}
+		}
+		size_t *slot = pair_slot(&seen, pair_fields->data, pair_keys->data, field, key);
+		if (*slot == 0) {
+			if (pair_fields->count >= UINT32_MAX - base || append_word(pair_fields, field) ||
+			    append_word(pair_keys, key)) {
+				status = -1;
+				break;
+			}
+			*slot = pair_fields->count;
+		}
+		numbers[row] = base + (uint32_t)(*slot - 1);
+	}
+	free(seen.slots);
+	return status;
 }
 
 /* Where each binned row stands in the list that names it first: for each of the `binned_count`

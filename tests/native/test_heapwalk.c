@@ -1325,26 +1325,56 @@ static void test_format_rows(void)
 	char out[256];
 	size_t next = 0;
 	size_t written = heapwalk_format(positions, &next, 3, 0x1000, text_of, 2, texts, offsets, "  ", 2,
-	                                 "\n", 1, 0, NULL, NULL, out, sizeof(out));
+	                                 "\n", 1, 0, NULL, NULL, 0, NULL, out, sizeof(out));
 	CU_ASSERT_EQUAL(next, 3);
 	CU_ASSERT_EQUAL(written, strlen("  0x1000B\n  0x1010A\n  0x1030B"));
 	CU_ASSERT(written == 29 && memcmp(out, "  0x1000B\n  0x1010A\n  0x1030B", written) == 0);
 	next = 0;
 	written = heapwalk_format(positions, &next, 3, 0, text_of, 2, texts, offsets, "{", 1, ",", 1, 1, NULL,
-	                          NULL, out, 48);
+	                          NULL, 0, NULL, out, 48);
 	CU_ASSERT_EQUAL(next, 1);
 	CU_ASSERT(written == 3 && memcmp(out, "{0B", written) == 0);
 	written = heapwalk_format(positions, &next, 3, 0, text_of, 2, texts, offsets, "{", 1, ",", 1, 1, NULL,
-	                          NULL, out, sizeof(out));
+	                          NULL, 0, NULL, out, sizeof(out));
 	CU_ASSERT_EQUAL(next, 3);
 	CU_ASSERT(written == 9 && memcmp(out, "{16A,{48B", written) == 0);
-	/* A number and a suffix text after a row's text, where the row has a number. */
-	uint64_t numbers[] = {UINT64_MAX, 12, 0};
-	uint32_t suffix_of[] = {0, 1, 0};
+	/* A number and a suffix text after a row's text, where the row has a number: the suffix is
+	 * the one of the row's text. */
+	uint64_t numbered_rows[] = {1, 2};
+	uint64_t numbers[] = {12, 0};
+	uint32_t suffix_of[] = {1, 0};
 	next = 0;
 	written = heapwalk_format(positions, &next, 3, 0, text_of, 2, texts, offsets, "", 0, ";", 1, 1,
-	                          numbers, suffix_of, out, sizeof(out));
+	                          numbered_rows, numbers, 2, suffix_of, out, sizeof(out));
 	CU_ASSERT(written == 15 && memcmp(out, "0B;16A12B;48B0A", 15) == 0);
+	/* Come back mid-way: the numbered rows from there on are found again. */
+	next = 2;
+	written = heapwalk_format(positions, &next, 3, 0, text_of, 2, texts, offsets, "", 0, ";", 1, 1,
+	                          numbered_rows, numbers, 2, suffix_of, out, sizeof(out));
+	CU_ASSERT(next == 3 && written == 5 && memcmp(out, "48B0A", 5) == 0);
+}
+
+/* Rows numbered by (size field, code), and keyed rows by (size field, their key): pairs in the
+ * order they first appear, each once, the numbers from `base` on. */
+static void test_text_keys(void)
+{
+	uint64_t fields[] = {0x21, 0x31, 0x21, 0x21, 0x31, 0x21};
+	uint8_t codes[] = {0, 0, 1, 0, 0, 3};
+	uint64_t keyed_rows[] = {3, 5};
+	uint64_t keys[] = {7, 7};
+	uint32_t numbers[6];
+	struct heapwalk_words pair_fields = {0}, pair_keys = {0};
+	CU_ASSERT_EQUAL(heapwalk_text_keys(fields, codes, 6, keyed_rows, keys, 2, 10, numbers, &pair_fields,
+	                                   &pair_keys),
+	                0);
+	uint32_t expected[] = {10, 11, 12, 13, 11, 13};
+	CU_ASSERT(memcmp(numbers, expected, sizeof(expected)) == 0);
+	uint64_t expected_fields[] = {0x21, 0x31, 0x21, 0x21};
+	uint64_t expected_keys[] = {0, 0, 1, 7 + ROW_CODE_COUNT};
+	assert_words(&pair_fields, expected_fields, COUNT_OF(expected_fields));
+	assert_words(&pair_keys, expected_keys, COUNT_OF(expected_keys));
+	heapwalk_free_words(&pair_fields);
+	heapwalk_free_words(&pair_keys);
 }
 
 /* Each binned row's place in the list naming it first; an address listed again later counts
@@ -1483,6 +1513,7 @@ int main(void)
 	    {"tally counts rows per list", test_tally_counts_rows_per_list},
 	    {"suspicious rows", test_suspicious_rows},
 	    {"format rows", test_format_rows},
+	    {"text keys", test_text_keys},
 	    {"entry numbers", test_entry_numbers},
 	    {"back links", test_back_links},
 	    {"refs bounds", test_refs_bounds},

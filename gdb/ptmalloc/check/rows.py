@@ -7,13 +7,12 @@ chunk filed in a bin, or says !PREV_INUSE without the binned predecessor and mat
 that make that legal; `Rows.suspicious` finds those from the SegmentScan's columns with bulk
 operations, and only they become Chunk objects."""
 
-import array
 import bisect
 import itertools
 
 from ..model import native
 from ..model.objects import Chunk
-from ..model.pass_one import low_byte_tables
+from ..model.pass_one import low_byte_tables, low_bytes_of
 from ..model.states import BINNED, CACHED_OR_IN_USE, ROW_STATES, ChunkState
 
 _IN_USE = (ChunkState.IN_USE, None)
@@ -122,7 +121,7 @@ class Rows:
         for row in itertools.compress(range(count), in_bin):
             if row + 1 < count and fields[row + 1] & prev_inuse:
                 rows.add(row + 1)
-        low_bytes = array.array("Q", fields).tobytes()[::8]
+        low_bytes = low_bytes_of(fields)
         _misaligned, previous_free = low_byte_tables(geometry)
         words, positions, prev_index = scan.words, scan.positions, self.prev_index
         size_mask = geometry.size_mask

@@ -108,7 +108,10 @@ class ListWalker:
                     repeat = next(entry for entry in run if entry in seen)
                     entries.extend(run[:run.index(repeat)])
                     return entries, problems.cycle(repeat)
-                entries.extend(run)
+                if entries:
+                    entries.extend(run)
+                else:
+                    entries = run  # the C walk's own array: most lists are one run
                 if seen is not None:
                     seen.update(run)
                 if stop == native.FOLLOW_REPEAT:

@@ -19,7 +19,7 @@ from .. import paths
 
 _LIBRARY_NAME = "libptmalloc-heapwalk.so"
 # heapwalk_interface_version() of the library these declarations fit (see _load).
-_INTERFACE_VERSION = 6
+_INTERFACE_VERSION = 7
 
 FOLLOW_REACHED_END = 0
 FOLLOW_REPEAT = 1
@@ -120,8 +120,12 @@ def _declare(library):
         ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.c_size_t, ctypes.c_uint64,
         ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_char_p,
         ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_void_p,
-        ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+        ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
     library.heapwalk_format.restype = ctypes.c_size_t
+    library.heapwalk_text_keys.argtypes = [
+        ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p,
+        ctypes.c_size_t, ctypes.c_uint32, ctypes.c_void_p, words_pointer, words_pointer]
+    library.heapwalk_text_keys.restype = ctypes.c_int
     library.heapwalk_entry_numbers.argtypes = [
         ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p,
         ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t,

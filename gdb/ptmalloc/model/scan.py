@@ -242,7 +242,7 @@ def scan_segment(mem, geometry, start, end, top, listed, status):
         for row in resumed_rows:
             if row < len(judged):
                 judged[row] |= geometry.prev_inuse
-        low_bytes = judged.tobytes()[::8]
+        low_bytes = low_bytes_of(judged)
     if listed.native_listed is not None:
         scan.codes, scan.binned_rows, scan._chain_numbers, scan.free_rows = native.classify(
             positions, judged, cut, scan.top_row, start, listed.native_listed, listed.kind_codes,
