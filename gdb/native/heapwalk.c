@@ -9,9 +9,13 @@
  * checked against the buffer before it is used, and every loop is bounded, so no input can make
  * gdb read outside the buffer or spin. */
 
+#define _GNU_SOURCE /* process_vm_readv */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 
 /* The row codes, generated from the extension's own table (gdb/ptmalloc/model/states.py). */
 #include "heapwalk_row_codes.h"
@@ -25,7 +29,9 @@
  * heapwalk_suspicious, heapwalk_format, heapwalk_entry_numbers, and heapwalk_follow_many's lists go on
  * through more buffers.  Version 5: heapwalk_back_links.  Version 6: heapwalk_refs and
  * heapwalk_diff.  Version 7: heapwalk_format's numbers and suffixes come
- * from the numbered rows and the text table, and heapwalk_text_keys. */
+ * from the numbered rows and the text table, heapwalk_text_keys, heapwalk_scan_window, the
+ * remote pages of a live process (heapwalk_remote_*) that heapwalk_follow_many's lists read
+ * and the back links they check, and heapwalk_suspicious's prev_sizes. */
 int heapwalk_interface_version(void) { return 7; }
 
 /* A growable array of 64-bit words, owned by this library until heapwalk_free_words(). */
@@ -41,6 +47,7 @@ enum heapwalk_follow_stop {
 	FOLLOW_LEFT_VIEW = 2,   /* the next step is not a plain in-buffer step: Python takes it */
 	FOLLOW_LIMIT = 3,       /* `limit` entries were taken */
 	FOLLOW_NO_MEMORY = 4,   /* malloc failed; what was taken so far is valid */
+	FOLLOW_WAIT = 5,        /* inside heapwalk_follow_many only: the step waits for a page */
 };
 
 static int grow_words(struct heapwalk_words *words)
@@ -105,6 +112,133 @@ int heapwalk_scan(const uint64_t *words, size_t word_count, size_t size_index,
 		word += step;
 	}
 	return 0;
+}
+
+/* Pass one of a segment read a window at a time (a live heap too big to copy whole): the window
+ * `words` holds the segment's words [base, base + word_count) of its `total_words`, and the walk
+ * goes on from the segment's word *at, stepping exactly as heapwalk_scan does over the whole
+ * segment; each header's segment word goes to `positions`, its size field to `fields` and its
+ * word at prev_index (prev_size) to `prevs`.  Returns 1 when the walk goes on in another window,
+ * from the header *at (whose words this window does not hold), 0 when it ended (*header_past_end
+ * as heapwalk_scan sets it), -1 when memory ran out. */
+int heapwalk_scan_window(const uint64_t *words, size_t word_count, uint64_t base, uint64_t total_words,
+                         size_t size_index, size_t prev_index, uint64_t *at, struct heapwalk_words *positions,
+                         struct heapwalk_words *fields, struct heapwalk_words *prevs,
+                         uint64_t *header_past_end)
+{
+	uint64_t word = *at;
+	size_t needed = (size_index > prev_index ? size_index : prev_index) + 1;
+	*header_past_end = UINT64_MAX;
+	while (word < total_words) {
+		if (size_index >= total_words - word) {
+			*header_past_end = word;
+			return 0;
+		}
+		if (word < base || word - base >= word_count || needed > word_count - (word - base)) {
+			*at = word;
+			return 1;
+		}
+		const uint64_t *header = words + (word - base);
+		if (SCAN_PREFETCH_WORDS < word_count - (word - base))
+			__builtin_prefetch(header + SCAN_PREFETCH_WORDS);
+		uint64_t field = header[size_index];
+		if (append_word(positions, word) || append_word(fields, field) ||
+		    append_word(prevs, header[prev_index]))
+			return -1;
+		uint64_t step = field >> 3;
+		if (step == 0 || step >= total_words - word)
+			break;
+		word += step;
+	}
+	return 0;
+}
+
+/* A live process's memory read a page at a time (process_vm_readv) into a cache of a bounded
+ * number of pages, direct-mapped by page number: the lists of a heap too big to copy whole are
+ * followed through the pages they touch.  A page that cannot be read is remembered as such. */
+enum { REMOTE_PAGE = 4096, REMOTE_BATCH = 512 };
+
+struct heapwalk_remote {
+	int pid;
+	size_t slot_count; /* a power of two */
+	uint64_t *tags;    /* for each slot, the page it holds + 1, or 0 */
+	unsigned char *pages;
+	uint64_t *claims;  /* while a batch is made up: the page + 1 each slot is to receive, or 0 */
+	uint64_t pages_read;
+};
+
+void heapwalk_remote_close(struct heapwalk_remote *remote);
+
+struct heapwalk_remote *heapwalk_remote_open(int pid, size_t slot_count)
+{
+	if (slot_count == 0 || (slot_count & (slot_count - 1)) || slot_count > SIZE_MAX / REMOTE_PAGE)
+		return NULL;
+	struct heapwalk_remote *remote = calloc(1, sizeof(*remote));
+	if (remote == NULL)
+		return NULL;
+	remote->pid = pid;
+	remote->slot_count = slot_count;
+	remote->tags = calloc(slot_count, sizeof(*remote->tags));
+	remote->claims = calloc(slot_count, sizeof(*remote->claims));
+	remote->pages = malloc(slot_count * REMOTE_PAGE);
+	if (remote->tags == NULL || remote->claims == NULL || remote->pages == NULL) {
+		heapwalk_remote_close(remote);
+		return NULL;
+	}
+	return remote;
+}
+
+void heapwalk_remote_close(struct heapwalk_remote *remote)
+{
+	if (remote == NULL)
+		return;
+	free(remote->tags);
+	free(remote->claims);
+	free(remote->pages);
+	free(remote);
+}
+
+uint64_t heapwalk_remote_pages_read(const struct heapwalk_remote *remote) { return remote->pages_read; }
+
+static size_t remote_slot(const struct heapwalk_remote *remote, uint64_t page)
+{
+	return (size_t)(page / REMOTE_PAGE) & (remote->slot_count - 1);
+}
+
+/* The aligned word at `address` when its page is cached: 1, else 0. */
+static int remote_word(const struct heapwalk_remote *remote, uint64_t address, uint64_t *value)
+{
+	uint64_t page = address & ~(uint64_t)(REMOTE_PAGE - 1);
+	size_t slot = remote_slot(remote, page);
+	if (remote->tags[slot] != page + 1)
+		return 0;
+	memcpy(value, remote->pages + slot * REMOTE_PAGE + (address - page), sizeof(*value));
+	return 1;
+}
+
+/* Read `count` distinct pages into their slots (no two of them sharing a slot), in as few calls
+ * as the kernel allows; a page that cannot be read leaves its slot empty. */
+static void remote_fetch(struct heapwalk_remote *remote, const uint64_t *pages, size_t count)
+{
+	struct iovec local[REMOTE_BATCH], far[REMOTE_BATCH];
+	size_t first = 0;
+	while (first < count) {
+		size_t batch = count - first < REMOTE_BATCH ? count - first : REMOTE_BATCH;
+		for (size_t i = 0; i < batch; i++) {
+			size_t slot = remote_slot(remote, pages[first + i]);
+			remote->tags[slot] = 0;
+			local[i].iov_base = remote->pages + slot * REMOTE_PAGE;
+			local[i].iov_len = REMOTE_PAGE;
+			far[i].iov_base = (void *)(uintptr_t)pages[first + i];
+			far[i].iov_len = REMOTE_PAGE;
+		}
+		ssize_t done = process_vm_readv(remote->pid, local, batch, far, batch, 0);
+		size_t whole = done > 0 ? (size_t)done / REMOTE_PAGE : 0;
+		for (size_t i = 0; i < whole; i++)
+			remote->tags[remote_slot(remote, pages[first + i])] = pages[first + i] + 1;
+		remote->pages_read += whole;
+		first += whole < batch ? whole + 1 : batch; /* past the page the read stopped at */
+	}
 }
 
 /* Where a list that came back to an entry starts its cycle, given the cycle's `length`: the first
@@ -173,11 +307,22 @@ struct heapwalk_list {
 	/* More buffers the walk may go on in, sorted by `low`, not overlapping (NULL, 0: none). */
 	const struct heapwalk_buffer *buffers;
 	size_t buffer_count;
+	/* heapwalk_follow_many only: the live process's pages where no buffer holds a word (NULL:
+	 * none), and the back links to check: each entry's word back_offset bytes in must name the
+	 * entry before it (`end`, the list's head, for the first), UINT64_MAX for none.
+	 * back_agreed counts the entries from the first on whose back links agree. */
+	struct heapwalk_remote *remote;
+	uint64_t back_offset;
+	size_t back_agreed;
+	uint64_t previous;
+	uint64_t wait_pages[2]; /* while the step waits (FOLLOW_WAIT): the pages it needs */
 };
 
 static void list_start(struct heapwalk_list *list)
 {
 	list->stop = -1;
+	list->back_agreed = 0;
+	list->previous = list->end;
 	list->steps = 0;
 	list->remembered = 0;
 	list->power = 1;
@@ -202,7 +347,24 @@ static int enter_buffer(struct heapwalk_list *list, uint64_t slot)
 	return 1;
 }
 
-/* One step of the walk; sets `stop` when the walk ends. */
+/* The word at `slot` for a list: 1 (and *value) from a buffer or a cached remote page, 0 when it
+ * waits for the remote page *page, -1 when nothing holds it. */
+static int list_word(struct heapwalk_list *list, uint64_t slot, uint64_t *value, uint64_t *page)
+{
+	if (in_buffer(list, slot) || enter_buffer(list, slot)) {
+		*value = list->words[(slot - list->low) / 8];
+		return 1;
+	}
+	if (list->remote == NULL || (slot & 7))
+		return -1;
+	if (remote_word(list->remote, slot, value))
+		return 1;
+	*page = slot & ~(uint64_t)(REMOTE_PAGE - 1);
+	return 0;
+}
+
+/* One step of the walk; sets `stop` when the walk ends, or to FOLLOW_WAIT, with nothing taken,
+ * when a word it needs is on a remote page not read yet (list->wait_pages names them). */
 static void list_step(struct heapwalk_list *list)
 {
 	/* Brent's method closes a cycle of tail t and length l within 2 * max(t, l) + l steps: three
@@ -218,9 +380,21 @@ static void list_step(struct heapwalk_list *list)
 		list->stop = FOLLOW_REACHED_END;
 		return;
 	}
-	uint64_t slot = address + list->link_offset;
-	if ((address & list->alignment_mask) || (!in_buffer(list, slot) && !enter_buffer(list, slot))) {
+	uint64_t slot = address + list->link_offset, stored = 0, back = 0;
+	uint64_t link_page = UINT64_MAX, back_page = UINT64_MAX;
+	int found = (address & list->alignment_mask) ? -1 : list_word(list, slot, &stored, &link_page);
+	if (found < 0) {
 		list->stop = FOLLOW_LEFT_VIEW;
+		return;
+	}
+	/* A back link is checked while every one before it agreed, and only on entries taken. */
+	int checking = list->back_offset != UINT64_MAX && list->back_agreed == list->steps &&
+	               list->steps < list->limit;
+	int back_found = checking ? list_word(list, address + list->back_offset, &back, &back_page) : 1;
+	if (found == 0 || back_found == 0) {
+		list->wait_pages[0] = link_page;
+		list->wait_pages[1] = back_page;
+		list->stop = FOLLOW_WAIT;
 		return;
 	}
 	if (list->steps > 0 && address == list->remembered) {
@@ -231,6 +405,9 @@ static void list_step(struct heapwalk_list *list)
 		list->stop = FOLLOW_NO_MEMORY;
 		return;
 	}
+	if (checking && back_found > 0 && back == list->previous)
+		list->back_agreed++;
+	list->previous = address;
 	if (list->steps == 0 || list->distance == list->power) {
 		list->remembered = address;
 		list->power = list->steps == 0 ? 1 : list->power * 2;
@@ -238,7 +415,6 @@ static void list_step(struct heapwalk_list *list)
 	}
 	list->distance++;
 	list->steps++;
-	uint64_t stored = list->words[(slot - list->low) / 8];
 	list->address = list->shift < 64 ? stored ^ (slot >> list->shift) : stored;
 }
 
@@ -292,7 +468,8 @@ int heapwalk_follow(const uint64_t *words, uint64_t low, size_t word_count, uint
 	                             .end = end,
 	                             .limit = limit,
 	                             .shift = shift,
-	                             .entries = *entries};
+	                             .entries = *entries,
+	                             .back_offset = UINT64_MAX};
 	list_start(&list);
 	while (list.stop < 0)
 		list_step(&list);
@@ -302,10 +479,43 @@ int heapwalk_follow(const uint64_t *words, uint64_t low, size_t word_count, uint
 	return list.stop;
 }
 
+/* Claim the slots of the pages a waiting list needs for the batch being made up, adding the
+ * pages not in it yet to pages[*fetched]: 1, or 0 (nothing claimed) when another page of the
+ * batch has one of those slots, and the list waits a turn more. */
+static int claim_pages(struct heapwalk_remote *remote, const uint64_t *wanted, uint64_t *pages, size_t *fetched)
+{
+	for (int i = 0; i < 2; i++) {
+		uint64_t claim = remote->claims[remote_slot(remote, wanted[i])];
+		if (wanted[i] != UINT64_MAX && claim != 0 && claim != wanted[i] + 1)
+			return 0;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (wanted[i] == UINT64_MAX)
+			continue;
+		uint64_t *claim = &remote->claims[remote_slot(remote, wanted[i])];
+		if (*claim == 0) {
+			*claim = wanted[i] + 1;
+			pages[(*fetched)++] = wanted[i];
+		}
+	}
+	return 1;
+}
+
+/* Whether the page a list waits for (`which` of its two; none: UINT64_MAX) is cached now: after
+ * a batch, a page of it that could not be read is not. */
+static int waited_page_held(const struct heapwalk_remote *remote, const uint64_t *wanted, int which)
+{
+	return wanted[which] == UINT64_MAX || remote->tags[remote_slot(remote, wanted[which])] == wanted[which] + 1;
+}
+
 /* Follow `count` lists at once, one step of each in turn.  Each step of a long list waits for
  * memory (its next link is somewhere else in a heap of many megabytes); taking turns lets the
- * processor fetch the next links of several lists at the same time.  Each list ends exactly as
- * heapwalk_follow would end it. */
+ * processor fetch the next links of several lists at the same time.  Lists with a `remote` (all
+ * the same one) read the words no buffer holds from the live process: the pages the lists wait
+ * for in a turn are read together, a call per REMOTE_BATCH pages, and each list whose pages came
+ * in takes its step at once, so that every turn moves a list on (no page of a batch evicts
+ * another).  Each list ends exactly as heapwalk_follow would end it over memory that held every
+ * page; a page that cannot be read stops a list as a step out of its view does. */
 void heapwalk_follow_many(struct heapwalk_list *lists, size_t count)
 {
 	size_t active = 0;
@@ -313,16 +523,52 @@ void heapwalk_follow_many(struct heapwalk_list *lists, size_t count)
 		list_start(&lists[i]);
 		active++;
 	}
+	size_t room = count ? 2 * count : 1;
+	size_t *waiting = malloc(room * sizeof(*waiting));
+	uint64_t *pages = malloc(room * sizeof(*pages));
+	int have_room = waiting != NULL && pages != NULL;
 	while (active > 0) {
 		active = 0;
+		size_t waits = 0;
+		struct heapwalk_remote *remote = NULL;
 		for (size_t i = 0; i < count; i++) {
-			if (lists[i].stop >= 0)
+			if (lists[i].stop >= 0 && lists[i].stop != FOLLOW_WAIT)
 				continue;
+			lists[i].stop = -1;
 			list_step(&lists[i]);
-			if (lists[i].stop < 0)
+			if (lists[i].stop == FOLLOW_WAIT && !have_room)
+				lists[i].stop = FOLLOW_NO_MEMORY;
+			if (lists[i].stop == FOLLOW_WAIT) {
+				waiting[waits++] = i;
+				remote = lists[i].remote;
+			}
+			if (lists[i].stop < 0 || lists[i].stop == FOLLOW_WAIT)
 				active++;
 		}
+		if (waits == 0)
+			continue;
+		size_t fetched = 0, claimed = 0;
+		for (size_t w = 0; w < waits; w++) {
+			if (claim_pages(remote, lists[waiting[w]].wait_pages, pages, &fetched))
+				waiting[claimed++] = waiting[w]; /* the others wait a turn more */
+		}
+		for (size_t f = 0; f < fetched; f++)
+			remote->claims[remote_slot(remote, pages[f])] = 0;
+		remote_fetch(remote, pages, fetched);
+		for (size_t w = 0; w < claimed; w++) {
+			struct heapwalk_list *list = &lists[waiting[w]];
+			if (!waited_page_held(remote, list->wait_pages, 0)) {
+				list->stop = FOLLOW_LEFT_VIEW; /* Python says why the page is unreadable */
+				continue;
+			}
+			if (!waited_page_held(remote, list->wait_pages, 1))
+				list->back_offset = UINT64_MAX; /* an unreadable back link agrees with nothing */
+			list->stop = -1;
+			list_step(list);
+		}
 	}
+	free(waiting);
+	free(pages);
 	for (size_t i = 0; i < count; i++)
 		list_finish(&lists[i]);
 }
@@ -610,10 +856,12 @@ void heapwalk_tally(const uint64_t *fields, size_t field_count, const uint64_t *
  * `rows`: a size field below min_size (top_row aside); the NON_MAIN_ARENA bit `arena_bit` wrong
  * for the arena (is_main) on a row that is cached or in use (cached[row]); PREV_INUSE set after
  * a row filed in a bin (in_bin[row - 1]); PREV_INUSE clear without a binned predecessor whose
- * size the row's prev_size (word positions[row] + prev_index of `words`) repeats.  Returns 0, or
+ * size the row's prev_size (prev_sizes[row], or without them word positions[row] + prev_index of
+ * `words`) repeats.  Returns 0, or
  * -1 when memory ran out. */
 int heapwalk_suspicious(const uint64_t *fields, const uint64_t *positions, size_t count,
-                        const uint64_t *words, size_t word_count, size_t prev_index, const uint8_t *in_bin,
+                        const uint64_t *words, size_t word_count, size_t prev_index,
+                        const uint64_t *prev_sizes, const uint8_t *in_bin,
                         const uint8_t *cached, int64_t top_row, uint64_t min_size, uint64_t arena_bit,
                         int is_main, uint64_t prev_inuse, uint64_t size_mask, struct heapwalk_words *rows)
 {
@@ -625,8 +873,9 @@ int heapwalk_suspicious(const uint64_t *fields, const uint64_t *positions, size_
 		          (after_bin && (field & prev_inuse));
 		if (!hit && !(field & prev_inuse)) {
 			uint64_t slot = positions[row] + prev_index;
-			hit = !(after_bin && slot >= positions[row] && slot < word_count &&
-			        words[slot] == (fields[row - 1] & size_mask));
+			int held = prev_sizes != NULL || (slot >= positions[row] && slot < word_count);
+			uint64_t prev_size = prev_sizes != NULL ? prev_sizes[row] : held ? words[slot] : 0;
+			hit = !(after_bin && held && prev_size == (fields[row - 1] & size_mask));
 		}
 		if (hit && append_word(rows, row))
 			return -1;

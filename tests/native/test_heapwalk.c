@@ -10,6 +10,7 @@
  *
  * heapwalk.c is compiled into this file, so the structs and enums are the library's own.
  */
+#define _GNU_SOURCE /* heapwalk.c's process_vm_readv, declared by the headers included first */
 #include <CUnit/Basic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -1304,12 +1305,20 @@ static void test_suspicious_rows(void)
 	uint8_t cached[] = {1, 0, 1, 1, 1, 1};
 	struct heapwalk_words rows = {0};
 	CU_ASSERT_EQUAL(heapwalk_suspicious(fields, positions, COUNT_OF(fields), words, COUNT_OF(words), 0,
-	                                    in_bin, cached, 5, 0x20, 4, 1, 1, ~(uint64_t)7, &rows),
+	                                    NULL, in_bin, cached, 5, 0x20, 4, 1, 1, ~(uint64_t)7, &rows),
 	                0);
 	/* Row 1: PREV_INUSE clear after a row in no bin.  Row 2: clear after a binned row that agrees:
 	 * not suspicious.  Row 3: below MINSIZE.  Row 4: NON_MAIN_ARENA in the main arena, cached.
 	 * Row 5: PREV_INUSE set after a binned row (also top: only the size test spares top). */
 	uint64_t expected[] = {1, 3, 4, 5};
+	assert_words(&rows, expected, COUNT_OF(expected));
+	heapwalk_free_words(&rows);
+	/* The same rows with each one's prev_size given (a segment read a window at a time), and no
+	 * words: the same verdicts. */
+	uint64_t prev_sizes[] = {0, 0x999, 0x20, 0, 0, 0};
+	CU_ASSERT_EQUAL(heapwalk_suspicious(fields, positions, COUNT_OF(fields), NULL, 0, 0, prev_sizes, in_bin,
+	                                    cached, 5, 0x20, 4, 1, 1, ~(uint64_t)7, &rows),
+	                0);
 	assert_words(&rows, expected, COUNT_OF(expected));
 	heapwalk_free_words(&rows);
 }

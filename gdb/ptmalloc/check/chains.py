@@ -84,10 +84,13 @@ class ChainRules:
         name = place_name(chain.kind, chain)
         suffix = ""
         entries = chain.packed if chain.packed is not None else chain.chunks
-        # The entries whose back links agree are skipped in one call to the C helper; the loop
-        # below looks at the rest, from the first that disagrees (or is not in a read segment).
-        agreed = native.back_links(entries, head, self.bk, self.mem.word_segments()) \
-            if native.available() else 0
+        # The entries whose back links agree are skipped: the C walk counted them while it
+        # followed the list (else one call to the C helper does); the loop below looks at the
+        # rest, from the first that disagrees (or is not in a read segment).
+        agreed = chain.back_agreed
+        if agreed is None:
+            agreed = native.back_links(entries, head, self.bk, self.mem.word_segments()) \
+                if native.available() else 0
         previous = entries[agreed - 1] if agreed else head
         members = list(entries[agreed:]) + ([head] if chain.complete else [])
         for position, address in enumerate(members):

@@ -60,8 +60,10 @@ class Rows:
             return None
         state, chain = self._state_and_chain(row)
         word = scan.positions[row]
-        return Chunk(self.geometry, scan.start + (word << 3), scan.fields[row],
-                     scan.words[word + self.prev_index], state, chain, self.arena)
+        prev_size = scan.words[word + self.prev_index] if scan.prev_sizes is None else \
+            scan.prev_sizes[row]
+        return Chunk(self.geometry, scan.start + (word << 3), scan.fields[row], prev_size, state,
+                     chain, self.arena)
 
     def chunk_ending_at(self, address):
         """The Chunk of the row that ends exactly at `address`, or None."""
@@ -101,8 +103,9 @@ class Rows:
         count = len(fields)
         if scan.codes is not None and scan.words is not None and native.available() and \
                 len(scan.codes) >= count:
+            words = scan.prev_sizes if scan.prev_sizes is not None else scan.words
             return native.suspicious(
-                fields, scan.positions, scan.words, self.prev_index, self._in_bin_marks(count),
+                fields, scan.positions, words, self.prev_index, self._in_bin_marks(count),
                 scan.codes.translate(_CACHED_OR_IN_USE_CODES), scan.top_row,
                 (geometry.min_chunk_size, geometry.non_main_arena, is_main,
                  geometry.prev_inuse, geometry.size_mask))

@@ -27,6 +27,9 @@ _U64 = struct.Struct("<Q")
 # reads are made in pieces of at most _GDB_READ_PIECE bytes.
 MAX_SINGLE_READ = 1 << 30
 _GDB_READ_PIECE = 1 << 26
+# Pages kept for scattered reads (16 MiB): a stop's reads past the cached segments stay bounded
+# however many scattered words a command asks for (the oldest page read goes first).
+_MAX_PAGES = 4096
 
 _generation = 0
 _memory = None
@@ -82,6 +85,7 @@ class Memory(CoreHoldings):
         self._core_sections = None
         self._core_regions = None
         self._last_words = (0, 0, None)  # (start, end, words) of the segment last hit by u64
+        self._kept = {}
 
     # -- raw reads ----------------------------------------------------------------------------
 
@@ -135,15 +139,61 @@ class Memory(CoreHoldings):
             seg_start, data = self._segments[index]
             if start + length <= seg_start + len(data):
                 return data, start - seg_start
-        mapped_end = self.mapped_end(start)
-        if mapped_end is not None and start + length > mapped_end:
-            raise HeapReadError(start, length, "%#x bytes asked, only %#x are mapped there" % (
-                length, max(mapped_end - start, 0)))
+        mapped_end = self.refuse_unmapped(start, length)
         data = self._raw_view(start, length, mapped=mapped_end is not None)
         position = bisect.bisect_left(self._segment_starts, start)
         self._segment_starts.insert(position, start)
         self._segments.insert(position, (start, data))
         return data, 0
+
+    def refuse_unmapped(self, start, length):
+        """HeapReadError when the mappings are known and do not hold all `length` bytes at
+        `start`; else the end of the mapped run there (None: the mappings are unknown)."""
+        mapped_end = self.mapped_end(start)
+        if mapped_end is not None and start + length > mapped_end:
+            raise HeapReadError(start, length, "%#x bytes asked, only %#x are mapped there" % (
+                length, max(mapped_end - start, 0)))
+        return mapped_end
+
+    def holds(self, start, length):
+        """Whether a cached segment holds all `length` bytes at `start`."""
+        index = bisect.bisect_right(self._segment_starts, start) - 1
+        if index < 0:
+            return False
+        seg_start, data = self._segments[index]
+        return start + length <= seg_start + len(data)
+
+    def reads_live_pages(self):
+        """Whether this stop is a live process of gdb's native target, whose memory can be read
+        into buffers of our own (process_memory)."""
+        return not inferior_is_core() and process_memory.is_native(self.inferior)
+
+    def kept(self, name, make):
+        """Something made once per stop and kept with its reads (a reused buffer, the C
+        helper's page cache): make() the first time `name` is asked for."""
+        if name not in self._kept:
+            self._kept[name] = make()
+        return self._kept[name]
+
+    @staticmethod
+    def window_buffer(length):
+        """A buffer of `length` bytes to read windows of a live heap into (read_into)."""
+        return process_memory.buffer(length)
+
+    def read_into(self, address, target, length):
+        """The `length` bytes at `address` copied into the start of the writable buffer
+        `target`, not kept; HeapReadError when they cannot be read."""
+        if process_memory.read_into(self.inferior, address, target, length):
+            return
+        view = memoryview(target)
+        try:
+            for offset in range(0, length, _GDB_READ_PIECE):
+                piece = min(_GDB_READ_PIECE, length - offset)
+                view[offset:offset + piece] = self.inferior.read_memory(address + offset, piece)
+        except (gdb.MemoryError, gdb.error, OverflowError, ValueError):
+            raise HeapReadError(address, length, unreadable_reason()) from None
+        finally:
+            view.release()
 
     def read(self, address, length):
         """`length` bytes at `address`, from a cached segment or the page cache."""
@@ -166,6 +216,8 @@ class Memory(CoreHoldings):
     def _page(self, page_address):
         page = self._pages.get(page_address)
         if page is None and page_address not in self._pages:
+            if len(self._pages) >= _MAX_PAGES:
+                del self._pages[next(iter(self._pages))]
             if inferior_is_core() and self._unheld(page_address, _PAGE):
                 self._pages[page_address] = None  # exact reads say precisely what is missing
                 return None
