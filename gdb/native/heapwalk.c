@@ -309,7 +309,8 @@ struct heapwalk_list {
 	size_t buffer_count;
 	/* heapwalk_follow_many only: the live process's pages where no buffer holds a word (NULL:
 	 * none), and the back links to check: each entry's word back_offset bytes in must name the
-	 * entry before it (`end`, the list's head, for the first), UINT64_MAX for none.
+	 * entry before it (`end`, the list's head, for the first), 0 for none (a back link is never
+	 * a chunk's first word).
 	 * back_agreed counts the entries from the first on whose back links agree. */
 	struct heapwalk_remote *remote;
 	uint64_t back_offset;
@@ -388,7 +389,7 @@ static void list_step(struct heapwalk_list *list)
 		return;
 	}
 	/* A back link is checked while every one before it agreed, and only on entries taken. */
-	int checking = list->back_offset != UINT64_MAX && list->back_agreed == list->steps &&
+	int checking = list->back_offset != 0 && list->back_agreed == list->steps &&
 	               list->steps < list->limit;
 	int back_found = checking ? list_word(list, address + list->back_offset, &back, &back_page) : 1;
 	if (found == 0 || back_found == 0) {
@@ -468,8 +469,7 @@ int heapwalk_follow(const uint64_t *words, uint64_t low, size_t word_count, uint
 	                             .end = end,
 	                             .limit = limit,
 	                             .shift = shift,
-	                             .entries = *entries,
-	                             .back_offset = UINT64_MAX};
+	                             .entries = *entries};
 	list_start(&list);
 	while (list.stop < 0)
 		list_step(&list);
@@ -562,7 +562,7 @@ void heapwalk_follow_many(struct heapwalk_list *lists, size_t count)
 				continue;
 			}
 			if (!waited_page_held(remote, list->wait_pages, 1))
-				list->back_offset = UINT64_MAX; /* an unreadable back link agrees with nothing */
+				list->back_offset = 0; /* an unreadable back link agrees with nothing */
 			list->stop = -1;
 			list_step(list);
 		}

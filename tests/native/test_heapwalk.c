@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "heapwalk.c"
@@ -1243,6 +1244,108 @@ static void test_follow_many_goes_on_in_other_buffers(void)
 	free(second);
 }
 
+/* Lists in this process's own memory followed through its pages (a remote of our own pid), with
+ * no buffer at all and a cache of two page slots, so that the pages the lists take turns on
+ * evict each other: the entries are those of the lists, each list ends as it would in a buffer,
+ * the back links are counted up to the first that breaks, and a link to a page that cannot be
+ * read stops its list where it leads. */
+static void test_follow_many_through_remote_pages(void)
+{
+	enum { PAGE_WORDS = 512, PAGES = 6, BK = 24 };
+	uint64_t *memory = aligned_alloc(4096, PAGES * 4096);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(memory);
+	memset(memory, 0, PAGES * 4096);
+	uint64_t base = (uint64_t)(uintptr_t)memory, head = base + 8;
+	/* One list over pages 1, 3, 5, 1 (fd at +16, bk at +24, each bk naming the entry before),
+	 * another over pages 2, 4, 2, whose pages share the two slots with the first's. */
+	uint64_t first[] = {base + 4096, base + 3 * 4096 + 64, base + 5 * 4096 + 128, base + 4096 + 256};
+	uint64_t second[] = {base + 2 * 4096, base + 4 * 4096 + 32, base + 2 * 4096 + 512};
+	for (size_t i = 0; i < COUNT_OF(first); i++) {
+		memory[(first[i] + FD - base) / 8] = i + 1 < COUNT_OF(first) ? first[i + 1] : head;
+		memory[(first[i] + BK - base) / 8] = i ? first[i - 1] : head;
+	}
+	memory[(first[2] + BK - base) / 8] = 0x1234; /* the third entry's back link is broken */
+	/* The second list's last entry links to a page unmapped below: the walk stops there. */
+	void *gone = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CU_ASSERT_FATAL(gone != MAP_FAILED);
+	munmap(gone, 4096);
+	for (size_t i = 0; i < COUNT_OF(second); i++)
+		memory[(second[i] + FD - base) / 8] =
+		    i + 1 < COUNT_OF(second) ? second[i + 1] : (uint64_t)(uintptr_t)gone;
+	struct heapwalk_remote *remote = heapwalk_remote_open(getpid(), 2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(remote);
+	struct heapwalk_list lists[] = {
+	    {.address = first[0], .link_offset = FD, .alignment_mask = ALIGNED, .end = head, .limit = 100,
+	     .shift = PLAIN, .remote = remote, .back_offset = BK},
+	    {.address = second[0], .link_offset = FD, .alignment_mask = ALIGNED, .end = 0, .limit = 100,
+	     .shift = PLAIN, .remote = remote}};
+	heapwalk_follow_many(lists, 2);
+	CU_ASSERT_EQUAL(lists[0].stop, FOLLOW_REACHED_END);
+	assert_words(&lists[0].entries, first, COUNT_OF(first));
+	CU_ASSERT_EQUAL(lists[0].back_agreed, 2);
+	CU_ASSERT_EQUAL(lists[1].stop, FOLLOW_LEFT_VIEW);
+	CU_ASSERT_EQUAL(lists[1].next, (uint64_t)(uintptr_t)gone);
+	assert_words(&lists[1].entries, second, COUNT_OF(second));
+	CU_ASSERT(heapwalk_remote_pages_read(remote) >= 5);
+	heapwalk_free_words(&lists[0].entries);
+	heapwalk_free_words(&lists[1].entries);
+	/* A list that comes back to its second entry through remote pages: a cycle, as in a buffer. */
+	memory[(first[3] + FD - base) / 8] = first[1];
+	struct heapwalk_list looping = {.address = first[0], .link_offset = FD, .alignment_mask = ALIGNED,
+	                                .end = head, .limit = 100, .shift = PLAIN, .remote = remote};
+	heapwalk_follow_many(&looping, 1);
+	CU_ASSERT_EQUAL(looping.stop, FOLLOW_REPEAT);
+	CU_ASSERT_EQUAL(looping.next, first[1]);
+	assert_words(&looping.entries, first, COUNT_OF(first));
+	heapwalk_free_words(&looping.entries);
+	heapwalk_remote_close(remote);
+	free(memory);
+}
+
+/* The walk of a segment a window at a time gives heapwalk_scan's rows over the whole segment,
+ * with each row's prev_size, for every window size from the smallest that holds a header. */
+static void test_scan_window_matches_the_whole_scan(void)
+{
+	enum { WORDS = 40 };
+	uint64_t words[WORDS] = {0};
+	/* Chunks of 0x20, 0x40, 0x10 (two words), 0x60, 0x30, then a size running past the end. */
+	const uint64_t sizes[] = {0x21, 0x41, 0x11, 0x61, 0x31, 0x1001};
+	size_t at = 0;
+	for (size_t i = 0; i < COUNT_OF(sizes) && at + 1 < WORDS; i++) {
+		words[at] = 0x100 + i; /* prev_size, to be seen beside the row */
+		words[at + 1] = sizes[i];
+		at += sizes[i] >> 3;
+	}
+	struct heapwalk_words positions = {0}, fields = {0};
+	uint64_t past_whole;
+	CU_ASSERT_EQUAL_FATAL(heapwalk_scan(words, WORDS, 1, &positions, &fields, &past_whole), 0);
+	for (size_t window = 2; window <= WORDS; window++) {
+		struct heapwalk_words got_positions = {0}, got_fields = {0}, prevs = {0};
+		uint64_t next = 0, past = 0;
+		int status = 1, windows = 0;
+		while (status == 1 && windows++ < WORDS) {
+			uint64_t base = next;
+			size_t count = WORDS - base < window ? WORDS - base : window;
+			status = heapwalk_scan_window(words + base, count, base, WORDS, 1, 0, &next, &got_positions,
+			                              &got_fields, &prevs, &past);
+			if (status == 1)
+				CU_ASSERT_FATAL(next > base);
+		}
+		CU_ASSERT_EQUAL(status, 0);
+		CU_ASSERT_EQUAL(past, past_whole);
+		assert_words(&got_positions, positions.data, positions.count);
+		assert_words(&got_fields, fields.data, fields.count);
+		CU_ASSERT_EQUAL_FATAL(prevs.count, positions.count);
+		for (size_t row = 0; row < prevs.count; row++)
+			CU_ASSERT_EQUAL(prevs.data[row], words[positions.data[row]]);
+		heapwalk_free_words(&got_positions);
+		heapwalk_free_words(&got_fields);
+		heapwalk_free_words(&prevs);
+	}
+	heapwalk_free_words(&positions);
+	heapwalk_free_words(&fields);
+}
+
 /* A doubly linked list over two buffers: every back link agrees, then one breaks, then one lies
  * in no buffer; the answer is the first position that does not agree. */
 static void test_back_links(void)
@@ -1523,6 +1626,8 @@ int main(void)
 	    {"suspicious rows", test_suspicious_rows},
 	    {"format rows", test_format_rows},
 	    {"text keys", test_text_keys},
+	    {"follow_many through remote pages", test_follow_many_through_remote_pages},
+	    {"scan_window matches the whole scan", test_scan_window_matches_the_whole_scan},
 	    {"entry numbers", test_entry_numbers},
 	    {"back links", test_back_links},
 	    {"refs bounds", test_refs_bounds},

@@ -246,7 +246,7 @@ def follow_many(lists, buffers=(), remote=None):
             entry.buffers = ctypes.addressof(others) if buffers else None
             entry.buffer_count = len(buffers)
             entry.remote = remote.handle if remote is not None else None
-            entry.back_offset = back_offset if back_offset is not None else (1 << 64) - 1
+            entry.back_offset = back_offset or 0  # 0: no back links to check
         _library.heapwalk_follow_many(table, len(lists))
     return [(_take(entry.entries), entry.next, entry.stop,
              entry.back_agreed if back_offset is not None else None)

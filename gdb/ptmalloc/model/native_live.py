@@ -11,13 +11,23 @@ and these fixed buffers, whatever the heap's size.  Only with the C helper and g
 target (process_vm_readv); otherwise segments are read whole as before."""
 
 import ctypes
+import os
 
 from ..errors import HeapReadError
 from . import native
 
-# A live segment up to this size is copied whole (a window would gain nothing); a longer one is
-# walked through a buffer of this size.
-WINDOW_BYTES = 16 << 20
+
+def _window_bytes():
+    """A live segment up to this size is copied whole (a window would gain nothing); a longer
+    one is walked through a buffer of this size: 16 MiB, or PTMALLOC_GDB_WINDOW bytes (at
+    least a page; the tests make every live heap a walk of many windows with it)."""
+    chosen = os.environ.get("PTMALLOC_GDB_WINDOW", "")
+    if chosen.isdigit():
+        return max(int(chosen), 4096) & ~7
+    return 16 << 20
+
+
+WINDOW_BYTES = _window_bytes()
 # Pages of the live process the list walks keep (64 MiB): more than the lists of a heap that take
 # turns ever need at once, so that a page is read about once per list that passes through it.
 REMOTE_SLOTS = 1 << 14
