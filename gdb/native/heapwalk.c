@@ -31,7 +31,7 @@
  * heapwalk_diff.  Version 7: heapwalk_format's numbers and suffixes come
  * from the numbered rows and the text table, heapwalk_text_keys, heapwalk_scan_window, the
  * remote pages of a live process (heapwalk_remote_*) that heapwalk_follow_many's lists read
- * and the back links they check, and heapwalk_suspicious's prev_sizes. */
+ * and the back links they check, and heapwalk_suspicious's prev_sizes, and heapwalk_remote_words. */
 int heapwalk_interface_version(void) { return 7; }
 
 /* A growable array of 64-bit words, owned by this library until heapwalk_free_words(). */
@@ -238,6 +238,40 @@ static void remote_fetch(struct heapwalk_remote *remote, const uint64_t *pages, 
 			remote->tags[remote_slot(remote, pages[first + i])] = pages[first + i] + 1;
 		remote->pages_read += whole;
 		first += whole < batch ? whole + 1 : batch; /* past the page the read stopped at */
+	}
+}
+
+/* The words at addresses[0..count) of the live process through the remote's pages, read in
+ * batches of pages as heapwalk_follow_many reads them: values[i] and held[i] = 1, or held[i] = 0
+ * when the address is not a whole word's or its page cannot be read.  A batch ends before a page
+ * whose slot another page of the batch (or a cached page it answers from) has, so that nothing
+ * it reads is evicted before it is answered. */
+void heapwalk_remote_words(struct heapwalk_remote *remote, const uint64_t *addresses, size_t count,
+                           uint64_t *values, uint8_t *held)
+{
+	uint64_t pages[REMOTE_BATCH], claimed[2 * REMOTE_BATCH];
+	size_t first = 0;
+	while (first < count) {
+		size_t fetched = 0, claims = 0, past = first;
+		for (; past < count && fetched < REMOTE_BATCH && claims < 2 * REMOTE_BATCH; past++) {
+			if (addresses[past] & 7)
+				continue;
+			uint64_t page = addresses[past] & ~(uint64_t)(REMOTE_PAGE - 1);
+			uint64_t *claim = &remote->claims[remote_slot(remote, page)];
+			if (*claim == page + 1)
+				continue;
+			if (*claim != 0)
+				break; /* the slot is another page's in this batch */
+			*claim = page + 1;
+			claimed[claims++] = page;
+			if (remote->tags[remote_slot(remote, page)] != page + 1)
+				pages[fetched++] = page;
+		}
+		for (size_t c = 0; c < claims; c++)
+			remote->claims[remote_slot(remote, claimed[c])] = 0;
+		remote_fetch(remote, pages, fetched);
+		for (; first < past; first++)
+			held[first] = !(addresses[first] & 7) && remote_word(remote, addresses[first], &values[first]);
 	}
 }
 

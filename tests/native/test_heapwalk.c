@@ -1302,6 +1302,37 @@ static void test_follow_many_through_remote_pages(void)
 	free(memory);
 }
 
+/* Words of this process read through its own pages in batches, with two page slots for five
+ * pages: each word as it is, none from an unmapped page or an address inside a word. */
+static void test_remote_words(void)
+{
+	enum { PAGES = 5 };
+	uint64_t *memory = aligned_alloc(4096, PAGES * 4096);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(memory);
+	for (size_t i = 0; i < PAGES * 512; i++)
+		memory[i] = 0x5000 + i;
+	void *gone = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CU_ASSERT_FATAL(gone != MAP_FAILED);
+	munmap(gone, 4096);
+	uint64_t base = (uint64_t)(uintptr_t)memory;
+	uint64_t addresses[] = {base + 8 * 513, base + 8 * 2, base + 8 * 2047, (uint64_t)(uintptr_t)gone,
+	                        base + 8 * 1030, base + 4, base + 8 * 1, base + 8 * 2559};
+	uint64_t values[COUNT_OF(addresses)];
+	uint8_t held[COUNT_OF(addresses)];
+	struct heapwalk_remote *remote = heapwalk_remote_open(getpid(), 2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(remote);
+	heapwalk_remote_words(remote, addresses, COUNT_OF(addresses), values, held);
+	uint8_t want_held[] = {1, 1, 1, 0, 1, 0, 1, 1};
+	uint64_t want[] = {0x5000 + 513, 0x5000 + 2, 0x5000 + 2047, 0, 0x5000 + 1030, 0, 0x5000 + 1, 0x5000 + 2559};
+	for (size_t i = 0; i < COUNT_OF(addresses); i++) {
+		CU_ASSERT_EQUAL(held[i], want_held[i]);
+		if (held[i])
+			CU_ASSERT_EQUAL(values[i], want[i]);
+	}
+	heapwalk_remote_close(remote);
+	free(memory);
+}
+
 /* The walk of a segment a window at a time gives heapwalk_scan's rows over the whole segment,
  * with each row's prev_size, for every window size from the smallest that holds a header. */
 static void test_scan_window_matches_the_whole_scan(void)
@@ -1628,6 +1659,7 @@ int main(void)
 	    {"text keys", test_text_keys},
 	    {"follow_many through remote pages", test_follow_many_through_remote_pages},
 	    {"scan_window matches the whole scan", test_scan_window_matches_the_whole_scan},
+	    {"remote words", test_remote_words},
 	    {"entry numbers", test_entry_numbers},
 	    {"back links", test_back_links},
 	    {"refs bounds", test_refs_bounds},

@@ -148,6 +148,9 @@ def _declare(library):
     library.heapwalk_remote_close.restype = None
     library.heapwalk_remote_pages_read.argtypes = [ctypes.c_void_p]
     library.heapwalk_remote_pages_read.restype = ctypes.c_uint64
+    library.heapwalk_remote_words.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t,
+                                              ctypes.c_void_p, ctypes.c_void_p]
+    library.heapwalk_remote_words.restype = None
     library.heapwalk_refs.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint64,
                                       ctypes.c_uint64, words_pointer]
     library.heapwalk_refs.restype = ctypes.c_int

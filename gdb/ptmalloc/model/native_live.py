@@ -10,7 +10,9 @@ kept in a cache of REMOTE_SLOTS pages.  gdb's memory for a heap is then its per-
 and these fixed buffers, whatever the heap's size.  Only with the C helper and gdb's native
 target (process_vm_readv); otherwise segments are read whole as before."""
 
+import array
 import ctypes
+import itertools
 import os
 
 from ..errors import HeapReadError
@@ -62,6 +64,32 @@ def remote_pages(mem):
     if not native.available() or not mem.reads_live_pages():
         return None
     return mem.kept("remote pages", lambda: RemotePages(mem.inferior.pid))
+
+
+def words_at(mem, addresses):
+    """The 8-byte word at each of `addresses`, None where it cannot be read: a live process's
+    read a batch of pages at a time through the C helper (a check that reads a few words of
+    each of a hundred thousand chunks), anything else through `mem` one word at a time."""
+    values = [None] * len(addresses)
+    remote = remote_pages(mem)
+    if remote is not None and addresses:
+        wanted = array.array("Q", addresses)
+        found = array.array("Q", bytes(8 * len(wanted)))
+        held = bytearray(len(wanted))
+        held_buffer = (ctypes.c_char * len(held)).from_buffer(held)
+        native._library.heapwalk_remote_words(remote.handle, native._address_of(wanted),
+                                              len(wanted), native._address_of(found),
+                                              ctypes.addressof(held_buffer))
+        del held_buffer
+        for index in itertools.compress(range(len(held)), held):
+            values[index] = found[index]
+    for index, address in enumerate(addresses):
+        if values[index] is None:  # not read in bulk: gdb says whether it can be read
+            try:
+                values[index] = mem.u64(address)
+            except HeapReadError:
+                pass
+    return values
 
 
 def scan_windows(mem, start, length, size_index, prev_index):
