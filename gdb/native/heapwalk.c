@@ -163,7 +163,7 @@ struct heapwalk_remote {
 	size_t slot_count; /* a power of two */
 	uint64_t *tags;    /* for each slot, the page it holds + 1, or 0 */
 	unsigned char *pages;
-	uint64_t *claims;  /* while a batch is made up: the page + 1 each slot is to receive, or 0 */
+	uint64_t *claims; /* while a batch is made up: the page + 1 each slot is to receive, or 0 */
 	uint64_t pages_read;
 };
 
@@ -271,7 +271,8 @@ void heapwalk_remote_words(struct heapwalk_remote *remote, const uint64_t *addre
 			remote->claims[remote_slot(remote, claimed[c])] = 0;
 		remote_fetch(remote, pages, fetched);
 		for (; first < past; first++)
-			held[first] = !(addresses[first] & 7) && remote_word(remote, addresses[first], &values[first]);
+			held[first] =
+			    !(addresses[first] & 7) && remote_word(remote, addresses[first], &values[first]);
 	}
 }
 
@@ -423,8 +424,8 @@ static void list_step(struct heapwalk_list *list)
 		return;
 	}
 	/* A back link is checked while every one before it agreed, and only on entries taken. */
-	int checking = list->back_offset != 0 && list->back_agreed == list->steps &&
-	               list->steps < list->limit;
+	int checking =
+	    list->back_offset != 0 && list->back_agreed == list->steps && list->steps < list->limit;
 	int back_found = checking ? list_word(list, address + list->back_offset, &back, &back_page) : 1;
 	if (found == 0 || back_found == 0) {
 		list->wait_pages[0] = link_page;
@@ -516,7 +517,8 @@ int heapwalk_follow(const uint64_t *words, uint64_t low, size_t word_count, uint
 /* Claim the slots of the pages a waiting list needs for the batch being made up, adding the
  * pages not in it yet to pages[*fetched]: 1, or 0 (nothing claimed) when another page of the
  * batch has one of those slots, and the list waits a turn more. */
-static int claim_pages(struct heapwalk_remote *remote, const uint64_t *wanted, uint64_t *pages, size_t *fetched)
+static int claim_pages(struct heapwalk_remote *remote, const uint64_t *wanted, uint64_t *pages,
+                       size_t *fetched)
 {
 	for (int i = 0; i < 2; i++) {
 		uint64_t claim = remote->claims[remote_slot(remote, wanted[i])];
@@ -539,7 +541,8 @@ static int claim_pages(struct heapwalk_remote *remote, const uint64_t *wanted, u
  * a batch, a page of it that could not be read is not. */
 static int waited_page_held(const struct heapwalk_remote *remote, const uint64_t *wanted, int which)
 {
-	return wanted[which] == UINT64_MAX || remote->tags[remote_slot(remote, wanted[which])] == wanted[which] + 1;
+	return wanted[which] == UINT64_MAX ||
+	       remote->tags[remote_slot(remote, wanted[which])] == wanted[which] + 1;
 }
 
 /* Follow `count` lists at once, one step of each in turn.  Each step of a long list waits for
@@ -895,9 +898,9 @@ void heapwalk_tally(const uint64_t *fields, size_t field_count, const uint64_t *
  * -1 when memory ran out. */
 int heapwalk_suspicious(const uint64_t *fields, const uint64_t *positions, size_t count,
                         const uint64_t *words, size_t word_count, size_t prev_index,
-                        const uint64_t *prev_sizes, const uint8_t *in_bin,
-                        const uint8_t *cached, int64_t top_row, uint64_t min_size, uint64_t arena_bit,
-                        int is_main, uint64_t prev_inuse, uint64_t size_mask, struct heapwalk_words *rows)
+                        const uint64_t *prev_sizes, const uint8_t *in_bin, const uint8_t *cached,
+                        int64_t top_row, uint64_t min_size, uint64_t arena_bit, int is_main,
+                        uint64_t prev_inuse, uint64_t size_mask, struct heapwalk_words *rows)
 {
 	for (size_t row = 0; row < count; row++) {
 		uint64_t field = fields[row];
@@ -930,8 +933,8 @@ size_t heapwalk_format(const uint64_t *positions, size_t *next, size_t last, uin
                        const uint32_t *text_of, size_t text_count, const char *texts, const uint64_t *offsets,
                        const char *prefix, size_t prefix_length, const char *separator,
                        size_t separator_length, int decimal, const uint64_t *numbered_rows,
-                       const uint64_t *numbers, size_t numbered_count, const uint32_t *suffix_of,
-                       char *out, size_t capacity)
+                       const uint64_t *numbers, size_t numbered_count, const uint32_t *suffix_of, char *out,
+                       size_t capacity)
 {
 	size_t written = 0, row = *next;
 	/* The first numbered row at or after `row`: each piece of a listing starts mid-way. */
@@ -950,7 +953,8 @@ size_t heapwalk_format(const uint64_t *positions, size_t *next, size_t last, uin
 		if (numbered < numbered_count && numbered_rows[numbered] == row)
 			number = numbers[numbered++];
 		uint32_t suffix = number != UINT64_MAX && text < text_count ? suffix_of[text] : UINT32_MAX;
-		size_t suffix_length = suffix < text_count ? (size_t)(offsets[suffix + 1] - offsets[suffix]) : 0;
+		size_t suffix_length =
+		    suffix < text_count ? (size_t)(offsets[suffix + 1] - offsets[suffix]) : 0;
 		size_t most =
 		    (row > *next ? separator_length : 0) + prefix_length + 44 + text_length + suffix_length;
 		if (most > capacity - written)

@@ -1274,11 +1274,21 @@ static void test_follow_many_through_remote_pages(void)
 		    i + 1 < COUNT_OF(second) ? second[i + 1] : (uint64_t)(uintptr_t)gone;
 	struct heapwalk_remote *remote = heapwalk_remote_open(getpid(), 2);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(remote);
-	struct heapwalk_list lists[] = {
-	    {.address = first[0], .link_offset = FD, .alignment_mask = ALIGNED, .end = head, .limit = 100,
-	     .shift = PLAIN, .remote = remote, .back_offset = BK},
-	    {.address = second[0], .link_offset = FD, .alignment_mask = ALIGNED, .end = 0, .limit = 100,
-	     .shift = PLAIN, .remote = remote}};
+	struct heapwalk_list lists[] = {{.address = first[0],
+	                                 .link_offset = FD,
+	                                 .alignment_mask = ALIGNED,
+	                                 .end = head,
+	                                 .limit = 100,
+	                                 .shift = PLAIN,
+	                                 .remote = remote,
+	                                 .back_offset = BK},
+	                                {.address = second[0],
+	                                 .link_offset = FD,
+	                                 .alignment_mask = ALIGNED,
+	                                 .end = 0,
+	                                 .limit = 100,
+	                                 .shift = PLAIN,
+	                                 .remote = remote}};
 	heapwalk_follow_many(lists, 2);
 	CU_ASSERT_EQUAL(lists[0].stop, FOLLOW_REACHED_END);
 	assert_words(&lists[0].entries, first, COUNT_OF(first));
@@ -1291,8 +1301,13 @@ static void test_follow_many_through_remote_pages(void)
 	heapwalk_free_words(&lists[1].entries);
 	/* A list that comes back to its second entry through remote pages: a cycle, as in a buffer. */
 	memory[(first[3] + FD - base) / 8] = first[1];
-	struct heapwalk_list looping = {.address = first[0], .link_offset = FD, .alignment_mask = ALIGNED,
-	                                .end = head, .limit = 100, .shift = PLAIN, .remote = remote};
+	struct heapwalk_list looping = {.address = first[0],
+	                                .link_offset = FD,
+	                                .alignment_mask = ALIGNED,
+	                                .end = head,
+	                                .limit = 100,
+	                                .shift = PLAIN,
+	                                .remote = remote};
 	heapwalk_follow_many(&looping, 1);
 	CU_ASSERT_EQUAL(looping.stop, FOLLOW_REPEAT);
 	CU_ASSERT_EQUAL(looping.next, first[1]);
@@ -1315,15 +1330,16 @@ static void test_remote_words(void)
 	CU_ASSERT_FATAL(gone != MAP_FAILED);
 	munmap(gone, 4096);
 	uint64_t base = (uint64_t)(uintptr_t)memory;
-	uint64_t addresses[] = {base + 8 * 513, base + 8 * 2, base + 8 * 2047, (uint64_t)(uintptr_t)gone,
-	                        base + 8 * 1030, base + 4, base + 8 * 1, base + 8 * 2559};
+	uint64_t addresses[] = {base + 8 * 513,  base + 8 * 2, base + 8 * 2047, (uint64_t)(uintptr_t)gone,
+	                        base + 8 * 1030, base + 4,     base + 8 * 1,    base + 8 * 2559};
 	uint64_t values[COUNT_OF(addresses)];
 	uint8_t held[COUNT_OF(addresses)];
 	struct heapwalk_remote *remote = heapwalk_remote_open(getpid(), 2);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(remote);
 	heapwalk_remote_words(remote, addresses, COUNT_OF(addresses), values, held);
 	uint8_t want_held[] = {1, 1, 1, 0, 1, 0, 1, 1};
-	uint64_t want[] = {0x5000 + 513, 0x5000 + 2, 0x5000 + 2047, 0, 0x5000 + 1030, 0, 0x5000 + 1, 0x5000 + 2559};
+	uint64_t want[] = {0x5000 + 513,  0x5000 + 2, 0x5000 + 2047, 0,
+	                   0x5000 + 1030, 0,          0x5000 + 1,    0x5000 + 2559};
 	for (size_t i = 0; i < COUNT_OF(addresses); i++) {
 		CU_ASSERT_EQUAL(held[i], want_held[i]);
 		if (held[i])
@@ -1357,8 +1373,8 @@ static void test_scan_window_matches_the_whole_scan(void)
 		while (status == 1 && windows++ < WORDS) {
 			uint64_t base = next;
 			size_t count = WORDS - base < window ? WORDS - base : window;
-			status = heapwalk_scan_window(words + base, count, base, WORDS, 1, 0, &next, &got_positions,
-			                              &got_fields, &prevs, &past);
+			status = heapwalk_scan_window(words + base, count, base, WORDS, 1, 0, &next,
+			                              &got_positions, &got_fields, &prevs, &past);
 			if (status == 1)
 				CU_ASSERT_FATAL(next > base);
 		}
@@ -1450,8 +1466,8 @@ static void test_suspicious_rows(void)
 	/* The same rows with each one's prev_size given (a segment read a window at a time), and no
 	 * words: the same verdicts. */
 	uint64_t prev_sizes[] = {0, 0x999, 0x20, 0, 0, 0};
-	CU_ASSERT_EQUAL(heapwalk_suspicious(fields, positions, COUNT_OF(fields), NULL, 0, 0, prev_sizes, in_bin,
-	                                    cached, 5, 0x20, 4, 1, 1, ~(uint64_t)7, &rows),
+	CU_ASSERT_EQUAL(heapwalk_suspicious(fields, positions, COUNT_OF(fields), NULL, 0, 0, prev_sizes,
+	                                    in_bin, cached, 5, 0x20, 4, 1, 1, ~(uint64_t)7, &rows),
 	                0);
 	assert_words(&rows, expected, COUNT_OF(expected));
 	heapwalk_free_words(&rows);
@@ -1507,9 +1523,9 @@ static void test_text_keys(void)
 	uint64_t keys[] = {7, 7};
 	uint32_t numbers[6];
 	struct heapwalk_words pair_fields = {0}, pair_keys = {0};
-	CU_ASSERT_EQUAL(heapwalk_text_keys(fields, codes, 6, keyed_rows, keys, 2, 10, numbers, &pair_fields,
-	                                   &pair_keys),
-	                0);
+	CU_ASSERT_EQUAL(
+	    heapwalk_text_keys(fields, codes, 6, keyed_rows, keys, 2, 10, numbers, &pair_fields, &pair_keys),
+	    0);
 	uint32_t expected[] = {10, 11, 12, 13, 11, 13};
 	CU_ASSERT(memcmp(numbers, expected, sizeof(expected)) == 0);
 	uint64_t expected_fields[] = {0x21, 0x31, 0x21, 0x21};
