@@ -84,9 +84,9 @@ class ChainRules:
         name = place_name(chain.kind, chain)
         suffix = ""
         entries = chain.packed if chain.packed is not None else chain.chunks
-        # The entries whose back links agree are skipped: the C walk counted them while it
-        # followed the list (else one call to the C helper does); the loop below looks at the
-        # rest, from the first that disagrees (or is not in a read segment).
+        # The entries whose back links agree are skipped, as the C walk counted them (else one
+        # call to the C helper does); the loop below looks at the rest, from the first that
+        # disagrees (or is not in a read segment).
         agreed = chain.back_agreed
         if agreed is None:
             agreed = native.back_links(entries, head, self.bk, self.mem.word_segments()) \
@@ -139,8 +139,7 @@ class ChainRules:
         """Sizes never grow along fd; the nextsize skip list links the first chunk of each size.
         A broken skip list is next touched by the unsorted scan when it files a chunk into this
         bin, else by unlink when malloc takes a chunk out."""
-        # A few words of every chunk of the bin, read together (a live heap's, a batch of pages
-        # at a time); the checks look at them in list order, and stop at one not read.
+        # The words of every chunk of the bin read together (live, a batch of pages at a time).
         fields = native_live.words_at(self.mem, [address + self.snap.size_offset
                                                  for address in chain.chunks])
         if None in fields:

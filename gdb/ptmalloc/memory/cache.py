@@ -17,6 +17,7 @@ from ..errors import NOT_IN_CORE, HeapReadError
 from . import process_memory
 from .core_file import inferior_is_core
 from .core_holdings import CoreHoldings
+from .live_reads import LiveReads
 
 _PAGE = 4096
 _U64 = struct.Struct("<Q")
@@ -72,7 +73,7 @@ def current():
     return _memory
 
 
-class Memory(CoreHoldings):
+class Memory(CoreHoldings, LiveReads):
     """Reads of one inferior at one stop: whole segments kept as bytes, other reads by page."""
 
     def __init__(self, inferior):
@@ -85,7 +86,7 @@ class Memory(CoreHoldings):
         self._core_sections = None
         self._core_regions = None
         self._last_words = (0, 0, None)  # (start, end, words) of the segment last hit by u64
-        self._kept = {}
+        self._kept = {}  # see LiveReads.kept
 
     # -- raw reads ----------------------------------------------------------------------------
 
@@ -139,61 +140,16 @@ class Memory(CoreHoldings):
             seg_start, data = self._segments[index]
             if start + length <= seg_start + len(data):
                 return data, start - seg_start
-        mapped_end = self.refuse_unmapped(start, length)
+        mapped_end = refuse_unmapped(self, start, length)
         data = self._raw_view(start, length, mapped=mapped_end is not None)
         position = bisect.bisect_left(self._segment_starts, start)
         self._segment_starts.insert(position, start)
         self._segments.insert(position, (start, data))
         return data, 0
 
-    def refuse_unmapped(self, start, length):
-        """HeapReadError when the mappings are known and do not hold all `length` bytes at
-        `start`; else the end of the mapped run there (None: the mappings are unknown)."""
-        mapped_end = self.mapped_end(start)
-        if mapped_end is not None and start + length > mapped_end:
-            raise HeapReadError(start, length, "%#x bytes asked, only %#x are mapped there" % (
-                length, max(mapped_end - start, 0)))
-        return mapped_end
-
     def holds(self, start, length):
         """Whether a cached segment holds all `length` bytes at `start`."""
-        index = bisect.bisect_right(self._segment_starts, start) - 1
-        if index < 0:
-            return False
-        seg_start, data = self._segments[index]
-        return start + length <= seg_start + len(data)
-
-    def reads_live_pages(self):
-        """Whether this stop is a live process of gdb's native target, whose memory can be read
-        into buffers of our own (process_memory)."""
-        return not inferior_is_core() and process_memory.is_native(self.inferior)
-
-    def kept(self, name, make):
-        """Something made once per stop and kept with its reads (a reused buffer, the C
-        helper's page cache): make() the first time `name` is asked for."""
-        if name not in self._kept:
-            self._kept[name] = make()
-        return self._kept[name]
-
-    @staticmethod
-    def window_buffer(length):
-        """A buffer of `length` bytes to read windows of a live heap into (read_into)."""
-        return process_memory.buffer(length)
-
-    def read_into(self, address, target, length):
-        """The `length` bytes at `address` copied into the start of the writable buffer
-        `target`, not kept; HeapReadError when they cannot be read."""
-        if process_memory.read_into(self.inferior, address, target, length):
-            return
-        view = memoryview(target)
-        try:
-            for offset in range(0, length, _GDB_READ_PIECE):
-                piece = min(_GDB_READ_PIECE, length - offset)
-                view[offset:offset + piece] = self.inferior.read_memory(address + offset, piece)
-        except (gdb.MemoryError, gdb.error, OverflowError, ValueError):
-            raise HeapReadError(address, length, unreadable_reason()) from None
-        finally:
-            view.release()
+        return start + length <= self.segment_around(start)[1]
 
     def read(self, address, length):
         """`length` bytes at `address`, from a cached segment or the page cache."""
@@ -314,6 +270,16 @@ class Memory(CoreHoldings):
             else:
                 self._regions = _live_regions(self.inferior.pid)
         return self._regions
+
+
+def refuse_unmapped(mem, start, length):
+    """HeapReadError when the mappings `mem` knows do not hold all `length` bytes at `start`;
+    else the end of the mapped run there (None: the mappings are unknown)."""
+    mapped_end = mem.mapped_end(start)
+    if mapped_end is not None and start + length > mapped_end:
+        raise HeapReadError(start, length, "%#x bytes asked, only %#x are mapped there" % (
+            length, max(mapped_end - start, 0)))
+    return mapped_end
 
 
 def _live_regions(pid):

@@ -86,9 +86,7 @@ class FreeLists:
                 self._read_bins(arena, asked)
             answers = self.walker.follow_all([question for question, _build, _store in asked])
             for (_question, build, store), (entries, problem, agreed) in zip(asked, answers):
-                chain = build(entries, problem)
-                chain.back_agreed = agreed
-                store(chain)
+                store(_with_back_links(build(entries, problem), agreed))
             self.threads_read = threads
             self.chains = self._chains_by_priority()
         except BaseException:
@@ -234,3 +232,9 @@ class FreeLists:
                 native_listed=native.ListedAddresses(addresses, numbers), table=self.chains,
                 kind_codes=codes)
         return self._listed_native
+
+
+def _with_back_links(chain, agreed):
+    """`chain` (a BinList) told how many of its entries link back as the C walk found."""
+    chain.back_agreed = agreed
+    return chain

@@ -16,6 +16,7 @@ import itertools
 import os
 
 from ..errors import HeapReadError
+from ..memory import cache
 from . import native
 
 
@@ -93,9 +94,10 @@ def words_at(mem, addresses):
 
 
 def scan_windows(mem, start, length, size_index, prev_index):
-    """Pass one of the live segment [start, start + length) a window at a time: (positions,
-    fields, prev_sizes, position of a header past the end or None), as pass_one.pass_one gives
-    them over the whole segment, with each row's prev_size beside."""
+    """Pass one of the live segment [start, start + length) a window at a time: (its words as
+    LiveWords, positions, fields, prev_sizes, position of a header past the end or None), as
+    pass_one.pass_one gives them over the whole segment, with each row's prev_size beside."""
+    cache.refuse_unmapped(mem, start, length)
     total = length >> 3
     window_words = WINDOW_BYTES >> 3
     buffer = mem.kept("window", lambda: mem.window_buffer(WINDOW_BYTES))
@@ -122,7 +124,7 @@ def scan_windows(mem, start, length, size_index, prev_index):
     if status < 0:
         raise MemoryError("the native heap scan ran out of memory")
     past = None if status == 1 or past_end.value == (1 << 64) - 1 else past_end.value
-    return positions, fields, prev_sizes, past
+    return LiveWords(mem, start, total), positions, fields, prev_sizes, past
 
 
 class LiveWords:

@@ -57,9 +57,7 @@ class SegmentScan:
         self._chain_numbers = None
         self._chain_table = None
         self._listed = None
-        # Each row's prev_size (array('Q')) when the segment was walked a window at a time
-        # (native_live.py): then `words` reads a word at a time, and this serves every row.
-        self.prev_sizes = None
+        self.prev_sizes = None  # array('Q'), each row's: a segment walked a window at a time
 
     def __len__(self):
         return len(self.positions)
@@ -116,11 +114,11 @@ class SegmentScan:
         special = self.states()
         words, start = self.words, self.start
         in_use = _IN_USE
-        prev_sizes = self.prev_sizes
-        for row, (word, field) in enumerate(zip(self.positions, self.fields)):
-            state, chain = special.get(row, in_use)
-            prev_size = words[word + prev_size_index] if prev_sizes is None else prev_sizes[row]
-            yield start + (word << 3), field, prev_size, state, chain
+        prev_sizes = self.prev_sizes if self.prev_sizes is not None else \
+            (words[word + prev_size_index] for word in self.positions)
+        for row, (word, field, prev_size) in enumerate(zip(self.positions, self.fields,
+                                                           prev_sizes)):
+            yield (start + (word << 3), field, prev_size) + special.get(row, in_use)
 
     def state_codes(self):
         """One ROW_CODE per row (a bytes-like), as the C helper's classification leaves them."""
@@ -188,10 +186,8 @@ def scan_segment(mem, geometry, start, end, top, listed, status, whole=False):
     data = offset = prev_sizes = None
     try:
         if not whole and native_live.windowed(mem, start, length):
-            mem.refuse_unmapped(start, length)
-            positions, fields, prev_sizes, header_past_end = native_live.scan_windows(
+            words, positions, fields, prev_sizes, header_past_end = native_live.scan_windows(
                 mem, start, length, size_index, geometry.prev_size_offset >> 3)
-            words = native_live.LiveWords(mem, start, length >> 3)
         else:
             data, offset = mem.read_segment_buffer(start, length)
     except HeapReadError as error:
