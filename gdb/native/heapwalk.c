@@ -79,48 +79,18 @@ void heapwalk_free_words(struct heapwalk_words *words)
 	words->count = words->capacity = 0;
 }
 
-/* Pass one of a segment scan (see gdb/ptmalloc/model/scan.py): from word 0, keep each chunk header's
- * word index in `positions` and its size field in `fields`, stepping by size >> 3 words (the
- * flag bits fall off the shift).  A size below 8 would not move: it ends the walk, as a step past
- * every segment would.  When a header's size word lies past the buffer, its position is not
- * kept and *header_past_end gets it (else UINT64_MAX).  Returns 0, or -1 when memory ran out. */
 /* How far ahead of the chunk being read heapwalk_scan asks for memory: 4 KB, a few dozen chunks of
  * a typical heap, far enough to cover the wait for memory (measured: 512 words did better than 64
  * or 128 on the 100,000-chunk benchmark heap, and 1024 no better). */
 enum { SCAN_PREFETCH_WORDS = 512 };
 
-int heapwalk_scan(const uint64_t *words, size_t word_count, size_t size_index,
-                  struct heapwalk_words *positions, struct heapwalk_words *fields, uint64_t *header_past_end)
-{
-	uint64_t word = 0;
-	*header_past_end = UINT64_MAX;
-	while (word < word_count) {
-		if (size_index >= word_count - word) {
-			*header_past_end = word;
-			return 0;
-		}
-		/* Each step's address comes from the size just read, so the processor cannot run
-		 * ahead on its own; the walk only moves forward, so the lines ahead are asked for. */
-		if (SCAN_PREFETCH_WORDS < word_count - word)
-			__builtin_prefetch(&words[word + SCAN_PREFETCH_WORDS]);
-		uint64_t field = words[word + size_index];
-		if (append_word(positions, word) || append_word(fields, field))
-			return -1;
-		uint64_t step = field >> 3;
-		if (step == 0 || step >= word_count - word)
-			break;
-		word += step;
-	}
-	return 0;
-}
-
 /* Pass one of a segment read a window at a time (a live heap too big to copy whole): the window
  * `words` holds the segment's words [base, base + word_count) of its `total_words`, and the walk
  * goes on from the segment's word *at, stepping exactly as heapwalk_scan does over the whole
  * segment; each header's segment word goes to `positions`, its size field to `fields` and its
- * word at prev_index (prev_size) to `prevs`.  Returns 1 when the walk goes on in another window,
- * from the header *at (whose words this window does not hold), 0 when it ended (*header_past_end
- * as heapwalk_scan sets it), -1 when memory ran out. */
+ * word at prev_index (prev_size) to `prevs` (when not NULL).  Returns 1 when the walk goes on in another
+ * window, from the header *at (whose words this window does not hold), 0 when it ended (*header_past_end as
+ * heapwalk_scan sets it), -1 when memory ran out. */
 int heapwalk_scan_window(const uint64_t *words, size_t word_count, uint64_t base, uint64_t total_words,
                          size_t size_index, size_t prev_index, uint64_t *at, struct heapwalk_words *positions,
                          struct heapwalk_words *fields, struct heapwalk_words *prevs,
@@ -138,12 +108,14 @@ int heapwalk_scan_window(const uint64_t *words, size_t word_count, uint64_t base
 			*at = word;
 			return 1;
 		}
+		/* Each step's address comes from the size just read, so the processor cannot run
+		 * ahead on its own; the walk only moves forward, so the lines ahead are asked for. */
 		const uint64_t *header = words + (word - base);
 		if (SCAN_PREFETCH_WORDS < word_count - (word - base))
 			__builtin_prefetch(header + SCAN_PREFETCH_WORDS);
 		uint64_t field = header[size_index];
 		if (append_word(positions, word) || append_word(fields, field) ||
-		    append_word(prevs, header[prev_index]))
+		    (prevs != NULL && append_word(prevs, header[prev_index])))
 			return -1;
 		uint64_t step = field >> 3;
 		if (step == 0 || step >= total_words - word)
@@ -151,6 +123,21 @@ int heapwalk_scan_window(const uint64_t *words, size_t word_count, uint64_t base
 		word += step;
 	}
 	return 0;
+}
+
+/* Pass one of a segment scan (see gdb/ptmalloc/model/scan.py): from word 0, keep each chunk header's
+ * word index in `positions` and its size field in `fields`, stepping by size >> 3 words (the
+ * flag bits fall off the shift).  A size below 8 would not move: it ends the walk, as a step past
+ * every segment would.  When a header's size word lies past the buffer, its position is not
+ * kept and *header_past_end gets it (else UINT64_MAX).  Returns 0, or -1 when memory ran out. */
+int heapwalk_scan(const uint64_t *words, size_t word_count, size_t size_index,
+                  struct heapwalk_words *positions, struct heapwalk_words *fields, uint64_t *header_past_end)
+{
+	uint64_t at = 0; /* one window that holds the whole segment: the walk never leaves it */
+	return heapwalk_scan_window(words, word_count, 0, word_count, size_index, size_index, &at, positions,
+	                            fields, NULL, header_past_end) < 0
+	           ? -1
+	           : 0;
 }
 
 /* A live process's memory read a page at a time (process_vm_readv) into a cache of a bounded
@@ -801,25 +788,31 @@ int heapwalk_classify(const uint64_t *positions, const uint64_t *fields, size_t 
 	return status;
 }
 
-/* The histogram's keys seen so far, as entry numbers into its `keys` array (entry + 1; 0 is an
- * empty slot), so that any key, 0 too, can be stored.  Open addressing with linear probing, at
- * most half full; a histogram has few distinct keys, so the table stays small. */
+/* Distinct keys seen so far, a key being a pair (first, second) of words, as entry numbers into
+ * the arrays `firsts` and `seconds` (entry + 1; 0 is an empty slot), so that any key, 0 too, can
+ * be stored; `seconds` NULL: every second word is 0 (a key of one word).  Open addressing with
+ * linear probing, at most half full; the tables here have few distinct keys, so they stay
+ * small. */
 struct key_table {
 	size_t *slots;
 	unsigned bits; /* 1 << bits slots */
 };
 
-static size_t *key_slot(const struct key_table *table, const uint64_t *keys, uint64_t key)
+static size_t *key_slot(const struct key_table *table, const uint64_t *firsts, const uint64_t *seconds,
+                        uint64_t first, uint64_t second)
 {
 	size_t mask = ((size_t)1 << table->bits) - 1;
 	/* The product's high bits depend on every bit of the key; sizes differ in their middle bits. */
-	size_t slot = (size_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - table->bits));
-	while (table->slots[slot] != 0 && keys[table->slots[slot] - 1] != key)
+	uint64_t mixed = (first ^ (second * 0xC2B2AE3D27D4EB4Full)) * 0x9E3779B97F4A7C15ull;
+	size_t slot = (size_t)(mixed >> (64 - table->bits));
+	while (table->slots[slot] != 0 && (firsts[table->slots[slot] - 1] != first ||
+	                                   (seconds != NULL ? seconds[table->slots[slot] - 1] : 0) != second))
 		slot = (slot + 1) & mask;
 	return &table->slots[slot];
 }
 
-static int key_table_grow(struct key_table *table, const uint64_t *keys, size_t count)
+static int key_table_grow(struct key_table *table, const uint64_t *firsts, const uint64_t *seconds,
+                          size_t count)
 {
 	unsigned bits = table->slots != NULL ? table->bits + 1 : 8;
 	if (bits >= 8 * sizeof(size_t) - 4)
@@ -831,7 +824,8 @@ static int key_table_grow(struct key_table *table, const uint64_t *keys, size_t 
 	table->slots = slots;
 	table->bits = bits;
 	for (size_t entry = 0; entry < count; entry++)
-		*key_slot(table, keys, keys[entry]) = entry + 1;
+		*key_slot(table, firsts, seconds, firsts[entry], seconds != NULL ? seconds[entry] : 0) =
+		    entry + 1;
 	return 0;
 }
 
@@ -847,12 +841,12 @@ int heapwalk_histogram(const uint64_t *fields, const uint8_t *codes, size_t cut,
 		uint64_t key = (fields[row] & size_mask) | codes[row];
 		/* Room for one more key first, so the slot found stays valid. */
 		if (seen.slots == NULL || 2 * (keys->count + 1) > ((size_t)1 << seen.bits)) {
-			if (key_table_grow(&seen, keys->data, keys->count)) {
+			if (key_table_grow(&seen, keys->data, NULL, keys->count)) {
 				status = -1;
 				break;
 			}
 		}
-		size_t *slot = key_slot(&seen, keys->data, key);
+		size_t *slot = key_slot(&seen, keys->data, NULL, key, 0);
 		if (*slot == 0) {
 			if (append_word(keys, key) || append_word(counts, 0)) {
 				status = -1;
@@ -1001,42 +995,6 @@ size_t heapwalk_format(const uint64_t *positions, size_t *next, size_t last, uin
 	return written;
 }
 
-/* A table of distinct (size field, key) pairs, as entry numbers into `fields` and `keys` (entry +
- * 1; 0 is an empty slot).  Open addressing with linear probing, at most half full. */
-struct pair_table {
-	size_t *slots;
-	unsigned bits;
-};
-
-static size_t *pair_slot(const struct pair_table *table, const uint64_t *fields, const uint64_t *keys,
-                         uint64_t field, uint64_t key)
-{
-	size_t mask = ((size_t)1 << table->bits) - 1;
-	uint64_t mixed = (field ^ (key * 0xC2B2AE3D27D4EB4Full)) * 0x9E3779B97F4A7C15ull;
-	size_t slot = (size_t)(mixed >> (64 - table->bits));
-	while (table->slots[slot] != 0 &&
-	       (fields[table->slots[slot] - 1] != field || keys[table->slots[slot] - 1] != key))
-		slot = (slot + 1) & mask;
-	return &table->slots[slot];
-}
-
-static int pair_table_grow(struct pair_table *table, const uint64_t *fields, const uint64_t *keys,
-                           size_t count)
-{
-	unsigned bits = table->slots != NULL ? table->bits + 1 : 8;
-	if (bits >= 8 * sizeof(size_t) - 4)
-		return -1;
-	size_t *slots = calloc((size_t)1 << bits, sizeof(*slots));
-	if (slots == NULL)
-		return -1;
-	free(table->slots);
-	table->slots = slots;
-	table->bits = bits;
-	for (size_t entry = 0; entry < count; entry++)
-		*pair_slot(table, fields, keys, fields[entry], keys[entry]) = entry + 1;
-	return 0;
-}
-
 /* The text number of each of rows 0..count-1 of a listing, where a row's text depends on its
  * size field and its code only, or, for the rows keyed_rows[0..keyed_count) (increasing), on
  * its size field and keys[k] + ROW_CODE_COUNT (a binned row's list): numbers[row] = base + the
@@ -1047,7 +1005,7 @@ int heapwalk_text_keys(const uint64_t *fields, const uint8_t *codes, size_t coun
                        const uint64_t *keys, size_t keyed_count, uint32_t base, uint32_t *numbers,
                        struct heapwalk_words *pair_fields, struct heapwalk_words *pair_keys)
 {
-	struct pair_table seen = {NULL, 0};
+	struct key_table seen = {NULL, 0};
 	size_t keyed = 0;
 	int status = 0;
 	for (size_t row = 0; row < count; row++) {
@@ -1055,12 +1013,12 @@ int heapwalk_text_keys(const uint64_t *fields, const uint8_t *codes, size_t coun
 		if (keyed < keyed_count && keyed_rows[keyed] == row)
 			key = keys[keyed++] + ROW_CODE_COUNT;
 		if (seen.slots == NULL || 2 * (pair_fields->count + 1) > ((size_t)1 << seen.bits)) {
-			if (pair_table_grow(&seen, pair_fields->data, pair_keys->data, pair_fields->count)) {
+			if (key_table_grow(&seen, pair_fields->data, pair_keys->data, pair_fields->count)) {
 				status = -1;
 				break;
 			}
 		}
-		size_t *slot = pair_slot(&seen, pair_fields->data, pair_keys->data, field, key);
+		size_t *slot = key_slot(&seen, pair_fields->data, pair_keys->data, field, key);
 		if (*slot == 0) {
 			if (pair_fields->count >= UINT32_MAX - base || append_word(pair_fields, field) ||
 			    append_word(pair_keys, key)) {
