@@ -16,7 +16,7 @@ import itertools
 import os
 
 from ..errors import HeapReadError
-from ..memory import cache
+from ..memory import cache, spans
 from . import native
 
 
@@ -93,6 +93,34 @@ def words_at(mem, addresses):
     return values
 
 
+def _window(mem):
+    """The stop's one buffer for windows of a live heap (made once, reused)."""
+    return mem.kept("window", lambda: mem.window_buffer(WINDOW_BYTES))
+
+
+def readable_windows(mem, start, end, unread):
+    """Yield (address, buffer) for the parts of [start, end) read, as spans.readable_parts
+    gives them, adding each part not read, with why, to `unread`: a live range longer than a
+    window a window at a time into one reused buffer (each buffer is valid until the next is
+    asked for), anything else as spans reads it."""
+    if not windowed(mem, start, end - start) or (start | end) & 7:
+        parts, lost = spans.readable_parts(mem, start, end)
+        unread += lost
+        yield from parts
+        return
+    buffer = _window(mem)
+    for low in range(start, end, WINDOW_BYTES):
+        length = min(WINDOW_BYTES, end - low)
+        try:
+            mem.read_into(low, buffer, length)
+        except HeapReadError:  # a part that cannot be read: spans says which, and why
+            parts, lost = spans.readable_parts(mem, low, low + length)
+            unread += lost
+            yield from parts
+            continue
+        yield low, memoryview(buffer)[:length]
+
+
 def scan_windows(mem, start, length, size_index, prev_index):
     """Pass one of the live segment [start, start + length) a window at a time: (its words as
     LiveWords, positions, fields, prev_sizes, position of a header past the end or None), as
@@ -100,7 +128,7 @@ def scan_windows(mem, start, length, size_index, prev_index):
     cache.refuse_unmapped(mem, start, length)
     total = length >> 3
     window_words = WINDOW_BYTES >> 3
-    buffer = mem.kept("window", lambda: mem.window_buffer(WINDOW_BYTES))
+    buffer = _window(mem)
     positions, fields, prev_sizes = native._Words(), native._Words(), native._Words()
     at, past_end = ctypes.c_uint64(0), ctypes.c_uint64()
     status = 0
