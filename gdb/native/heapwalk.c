@@ -9,9 +9,13 @@
  * checked against the buffer before it is used, and every loop is bounded, so no input can make
  * gdb read outside the buffer or spin. */
 
+#define _GNU_SOURCE /* process_vm_readv */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 
 /* The row codes, generated from the extension's own table (gdb/ptmalloc/model/states.py). */
 #include "heapwalk_row_codes.h"
@@ -24,8 +28,11 @@
  * the generated header.  Version 4: heapwalk_tally,
  * heapwalk_suspicious, heapwalk_format, heapwalk_entry_numbers, and heapwalk_follow_many's lists go on
  * through more buffers.  Version 5: heapwalk_back_links.  Version 6: heapwalk_refs and
- * heapwalk_diff. */
-int heapwalk_interface_version(void) { return 6; }
+ * heapwalk_diff.  Version 7: heapwalk_format's numbers and suffixes come
+ * from the numbered rows and the text table, heapwalk_text_keys, heapwalk_scan_window, the
+ * remote pages of a live process (heapwalk_remote_*) that heapwalk_follow_many's lists read
+ * and the back links they check, and heapwalk_suspicious's prev_sizes, and heapwalk_remote_words. */
+int heapwalk_interface_version(void) { return 7; }
 
 /* A growable array of 64-bit words, owned by this library until heapwalk_free_words(). */
 struct heapwalk_words {
@@ -40,6 +47,7 @@ enum heapwalk_follow_stop {
 	FOLLOW_LEFT_VIEW = 2,   /* the next step is not a plain in-buffer step: Python takes it */
 	FOLLOW_LIMIT = 3,       /* `limit` entries were taken */
 	FOLLOW_NO_MEMORY = 4,   /* malloc failed; what was taken so far is valid */
+	FOLLOW_WAIT = 5,        /* inside heapwalk_follow_many only: the step waits for a page */
 };
 
 static int grow_words(struct heapwalk_words *words)
@@ -71,39 +79,188 @@ void heapwalk_free_words(struct heapwalk_words *words)
 	words->count = words->capacity = 0;
 }
 
-/* Pass one of a segment scan (see gdb/ptmalloc/model/scan.py): from word 0, keep each chunk header's
- * word index in `positions` and its size field in `fields`, stepping by size >> 3 words (the
- * flag bits fall off the shift).  A size below 8 would not move: it ends the walk, as a step past
- * every segment would.  When a header's size word lies past the buffer, its position is not
- * kept and *header_past_end gets it (else UINT64_MAX).  Returns 0, or -1 when memory ran out. */
 /* How far ahead of the chunk being read heapwalk_scan asks for memory: 4 KB, a few dozen chunks of
  * a typical heap, far enough to cover the wait for memory (measured: 512 words did better than 64
  * or 128 on the 100,000-chunk benchmark heap, and 1024 no better). */
 enum { SCAN_PREFETCH_WORDS = 512 };
 
-int heapwalk_scan(const uint64_t *words, size_t word_count, size_t size_index,
-                  struct heapwalk_words *positions, struct heapwalk_words *fields, uint64_t *header_past_end)
+/* Pass one of a segment read a window at a time (a live heap too big to copy whole): the window
+ * `words` holds the segment's words [base, base + word_count) of its `total_words`, and the walk
+ * goes on from the segment's word *at, stepping exactly as heapwalk_scan does over the whole
+ * segment; each header's segment word goes to `positions`, its size field to `fields` and its
+ * word at prev_index (prev_size) to `prevs` (when not NULL).  Returns 1 when the walk goes on in another
+ * window, from the header *at (whose words this window does not hold), 0 when it ended (*header_past_end as
+ * heapwalk_scan sets it), -1 when memory ran out. */
+int heapwalk_scan_window(const uint64_t *words, size_t word_count, uint64_t base, uint64_t total_words,
+                         size_t size_index, size_t prev_index, uint64_t *at, struct heapwalk_words *positions,
+                         struct heapwalk_words *fields, struct heapwalk_words *prevs,
+                         uint64_t *header_past_end)
 {
-	uint64_t word = 0;
+	uint64_t word = *at;
+	size_t needed = (size_index > prev_index ? size_index : prev_index) + 1;
 	*header_past_end = UINT64_MAX;
-	while (word < word_count) {
-		if (size_index >= word_count - word) {
+	while (word < total_words) {
+		if (size_index >= total_words - word) {
 			*header_past_end = word;
 			return 0;
 		}
+		if (word < base || word - base >= word_count || needed > word_count - (word - base)) {
+			*at = word;
+			return 1;
+		}
 		/* Each step's address comes from the size just read, so the processor cannot run
 		 * ahead on its own; the walk only moves forward, so the lines ahead are asked for. */
-		if (SCAN_PREFETCH_WORDS < word_count - word)
-			__builtin_prefetch(&words[word + SCAN_PREFETCH_WORDS]);
-		uint64_t field = words[word + size_index];
-		if (append_word(positions, word) || append_word(fields, field))
+		const uint64_t *header = words + (word - base);
+		if (SCAN_PREFETCH_WORDS < word_count - (word - base))
+			__builtin_prefetch(header + SCAN_PREFETCH_WORDS);
+		uint64_t field = header[size_index];
+		if (append_word(positions, word) || append_word(fields, field) ||
+		    (prevs != NULL && append_word(prevs, header[prev_index])))
 			return -1;
 		uint64_t step = field >> 3;
-		if (step == 0 || step >= word_count - word)
+		if (step == 0 || step >= total_words - word)
 			break;
 		word += step;
 	}
 	return 0;
+}
+
+/* Pass one of a segment scan (see gdb/ptmalloc/model/scan.py): from word 0, keep each chunk header's
+ * word index in `positions` and its size field in `fields`, stepping by size >> 3 words (the
+ * flag bits fall off the shift).  A size below 8 would not move: it ends the walk, as a step past
+ * every segment would.  When a header's size word lies past the buffer, its position is not
+ * kept and *header_past_end gets it (else UINT64_MAX).  Returns 0, or -1 when memory ran out. */
+int heapwalk_scan(const uint64_t *words, size_t word_count, size_t size_index,
+                  struct heapwalk_words *positions, struct heapwalk_words *fields, uint64_t *header_past_end)
+{
+	uint64_t at = 0; /* one window that holds the whole segment: the walk never leaves it */
+	return heapwalk_scan_window(words, word_count, 0, word_count, size_index, size_index, &at, positions,
+	                            fields, NULL, header_past_end) < 0
+	           ? -1
+	           : 0;
+}
+
+/* A live process's memory read a page at a time (process_vm_readv) into a cache of a bounded
+ * number of pages, direct-mapped by page number: the lists of a heap too big to copy whole are
+ * followed through the pages they touch.  A page that cannot be read is remembered as such. */
+enum { REMOTE_PAGE = 4096, REMOTE_BATCH = 512 };
+
+struct heapwalk_remote {
+	int pid;
+	size_t slot_count; /* a power of two */
+	uint64_t *tags;    /* for each slot, the page it holds + 1, or 0 */
+	unsigned char *pages;
+	uint64_t *claims; /* while a batch is made up: the page + 1 each slot is to receive, or 0 */
+	uint64_t pages_read;
+};
+
+void heapwalk_remote_close(struct heapwalk_remote *remote);
+
+struct heapwalk_remote *heapwalk_remote_open(int pid, size_t slot_count)
+{
+	if (slot_count == 0 || (slot_count & (slot_count - 1)) || slot_count > SIZE_MAX / REMOTE_PAGE)
+		return NULL;
+	struct heapwalk_remote *remote = calloc(1, sizeof(*remote));
+	if (remote == NULL)
+		return NULL;
+	remote->pid = pid;
+	remote->slot_count = slot_count;
+	remote->tags = calloc(slot_count, sizeof(*remote->tags));
+	remote->claims = calloc(slot_count, sizeof(*remote->claims));
+	remote->pages = malloc(slot_count * REMOTE_PAGE);
+	if (remote->tags == NULL || remote->claims == NULL || remote->pages == NULL) {
+		heapwalk_remote_close(remote);
+		return NULL;
+	}
+	return remote;
+}
+
+void heapwalk_remote_close(struct heapwalk_remote *remote)
+{
+	if (remote == NULL)
+		return;
+	free(remote->tags);
+	free(remote->claims);
+	free(remote->pages);
+	free(remote);
+}
+
+uint64_t heapwalk_remote_pages_read(const struct heapwalk_remote *remote) { return remote->pages_read; }
+
+static size_t remote_slot(const struct heapwalk_remote *remote, uint64_t page)
+{
+	return (size_t)(page / REMOTE_PAGE) & (remote->slot_count - 1);
+}
+
+/* The aligned word at `address` when its page is cached: 1, else 0. */
+static int remote_word(const struct heapwalk_remote *remote, uint64_t address, uint64_t *value)
+{
+	uint64_t page = address & ~(uint64_t)(REMOTE_PAGE - 1);
+	size_t slot = remote_slot(remote, page);
+	if (remote->tags[slot] != page + 1)
+		return 0;
+	memcpy(value, remote->pages + slot * REMOTE_PAGE + (address - page), sizeof(*value));
+	return 1;
+}
+
+/* Read `count` distinct pages into their slots (no two of them sharing a slot), in as few calls
+ * as the kernel allows; a page that cannot be read leaves its slot empty. */
+static void remote_fetch(struct heapwalk_remote *remote, const uint64_t *pages, size_t count)
+{
+	struct iovec local[REMOTE_BATCH], far[REMOTE_BATCH];
+	size_t first = 0;
+	while (first < count) {
+		size_t batch = count - first < REMOTE_BATCH ? count - first : REMOTE_BATCH;
+		for (size_t i = 0; i < batch; i++) {
+			size_t slot = remote_slot(remote, pages[first + i]);
+			remote->tags[slot] = 0;
+			local[i].iov_base = remote->pages + slot * REMOTE_PAGE;
+			local[i].iov_len = REMOTE_PAGE;
+			far[i].iov_base = (void *)(uintptr_t)pages[first + i];
+			far[i].iov_len = REMOTE_PAGE;
+		}
+		ssize_t done = process_vm_readv(remote->pid, local, batch, far, batch, 0);
+		size_t whole = done > 0 ? (size_t)done / REMOTE_PAGE : 0;
+		for (size_t i = 0; i < whole; i++)
+			remote->tags[remote_slot(remote, pages[first + i])] = pages[first + i] + 1;
+		remote->pages_read += whole;
+		first += whole < batch ? whole + 1 : batch; /* past the page the read stopped at */
+	}
+}
+
+/* The words at addresses[0..count) of the live process through the remote's pages, read in
+ * batches of pages as heapwalk_follow_many reads them: values[i] and held[i] = 1, or held[i] = 0
+ * when the address is not a whole word's or its page cannot be read.  A batch ends before a page
+ * whose slot another page of the batch (or a cached page it answers from) has, so that nothing
+ * it reads is evicted before it is answered. */
+void heapwalk_remote_words(struct heapwalk_remote *remote, const uint64_t *addresses, size_t count,
+                           uint64_t *values, uint8_t *held)
+{
+	uint64_t pages[REMOTE_BATCH], claimed[2 * REMOTE_BATCH];
+	size_t first = 0;
+	while (first < count) {
+		size_t fetched = 0, claims = 0, past = first;
+		for (; past < count && fetched < REMOTE_BATCH && claims < 2 * REMOTE_BATCH; past++) {
+			if (addresses[past] & 7)
+				continue;
+			uint64_t page = addresses[past] & ~(uint64_t)(REMOTE_PAGE - 1);
+			uint64_t *claim = &remote->claims[remote_slot(remote, page)];
+			if (*claim == page + 1)
+				continue;
+			if (*claim != 0)
+				break; /* the slot is another page's in this batch */
+			*claim = page + 1;
+			claimed[claims++] = page;
+			if (remote->tags[remote_slot(remote, page)] != page + 1)
+				pages[fetched++] = page;
+		}
+		for (size_t c = 0; c < claims; c++)
+			remote->claims[remote_slot(remote, claimed[c])] = 0;
+		remote_fetch(remote, pages, fetched);
+		for (; first < past; first++)
+			held[first] =
+			    !(addresses[first] & 7) && remote_word(remote, addresses[first], &values[first]);
+	}
 }
 
 /* Where a list that came back to an entry starts its cycle, given the cycle's `length`: the first
@@ -172,11 +329,23 @@ struct heapwalk_list {
 	/* More buffers the walk may go on in, sorted by `low`, not overlapping (NULL, 0: none). */
 	const struct heapwalk_buffer *buffers;
 	size_t buffer_count;
+	/* heapwalk_follow_many only: the live process's pages where no buffer holds a word (NULL:
+	 * none), and the back links to check: each entry's word back_offset bytes in must name the
+	 * entry before it (`end`, the list's head, for the first), 0 for none (a back link is never
+	 * a chunk's first word).
+	 * back_agreed counts the entries from the first on whose back links agree. */
+	struct heapwalk_remote *remote;
+	uint64_t back_offset;
+	size_t back_agreed;
+	uint64_t previous;
+	uint64_t wait_pages[2]; /* while the step waits (FOLLOW_WAIT): the pages it needs */
 };
 
 static void list_start(struct heapwalk_list *list)
 {
 	list->stop = -1;
+	list->back_agreed = 0;
+	list->previous = list->end;
 	list->steps = 0;
 	list->remembered = 0;
 	list->power = 1;
@@ -201,7 +370,24 @@ static int enter_buffer(struct heapwalk_list *list, uint64_t slot)
 	return 1;
 }
 
-/* One step of the walk; sets `stop` when the walk ends. */
+/* The word at `slot` for a list: 1 (and *value) from a buffer or a cached remote page, 0 when it
+ * waits for the remote page *page, -1 when nothing holds it. */
+static int list_word(struct heapwalk_list *list, uint64_t slot, uint64_t *value, uint64_t *page)
+{
+	if (in_buffer(list, slot) || enter_buffer(list, slot)) {
+		*value = list->words[(slot - list->low) / 8];
+		return 1;
+	}
+	if (list->remote == NULL || (slot & 7))
+		return -1;
+	if (remote_word(list->remote, slot, value))
+		return 1;
+	*page = slot & ~(uint64_t)(REMOTE_PAGE - 1);
+	return 0;
+}
+
+/* One step of the walk; sets `stop` when the walk ends, or to FOLLOW_WAIT, with nothing taken,
+ * when a word it needs is on a remote page not read yet (list->wait_pages names them). */
 static void list_step(struct heapwalk_list *list)
 {
 	/* Brent's method closes a cycle of tail t and length l within 2 * max(t, l) + l steps: three
@@ -217,9 +403,21 @@ static void list_step(struct heapwalk_list *list)
 		list->stop = FOLLOW_REACHED_END;
 		return;
 	}
-	uint64_t slot = address + list->link_offset;
-	if ((address & list->alignment_mask) || (!in_buffer(list, slot) && !enter_buffer(list, slot))) {
+	uint64_t slot = address + list->link_offset, stored = 0, back = 0;
+	uint64_t link_page = UINT64_MAX, back_page = UINT64_MAX;
+	int found = (address & list->alignment_mask) ? -1 : list_word(list, slot, &stored, &link_page);
+	if (found < 0) {
 		list->stop = FOLLOW_LEFT_VIEW;
+		return;
+	}
+	/* A back link is checked while every one before it agreed, and only on entries taken. */
+	int checking =
+	    list->back_offset != 0 && list->back_agreed == list->steps && list->steps < list->limit;
+	int back_found = checking ? list_word(list, address + list->back_offset, &back, &back_page) : 1;
+	if (found == 0 || back_found == 0) {
+		list->wait_pages[0] = link_page;
+		list->wait_pages[1] = back_page;
+		list->stop = FOLLOW_WAIT;
 		return;
 	}
 	if (list->steps > 0 && address == list->remembered) {
@@ -230,6 +428,9 @@ static void list_step(struct heapwalk_list *list)
 		list->stop = FOLLOW_NO_MEMORY;
 		return;
 	}
+	if (checking && back_found > 0 && back == list->previous)
+		list->back_agreed++;
+	list->previous = address;
 	if (list->steps == 0 || list->distance == list->power) {
 		list->remembered = address;
 		list->power = list->steps == 0 ? 1 : list->power * 2;
@@ -237,7 +438,6 @@ static void list_step(struct heapwalk_list *list)
 	}
 	list->distance++;
 	list->steps++;
-	uint64_t stored = list->words[(slot - list->low) / 8];
 	list->address = list->shift < 64 ? stored ^ (slot >> list->shift) : stored;
 }
 
@@ -301,10 +501,45 @@ int heapwalk_follow(const uint64_t *words, uint64_t low, size_t word_count, uint
 	return list.stop;
 }
 
+/* Claim the slots of the pages a waiting list needs for the batch being made up, adding the
+ * pages not in it yet to pages[*fetched]: 1, or 0 (nothing claimed) when another page of the
+ * batch has one of those slots, and the list waits a turn more. */
+static int claim_pages(struct heapwalk_remote *remote, const uint64_t *wanted, uint64_t *pages,
+                       size_t *fetched)
+{
+	for (int i = 0; i < 2; i++) {
+		uint64_t claim = remote->claims[remote_slot(remote, wanted[i])];
+		if (wanted[i] != UINT64_MAX && claim != 0 && claim != wanted[i] + 1)
+			return 0;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (wanted[i] == UINT64_MAX)
+			continue;
+		uint64_t *claim = &remote->claims[remote_slot(remote, wanted[i])];
+		if (*claim == 0) {
+			*claim = wanted[i] + 1;
+			pages[(*fetched)++] = wanted[i];
+		}
+	}
+	return 1;
+}
+
+/* Whether the page a list waits for (`which` of its two; none: UINT64_MAX) is cached now: after
+ * a batch, a page of it that could not be read is not. */
+static int waited_page_held(const struct heapwalk_remote *remote, const uint64_t *wanted, int which)
+{
+	return wanted[which] == UINT64_MAX ||
+	       remote->tags[remote_slot(remote, wanted[which])] == wanted[which] + 1;
+}
+
 /* Follow `count` lists at once, one step of each in turn.  Each step of a long list waits for
  * memory (its next link is somewhere else in a heap of many megabytes); taking turns lets the
- * processor fetch the next links of several lists at the same time.  Each list ends exactly as
- * heapwalk_follow would end it. */
+ * processor fetch the next links of several lists at the same time.  Lists with a `remote` (all
+ * the same one) read the words no buffer holds from the live process: the pages the lists wait
+ * for in a turn are read together, a call per REMOTE_BATCH pages, and each list whose pages came
+ * in takes its step at once, so that every turn moves a list on (no page of a batch evicts
+ * another).  Each list ends exactly as heapwalk_follow would end it over memory that held every
+ * page; a page that cannot be read stops a list as a step out of its view does. */
 void heapwalk_follow_many(struct heapwalk_list *lists, size_t count)
 {
 	size_t active = 0;
@@ -312,16 +547,52 @@ void heapwalk_follow_many(struct heapwalk_list *lists, size_t count)
 		list_start(&lists[i]);
 		active++;
 	}
+	size_t room = count ? 2 * count : 1;
+	size_t *waiting = malloc(room * sizeof(*waiting));
+	uint64_t *pages = malloc(room * sizeof(*pages));
+	int have_room = waiting != NULL && pages != NULL;
 	while (active > 0) {
 		active = 0;
+		size_t waits = 0;
+		struct heapwalk_remote *remote = NULL;
 		for (size_t i = 0; i < count; i++) {
-			if (lists[i].stop >= 0)
+			if (lists[i].stop >= 0 && lists[i].stop != FOLLOW_WAIT)
 				continue;
+			lists[i].stop = -1;
 			list_step(&lists[i]);
-			if (lists[i].stop < 0)
+			if (lists[i].stop == FOLLOW_WAIT && !have_room)
+				lists[i].stop = FOLLOW_NO_MEMORY;
+			if (lists[i].stop == FOLLOW_WAIT) {
+				waiting[waits++] = i;
+				remote = lists[i].remote;
+			}
+			if (lists[i].stop < 0 || lists[i].stop == FOLLOW_WAIT)
 				active++;
 		}
+		if (waits == 0)
+			continue;
+		size_t fetched = 0, claimed = 0;
+		for (size_t w = 0; w < waits; w++) {
+			if (claim_pages(remote, lists[waiting[w]].wait_pages, pages, &fetched))
+				waiting[claimed++] = waiting[w]; /* the others wait a turn more */
+		}
+		for (size_t f = 0; f < fetched; f++)
+			remote->claims[remote_slot(remote, pages[f])] = 0;
+		remote_fetch(remote, pages, fetched);
+		for (size_t w = 0; w < claimed; w++) {
+			struct heapwalk_list *list = &lists[waiting[w]];
+			if (!waited_page_held(remote, list->wait_pages, 0)) {
+				list->stop = FOLLOW_LEFT_VIEW; /* Python says why the page is unreadable */
+				continue;
+			}
+			if (!waited_page_held(remote, list->wait_pages, 1))
+				list->back_offset = 0; /* an unreadable back link agrees with nothing */
+			list->stop = -1;
+			list_step(list);
+		}
 	}
+	free(waiting);
+	free(pages);
 	for (size_t i = 0; i < count; i++)
 		list_finish(&lists[i]);
 }
@@ -517,25 +788,31 @@ int heapwalk_classify(const uint64_t *positions, const uint64_t *fields, size_t 
 	return status;
 }
 
-/* The histogram's keys seen so far, as entry numbers into its `keys` array (entry + 1; 0 is an
- * empty slot), so that any key, 0 too, can be stored.  Open addressing with linear probing, at
- * most half full; a histogram has few distinct keys, so the table stays small. */
+/* Distinct keys seen so far, a key being a pair (first, second) of words, as entry numbers into
+ * the arrays `firsts` and `seconds` (entry + 1; 0 is an empty slot), so that any key, 0 too, can
+ * be stored; `seconds` NULL: every second word is 0 (a key of one word).  Open addressing with
+ * linear probing, at most half full; the tables here have few distinct keys, so they stay
+ * small. */
 struct key_table {
 	size_t *slots;
 	unsigned bits; /* 1 << bits slots */
 };
 
-static size_t *key_slot(const struct key_table *table, const uint64_t *keys, uint64_t key)
+static size_t *key_slot(const struct key_table *table, const uint64_t *firsts, const uint64_t *seconds,
+                        uint64_t first, uint64_t second)
 {
 	size_t mask = ((size_t)1 << table->bits) - 1;
 	/* The product's high bits depend on every bit of the key; sizes differ in their middle bits. */
-	size_t slot = (size_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - table->bits));
-	while (table->slots[slot] != 0 && keys[table->slots[slot] - 1] != key)
+	uint64_t mixed = (first ^ (second * 0xC2B2AE3D27D4EB4Full)) * 0x9E3779B97F4A7C15ull;
+	size_t slot = (size_t)(mixed >> (64 - table->bits));
+	while (table->slots[slot] != 0 && (firsts[table->slots[slot] - 1] != first ||
+	                                   (seconds != NULL ? seconds[table->slots[slot] - 1] : 0) != second))
 		slot = (slot + 1) & mask;
 	return &table->slots[slot];
 }
 
-static int key_table_grow(struct key_table *table, const uint64_t *keys, size_t count)
+static int key_table_grow(struct key_table *table, const uint64_t *firsts, const uint64_t *seconds,
+                          size_t count)
 {
 	unsigned bits = table->slots != NULL ? table->bits + 1 : 8;
 	if (bits >= 8 * sizeof(size_t) - 4)
@@ -547,7 +824,8 @@ static int key_table_grow(struct key_table *table, const uint64_t *keys, size_t 
 	table->slots = slots;
 	table->bits = bits;
 	for (size_t entry = 0; entry < count; entry++)
-		*key_slot(table, keys, keys[entry]) = entry + 1;
+		*key_slot(table, firsts, seconds, firsts[entry], seconds != NULL ? seconds[entry] : 0) =
+		    entry + 1;
 	return 0;
 }
 
@@ -563,12 +841,12 @@ int heapwalk_histogram(const uint64_t *fields, const uint8_t *codes, size_t cut,
 		uint64_t key = (fields[row] & size_mask) | codes[row];
 		/* Room for one more key first, so the slot found stays valid. */
 		if (seen.slots == NULL || 2 * (keys->count + 1) > ((size_t)1 << seen.bits)) {
-			if (key_table_grow(&seen, keys->data, keys->count)) {
+			if (key_table_grow(&seen, keys->data, NULL, keys->count)) {
 				status = -1;
 				break;
 			}
 		}
-		size_t *slot = key_slot(&seen, keys->data, key);
+		size_t *slot = key_slot(&seen, keys->data, NULL, key, 0);
 		if (*slot == 0) {
 			if (append_word(keys, key) || append_word(counts, 0)) {
 				status = -1;
@@ -609,12 +887,14 @@ void heapwalk_tally(const uint64_t *fields, size_t field_count, const uint64_t *
  * `rows`: a size field below min_size (top_row aside); the NON_MAIN_ARENA bit `arena_bit` wrong
  * for the arena (is_main) on a row that is cached or in use (cached[row]); PREV_INUSE set after
  * a row filed in a bin (in_bin[row - 1]); PREV_INUSE clear without a binned predecessor whose
- * size the row's prev_size (word positions[row] + prev_index of `words`) repeats.  Returns 0, or
+ * size the row's prev_size (prev_sizes[row], or without them word positions[row] + prev_index of
+ * `words`) repeats.  Returns 0, or
  * -1 when memory ran out. */
 int heapwalk_suspicious(const uint64_t *fields, const uint64_t *positions, size_t count,
-                        const uint64_t *words, size_t word_count, size_t prev_index, const uint8_t *in_bin,
-                        const uint8_t *cached, int64_t top_row, uint64_t min_size, uint64_t arena_bit,
-                        int is_main, uint64_t prev_inuse, uint64_t size_mask, struct heapwalk_words *rows)
+                        const uint64_t *words, size_t word_count, size_t prev_index,
+                        const uint64_t *prev_sizes, const uint8_t *in_bin, const uint8_t *cached,
+                        int64_t top_row, uint64_t min_size, uint64_t arena_bit, int is_main,
+                        uint64_t prev_inuse, uint64_t size_mask, struct heapwalk_words *rows)
 {
 	for (size_t row = 0; row < count; row++) {
 		uint64_t field = fields[row];
@@ -624,8 +904,9 @@ int heapwalk_suspicious(const uint64_t *fields, const uint64_t *positions, size_
 		          (after_bin && (field & prev_inuse));
 		if (!hit && !(field & prev_inuse)) {
 			uint64_t slot = positions[row] + prev_index;
-			hit = !(after_bin && slot >= positions[row] && slot < word_count &&
-			        words[slot] == (fields[row - 1] & size_mask));
+			int held = prev_sizes != NULL || (slot >= positions[row] && slot < word_count);
+			uint64_t prev_size = prev_sizes != NULL ? prev_sizes[row] : held ? words[slot] : 0;
+			hit = !(after_bin && held && prev_size == (fields[row - 1] & size_mask));
 		}
 		if (hit && append_word(rows, row))
 			return -1;
@@ -636,24 +917,38 @@ int heapwalk_suspicious(const uint64_t *fields, const uint64_t *positions, size_
 /* Lines of a chunk listing, written into `out` (`capacity` bytes): from row *next on, each row is
  * `prefix`, its header address (start + 8 * positions[row]) in hex as "0x..." (or in decimal),
  * then text number text_of[row] of the table (text t is texts[offsets[t] .. offsets[t + 1])),
- * rows joined by `separator`.  With `numbers`, a row whose numbers[row] is not UINT64_MAX goes on
- * with that number in decimal and text number suffix_of[row].  Stops before a row that might not
- * fit, or at row `last`; *next becomes the first row not written.  Returns the bytes written. */
+ * rows joined by `separator`.  The rows numbered_rows[0..numbered_count) (increasing) go on
+ * with numbers[k] in decimal (none when it is UINT64_MAX) and text number suffix_of[text_of[row]]
+ * (none when that is past the table): a row's number is its own, its suffix its text's, so
+ * nothing per row is asked of the caller beyond the text numbers.  Stops before a row that might
+ * not fit, or at row `last`; *next becomes the first row not written.  Returns the bytes
+ * written. */
 size_t heapwalk_format(const uint64_t *positions, size_t *next, size_t last, uint64_t start,
                        const uint32_t *text_of, size_t text_count, const char *texts, const uint64_t *offsets,
                        const char *prefix, size_t prefix_length, const char *separator,
-                       size_t separator_length, int decimal, const uint64_t *numbers,
-                       const uint32_t *suffix_of, char *out, size_t capacity)
+                       size_t separator_length, int decimal, const uint64_t *numbered_rows,
+                       const uint64_t *numbers, size_t numbered_count, const uint32_t *suffix_of, char *out,
+                       size_t capacity)
 {
 	size_t written = 0, row = *next;
+	/* The first numbered row at or after `row`: each piece of a listing starts mid-way. */
+	size_t numbered = 0, past = numbered_count;
+	while (numbered < past) {
+		size_t middle = numbered + (past - numbered) / 2;
+		if (numbered_rows[middle] < row)
+			numbered = middle + 1;
+		else
+			past = middle;
+	}
 	for (; row < last; row++) {
 		uint32_t text = text_of[row];
 		size_t text_length = text < text_count ? (size_t)(offsets[text + 1] - offsets[text]) : 0;
-		uint64_t number = numbers != NULL ? numbers[row] : UINT64_MAX;
-		uint32_t suffix = number != UINT64_MAX ? suffix_of[row] : 0;
-		size_t suffix_length = number != UINT64_MAX && suffix < text_count
-		                           ? (size_t)(offsets[suffix + 1] - offsets[suffix])
-		                           : 0;
+		uint64_t number = UINT64_MAX;
+		if (numbered < numbered_count && numbered_rows[numbered] == row)
+			number = numbers[numbered++];
+		uint32_t suffix = number != UINT64_MAX && text < text_count ? suffix_of[text] : UINT32_MAX;
+		size_t suffix_length =
+		    suffix < text_count ? (size_t)(offsets[suffix + 1] - offsets[suffix]) : 0;
 		size_t most =
 		    (row > *next ? separator_length : 0) + prefix_length + 44 + text_length + suffix_length;
 		if (most > capacity - written)
@@ -698,6 +993,44 @@ size_t heapwalk_format(const uint64_t *positions, size_t *next, size_t last, uin
 	}
 	*next = row;
 	return written;
+}
+
+/* The text number of each of rows 0..count-1 of a listing, where a row's text depends on its
+ * size field and its code only, or, for the rows keyed_rows[0..keyed_count) (increasing), on
+ * its size field and keys[k] + ROW_CODE_COUNT (a binned row's list): numbers[row] = base + the
+ * number of the row's (field, key) pair, pairs numbered as they first appear, each pair once
+ * to pair_fields and pair_keys.  One pass, no work per row left to the caller.  Returns 0, or
+ * -1 when memory ran out or a number would not fit 32 bits. */
+int heapwalk_text_keys(const uint64_t *fields, const uint8_t *codes, size_t count, const uint64_t *keyed_rows,
+                       const uint64_t *keys, size_t keyed_count, uint32_t base, uint32_t *numbers,
+                       struct heapwalk_words *pair_fields, struct heapwalk_words *pair_keys)
+{
+	struct key_table seen = {NULL, 0};
+	size_t keyed = 0;
+	int status = 0;
+	for (size_t row = 0; row < count; row++) {
+		uint64_t field = fields[row], key = codes[row];
+		if (keyed < keyed_count && keyed_rows[keyed] == row)
+			key = keys[keyed++] + ROW_CODE_COUNT;
+		if (seen.slots == NULL || 2 * (pair_fields->count + 1) > ((size_t)1 << seen.bits)) {
+			if (key_table_grow(&seen, pair_fields->data, pair_keys->data, pair_fields->count)) {
+				status = -1;
+				break;
+			}
+		}
+		size_t *slot = key_slot(&seen, pair_fields->data, pair_keys->data, field, key);
+		if (*slot == 0) {
+			if (pair_fields->count >= UINT32_MAX - base || append_word(pair_fields, field) ||
+			    append_word(pair_keys, key)) {
+				status = -1;
+				break;
+			}
+			*slot = pair_fields->count;
+		}
+		numbers[row] = base + (uint32_t)(*slot - 1);
+	}
+	free(seen.slots);
+	return status;
 }
 
 /* Where each binned row stands in the list that names it first: for each of the `binned_count`

@@ -91,9 +91,9 @@ def gdb_argv(program, commands, preload=None, core=None):
     return argv
 
 
-def run_gdb(argv, cwd):
+def run_gdb(argv, cwd, env=None):
     result = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, timeout=TIMEOUT, errors="replace")
+                            text=True, timeout=TIMEOUT, errors="replace", env=env)
     return result.stdout
 
 

@@ -11,7 +11,9 @@ there, just before the fatal call), and every_bin damaged from gdb with `set {lo
 cycles in a fastbin, a smallbin, a large bin, a tcache and through two heaps, size fields that
 are zero, flags only, misaligned or run past the heap end, a header on the heap's last word, and
 links that are misaligned or leave every heap segment.  Live, the two runs are two processes of
-one program: LWPs and the random tcache_key are made equal before the outputs are compared."""
+one program: LWPs and the random tcache_key are made equal before the outputs are compared; the
+helper's live runs walk each heap through a window of a page (PTMALLOC_GDB_WINDOW), as they walk a
+heap too big to copy."""
 
 import concurrent.futures
 import json
@@ -247,6 +249,11 @@ def _gdb(program, stop, folder, script, native, preload=None, core=None):
     environment.pop("PTMALLOC_GDB_NATIVE", None)
     if not native:
         environment["PTMALLOC_GDB_NATIVE"] = "0"
+    elif not core:
+        # Live, the helper walks every heap a page-sized window at a time and follows the lists
+        # through the process's pages (model/native_live.py), as it does a heap of gigabytes:
+        # the Python loops, which read each segment whole, must agree with it.
+        environment["PTMALLOC_GDB_WINDOW"] = "4096"
     result = subprocess.run(argv, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, errors="replace", timeout=TIMEOUT, env=environment)
     return result.stdout

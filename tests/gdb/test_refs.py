@@ -54,9 +54,9 @@ def _notes_first(core):
     return bytes(header) + b"".join(bytes(entry) for entry in entries) + b"".join(body)
 
 
-def _sections(argv, cwd):
+def _sections(argv, cwd, env=None):
     """The marked outputs of one gdb run, which must hold no traceback."""
-    output = run_gdb(argv, cwd)
+    output = run_gdb(argv, cwd, env)
     assert "Traceback" not in output, output
     return sections(output)
 
@@ -79,7 +79,10 @@ def _runs(tmp_path, preload):
     live += ["-ex", "break refs_planted_stop", "-ex", "run " + record, "-ex", _target_setup(record)]
     for command in marked(commands) + ["gcore " + core]:
         live += ["-ex", command]
-    live_parts = _sections(live + [program], str(tmp_path))
+    # Live, every mapping is scanned a page-sized window at a time, as a mapping too big to copy
+    # (PTMALLOC_GDB_WINDOW): the planted pointers must all be found that way too.
+    live_parts = _sections(live + [program], str(tmp_path),
+                           dict(os.environ, PTMALLOC_GDB_WINDOW="4096"))
     dead = head + ["-ex", "file " + program, "-ex", "core-file " + core, "-ex",
                    _target_setup(record)]
     for command in marked(commands):

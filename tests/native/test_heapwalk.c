@@ -10,10 +10,12 @@
  *
  * heapwalk.c is compiled into this file, so the structs and enums are the library's own.
  */
+#define _GNU_SOURCE /* heapwalk.c's process_vm_readv, declared by the headers included first */
 #include <CUnit/Basic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "heapwalk.c"
@@ -1242,6 +1244,155 @@ static void test_follow_many_goes_on_in_other_buffers(void)
 	free(second);
 }
 
+/* Lists in this process's own memory followed through its pages (a remote of our own pid), with
+ * no buffer at all and a cache of two page slots, so that the pages the lists take turns on
+ * evict each other: the entries are those of the lists, each list ends as it would in a buffer,
+ * the back links are counted up to the first that breaks, and a link to a page that cannot be
+ * read stops its list where it leads. */
+static void test_follow_many_through_remote_pages(void)
+{
+	enum { PAGE_WORDS = 512, PAGES = 6, BK = 24 };
+	uint64_t *memory = aligned_alloc(4096, PAGES * 4096);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(memory);
+	memset(memory, 0, PAGES * 4096);
+	uint64_t base = (uint64_t)(uintptr_t)memory, head = base + 8;
+	/* One list over pages 1, 3, 5, 1 (fd at +16, bk at +24, each bk naming the entry before),
+	 * another over pages 2, 4, 2, whose pages share the two slots with the first's. */
+	uint64_t first[] = {base + 4096, base + 3 * 4096 + 64, base + 5 * 4096 + 128, base + 4096 + 256};
+	uint64_t second[] = {base + 2 * 4096, base + 4 * 4096 + 32, base + 2 * 4096 + 512};
+	for (size_t i = 0; i < COUNT_OF(first); i++) {
+		memory[(first[i] + FD - base) / 8] = i + 1 < COUNT_OF(first) ? first[i + 1] : head;
+		memory[(first[i] + BK - base) / 8] = i ? first[i - 1] : head;
+	}
+	memory[(first[2] + BK - base) / 8] = 0x1234; /* the third entry's back link is broken */
+	/* The second list's last entry links to a page unmapped below: the walk stops there. */
+	void *gone = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CU_ASSERT_FATAL(gone != MAP_FAILED);
+	munmap(gone, 4096);
+	for (size_t i = 0; i < COUNT_OF(second); i++)
+		memory[(second[i] + FD - base) / 8] =
+		    i + 1 < COUNT_OF(second) ? second[i + 1] : (uint64_t)(uintptr_t)gone;
+	struct heapwalk_remote *remote = heapwalk_remote_open(getpid(), 2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(remote);
+	struct heapwalk_list lists[] = {{.address = first[0],
+	                                 .link_offset = FD,
+	                                 .alignment_mask = ALIGNED,
+	                                 .end = head,
+	                                 .limit = 100,
+	                                 .shift = PLAIN,
+	                                 .remote = remote,
+	                                 .back_offset = BK},
+	                                {.address = second[0],
+	                                 .link_offset = FD,
+	                                 .alignment_mask = ALIGNED,
+	                                 .end = 0,
+	                                 .limit = 100,
+	                                 .shift = PLAIN,
+	                                 .remote = remote}};
+	heapwalk_follow_many(lists, 2);
+	CU_ASSERT_EQUAL(lists[0].stop, FOLLOW_REACHED_END);
+	assert_words(&lists[0].entries, first, COUNT_OF(first));
+	CU_ASSERT_EQUAL(lists[0].back_agreed, 2);
+	CU_ASSERT_EQUAL(lists[1].stop, FOLLOW_LEFT_VIEW);
+	CU_ASSERT_EQUAL(lists[1].next, (uint64_t)(uintptr_t)gone);
+	assert_words(&lists[1].entries, second, COUNT_OF(second));
+	CU_ASSERT(heapwalk_remote_pages_read(remote) >= 5);
+	heapwalk_free_words(&lists[0].entries);
+	heapwalk_free_words(&lists[1].entries);
+	/* A list that comes back to its second entry through remote pages: a cycle, as in a buffer. */
+	memory[(first[3] + FD - base) / 8] = first[1];
+	struct heapwalk_list looping = {.address = first[0],
+	                                .link_offset = FD,
+	                                .alignment_mask = ALIGNED,
+	                                .end = head,
+	                                .limit = 100,
+	                                .shift = PLAIN,
+	                                .remote = remote};
+	heapwalk_follow_many(&looping, 1);
+	CU_ASSERT_EQUAL(looping.stop, FOLLOW_REPEAT);
+	CU_ASSERT_EQUAL(looping.next, first[1]);
+	assert_words(&looping.entries, first, COUNT_OF(first));
+	heapwalk_free_words(&looping.entries);
+	heapwalk_remote_close(remote);
+	free(memory);
+}
+
+/* Words of this process read through its own pages in batches, with two page slots for five
+ * pages: each word as it is, none from an unmapped page or an address inside a word. */
+static void test_remote_words(void)
+{
+	enum { PAGES = 5 };
+	uint64_t *memory = aligned_alloc(4096, PAGES * 4096);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(memory);
+	for (size_t i = 0; i < PAGES * 512; i++)
+		memory[i] = 0x5000 + i;
+	void *gone = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CU_ASSERT_FATAL(gone != MAP_FAILED);
+	munmap(gone, 4096);
+	uint64_t base = (uint64_t)(uintptr_t)memory;
+	uint64_t addresses[] = {base + 8 * 513,  base + 8 * 2, base + 8 * 2047, (uint64_t)(uintptr_t)gone,
+	                        base + 8 * 1030, base + 4,     base + 8 * 1,    base + 8 * 2559};
+	uint64_t values[COUNT_OF(addresses)];
+	uint8_t held[COUNT_OF(addresses)];
+	struct heapwalk_remote *remote = heapwalk_remote_open(getpid(), 2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(remote);
+	heapwalk_remote_words(remote, addresses, COUNT_OF(addresses), values, held);
+	uint8_t want_held[] = {1, 1, 1, 0, 1, 0, 1, 1};
+	uint64_t want[] = {0x5000 + 513,  0x5000 + 2, 0x5000 + 2047, 0,
+	                   0x5000 + 1030, 0,          0x5000 + 1,    0x5000 + 2559};
+	for (size_t i = 0; i < COUNT_OF(addresses); i++) {
+		CU_ASSERT_EQUAL(held[i], want_held[i]);
+		if (held[i])
+			CU_ASSERT_EQUAL(values[i], want[i]);
+	}
+	heapwalk_remote_close(remote);
+	free(memory);
+}
+
+/* The walk of a segment a window at a time gives heapwalk_scan's rows over the whole segment,
+ * with each row's prev_size, for every window size from the smallest that holds a header. */
+static void test_scan_window_matches_the_whole_scan(void)
+{
+	enum { WORDS = 40 };
+	uint64_t words[WORDS] = {0};
+	/* Chunks of 0x20, 0x40, 0x10 (two words), 0x60, 0x30, then a size running past the end. */
+	const uint64_t sizes[] = {0x21, 0x41, 0x11, 0x61, 0x31, 0x1001};
+	size_t at = 0;
+	for (size_t i = 0; i < COUNT_OF(sizes) && at + 1 < WORDS; i++) {
+		words[at] = 0x100 + i; /* prev_size, to be seen beside the row */
+		words[at + 1] = sizes[i];
+		at += sizes[i] >> 3;
+	}
+	struct heapwalk_words positions = {0}, fields = {0};
+	uint64_t past_whole;
+	CU_ASSERT_EQUAL_FATAL(heapwalk_scan(words, WORDS, 1, &positions, &fields, &past_whole), 0);
+	for (size_t window = 2; window <= WORDS; window++) {
+		struct heapwalk_words got_positions = {0}, got_fields = {0}, prevs = {0};
+		uint64_t next = 0, past = 0;
+		int status = 1, windows = 0;
+		while (status == 1 && windows++ < WORDS) {
+			uint64_t base = next;
+			size_t count = WORDS - base < window ? WORDS - base : window;
+			status = heapwalk_scan_window(words + base, count, base, WORDS, 1, 0, &next,
+			                              &got_positions, &got_fields, &prevs, &past);
+			if (status == 1)
+				CU_ASSERT_FATAL(next > base);
+		}
+		CU_ASSERT_EQUAL(status, 0);
+		CU_ASSERT_EQUAL(past, past_whole);
+		assert_words(&got_positions, positions.data, positions.count);
+		assert_words(&got_fields, fields.data, fields.count);
+		CU_ASSERT_EQUAL_FATAL(prevs.count, positions.count);
+		for (size_t row = 0; row < prevs.count; row++)
+			CU_ASSERT_EQUAL(prevs.data[row], words[positions.data[row]]);
+		heapwalk_free_words(&got_positions);
+		heapwalk_free_words(&got_fields);
+		heapwalk_free_words(&prevs);
+	}
+	heapwalk_free_words(&positions);
+	heapwalk_free_words(&fields);
+}
+
 /* A doubly linked list over two buffers: every back link agrees, then one breaks, then one lies
  * in no buffer; the answer is the first position that does not agree. */
 static void test_back_links(void)
@@ -1304,12 +1455,20 @@ static void test_suspicious_rows(void)
 	uint8_t cached[] = {1, 0, 1, 1, 1, 1};
 	struct heapwalk_words rows = {0};
 	CU_ASSERT_EQUAL(heapwalk_suspicious(fields, positions, COUNT_OF(fields), words, COUNT_OF(words), 0,
-	                                    in_bin, cached, 5, 0x20, 4, 1, 1, ~(uint64_t)7, &rows),
+	                                    NULL, in_bin, cached, 5, 0x20, 4, 1, 1, ~(uint64_t)7, &rows),
 	                0);
 	/* Row 1: PREV_INUSE clear after a row in no bin.  Row 2: clear after a binned row that agrees:
 	 * not suspicious.  Row 3: below MINSIZE.  Row 4: NON_MAIN_ARENA in the main arena, cached.
 	 * Row 5: PREV_INUSE set after a binned row (also top: only the size test spares top). */
 	uint64_t expected[] = {1, 3, 4, 5};
+	assert_words(&rows, expected, COUNT_OF(expected));
+	heapwalk_free_words(&rows);
+	/* The same rows with each one's prev_size given (a segment read a window at a time), and no
+	 * words: the same verdicts. */
+	uint64_t prev_sizes[] = {0, 0x999, 0x20, 0, 0, 0};
+	CU_ASSERT_EQUAL(heapwalk_suspicious(fields, positions, COUNT_OF(fields), NULL, 0, 0, prev_sizes,
+	                                    in_bin, cached, 5, 0x20, 4, 1, 1, ~(uint64_t)7, &rows),
+	                0);
 	assert_words(&rows, expected, COUNT_OF(expected));
 	heapwalk_free_words(&rows);
 }
@@ -1325,26 +1484,56 @@ static void test_format_rows(void)
 	char out[256];
 	size_t next = 0;
 	size_t written = heapwalk_format(positions, &next, 3, 0x1000, text_of, 2, texts, offsets, "  ", 2,
-	                                 "\n", 1, 0, NULL, NULL, out, sizeof(out));
+	                                 "\n", 1, 0, NULL, NULL, 0, NULL, out, sizeof(out));
 	CU_ASSERT_EQUAL(next, 3);
 	CU_ASSERT_EQUAL(written, strlen("  0x1000B\n  0x1010A\n  0x1030B"));
 	CU_ASSERT(written == 29 && memcmp(out, "  0x1000B\n  0x1010A\n  0x1030B", written) == 0);
 	next = 0;
 	written = heapwalk_format(positions, &next, 3, 0, text_of, 2, texts, offsets, "{", 1, ",", 1, 1, NULL,
-	                          NULL, out, 48);
+	                          NULL, 0, NULL, out, 48);
 	CU_ASSERT_EQUAL(next, 1);
 	CU_ASSERT(written == 3 && memcmp(out, "{0B", written) == 0);
 	written = heapwalk_format(positions, &next, 3, 0, text_of, 2, texts, offsets, "{", 1, ",", 1, 1, NULL,
-	                          NULL, out, sizeof(out));
+	                          NULL, 0, NULL, out, sizeof(out));
 	CU_ASSERT_EQUAL(next, 3);
 	CU_ASSERT(written == 9 && memcmp(out, "{16A,{48B", written) == 0);
-	/* A number and a suffix text after a row's text, where the row has a number. */
-	uint64_t numbers[] = {UINT64_MAX, 12, 0};
-	uint32_t suffix_of[] = {0, 1, 0};
+	/* A number and a suffix text after a row's text, where the row has a number: the suffix is
+	 * the one of the row's text. */
+	uint64_t numbered_rows[] = {1, 2};
+	uint64_t numbers[] = {12, 0};
+	uint32_t suffix_of[] = {1, 0};
 	next = 0;
 	written = heapwalk_format(positions, &next, 3, 0, text_of, 2, texts, offsets, "", 0, ";", 1, 1,
-	                          numbers, suffix_of, out, sizeof(out));
+	                          numbered_rows, numbers, 2, suffix_of, out, sizeof(out));
 	CU_ASSERT(written == 15 && memcmp(out, "0B;16A12B;48B0A", 15) == 0);
+	/* Come back mid-way: the numbered rows from there on are found again. */
+	next = 2;
+	written = heapwalk_format(positions, &next, 3, 0, text_of, 2, texts, offsets, "", 0, ";", 1, 1,
+	                          numbered_rows, numbers, 2, suffix_of, out, sizeof(out));
+	CU_ASSERT(next == 3 && written == 5 && memcmp(out, "48B0A", 5) == 0);
+}
+
+/* Rows numbered by (size field, code), and keyed rows by (size field, their key): pairs in the
+ * order they first appear, each once, the numbers from `base` on. */
+static void test_text_keys(void)
+{
+	uint64_t fields[] = {0x21, 0x31, 0x21, 0x21, 0x31, 0x21};
+	uint8_t codes[] = {0, 0, 1, 0, 0, 3};
+	uint64_t keyed_rows[] = {3, 5};
+	uint64_t keys[] = {7, 7};
+	uint32_t numbers[6];
+	struct heapwalk_words pair_fields = {0}, pair_keys = {0};
+	CU_ASSERT_EQUAL(
+	    heapwalk_text_keys(fields, codes, 6, keyed_rows, keys, 2, 10, numbers, &pair_fields, &pair_keys),
+	    0);
+	uint32_t expected[] = {10, 11, 12, 13, 11, 13};
+	CU_ASSERT(memcmp(numbers, expected, sizeof(expected)) == 0);
+	uint64_t expected_fields[] = {0x21, 0x31, 0x21, 0x21};
+	uint64_t expected_keys[] = {0, 0, 1, 7 + ROW_CODE_COUNT};
+	assert_words(&pair_fields, expected_fields, COUNT_OF(expected_fields));
+	assert_words(&pair_keys, expected_keys, COUNT_OF(expected_keys));
+	heapwalk_free_words(&pair_fields);
+	heapwalk_free_words(&pair_keys);
 }
 
 /* Each binned row's place in the list naming it first; an address listed again later counts
@@ -1483,6 +1672,10 @@ int main(void)
 	    {"tally counts rows per list", test_tally_counts_rows_per_list},
 	    {"suspicious rows", test_suspicious_rows},
 	    {"format rows", test_format_rows},
+	    {"text keys", test_text_keys},
+	    {"follow_many through remote pages", test_follow_many_through_remote_pages},
+	    {"scan_window matches the whole scan", test_scan_window_matches_the_whole_scan},
+	    {"remote words", test_remote_words},
 	    {"entry numbers", test_entry_numbers},
 	    {"back links", test_back_links},
 	    {"refs bounds", test_refs_bounds},

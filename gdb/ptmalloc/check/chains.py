@@ -4,7 +4,7 @@ tcache's counts and keys.  A mixin of audit.Audit (see heap.py for what the Audi
 supplies)."""
 
 from ..errors import HeapReadError
-from ..model import native
+from ..model import native, native_live
 from ..model.problems import ListStop
 from ..model.states import ChunkState
 from .findings import Rule
@@ -84,10 +84,13 @@ class ChainRules:
         name = place_name(chain.kind, chain)
         suffix = ""
         entries = chain.packed if chain.packed is not None else chain.chunks
-        # The entries whose back links agree are skipped in one call to the C helper; the loop
-        # below looks at the rest, from the first that disagrees (or is not in a read segment).
-        agreed = native.back_links(entries, head, self.bk, self.mem.word_segments()) \
-            if native.available() else 0
+        # The entries whose back links agree are skipped, as the C walk counted them (else one
+        # call to the C helper does); the loop below looks at the rest, from the first that
+        # disagrees (or is not in a read segment).
+        agreed = chain.back_agreed
+        if agreed is None:
+            agreed = native.back_links(entries, head, self.bk, self.mem.word_segments()) \
+                if native.available() else 0
         previous = entries[agreed - 1] if agreed else head
         members = list(entries[agreed:]) + ([head] if chain.complete else [])
         for position, address in enumerate(members):
@@ -136,12 +139,12 @@ class ChainRules:
         """Sizes never grow along fd; the nextsize skip list links the first chunk of each size.
         A broken skip list is next touched by the unsorted scan when it files a chunk into this
         bin, else by unlink when malloc takes a chunk out."""
-        sizes = []
-        for address in chain.chunks:
-            try:
-                sizes.append(self.word(address + self.snap.size_offset) & self.geometry.size_mask)
-            except HeapReadError:
-                return
+        # The words of every chunk of the bin read together (live, a batch of pages at a time).
+        fields = native_live.words_at(self.mem, [address + self.snap.size_offset
+                                                 for address in chain.chunks])
+        if None in fields:
+            return
+        sizes = [field & self.geometry.size_mask for field in fields]
         for index in range(1, len(sizes)):
             if sizes[index] > sizes[index - 1]:
                 self.add(Rule.LARGEBIN_ORDER, chain.chunks[index],
@@ -150,13 +153,14 @@ class ChainRules:
                 return
         leaders = [address for index, address in enumerate(chain.chunks)
                    if index == 0 or sizes[index] != sizes[index - 1]]
+        links = native_live.words_at(self.mem, [address + offset for address in leaders
+                                                for offset in (self.fd_nextsize,
+                                                               self.bk_nextsize)])
         for index, address in enumerate(leaders):
             want_next = leaders[(index + 1) % len(leaders)]
             want_prev = leaders[index - 1]
-            try:
-                forward = self.word(address + self.fd_nextsize)
-                backward = self.word(address + self.bk_nextsize)
-            except HeapReadError:
+            forward, backward = links[2 * index], links[2 * index + 1]
+            if forward is None or backward is None:
                 return
             if forward != want_next or backward != want_prev:
                 scan = self.touches.resolve(self.touches.unsorted_scan(arena))

@@ -7,13 +7,12 @@ chunk filed in a bin, or says !PREV_INUSE without the binned predecessor and mat
 that make that legal; `Rows.suspicious` finds those from the SegmentScan's columns with bulk
 operations, and only they become Chunk objects."""
 
-import array
 import bisect
 import itertools
 
 from ..model import native
 from ..model.objects import Chunk
-from ..model.pass_one import low_byte_tables
+from ..model.pass_one import low_byte_tables, low_bytes_of
 from ..model.states import BINNED, CACHED_OR_IN_USE, ROW_STATES, ChunkState
 
 _IN_USE = (ChunkState.IN_USE, None)
@@ -61,8 +60,10 @@ class Rows:
             return None
         state, chain = self._state_and_chain(row)
         word = scan.positions[row]
-        return Chunk(self.geometry, scan.start + (word << 3), scan.fields[row],
-                     scan.words[word + self.prev_index], state, chain, self.arena)
+        prev_size = scan.words[word + self.prev_index] if scan.prev_sizes is None else \
+            scan.prev_sizes[row]
+        return Chunk(self.geometry, scan.start + (word << 3), scan.fields[row], prev_size, state,
+                     chain, self.arena)
 
     def chunk_ending_at(self, address):
         """The Chunk of the row that ends exactly at `address`, or None."""
@@ -102,8 +103,9 @@ class Rows:
         count = len(fields)
         if scan.codes is not None and scan.words is not None and native.available() and \
                 len(scan.codes) >= count:
+            words = scan.prev_sizes if scan.prev_sizes is not None else scan.words
             return native.suspicious(
-                fields, scan.positions, scan.words, self.prev_index, self._in_bin_marks(count),
+                fields, scan.positions, words, self.prev_index, self._in_bin_marks(count),
                 scan.codes.translate(_CACHED_OR_IN_USE_CODES), scan.top_row,
                 (geometry.min_chunk_size, geometry.non_main_arena, is_main,
                  geometry.prev_inuse, geometry.size_mask))
@@ -122,7 +124,7 @@ class Rows:
         for row in itertools.compress(range(count), in_bin):
             if row + 1 < count and fields[row + 1] & prev_inuse:
                 rows.add(row + 1)
-        low_bytes = array.array("Q", fields).tobytes()[::8]
+        low_bytes = low_bytes_of(fields)
         _misaligned, previous_free = low_byte_tables(geometry)
         words, positions, prev_index = scan.words, scan.positions, self.prev_index
         size_mask = geometry.size_mask

@@ -7,10 +7,14 @@ import array
 import collections
 
 from ..model import native, native_rows
-from ..model.states import ChunkState
+from ..model.states import ROW_STATES, ChunkState
 
 # The array typecode of the C uint32_t text numbers (see native.LIST_NUMBER_TYPECODE).
 _NUMBER = native.LIST_NUMBER_TYPECODE
+# A text number that names no text (heapwalk_format writes no suffix after such a row's number).
+_NO_TEXT = (1 << 32) - 1
+# A pair key from here on is a binned row's list (see native_rows.text_keys).
+_ROW_CODE_COUNT = len(ROW_STATES)
 
 
 def whole_listing(wanted, limit):
@@ -66,31 +70,50 @@ def text_pieces(scan, line_format, field_texts, state_text, where_of):
     number, which the C helper writes)."""
     before, after = line_format.split("%#x", 1)
     table = _Table(after.replace("%s", "", 1))
+    entries = scan.entry_numbers()
+    if scan.codes is not None and entries is not None and native_rows.NO_NUMBER not in entries[0]:
+        pieces = _numbered_pieces(scan, table, before, field_texts, state_text, where_of, entries)
+    else:
+        pieces = _scattered_pieces(scan, table, before, field_texts, state_text, where_of)
+    for piece in pieces:
+        yield piece + "\n"
+
+
+def _numbered_pieces(scan, table, before, field_texts, state_text, where_of, entries):
+    """text_pieces when the C helper knows each row's state and each binned row's place in its
+    list: one text per (size field, state or list), numbered in C."""
+    entry_of, list_of = entries
+    lists = scan.binned_lists()[2]
+    around = {number: where_of.around(lists[number]) for number in set(list_of)}
+    numbers, pairs = native_rows.text_keys(scan.fields, scan.codes, len(table.texts),
+                                           scan.binned_rows, list_of)
+    texts, tails = [], []
+    for field, key in pairs:
+        if key >= _ROW_CODE_COUNT:  # a binned row's: its list's texts either side of its place
+            lead, tail = around[key - _ROW_CODE_COUNT]
+            texts.append(field_texts[field] + lead)
+            tails.append(tail)
+        else:
+            texts.append(field_texts[field] + state_text[ROW_STATES[key]])
+            tails.append(None)
+    table.fresh(texts)  # in the order of the C numbers, each its own: a tail goes by its text
+    suffix_of = array.array(_NUMBER, [_NO_TEXT if tail is None else table.bare(tail)
+                                      for tail in tails])
+    suffix_of.extend([_NO_TEXT] * (len(table.texts) - len(suffix_of)))  # the tails' own
+    return native_rows.format_rows(scan.positions, scan.start, numbers, table.texts, before,
+                                   "\n", numbered=(scan.binned_rows, entry_of, suffix_of))
+
+
+def _scattered_pieces(scan, table, before, field_texts, state_text, where_of):
+    """text_pieces with each binned row's whole text made in Python."""
     numbers = _numbers(scan, table, lambda field: field_texts[field] + state_text[
         ChunkState.IN_USE], lambda field, state, _row: field_texts[field] + state_text[state])
-    entries = scan.entry_numbers()
     rows, fields = scan.binned_rows, scan.fields
-    if entries is None or native_rows.NO_NUMBER in entries[0]:
-        columns = map(str.__add__, map(field_texts.__getitem__, map(fields.__getitem__, rows)),
-                      where_of.texts(scan))
-        _scatter(numbers, rows, table.fresh(columns))
-        row_numbers = suffix_of = None
-    else:
-        entry_of, list_of = entries
-        lists = scan.binned_lists()[2]
-        around = {number: where_of.around(lists[number]) for number in set(list_of)}
-        keys = list(zip(map(fields.__getitem__, rows), list_of))
-        leads = {key: table.number(field_texts[key[0]] + around[key[1]][0])
-                 for key in set(keys)}
-        _scatter(numbers, rows, map(leads.__getitem__, keys))
-        tails = {number: table.bare(texts[1]) for number, texts in around.items()}
-        suffix_of = array.array(_NUMBER, bytes(4 * len(fields)))
-        _scatter(suffix_of, rows, map(tails.__getitem__, list_of))
-        row_numbers = array.array("Q", [native_rows.NO_NUMBER]) * len(fields)
-        _scatter(row_numbers, rows, entry_of)
-    for piece in native_rows.format_rows(scan.positions, scan.start, numbers, table.texts, before,
-                                    "\n", numbers=row_numbers, suffix_of=suffix_of):
-        yield piece + "\n"
+    columns = map(str.__add__, map(field_texts.__getitem__, map(fields.__getitem__, rows)),
+                  where_of.texts(scan))
+    _scatter(numbers, rows, table.fresh(columns))
+    return native_rows.format_rows(scan.positions, scan.start, numbers, table.texts, before,
+                                   "\n")
 
 
 def _scatter(values, rows, new_values):
@@ -102,6 +125,13 @@ def json_pieces(scan, suffix):
     """The segment's chunk objects as `heap chunks --json` writes them ('{"address":N' and
     suffix(field, state)), in pieces of whole objects joined by commas."""
     table = _Table()
+    if scan.codes is not None:
+        # A row's text depends on its size field and its code (its state, or its list's kind):
+        # the C helper numbers the distinct pairs and each row's, no statement per row.
+        numbers, pairs = native_rows.text_keys(scan.fields, scan.codes, 0)
+        table.fresh(suffix(field, ROW_STATES[code]) for field, code in pairs)
+        return native_rows.format_rows(scan.positions, scan.start, numbers, table.texts,
+                                       '{"address":', ",", decimal=True)
     numbers = _numbers(scan, table, lambda field: suffix(field, ChunkState.IN_USE),
                        lambda field, state, _row: suffix(field, state))
     fields = scan.fields
@@ -112,4 +142,4 @@ def json_pieces(scan, suffix):
     texts = {key: table.number(suffix(key[0], lists[key[1]].kind)) for key in set(keys)}
     _scatter(numbers, rows, map(texts.__getitem__, keys))
     return native_rows.format_rows(scan.positions, scan.start, numbers, table.texts,
-                              '{"address":', ",", decimal=True)
+                                   '{"address":', ",", decimal=True)

@@ -17,6 +17,7 @@ from ..errors import NOT_IN_CORE, HeapReadError
 from . import process_memory
 from .core_file import inferior_is_core
 from .core_holdings import CoreHoldings
+from .live_reads import LiveReads
 
 _PAGE = 4096
 _U64 = struct.Struct("<Q")
@@ -27,6 +28,9 @@ _U64 = struct.Struct("<Q")
 # reads are made in pieces of at most _GDB_READ_PIECE bytes.
 MAX_SINGLE_READ = 1 << 30
 _GDB_READ_PIECE = 1 << 26
+# Pages kept for scattered reads (16 MiB): a stop's reads past the cached segments stay bounded
+# however many scattered words a command asks for (the oldest page read goes first).
+_MAX_PAGES = 4096
 
 _generation = 0
 _memory = None
@@ -69,7 +73,7 @@ def current():
     return _memory
 
 
-class Memory(CoreHoldings):
+class Memory(CoreHoldings, LiveReads):
     """Reads of one inferior at one stop: whole segments kept as bytes, other reads by page."""
 
     def __init__(self, inferior):
@@ -82,6 +86,7 @@ class Memory(CoreHoldings):
         self._core_sections = None
         self._core_regions = None
         self._last_words = (0, 0, None)  # (start, end, words) of the segment last hit by u64
+        self._kept = {}  # see LiveReads.kept
 
     # -- raw reads ----------------------------------------------------------------------------
 
@@ -135,15 +140,16 @@ class Memory(CoreHoldings):
             seg_start, data = self._segments[index]
             if start + length <= seg_start + len(data):
                 return data, start - seg_start
-        mapped_end = self.mapped_end(start)
-        if mapped_end is not None and start + length > mapped_end:
-            raise HeapReadError(start, length, "%#x bytes asked, only %#x are mapped there" % (
-                length, max(mapped_end - start, 0)))
+        mapped_end = refuse_unmapped(self, start, length)
         data = self._raw_view(start, length, mapped=mapped_end is not None)
         position = bisect.bisect_left(self._segment_starts, start)
         self._segment_starts.insert(position, start)
         self._segments.insert(position, (start, data))
         return data, 0
+
+    def holds(self, start, length):
+        """Whether a cached segment holds all `length` bytes at `start`."""
+        return start + length <= self.segment_around(start)[1]
 
     def read(self, address, length):
         """`length` bytes at `address`, from a cached segment or the page cache."""
@@ -166,6 +172,8 @@ class Memory(CoreHoldings):
     def _page(self, page_address):
         page = self._pages.get(page_address)
         if page is None and page_address not in self._pages:
+            if len(self._pages) >= _MAX_PAGES:
+                del self._pages[next(iter(self._pages))]
             if inferior_is_core() and self._unheld(page_address, _PAGE):
                 self._pages[page_address] = None  # exact reads say precisely what is missing
                 return None
@@ -262,6 +270,16 @@ class Memory(CoreHoldings):
             else:
                 self._regions = _live_regions(self.inferior.pid)
         return self._regions
+
+
+def refuse_unmapped(mem, start, length):
+    """HeapReadError when the mappings `mem` knows do not hold all `length` bytes at `start`;
+    else the end of the mapped run there (None: the mappings are unknown)."""
+    mapped_end = mem.mapped_end(start)
+    if mapped_end is not None and start + length > mapped_end:
+        raise HeapReadError(start, length, "%#x bytes asked, only %#x are mapped there" % (
+            length, max(mapped_end - start, 0)))
+    return mapped_end
 
 
 def _live_regions(pid):

@@ -89,6 +89,39 @@ def read(inferior, address, length):
     return memoryview(buffer)
 
 
+def buffer(length):
+    """A writable anonymous buffer of `length` bytes in huge pages where the kernel gives them,
+    made present at once, to be read into again and again (a window over a big heap)."""
+    made = mmap.mmap(-1, length, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    _advise(made, getattr(mmap, "MADV_HUGEPAGE", None), 0, length)
+    _populate(made, 0, length)
+    return made
+
+
+def read_into(inferior, address, target, length):
+    """Read the `length` bytes at `address` of the live inferior into the start of `target`
+    (a writable buffer, such as buffer() makes): True, or False when they cannot be read this
+    way.  Pages the program never touched read as zeros without being read, as in read()."""
+    if _process_vm_readv is None or not is_native(inferior) or length > len(target):
+        return False
+    runs = _runs_holding_data(inferior.pid, address, length)
+    window = (ctypes.c_char * len(target)).from_buffer(target)
+    try:
+        cursor = 0
+        for offset, size in _in_parts(runs if runs is not None else [(0, length)]):
+            ctypes.memset(ctypes.addressof(window) + cursor, 0, offset - cursor)
+            local = _IoVec(ctypes.addressof(window) + offset, size)
+            remote = _IoVec(address + offset, size)
+            if _process_vm_readv(inferior.pid, ctypes.byref(local), 1, ctypes.byref(remote), 1,
+                                 0) != size:
+                return False
+            cursor = offset + size
+        ctypes.memset(ctypes.addressof(window) + cursor, 0, length - cursor)
+        return True
+    finally:
+        del window
+
+
 def _in_parts(runs):
     for offset, size in runs:
         for part in range(offset, offset + size, _READ_PART):

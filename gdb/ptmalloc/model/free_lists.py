@@ -85,8 +85,8 @@ class FreeLists:
             for arena in self.arenas:
                 self._read_bins(arena, asked)
             answers = self.walker.follow_all([question for question, _build, _store in asked])
-            for (_question, build, store), (entries, problem) in zip(asked, answers):
-                store(build(entries, problem))
+            for (_question, build, store), (entries, problem, agreed) in zip(asked, answers):
+                store(_with_back_links(build(entries, problem), agreed))
             self.threads_read = threads
             self.chains = self._chains_by_priority()
         except BaseException:
@@ -122,8 +122,8 @@ class FreeLists:
                     continue
                 for index, (count, head) in enumerate(zip(fields["counts"], fields["entries"])):
                     if count or head:
-                        asked.append(((head, self.geometry.tcache_next_offset, True, 0, True),
-                                      functools.partial(self._tcache_chain, index, count, head),
+                        asked.append(((head, self.geometry.tcache_next_offset, True, 0, True,
+                                       None), functools.partial(self._tcache_chain, index, count, head),
                                       info.tcache_bins.append))
         return threads
 
@@ -143,7 +143,7 @@ class FreeLists:
         """The arena's bins: each list goes to `asked` (see load)."""
         for index, head in enumerate(arena.fields["fastbinsY"]):
             if head:
-                asked.append(((head, self.geometry.fd_offset, True, 0, True),
+                asked.append(((head, self.geometry.fd_offset, True, 0, True, None),
                               functools.partial(self._fast_chain, index, head),
                               arena.fastbins.append))
         geometry = self.geometry
@@ -166,7 +166,8 @@ class FreeLists:
             # Only safe-linked lists are checked for alignment by glibc; a doubly linked one is
             # followed wherever it points, as unlink would.
             build = functools.partial(self._double_chain, kind, index, size_range, head)
-            asked.append(((forward, self.geometry.fd_offset, False, head, False), build, store))
+            asked.append(((forward, self.geometry.fd_offset, False, head, False,
+                           self.geometry.bk_offset), build, store))
 
     def _fast_chain(self, index, head, entries, problem):
         if problem is not None and problem.kind is ListStop.MISALIGNED:
@@ -231,3 +232,9 @@ class FreeLists:
                 native_listed=native.ListedAddresses(addresses, numbers), table=self.chains,
                 kind_codes=codes)
         return self._listed_native
+
+
+def _with_back_links(chain, agreed):
+    """`chain` (a BinList) told how many of its entries link back as the C walk found."""
+    chain.back_agreed = agreed
+    return chain

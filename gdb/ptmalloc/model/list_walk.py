@@ -8,7 +8,7 @@ import array
 
 from .. import constants as C
 from ..errors import HeapReadError
-from . import native, problems
+from . import native, native_live, problems
 
 
 def broken_link(address, positions, steps, alignment_mask):
@@ -34,25 +34,36 @@ class ListWalker:
         return self.geometry.alignment_mask if aligned else 0
 
     def follow_all(self, questions):
-        """_follow for each (address, link_offset, safe_linked, end, aligned) of `questions`, in
-        order.  With the C helper, the lists' first runs are taken all at once
-        (native.follow_many), so that their waits for memory overlap."""
+        """_follow for each (address, link_offset, safe_linked, end, aligned, back_offset) of
+        `questions`, in order: (entries, problem, back links agreed).  With the C helper, the
+        lists' first runs are taken all at once (native.follow_many), so that their waits for
+        memory overlap, and a doubly linked list's back links (the word back_offset bytes into
+        each entry; None: not checked) are checked on the way: the number of entries from the
+        first on whose back link names the entry before them, else None."""
         if not native.available():
-            return [self.follow(*question) for question in questions]
+            return [self.follow(*question[:5]) + (None,) for question in questions]
         shift, mask = self.geometry.link_shift, self._alignment_mask
+        remote = native_live.remote_pages(self.memory)
         batch = []
-        for number, (address, link_offset, safe_linked, end, aligned) in enumerate(questions):
+        for number, (address, link_offset, safe_linked, end, aligned, back_offset) in \
+                enumerate(questions):
             low, _high, data = self.memory.segment_around(address + link_offset)
-            if data is not None and address != end:
+            if (data is not None or remote is not None) and address != end:
                 batch.append((number, (data, low, address, link_offset, shift(safe_linked),
-                                       mask(aligned), end, C.MAX_CHAIN_LENGTH)))
+                                       mask(aligned), end, C.MAX_CHAIN_LENGTH, back_offset)))
         first_runs = dict(zip([number for number, _list in batch],
                               native.follow_many([request for _number, request in batch],
-                                                 self.memory.word_segments())))
-        return [self._follow_native(address, link_offset, shift(safe_linked), end, mask(aligned),
-                                    first_runs.get(number))
-                for number, (address, link_offset, safe_linked, end, aligned)
-                in enumerate(questions)]
+                                                 self.memory.word_segments(), remote)))
+        answers = []
+        for number, (address, link_offset, safe_linked, end, aligned, _back) in \
+                enumerate(questions):
+            first_run = first_runs.get(number)
+            agreed = None
+            if first_run is not None and first_run[3] is not None:
+                agreed = min(first_run[3], len(first_run[0]))  # of the first run's entries
+            answers.append(self._follow_native(address, link_offset, shift(safe_linked), end,
+                                               mask(aligned), first_run) + (agreed,))
+        return answers
 
     def follow(self, address, link_offset, safe_linked, end, aligned=True):
         """Follow a linked list from `address` until `end`: (entries in list order, problem);
@@ -102,13 +113,16 @@ class ListWalker:
                 address, link_offset, shift, end, alignment_mask, limit - len(entries))
             first_run = None
             if answer is not None:
-                run, address, stop = answer
+                run, address, stop = answer[:3]
                 if seen is not None and not seen.isdisjoint(run):
                     # The list came back to an entry of an earlier run: a cycle there.
                     repeat = next(entry for entry in run if entry in seen)
                     entries.extend(run[:run.index(repeat)])
                     return entries, problems.cycle(repeat)
-                entries.extend(run)
+                if entries:
+                    entries.extend(run)
+                else:
+                    entries = run  # the C walk's own array: most lists are one run
                 if seen is not None:
                     seen.update(run)
                 if stop == native.FOLLOW_REPEAT:
@@ -129,12 +143,17 @@ class ListWalker:
         return entries, self._final_problem(seen or set(entries), address, end, alignment_mask)
 
     def _fast_run(self, address, link_offset, shift, end, alignment_mask, limit):
-        """native.follow from `address` through the cached segment holding its link, or None
-        when no cached segment holds it."""
+        """native.follow from `address` through the cached segment holding its link, or a
+        live process's pages; None when neither holds it."""
         low, _high, data = self.memory.segment_around(address + link_offset)
-        if data is None:
+        remote = native_live.remote_pages(self.memory)
+        if data is None and remote is None:
             return None
-        return native.follow(data, low, address, link_offset, shift, alignment_mask, end, limit)
+        if remote is None:
+            return native.follow(data, low, address, link_offset, shift, alignment_mask, end,
+                                 limit)
+        return native.follow_many([(data, low, address, link_offset, shift, alignment_mask, end,
+                                    limit, None)], self.memory.word_segments(), remote)[0]
 
     def _careful_step(self, taken, address, link_offset, shift, alignment_mask):
         """Take `address` into `taken` (a dict or set of the entries so far) and read its link

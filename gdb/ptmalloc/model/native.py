@@ -19,7 +19,7 @@ from .. import paths
 
 _LIBRARY_NAME = "libptmalloc-heapwalk.so"
 # heapwalk_interface_version() of the library these declarations fit (see _load).
-_INTERFACE_VERSION = 6
+_INTERFACE_VERSION = 7
 
 FOLLOW_REACHED_END = 0
 FOLLOW_REPEAT = 1
@@ -43,7 +43,9 @@ class _List(ctypes.Structure):
                 ("steps", ctypes.c_size_t), ("remembered", ctypes.c_uint64),
                 ("power", ctypes.c_size_t), ("distance", ctypes.c_size_t),
                 ("at_limit", ctypes.c_uint64), ("buffers", ctypes.c_void_p),
-                ("buffer_count", ctypes.c_size_t)]
+                ("buffer_count", ctypes.c_size_t), ("remote", ctypes.c_void_p),
+                ("back_offset", ctypes.c_uint64), ("back_agreed", ctypes.c_size_t),
+                ("previous", ctypes.c_uint64), ("wait_pages", ctypes.c_uint64 * 2)]
 
 
 class _Buffer(ctypes.Structure):
@@ -113,15 +115,19 @@ def _declare(library):
     library.heapwalk_tally.restype = None
     library.heapwalk_suspicious.argtypes = [
         ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t,
-        ctypes.c_size_t, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int64, ctypes.c_uint64,
+        ctypes.c_size_t, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int64, ctypes.c_uint64,
         ctypes.c_uint64, ctypes.c_int, ctypes.c_uint64, ctypes.c_uint64, words_pointer]
     library.heapwalk_suspicious.restype = ctypes.c_int
     library.heapwalk_format.argtypes = [
         ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.c_size_t, ctypes.c_uint64,
         ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_char_p,
         ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_void_p,
-        ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+        ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
     library.heapwalk_format.restype = ctypes.c_size_t
+    library.heapwalk_text_keys.argtypes = [
+        ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p,
+        ctypes.c_size_t, ctypes.c_uint32, ctypes.c_void_p, words_pointer, words_pointer]
+    library.heapwalk_text_keys.restype = ctypes.c_int
     library.heapwalk_entry_numbers.argtypes = [
         ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p,
         ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t,
@@ -131,6 +137,20 @@ def _declare(library):
                                             ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint64,
                                             ctypes.c_uint64]
     library.heapwalk_back_links.restype = ctypes.c_size_t
+    library.heapwalk_scan_window.argtypes = [
+        ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_size_t,
+        ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64), words_pointer, words_pointer,
+        words_pointer, ctypes.POINTER(ctypes.c_uint64)]
+    library.heapwalk_scan_window.restype = ctypes.c_int
+    library.heapwalk_remote_open.argtypes = [ctypes.c_int, ctypes.c_size_t]
+    library.heapwalk_remote_open.restype = ctypes.c_void_p
+    library.heapwalk_remote_close.argtypes = [ctypes.c_void_p]
+    library.heapwalk_remote_close.restype = None
+    library.heapwalk_remote_pages_read.argtypes = [ctypes.c_void_p]
+    library.heapwalk_remote_pages_read.restype = ctypes.c_uint64
+    library.heapwalk_remote_words.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t,
+                                              ctypes.c_void_p, ctypes.c_void_p]
+    library.heapwalk_remote_words.restype = None
     library.heapwalk_refs.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint64,
                                       ctypes.c_uint64, words_pointer]
     library.heapwalk_refs.restype = ctypes.c_int
@@ -201,30 +221,39 @@ def follow(data, low, address, link_offset, shift, alignment_mask, end, limit):
     return _take(entries), stopped_at.value, stop
 
 
-def follow_many(lists, buffers=()):
+def follow_many(lists, buffers=(), remote=None):
     """follow() for several lists at once, taking turns so their memory waits overlap: `lists`
-    is [(data, low, address, link_offset, shift, alignment_mask, end, limit)], the answer one
-    (entries, stopped_at, why) per list, in order.  A list that leaves its own buffer goes on
-    in the one of `buffers` ([(low, data)], each 8-byte aligned and a whole number of words)
-    that holds the next link, so that a list through many heaps is one walk."""
+    is [(data, low, address, link_offset, shift, alignment_mask, end, limit, back_offset)],
+    the answer one (entries, stopped_at, why, back links agreed) per list, in order.  A list
+    that leaves its own buffer (`data`, None for none) goes on in the one of `buffers` ([(low,
+    data)], each 8-byte aligned and a whole number of words) that holds the next link, so that
+    a list through many heaps is one walk, and with `remote` (a native_live.RemotePages) in the
+    live process's pages where no buffer holds it.  With a back_offset (None: none), the count
+    of entries from the first on whose word that far in names the entry before them (`end`,
+    the head, for the first) comes back too, else None."""
     if not lists:
         return []
     table = (_List * len(lists))()
     with contextlib.ExitStack() as pins:
         others = _pinned_buffers(pins, buffers)
         bases = {}
-        for entry, (data, low, address, link_offset, shift, mask, end, limit) in zip(table,
-                                                                                      lists):
-            if id(data) not in bases:
+        for entry, (data, low, address, link_offset, shift, mask, end, limit, back_offset) in \
+                zip(table, lists):
+            if data is not None and id(data) not in bases:
                 bases[id(data)] = pins.enter_context(_Pinned(data))
-            entry.words = bases[id(data)]
-            entry.low, entry.word_count, entry.address = low, len(data) // 8, address
+            entry.words = bases[id(data)] if data is not None else None
+            entry.low, entry.address = low, address
+            entry.word_count = len(data) // 8 if data is not None else 0
             entry.link_offset, entry.alignment_mask, entry.end = link_offset, mask, end
             entry.limit, entry.shift = limit, shift
             entry.buffers = ctypes.addressof(others) if buffers else None
             entry.buffer_count = len(buffers)
+            entry.remote = remote.handle if remote is not None else None
+            entry.back_offset = back_offset or 0  # 0: no back links to check
         _library.heapwalk_follow_many(table, len(lists))
-    return [(_take(entry.entries), entry.next, entry.stop) for entry in table]
+    return [(_take(entry.entries), entry.next, entry.stop,
+             entry.back_agreed if back_offset is not None else None)
+            for entry, (*_question, back_offset) in zip(table, lists)]
 
 
 def _pinned_buffers(pins, buffers):
@@ -342,18 +371,24 @@ def tally(fields, rows, numbers, size_mask, counts, low, high):
 
 def suspicious(fields, positions, words, prev_index, in_bin, cached, top_row, numbers):
     """The rows the heap check's chunk rules may fire on (see heapwalk_suspicious), as
-    array('Q'): `words` the segment's words (a memoryview of 8-byte words), `in_bin` and
-    `cached` one byte per row, `numbers` (min_size, arena_bit, is_main, prev_inuse,
-    size_mask)."""
+    array('Q'): `words` the segment's words (a memoryview of 8-byte words), or each row's
+    prev_size (an array('Q'): a segment read a window at a time), `in_bin` and `cached` one
+    byte per row, `numbers` (min_size, arena_bit, is_main, prev_inuse, size_mask)."""
     fields, positions = _as_array(fields), _as_array(positions)
     count = min(len(fields), len(positions), len(in_bin), len(cached))
     min_size, arena_bit, is_main, prev_inuse, size_mask = numbers
     rows = _Words()
-    with _Pinned(words) as word_address:
+    prev_sizes = words if isinstance(words, array.array) else None
+    if prev_sizes is not None and len(prev_sizes) < count:
+        raise ValueError("%d prev_size words for %d rows" % (len(prev_sizes), count))
+    with contextlib.ExitStack() as pins:
+        word_address = pins.enter_context(_Pinned(words)) if prev_sizes is None else None
         status = _library.heapwalk_suspicious(
-            _address_of(fields), _address_of(positions), count, word_address, len(words),
-            prev_index, bytes(in_bin), bytes(cached), top_row, min_size, arena_bit,
-            1 if is_main else 0, prev_inuse, size_mask & (1 << 64) - 1, ctypes.byref(rows))
+            _address_of(fields), _address_of(positions), count, word_address,
+            len(words) if prev_sizes is None else 0, prev_index,
+            _address_of(prev_sizes) if prev_sizes is not None else None, bytes(in_bin),
+            bytes(cached), top_row, min_size, arena_bit, 1 if is_main else 0, prev_inuse,
+            size_mask & (1 << 64) - 1, ctypes.byref(rows))
     rows = _take(rows)
     if status != 0:
         raise MemoryError("the native check of chunk rows ran out of memory")

@@ -15,11 +15,12 @@ _FORMAT_PIECE = 4 << 20
 
 
 def format_rows(positions, start, text_of, table, prefix, separator, decimal=False,
-                numbers=None, suffix_of=None):
+                numbered=None):
     """Yield a listing of every row (see heapwalk_format) in pieces of whole rows, joined by
-    `separator` within a piece: each row `prefix`, its header address (hex, or decimal),
-    table[text_of[row]], and with `numbers` (array('Q'), NO_NUMBER for none) the row's number
-    and table[suffix_of[row]]."""
+    `separator` within a piece: each row `prefix`, its header address (hex, or decimal) and
+    table[text_of[row]]; with `numbered` (rows, their numbers: array('Q')s, the rows
+    increasing; suffix_of: for each text, the number of the text written after a row's number,
+    an array of 32-bit unsigned ints), those rows go on with their number and that text."""
     positions = native._as_array(positions)
     count = min(len(positions), len(text_of))
     if not count:
@@ -31,17 +32,44 @@ def format_rows(positions, start, text_of, table, prefix, separator, decimal=Fal
         lengths, texts = list(map(len, encoded)), b"".join(encoded)
     offsets = array.array("Q", itertools.accumulate(lengths, initial=0))
     prefix, separator = prefix.encode(), separator.encode()
-    capacity = _FORMAT_PIECE + len(prefix) + len(separator) + 32 + max(lengths)
+    capacity = _FORMAT_PIECE + len(prefix) + len(separator) + 32 + 2 * max(lengths)
     out = ctypes.create_string_buffer(capacity)
     next_row = ctypes.c_size_t(0)
+    rows, numbers, suffix_of = numbered if numbered is not None else (None, None, None)
+    if rows is not None:
+        rows, numbers = native._as_array(rows), native._as_array(numbers)
+        if len(rows) != len(numbers) or len(suffix_of) < len(table):
+            raise ValueError("numbered rows without a number or texts without a suffix")
     while next_row.value < count:
         written = native._library.heapwalk_format(
-            native._address_of(positions), ctypes.byref(next_row), count, start, native._address_of(text_of),
-            len(lengths), texts, native._address_of(offsets), prefix, len(prefix), separator,
-            len(separator), 1 if decimal else 0,
-            native._address_of(numbers) if numbers is not None else None,
-            native._address_of(suffix_of) if numbers is not None else None, out, capacity)
+            native._address_of(positions), ctypes.byref(next_row), count, start,
+            native._address_of(text_of), len(lengths), texts, native._address_of(offsets),
+            prefix, len(prefix), separator, len(separator), 1 if decimal else 0,
+            native._address_of(rows) if rows is not None else None,
+            native._address_of(numbers) if rows is not None else None,
+            len(rows) if rows is not None else 0,
+            native._address_of(suffix_of) if rows is not None else None, out, capacity)
         yield ctypes.string_at(out, written).decode()
+
+
+def text_keys(fields, codes, base, keyed_rows=(), keys=()):
+    """Each row's text number (see heapwalk_text_keys): (numbers, an array of 32-bit unsigned
+    ints from `base` on; the distinct (size field, key) pairs in the order of their numbers),
+    a pair's key being the row's code, or ROW_CODE_COUNT + keys[k] for the row keyed_rows[k]."""
+    fields = native._as_array(fields)
+    keyed_rows, keys = native._as_array(keyed_rows), native._as_array(keys)
+    count = min(len(fields), len(codes))
+    numbers = array.array(native.LIST_NUMBER_TYPECODE, bytes(4 * count))
+    pair_fields, pair_keys = native._Words(), native._Words()
+    keyed = min(len(keyed_rows), len(keys))
+    status = native._library.heapwalk_text_keys(
+        native._address_of(fields), bytes(codes[:count]), count, native._address_of(keyed_rows),
+        native._address_of(keys), keyed, base, native._address_of(numbers),
+        ctypes.byref(pair_fields), ctypes.byref(pair_keys))
+    pairs = list(zip(native._take(pair_fields), native._take(pair_keys)))
+    if status != 0:
+        raise MemoryError("the native text numbering ran out of memory")
+    return numbers, pairs
 
 
 NO_NUMBER = (1 << 64) - 1

@@ -107,7 +107,7 @@ class BinList:
     array('Q') when the walk had it so (the C walk), for the C free index."""
 
     __slots__ = ("kind", "index", "size", "size_range", "_chunks", "count", "complete", "problem",
-                 "head", "arena", "thread", "_positions", "packed")
+                 "head", "arena", "thread", "_positions", "packed", "back_agreed")
 
     def __init__(self, kind, index, size, chunks, complete=True, problem=None, count=None,
                  head=None, size_range=None):
@@ -124,6 +124,9 @@ class BinList:
         self.thread = None
         self._positions = None
         self.packed = None
+        # How many entries from the first on link back to the one before them, as the C walk
+        # found while following the list (None: not known).
+        self.back_agreed = None
         if not isinstance(chunks, list):
             # Python ints are made from the array only when someone reads the list.
             self.packed = chunks

@@ -15,7 +15,8 @@ pointer is the next chunk's).  Each hit is named by the region it lies in (`name
 memory that could not be read is listed, never passed over in silence.
 
 The scan itself is the C helper's (native_scans.words_pointing_into), a compare per word over
-buffers read once per mapping; Python only names the hits."""
+buffers read once per mapping (a live mapping longer than a window, a window at a time into one
+buffer: native_live.readable_windows); Python only names the hits."""
 
 import array
 import collections
@@ -24,8 +25,7 @@ import os
 import gdb
 
 from ..errors import HeapError
-from ..memory import spans
-from . import chunk_table, native, native_scans, object_sections, thread_places
+from . import chunk_table, native, native_live, native_scans, object_sections, thread_places
 
 Reference = collections.namedtuple("Reference", "address value region chunk chunk_state")
 # A thread's register whose value lies in the chunk: gdb's thread number, the register's name.
@@ -53,9 +53,8 @@ def find(snap, address):
     names = _RegionNames(snap, table, threads, object_sections.current(), regions)
     refs, unread = [], []
     for start, end in _scanned_ranges(regions, threads):
-        parts, lost = spans.readable_parts(mem, start, end)
-        unread += lost
-        for part_start, data in parts:
+        # A live mapping of gigabytes is scanned a window at a time, never held whole.
+        for part_start, data in native_live.readable_windows(mem, start, end, unread):
             words = memoryview(data).cast("Q")
             for index in _pointing_into(data, words, low, low + size):
                 where = part_start + (index << 3)

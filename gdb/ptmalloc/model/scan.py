@@ -18,7 +18,7 @@ import itertools
 import operator
 
 from ..errors import HeapReadError
-from . import native, native_rows, resync
+from . import native, native_live, native_rows, resync
 from .pass_one import low_byte_tables, low_bytes_of, pass_one
 from .states import ROW_CODE, ROW_STATES, ChunkState
 
@@ -40,7 +40,8 @@ class SegmentScan:
     row) and finds `chains` only when asked."""
 
     __slots__ = ("geometry", "start", "words", "positions", "fields", "top_row", "binned_rows",
-                 "_chains", "free_rows", "codes", "_chain_numbers", "_chain_table", "_listed")
+                 "_chains", "free_rows", "codes", "_chain_numbers", "_chain_table", "_listed",
+                 "prev_sizes")
 
     def __init__(self, geometry, start, words=None):
         self.geometry = geometry
@@ -56,6 +57,7 @@ class SegmentScan:
         self._chain_numbers = None
         self._chain_table = None
         self._listed = None
+        self.prev_sizes = None  # array('Q'), each row's: a segment walked a window at a time
 
     def __len__(self):
         return len(self.positions)
@@ -112,9 +114,11 @@ class SegmentScan:
         special = self.states()
         words, start = self.words, self.start
         in_use = _IN_USE
-        for row, (word, field) in enumerate(zip(self.positions, self.fields)):
-            state, chain = special.get(row, in_use)
-            yield start + (word << 3), field, words[word + prev_size_index], state, chain
+        prev_sizes = self.prev_sizes if self.prev_sizes is not None else \
+            (words[word + prev_size_index] for word in self.positions)
+        for row, (word, field, prev_size) in enumerate(zip(self.positions, self.fields,
+                                                           prev_sizes)):
+            yield (start + (word << 3), field, prev_size) + special.get(row, in_use)
 
     def state_codes(self):
         """One ROW_CODE per row (a bytes-like), as the C helper's classification leaves them."""
@@ -166,29 +170,36 @@ class SegmentScan:
 _KIND = operator.attrgetter("kind")
 
 
-def scan_segment(mem, geometry, start, end, top, listed, status):
+def scan_segment(mem, geometry, start, end, top, listed, status, whole=False):
     """The SegmentScan of the heap segment [start, end) whose arena's top chunk is `top`.
 
     `listed` (free_lists.ListedChunks) says which chunk addresses a bin lists.  A walk that stops early
-    records why in `status` (a WalkStatus)."""
+    records why in `status` (a WalkStatus).  A big live segment is walked a window at a time
+    (native_live.py) unless `whole`: the walk past damage looks at the whole segment."""
     limit = max(end - start, 0)
     length = (limit + 7) & ~7
     if length == 0:
         return SegmentScan(geometry, start)
+    # A size field steps by size >> 3 words: the flag bits lie below a word's 8 bytes, so the
+    # shift drops them (Geometry checks that they do).
+    size_index, size_mask = geometry.size_offset >> 3, geometry.size_mask
+    data = offset = prev_sizes = None
     try:
-        data, offset = mem.read_segment_buffer(start, length)
+        if not whole and native_live.windowed(mem, start, length):
+            words, positions, fields, prev_sizes, header_past_end = native_live.scan_windows(
+                mem, start, length, size_index, geometry.prev_size_offset >> 3)
+        else:
+            data, offset = mem.read_segment_buffer(start, length)
     except HeapReadError as error:
         if not error.missing:
             status.stop(start, str(error))
             return SegmentScan(geometry, start)
         return _scan_held_part(mem, geometry, start, end, top, listed, status, error)
-    words = memoryview(data)[offset:offset + length].cast("Q")
+    if data is not None:
+        words = memoryview(data)[offset:offset + length].cast("Q")
+        positions, fields, header_past_end = pass_one(data, offset, words, 0, size_index)
     scan = SegmentScan(geometry, start, words)
-    # A size field steps by size >> 3 words: the flag bits lie below a word's 8 bytes, so the
-    # shift drops them (Geometry checks that they do).
-    size_index, size_mask = geometry.size_offset >> 3, geometry.size_mask
-    positions, fields, header_past_end = pass_one(data, offset, words, 0, size_index)
-    scan.positions, scan.fields = positions, fields
+    scan.positions, scan.fields, scan.prev_sizes = positions, fields, prev_sizes
     count = len(fields)
     low_bytes = low_bytes_of(fields)
     misaligned_size, previous_free = low_byte_tables(geometry)
@@ -198,6 +209,8 @@ def scan_segment(mem, geometry, start, end, top, listed, status):
     top_row = row_of(positions, top, start, end)
     resumed_rows = ()
     if start <= top < end and (top_row < 0 or 0 <= first_bad < top_row):
+        if data is None:  # walked a window at a time: the damage is looked at in the whole
+            return scan_segment(mem, geometry, start, end, top, listed, status, whole=True)
         resumed = _resume_past_damage(scan, data, offset, geometry, top, listed,
                                       first_bad, misaligned_size)
         if resumed is not None:
@@ -242,7 +255,7 @@ def scan_segment(mem, geometry, start, end, top, listed, status):
         for row in resumed_rows:
             if row < len(judged):
                 judged[row] |= geometry.prev_inuse
-        low_bytes = judged.tobytes()[::8]
+        low_bytes = low_bytes_of(judged)
     if listed.native_listed is not None:
         scan.codes, scan.binned_rows, scan._chain_numbers, scan.free_rows = native.classify(
             positions, judged, cut, scan.top_row, start, listed.native_listed, listed.kind_codes,
@@ -255,6 +268,8 @@ def scan_segment(mem, geometry, start, end, top, listed, status):
     if cut < count:
         del positions[cut:]
         del fields[cut:]
+        if prev_sizes is not None:
+            del prev_sizes[cut:]
     return scan
 
 
