@@ -225,20 +225,29 @@ def _good(entry, key):
 
 
 SECTION_TITLES = ("### Allocator", "### Instructions", "### Extension")
+# The line under a section a partial run kept from the page: when it was measured.
+KEPT_NOTE = "Kept from an earlier run (this one did not measure it), measured %s."
+KEPT_PREFIX = KEPT_NOTE.split("(")[0]
 
 
 def old_sections(generated):
-    """{title line: the section's lines} of the tables the page holds now."""
+    """{title line: the section's lines} of the tables the page holds now, each section
+    noting when it was measured (KEPT_NOTE) unless it already does."""
     sections = {}
     current = None
+    when = "?"
     for line in generated.splitlines():
-        if line in SECTION_TITLES:
+        if line.startswith("Measured ") and current is None:
+            when = line[len("Measured "):].split(" on ", 1)[0]
+        elif line in SECTION_TITLES:
             current = sections[line] = [line]
         elif current is not None:
             current.append(line)
     for lines in sections.values():
         while lines and not lines[-1].strip():
             lines.pop()
+        if not any(line.startswith(KEPT_PREFIX) for line in lines[1:3]):
+            lines[1:1] = ["", KEPT_NOTE % when]
     return sections
 
 
