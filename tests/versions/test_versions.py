@@ -2,8 +2,8 @@
 a program runs under each with its own loader, and the extension's reading of its heap holds
 against the program's record (the oracle of tests/oracle/, undamaged heaps, live and from a
 core) and against the damage it was given.  2.41 shares 2.36's layouts; 2.31 has plain tcache
-links, a pointer as tcache key, no hugepage fields and the hooks, and the clone built as 2.31
-(build/libptmalloc-2.31.so) is read as 2.31 too."""
+links, a pointer as tcache key, no hugepage fields and the hooks; the clones built as 2.31 and
+2.41 (build/libptmalloc-2.31.so, -2.41.so) are read as their releases."""
 import pathlib
 import subprocess
 import sys
@@ -36,14 +36,12 @@ def test_release_runs_programs_with_its_own_loader(release, tmp_path):
 
 
 # Every kind of damage once, live and from a core, and the kernel cores lacking memory when the
-# kernel can write them here: on each release's own glibc, and on the clone built as 2.31.  (The
-# clone built as 2.41 reads as glibc 2.41 does, layouts and rules alike; test_known_sample.py,
-# test_release_geometry.py and the prediction oracle read it here, and
-# `oracle_harness.py --allocator clone-2.41` runs this oracle on it by hand, 20 s more.)
+# kernel can write them here: on each release's own glibc, and on the clones built as 2.31 and
+# 2.41.
 KINDS = [kind for kind in oracle_harness.MUTATIONS if kind not in oracle_harness.CORE_KINDS]
 
 
-@pytest.mark.parametrize("allocator", ["glibc-2.41", "glibc-2.31", "clone-2.31"])
+@pytest.mark.parametrize("allocator", ["glibc-2.41", "clone-2.41", "glibc-2.31", "clone-2.31"])
 def test_extension_reads_the_release_heap_as_recorded(allocator, tmp_path):
     kinds = KINDS + ([] if oracle_harness.kernel_cores_unavailable() else
                      oracle_harness.CORE_KINDS)
