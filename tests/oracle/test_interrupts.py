@@ -99,8 +99,8 @@ for command in COMMANDS:
         cache.invalidate()
         timer = threading.Timer(chooser.uniform(0, reference[command + " seconds"]),
                                 os.kill, (os.getpid(), signal.SIGINT))
-        timer.start()
         try:
+            timer.start()  # a short delay may fire before start() returns: inside the try
             gdb.execute(command, to_string=True)
             outcome = "finished"
         except KeyboardInterrupt:
