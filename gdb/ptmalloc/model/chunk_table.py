@@ -118,7 +118,7 @@ def of_stop(snap, with_sites=True):
             table.sites = list(site_provider(table.addresses, table.sizes))
         else:
             table.sites, table.blocks = history_sites.allocations(table.addresses, table.sizes)
-        if not any(table.sites):
+        if table.sites is not None and not any(table.sites):
             table.sites = table.blocks = None
     return table
 

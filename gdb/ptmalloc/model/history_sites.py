@@ -24,12 +24,18 @@ from . import history
 def allocation_sites(addresses, sizes):
     """One site text ("file.c:LINE (function)") or None per chunk of a table (chunk headers in
     address order, and their sizes)."""
-    return allocations(addresses, sizes)[0]
+    return allocations(addresses, sizes)[0] or [None] * len(addresses)
 
 
 def allocations(addresses, sizes):
     """([site text or None], array('Q') of allocating sequence numbers, 0 when not known), one
-    per chunk of a table (chunk headers in address order, and their sizes)."""
+    per chunk of a table (chunk headers in address order, and their sizes); (None, None) when
+    no history is recorded (ten million rows of nothing are not made)."""
+    try:
+        if not history.current(last=0).enabled:  # the ring's header alone
+            return None, None
+    except HeapError:
+        return None, None  # a damaged ring names no site; `heap history` says why
     sites = [None] * len(addresses)
     blocks = array.array("Q", bytes(8 * len(addresses)))
     namer = code_sites.SiteNamer()
