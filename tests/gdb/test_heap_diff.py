@@ -15,12 +15,10 @@ import pytest
 
 from conftest import GDB, LOADER, REPO, marked, run_gdb, sections
 from json_contract import checked
+from sample_records import held_blocks
 
 SOURCE = os.path.join(REPO, "tests", "gdb", "leaky_loop.c")
 CLONE = os.path.join(os.environ.get("PTM_BUILD", os.path.join(REPO, "build")), "libptmalloc.so")
-# A chunk's header is two words before the pointer malloc returned, and its size is the usable
-# size plus the one word of the next chunk's header that an in-use chunk does not lend.
-HEADER, NOT_LENT = 16, 8
 LEAKS_BETWEEN_STOPS = 40
 LEAK_SIZE = 48
 
@@ -46,17 +44,7 @@ def _sections(argv, cwd):
 
 def _held(path):
     """{chunk header: (size, site)} of what the program held at one stop."""
-    return {address: (size, site) for address, (size, site, _block) in _blocks(path).items()}
-
-
-def _blocks(path):
-    """{chunk header: (size, site, block number)} of what the program held at one stop."""
-    held = {}
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            address, usable, site, block = line.split()
-            held[int(address, 16) - HEADER] = (int(usable) + NOT_LENT, site, int(block))
-    return held
+    return {address: (size, site) for address, (size, site, _block) in held_blocks(path).items()}
 
 
 def _runs(tmp_path, preload):
@@ -88,7 +76,8 @@ def _runs(tmp_path, preload):
     # a.json as if taken of another program
     other = tmp_path / "other.json"
     dead += ["-ex", "python import json; d = json.load(open(%r)); d['inferior']['program'] = "
-             "'/usr/bin/other'; json.dump(d, open(%r, 'w'))" % (str(tmp_path / "a.json"), str(other))]
+             "'/usr/bin/other'; json.dump(d, open(%r, 'w'))"
+             % (str(tmp_path / "a.json"), str(other))]
     dead_steps = [("b", "heap snapshot %s" % (tmp_path / "b.json")),
                   ("json", "heap diff %s %s --json" % (tmp_path / "a.json", tmp_path / "b.json")),
                   ("text", "heap diff %s %s" % (tmp_path / "a.json", tmp_path / "b.json")),
@@ -208,7 +197,7 @@ def recorded(tmp_path_factory):
     dead += sum((["-ex", c] for c in marked([
         ("json", "heap diff %s %s --json" % (folder / "1", folder / "2")),
         ("text", "heap diff %s %s" % (folder / "1", folder / "2"))])), [])
-    return _sections(dead, str(folder)), _blocks(record + "1"), _blocks(record + "2")
+    return _sections(dead, str(folder)), held_blocks(record + "1"), held_blocks(record + "2")
 
 
 def test_diff_names_the_leaking_site_from_the_history(recorded):

@@ -14,6 +14,7 @@ import pytest
 
 from conftest import GDB, LIBRARY, REPO, TIMEOUT, clone_available, gdb_argv, marked, sections
 from json_contract import checked
+from sample_records import read_calls
 
 SOURCE = os.path.join(REPO, "tests", "gdb", "history_threads.c")
 SOURCE_NAME = os.path.basename(SOURCE)
@@ -43,22 +44,6 @@ TEXT_COMMANDS = {
 }
 
 pytestmark = pytest.mark.skipif(not clone_available(), reason="build/libptmalloc.so is not built")
-
-
-class Call:
-    """One line of the sample's record."""
-
-    def __init__(self, line):
-        op, ptr, old_ptr, size, source_line, thread = line.split()
-        self.op, self.size = op, int(size)
-        self.ptr = 0 if ptr == "(nil)" else int(ptr, 16)
-        self.old_ptr = 0 if old_ptr == "(nil)" else int(old_ptr, 16)
-        self.line, self.thread = int(source_line), int(thread)
-
-
-def read_calls(path):
-    with open(path, encoding="utf-8") as handle:
-        return [Call(line) for line in handle if line.strip()]
 
 
 class HistoryRun:

@@ -15,21 +15,15 @@ import pytest
 
 from conftest import GDB, LOADER, REPO, marked, run_gdb, sections
 from json_contract import checked
+from sample_records import PLANTED_REGIONS, planted
 
 SOURCE = os.path.join(REPO, "tests", "gdb", "refs_planted.c")
 CLONE = os.path.join(os.environ.get("PTM_BUILD", os.path.join(REPO, "build")), "libptmalloc.so")
-# The region each kind of planted word must be named by (the program's name is its file's).
-REGIONS = {"heap": "heap arena ", "data": ".data of refs_planted",
-           "bss": ".bss of refs_planted", "tls": "TLS of thread 2",
-           "stack": "stack of thread 1", "descriptor": "thread descriptor of thread 1"}
 
 
 # Less than a stack segment: the core loses the top of the main thread's stack, where its
 # frames are.
 CUT_BYTES = 16 << 10
-# The record's kind for a register of the main thread holding the address: "register-NAME".
-REGISTER_KIND = "register-"
-MAIN_THREAD = 1
 
 
 def _notes_first(core):
@@ -98,15 +92,8 @@ def _runs(tmp_path, preload):
     for command in marked([("json", "heap refs $target --json"), ("text", "heap refs $target")]):
         cut_run += ["-ex", command]
     core_parts["cut"] = _sections(cut_run, str(tmp_path))
-    planted, registers = [], set()
-    with open(record, encoding="utf-8") as handle:
-        for line in handle:
-            kind, address, value = line.split()
-            if kind.startswith(REGISTER_KIND):
-                registers.add((MAIN_THREAD, kind[len(REGISTER_KIND):], int(value, 16)))
-            elif kind != "target":
-                planted.append((kind, int(address, 16), int(value, 16)))
-    return {"live": live_parts, "core": core_parts}, planted, registers
+    words, registers = planted(record)
+    return {"live": live_parts, "core": core_parts}, words, registers
 
 
 @pytest.fixture(scope="module", params=["glibc", "clone"])
@@ -124,7 +111,7 @@ def test_finds_every_planted_pointer_and_nothing_else(planted_runs, source):
         assert {(ref["thread"], ref["register"], ref["value"])
                 for ref in report["registers"]} == registers, report
         for kind, address, value in planted:
-            assert found[(address, value)].startswith(REGIONS[kind]), (kind, found)
+            assert found[(address, value)].startswith(PLANTED_REGIONS[kind]), (kind, found)
         assert report["complete"] and not report["unread"], report
         heap_holders = {ref["chunk"] for ref in report["refs"] if ref["chunk"] is not None}
         assert len(heap_holders) == 3

@@ -1,29 +1,23 @@
-"""The allocation history of the clone built as another glibc release: history_threads.c (three threads,
-each call noted with its line, result, size and thread) run on it with PTMALLOC_HISTORY, and
+"""The allocation history of the clone built as another glibc release: history_threads.c
+(three threads, each call noted with its line, result, size and thread) run on it with PTMALLOC_HISTORY, and
 `heap history --json` holding every call of the sample's record once, live and from a gcore'd
 core, as tests/gdb/test_history.py holds the 2.36 clone."""
 import pathlib
+import sys
 
 import pytest
 
 from release_session import json_of, oracle_harness, run
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "gdb"))
+
+from sample_records import read_calls  # noqa: E402
 
 # The clones of other releases, by the release their programs are built against.
 CLONES = {"clone-2.31": "2.31", "clone-2.41": "2.41"}
 RING = 4096
 SOURCE_NAME = "history_threads.c"
 CALLS = 2 * 13 + 14  # two workers' 13 calls and main's 14
-
-
-def _calls(record):
-    """[(op, ptr, old_ptr, size, line, thread)] of the sample's record."""
-    calls = []
-    for line in pathlib.Path(record).read_text().splitlines():
-        op, ptr, old_ptr, size, source_line, thread = line.split()
-        calls.append((op, 0 if ptr == "(nil)" else int(ptr, 16),
-                      0 if old_ptr == "(nil)" else int(old_ptr, 16), int(size),
-                      int(source_line), int(thread)))
-    return calls
 
 
 @pytest.mark.parametrize("allocator", sorted(CLONES))
@@ -37,7 +31,8 @@ def test_every_call_is_recorded_once_with_its_line(allocator, tmp_path):
                [commands + [("gcore", "gcore %s" % core)]],
                environment=[("PTMALLOC_HISTORY", str(RING))])
     from_core = run(allocator, program, [], "history_checkpoint", [commands], core=core)
-    calls = _calls(record)
+    calls = [(call.op, call.ptr, call.old_ptr, call.size, call.line, call.thread)
+             for call in read_calls(str(record))]
     assert len(calls) == CALLS, "the sample's record is incomplete"
     for outputs in (live, from_core):
         history = json_of(outputs[(1, "history")], "heap history --json")

@@ -7,21 +7,17 @@ block it holds at each of its two stops, and `heap diff` between the two must be
 records say."""
 import json
 import pathlib
+import sys
 
 import pytest
 
 from release_session import json_of, oracle_harness, run
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "gdb"))
+
+from sample_records import PLANTED_REGIONS, held_blocks, planted  # noqa: E402
+
 RELEASES = {"glibc-2.31": "2.31", "clone-2.31": "2.31", "glibc-2.41": "2.41", "clone-2.41": "2.41"}
-# The region each kind of planted word must be named by.
-REGIONS = {"heap": "heap arena ", "data": ".data of refs_planted",
-           "bss": ".bss of refs_planted", "tls": "TLS of thread 2",
-           "stack": "stack of thread 1", "descriptor": "thread descriptor of thread 1"}
-REGISTER_KIND = "register-"
-MAIN_THREAD = 1
-# A chunk's header is two words before the pointer; an in-use chunk's size is its usable size
-# plus the one word of the next chunk's header it does not lend.
-HEADER, NOT_LENT = 16, 8
 
 
 def _program(name, allocator):
@@ -29,18 +25,6 @@ def _program(name, allocator):
         "%s-%s" % (name, RELEASES[allocator]))
     assert program.exists(), "run make test-versions"
     return program
-
-
-def _planted(record):
-    """([(kind, address, value)] of the planted words, {(thread, register, value)})."""
-    words, registers = [], set()
-    for line in pathlib.Path(record).read_text().splitlines():
-        kind, address, value = line.split()
-        if kind.startswith(REGISTER_KIND):
-            registers.add((MAIN_THREAD, kind[len(REGISTER_KIND):], int(value, 16)))
-        elif kind != "target":
-            words.append((kind, int(address, 16), int(value, 16)))
-    return words, registers
 
 
 @pytest.mark.parametrize("allocator", sorted(RELEASES))
@@ -53,25 +37,16 @@ def test_refs_finds_every_planted_pointer_and_nothing_else(allocator, tmp_path):
     live = run(allocator, program, [str(record)], "refs_planted_stop",
                [commands + [("gcore", "gcore %s" % core)]])
     from_core = run(allocator, program, [], "refs_planted_stop", [commands], core=core)
-    words, registers = _planted(record)
+    words, registers = planted(str(record))
     for outputs in (live, from_core):
         report = json_of(outputs[(1, "json")], "heap refs --json")
         found = {(ref["address"], ref["value"]): ref["region"] for ref in report["refs"]}
         assert set(found) == {(address, value) for _kind, address, value in words}, report
         for kind, address, value in words:
-            assert found[(address, value)].startswith(REGIONS[kind]), (kind, found)
+            assert found[(address, value)].startswith(PLANTED_REGIONS[kind]), (kind, found)
         assert {(ref["thread"], ref["register"], ref["value"])
                 for ref in report["registers"]} == registers, report
         assert report["complete"], report
-
-
-def _blocks(path):
-    """{chunk header: (size, block number)} of what leaky_loop held at one stop."""
-    held = {}
-    for line in pathlib.Path(path).read_text().splitlines():
-        address, usable, _site, block = line.split()
-        held[int(address, 16) - HEADER] = (int(usable) + NOT_LENT, int(block))
-    return held
 
 
 @pytest.mark.parametrize("allocator", sorted(RELEASES))
@@ -83,12 +58,12 @@ def test_diff_is_what_the_program_did(allocator, tmp_path):
                     ("first", "heap snapshot first")],
                    [("diff", "heap diff first --json")]])
     diff = json_of(outputs[(2, "diff")], "heap diff --json")
-    before, after = _blocks(str(record) + "1"), _blocks(str(record) + "2")
+    before, after = held_blocks(str(record) + "1"), held_blocks(str(record) + "2")
     # Without history, chunks match by address: a block freed and another of its size given out
     # at its address between the stops is no change, and one of another size is a resize.
-    allocated = {(a, size) for a, (size, _block) in after.items() if a not in before}
-    freed = {(a, size) for a, (size, _block) in before.items() if a not in after}
-    resized = {(a, before[a][0], size) for a, (size, _block) in after.items()
+    allocated = {(a, size) for a, (size, _site, _block) in after.items() if a not in before}
+    freed = {(a, size) for a, (size, _site, _block) in before.items() if a not in after}
+    resized = {(a, before[a][0], size) for a, (size, _site, _block) in after.items()
                if a in before and before[a][0] != size}
     assert {(e["address"], e["size"]) for e in diff["allocated"]} == allocated
     assert {(e["address"], e["size"]) for e in diff["freed"]} == freed
