@@ -1,7 +1,7 @@
 """The allocation history of the clone built as another glibc release: history_threads.c
-(three threads, each call noted with its line, result, size and thread) run on it with PTMALLOC_HISTORY, and
-`heap history --json` holding every call of the sample's record once, live and from a gcore'd
-core, as tests/gdb/test_history.py holds the 2.36 clone."""
+(three threads, each call noted with its line, result, size and thread) run on it with
+PTMALLOC_HISTORY, and `heap history --json` holding every call of the sample's record once, live
+and from a gcore'd core, as tests/gdb/test_history.py holds the 2.36 clone."""
 import pathlib
 import sys
 
