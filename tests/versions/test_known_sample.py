@@ -1,9 +1,9 @@
 """The known-heap samples (samples/known/: every_bin, every kind of bin in three threads,
 sbrk_blocked, a main arena that went on in mmapped segments, and big_sbrk, a main arena whose one
-sbrk heap is over 1 GiB) built against glibc 2.31 and 2.41,
-run under each and with the clone built as that release preloaded: the extension's reading of the heap
-holds against the sample's own record and mallinfo's totals, live and from a gcore'd core,
-with the assertions the 2.36 suites use (tests/gdb/known_heap.py)."""
+sbrk heap is over 1 GiB) built against glibc 2.31 and 2.41, run under each and with the clone
+built as that release preloaded: the extension's reading of the heap holds against the sample's
+own record and mallinfo's totals, live and from a gcore'd core, with the assertions the 2.36
+suites use (tests/gdb/known_heap.py)."""
 import importlib.util
 import json
 import pathlib
