@@ -17,7 +17,7 @@ from ..errors import NOT_IN_CORE, HeapReadError
 from . import process_memory
 from .core_file import inferior_is_core
 from .core_holdings import CoreHoldings
-from .live_reads import LiveReads
+from .live_reads import GDB_READ_PIECE, LiveReads, gdb_read_into
 
 _PAGE = 4096
 _U64 = struct.Struct("<Q")
@@ -25,9 +25,8 @@ _U64 = struct.Struct("<Q")
 # reading, so one corrupted size could make gdb itself die.  A length the mappings have vouched
 # for (the range is mapped memory of the inferior) is read whatever its size, since a main heap
 # is as large as the kernel lets it grow; an unvouched one beyond this is refused.  gdb's own
-# reads are made in pieces of at most _GDB_READ_PIECE bytes.
+# reads are made in pieces of at most GDB_READ_PIECE bytes (live_reads.gdb_read_into).
 MAX_SINGLE_READ = 1 << 30
-_GDB_READ_PIECE = 1 << 26
 # Pages kept for scattered reads (16 MiB): a stop's reads past the cached segments stay bounded
 # however many scattered words a command asks for (the oldest page read goes first).
 _MAX_PAGES = 4096
@@ -111,7 +110,7 @@ class Memory(CoreHoldings, LiveReads):
         if view is not None:
             return view
         try:
-            if length <= _GDB_READ_PIECE:
+            if length <= GDB_READ_PIECE:
                 return memoryview(self.inferior.read_memory(address, length)).cast("B")
             return self._read_in_pieces(address, length)
         except (gdb.MemoryError, gdb.error, OverflowError, ValueError):
@@ -120,11 +119,8 @@ class Memory(CoreHoldings, LiveReads):
     def _read_in_pieces(self, address, length):
         """A long range through gdb's reads, piece by piece into one anonymous mapping: gdb
         never holds more than a piece beside it."""
-        buffer = mmap.mmap(-1, length, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-        view = memoryview(buffer)
-        for offset in range(0, length, _GDB_READ_PIECE):
-            piece = min(_GDB_READ_PIECE, length - offset)
-            view[offset:offset + piece] = self.inferior.read_memory(address + offset, piece)
+        view = memoryview(mmap.mmap(-1, length, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS))
+        gdb_read_into(self.inferior, address, view, length)
         return view
 
     def read_segment(self, start, length):

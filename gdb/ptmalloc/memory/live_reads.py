@@ -10,8 +10,17 @@ from ..errors import HeapReadError
 from . import process_memory
 from .core_file import inferior_is_core
 
-# gdb's own reads are made in pieces of at most this many bytes (as cache.py's).
-_GDB_READ_PIECE = 1 << 26
+# gdb's own reads of a long range are made in pieces of at most this many bytes.
+GDB_READ_PIECE = 1 << 26
+
+
+def gdb_read_into(inferior, address, view, length):
+    """Copy the `length` bytes at `address` into the writable memoryview `view` through gdb's
+    reads, a piece at a time: gdb never holds more than a piece beside it.  gdb's errors pass
+    through."""
+    for offset in range(0, length, GDB_READ_PIECE):
+        piece = min(GDB_READ_PIECE, length - offset)
+        view[offset:offset + piece] = inferior.read_memory(address + offset, piece)
 
 
 class LiveReads:
@@ -39,9 +48,7 @@ class LiveReads:
             return
         view = memoryview(target)
         try:
-            for offset in range(0, length, _GDB_READ_PIECE):
-                piece = min(_GDB_READ_PIECE, length - offset)
-                view[offset:offset + piece] = self.inferior.read_memory(address + offset, piece)
+            gdb_read_into(self.inferior, address, view, length)
         except (gdb.MemoryError, gdb.error, OverflowError, ValueError):
             from .cache import unreadable_reason  # cache builds on this module
             raise HeapReadError(address, length, unreadable_reason()) from None
