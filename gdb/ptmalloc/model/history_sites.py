@@ -30,14 +30,9 @@ def allocation_sites(addresses, sizes):
 def allocations(addresses, sizes):
     """([site text or None], array('Q') of allocating sequence numbers, 0 when not known), one
     per chunk of a table (chunk headers in address order, and their sizes); (None, None) when
-    no history is recorded (ten million rows of nothing are not made)."""
-    try:
-        if not history.current(last=0).enabled:  # the ring's header alone
-            return None, None
-    except HeapError:
-        return None, None  # a damaged ring names no site; `heap history` says why
-    sites = [None] * len(addresses)
-    blocks = array.array("Q", bytes(8 * len(addresses)))
+    the history names no chunk of it (off, damaged or empty: ten million rows of nothing are
+    not made)."""
+    columns = []  # [sites, blocks], made when the first event names a chunk
     namer = code_sites.SiteNamer()
 
     def take(event):  # oldest first: a newer allocation of the same chunk wins
@@ -46,6 +41,9 @@ def allocations(addresses, sizes):
         row = bisect.bisect_right(addresses, event.ptr) - 1
         if row < 0 or event.ptr >= addresses[row] + sizes[row]:
             return
+        if not columns:
+            columns.extend(([None] * len(addresses), array.array("Q", bytes(8 * len(addresses)))))
+        sites, blocks = columns
         in_place = event.op == "realloc" and event.ptr == event.old_ptr
         if in_place and sites[row] is not None:
             return  # resized where it was: still the block its first allocation made
@@ -56,4 +54,4 @@ def allocations(addresses, sizes):
         history.current(sink=take)  # the ring streamed: it may hold millions of calls
     except HeapError:
         pass  # a damaged ring names no site; `heap history` says why
-    return sites, blocks
+    return tuple(columns) if columns else (None, None)
