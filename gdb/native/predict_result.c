@@ -234,12 +234,15 @@ void predict_send_result(const char *call, int status, int report_fd, int errors
 	fputs(", \"unknown\": ", out);
 	put_string(out, strcmp(outcome, "hung") == 0 ? "the call did not finish (a loop in the heap?)"
 	                                             : find_word(report, "unknown"));
-	/* What the call did to memory: only a call that returned did it. */
+	/* What the call did to memory: the words, of a call that returned; the system calls, of any
+	   call that ran, for a call that dies after its munmap has still unmapped (the thread's own
+	   TLS, perhaps: that is what it dies of). */
 	const char *done = strcmp(outcome, "returned") == 0 ? report : "";
+	const char *made = strcmp(outcome, "unknown") != 0 ? report : "";
 	put_changes(out, done);
-	put_pairs(out, done, "mapped", "mappings", "address", "length", "\"kind\": \"mmap\"");
-	put_pairs(out, done, "unmapped", "unmappings", "address", "length", NULL);
-	put_pairs(out, done, "break", "break", "old", "new", NULL);
+	put_pairs(out, made, "mapped", "mappings", "address", "length", "\"kind\": \"mmap\"");
+	put_pairs(out, made, "unmapped", "unmappings", "address", "length", NULL);
+	put_pairs(out, made, "break", "break", "old", "new", NULL);
 	put_pairs(out, report, "lock_wait", "lock_waits", "address", NULL, NULL);
 	fputs("}\n", out);
 	fflush(out);

@@ -10,7 +10,11 @@
  *   returned POINTER                 the call returned (0 for free)
  *   after KEY=VALUE ...              the same words after the call, and the chunk's header
  *   after_at KEY=ADDRESS ...         where each of those words is
- *   fault ADDRESS / signal N         a SIGSEGV or SIGBUS, with si_addr (a sigaction handler)
+ *   fault ADDRESS CODE / signal N    a SIGSEGV or SIGBUS, with si_addr and si_code (a sigaction
+ *                                    handler)
+ *   rseq ADDRESS MAPPED              at a fault: the acting thread's rseq area and whether it is
+ *                                    still mapped (the kernel writes it; when the call unmapped it,
+ *                                    the kernel kills the thread with a SIGSEGV of its own)
  *   status exit N | status signal N  how the copy ended (SIGABRT: an abort; SIGALRM: a hang)
  * After the stop nothing allocates and nothing uses stdio: the heap may be damaged.
  *
@@ -198,6 +202,11 @@ AFTER_CALL static _Noreturn void raw_exit(int status)
 }
 
 static pid_t caller_pid;
+/* The acting thread's rseq area, which the kernel updates on the thread's every preemption and
+ * signal (glibc registers it from 2.35: __rseq_offset from the thread pointer; none in 2.31). */
+extern const ptrdiff_t __rseq_offset __attribute__((weak));
+extern const unsigned int __rseq_size __attribute__((weak));
+static uintptr_t rseq_area;
 
 /* "KEY=0xVALUE " into `line` at `*used`, without stdio. */
 AFTER_CALL static void append(char *line, size_t *used, const char *key, uintptr_t value)
@@ -297,10 +306,28 @@ AFTER_CALL static void probe(const char *when, size_t size, uintptr_t chunk)
 	write_line(lines.places, lines.places_used);
 }
 
+/* 1 when the page at `address` is mapped (mincore fails with ENOMEM where nothing is). */
+AFTER_CALL static uintptr_t is_mapped(uintptr_t address)
+{
+	unsigned char resident;
+	return raw_syscall(SYS_mincore, address & ~(uintptr_t)4095, 1, (long)&resident, 0, 0, 0) == 0;
+}
+
 AFTER_CALL static void on_fault(int signal, siginfo_t *info, void *context)
 {
 	(void)context;
-	put_line("fault", "address", (uintptr_t)info->si_addr);
+	char line[128] = "fault ";
+	size_t used = 6;
+	append(line, &used, "address", (uintptr_t)info->si_addr);
+	append(line, &used, "code", (uintptr_t)(unsigned)info->si_code);
+	write_line(line, used);
+	if (rseq_area != 0) {
+		char area[128] = "rseq ";
+		used = 5;
+		append(area, &used, "address", rseq_area);
+		append(area, &used, "mapped", is_mapped(rseq_area));
+		write_line(area, used);
+	}
 	put_line("signal", "number", (uintptr_t)signal);
 	raw_exit(90);
 }
@@ -316,6 +343,11 @@ AFTER_CALL static size_t watched_size(void)
 AFTER_CALL static _Noreturn void real_call(void)
 {
 	caller_pid = getpid();
+	if (&__rseq_size != NULL && __rseq_size != 0) {
+		uintptr_t thread_pointer;
+		__asm__("mov %%fs:0, %0" : "=r"(thread_pointer));
+		rseq_area = thread_pointer + (uintptr_t)__rseq_offset;
+	}
 	stack_t alternate = {.ss_sp = alternate_stack, .ss_size = sizeof alternate_stack};
 	sigaltstack(&alternate, NULL);
 	struct sigaction action = {.sa_sigaction = on_fault, .sa_flags = SA_SIGINFO | SA_ONSTACK};

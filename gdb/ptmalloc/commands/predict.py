@@ -177,6 +177,9 @@ def _print(snap, call_text, answer, anchors):
     if outcome == "aborted":
         out.line("  %s %s" % (paint.paint("aborts:", "highlight"), answer["abort"]))
     elif outcome == "crashed":
+        for piece in answer["unmappings"]:
+            out.line("  unmaps %s-%s first" % (paint.address(piece["address"]),
+                                               paint.address(piece["address"] + piece["length"])))
         out.line("  %s %s" % (paint.paint("crashes:", "highlight"), engine.crash_text(answer)))
     elif outcome == "hook":
         out.line("  %s %s" % (paint.paint("calls a hook:", "highlight"), _why(answer)))
@@ -196,6 +199,10 @@ def _print(snap, call_text, answer, anchors):
                                                             snap.geometry.chunk_of(answer["returns"]),))
     else:
         out.line("  cannot tell: %s" % (answer["unknown"] or "no reason given"))
+    if answer["rseq_unmapped"] is not None:
+        out.line("  %s the call unmaps this thread's rseq area at %s: the kernel kills the thread "
+                 "(SIGSEGV, no fault address) at its next preemption or signal, which may come "
+                 "first" % (paint.paint("and:", "highlight"), paint.address(answer["rseq_unmapped"])))
     out.flush()
 
 

@@ -18,7 +18,7 @@ import time
 
 import gdb
 
-from .. import paths
+from .. import constants as C, paths
 from ..errors import HeapError
 from ..memory import cache
 from .pages import InferiorPages, PredictionError
@@ -37,7 +37,7 @@ _ANSWER_DEFAULTS = {
     "op": None, "outcome": "unknown", "returns": None, "new_mapping": False, "from": None,
     "to": None, "abort": None, "signal": None, "fault": None, "fault_kind": None, "hook": None,
     "unknown": None, "changes": [], "mappings": [], "unmappings": [], "break": [],
-    "lock_waits": [], "calls": 0,
+    "lock_waits": [], "calls": 0, "rseq_unmapped": None,
 }
 
 
@@ -78,6 +78,7 @@ def predict(snap, thread, call, *arguments, assume=(), repeat=1):
     answer["op"] = call
     if call == "realloc" and answer["returns"] is not None and answer["returns"] == arguments[0]:
         answer["from"] = "in-place"  # the chunk grew or shrank where it was: no bin gave it
+    answer["rseq_unmapped"] = server.rseq_area_unmapped(answer["unmappings"])
     answer["engine"] = engine_release
     answer["approximate"] = approximate
     answer["thread"] = thread.num if thread is not None else None
@@ -213,6 +214,35 @@ class _PageServer:
         finally:
             if selected is not None and selected.is_valid():
                 selected.switch()
+
+    def rseq_area_unmapped(self, unmappings):
+        """The calling thread's rseq area (glibc 2.35 on: the thread pointer plus libc's
+        __rseq_offset, when __rseq_size says it is registered) when one of `unmappings` covers
+        it, else None.  The kernel writes that area at the thread's every preemption and signal;
+        once it is gone the kernel kills the thread with a SIGSEGV of its own (no fault address),
+        which may come before the call's own next touch of the lost memory."""
+        if not unmappings:
+            return None
+        sizes = [self._global_word(name, width) for name, width in (("__rseq_size", 4),
+                                                                      ("__rseq_offset", 8))]
+        thread_pointer = self._thread_pointer()
+        if not sizes[0] or sizes[1] is None or thread_pointer is None:
+            return None
+        area = (thread_pointer + sizes[1]) & C.MASK64
+        for piece in unmappings:
+            if piece["address"] <= area < piece["address"] + piece["length"]:
+                return area
+        return None
+
+    def _global_word(self, name, width):
+        """A signed integer global of `width` bytes anywhere in the process, or None."""
+        address = _any_objfile_address(name)
+        if address is None:
+            return None
+        try:
+            return int.from_bytes(self.memory.read(address, width), "little", signed=True)
+        except HeapError:
+            return None
 
     def _program_break(self):
         """The break, where the main arena's top ends while the arena is contiguous (sysmalloc
