@@ -10,12 +10,14 @@
  * gdb read outside the buffer or spin. */
 
 #define _GNU_SOURCE /* process_vm_readv */
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 /* The row codes, generated from the extension's own table (gdb/ptmalloc/model/states.py). */
 #include "heapwalk_row_codes.h"
@@ -31,8 +33,9 @@
  * heapwalk_diff.  Version 7: heapwalk_format's numbers and suffixes come
  * from the numbered rows and the text table, heapwalk_text_keys, heapwalk_scan_window, the
  * remote pages of a live process (heapwalk_remote_*) that heapwalk_follow_many's lists read
- * and the back links they check, and heapwalk_suspicious's prev_sizes, and heapwalk_remote_words. */
-int heapwalk_interface_version(void) { return 7; }
+ * and the back links they check, and heapwalk_suspicious's prev_sizes, and heapwalk_remote_words.
+ * Version 8: heapwalk_refs_file. */
+int heapwalk_interface_version(void) { return 8; }
 
 /* A growable array of 64-bit words, owned by this library until heapwalk_free_words(). */
 struct heapwalk_words {
@@ -1075,6 +1078,34 @@ int heapwalk_entry_numbers(const uint64_t *positions, size_t cut, uint64_t start
 	return status;
 }
 
+/* The compare of `heap refs` over words [0, count), each hit appended to `hits` as `base` + its
+ * index and, when `values` is not NULL, its value to `values`.  Eight words at a time: most of
+ * a big process's writable memory is zeros (pages reserved and never written), and a block of
+ * eight zeros costs one OR, unless zero itself lies in the range.  One unsigned compare,
+ * v - low < span, is low <= v < high. */
+static int refs_in(const uint64_t *words, size_t count, uint64_t base, uint64_t low, uint64_t span,
+                   struct heapwalk_words *hits, struct heapwalk_words *values)
+{
+	int zero_misses = low != 0;
+	size_t i = 0;
+	for (; i + 8 <= count; i += 8) {
+		const uint64_t *w = words + i;
+		if (zero_misses && !(w[0] | w[1] | w[2] | w[3] | w[4] | w[5] | w[6] | w[7]))
+			continue;
+		for (size_t k = 0; k < 8; k++) {
+			if (w[k] - low < span &&
+			    (append_word(hits, base + i + k) || (values && append_word(values, w[k]))))
+				return -1;
+		}
+	}
+	for (; i < count; i++) {
+		if (words[i] - low < span &&
+		    (append_word(hits, base + i) || (values && append_word(values, words[i]))))
+			return -1;
+	}
+	return 0;
+}
+
 /* `heap refs` (gdb/ptmalloc/model/references.py): the index of every word of `words` whose value v
  * lies in [low, high), appended to `hits` in order.  A whole mapping is one call: the loop is a
  * compare per word, so a heap of a hundred megabytes is scanned at memory speed.  Returns 0, or
@@ -1082,13 +1113,45 @@ int heapwalk_entry_numbers(const uint64_t *positions, size_t cut, uint64_t start
 int heapwalk_refs(const uint64_t *words, size_t word_count, uint64_t low, uint64_t high,
                   struct heapwalk_words *hits)
 {
-	/* One unsigned compare: v - low < span exactly when low <= v < high. */
-	uint64_t span = high - low;
 	if (high <= low)
 		return 0;
-	for (size_t i = 0; i < word_count; i++) {
-		if (words[i] - low < span && append_word(hits, i))
+	return refs_in(words, word_count, 0, low, high - low, hits, NULL);
+}
+
+/* heapwalk_refs over `word_count` words of a file (a core's segment) from byte `offset`, read
+ * with pread into the caller's `buffer` of `buffer_words` words, reused for each piece: a core
+ * of gigabytes is copied from the kernel's page cache piece by piece into memory the cache
+ * holds, instead of mapped, where each page of the mapping costs a fault.  Each hit's index
+ * (from the range's first word) goes to `hits`, its value to `values`.  *words_read says how
+ * far the scan got.  Returns 0; -1 when memory ran out; -2 when the file could not be read
+ * there (*error: errno, or 0 when the file ends first). */
+int heapwalk_refs_file(int fd, uint64_t offset, size_t word_count, uint64_t low, uint64_t high,
+                       uint64_t *buffer, size_t buffer_words, struct heapwalk_words *hits,
+                       struct heapwalk_words *values, size_t *words_read, int *error)
+{
+	*words_read = 0;
+	*error = 0;
+	if (buffer_words == 0)
+		return -2;
+	while (*words_read < word_count) {
+		size_t count = word_count - *words_read;
+		if (count > buffer_words)
+			count = buffer_words;
+		size_t bytes = count * 8, got = 0;
+		while (got < bytes) {
+			ssize_t part = pread(fd, (char *)buffer + got, bytes - got,
+			                     (off_t)(offset + *words_read * 8 + got));
+			if (part < 0 && errno == EINTR)
+				continue;
+			if (part <= 0) {
+				*error = part < 0 ? errno : 0;
+				return -2;
+			}
+			got += (size_t)part;
+		}
+		if (high > low && refs_in(buffer, count, *words_read, low, high - low, hits, values))
 			return -1;
+		*words_read += count;
 	}
 	return 0;
 }

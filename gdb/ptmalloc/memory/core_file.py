@@ -19,7 +19,7 @@ _SECTION = re.compile(r"\[\d+\]\s+(0x[0-9a-f]+)->(0x[0-9a-f]+) at (0x[0-9a-f]+):
 # Enough bytes to tell a wrong file offset from a right one.
 _PROBE_BYTES = 256
 
-_mapped = {}  # (path, size, mtime) -> mmap of a core file, shared by every stop
+_mapped = {}  # (path, size, mtime) -> _MappedCore of a core file, shared by every stop
 
 
 class CoreSections:
@@ -55,15 +55,31 @@ class CoreSections:
     def view(self, inferior, address, length):
         """A writable memoryview of the core file's bytes at [address, address + length) when
         one section holds them all and its bytes are trusted; else None."""
+        place = self._place(inferior, address, length)
+        if place is None:
+            return None
+        first = place[1]
+        return memoryview(place[0].mapping)[first:first + length]
+
+    def file_extent(self, inferior, address, length):
+        """(file descriptor, offset) of the core file's bytes at [address, address + length),
+        open for as long as gdb's core is, when one section holds them all and its bytes are
+        trusted, for a reader that copies them out (os.pread) instead of mapping them; else
+        None."""
+        place = self._place(inferior, address, length)
+        return None if place is None else (place[0].handle.fileno(), place[1])
+
+    def _place(self, inferior, address, length):
+        """(the _MappedCore, the file offset of `address`) when one trusted section holds
+        [address, address + length), else None."""
         for start, end, offset in self._sections:
             if start <= address and address + length <= end:
                 core = self._core()
-                if core is None or offset + (end - start) > len(core):
+                if core is None or offset + (end - start) > len(core.mapping):
                     return None
-                if not self._trust(inferior, core, start, offset, end - start):
+                if not self._trust(inferior, core.mapping, start, offset, end - start):
                     return None
-                first = offset + address - start
-                return memoryview(core)[first:first + length]
+                return core, offset + address - start
         return None
 
     def _core(self):
@@ -91,14 +107,28 @@ class CoreSections:
         return trusted
 
 
+class _MappedCore:
+    """A core file's bytes mapped (`mapping`), and the file they were mapped from (`handle`),
+    kept open so that a reader copying bytes out reads the very file that was mapped."""
+
+    __slots__ = ("mapping", "handle")
+
+    def __init__(self, mapping, handle):
+        self.mapping, self.handle = mapping, handle
+
+
 def _map(path):
     try:
         status = os.stat(path)
         key = (path, status.st_size, status.st_mtime_ns)
         core = _mapped.get(key)
         if core is None:
-            with open(path, "rb") as handle:
-                core = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY)
+            handle = open(path, "rb")  # kept open by the _MappedCore
+            try:
+                core = _MappedCore(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY), handle)
+            except (OSError, ValueError):
+                handle.close()
+                raise
             _mapped[key] = core
         return core
     except (OSError, ValueError):

@@ -53,6 +53,12 @@ class CoreHoldings:
         regions = self.core_regions()
         return regions.unheld_anonymous() if regions is not None else []
 
+    def core_file_extent(self, address, length):
+        """(file descriptor, offset) of the core file's bytes for [address, address + length),
+        when one section it trusts holds them all (core_file.CoreSections.file_extent); else
+        None."""
+        return self._core().file_extent(self.inferior, address, length)
+
     def held_length(self, address, length):
         """How many of the `length` bytes at `address` a core holds in a row (`length` live:
         a live process's reads fail only on unmapped memory)."""

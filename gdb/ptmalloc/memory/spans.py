@@ -3,10 +3,19 @@
 `heap refs` reads every writable mapping of the program, not only heaps: a range may run into
 pages a core does not hold (coredump_filter, a core file cut short) or, live, pages the kernel
 refuses.  `readable_parts` hands back the parts that were read, as buffers the C helper can
-scan, and each part that was not, with the reason in the user's words."""
+scan, and each part that was not, with the reason in the user's words.  `core_file_parts` does
+the same for a core without reading: the parts the core file holds are handed back as places in
+the file, for a reader that copies them out piece by piece (a core's gigabytes of mostly untouched
+memory cost a page fault per page when mapped)."""
+
+import collections
 
 from ..errors import HeapReadError
 from .core_file import inferior_is_core
+
+# [address, address + length) of the inferior's memory is the core file's bytes at `offset` of
+# the open file `fd`.
+FilePart = collections.namedtuple("FilePart", "address length fd offset")
 
 # A live range that fails as a whole is read again in pieces of this size, then page by page,
 # so one bad page costs only itself.
@@ -43,8 +52,16 @@ def _uncached(mem, start, end, parts, unread):
     unread += lost
 
 
-def _core_parts(mem, start, end):
-    """The parts the core file holds, and the reason for each part it lacks."""
+def core_file_parts(mem, start, end):
+    """([FilePart or (address, buffer)], [(start, end, why)] not read) for [start, end) of a
+    core, in address order: each part the core file holds, within one of its sections that gdb
+    vouches for, as a FilePart, any other part read as readable_parts reads it."""
+    return _core_parts(mem, start, end, as_file=True)
+
+
+def _core_parts(mem, start, end, as_file=False):
+    """The parts the core file holds, and the reason for each part it lacks; `as_file`: parts
+    as FileParts where the file can serve them."""
     regions = mem.core_regions()
     if regions is None:
         return _live_parts(mem, start, end, _PIECE)
@@ -53,7 +70,15 @@ def _core_parts(mem, start, end):
     while cursor < end:
         held = regions.held_length(cursor, end - cursor)
         if held:
-            _read_into(mem, cursor, cursor + held, parts, unread)
+            extent = None
+            if as_file:
+                # One segment at a time: a file extent lies in one section.
+                held = min(held, regions.segment_of(cursor).held_end - cursor)
+                extent = mem.core_file_extent(cursor, held)
+            if extent is not None:
+                parts.append(FilePart(cursor, held, *extent))
+            else:
+                _read_into(mem, cursor, cursor + held, parts, unread)
             cursor += held
             continue
         missing = regions.missing(cursor, end - cursor)

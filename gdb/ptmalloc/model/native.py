@@ -19,7 +19,7 @@ from .. import paths
 
 _LIBRARY_NAME = "libptmalloc-heapwalk.so"
 # heapwalk_interface_version() of the library these declarations fit (see _load).
-_INTERFACE_VERSION = 7
+_INTERFACE_VERSION = 8
 
 FOLLOW_REACHED_END = 0
 FOLLOW_REPEAT = 1
@@ -154,6 +154,11 @@ def _declare(library):
     library.heapwalk_refs.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint64,
                                       ctypes.c_uint64, words_pointer]
     library.heapwalk_refs.restype = ctypes.c_int
+    library.heapwalk_refs_file.argtypes = [
+        ctypes.c_int, ctypes.c_uint64, ctypes.c_size_t, ctypes.c_uint64, ctypes.c_uint64,
+        ctypes.c_void_p, ctypes.c_size_t, words_pointer, words_pointer,
+        ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(ctypes.c_int)]
+    library.heapwalk_refs_file.restype = ctypes.c_int
     library.heapwalk_diff.argtypes = [
         ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t,
         ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t,

@@ -4,8 +4,13 @@ arrays they share.  Callers check native.available() first and run their Python 
 it."""
 
 import ctypes
+import os
 
 from . import native
+
+# Bytes of a core file read at a time by file_words_pointing_into: a buffer the CPU's caches
+# hold, so each piece is copied from the page cache and compared while still there.
+FILE_PIECE_BYTES = 1 << 20
 
 
 def words_pointing_into(data, low, high):
@@ -19,6 +24,38 @@ def words_pointing_into(data, low, high):
     if status != 0:
         raise MemoryError("the native reference scan ran out of memory")
     return hits
+
+
+def file_buffer():
+    """A buffer for file_words_pointing_into, to reuse for every part of one scan."""
+    return bytearray(FILE_PIECE_BYTES)
+
+
+def file_words_pointing_into(part, low, high, buffer):
+    """(addresses, values: array('Q') each, unread: (start, end, why) or None) of the 8-byte
+    words of a spans.FilePart (8-byte aligned, a whole number of words) whose value lies in
+    [low, high), read from the file a piece at a time into `buffer` (file_buffer()); `unread`
+    names what the file could not give (see heapwalk_refs_file)."""
+    hits, values = native._Words(), native._Words()
+    words_read, error = ctypes.c_size_t(), ctypes.c_int()
+    with native._Pinned(buffer) as pinned:
+        status = native._library.heapwalk_refs_file(
+            part.fd, part.offset, part.length // 8, low, high, pinned, len(buffer) // 8,
+            ctypes.byref(hits), ctypes.byref(values), ctypes.byref(words_read),
+            ctypes.byref(error))
+    hits, values = native._take(hits), native._take(values)
+    if status == -1:
+        raise MemoryError("the native reference scan ran out of memory")
+    unread = None
+    if status != 0:
+        stopped = part.address + words_read.value * 8
+        unread = (stopped, part.address + part.length, "the core file could not be read at "
+                  "offset %#x: %s" % (part.offset + words_read.value * 8,
+                                      os.strerror(error.value) if error.value else "it ends there"))
+    addresses = hits
+    for row, index in enumerate(hits):
+        addresses[row] = part.address + (index << 3)
+    return addresses, values, unread
 
 
 def diff_rows(before, after, no_site):

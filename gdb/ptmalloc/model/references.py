@@ -14,9 +14,11 @@ a pointer to the user data, to the header or anywhere inside the chunk (a one-pa
 pointer is the next chunk's).  Each hit is named by the region it lies in (`name_of`), and
 memory that could not be read is listed, never passed over in silence.
 
-The scan itself is the C helper's (native_scans.words_pointing_into), a compare per word over
-buffers read once per mapping (a live mapping longer than a window, a window at a time into one
-buffer: native_live.readable_windows); Python only names the hits."""
+The scan itself is the C helper's, a compare per word: over buffers read once per mapping
+(native_scans.words_pointing_into; a live mapping longer than a window, a window at a time into
+one buffer: native_live.readable_windows), and from a core, over the core file's bytes copied out
+a piece at a time into one buffer (native_scans.file_words_pointing_into), which costs no page
+fault per page of a core of gigabytes; Python only names the hits."""
 
 import array
 import collections
@@ -25,6 +27,8 @@ import os
 import gdb
 
 from ..errors import HeapError
+from ..memory import spans
+from ..memory.core_file import inferior_is_core
 from . import chunk_table, native, native_live, native_scans, object_sections, thread_places
 
 Reference = collections.namedtuple("Reference", "address value region chunk chunk_state")
@@ -52,18 +56,42 @@ def find(snap, address):
     regions = sorted(mem.regions())
     names = _RegionNames(snap, table, threads, object_sections.current(), regions)
     refs, unread = [], []
+    file_buffer = native_scans.file_buffer() if native.available() and \
+        inferior_is_core() else None
     for start, end in _scanned_ranges(regions, threads):
-        # A live mapping of gigabytes is scanned a window at a time, never held whole.
-        for part_start, data in native_live.readable_windows(mem, start, end, unread):
-            words = memoryview(data).cast("Q")
-            for index in _pointing_into(data, words, low, low + size):
-                where = part_start + (index << 3)
-                region, chunk, state = names.of(where)
-                refs.append(Reference(where, words[index], region, chunk, state))
+        for where, value in _words_pointing_into(mem, start, end, low, low + size, unread,
+                                                 file_buffer):
+            region, chunk, state = names.of(where)
+            refs.append(Reference(where, value, region, chunk, state))
     registers = [RegisterReference(thread.num, thread.lwp, name, value) for thread in threads
                  for name, value in thread.registers if low <= value < low + size]
     problems += table.problems
     return RefsReport(target, refs, registers, unread, problems)
+
+
+def _words_pointing_into(mem, start, end, low, high, unread, file_buffer):
+    """Yield (address, value) of each word of [start, end) whose value lies in [low, high), in
+    address order, adding each part not read, with why, to `unread`.  With a `file_buffer`
+    (a core, and the C helper), what the core file holds is read from the file a piece at a
+    time into it; else a live mapping of gigabytes is scanned a window at a time, never held
+    whole."""
+    if file_buffer is not None:
+        parts, lost = spans.core_file_parts(mem, start, end)
+        unread += lost
+    else:
+        parts = native_live.readable_windows(mem, start, end, unread)
+    for part in parts:
+        if isinstance(part, spans.FilePart):
+            addresses, values, lost = native_scans.file_words_pointing_into(part, low, high,
+                                                                            file_buffer)
+            yield from zip(addresses, values)
+            if lost is not None:
+                unread.append(lost)
+            continue
+        part_start, data = part
+        words = memoryview(data).cast("Q")
+        for index in _pointing_into(data, words, low, high):
+            yield part_start + (index << 3), words[index]
 
 
 def _pointing_into(data, words, low, high):
