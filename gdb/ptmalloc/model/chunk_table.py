@@ -16,6 +16,7 @@ set one from a program's own record)."""
 
 import array
 import bisect
+import collections
 
 from . import history_sites
 from .objects import WalkStatus
@@ -70,21 +71,15 @@ class ChunkTable:
 
 def of_stop(snap, with_sites=True):
     """The ChunkTable of a HeapSnapshot: every heap segment's chunks and the mmapped chunks."""
-    status = WalkStatus()
+    scans, problems = _walked(snap)
     pieces = []
     size_mask = snap.geometry.size_mask
-    for arena in snap.arenas:
-        for segment in arena.heaps:
-            scan = snap.scan(arena, segment, status)
-            if not len(scan):
-                continue
-            start = scan.start
-            addresses = array.array("Q", map(start.__add__, map((8).__mul__, scan.positions)))
-            sizes = array.array("Q", map(size_mask.__and__, scan.fields))
-            pieces.append((start, addresses, sizes, bytes(scan.state_codes()[:len(scan)]),
-                           arena.address))
-        if arena.heap_problem and status.complete:
-            status.stop(arena.address, arena.heap_problem)
+    for arena_address, scan in scans:
+        start = scan.start
+        addresses = array.array("Q", map(start.__add__, map((8).__mul__, scan.positions)))
+        sizes = array.array("Q", map(size_mask.__and__, scan.fields))
+        pieces.append((start, addresses, sizes, bytes(scan.state_codes()[:len(scan)]),
+                       arena_address))
     mmapped = sorted(snap.mmapped_chunks(), key=lambda chunk: chunk.address)
     if mmapped:
         pieces.append((mmapped[0].address, array.array("Q", (c.address for c in mmapped)),
@@ -103,16 +98,7 @@ def of_stop(snap, with_sites=True):
                            array.array("Q", map(table.sizes.__getitem__, order)),
                            bytearray(map(table.states.__getitem__, order)),
                            array.array("Q", map(table.arenas.__getitem__, order)))
-    if not status.complete:
-        table.problems.append(status.problem)
-    for start, end, why in status.unheld:
-        problem = "chunks from %#x to %#x cannot be listed: %s" % (start, end, why)
-        if problem not in table.problems:
-            table.problems.append(problem)
-    missing = snap.mmapped_report().missing()
-    if missing > 0:
-        table.problems.append("mp_.n_mmaps counts %d more mmapped chunk(s) than were found"
-                              % missing)
+    table.problems += problems
     if with_sites and len(table):
         if site_provider is not None:
             table.sites = list(site_provider(table.addresses, table.sizes))
@@ -121,6 +107,73 @@ def of_stop(snap, with_sites=True):
         if table.sites is not None and not any(table.sites):
             table.sites = table.blocks = None
     return table
+
+
+def _walked(snap):
+    """([(arena address, SegmentScan)] of every heap segment holding chunks, the problems that
+    keep the walk from listing every chunk)."""
+    status = WalkStatus()
+    scans = []
+    for arena in snap.arenas:
+        for segment in arena.heaps:
+            scan = snap.scan(arena, segment, status)
+            if len(scan):
+                scans.append((arena.address, scan))
+        if arena.heap_problem and status.complete:
+            status.stop(arena.address, arena.heap_problem)
+    problems = [] if status.complete else [status.problem]
+    for start, end, why in status.unheld:
+        problem = "chunks from %#x to %#x cannot be listed: %s" % (start, end, why)
+        if problem not in problems:
+            problems.append(problem)
+    missing = snap.mmapped_report().missing()
+    if missing > 0:
+        problems.append("mp_.n_mmaps counts %d more mmapped chunk(s) than were found" % missing)
+    return scans, problems
+
+
+# A chunk as ChunkFinder names it: header address, size, state name, arena address (0 for an
+# mmapped chunk).
+Chunk = collections.namedtuple("Chunk", "address size state arena")
+
+
+class ChunkFinder:
+    """The chunk around an address, as the ChunkTable's row_holding finds it, looked up in the
+    walk's own columns (each segment's header positions, bisected) instead of a table: for
+    `heap refs`, which asks about a few addresses, so that ten million rows are never copied
+    into a table.  `problems` as a table's."""
+
+    def __init__(self, snap):
+        scans, self.problems = _walked(snap)
+        self._size_mask = snap.geometry.size_mask
+        self._scans = scans
+        self._codes = [None] * len(scans)  # each scan's state codes, made when first asked
+        mmapped = sorted(snap.mmapped_chunks(), key=lambda chunk: chunk.address)
+        self._mmapped_addresses = [chunk.address for chunk in mmapped]
+        self._mmapped_sizes = [chunk.size for chunk in mmapped]
+
+    def chunk_holding(self, address):
+        """The Chunk whose bytes [header, header + size) hold `address`, or None: the chunk
+        with the highest header at or below it, of any segment or mmapped chunk, if it reaches
+        that far."""
+        best = None
+        for number, (arena_address, scan) in enumerate(self._scans):
+            if address < scan.start:
+                continue
+            row = bisect.bisect_right(scan.positions, (address - scan.start) >> 3) - 1
+            if row >= 0:
+                header = scan.start + (scan.positions[row] << 3)
+                if best is None or header > best.address:
+                    if self._codes[number] is None:
+                        self._codes[number] = scan.state_codes()
+                    best = Chunk(header, scan.fields[row] & self._size_mask,
+                                 STATE_NAMES[self._codes[number][row]], arena_address)
+        row = bisect.bisect_right(self._mmapped_addresses, address) - 1
+        if row >= 0 and (best is None or self._mmapped_addresses[row] > best.address):
+            best = Chunk(self._mmapped_addresses[row], self._mmapped_sizes[row], MMAPPED, 0)
+        if best is not None and address < best.address + max(best.size, 1):
+            return best
+        return None
 
 
 def _pieces_in_order(pieces):

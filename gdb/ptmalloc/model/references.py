@@ -43,18 +43,18 @@ RefsReport = collections.namedtuple("RefsReport", "target refs registers unread 
 
 def find(snap, address):
     """The RefsReport for the chunk holding `address` (HeapError when no chunk holds it)."""
-    table = chunk_table.of_stop(snap, with_sites=False)
-    row = table.row_holding(address)
-    if row < 0:
+    chunks = chunk_table.ChunkFinder(snap)
+    chunk = chunks.chunk_holding(address)
+    if chunk is None:
         raise HeapError("%#x is in no chunk of the heap (see `heap chunks`)%s" % (
-            address, "; the heap walk is incomplete: %s" % table.problems[0]
-            if table.problems else ""))
-    low, size = table.addresses[row], table.sizes[row]
-    target = (low, size, table.state_name(row), table.arenas[row] or None)
+            address, "; the heap walk is incomplete: %s" % chunks.problems[0]
+            if chunks.problems else ""))
+    low, size = chunk.address, chunk.size
+    target = (low, size, chunk.state, chunk.arena or None)
     mem = snap.memory
     threads, problems = thread_places.of_threads(mem)
     regions = sorted(mem.regions())
-    names = _RegionNames(snap, table, threads, object_sections.current(), regions)
+    names = _RegionNames(snap, chunks, threads, object_sections.current(), regions)
     refs, unread = [], []
     file_buffer = native_scans.file_buffer() if native.available() and \
         inferior_is_core() else None
@@ -65,7 +65,7 @@ def find(snap, address):
             refs.append(Reference(where, value, region, chunk, state))
     registers = [RegisterReference(thread.num, thread.lwp, name, value) for thread in threads
                  for name, value in thread.registers if low <= value < low + size]
-    problems += table.problems
+    problems += chunks.problems
     return RefsReport(target, refs, registers, unread, problems)
 
 
@@ -139,8 +139,8 @@ class _RegionNames:
     """What a hit's address is, in words: `of(address)` -> (region text, chunk header or None,
     chunk state or None)."""
 
-    def __init__(self, snap, table, threads, sections, regions):
-        self._table = table
+    def __init__(self, snap, chunks, threads, sections, regions):
+        self._chunks = chunks
         self._segments = [(segment.address or segment.start, segment.end, arena.address)
                           for arena in snap.arenas for segment in arena.heaps]
         self._threads = threads
@@ -149,13 +149,11 @@ class _RegionNames:
         self._descriptor_size = _thread_descriptor_size()
 
     def of(self, address):
-        table = self._table
-        row = table.row_holding(address)
-        if row >= 0:
-            chunk, state, arena = table.addresses[row], table.state_name(row), table.arenas[row]
-            where = "heap arena %#x chunk %#x" % (arena, chunk) if arena else \
-                "mmapped chunk %#x" % chunk
-            return where, chunk, state
+        chunk = self._chunks.chunk_holding(address)
+        if chunk is not None:
+            where = "heap arena %#x chunk %#x" % (chunk.arena, chunk.address) if chunk.arena \
+                else "mmapped chunk %#x" % chunk.address
+            return where, chunk.address, chunk.state
         for start, end, arena in self._segments:
             if start <= address < end:
                 return "heap arena %#x outside any chunk (segment %#x-%#x)" % (
