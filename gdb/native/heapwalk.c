@@ -641,43 +641,74 @@ static unsigned count_bits(uint64_t bits)
  * the set bits below its own.  In a sane heap every header lies a multiple of 16 bytes past the
  * segment start, and a slot is two words (shift 1); a damaged heap can put a header at any word,
  * and then each word is its own slot (shift 0), so that no header is ever mistaken for another.
- * A block's bits and count share a cache line; the map covers the segment up to the last
- * header only, in 1/64 of its bytes (1/32 with shift 0). */
+ * A block's bits and count share a cache line.  The blocks are kept only for the granules (64
+ * blocks: 64 KiB of a sane segment) that hold a header, found through one index per granule:
+ * a segment whose chunks are huge (a main heap of gigabytes held in a few chunks) costs a map
+ * of its headers, not 1/64 of its bytes. */
 struct header_block {
 	uint64_t bits;
 	uint64_t rows_before;
 };
 
+enum { MAP_GRANULE_BLOCKS = 64, MAP_GRANULE_SHIFT = 12 /* slots per granule: 64 blocks of 64 */ };
+#define NO_GRANULE SIZE_MAX
+
 struct header_map {
-	struct header_block *blocks;
-	size_t block_count;
+	struct header_block *blocks; /* MAP_GRANULE_BLOCKS per granule holding a header, in order */
+	size_t *granules;            /* per granule, the index of its first block, or NO_GRANULE */
+	size_t granule_count;
 	unsigned shift;
 };
+
+static void header_map_free(struct header_map *map)
+{
+	free(map->blocks);
+	free(map->granules);
+	map->blocks = NULL;
+	map->granules = NULL;
+}
 
 /* The map of rows 0..cut-1 (cut > 0): 0, or CLASSIFY_NO_MEMORY, or CLASSIFY_BAD_POSITIONS when
  * the positions do not increase (then rows would get the numbers of others). */
 static int header_map_build(struct header_map *map, const uint64_t *positions, size_t cut)
 {
 	uint64_t any_odd = positions[0];
+	size_t used = 1; /* granules holding a header: the positions increase, so count changes */
 	for (size_t row = 1; row < cut; row++) {
 		if (positions[row] <= positions[row - 1])
 			return CLASSIFY_BAD_POSITIONS;
 		any_odd |= positions[row];
 	}
 	map->shift = (any_odd & 1) ? 0 : 1;
-	uint64_t blocks = ((positions[cut - 1] >> map->shift) >> 6) + 1;
-	if (blocks > SIZE_MAX / sizeof(*map->blocks))
+	unsigned granule_shift = map->shift + MAP_GRANULE_SHIFT;
+	for (size_t row = 1; row < cut; row++)
+		used += (positions[row] >> granule_shift) != (positions[row - 1] >> granule_shift);
+	uint64_t granules = (positions[cut - 1] >> granule_shift) + 1;
+	if (granules > SIZE_MAX / sizeof(*map->granules) ||
+	    used > SIZE_MAX / MAP_GRANULE_BLOCKS / sizeof(*map->blocks))
 		return CLASSIFY_NO_MEMORY;
-	map->blocks = calloc((size_t)blocks, sizeof(*map->blocks));
-	if (map->blocks == NULL)
+	map->granules = malloc((size_t)granules * sizeof(*map->granules));
+	map->blocks = calloc(used * MAP_GRANULE_BLOCKS, sizeof(*map->blocks));
+	if (map->granules == NULL || map->blocks == NULL) {
+		header_map_free(map);
 		return CLASSIFY_NO_MEMORY;
-	map->block_count = (size_t)blocks;
+	}
+	map->granule_count = (size_t)granules;
+	for (size_t granule = 0; granule < map->granule_count; granule++)
+		map->granules[granule] = NO_GRANULE;
+	size_t next_block = 0;
 	for (size_t row = 0; row < cut; row++) {
 		uint64_t slot = positions[row] >> map->shift;
-		map->blocks[slot >> 6].bits |= 1ull << (slot & 63);
+		size_t *first = &map->granules[slot >> MAP_GRANULE_SHIFT];
+		if (*first == NO_GRANULE) {
+			*first = next_block;
+			next_block += MAP_GRANULE_BLOCKS;
+		}
+		map->blocks[*first + ((slot >> 6) & (MAP_GRANULE_BLOCKS - 1))].bits |= 1ull << (slot & 63);
 	}
+	/* The granules' blocks lie in address order, so one running count numbers them all. */
 	uint64_t before = 0;
-	for (size_t block = 0; block < map->block_count; block++) {
+	for (size_t block = 0; block < next_block; block++) {
 		map->blocks[block].rows_before = before;
 		before += count_bits(map->blocks[block].bits);
 	}
@@ -690,9 +721,12 @@ static size_t header_map_row(const struct header_map *map, uint64_t word)
 	if (word & ((1u << map->shift) - 1))
 		return SIZE_MAX; /* an odd word, and every header is at an even one */
 	uint64_t slot = word >> map->shift;
-	if ((slot >> 6) >= map->block_count)
+	if ((slot >> MAP_GRANULE_SHIFT) >= map->granule_count)
 		return SIZE_MAX;
-	const struct header_block *block = &map->blocks[slot >> 6];
+	size_t first = map->granules[slot >> MAP_GRANULE_SHIFT];
+	if (first == NO_GRANULE)
+		return SIZE_MAX;
+	const struct header_block *block = &map->blocks[first + ((slot >> 6) & (MAP_GRANULE_BLOCKS - 1))];
 	uint64_t bit = 1ull << (slot & 63);
 	if (!(block->bits & bit))
 		return SIZE_MAX;
@@ -746,7 +780,7 @@ static int mark_listed_rows(struct row_marks *marks, const uint64_t *positions, 
 		marks->marked[row >> 6] |= 1ull << (row & 63);
 		marks->values[row] = listed_values[i];
 	}
-	free(map.blocks);
+	header_map_free(&map);
 	return status;
 }
 
@@ -1074,7 +1108,7 @@ int heapwalk_entry_numbers(const uint64_t *positions, size_t cut, uint64_t start
 			out[k] = binned_rows[k] < cut ? first[binned_rows[k]] : UINT64_MAX;
 	}
 	free(first);
-	free(map.blocks);
+	header_map_free(&map);
 	return status;
 }
 

@@ -46,7 +46,7 @@ def low_bytes_of(fields):
     """The low byte of each size field, for the bytes.translate tables: one strided copy of
     an array's bytes (a copy of a ten-million-row array first would cost more than the rest of
     pass two)."""
-    if not (isinstance(fields, array.array) and fields.typecode == "Q"):
+    if not native.is_words(fields):
         fields = array.array("Q", fields)
     return memoryview(fields).cast("B")[::8].tobytes()
 

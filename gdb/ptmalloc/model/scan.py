@@ -266,10 +266,10 @@ def scan_segment(mem, geometry, start, end, top, listed, status, whole=False):
     else:
         _classify(scan, low_bytes.translate(previous_free), cut, len(words), listed)
     if cut < count:
-        del positions[cut:]
-        del fields[cut:]
+        # Slices, not deletions: the C scan's columns are views of its own buffers.
+        scan.positions, scan.fields = positions[:cut], fields[:cut]
         if prev_sizes is not None:
-            del prev_sizes[cut:]
+            scan.prev_sizes = prev_sizes[:cut]
     return scan
 
 
