@@ -48,6 +48,22 @@ def _notes_first(core):
     return bytes(header) + b"".join(bytes(entry) for entry in entries) + b"".join(body)
 
 
+def _left_out(core, address):
+    """The core (as _notes_first lays it out) with the PT_LOAD holding `address` not dumped: its
+    p_filesz 0, as the kernel writes a mapping that coredump_filter leaves out."""
+    phoff, phentsize, phnum = (struct.unpack_from("<Q", core, 0x20)[0],
+                               *struct.unpack_from("<HH", core, 0x36))
+    left_out = bytearray(core)
+    for entry in range(phoff, phoff + phnum * phentsize, phentsize):
+        kind, = struct.unpack_from("<I", core, entry)
+        vaddr, = struct.unpack_from("<Q", core, entry + 16)
+        memory_size, = struct.unpack_from("<Q", core, entry + 40)
+        if kind == 1 and vaddr <= address < vaddr + memory_size:
+            struct.pack_into("<Q", left_out, entry + 32, 0)
+            return bytes(left_out), (vaddr, vaddr + memory_size)
+    raise AssertionError("no PT_LOAD holds %#x" % address)
+
+
 def _sections(argv, cwd, env=None):
     """The marked outputs of one gdb run, which must hold no traceback."""
     output = run_gdb(argv, cwd, env)
@@ -93,6 +109,17 @@ def _runs(tmp_path, preload):
         cut_run += ["-ex", command]
     core_parts["cut"] = _sections(cut_run, str(tmp_path))
     words, registers = planted(record)
+    # The same core with the segment of the planted .data word left out (not dumped).
+    data_word = [address for kind, address, _value in words if kind == "data"][0]
+    left_out = str(tmp_path / "left_out.core")
+    with open(left_out, "wb") as handle:
+        image, core_parts["left_out_segment"] = _left_out(kernel_like, data_word)
+        handle.write(image)
+    left_out_run = head + ["-ex", "file " + program, "-ex", "core-file " + left_out, "-ex",
+                           _target_setup(record)]
+    for command in marked([("json", "heap refs $target --json")]):
+        left_out_run += ["-ex", command]
+    core_parts["left_out"] = _sections(left_out_run, str(tmp_path))
     return {"live": live_parts, "core": core_parts}, words, registers
 
 
@@ -145,3 +172,18 @@ def test_a_core_cut_short_says_what_it_could_not_scan(planted_runs):
     assert any(lost["start"] <= stack_word < lost["end"] and "cut short" in lost["why"]
                for lost in report["unread"]), report["unread"]
     assert "not scanned: " in cut["text"] and "cut short" in cut["text"]
+
+
+def test_a_segment_the_core_left_out_is_said_to_be_unread(planted_runs):
+    parts, planted, _registers = planted_runs
+    start, end = parts["core"]["left_out_segment"]
+    report = checked("heap refs --json", json.loads(
+        parts["core"]["left_out"]["json"].splitlines()[-1]))
+    found = {(ref["address"], ref["value"]) for ref in report["refs"]}
+    # Every planted word outside the segment is found, none inside it...
+    assert found == {(address, value) for _kind, address, value in planted
+                     if not start <= address < end}
+    # ...and the whole segment is said to be unread, as the core leaves it out.
+    assert not report["complete"]
+    assert any(lost["start"] == start and lost["end"] == end and "leaves out" in lost["why"]
+               for lost in report["unread"]), report["unread"]

@@ -795,6 +795,31 @@ static void test_classify_addresses_between_headers(void)
 	classify_free(&result);
 }
 
+/* Headers in granules of the header map far apart (a segment of gigabytes held in a few huge
+ * chunks): a granule holds 4096 slots of two words, 8192 words.  Headers at both ends of the
+ * first granule, the start of the second and two in a granule 2^30 words on each find their
+ * row; words in the gap between, and past the last header, find none. */
+static void test_classify_headers_granules_apart(void)
+{
+	const uint64_t far = 1ull << 30;
+	const uint64_t positions[6] = {0, 8190, 8192, 8194, far, far + 2};
+	const uint64_t fields[6] = {0x9, 0x9, 0x9, 0x9, 0x9, 0x9};
+	const uint64_t addresses[] = {START + 8 * 8190,      START + 8 * 8192,  START + 8 * (far / 2),
+	                              START + 8 * (far + 2), START + 8 * 16384, START + 8 * far,
+	                              START + 8 * (far + 4), START + 8 * 8194};
+	const uint32_t values[] = {0, 1, 0, 3, 0, 2, 0, 1};
+	struct classify_result result =
+	    classify_at(positions, fields, 6, 6, -1, START, LISTED(addresses, values));
+	CU_ASSERT_EQUAL(result.status, 0);
+	assert_codes(
+	    &result,
+	    (uint8_t[]){ROW_IN_USE, KIND_TCACHE, KIND_FASTBIN, KIND_FASTBIN, KIND_UNSORTED, KIND_SMALLBIN},
+	    6);
+	assert_words(&result.binned_rows, (uint64_t[]){1, 2, 3, 4, 5}, 5);
+	assert_words(&result.binned_values, (uint64_t[]){0, 1, 1, 2, 3}, 5);
+	classify_free(&result);
+}
+
 static void test_classify_headers_at_odd_words(void)
 {
 	/* A damaged heap: headers at words 0, 3, 4, 9, 10 and 75 (past the first 64 words, so the
@@ -1574,6 +1599,81 @@ static void test_refs_bounds(void)
 	free(copy);
 }
 
+/* heapwalk_refs_file: the words of a file range read a piece at a time into a buffer smaller
+ * than the range, hits numbered from the range's first word with their values; zero words are
+ * hits when the range holds 0; a file that ends first, or no file, stops with -2 and says how
+ * far it got. */
+static void test_refs_file(void)
+{
+	uint64_t words[40] = {0};
+	words[1] = 0x1000;
+	words[9] = 0x10ff;  /* in the second piece of 8 words */
+	words[17] = 0x1100; /* one past the range: no hit */
+	words[39] = 0x1050;
+	char path[] = "/tmp/test-heapwalk-refs-XXXXXX";
+	int fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	unlink(path);
+	CU_ASSERT_FATAL(write(fd, "skip", 4) == 4); /* the range starts at offset 8 */
+	CU_ASSERT_FATAL(write(fd, "skip", 4) == 4);
+	CU_ASSERT_FATAL(write(fd, words, sizeof(words)) == (ssize_t)sizeof(words));
+	uint64_t buffer[8];
+	struct heapwalk_words hits = {0}, values = {0};
+	size_t words_read = 0;
+	int error = -1;
+	CU_ASSERT_EQUAL(
+	    heapwalk_refs_file(fd, 8, 40, 0x1000, 0x1100, buffer, 8, &hits, &values, &words_read, &error), 0);
+	CU_ASSERT_EQUAL(words_read, 40);
+	CU_ASSERT_EQUAL(error, 0);
+	assert_words(&hits, (uint64_t[]){1, 9, 39}, 3);
+	assert_words(&values, (uint64_t[]){0x1000, 0x10ff, 0x1050}, 3);
+	heapwalk_free_words(&hits);
+	heapwalk_free_words(&values);
+	/* A range holding 0 finds the zero words too, blocks of eight zeros included. */
+	CU_ASSERT_EQUAL(
+	    heapwalk_refs_file(fd, 8, 16, 0, 0x10, buffer, 8, &hits, &values, &words_read, &error), 0);
+	CU_ASSERT_EQUAL(hits.count, 14);
+	heapwalk_free_words(&hits);
+	heapwalk_free_words(&values);
+	/* The file ends 2 words into the asked range: the first piece's words are scanned. */
+	CU_ASSERT_EQUAL(heapwalk_refs_file(fd, 8 + 30 * 8, 12, 0x1000, 0x1100, buffer, 8, &hits, &values,
+	                                   &words_read, &error),
+	                -2);
+	CU_ASSERT_EQUAL(words_read, 8);
+	CU_ASSERT_EQUAL(error, 0);
+	heapwalk_free_words(&hits);
+	heapwalk_free_words(&values);
+	close(fd);
+	CU_ASSERT_EQUAL(
+	    heapwalk_refs_file(fd, 0, 4, 0x1000, 0x1100, buffer, 8, &hits, &values, &words_read, &error), -2);
+	CU_ASSERT_EQUAL(words_read, 0);
+	CU_ASSERT_EQUAL(error, EBADF);
+	heapwalk_free_words(&hits);
+	heapwalk_free_words(&values);
+}
+
+/* A column past 2 MiB is pages of its own, grown by mremap: 600,000 hits (two growths past the
+ * first mapping) keep every index in order. */
+static void test_words_grow_past_the_mapped_size(void)
+{
+	size_t count = 600000;
+	uint64_t *words = malloc(count * sizeof(*words));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(words);
+	for (size_t i = 0; i < count; i++)
+		words[i] = 0x1000 + (i & 0xff);
+	struct heapwalk_words hits = {0};
+	CU_ASSERT_EQUAL(heapwalk_refs(words, count, 0x1000, 0x1100, &hits), 0);
+	CU_ASSERT_EQUAL_FATAL(hits.count, count);
+	CU_ASSERT(hits.capacity >= MAPPED_WORDS);
+	size_t wrong = 0;
+	for (size_t i = 0; i < count; i++)
+		wrong += hits.data[i] != i;
+	CU_ASSERT_EQUAL(wrong, 0);
+	heapwalk_free_words(&hits);
+	CU_ASSERT_PTR_NULL(hits.data);
+	free(words);
+}
+
 /* heapwalk_diff: rows held only before are freed, only after allocated, in both with another
  * size resized, and rows not held are passed over wherever they are. */
 static void test_diff_merge(void)
@@ -1655,6 +1755,7 @@ int main(void)
 	    {"address 0 is never listed", test_classify_address_zero_is_never_listed},
 	    {"addresses between headers", test_classify_addresses_between_headers},
 	    {"headers at odd words", test_classify_headers_at_odd_words},
+	    {"headers granules apart", test_classify_headers_granules_apart},
 	    {"empty inputs", test_classify_empty_inputs},
 	    {"list number without a kind", test_classify_unknown_list_number},
 	    {"positions must increase", test_classify_positions_must_increase},
@@ -1679,6 +1780,8 @@ int main(void)
 	    {"entry numbers", test_entry_numbers},
 	    {"back links", test_back_links},
 	    {"refs bounds", test_refs_bounds},
+	    {"refs over a file", test_refs_file},
+	    {"words grow past the mapped size", test_words_grow_past_the_mapped_size},
 	    {"diff merge", test_diff_merge},
 	    {"diff with sites", test_diff_sites},
 	    CU_TEST_INFO_NULL,
