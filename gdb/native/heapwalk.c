@@ -35,7 +35,7 @@
  * from the numbered rows and the text table, heapwalk_text_keys, heapwalk_scan_window, the
  * remote pages of a live process (heapwalk_remote_*) that heapwalk_follow_many's lists read
  * and the back links they check, and heapwalk_suspicious's prev_sizes, and heapwalk_remote_words.
- * Version 8: heapwalk_refs_file. */
+ * Version 8: heapwalk_refs_file, heapwalk_listed_bounds and heapwalk_classify's bounds. */
 int heapwalk_interface_version(void) { return 8; }
 
 /* A growable array of 64-bit words, owned by this library until heapwalk_free_words(). */
@@ -784,20 +784,51 @@ static int row_is_marked(const struct row_marks *marks, size_t row)
 	return marks->marked != NULL && (marks->marked[row >> 6] >> (row & 63)) & 1;
 }
 
+/* The smallest and the largest of each block of 1 << block_shift listed addresses (the last
+ * block may be shorter), two words a block in `bounds`: ceil(count / (1 << block_shift)) pairs.
+ * A bin's entries lie in its own arena's heaps, so most blocks lie wholly outside a given heap
+ * segment, and heapwalk_classify passes over them with two comparisons instead of one a word. */
+void heapwalk_listed_bounds(const uint64_t *listed, size_t count, unsigned block_shift, uint64_t *bounds)
+{
+	size_t block_size = (size_t)1 << block_shift;
+	for (size_t first = 0, block = 0; first < count; first += block_size, block++) {
+		size_t last = count - first < block_size ? count : first + block_size;
+		uint64_t low = UINT64_MAX, high = 0;
+		for (size_t i = first; i < last; i++) {
+			low = listed[i] < low ? listed[i] : low;
+			high = listed[i] > high ? listed[i] : high;
+		}
+		bounds[2 * block] = low;
+		bounds[2 * block + 1] = high;
+	}
+}
+
 /* Mark each row 0..cut-1 whose header address is listed with the first list that names it.
  * Addresses that are 0, outside the rows' span, not a whole number of words from `start`, or
  * between headers name no row.  Nothing is allocated while no address falls inside the span, as
- * for every segment but the one that holds a list's chunks. */
+ * for every segment but the one that holds a list's chunks.  With `bounds` (heapwalk_listed_bounds
+ * of the listed addresses by blocks of 1 << block_shift), a block none of whose addresses can
+ * lie in the span is passed over whole. */
 static int mark_listed_rows(struct row_marks *marks, const uint64_t *positions, size_t cut, uint64_t start,
-                            const uint64_t *listed, const uint32_t *listed_values, size_t listed_count)
+                            const uint64_t *listed, const uint32_t *listed_values, size_t listed_count,
+                            const uint64_t *bounds, unsigned block_shift)
 {
 	if (cut == 0)
 		return 0;
 	struct header_map map = {0};
 	/* Offset of the last header; an address below `start` wraps to an offset above any. */
 	uint64_t last_offset = positions[cut - 1] > UINT64_MAX >> 3 ? UINT64_MAX : positions[cut - 1] << 3;
+	uint64_t span_end = start + last_offset < start ? UINT64_MAX : start + last_offset;
+	size_t block_mask = ((size_t)1 << block_shift) - 1;
 	int status = 0;
 	for (size_t i = 0; i < listed_count; i++) {
+		if (bounds != NULL && (i & block_mask) == 0) {
+			size_t block = i >> block_shift;
+			if (bounds[2 * block + 1] < start || bounds[2 * block] > span_end) {
+				i |= block_mask; /* the loop steps to the next block */
+				continue;
+			}
+		}
 		uint64_t offset = listed[i] - start;
 		/* Most addresses are other segments' chunks: one comparison turns them away. */
 		if (offset > last_offset || offset & 7 || listed[i] == 0)
@@ -831,19 +862,22 @@ static int mark_listed_rows(struct row_marks *marks, const uint64_t *positions, 
  * list number go to binned_rows and binned_values, its code is kind_of_value[list]); any other
  * row but top whose successor's PREV_INUSE (the size field's bit `prev_inuse`) is clear is free
  * (free_rows); top_row (or -1) is top;
- * the rest are in use.  `codes` receives one code per row.  The positions must increase, as
+ * the rest are in use.  `bounds` (NULL for none) are heapwalk_listed_bounds of `listed` by
+ * blocks of 1 << block_shift addresses.  `codes` receives one code per row.  The positions must increase, as
  * heapwalk_scan leaves them.  Returns 0, CLASSIFY_NO_MEMORY (-1), or CLASSIFY_BAD_POSITIONS (-2)
  * when an address is listed within the rows' span and the positions do not increase. */
 int heapwalk_classify(const uint64_t *positions, const uint64_t *fields, size_t count, size_t cut,
                       int64_t top_row, uint64_t start, const uint64_t *listed, const uint32_t *listed_values,
-                      size_t listed_count, const uint8_t *kind_of_value, size_t value_count,
-                      uint64_t prev_inuse, uint8_t *codes, struct heapwalk_words *binned_rows,
-                      struct heapwalk_words *binned_values, struct heapwalk_words *free_rows)
+                      size_t listed_count, const uint64_t *bounds, unsigned block_shift,
+                      const uint8_t *kind_of_value, size_t value_count, uint64_t prev_inuse, uint8_t *codes,
+                      struct heapwalk_words *binned_rows, struct heapwalk_words *binned_values,
+                      struct heapwalk_words *free_rows)
 {
 	if (cut > count)
 		cut = count;
 	struct row_marks marks = {NULL, NULL};
-	int status = mark_listed_rows(&marks, positions, cut, start, listed, listed_values, listed_count);
+	int status = mark_listed_rows(&marks, positions, cut, start, listed, listed_values, listed_count,
+	                              bounds, block_shift);
 	for (size_t row = 0; row < cut && status == 0; row++) {
 		uint8_t code = ROW_IN_USE;
 		if ((int64_t)row == top_row) {

@@ -658,10 +658,28 @@ static struct classify_result classify_at(const uint64_t *positions, const uint6
 	memset(codes, UNTOUCHED, count);
 	result.status =
 	    heapwalk_classify(position_copy, field_copy, count, cut, top_row, start, address_copy, value_copy,
-	                      listed.count, kind_of_value, COUNT_OF(kind_of_value), PREV_INUSE_BIT, codes,
-	                      &result.binned_rows, &result.binned_values, &result.free_rows);
+	                      listed.count, NULL, 0, kind_of_value, COUNT_OF(kind_of_value), PREV_INUSE_BIT,
+	                      codes, &result.binned_rows, &result.binned_values, &result.free_rows);
 	memset(result.codes, UNTOUCHED, sizeof(result.codes));
 	memcpy(result.codes, codes, count);
+	/* The same with the listed addresses' bounds by blocks of two: the same verdicts. */
+	uint64_t *bounds = malloc((listed.count / 2 + 1) * 2 * sizeof(*bounds));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bounds);
+	heapwalk_listed_bounds(address_copy, listed.count, 1, bounds);
+	struct heapwalk_words bounded[3] = {{0}};
+	memset(codes, UNTOUCHED, count);
+	CU_ASSERT_EQUAL(heapwalk_classify(position_copy, field_copy, count, cut, top_row, start, address_copy,
+	                                  value_copy, listed.count, bounds, 1, kind_of_value,
+	                                  COUNT_OF(kind_of_value), PREV_INUSE_BIT, codes, &bounded[0],
+	                                  &bounded[1], &bounded[2]),
+	                result.status);
+	CU_ASSERT(count == 0 || memcmp(codes, result.codes, count) == 0);
+	assert_words(&bounded[0], result.binned_rows.data, result.binned_rows.count);
+	assert_words(&bounded[1], result.binned_values.data, result.binned_values.count);
+	assert_words(&bounded[2], result.free_rows.data, result.free_rows.count);
+	for (size_t k = 0; k < 3; k++)
+		heapwalk_free_words(&bounded[k]);
+	free(bounds);
 	free(codes);
 	free(value_copy);
 	free(address_copy);
@@ -1047,9 +1065,19 @@ static void test_classify_matches_reference(void)
 		struct heapwalk_words got[3] = {{0}}, want[3] = {{0}};
 		memset(codes, UNTOUCHED, count);
 		memset(expected_codes, UNTOUCHED, count);
+		/* Every other case with the listed addresses' bounds, by blocks of 1 to 8. */
+		unsigned block_shift = (unsigned)(rand() % 4);
+		uint64_t *bounds = NULL;
+		if (round % 2) {
+			bounds = malloc(((listed_count >> block_shift) + 1) * 2 * sizeof(*bounds));
+			CU_ASSERT_PTR_NOT_NULL_FATAL(bounds);
+			heapwalk_listed_bounds(listed, listed_count, block_shift, bounds);
+		}
 		int status = heapwalk_classify(positions, fields, count, cut, top_row, start, listed, values,
-		                               listed_count, kind_of_value, COUNT_OF(kind_of_value),
-		                               PREV_INUSE_BIT, codes, &got[0], &got[1], &got[2]);
+		                               listed_count, bounds, block_shift, kind_of_value,
+		                               COUNT_OF(kind_of_value), PREV_INUSE_BIT, codes, &got[0],
+		                               &got[1], &got[2]);
+		free(bounds);
 		reference_classify(positions, fields, count, cut, top_row, start, listed, values,
 		                   listed_count, expected_codes, &want[0], &want[1], &want[2]);
 		CU_ASSERT_EQUAL_FATAL(status, 0);

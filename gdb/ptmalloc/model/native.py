@@ -99,11 +99,14 @@ def _declare(library):
     library.heapwalk_follow_many.restype = None
     library.heapwalk_free_words.argtypes = [words_pointer]
     library.heapwalk_free_words.restype = None
+    library.heapwalk_listed_bounds.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint,
+                                               ctypes.c_void_p]
+    library.heapwalk_listed_bounds.restype = None
     library.heapwalk_classify.argtypes = [
         ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int64,
-        ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p,
-        ctypes.c_size_t, ctypes.c_uint64, ctypes.c_void_p, words_pointer, words_pointer,
-        words_pointer]
+        ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p,
+        ctypes.c_uint, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint64, ctypes.c_void_p,
+        words_pointer, words_pointer, words_pointer]
     library.heapwalk_classify.restype = ctypes.c_int
     library.heapwalk_histogram.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t,
                                            ctypes.c_uint64, words_pointer, words_pointer]
@@ -341,7 +344,11 @@ class ListedAddresses:
     32-bit unsigned ints).  The lists follow one another in priority order, so for an address
     listed twice the first entry decides."""
 
-    __slots__ = ("addresses", "numbers")
+    __slots__ = ("addresses", "numbers", "_bounds")
+
+    # Listed addresses per block of heapwalk_listed_bounds: a few thousand, so that the bounds
+    # are a few KB and a block of another arena's lists is passed over at once.
+    BLOCK_SHIFT = 12
 
     def __init__(self, addresses, numbers):
         if len(addresses) != len(numbers):
@@ -352,9 +359,22 @@ class ListedAddresses:
                 and numbers.itemsize == 4):
             numbers = array.array(LIST_NUMBER_TYPECODE, numbers)
         self.numbers = numbers
+        self._bounds = None
 
     def __len__(self):
         return len(self.addresses)
+
+    def bounds(self):
+        """The smallest and the largest address of each block of 1 << BLOCK_SHIFT addresses,
+        two words a block (heapwalk_listed_bounds), made once: heapwalk_classify passes over
+        the blocks none of whose addresses can lie in the segment it classifies."""
+        if self._bounds is None:
+            blocks = (len(self.addresses) + (1 << self.BLOCK_SHIFT) - 1) >> self.BLOCK_SHIFT
+            self._bounds = array.array("Q", bytes(16 * blocks))
+            if blocks:
+                _library.heapwalk_listed_bounds(_address_of(self.addresses), len(self.addresses),
+                                                self.BLOCK_SHIFT, _address_of(self._bounds))
+        return self._bounds
 
 
 def classify(positions, fields, cut, top_row, start, listed, kind_codes, prev_inuse):
@@ -369,7 +389,8 @@ def classify(positions, fields, cut, top_row, start, listed, kind_codes, prev_in
     status = _library.heapwalk_classify(
         _address_of(positions), _address_of(fields), len(fields), cut, top_row, start,
         _address_of(listed.addresses), _address_of(listed.numbers), len(listed),
-        bytes(kind_codes), len(kind_codes), prev_inuse,
+        _address_of(listed.bounds()), listed.BLOCK_SHIFT, bytes(kind_codes), len(kind_codes),
+        prev_inuse,
         ctypes.addressof(code_buffer) if code_buffer is not None else None,
         ctypes.byref(binned_rows), ctypes.byref(binned_values), ctypes.byref(free_rows))
     del code_buffer
