@@ -31,8 +31,9 @@
  * heapwalk_diff.  Version 7: heapwalk_format's numbers and suffixes come
  * from the numbered rows and the text table, heapwalk_text_keys, heapwalk_scan_window, the
  * remote pages of a live process (heapwalk_remote_*) that heapwalk_follow_many's lists read
- * and the back links they check, and heapwalk_suspicious's prev_sizes, and heapwalk_remote_words. */
-int heapwalk_interface_version(void) { return 7; }
+ * and the back links they check, and heapwalk_suspicious's prev_sizes, and heapwalk_remote_words.
+ * Version 8: heapwalk_table_rows and heapwalk_first_unordered. */
+int heapwalk_interface_version(void) { return 8; }
 
 /* A growable array of 64-bit words, owned by this library until heapwalk_free_words(). */
 struct heapwalk_words {
@@ -1134,4 +1135,28 @@ int heapwalk_diff(const uint64_t *a_addresses, const uint64_t *a_sizes, const ui
 		i++;
 		j++;
 	}
+}
+
+/* `heap snapshot`'s chunk table (gdb/ptmalloc/model/chunk_table.py): a segment's walk as table
+ * columns, written where the caller's arrays hold its rows.  Row i's header address is
+ * start + 8 * positions[i] (a position is a word index into the segment) and its size
+ * fields[i] & size_mask. */
+void heapwalk_table_rows(const uint64_t *positions, const uint64_t *fields, size_t count, uint64_t start,
+                         uint64_t size_mask, uint64_t *addresses, uint64_t *sizes)
+{
+	for (size_t i = 0; i < count; i++) {
+		addresses[i] = start + (positions[i] << 3);
+		sizes[i] = fields[i] & size_mask;
+	}
+}
+
+/* A snapshot file read back (gdb/ptmalloc/model/snapshot_files.py): the first i whose value is
+ * not below the next one's, or count when the values increase strictly. */
+size_t heapwalk_first_unordered(const uint64_t *values, size_t count)
+{
+	for (size_t i = 0; i + 1 < count; i++) {
+		if (values[i] >= values[i + 1])
+			return i;
+	}
+	return count;
 }

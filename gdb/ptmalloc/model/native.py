@@ -19,7 +19,7 @@ from .. import paths
 
 _LIBRARY_NAME = "libptmalloc-heapwalk.so"
 # heapwalk_interface_version() of the library these declarations fit (see _load).
-_INTERFACE_VERSION = 7
+_INTERFACE_VERSION = 8
 
 FOLLOW_REACHED_END = 0
 FOLLOW_REPEAT = 1
@@ -159,6 +159,12 @@ def _declare(library):
         ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t,
         ctypes.c_uint32, words_pointer, words_pointer, words_pointer]
     library.heapwalk_diff.restype = ctypes.c_int
+    library.heapwalk_table_rows.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t,
+                                            ctypes.c_uint64, ctypes.c_uint64, ctypes.c_void_p,
+                                            ctypes.c_void_p]
+    library.heapwalk_table_rows.restype = None
+    library.heapwalk_first_unordered.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    library.heapwalk_first_unordered.restype = ctypes.c_size_t
 
 
 _library, library_path = _load()

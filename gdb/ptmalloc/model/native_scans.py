@@ -1,5 +1,5 @@
-"""The C helper's loops for `heap refs` and `heap diff` (heapwalk_refs, heapwalk_diff in
-gdb/native/heapwalk.c), beside native.py's loops of the walk, whose library, buffers and result
+"""The C helper's loops for `heap refs`, `heap snapshot` and `heap diff` (heapwalk_refs,
+heapwalk_table_rows, heapwalk_first_unordered, heapwalk_diff in gdb/native/heapwalk.c), beside native.py's loops of the walk, whose library, buffers and result
 arrays they share.  Callers check native.available() first and run their Python loop without
 it."""
 
@@ -38,3 +38,25 @@ def diff_rows(before, after, no_site):
     if status != 0:
         raise MemoryError("the native heap diff ran out of memory")
     return result
+
+
+def table_rows(positions, fields, start, size_mask, addresses, sizes, row):
+    """Write a segment's rows into a chunk table's columns from row `row` on (see
+    heapwalk_table_rows): header addresses from `positions` (word indexes from `start`) into
+    `addresses`, sizes from the size `fields` into `sizes` (array('Q')s long enough)."""
+    positions, fields = native._as_array(positions), native._as_array(fields)
+    count = min(len(positions), len(fields))
+    if row < 0 or row + count > min(len(addresses), len(sizes)):
+        raise ValueError("%d rows from row %d do not fit a table of %d" % (
+            count, row, min(len(addresses), len(sizes))))
+    if count:
+        native._library.heapwalk_table_rows(
+            native._address_of(positions), native._address_of(fields), count, start,
+            size_mask & (1 << 64) - 1, native._address_of(addresses) + 8 * row,
+            native._address_of(sizes) + 8 * row)
+
+
+def first_unordered(values):
+    """The first index of `values` (array('Q')) whose value is not below the next one's, or
+    len(values) when they increase strictly (see heapwalk_first_unordered)."""
+    return native._library.heapwalk_first_unordered(native._address_of(values), len(values))
