@@ -1139,14 +1139,16 @@ int heapwalk_diff(const uint64_t *a_addresses, const uint64_t *a_sizes, const ui
 
 /* `heap snapshot`'s chunk table (gdb/ptmalloc/model/chunk_table.py): a segment's walk as table
  * columns, written where the caller's arrays hold its rows.  Row i's header address is
- * start + 8 * positions[i] (a position is a word index into the segment) and its size
- * fields[i] & size_mask. */
+ * start + 8 * positions[i] (a position is a word index into the segment), its size
+ * fields[i] & size_mask, and its arena `arena`. */
 void heapwalk_table_rows(const uint64_t *positions, const uint64_t *fields, size_t count, uint64_t start,
-                         uint64_t size_mask, uint64_t *addresses, uint64_t *sizes)
+                         uint64_t size_mask, uint64_t arena, uint64_t *addresses, uint64_t *sizes,
+                         uint64_t *arenas)
 {
 	for (size_t i = 0; i < count; i++) {
 		addresses[i] = start + (positions[i] << 3);
 		sizes[i] = fields[i] & size_mask;
+		arenas[i] = arena;
 	}
 }
 

@@ -115,10 +115,10 @@ class _SegmentPiece:
         self.last = scan.start + (scan.positions[self.count - 1] << 3)
 
     def write(self, table, row, size_mask):
-        """Write the rows' addresses and sizes into `table` from `row` on."""
+        """Write the rows' addresses, sizes and arena into `table` from `row` on."""
         if native.available():
             native_scans.table_rows(self.positions, self.fields, self.start, size_mask,
-                                    table.addresses, table.sizes, row)
+                                    self.arena, (table.addresses, table.sizes, table.arenas), row)
         else:
             end = row + self.count
             start = self.start
@@ -126,6 +126,7 @@ class _SegmentPiece:
                 "Q", map(start.__add__, map((8).__mul__, self.positions[:self.count])))
             table.sizes[row:end] = array.array(
                 "Q", map(size_mask.__and__, self.fields[:self.count]))
+            table.arenas[row:end] = array.array("Q", (self.arena,)) * self.count
         self.positions = self.fields = None  # a segment's walk is let go once written
 
 
@@ -136,13 +137,13 @@ class _MmappedPiece:
         self.chunks = chunks
         self.count = len(chunks)
         self.codes = bytes((_MMAPPED_CODE,)) * self.count
-        self.arena = 0
         self.first, self.last = chunks[0].address, chunks[-1].address
 
     def write(self, table, row, _size_mask):
         end = row + self.count
         table.addresses[row:end] = array.array("Q", (chunk.address for chunk in self.chunks))
         table.sizes[row:end] = array.array("Q", (chunk.size for chunk in self.chunks))
+        # An mmapped chunk's arena is 0: the columns are made zero.
 
 
 def _with_mmapped(pieces, mmapped):
@@ -173,7 +174,6 @@ def _joined(pieces, size_mask):
         end = row + piece.count
         piece.write(table, row, size_mask)
         table.states[row:end] = piece.codes
-        table.arenas[row:end] = array.array("Q", (piece.arena,)) * piece.count
         row = end
     if not _pieces_in_order(pieces):  # segments that overlap: only damage makes them
         order = sorted(range(len(table)), key=table.addresses.__getitem__)

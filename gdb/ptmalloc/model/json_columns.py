@@ -14,16 +14,17 @@ document is a marker no file can spell (it holds a random number drawn for each 
 
 import array
 import binascii
+import bisect
 import json
-import mmap
 import os
 import sys
 
 # Bytes of a column encoded per write: a multiple of 3, so each piece's base64 ends whole.
 _PIECE = 3 << 20
+# Bytes of the file read at a time: a multiple of 4, so each block of a column decodes whole.
+_BLOCK = 4 << 20
 # A JSON string this long is taken from the file's pages, not parsed by the json module.
 _LONG = 4096
-_BACKSLASH = ord("\\")
 
 
 class Column:
@@ -66,83 +67,110 @@ def _little_endian(values):
 
 
 class Columns:
-    """A JSON document read from a file (`read`): `document` the parsed value, whose long
-    strings are markers until `values` decodes them.  Use it in a `with` block: the file stays
-    mapped until it ends."""
+    """A JSON document read from a file: `document` the parsed value, whose long strings are
+    markers until `values` decodes them.  Use it in a `with` block: the file stays open until
+    it ends."""
 
     def __init__(self, path):
         self.document = None
         self._spans = {}
-        self._mapped = None
-        self._handle = open(path, "rb")
+        self._handle = open(path, "rb", buffering=0)
         try:
-            size = os.fstat(self._handle.fileno()).st_size
-            if size:
-                self._mapped = mmap.mmap(self._handle.fileno(), 0, access=mmap.ACCESS_READ)
-            self.document = json.loads(self._skeleton() if self._mapped is not None else b"")
+            self.document = json.loads(self._skeleton())
         except BaseException:
-            self.close()
+            self._handle.close()
             raise
 
     def __enter__(self):
         return self
 
     def __exit__(self, *_exception):
-        self.close()
-
-    def close(self):
-        if self._mapped is not None:
-            self._mapped.close()
-            self._mapped = None
         self._handle.close()
 
     def _skeleton(self):
         """The file's text with each long string without escapes replaced by a marker."""
-        mapped, pieces, copied = self._mapped, [], 0
+        quotes, backslashes = _delimiters(self._handle)
+        pieces, copied = [], 0
         nonce = os.urandom(8).hex()
-        position = mapped.find(b'"')
-        while position >= 0:
-            end = _string_end(mapped, position)
-            if end < 0:
-                break  # no closing quote: the json module says where
-            if end - position > _LONG and mapped.find(b"\\", position, end) < 0:
+        for opening, closing in zip(quotes[0::2], quotes[1::2]):
+            if closing - opening > _LONG and \
+                    bisect.bisect(backslashes, opening) == bisect.bisect(backslashes, closing):
                 marker = "\0%s:%d" % (nonce, len(self._spans))
-                self._spans[marker] = (position + 1, end)
-                pieces += [mapped[copied:position], json.dumps(marker).encode("ascii")]
-                copied = end + 1
-            position = mapped.find(b'"', end + 1)
-        pieces.append(mapped[copied:])
+                self._spans[marker] = (opening + 1, closing)
+                pieces += [self._bytes(copied, opening), json.dumps(marker).encode("ascii")]
+                copied = closing + 1
+        pieces.append(self._bytes(copied, None))
         return b"".join(pieces)
+
+    def _bytes(self, start, end):
+        self._handle.seek(start)
+        return self._handle.read(end - start) if end is not None else self._handle.readall()
 
     def values(self, text, typecode):
         """The array(typecode) of the little-endian numbers whose base64 is `text`, a string of
         the document (ValueError or binascii.Error when it is not base64 of whole numbers)."""
-        values = array.array(typecode)
         span = self._spans.get(text) if isinstance(text, str) else None
         if span is None:
+            values = array.array(typecode)
             values.frombytes(binascii.a2b_base64(text, strict_mode=True))
         else:
-            start, end = span
-            # Padding ends the text: in its last four characters only, as one decode would say.
-            if self._mapped.find(b"=", start, max(end - 4, start)) >= 0:
-                raise ValueError("base64 padding before the end of a column")
-            with memoryview(self._mapped) as view:
-                for piece in range(start, end, 4 * (_PIECE // 3)):
-                    values.frombytes(binascii.a2b_base64(
-                        view[piece:min(piece + 4 * (_PIECE // 3), end)], strict_mode=True))
+            values = self._decoded(span[0], span[1], typecode)
         if sys.byteorder != "little" and values.itemsize > 1:
             values.byteswap()
         return values
 
+    def _decoded(self, start, end, typecode):
+        """The base64 text at [start, end) of the file decoded into an array(typecode) made
+        once, a block at a time (padding only in the last four characters, as one decode of
+        the whole text would say)."""
+        self._handle.seek(max(end - 2, start))
+        padding = self._handle.read(2).count(b"=")
+        length = (end - start) // 4 * 3 - padding
+        values = array.array(typecode, (0,)) * (length // array.array(typecode).itemsize)
+        if len(values) * values.itemsize != length or (end - start) % 4:
+            raise ValueError("a column of %d characters is not base64 of whole numbers"
+                             % (end - start))
+        block = bytearray(_BLOCK)
+        written = 0
+        self._handle.seek(start)
+        with memoryview(values).cast("B") as out:
+            for offset in range(start, end, _BLOCK):
+                count = self._handle.readinto(memoryview(block)[:min(_BLOCK, end - offset)])
+                if offset + count < end and block.find(b"=", 0, count) >= 0:
+                    raise ValueError("base64 padding before the end of a column")
+                decoded = binascii.a2b_base64(memoryview(block)[:count], strict_mode=True)
+                out[written:written + len(decoded)] = decoded
+                written += len(decoded)
+        return values
 
-def _string_end(mapped, opening):
-    """The offset of the quote closing the JSON string that opens at `opening`, or -1."""
-    end = mapped.find(b'"', opening + 1)
-    while end >= 0:
-        backslashes = 0
-        while mapped[end - 1 - backslashes] == _BACKSLASH:
-            backslashes += 1
-        if backslashes % 2 == 0:
-            return end
-        end = mapped.find(b'"', end + 1)
-    return end
+
+def _delimiters(handle):
+    """(the offsets of the quotes that open and close the JSON strings of the file `handle`,
+    the offsets of its backslashes), read a block at a time."""
+    quotes, backslashes = [], []
+    block = bytearray(_BLOCK)
+    offset = 0
+    while True:
+        count = handle.readinto(block)
+        if not count:
+            return quotes, backslashes
+        position = block.find(b"\\", 0, count)
+        while position >= 0:
+            backslashes.append(offset + position)
+            position = block.find(b"\\", position + 1, count)
+        position = block.find(b'"', 0, count)
+        while position >= 0:
+            if not _escaped(offset + position, backslashes):
+                quotes.append(offset + position)
+            position = block.find(b'"', position + 1, count)
+        offset += count
+
+
+def _escaped(quote, backslashes):
+    """Whether the quote at offset `quote` is escaped: an odd number of backslashes right
+    before it (outside strings JSON has none, so this holds inside strings only)."""
+    before = bisect.bisect(backslashes, quote)
+    run = 0
+    while run < before and backslashes[before - 1 - run] == quote - 1 - run:
+        run += 1
+    return run % 2 == 1

@@ -40,20 +40,21 @@ def diff_rows(before, after, no_site):
     return result
 
 
-def table_rows(positions, fields, start, size_mask, addresses, sizes, row):
+def table_rows(positions, fields, start, size_mask, arena, columns, row):
     """Write a segment's rows into a chunk table's columns from row `row` on (see
-    heapwalk_table_rows): header addresses from `positions` (word indexes from `start`) into
-    `addresses`, sizes from the size `fields` into `sizes` (array('Q')s long enough)."""
+    heapwalk_table_rows): header addresses from `positions` (word indexes from `start`), sizes
+    from the size `fields`, and `arena` into `columns` (addresses, sizes, arenas: array('Q')s
+    long enough)."""
     positions, fields = native._as_array(positions), native._as_array(fields)
     count = min(len(positions), len(fields))
-    if row < 0 or row + count > min(len(addresses), len(sizes)):
-        raise ValueError("%d rows from row %d do not fit a table of %d" % (
-            count, row, min(len(addresses), len(sizes))))
+    room = min(map(len, columns))
+    if row < 0 or row + count > room:
+        raise ValueError("%d rows from row %d do not fit a table of %d" % (count, row, room))
     if count:
         native._library.heapwalk_table_rows(
             native._address_of(positions), native._address_of(fields), count, start,
-            size_mask & (1 << 64) - 1, native._address_of(addresses) + 8 * row,
-            native._address_of(sizes) + 8 * row)
+            size_mask & (1 << 64) - 1, arena,
+            *(native._address_of(column) + 8 * row for column in columns))
 
 
 def first_unordered(values):
