@@ -2,21 +2,23 @@
 and the place `heap refs` finds the chunk around an address in.
 
 A million-chunk heap is a million rows, so nothing here makes an object per chunk: each heap
-segment's fast walk (scan.py) gives its header positions, size fields and state codes, and they
-are appended to arrays whole.  The table holds, in address order: `addresses` (chunk headers),
-`sizes`, `states` (one index into STATE_NAMES per row), `arenas` (the arena's address, 0 for an
-mmapped chunk), `sites` (None, or one allocation site text or None per row, from
+segment's fast walk (scan.py) gives its header positions, size fields and state codes, and the
+C helper writes them into the table's columns whole.  The table holds, in address order:
+`addresses` (chunk headers), `sizes`, `arenas` (the arena's address, 0 for an mmapped chunk;
+these three are array('Q'), or for a big table memoryviews of format "Q" over huge pages:
+process_memory.zeroed), `states` (one index into STATE_NAMES per row, a bytearray), `sites` (None, or one allocation site text or None per row, from
 `site_provider`) and `blocks` (None, or per row the sequence number of the recorded call that
 allocated the chunk's block, 0 when not known: history_sites.allocations).
 
 Sites come from the allocation history when one is recorded (history_sites.allocation_sites):
-the site provider takes the chunk header addresses and sizes (array('Q') each) and answers one
+the site provider takes the chunk header addresses and sizes (columns as above) and answers one
 site text (or None) for each.  `site_provider`, when set, stands in for the history (the tests
 set one from a program's own record)."""
 
 import array
 import bisect
 
+from ..memory.process_memory import zeroed
 from . import history_sites, native, native_scans
 from .objects import WalkStatus
 from .states import ROW_STATES, ChunkState
@@ -165,10 +167,11 @@ def _with_mmapped(pieces, mmapped):
 
 def _joined(pieces, size_mask):
     """The ChunkTable of `pieces` (in order of their first rows), written column by column into
-    arrays made once: a bulk copy per piece, not a Python step per row."""
+    columns made once (process_memory.zeroed): a bulk copy per piece, not a Python step per
+    row."""
     total = sum(piece.count for piece in pieces)
-    table = ChunkTable(array.array("Q", (0,)) * total, array.array("Q", (0,)) * total,
-                       bytearray(total), array.array("Q", (0,)) * total)
+    table = ChunkTable(zeroed("Q", total), zeroed("Q", total), bytearray(total),
+                       zeroed("Q", total))
     row = 0
     for piece in pieces:
         end = row + piece.count

@@ -17,8 +17,11 @@ import binascii
 import bisect
 import json
 import os
+import queue
 import sys
+import threading
 
+from ..memory import process_memory
 # Bytes of a column encoded per write: a multiple of 3, so each piece's base64 ends whole.
 _PIECE = 3 << 20
 # Bytes of the file read at a time: a multiple of 4, so each block of a column decodes whole.
@@ -40,28 +43,70 @@ class Column:
 def write(handle, value):
     """Write `value` (dicts, lists and scalars as json.dumps writes them with separators ","
     and ":", Columns as base64 strings) to the binary file `handle`."""
+    with _WrittenBehind(handle) as out:
+        _write(out, value)
+
+
+def _write(out, value):
     if isinstance(value, Column):
-        handle.write(b'"')
+        out.write(b'"')
         data = memoryview(_little_endian(value.values)).cast("B")
         for start in range(0, len(data), _PIECE):
-            handle.write(binascii.b2a_base64(data[start:start + _PIECE], newline=False))
-        handle.write(b'"')
+            out.write(binascii.b2a_base64(data[start:start + _PIECE], newline=False))
+        out.write(b'"')
     elif isinstance(value, dict):
-        handle.write(b"{")
+        out.write(b"{")
         for number, (key, item) in enumerate(value.items()):
-            handle.write(b"," if number else b"")
-            handle.write(json.dumps(key).encode("ascii") + b":")
-            write(handle, item)
-        handle.write(b"}")
+            out.write((b"," if number else b"") + json.dumps(key).encode("ascii") + b":")
+            _write(out, item)
+        out.write(b"}")
     else:
-        handle.write(json.dumps(value, separators=(",", ":")).encode("ascii"))
+        out.write(json.dumps(value, separators=(",", ":")).encode("ascii"))
+
+
+class _WrittenBehind:
+    """A binary file written by a thread of its own, so that the next piece of a column is
+    encoded while the kernel copies the last one into the file (a file write lets go of the
+    GIL, the encoder does not).  At most two pieces wait; the first error of a write is raised
+    when the `with` block ends."""
+
+    def __init__(self, handle):
+        self._handle = handle
+        self._pieces = queue.Queue(2)
+        self._error = None
+        self._thread = threading.Thread(target=self._run, name="snapshot writer", daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def write(self, piece):
+        if self._error is None:
+            self._pieces.put(piece)
+
+    def _run(self):
+        while True:
+            piece = self._pieces.get()
+            if piece is None:
+                return
+            if self._error is None:
+                try:
+                    self._handle.write(piece)
+                except OSError as error:
+                    self._error = error
+
+    def __exit__(self, kind, _error, _trace):
+        self._pieces.put(None)
+        self._thread.join()
+        if self._error is not None and kind is None:
+            raise self._error
 
 
 def _little_endian(values):
     if sys.byteorder == "little" or isinstance(values, (bytes, bytearray)) or \
             values.itemsize == 1:
         return values
-    swapped = array.array(values.typecode, values)
+    swapped = array.array(getattr(values, "typecode", None) or values.format, values)
     swapped.byteswap()
     return swapped
 
@@ -107,8 +152,8 @@ class Columns:
         return self._handle.read(end - start) if end is not None else self._handle.readall()
 
     def values(self, text, typecode):
-        """The array(typecode) of the little-endian numbers whose base64 is `text`, a string of
-        the document (ValueError or binascii.Error when it is not base64 of whole numbers)."""
+        """The array(typecode), or memoryview of that format, of the little-endian numbers whose
+        base64 is `text`, a string of the document (ValueError or binascii.Error when it is not base64 of whole numbers)."""
         span = self._spans.get(text) if isinstance(text, str) else None
         if span is None:
             values = array.array(typecode)
@@ -116,17 +161,18 @@ class Columns:
         else:
             values = self._decoded(span[0], span[1], typecode)
         if sys.byteorder != "little" and values.itemsize > 1:
+            values = array.array(typecode, values)
             values.byteswap()
         return values
 
     def _decoded(self, start, end, typecode):
-        """The base64 text at [start, end) of the file decoded into an array(typecode) made
-        once, a block at a time (padding only in the last four characters, as one decode of
+        """The base64 text at [start, end) of the file decoded into a column of `typecode`
+        made once (process_memory.zeroed), a block at a time (padding only in the last four characters, as one decode of
         the whole text would say)."""
         self._handle.seek(max(end - 2, start))
         padding = self._handle.read(2).count(b"=")
         length = (end - start) // 4 * 3 - padding
-        values = array.array(typecode, (0,)) * (length // array.array(typecode).itemsize)
+        values = process_memory.zeroed(typecode, length // array.array(typecode).itemsize)
         if len(values) * values.itemsize != length or (end - start) % 4:
             raise ValueError("a column of %d characters is not base64 of whole numbers"
                              % (end - start))
