@@ -1619,6 +1619,37 @@ static void test_diff_sites(void)
 	heapwalk_free_words(&resized);
 }
 
+/* heapwalk_table_rows: each row's header is start + 8 * its word position, its size the field
+ * without the flag bits, its arena the one given; the rows land where the caller points, and
+ * nothing is written past them. */
+static void test_table_rows(void)
+{
+	const uint64_t positions[] = {0, 4, 10}, fields[] = {0x21, 0x35, 0x20f07};
+	uint64_t addresses[5] = {0}, sizes[5] = {0}, arenas[5] = {0};
+	heapwalk_table_rows(positions, fields, 3, 0x1000, ~(uint64_t)7, 0xa000, addresses + 1, sizes + 1,
+	                    arenas + 1);
+	const uint64_t expected_addresses[] = {0, 0x1000, 0x1020, 0x1050, 0};
+	const uint64_t expected_sizes[] = {0, 0x20, 0x30, 0x20f00, 0};
+	const uint64_t expected_arenas[] = {0, 0xa000, 0xa000, 0xa000, 0};
+	for (size_t i = 0; i < 5; i++) {
+		CU_ASSERT_EQUAL(addresses[i], expected_addresses[i]);
+		CU_ASSERT_EQUAL(sizes[i], expected_sizes[i]);
+		CU_ASSERT_EQUAL(arenas[i], expected_arenas[i]);
+	}
+}
+
+/* heapwalk_first_unordered: the first value not below the next one (an equal pair too), or the
+ * count when they increase; none or one value always increases. */
+static void test_first_unordered(void)
+{
+	const uint64_t increasing[] = {1, 2, 9, UINT64_MAX}, equal[] = {1, 5, 5, 7}, falling[] = {3, 2};
+	CU_ASSERT_EQUAL(heapwalk_first_unordered(increasing, 4), 4);
+	CU_ASSERT_EQUAL(heapwalk_first_unordered(equal, 4), 1);
+	CU_ASSERT_EQUAL(heapwalk_first_unordered(falling, 2), 0);
+	CU_ASSERT_EQUAL(heapwalk_first_unordered(falling, 1), 1);
+	CU_ASSERT_EQUAL(heapwalk_first_unordered(NULL, 0), 0);
+}
+
 int main(void)
 {
 	/* A loop that never ends is a failure too. */
@@ -1681,6 +1712,8 @@ int main(void)
 	    {"refs bounds", test_refs_bounds},
 	    {"diff merge", test_diff_merge},
 	    {"diff with sites", test_diff_sites},
+	    {"table rows", test_table_rows},
+	    {"first unordered", test_first_unordered},
 	    CU_TEST_INFO_NULL,
 	};
 	static CU_SuiteInfo suites[] = {
@@ -1688,7 +1721,7 @@ int main(void)
 	    {"heapwalk_follow", NULL, NULL, NULL, NULL, follow_tests},
 	    {"heapwalk_classify", NULL, NULL, NULL, NULL, classify_tests},
 	    {"heapwalk_histogram", NULL, NULL, NULL, NULL, histogram_tests},
-	    {"heapwalk tally, suspicious, format, buffers, refs, diff", NULL, NULL, NULL, NULL, newer_tests},
+	    {"heapwalk tally, suspicious, format, buffers, refs, diff, table", NULL, NULL, NULL, NULL, newer_tests},
 	    CU_SUITE_INFO_NULL,
 	};
 	if (CU_initialize_registry() != CUE_SUCCESS || CU_register_suites(suites) != CUE_SUCCESS)
