@@ -71,12 +71,18 @@ def save(table, path, name, inferior_description):
             from None
 
 
-def load(path):
-    """The ChunkTable saved at `path` (HeapError when it cannot be read as a snapshot)."""
+def require(path):
+    """The os.stat of the snapshot file `path` (HeapError when there is none): a missing
+    snapshot is said before a walk that would be wasted."""
     try:
-        status = os.stat(path)
+        return os.stat(path)
     except OSError as error:
         raise HeapError("no snapshot %s: %s" % (path, error.strerror or error)) from None
+
+
+def load(path):
+    """The ChunkTable saved at `path` (HeapError when it cannot be read as a snapshot)."""
+    status = require(path)
     key = (path, status.st_size, status.st_mtime_ns)
     table = _loaded.get(key)
     if table is None:
