@@ -1721,7 +1721,8 @@ int main(void)
 	    {"heapwalk_follow", NULL, NULL, NULL, NULL, follow_tests},
 	    {"heapwalk_classify", NULL, NULL, NULL, NULL, classify_tests},
 	    {"heapwalk_histogram", NULL, NULL, NULL, NULL, histogram_tests},
-	    {"heapwalk tally, suspicious, format, buffers, refs, diff, table", NULL, NULL, NULL, NULL, newer_tests},
+	    {"heapwalk tally, suspicious, format, buffers, refs, diff, table", NULL, NULL, NULL, NULL,
+	     newer_tests},
 	    CU_SUITE_INFO_NULL,
 	};
 	if (CU_initialize_registry() != CUE_SUCCESS || CU_register_suites(suites) != CUE_SUCCESS)

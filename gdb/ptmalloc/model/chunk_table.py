@@ -6,9 +6,10 @@ segment's fast walk (scan.py) gives its header positions, size fields and state 
 C helper writes them into the table's columns whole.  The table holds, in address order:
 `addresses` (chunk headers), `sizes`, `arenas` (the arena's address, 0 for an mmapped chunk;
 these three are array('Q'), or for a big table memoryviews of format "Q" over huge pages:
-process_memory.zeroed), `states` (one index into STATE_NAMES per row, a bytearray), `sites` (None, or one allocation site text or None per row, from
-`site_provider`) and `blocks` (None, or per row the sequence number of the recorded call that
-allocated the chunk's block, 0 when not known: history_sites.allocations).
+process_memory.zeroed), `states` (one index into STATE_NAMES per row, a bytearray), `sites`
+(None, or one allocation site text or None per row, from `site_provider`) and `blocks` (None, or
+per row the sequence number of the recorded call that allocated the chunk's block, 0 when not
+known: history_sites.allocations).
 
 Sites come from the allocation history when one is recorded (history_sites.allocation_sites):
 the site provider takes the chunk header addresses and sizes (columns as above) and answers one

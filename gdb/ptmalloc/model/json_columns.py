@@ -153,7 +153,8 @@ class Columns:
 
     def values(self, text, typecode):
         """The array(typecode), or memoryview of that format, of the little-endian numbers whose
-        base64 is `text`, a string of the document (ValueError or binascii.Error when it is not base64 of whole numbers)."""
+        base64 is `text`, a string of the document (ValueError or binascii.Error when it is not
+        base64 of whole numbers)."""
         span = self._spans.get(text) if isinstance(text, str) else None
         if span is None:
             values = array.array(typecode)
@@ -167,8 +168,8 @@ class Columns:
 
     def _decoded(self, start, end, typecode):
         """The base64 text at [start, end) of the file decoded into a column of `typecode`
-        made once (process_memory.zeroed), a block at a time (padding only in the last four characters, as one decode of
-        the whole text would say)."""
+        made once (process_memory.zeroed), a block at a time (padding only in the last four
+        characters, as one decode of the whole text would say)."""
         self._handle.seek(max(end - 2, start))
         padding = self._handle.read(2).count(b"=")
         length = (end - start) // 4 * 3 - padding

@@ -1,7 +1,7 @@
 """The C helper's loops for `heap refs`, `heap snapshot` and `heap diff` (heapwalk_refs,
-heapwalk_table_rows, heapwalk_first_unordered, heapwalk_diff in gdb/native/heapwalk.c), beside native.py's loops of the walk, whose library, buffers and result
-arrays they share.  Callers check native.available() first and run their Python loop without
-it."""
+heapwalk_table_rows, heapwalk_first_unordered, heapwalk_diff in gdb/native/heapwalk.c), beside
+native.py's loops of the walk, whose library, buffers and result arrays they share.  Callers
+check native.available() first and run their Python loop without it."""
 
 import array
 import ctypes
