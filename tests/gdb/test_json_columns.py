@@ -2,7 +2,8 @@
 is byte for byte what json.dumps writes of the same document with the columns as base64 text,
 and the bulk reader gives back what json.loads and base64 give of any JSON file, also one
 another program wrote (indented, with escaped characters inside a column or a quote in a long
-text); a column that is not base64 of whole numbers is refused."""
+text); a column that is not base64 of whole numbers is refused, and a write that fails (a full
+disk) fails the whole writing."""
 
 import array
 import base64
@@ -86,3 +87,22 @@ def test_a_file_that_is_not_json_is_refused(tmp_path):
     path.write_text('{"column": "%s' % _base64(ADDRESSES))
     with pytest.raises(ValueError):
         json_columns.Columns(str(path))
+
+
+class _FullDisk:
+    """A file that takes `room` bytes, then fails as a full disk does."""
+
+    def __init__(self, room):
+        self.room = room
+
+    def write(self, data):
+        if len(data) > self.room:
+            raise OSError(28, "No space left on device")
+        self.room -= len(data)
+        return len(data)
+
+
+def test_a_failed_write_is_raised_when_the_writing_ends():
+    with pytest.raises(OSError) as failure:
+        json_columns.write(_FullDisk(5 << 20), _document(json_columns.Column))
+    assert failure.value.errno == 28
