@@ -73,28 +73,12 @@ class ChunkTable:
 
 def of_stop(snap, with_sites=True):
     """The ChunkTable of a HeapSnapshot: every heap segment's chunks and the mmapped chunks."""
-    status = WalkStatus()
-    pieces = []
-    for arena in snap.arenas:
-        for segment in arena.heaps:
-            scan = snap.scan(arena, segment, status)
-            if len(scan):
-                pieces.append(_SegmentPiece(scan, arena.address))
-        if arena.heap_problem and status.complete:
-            status.stop(arena.address, arena.heap_problem)
-    pieces.sort(key=lambda piece: piece.first)
+    scans, problems = _walked(snap)
+    pieces = sorted((_SegmentPiece(scan, arena_address) for arena_address, scan in scans),
+                    key=lambda piece: piece.first)
     pieces = _with_mmapped(pieces, sorted(snap.mmapped_chunks(), key=lambda chunk: chunk.address))
     table = _joined(pieces, snap.geometry.size_mask)
-    if not status.complete:
-        table.problems.append(status.problem)
-    for start, end, why in status.unheld:
-        problem = "chunks from %#x to %#x cannot be listed: %s" % (start, end, why)
-        if problem not in table.problems:
-            table.problems.append(problem)
-    missing = snap.mmapped_report().missing()
-    if missing > 0:
-        table.problems.append("mp_.n_mmaps counts %d more mmapped chunk(s) than were found"
-                              % missing)
+    table.problems += problems
     if with_sites and len(table):
         if site_provider is not None:
             table.sites = list(site_provider(table.addresses, table.sizes))
@@ -103,6 +87,29 @@ def of_stop(snap, with_sites=True):
         if table.sites is not None and not any(table.sites):
             table.sites = table.blocks = None
     return table
+
+
+def _walked(snap):
+    """([(arena address, SegmentScan)] of every heap segment holding chunks, the problems that
+    keep the walk from listing every chunk)."""
+    status = WalkStatus()
+    scans = []
+    for arena in snap.arenas:
+        for segment in arena.heaps:
+            scan = snap.scan(arena, segment, status)
+            if len(scan):
+                scans.append((arena.address, scan))
+        if arena.heap_problem and status.complete:
+            status.stop(arena.address, arena.heap_problem)
+    problems = [] if status.complete else [status.problem]
+    for start, end, why in status.unheld:
+        problem = "chunks from %#x to %#x cannot be listed: %s" % (start, end, why)
+        if problem not in problems:
+            problems.append(problem)
+    missing = snap.mmapped_report().missing()
+    if missing > 0:
+        problems.append("mp_.n_mmaps counts %d more mmapped chunk(s) than were found" % missing)
+    return scans, problems
 
 
 class _SegmentPiece:
