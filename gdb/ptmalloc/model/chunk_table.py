@@ -76,6 +76,7 @@ def of_stop(snap, with_sites=True):
     scans, problems = _walked(snap)
     pieces = sorted((_SegmentPiece(scan, arena_address) for arena_address, scan in scans),
                     key=lambda piece: piece.first)
+    del scans  # each piece lets its segment's walk go once written into the table
     pieces = _with_mmapped(pieces, sorted(snap.mmapped_chunks(), key=lambda chunk: chunk.address))
     table = _joined(pieces, snap.geometry.size_mask)
     table.problems += problems
