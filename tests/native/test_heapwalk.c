@@ -1650,6 +1650,54 @@ static void test_first_unordered(void)
 	CU_ASSERT_EQUAL(heapwalk_first_unordered(NULL, 0), 0);
 }
 
+/* heapwalk_base64_decode: RFC 4648's test vectors, and what strict base64 refuses: a length
+ * not a multiple of four, a character outside the alphabet, padding anywhere but at the end, and
+ * more bytes than the room given. */
+static void test_base64_decode(void)
+{
+	static const struct {
+		const char *text, *bytes;
+	} vectors[] = {{"", ""},
+	               {"Zg==", "f"},
+	               {"Zm8=", "fo"},
+	               {"Zm9v", "foo"},
+	               {"Zm9vYg==", "foob"},
+	               {"Zm9vYmE=", "fooba"},
+	               {"Zm9vYmFy", "foobar"}};
+	uint8_t out[8];
+	for (size_t i = 0; i < COUNT_OF(vectors); i++) {
+		size_t length = strlen(vectors[i].bytes);
+		CU_ASSERT_EQUAL(heapwalk_base64_decode((const uint8_t *)vectors[i].text,
+		                                       strlen(vectors[i].text), out, sizeof(out)),
+		                (long long)length);
+		CU_ASSERT_EQUAL(memcmp(out, vectors[i].bytes, length), 0);
+	}
+	static const char *refused[] = {"Zg=",  "Zg",   "Zm9v!", "Zm9?", "Zg==Zm9v",
+	                                "Z===", "=Zm9", "Zm=v",  "Zm 9v"};
+	for (size_t i = 0; i < COUNT_OF(refused); i++)
+		CU_ASSERT_EQUAL(
+		    heapwalk_base64_decode((const uint8_t *)refused[i], strlen(refused[i]), out, sizeof(out)),
+		    -1);
+	CU_ASSERT_EQUAL(heapwalk_base64_decode((const uint8_t *)"Zm9vYmFy", 8, out, 5), -2);
+	CU_ASSERT_EQUAL(heapwalk_base64_decode((const uint8_t *)"Zm9vYg==", 8, out, 3), -2);
+	/* Every byte value comes back. */
+	uint8_t all[256], text[344], back[256];
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	for (unsigned i = 0; i < 256; i++)
+		all[i] = (uint8_t)i;
+	size_t t = 0;
+	for (size_t i = 0; i < 256; i += 3) {
+		uint32_t group = (uint32_t)all[i] << 16 | (i + 1 < 256 ? (uint32_t)all[i + 1] << 8 : 0) |
+		                 (i + 2 < 256 ? all[i + 2] : 0);
+		text[t++] = (uint8_t)alphabet[group >> 18 & 63];
+		text[t++] = (uint8_t)alphabet[group >> 12 & 63];
+		text[t++] = i + 1 < 256 ? (uint8_t)alphabet[group >> 6 & 63] : '=';
+		text[t++] = i + 2 < 256 ? (uint8_t)alphabet[group & 63] : '=';
+	}
+	CU_ASSERT_EQUAL(heapwalk_base64_decode(text, t, back, sizeof(back)), 256);
+	CU_ASSERT_EQUAL(memcmp(back, all, sizeof(all)), 0);
+}
+
 int main(void)
 {
 	/* A loop that never ends is a failure too. */
@@ -1714,6 +1762,7 @@ int main(void)
 	    {"diff with sites", test_diff_sites},
 	    {"table rows", test_table_rows},
 	    {"first unordered", test_first_unordered},
+	    {"base64 decode", test_base64_decode},
 	    CU_TEST_INFO_NULL,
 	};
 	static CU_SuiteInfo suites[] = {

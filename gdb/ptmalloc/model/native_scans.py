@@ -9,6 +9,21 @@ import ctypes
 from . import native
 
 
+def _declare(library):
+    """The signatures of the functions this module calls (native._declare has the walk's)."""
+    library.heapwalk_table_rows.argtypes = [ctypes.c_void_p] * 2 + [ctypes.c_size_t] + \
+        [ctypes.c_uint64] * 3 + [ctypes.c_void_p] * 3
+    library.heapwalk_table_rows.restype = None
+    library.heapwalk_first_unordered.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    library.heapwalk_first_unordered.restype = ctypes.c_size_t
+    library.heapwalk_base64_decode.argtypes = [ctypes.c_void_p, ctypes.c_size_t] * 2
+    library.heapwalk_base64_decode.restype = ctypes.c_longlong
+
+
+if native.available():
+    _declare(native._library)
+
+
 def words_pointing_into(data, low, high):
     """The indexes (array('Q')) of the 8-byte words of the writable buffer `data` (a whole
     number of words) whose value lies in [low, high) (see heapwalk_refs)."""
@@ -70,3 +85,17 @@ def _address_of(values):
     if isinstance(values, array.array) or not len(values):
         return native._address_of(values)
     return ctypes.addressof(ctypes.c_char.from_buffer(values))
+
+
+def base64_decode(text, length, out, row):
+    """Decode the first `length` bytes of base64 of the buffer `text` into the column `out`
+    (an array or a writable memoryview) from byte `row` on (see heapwalk_base64_decode): the
+    bytes written; ValueError when the text is not strict base64 or does not fit."""
+    room = len(out) * out.itemsize - row
+    with native._Pinned(text) as source:
+        written = native._library.heapwalk_base64_decode(
+            source, length, _address_of(out) + row, room)
+    if written < 0:
+        raise ValueError("a column is not base64" if written == -1 else
+                         "a column holds more than its length says")
+    return written
