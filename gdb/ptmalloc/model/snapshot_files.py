@@ -159,20 +159,23 @@ def _state_codes(codes, names):
 
 
 def _encoded_sites(sites):
-    """{"names": [site text], "index": column of indexes into names} or None."""
+    """{"names": [site text], "index": column of indexes into names} or None (the loops over
+    the rows are map's and dict's, not a Python statement per row)."""
     if sites is None:
         return None
-    numbers = {}
-    index = array.array(_SITE_INDEX, (NO_SITE if site is None else
-                                      numbers.setdefault(site, len(numbers)) for site in sites))
-    return {"names": list(numbers), "index": Column(index)}
+    names = [site for site in dict.fromkeys(sites) if site is not None]
+    numbers = dict(zip(names, range(len(names))))
+    numbers[None] = NO_SITE
+    return {"names": names, "index": Column(array.array(_SITE_INDEX,
+                                                        map(numbers.__getitem__, sites)))}
 
 
 def _decoded_sites(columns, sites):
     if sites is None:
         return None
-    names = list(sites["names"]) + [None]
-    if not all(isinstance(name, str) for name in names[:-1]):
+    names = list(sites["names"])
+    if not all(isinstance(name, str) for name in names):
         raise ValueError("a site is not a text")
-    return [names[number] if number != NO_SITE else None
-            for number in columns.values(sites["index"], _SITE_INDEX)]
+    texts = dict(enumerate(names))
+    texts[NO_SITE] = None  # an index neither names is a KeyError: the file is damaged
+    return list(map(texts.__getitem__, columns.values(sites["index"], _SITE_INDEX)))
