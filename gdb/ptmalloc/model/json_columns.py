@@ -3,9 +3,11 @@ and read without the whole text ever being a Python string.
 
 A ten-million-chunk snapshot is a third of a gigabyte of base64.  Through `json.dump` and
 `json.loads` each column would be made as text, escaped or unescaped and encoded or decoded
-again, several copies of it at once; here a column goes out as base64 written a few megabytes
-at a time from the array's own bytes, and comes back decoded straight from the file's pages,
-mapped: the rest of the document, a few kilobytes, is the only part the json module parses.
+again, several copies of it at once.  Here a column goes out as base64 encoded a few megabytes
+at a time from the array's own bytes (a thread of its own writes one piece while the next is
+encoded), and comes back read from the file a block at a time into one buffer and decoded into
+a column made once (by the C helper when it is there, else by binascii): the rest of the
+document, a few kilobytes, is the only part the json module parses.
 
 What is read is any JSON document: a long string is decoded from the file only when it has no
 escape in it (any other is left to the json module), and what stands for it in the parsed
@@ -23,11 +25,12 @@ import threading
 
 from ..memory import process_memory
 from . import native, native_scans
+
 # Bytes of a column encoded per write: a multiple of 3, so each piece's base64 ends whole.
 _PIECE = 3 << 20
 # Bytes of the file read at a time: a multiple of 4, so each block of a column decodes whole.
 _BLOCK = 4 << 20
-# A JSON string this long is taken from the file's pages, not parsed by the json module.
+# A JSON string this long is decoded from the file, not parsed by the json module.
 _LONG = 4096
 
 
