@@ -7,8 +7,9 @@ base64 text of its values as little-endian unsigned integers (`address`, `size`,
 bytes each; `state`: 1 byte, an index into `states`), so that ten million chunks are written
 and read back in a few seconds and a few hundred megabytes, where lists of JSON numbers would
 make a Python object of every value.  Sites, when known, are a table of their texts and a
-column of 4-byte indexes into it (NO_SITE for none).  Files are read back checked: a file that
-is not a snapshot, or whose columns disagree, is refused with one line."""
+column of 4-byte indexes into it (NO_SITE for none).  The columns are written and read in bulk
+(json_columns.py).  Files are read back checked: a file that is not a snapshot, or whose
+columns disagree, is refused with one line."""
 
 import array
 import binascii
