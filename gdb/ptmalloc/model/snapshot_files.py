@@ -51,6 +51,9 @@ def program_of(table):
 def save(table, path, name, inferior_description):
     """Write `table` to `path` (its folder made when missing)."""
     folder = os.path.dirname(path)
+    if os.path.exists(path) and not os.path.isfile(path):
+        # Written beside it and renamed over it, a device or a pipe would be replaced by a file.
+        raise HeapError("cannot write the snapshot %s: it is not a regular file" % path)
     try:
         if folder:
             os.makedirs(folder, exist_ok=True)
