@@ -19,7 +19,7 @@ from .. import paths
 
 _LIBRARY_NAME = "libptmalloc-heapwalk.so"
 # heapwalk_interface_version() of the library these declarations fit (see _load).
-_INTERFACE_VERSION = 7
+_INTERFACE_VERSION = 8
 
 FOLLOW_REACHED_END = 0
 FOLLOW_REPEAT = 1
