@@ -35,7 +35,8 @@
  * from the numbered rows and the text table, heapwalk_text_keys, heapwalk_scan_window, the
  * remote pages of a live process (heapwalk_remote_*) that heapwalk_follow_many's lists read
  * and the back links they check, and heapwalk_suspicious's prev_sizes, and heapwalk_remote_words.
- * Version 8: heapwalk_refs_file, heapwalk_listed_bounds and heapwalk_classify's bounds. */
+ * Version 8: heapwalk_table_rows, heapwalk_first_unordered, heapwalk_base64_decode,
+ * heapwalk_refs_file, heapwalk_listed_bounds and heapwalk_classify's bounds. */
 int heapwalk_interface_version(void) { return 8; }
 
 /* A growable array of 64-bit words, owned by this library until heapwalk_free_words(). */
@@ -1305,4 +1306,83 @@ int heapwalk_diff(const uint64_t *a_addresses, const uint64_t *a_sizes, const ui
 		i++;
 		j++;
 	}
+}
+
+/* `heap snapshot`'s chunk table (gdb/ptmalloc/model/chunk_table.py): a segment's walk as table
+ * columns, written where the caller's arrays hold its rows.  Row i's header address is
+ * start + 8 * positions[i] (a position is a word index into the segment), its size
+ * fields[i] & size_mask, and its arena `arena`. */
+void heapwalk_table_rows(const uint64_t *positions, const uint64_t *fields, size_t count, uint64_t start,
+                         uint64_t size_mask, uint64_t arena, uint64_t *addresses, uint64_t *sizes,
+                         uint64_t *arenas)
+{
+	for (size_t i = 0; i < count; i++) {
+		addresses[i] = start + (positions[i] << 3);
+		sizes[i] = fields[i] & size_mask;
+		arenas[i] = arena;
+	}
+}
+
+/* A snapshot file read back (gdb/ptmalloc/model/snapshot_files.py): the first i whose value is
+ * not below the next one's, or count when the values increase strictly. */
+size_t heapwalk_first_unordered(const uint64_t *values, size_t count)
+{
+	for (size_t i = 0; i + 1 < count; i++) {
+		if (values[i] >= values[i + 1])
+			return i;
+	}
+	return count;
+}
+
+/* The value of each base64 character (RFC 4648's alphabet), 0xff for any other byte; made on the
+ * first decode. */
+static uint8_t base64_values[256];
+static int base64_values_made;
+
+static void base64_values_make(void)
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	memset(base64_values, 0xff, sizeof(base64_values));
+	for (unsigned i = 0; i < 64; i++)
+		base64_values[(uint8_t)alphabet[i]] = (uint8_t)i;
+	base64_values_made = 1;
+}
+
+/* A snapshot file's column read back (gdb/ptmalloc/model/json_columns.py): the base64 `text`
+ * decoded into `out`, which has room for `room` bytes.  Strict: the length a multiple of four,
+ * nothing but the alphabet, and padding only as the last one or two characters ("xyz=",
+ * "xy=="), as Python's binascii.a2b_base64 with strict_mode takes it.  Returns the bytes
+ * written, -1 when the text is not such base64, -2 when `out` is too small. */
+long long heapwalk_base64_decode(const uint8_t *text, size_t length, uint8_t *out, size_t room)
+{
+	if (!base64_values_made)
+		base64_values_make();
+	if (length % 4)
+		return -1;
+	size_t written = 0;
+	for (size_t i = 0; i < length; i += 4) {
+		unsigned a = base64_values[text[i]], b = base64_values[text[i + 1]];
+		unsigned c = base64_values[text[i + 2]], d = base64_values[text[i + 3]];
+		if ((a | b | c | d) < 64) {
+			if (written + 3 > room)
+				return -2;
+			uint32_t group = a << 18 | b << 12 | c << 6 | d;
+			out[written] = (uint8_t)(group >> 16);
+			out[written + 1] = (uint8_t)(group >> 8);
+			out[written + 2] = (uint8_t)group;
+			written += 3;
+			continue;
+		}
+		/* Padding: in the last group only, after two characters of the alphabet at least. */
+		if (i + 4 != length || a >= 64 || b >= 64 || text[i + 3] != '=' ||
+		    (c >= 64 && text[i + 2] != '='))
+			return -1;
+		size_t count = c < 64 ? 2 : 1;
+		if (written + count > room)
+			return -2;
+		out[written++] = (uint8_t)(a << 2 | b >> 4);
+		if (count == 2)
+			out[written++] = (uint8_t)(b << 4 | c >> 2);
+	}
+	return (long long)written;
 }

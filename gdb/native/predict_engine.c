@@ -59,6 +59,8 @@ static uintptr_t engine_high;
 #define FRESH_LOW 0x3f0000000000UL
 #define FRESH_HIGH 0x3f8000000000UL
 #define PAGE 4096UL
+/* Where x86-64's user address space ends (4-level page tables: the kernel's TASK_SIZE). */
+#define USER_SPACE_END 0x7ffffffff000UL
 
 /* ---- the pages the call has touched ---- */
 enum page_kind { PAGE_COPIED, PAGE_READ_ONLY, PAGE_FRESH, PAGE_GONE };
@@ -119,6 +121,22 @@ static _Noreturn void give_up(const char *why)
 	_exit(WIRE_EXIT_UNKNOWN);
 }
 
+/* Ranges the call unmapped, kept as ranges (a damaged size can unmap terabytes): a page in one
+   that the call has not touched before is gone without asking the debugger. */
+#define MAX_GONE_RANGES 64
+static struct {
+	uintptr_t start, end;
+} gone_ranges[MAX_GONE_RANGES];
+static size_t gone_range_count;
+
+static bool in_gone_range(uintptr_t address)
+{
+	for (size_t i = 0; i < gone_range_count; i++)
+		if (address >= gone_ranges[i].start && address < gone_ranges[i].end)
+			return true;
+	return false;
+}
+
 static struct page *add_page(uintptr_t address, enum page_kind kind)
 {
 	if (page_count == MAX_PAGES)
@@ -156,6 +174,10 @@ static _Noreturn void die_of_fault(int signal_number, uintptr_t address, const c
 
 static void fetch_page(uintptr_t address)
 {
+	if (in_gone_range(address)) {
+		add_page(address, PAGE_GONE);
+		return;
+	}
 	char request[64];
 	wire_append(wire_format_hex(wire_append(request, "page"), address), "\n");
 	wire_send(request);
@@ -189,6 +211,17 @@ static void fetch_page(uintptr_t address)
 	} else {
 		give_up("the debugger answered a page request with something else");
 	}
+}
+
+/* The page at `address` as the engine knows it, asked of the debugger the first time. */
+static struct page *known_page(uintptr_t address)
+{
+	struct page *page = find_page(address);
+	if (page == NULL) {
+		fetch_page(address);
+		page = find_page(address);
+	}
+	return page;
 }
 
 static void on_fault(int signal_number, siginfo_t *info, void *context)
@@ -234,12 +267,16 @@ static void make_fresh(uintptr_t start, uintptr_t end)
 
 static void make_gone(uintptr_t start, uintptr_t end)
 {
-	for (uintptr_t address = page_floor(start); address < end; address += PAGE) {
-		struct page *page = find_page(address);
-		if (page == NULL)
-			page = add_page(address, PAGE_GONE);
-		else if (page->kind != PAGE_GONE)
-			munmap((void *)address, PAGE);
+	start = page_floor(start), end = page_ceiling(end);
+	if (gone_range_count == MAX_GONE_RANGES)
+		give_up("the call unmapped more ranges than the engine keeps");
+	gone_ranges[gone_range_count].start = start, gone_ranges[gone_range_count].end = end;
+	gone_range_count++;
+	for (size_t i = 0; i < page_count; i++) {
+		struct page *page = &pages[i];
+		if (page->address < start || page->address >= end || page->kind == PAGE_GONE)
+			continue;
+		munmap((void *)page->address, PAGE);
 		page->kind = PAGE_GONE;
 	}
 }
@@ -269,24 +306,36 @@ void *predict_mmap(void *where, size_t length, int protection, int flags, int fd
 	return mapped;
 }
 
+int *predict___errno_location(void);
+
 int predict_munmap(void *where, size_t length)
 {
 	uintptr_t start = (uintptr_t)where;
 	if (in_engine(start))
 		return munmap(where, length);
+	/* The kernel's own refusals (EINVAL): an unaligned start, nothing to unmap, or a range past
+	   the user address space, as a damaged mmapped chunk's size gives. */
+	if ((start & (PAGE - 1)) != 0 || length == 0 || length > USER_SPACE_END ||
+	    start > USER_SPACE_END - page_ceiling(length)) {
+		*predict___errno_location() = EINVAL;
+		return -1;
+	}
 	make_gone(start, start + length);
 	report_pair("unmapped", start, length);
 	return 0;
 }
 
 /* realloc of an mmapped chunk (mremap_chunk), on the copy as the kernel would do it: shrinking
-   gives back the tail, mapped or not; growing needs the whole old block mapped, and stays in
-   place when the inferior has nothing after it up to the new end, else the block moves where
-   the kernel chooses (a fresh mapping of ours, like mmap's). */
+   first looks up the mapping at the old address (none there: EFAULT, shrinking or not, as a
+   damaged prev_size makes it); shrinking gives back the tail, mapped or not; growing needs the
+   whole old block mapped, and stays in place when the inferior has nothing after it up to the
+   new end, else the block moves where the kernel chooses (a fresh mapping of ours, like mmap's). */
 static void *remap_copy(void *where, size_t old_length, size_t new_length, int flags)
 {
 	uintptr_t start = (uintptr_t)where;
 	old_length = page_ceiling(old_length), new_length = page_ceiling(new_length);
+	if (known_page(page_floor(start))->kind == PAGE_GONE)
+		return MAP_FAILED;
 	if (new_length <= old_length) {
 		if (new_length < old_length) {
 			make_gone(start + new_length, start + old_length);
@@ -296,11 +345,7 @@ static void *remap_copy(void *where, size_t old_length, size_t new_length, int f
 	}
 	bool room_after = true;
 	for (uintptr_t address = start; address < start + new_length; address += PAGE) {
-		struct page *page = find_page(address);
-		if (page == NULL) {
-			fetch_page(address);
-			page = find_page(address);
-		}
+		struct page *page = known_page(address);
 		if (address < start + old_length && page->kind == PAGE_GONE)
 			return MAP_FAILED; /* EFAULT: the old block is not all mapped */
 		if (address >= start + old_length && page->kind != PAGE_GONE) {

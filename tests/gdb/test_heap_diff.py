@@ -9,6 +9,7 @@ text grouped by site, the leak first."""
 import json
 import os
 import re
+import stat
 import subprocess
 
 import pytest
@@ -83,7 +84,9 @@ def _runs(tmp_path, preload):
                   ("text", "heap diff %s %s" % (tmp_path / "a.json", tmp_path / "b.json")),
                   ("missing", "heap diff nothing-here first"),
                   ("other", "heap diff %s %s --json" % (tmp_path / "a.json", other)),
-                  ("not_a_snapshot", "heap diff %s" % program)]
+                  ("not_a_snapshot", "heap diff %s" % program),
+                  ("not_a_file", "heap snapshot %s" % (tmp_path / "pipe.json"))]
+    os.mkfifo(tmp_path / "pipe.json")
     dead += sum((["-ex", c] for c in marked(dead_steps)), [])
     core_parts = _sections(dead, str(tmp_path))
     return {"live": live_parts, "core": core_parts}, _held(record + "1"), _held(record + "2")
@@ -166,6 +169,10 @@ def test_snapshot_errors_are_one_line(leaky):
     assert parts["core"]["missing"].startswith("heap: no snapshot ")
     assert "nothing-here.json" in parts["core"]["missing"]
     assert parts["core"]["not_a_snapshot"].startswith("heap: cannot read the snapshot ")
+    # A path that is there and is no file (a pipe, a device) is refused and left as it is.
+    refused = re.fullmatch(r"heap: cannot write the snapshot (\S+/pipe\.json): it is not a "
+                           r"regular file", parts["core"]["not_a_file"])
+    assert refused and stat.S_ISFIFO(os.stat(refused.group(1)).st_mode)
     saved = checked("heap snapshot --json", json.loads(parts["live"]["second"].splitlines()[-1]))
     assert saved["complete"] and saved["path"].endswith("second.json")
 

@@ -1747,6 +1747,85 @@ static void test_diff_sites(void)
 	heapwalk_free_words(&resized);
 }
 
+/* heapwalk_table_rows: each row's header is start + 8 * its word position, its size the field
+ * without the flag bits, its arena the one given; the rows land where the caller points, and
+ * nothing is written past them. */
+static void test_table_rows(void)
+{
+	const uint64_t positions[] = {0, 4, 10}, fields[] = {0x21, 0x35, 0x20f07};
+	uint64_t addresses[5] = {0}, sizes[5] = {0}, arenas[5] = {0};
+	heapwalk_table_rows(positions, fields, 3, 0x1000, ~(uint64_t)7, 0xa000, addresses + 1, sizes + 1,
+	                    arenas + 1);
+	const uint64_t expected_addresses[] = {0, 0x1000, 0x1020, 0x1050, 0};
+	const uint64_t expected_sizes[] = {0, 0x20, 0x30, 0x20f00, 0};
+	const uint64_t expected_arenas[] = {0, 0xa000, 0xa000, 0xa000, 0};
+	for (size_t i = 0; i < 5; i++) {
+		CU_ASSERT_EQUAL(addresses[i], expected_addresses[i]);
+		CU_ASSERT_EQUAL(sizes[i], expected_sizes[i]);
+		CU_ASSERT_EQUAL(arenas[i], expected_arenas[i]);
+	}
+}
+
+/* heapwalk_first_unordered: the first value not below the next one (an equal pair too), or the
+ * count when they increase; none or one value always increases. */
+static void test_first_unordered(void)
+{
+	const uint64_t increasing[] = {1, 2, 9, UINT64_MAX}, equal[] = {1, 5, 5, 7}, falling[] = {3, 2};
+	CU_ASSERT_EQUAL(heapwalk_first_unordered(increasing, 4), 4);
+	CU_ASSERT_EQUAL(heapwalk_first_unordered(equal, 4), 1);
+	CU_ASSERT_EQUAL(heapwalk_first_unordered(falling, 2), 0);
+	CU_ASSERT_EQUAL(heapwalk_first_unordered(falling, 1), 1);
+	CU_ASSERT_EQUAL(heapwalk_first_unordered(NULL, 0), 0);
+}
+
+/* heapwalk_base64_decode: RFC 4648's test vectors, and what strict base64 refuses: a length
+ * not a multiple of four, a character outside the alphabet, padding anywhere but at the end, and
+ * more bytes than the room given. */
+static void test_base64_decode(void)
+{
+	static const struct {
+		const char *text, *bytes;
+	} vectors[] = {{"", ""},
+	               {"Zg==", "f"},
+	               {"Zm8=", "fo"},
+	               {"Zm9v", "foo"},
+	               {"Zm9vYg==", "foob"},
+	               {"Zm9vYmE=", "fooba"},
+	               {"Zm9vYmFy", "foobar"}};
+	uint8_t out[8];
+	for (size_t i = 0; i < COUNT_OF(vectors); i++) {
+		size_t length = strlen(vectors[i].bytes);
+		CU_ASSERT_EQUAL(heapwalk_base64_decode((const uint8_t *)vectors[i].text,
+		                                       strlen(vectors[i].text), out, sizeof(out)),
+		                (long long)length);
+		CU_ASSERT_EQUAL(memcmp(out, vectors[i].bytes, length), 0);
+	}
+	static const char *refused[] = {"Zg=",  "Zg",   "Zm9v!", "Zm9?", "Zg==Zm9v",
+	                                "Z===", "=Zm9", "Zm=v",  "Zm 9v"};
+	for (size_t i = 0; i < COUNT_OF(refused); i++)
+		CU_ASSERT_EQUAL(
+		    heapwalk_base64_decode((const uint8_t *)refused[i], strlen(refused[i]), out, sizeof(out)),
+		    -1);
+	CU_ASSERT_EQUAL(heapwalk_base64_decode((const uint8_t *)"Zm9vYmFy", 8, out, 5), -2);
+	CU_ASSERT_EQUAL(heapwalk_base64_decode((const uint8_t *)"Zm9vYg==", 8, out, 3), -2);
+	/* Every byte value comes back. */
+	uint8_t all[256], text[344], back[256];
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	for (unsigned i = 0; i < 256; i++)
+		all[i] = (uint8_t)i;
+	size_t t = 0;
+	for (size_t i = 0; i < 256; i += 3) {
+		uint32_t group = (uint32_t)all[i] << 16 | (i + 1 < 256 ? (uint32_t)all[i + 1] << 8 : 0) |
+		                 (i + 2 < 256 ? all[i + 2] : 0);
+		text[t++] = (uint8_t)alphabet[group >> 18 & 63];
+		text[t++] = (uint8_t)alphabet[group >> 12 & 63];
+		text[t++] = i + 1 < 256 ? (uint8_t)alphabet[group >> 6 & 63] : '=';
+		text[t++] = i + 2 < 256 ? (uint8_t)alphabet[group & 63] : '=';
+	}
+	CU_ASSERT_EQUAL(heapwalk_base64_decode(text, t, back, sizeof(back)), 256);
+	CU_ASSERT_EQUAL(memcmp(back, all, sizeof(all)), 0);
+}
+
 int main(void)
 {
 	/* A loop that never ends is a failure too. */
@@ -1812,6 +1891,9 @@ int main(void)
 	    {"words grow past the mapped size", test_words_grow_past_the_mapped_size},
 	    {"diff merge", test_diff_merge},
 	    {"diff with sites", test_diff_sites},
+	    {"table rows", test_table_rows},
+	    {"first unordered", test_first_unordered},
+	    {"base64 decode", test_base64_decode},
 	    CU_TEST_INFO_NULL,
 	};
 	static CU_SuiteInfo suites[] = {
@@ -1819,7 +1901,8 @@ int main(void)
 	    {"heapwalk_follow", NULL, NULL, NULL, NULL, follow_tests},
 	    {"heapwalk_classify", NULL, NULL, NULL, NULL, classify_tests},
 	    {"heapwalk_histogram", NULL, NULL, NULL, NULL, histogram_tests},
-	    {"heapwalk tally, suspicious, format, buffers, refs, diff", NULL, NULL, NULL, NULL, newer_tests},
+	    {"heapwalk tally, suspicious, format, buffers, refs, diff, table", NULL, NULL, NULL, NULL,
+	     newer_tests},
 	    CU_SUITE_INFO_NULL,
 	};
 	if (CU_initialize_registry() != CUE_SUCCESS || CU_register_suites(suites) != CUE_SUCCESS)

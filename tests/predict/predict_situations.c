@@ -12,9 +12,8 @@
  *   after_at KEY=ADDRESS ...         where each of those words is
  *   fault ADDRESS CODE / signal N    a SIGSEGV or SIGBUS, with si_addr and si_code (a sigaction
  *                                    handler)
- *   rseq ADDRESS MAPPED              at a fault: the acting thread's rseq area and whether it is
- *                                    still mapped (the kernel writes it; when the call unmapped it,
- *                                    the kernel kills the thread with a SIGSEGV of its own)
+ *   rseq ADDRESS MAPPED              after the call or its fault: the acting thread's rseq area
+ *                                    and whether the call left it mapped
  *   status exit N | status signal N  how the copy ended (SIGABRT: an abort; SIGALRM: a hang)
  * After the stop nothing allocates and nothing uses stdio: the heap may be damaged.
  *
@@ -202,11 +201,33 @@ AFTER_CALL static _Noreturn void raw_exit(int status)
 }
 
 static pid_t caller_pid;
-/* The acting thread's rseq area, which the kernel updates on the thread's every preemption and
- * signal (glibc registers it from 2.35: __rseq_offset from the thread pointer; none in 2.31). */
+/* The acting thread's rseq area (glibc registers it from 2.35: __rseq_offset from the thread
+ * pointer; none in 2.31).  The kernel writes it at the thread's every preemption and signal; a
+ * call that unmaps it (the munmap of a damaged mmapped chunk over the thread's TLS) then has the
+ * thread killed by the kernel at the scheduler's whim, before or after the call's own next touch
+ * of the lost memory.  The copy that makes the real call unregisters it first, so that what it
+ * records is the call's own doing, and records whether the call left the area mapped. */
 extern const ptrdiff_t __rseq_offset __attribute__((weak));
 extern const unsigned int __rseq_size __attribute__((weak));
 static uintptr_t rseq_area;
+#define RSEQ_SIGNATURE 0x53053053 /* glibc's on x86 */
+#define RSEQ_FLAG_UNREGISTER 1
+
+/* Unregister the thread's rseq area: the kernel wants the length it was registered with, which
+ * glibc does not export (32 bytes in 2.35, more later), so each multiple of 32 is tried. */
+static void unregister_rseq(void)
+{
+	if (&__rseq_size == NULL || __rseq_size == 0)
+		return;
+	uintptr_t thread_pointer;
+	__asm__("mov %%fs:0, %0" : "=r"(thread_pointer));
+	rseq_area = thread_pointer + (uintptr_t)__rseq_offset;
+	for (long length = 32; length <= 4096; length += 32)
+		if (syscall(SYS_rseq, rseq_area, length, RSEQ_FLAG_UNREGISTER, RSEQ_SIGNATURE) == 0)
+			return;
+	fprintf(stderr, "predict_situations: cannot unregister the thread's rseq area\n");
+	raw_exit(6);
+}
 
 /* "KEY=0xVALUE " into `line` at `*used`, without stdio. */
 AFTER_CALL static void append(char *line, size_t *used, const char *key, uintptr_t value)
@@ -313,6 +334,17 @@ AFTER_CALL static uintptr_t is_mapped(uintptr_t address)
 	return raw_syscall(SYS_mincore, address & ~(uintptr_t)4095, 1, (long)&resident, 0, 0, 0) == 0;
 }
 
+AFTER_CALL static void put_rseq(void)
+{
+	if (rseq_area == 0)
+		return;
+	char line[128] = "rseq ";
+	size_t used = 5;
+	append(line, &used, "address", rseq_area);
+	append(line, &used, "mapped", is_mapped(rseq_area));
+	write_line(line, used);
+}
+
 AFTER_CALL static void on_fault(int signal, siginfo_t *info, void *context)
 {
 	(void)context;
@@ -321,13 +353,7 @@ AFTER_CALL static void on_fault(int signal, siginfo_t *info, void *context)
 	append(line, &used, "address", (uintptr_t)info->si_addr);
 	append(line, &used, "code", (uintptr_t)(unsigned)info->si_code);
 	write_line(line, used);
-	if (rseq_area != 0) {
-		char area[128] = "rseq ";
-		used = 5;
-		append(area, &used, "address", rseq_area);
-		append(area, &used, "mapped", is_mapped(rseq_area));
-		write_line(area, used);
-	}
+	put_rseq();
 	put_line("signal", "number", (uintptr_t)signal);
 	raw_exit(90);
 }
@@ -343,11 +369,7 @@ AFTER_CALL static size_t watched_size(void)
 AFTER_CALL static _Noreturn void real_call(void)
 {
 	caller_pid = getpid();
-	if (&__rseq_size != NULL && __rseq_size != 0) {
-		uintptr_t thread_pointer;
-		__asm__("mov %%fs:0, %0" : "=r"(thread_pointer));
-		rseq_area = thread_pointer + (uintptr_t)__rseq_offset;
-	}
+	unregister_rseq();
 	stack_t alternate = {.ss_sp = alternate_stack, .ss_size = sizeof alternate_stack};
 	sigaltstack(&alternate, NULL);
 	struct sigaction action = {.sa_sigaction = on_fault, .sa_flags = SA_SIGINFO | SA_ONSTACK};
@@ -367,6 +389,7 @@ AFTER_CALL static _Noreturn void real_call(void)
 		returned = (uintptr_t)realloc((void *)predict_case.pointer, predict_case.size);
 	put_line("returned", "pointer", returned);
 	probe("after", size, returned ? returned - HEADER : old_chunk);
+	put_rseq();
 	raw_exit(0);
 }
 

@@ -17,7 +17,6 @@ HEADER = 16
 IS_MMAPPED = 2
 MISSING = 0xdeadbeefdeadbeef
 SIGABRT, SIGALRM = 6, 14
-SI_KERNEL = 0x80
 MINSIZE = 32
 NON_CANONICAL = (1 << 47, 0xffff800000000000)
 # The old try-free's paths, as the engine's "to".
@@ -49,14 +48,11 @@ def read_truth(prefix):
     message = stderr.read_text(errors="replace").strip() if stderr.exists() else ""
     status = record.get("status", {})
     truth = {"before": record["before"], "after": record["after"], "returns": None,
-             "message": None, "fault": None, "rseq_lost": None, "rseq_gone": None,
+             "message": None, "fault": None, "rseq": record.get("rseq"),
              "watched": _watched(record["before"], record["after"], record["before_at"],
                                  record["after_at"])}
     if "fault" in record:
-        rseq = record.get("rseq")
-        truth.update(outcome="fault", fault=record["fault"]["address"],
-                     rseq_lost=rseq["address"] if rseq and not rseq["mapped"] else None,
-                     rseq_gone=_rseq_gone(record["fault"], rseq))
+        truth.update(outcome="fault", fault=record["fault"]["address"])
     elif status.get("signal") == SIGABRT:
         truth.update(outcome="abort", message=message)
     elif status.get("signal") == SIGALRM:
@@ -66,16 +62,6 @@ def read_truth(prefix):
     else:
         truth.update(outcome="lost", message="status %s" % status)
     return truth
-
-
-def _rseq_gone(fault, rseq):
-    """The acting thread's rseq area when the fault is the kernel's own SIGSEGV for it: the call
-    unmapped the area, and the kernel, failing to update it at the thread's next preemption or
-    signal, killed the thread (si_code SI_KERNEL, no address).  Whether that comes before the
-    call's own next touch of the lost memory is the scheduler's choice; None otherwise."""
-    if rseq and not rseq["mapped"] and fault["address"] == 0 and fault.get("code") == SI_KERNEL:
-        return rseq["address"]
-    return None
 
 
 def _watched(before, after, before_at, after_at):
@@ -197,8 +183,6 @@ def judge(call, truth, prediction):
     said = _predicted_outcome(prediction)
     if said == "unknown":
         return "miss", "engine says unknown: %s" % prediction.get("unknown")
-    if truth["outcome"] == "fault" and truth["rseq_gone"] is not None:
-        return _judge_rseq_kill(truth, prediction, said)
     if truth["outcome"] == "hang" and said == "hang":
         return "match", None
     if truth["outcome"] in ("hang", "lost"):
@@ -216,25 +200,26 @@ def judge(call, truth, prediction):
         return "miss", "abort %r; predicted %r" % (truth["message"], prediction["abort"])
     if said == "fault" and _fault_differs(prediction.get("fault"), truth["fault"]):
         return "miss", "fault at %#x; predicted at %#x" % (truth["fault"], prediction["fault"])
-    if said == "fault" and "rseq_unmapped" in prediction and \
-            prediction["rseq_unmapped"] != truth["rseq_lost"]:
-        return "miss", "the call left the rseq area %s; predicted rseq_unmapped %s" % (
-            "unmapped at %#x" % truth["rseq_lost"] if truth["rseq_lost"] else "mapped",
-            _hex(prediction["rseq_unmapped"]))
+    rseq_differs = _rseq_differs(truth, prediction)
+    if rseq_differs:
+        return "miss", rseq_differs
     if said == "return":
         return _judge_return(call, truth, prediction)
     return "match", None
 
 
-def _judge_rseq_kill(truth, prediction, said):
-    """The kernel killed the thread for its unmapped rseq area: the prediction must have said the
-    call unmaps it (then it also dies, or would at the scheduler's next turn, whatever else it
-    says of the call's own path)."""
-    if prediction.get("rseq_unmapped") == truth["rseq_gone"] and said in ("fault", "return"):
-        return "match", None
-    return "miss", "the kernel killed the thread: the call unmapped its rseq area at %#x; " \
-        "predicted %s with rseq_unmapped %s" % (truth["rseq_gone"], said,
-                                                _hex(prediction.get("rseq_unmapped")))
+def _rseq_differs(truth, prediction):
+    """Whether the call unmaps the thread's rseq area (after which the kernel kills the thread at
+    its next preemption or signal), as the program found it after the call, against the
+    prediction's `rseq_unmapped`; None when they agree or either cannot say."""
+    rseq = truth["rseq"]
+    if rseq is None or "rseq_unmapped" not in prediction:
+        return None
+    lost = None if rseq["mapped"] else rseq["address"]
+    if prediction["rseq_unmapped"] == lost:
+        return None
+    return "the call left the rseq area %s; predicted rseq_unmapped %s" % (
+        "unmapped at %#x" % lost if lost else "mapped", _hex(prediction["rseq_unmapped"]))
 
 
 def _fault_differs(predicted, real):

@@ -96,13 +96,18 @@ Usage: heap diff A [B] [--limit N] [--json]
         return [name for name in saved_names() if name.startswith(word)]
 
     def run(self, args):
-        before = snapshot_files.load(snapshot_path(args.before))
+        before_path = snapshot_path(args.before)
         if args.after is None:
+            # The heap is walked before A is read: the walk's buffers are let go by then, so
+            # the two tables are all that is held at once.
+            snapshot_files.require(before_path)
             after_name = "now"
             snap = snapshot.current()
             after = chunk_table.of_stop(snap)
             after.inferior = snapshot_files.describe(snap)
+            before = snapshot_files.load(before_path)
         else:
+            before = snapshot_files.load(before_path)
             after_name = args.after
             after = snapshot_files.load(snapshot_path(args.after))
         changes = heap_diff.diff(before, after)

@@ -2,15 +2,17 @@
 and the place `heap refs` finds the chunk around an address in.
 
 A million-chunk heap is a million rows, so nothing here makes an object per chunk: each heap
-segment's fast walk (scan.py) gives its header positions, size fields and state codes, and they
-are appended to arrays whole.  The table holds, in address order: `addresses` (chunk headers),
-`sizes`, `states` (one index into STATE_NAMES per row), `arenas` (the arena's address, 0 for an
-mmapped chunk), `sites` (None, or one allocation site text or None per row, from
-`site_provider`) and `blocks` (None, or per row the sequence number of the recorded call that
-allocated the chunk's block, 0 when not known: history_sites.allocations).
+segment's fast walk (scan.py) gives its header positions, size fields and state codes, and the
+C helper writes them into the table's columns whole.  The table holds, in address order:
+`addresses` (chunk headers), `sizes`, `arenas` (the arena's address, 0 for an mmapped chunk;
+these three are array('Q'), or for a big table memoryviews of format "Q" over huge pages:
+process_memory.zeroed), `states` (one index into STATE_NAMES per row, a bytearray), `sites`
+(None, or one allocation site text or None per row, from `site_provider`) and `blocks` (None, or
+per row the sequence number of the recorded call that allocated the chunk's block, 0 when not
+known: history_sites.allocations).
 
 Sites come from the allocation history when one is recorded (history_sites.allocation_sites):
-the site provider takes the chunk header addresses and sizes (array('Q') each) and answers one
+the site provider takes the chunk header addresses and sizes (columns as above) and answers one
 site text (or None) for each.  `site_provider`, when set, stands in for the history (the tests
 set one from a program's own record)."""
 
@@ -18,7 +20,8 @@ import array
 import bisect
 import collections
 
-from . import history_sites
+from ..memory.process_memory import zeroed
+from . import history_sites, native, native_scans
 from .objects import WalkStatus
 from .states import ROW_STATES, ChunkState
 
@@ -72,32 +75,11 @@ class ChunkTable:
 def of_stop(snap, with_sites=True):
     """The ChunkTable of a HeapSnapshot: every heap segment's chunks and the mmapped chunks."""
     scans, problems = _walked(snap)
-    pieces = []
-    size_mask = snap.geometry.size_mask
-    for arena_address, scan in scans:
-        start = scan.start
-        addresses = array.array("Q", map(start.__add__, map((8).__mul__, scan.positions)))
-        sizes = array.array("Q", map(size_mask.__and__, scan.fields))
-        pieces.append((start, addresses, sizes, bytes(scan.state_codes()[:len(scan)]),
-                       arena_address))
-    mmapped = sorted(snap.mmapped_chunks(), key=lambda chunk: chunk.address)
-    if mmapped:
-        pieces.append((mmapped[0].address, array.array("Q", (c.address for c in mmapped)),
-                       array.array("Q", (c.size for c in mmapped)),
-                       bytes((_MMAPPED_CODE,)) * len(mmapped), 0))
-    table = ChunkTable()
-    pieces.sort(key=lambda piece: piece[0])
-    for _start, addresses, sizes, codes, arena_address in pieces:
-        table.addresses.extend(addresses)
-        table.sizes.extend(sizes)
-        table.states.extend(codes)
-        table.arenas.extend(array.array("Q", (arena_address,)) * len(addresses))
-    if not _pieces_in_order(pieces):
-        order = sorted(range(len(table)), key=table.addresses.__getitem__)
-        table = ChunkTable(array.array("Q", map(table.addresses.__getitem__, order)),
-                           array.array("Q", map(table.sizes.__getitem__, order)),
-                           bytearray(map(table.states.__getitem__, order)),
-                           array.array("Q", map(table.arenas.__getitem__, order)))
+    pieces = sorted((_SegmentPiece(scan, arena_address) for arena_address, scan in scans),
+                    key=lambda piece: piece.first)
+    del scans  # each piece lets its segment's walk go once written into the table
+    pieces = _with_mmapped(pieces, sorted(snap.mmapped_chunks(), key=lambda chunk: chunk.address))
+    table = _joined(pieces, snap.geometry.size_mask)
     table.problems += problems
     if with_sites and len(table):
         if site_provider is not None:
@@ -176,7 +158,90 @@ class ChunkFinder:
         return None
 
 
+class _SegmentPiece:
+    """The rows of one heap segment's walk, in address order: its positions and size fields
+    until they are written into the table, `first` and `last` its first and last header."""
+
+    def __init__(self, scan, arena_address):
+        self.start, self.positions, self.fields = scan.start, scan.positions, scan.fields
+        self.count = len(scan)
+        self.codes = bytes(scan.state_codes()[:self.count])
+        self.arena = arena_address
+        self.first = scan.start + (scan.positions[0] << 3)
+        self.last = scan.start + (scan.positions[self.count - 1] << 3)
+
+    def write(self, table, row, size_mask):
+        """Write the rows' addresses, sizes and arena into `table` from `row` on."""
+        if native.available():
+            native_scans.table_rows(self.positions, self.fields, self.start, size_mask,
+                                    self.arena, (table.addresses, table.sizes, table.arenas), row)
+        else:
+            end = row + self.count
+            start = self.start
+            table.addresses[row:end] = array.array(
+                "Q", map(start.__add__, map((8).__mul__, self.positions[:self.count])))
+            table.sizes[row:end] = array.array(
+                "Q", map(size_mask.__and__, self.fields[:self.count]))
+            table.arenas[row:end] = array.array("Q", (self.arena,)) * self.count
+        self.positions = self.fields = None  # a segment's walk is let go once written
+
+
+class _MmappedPiece:
+    """Mmapped chunks that lie together between two heap segments (or before or after all)."""
+
+    def __init__(self, chunks):
+        self.chunks = chunks
+        self.count = len(chunks)
+        self.codes = bytes((_MMAPPED_CODE,)) * self.count
+        self.first, self.last = chunks[0].address, chunks[-1].address
+
+    def write(self, table, row, _size_mask):
+        end = row + self.count
+        table.addresses[row:end] = array.array("Q", (chunk.address for chunk in self.chunks))
+        table.sizes[row:end] = array.array("Q", (chunk.size for chunk in self.chunks))
+        # An mmapped chunk's arena is 0: the columns are made zero.
+
+
+def _with_mmapped(pieces, mmapped):
+    """The segment pieces (sorted by first header) and the mmapped chunks (sorted by address)
+    as one list of pieces sorted by first row: the mmapped chunks cut where segments begin."""
+    if not mmapped:
+        return pieces
+    addresses = [chunk.address for chunk in mmapped]
+    places = [bisect.bisect_left(addresses, piece.first) for piece in pieces]
+    cuts = [0] + places + [len(mmapped)]
+    runs = [mmapped[low:high] for low, high in zip(cuts, cuts[1:])]
+    merged = [_MmappedPiece(runs[0])] if runs[0] else []
+    for piece, run in zip(pieces, runs[1:]):
+        merged.append(piece)
+        if run:
+            merged.append(_MmappedPiece(run))
+    return merged
+
+
+def _joined(pieces, size_mask):
+    """The ChunkTable of `pieces` (in order of their first rows), written column by column into
+    columns made once (process_memory.zeroed): a bulk copy per piece, not a Python step per
+    row."""
+    total = sum(piece.count for piece in pieces)
+    table = ChunkTable(zeroed("Q", total), zeroed("Q", total), bytearray(total),
+                       zeroed("Q", total))
+    row = 0
+    for piece in pieces:
+        end = row + piece.count
+        piece.write(table, row, size_mask)
+        table.states[row:end] = piece.codes
+        row = end
+    if not _pieces_in_order(pieces):  # segments that overlap: only damage makes them
+        order = sorted(range(len(table)), key=table.addresses.__getitem__)
+        table = ChunkTable(array.array("Q", map(table.addresses.__getitem__, order)),
+                           array.array("Q", map(table.sizes.__getitem__, order)),
+                           bytearray(map(table.states.__getitem__, order)),
+                           array.array("Q", map(table.arenas.__getitem__, order)))
+    return table
+
+
 def _pieces_in_order(pieces):
-    """Whether the pieces, each in address order, follow one another without interleaving (the
-    mmapped chunks, one piece, may lie between heap segments: then the table is sorted whole)."""
-    return all(earlier[1][-1] < later[1][0] for earlier, later in zip(pieces, pieces[1:]))
+    """Whether the pieces, each in address order, follow one another without interleaving
+    (segments that overlap one another or an mmapped chunk: then the table is sorted whole)."""
+    return all(earlier.last < later.first for earlier, later in zip(pieces, pieces[1:]))

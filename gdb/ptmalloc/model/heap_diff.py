@@ -69,10 +69,11 @@ def _identities(before, after):
         columns, unknown = (before.blocks, after.blocks), 0
     else:
         columns, unknown = (before.sites, after.sites), None
-    numbers = {}
-    return [array.array(_SITE_NUMBER, (NO_SITE if key == unknown else
-                                       numbers.setdefault(key, len(numbers)) for key in column))
-            for column in columns]
+    # One number per distinct key of either table, by dict and map: no Python statement per row.
+    keys = dict.fromkeys(itertools.chain(*columns))
+    numbers = dict(zip(keys, range(len(keys))))
+    numbers[unknown] = NO_SITE
+    return [array.array(_SITE_NUMBER, map(numbers.__getitem__, column)) for column in columns]
 
 
 def _diff_rows(before, after, no_site):

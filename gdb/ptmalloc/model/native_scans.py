@@ -1,8 +1,9 @@
-"""The C helper's loops for `heap refs` and `heap diff` (heapwalk_refs, heapwalk_diff in
-gdb/native/heapwalk.c), beside native.py's loops of the walk, whose library, buffers and result
-arrays they share.  Callers check native.available() first and run their Python loop without
-it."""
+"""The C helper's loops for `heap refs`, `heap snapshot` and `heap diff` (heapwalk_refs,
+heapwalk_table_rows, heapwalk_first_unordered, heapwalk_diff in gdb/native/heapwalk.c), beside
+native.py's loops of the walk, whose library, buffers and result arrays they share.  Callers
+check native.available() first and run their Python loop without it."""
 
+import array
 import ctypes
 import os
 
@@ -11,6 +12,21 @@ from . import native
 # Bytes of a core file read at a time by file_words_pointing_into: a buffer the CPU's caches
 # hold, so each piece is copied from the page cache and compared while still there.
 FILE_PIECE_BYTES = 1 << 20
+
+
+def _declare(library):
+    """The signatures of the functions this module calls (native._declare has the walk's)."""
+    library.heapwalk_table_rows.argtypes = [ctypes.c_void_p] * 2 + [ctypes.c_size_t] + \
+        [ctypes.c_uint64] * 3 + [ctypes.c_void_p] * 3
+    library.heapwalk_table_rows.restype = None
+    library.heapwalk_first_unordered.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    library.heapwalk_first_unordered.restype = ctypes.c_size_t
+    library.heapwalk_base64_decode.argtypes = [ctypes.c_void_p, ctypes.c_size_t] * 2
+    library.heapwalk_base64_decode.restype = ctypes.c_longlong
+
+
+if native.available():
+    _declare(native._library)
 
 
 def words_pointing_into(data, low, high):
@@ -66,12 +82,57 @@ def diff_rows(before, after, no_site):
     (a_addresses, a_sizes, a_held, a_sites), (b_addresses, b_sizes, b_held, b_sites) = \
         before, after
     status = native._library.heapwalk_diff(
-        native._address_of(a_addresses), native._address_of(a_sizes), bytes(a_held),
-        native._address_of(a_sites) if a_sites is not None else None, len(a_addresses),
-        native._address_of(b_addresses), native._address_of(b_sizes), bytes(b_held),
-        native._address_of(b_sites) if b_sites is not None else None, len(b_addresses), no_site,
+        _address_of(a_addresses), _address_of(a_sizes), bytes(a_held),
+        _address_of(a_sites) if a_sites is not None else None, len(a_addresses),
+        _address_of(b_addresses), _address_of(b_sizes), bytes(b_held),
+        _address_of(b_sites) if b_sites is not None else None, len(b_addresses), no_site,
         ctypes.byref(allocated), ctypes.byref(freed), ctypes.byref(resized))
     result = native._take(allocated), native._take(freed), native._take(resized)
     if status != 0:
         raise MemoryError("the native heap diff ran out of memory")
     return result
+
+
+def table_rows(positions, fields, start, size_mask, arena, columns, row):
+    """Write a segment's rows into a chunk table's columns from row `row` on (see
+    heapwalk_table_rows): header addresses from `positions` (word indexes from `start`), sizes
+    from the size `fields`, and `arena` into `columns` (addresses, sizes, arenas: array('Q')s
+    long enough)."""
+    positions, fields = native._as_array(positions), native._as_array(fields)
+    count = min(len(positions), len(fields))
+    room = min(map(len, columns))
+    if row < 0 or row + count > room:
+        raise ValueError("%d rows from row %d do not fit a table of %d" % (count, row, room))
+    if count:
+        native._library.heapwalk_table_rows(
+            _address_of(positions), _address_of(fields), count, start,
+            size_mask & (1 << 64) - 1, arena,
+            *(_address_of(column) + 8 * row for column in columns))
+
+
+def first_unordered(values):
+    """The first index of `values` (array('Q')) whose value is not below the next one's, or
+    len(values) when they increase strictly (see heapwalk_first_unordered)."""
+    return native._library.heapwalk_first_unordered(_address_of(values), len(values))
+
+
+def _address_of(values):
+    """The address of an array's buffer, or of a writable memoryview's (a big chunk table's
+    column: process_memory.zeroed), kept alive by the caller."""
+    if isinstance(values, array.array) or not len(values):
+        return native._address_of(values)
+    return ctypes.addressof(ctypes.c_char.from_buffer(values))
+
+
+def base64_decode(text, length, out, row):
+    """Decode the first `length` bytes of base64 of the buffer `text` into the column `out`
+    (an array or a writable memoryview) from byte `row` on (see heapwalk_base64_decode): the
+    bytes written; ValueError when the text is not strict base64 or does not fit."""
+    room = len(out) * out.itemsize - row
+    with native._Pinned(text) as source:
+        written = native._library.heapwalk_base64_decode(
+            source, length, _address_of(out) + row, room)
+    if written < 0:
+        raise ValueError("a column is not base64" if written == -1 else
+                         "a column holds more than its length says")
+    return written

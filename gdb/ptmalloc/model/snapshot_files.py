@@ -7,14 +7,13 @@ base64 text of its values as little-endian unsigned integers (`address`, `size`,
 bytes each; `state`: 1 byte, an index into `states`), so that ten million chunks are written
 and read back in a few seconds and a few hundred megabytes, where lists of JSON numbers would
 make a Python object of every value.  Sites, when known, are a table of their texts and a
-column of 4-byte indexes into it (NO_SITE for none).  Files are read back checked: a file that
-is not a snapshot, or whose columns disagree, is refused with one line."""
+column of 4-byte indexes into it (NO_SITE for none).  The columns are written and read in bulk
+(json_columns.py).  Files are read back checked: a file that is not a snapshot, or whose
+columns disagree, is refused with one line."""
 
 import array
-import base64
 import binascii
-import json
-import sys
+import itertools
 import os
 import time
 
@@ -22,7 +21,9 @@ import gdb
 
 from ..errors import HeapError
 from ..memory.core_file import inferior_is_core
+from . import json_columns, native, native_scans
 from .chunk_table import STATE_NAMES, ChunkTable
+from .json_columns import Column
 
 FORMAT = "ptmalloc-heap-snapshot"
 VERSION = 1
@@ -50,6 +51,9 @@ def program_of(table):
 def save(table, path, name, inferior_description):
     """Write `table` to `path` (its folder made when missing)."""
     folder = os.path.dirname(path)
+    if os.path.exists(path) and not os.path.isfile(path):
+        # Written beside it and renamed over it, a device or a pipe would be replaced by a file.
+        raise HeapError("cannot write the snapshot %s: it is not a regular file" % path)
     try:
         if folder:
             os.makedirs(folder, exist_ok=True)
@@ -58,25 +62,31 @@ def save(table, path, name, inferior_description):
             "inferior": inferior_description,
             "taken": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "complete": table.complete, "problems": table.problems, "states": STATE_NAMES,
-            "chunks": {"count": len(table), "address": _encoded(table.addresses),
-                       "size": _encoded(table.sizes), "state": _encoded(table.states),
-                       "arena": _encoded(table.arenas)},
+            "chunks": {"count": len(table), "address": Column(table.addresses),
+                       "size": Column(table.sizes), "state": Column(table.states),
+                       "arena": Column(table.arenas)},
             "sites": _encoded_sites(table.sites),
-            "blocks": _encoded(table.blocks) if table.blocks is not None else None}
-        with open(path + ".part", "w", encoding="utf-8") as handle:
-            json.dump(document, handle, separators=(",", ":"))
+            "blocks": Column(table.blocks) if table.blocks is not None else None}
+        with open(path + ".part", "wb") as handle:
+            json_columns.write(handle, document)
         os.replace(path + ".part", path)
     except OSError as error:
         raise HeapError("cannot write the snapshot %s: %s" % (path, error.strerror or error)) \
             from None
 
 
-def load(path):
-    """The ChunkTable saved at `path` (HeapError when it cannot be read as a snapshot)."""
+def require(path):
+    """The os.stat of the snapshot file `path` (HeapError when there is none): a missing
+    snapshot is said before a walk that would be wasted."""
     try:
-        status = os.stat(path)
+        return os.stat(path)
     except OSError as error:
         raise HeapError("no snapshot %s: %s" % (path, error.strerror or error)) from None
+
+
+def load(path):
+    """The ChunkTable saved at `path` (HeapError when it cannot be read as a snapshot)."""
+    status = require(path)
     key = (path, status.st_size, status.st_mtime_ns)
     table = _loaded.get(key)
     if table is None:
@@ -88,10 +98,15 @@ def load(path):
 
 def _read(path):
     try:
-        with open(path, "rb") as handle:
-            document = json.loads(handle.read())
+        with json_columns.Columns(path) as columns:
+            return _table(path, columns)
     except (OSError, ValueError, UnicodeDecodeError) as error:
         raise HeapError("cannot read the snapshot %s: %s" % (path, error)) from None
+
+
+def _table(path, columns):
+    """The ChunkTable of the snapshot document `columns` (a json_columns.Columns)."""
+    document = columns.document
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise HeapError("%s is not a heap snapshot (made by `heap snapshot`)" % path)
     if document.get("version") != VERSION:
@@ -100,14 +115,16 @@ def _read(path):
     try:
         chunks = document["chunks"]
         names = document["states"]
-        table = ChunkTable(_decoded(chunks["address"], "Q"), _decoded(chunks["size"], "Q"),
-                           bytearray(_state_codes(_decoded(chunks["state"], "B"), names)),
-                           _decoded(chunks["arena"], "Q"), _decoded_sites(document.get("sites")),
+        table = ChunkTable(columns.values(chunks["address"], "Q"),
+                           columns.values(chunks["size"], "Q"),
+                           _state_codes(columns.values(chunks["state"], "B"), names),
+                           columns.values(chunks["arena"], "Q"),
+                           _decoded_sites(columns, document.get("sites")),
                            document.get("problems") or ())
         if isinstance(document.get("inferior"), dict):
             table.inferior = document["inferior"]
         if document.get("blocks") is not None:
-            table.blocks = _decoded(document["blocks"], "Q")
+            table.blocks = columns.values(document["blocks"], "Q")
         lengths = {chunks["count"], len(table.addresses), len(table.sizes), len(table.states),
                    len(table.arenas)}
         for column in (table.sites, table.blocks):
@@ -115,7 +132,7 @@ def _read(path):
                 lengths.add(len(column))
         if len(lengths) != 1:
             raise ValueError("its columns have different lengths")
-        if any(map(int.__ge__, table.addresses[:-1], table.addresses[1:])):
+        if _first_unordered(table.addresses) != len(table.addresses):
             raise ValueError("its chunk addresses are not in increasing order")
     except (KeyError, TypeError, ValueError, OverflowError, IndexError,
             binascii.Error) as error:
@@ -123,48 +140,46 @@ def _read(path):
     return table
 
 
+def _first_unordered(addresses):
+    """The first row whose address is not below the next one's, len(addresses) when none."""
+    if native.available():
+        return native_scans.first_unordered(addresses)
+    return next(itertools.compress(itertools.count(), map(int.__ge__, addresses[:-1],
+                                                          addresses[1:])), len(addresses))
+
+
 def _state_codes(codes, names):
-    """The file's state indexes as this version's codes (a later version may order them
-    otherwise; a name this version does not know is refused)."""
+    """The file's state indexes (array('B')) as this version's codes, a bytearray (a later
+    version may order them otherwise; a name this version does not know is refused)."""
     ours = {name: code for code, name in enumerate(STATE_NAMES)}
     try:
-        mapping = [ours[name] for name in names]
+        mapping = bytes(ours[name] for name in names[:256])
     except KeyError as error:
         raise ValueError("unknown chunk state %s" % error) from None
-    return map(mapping.__getitem__, codes)
-
-
-def _encoded(values):
-    """A column as base64 of its little-endian bytes."""
-    if sys.byteorder != "little" and not isinstance(values, (bytes, bytearray)):
-        values = array.array(values.typecode, values)
-        values.byteswap()
-    return base64.b64encode(values).decode("ascii")
-
-
-def _decoded(text, typecode):
-    values = array.array(typecode)
-    values.frombytes(base64.b64decode(text.encode("ascii"), validate=True))
-    if sys.byteorder != "little" and values.itemsize > 1:
-        values.byteswap()
-    return values
+    codes = codes.tobytes()
+    if codes.translate(None, bytes(range(len(mapping)))):
+        raise ValueError("a chunk state index is past the state names")
+    return bytearray(codes.translate(mapping.ljust(256, b"\0")))
 
 
 def _encoded_sites(sites):
-    """{"names": [site text], "index": column of indexes into names} or None."""
+    """{"names": [site text], "index": column of indexes into names} or None (the loops over
+    the rows are map's and dict's, not a Python statement per row)."""
     if sites is None:
         return None
-    numbers = {}
-    index = array.array(_SITE_INDEX, (NO_SITE if site is None else
-                                      numbers.setdefault(site, len(numbers)) for site in sites))
-    return {"names": list(numbers), "index": _encoded(index)}
+    names = [site for site in dict.fromkeys(sites) if site is not None]
+    numbers = dict(zip(names, range(len(names))))
+    numbers[None] = NO_SITE
+    return {"names": names, "index": Column(array.array(_SITE_INDEX,
+                                                        map(numbers.__getitem__, sites)))}
 
 
-def _decoded_sites(sites):
+def _decoded_sites(columns, sites):
     if sites is None:
         return None
-    names = list(sites["names"]) + [None]
-    if not all(isinstance(name, str) for name in names[:-1]):
+    names = list(sites["names"])
+    if not all(isinstance(name, str) for name in names):
         raise ValueError("a site is not a text")
-    return [names[number] if number != NO_SITE else None
-            for number in _decoded(sites["index"], _SITE_INDEX)]
+    texts = dict(enumerate(names))
+    texts[NO_SITE] = None  # an index neither names is a KeyError: the file is damaged
+    return list(map(texts.__getitem__, columns.values(sites["index"], _SITE_INDEX)))
