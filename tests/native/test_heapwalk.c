@@ -1638,10 +1638,11 @@ static void test_refs_file(void)
 	words[9] = 0x10ff;  /* in the second piece of 8 words */
 	words[17] = 0x1100; /* one past the range: no hit */
 	words[39] = 0x1050;
-	char path[] = "/tmp/test-heapwalk-refs-XXXXXX";
-	int fd = mkstemp(path);
+	FILE *file = tmpfile();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(file);
+	int fd = dup(fileno(file));
+	fclose(file); /* the file lives on, unnamed, while fd is open */
 	CU_ASSERT_FATAL(fd >= 0);
-	unlink(path);
 	CU_ASSERT_FATAL(write(fd, "skip", 4) == 4); /* the range starts at offset 8 */
 	CU_ASSERT_FATAL(write(fd, "skip", 4) == 4);
 	CU_ASSERT_FATAL(write(fd, words, sizeof(words)) == (ssize_t)sizeof(words));
