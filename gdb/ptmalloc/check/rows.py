@@ -10,7 +10,7 @@ operations, and only they become Chunk objects."""
 import bisect
 import itertools
 
-from ..model import native
+from ..model import native, native_classify
 from ..model.objects import Chunk
 from ..model.pass_one import low_byte_tables, low_bytes_of
 from ..model.states import BINNED, CACHED_OR_IN_USE, ROW_STATES, ChunkState
@@ -104,7 +104,7 @@ class Rows:
         if scan.codes is not None and scan.words is not None and native.available() and \
                 len(scan.codes) >= count:
             words = scan.prev_sizes if scan.prev_sizes is not None else scan.words
-            return native.suspicious(
+            return native_classify.suspicious(
                 fields, scan.positions, words, self.prev_index, self._in_bin_marks(count),
                 scan.codes.translate(_CACHED_OR_IN_USE_CODES), scan.top_row,
                 (geometry.min_chunk_size, geometry.non_main_arena, is_main,

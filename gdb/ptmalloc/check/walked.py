@@ -11,7 +11,7 @@ largest of their sizes, counted from the scans' binned rows (in C when the helpe
 import array
 import bisect
 
-from ..model import native
+from ..model import native, native_classify
 from ..model.scan import row_of
 
 
@@ -91,7 +91,7 @@ class WalkedChunks:
                 counts = array.array("Q", bytes(8 * count))
                 low = array.array("Q", [(1 << 64) - 1]) * count
                 high = array.array("Q", bytes(8 * count))
-                native.tally(scan.fields, rows, listed, size_mask, counts, low, high)
+                native_classify.tally(scan.fields, rows, listed, size_mask, counts, low, high)
                 found = ((number, counts[number], low[number], high[number])
                          for number in range(count) if counts[number])
             else:

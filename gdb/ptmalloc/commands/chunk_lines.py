@@ -6,11 +6,11 @@ Python string operations costs more than all the rest of a ten-million-chunk lis
 import array
 import collections
 
-from ..model import native, native_rows
+from ..model import native, native_classify, native_rows
 from ..model.states import ROW_STATES, ChunkState
 
-# The array typecode of the C uint32_t text numbers (see native.LIST_NUMBER_TYPECODE).
-_NUMBER = native.LIST_NUMBER_TYPECODE
+# The array typecode of the C uint32_t text numbers (see native_classify.LIST_NUMBER_TYPECODE).
+_NUMBER = native_classify.LIST_NUMBER_TYPECODE
 # A text number that names no text (heapwalk_format writes no suffix after such a row's number).
 _NO_TEXT = (1 << 32) - 1
 # A pair key from here on is a binned row's list (see native_rows.text_keys).

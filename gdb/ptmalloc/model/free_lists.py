@@ -9,7 +9,7 @@ import array
 import functools
 
 from ..errors import HeapReadError
-from . import native, problems
+from . import native_classify, problems
 from .heap_segments import prefetch_segment
 from .list_walk import ListWalker
 from .objects import BinList, ThreadInfo
@@ -19,7 +19,7 @@ from .states import ROW_CODE, ChunkState
 
 class ListedChunks:
     """What the scan needs of the free index: either the listed addresses as the C scan takes
-    them (`native_listed`, a native.ListedAddresses; the list `table` it numbers and each list's
+    them (`native_listed`, a native_classify.ListedAddresses; the list `table` it numbers and each list's
     `kind_codes`) or the Python index (`sorted_keys` of `by_address`, {chunk address: BinList})."""
 
     __slots__ = ("native_listed", "table", "kind_codes", "sorted_keys", "by_address")
@@ -213,23 +213,23 @@ class FreeLists:
         return index
 
     def native_listed(self):
-        """The free index as the C scan takes it (a ListedChunks with a native.ListedAddresses):
+        """The free index as the C scan takes it (a ListedChunks with a native_classify.ListedAddresses):
         every list's entries one after the other, in priority order, each beside its list's
         number; the C classification lets the first entry of an address decide.  Copies of
         whole arrays only: the C walk's lists are arrays already, and most lists are empty."""
         if self._listed_native is None:
             self.load()
             addresses = array.array("Q")
-            numbers = array.array(native.LIST_NUMBER_TYPECODE)
+            numbers = array.array(native_classify.LIST_NUMBER_TYPECODE)
             for number, chain in enumerate(self.chains):
                 entries = chain.packed if chain.packed is not None else chain.chunks
                 if entries:
                     addresses.extend(entries)
-                    numbers.extend(array.array(native.LIST_NUMBER_TYPECODE, (number,))
+                    numbers.extend(array.array(native_classify.LIST_NUMBER_TYPECODE, (number,))
                                    * len(entries))
             codes = bytes(ROW_CODE[chain.kind] for chain in self.chains)
             self._listed_native = ListedChunks(
-                native_listed=native.ListedAddresses(addresses, numbers), table=self.chains,
+                native_listed=native_classify.ListedAddresses(addresses, numbers), table=self.chains,
                 kind_codes=codes)
         return self._listed_native
 

@@ -7,7 +7,7 @@ import array
 import ctypes
 import itertools
 
-from . import native
+from . import native, native_classify
 
 
 # How much text heapwalk_format writes per call: a piece of a listing handed to gdb at once.
@@ -59,7 +59,7 @@ def text_keys(fields, codes, base, keyed_rows=(), keys=()):
     fields = native._as_array(fields)
     keyed_rows, keys = native._as_array(keyed_rows), native._as_array(keys)
     count = min(len(fields), len(codes))
-    numbers = array.array(native.LIST_NUMBER_TYPECODE, bytes(4 * count))
+    numbers = array.array(native_classify.LIST_NUMBER_TYPECODE, bytes(4 * count))
     pair_fields, pair_keys = native._Words(), native._Words()
     keyed = min(len(keyed_rows), len(keys))
     status = native._library.heapwalk_text_keys(

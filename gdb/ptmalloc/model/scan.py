@@ -18,7 +18,7 @@ import itertools
 import operator
 
 from ..errors import HeapReadError
-from . import native, native_live, native_rows, resync
+from . import native_classify, native_live, native_rows, resync
 from .pass_one import low_byte_tables, low_bytes_of, pass_one
 from .states import ROW_CODE, ROW_STATES, ChunkState
 
@@ -144,7 +144,7 @@ class SegmentScan:
         if self.codes is not None:
             # A key is the size with the row's code in the flag bits the size does not use.
             code_bits = ~size_mask
-            for key, count in native.histogram(self.fields, self.codes, len(self.codes),
+            for key, count in native_classify.histogram(self.fields, self.codes, len(self.codes),
                                                size_mask).items():
                 size_state = (key & size_mask, ROW_STATES[key & code_bits])
                 histogram[size_state] = histogram.get(size_state, 0) + count
@@ -257,7 +257,7 @@ def scan_segment(mem, geometry, start, end, top, listed, status, whole=False):
                 judged[row] |= geometry.prev_inuse
         low_bytes = low_bytes_of(judged)
     if listed.native_listed is not None:
-        scan.codes, scan.binned_rows, scan._chain_numbers, scan.free_rows = native.classify(
+        scan.codes, scan.binned_rows, scan._chain_numbers, scan.free_rows = native_classify.classify(
             positions, judged, cut, scan.top_row, start, listed.native_listed, listed.kind_codes,
             geometry.prev_inuse)
         scan._chain_table = listed.table
@@ -353,7 +353,7 @@ def _note_damage(status, resumed, start, geometry):
 
 
 def _classify(scan, previous_free_marks, cut, word_count, listed):
-    """Pass two's row verdicts in Python (native.classify is the same in C): binned rows and
+    """Pass two's row verdicts in Python (native_classify.classify is the same in C): binned rows and
     their lists, and free rows, among rows 0..cut-1.  `previous_free_marks` has 1 for each row
     whose PREV_INUSE is clear."""
     positions, start = scan.positions, scan.start
