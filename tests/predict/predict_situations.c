@@ -243,6 +243,9 @@ AFTER_CALL static void append(char *line, size_t *used, const char *key, uintptr
 	line[(*used)++] = ' ';
 }
 
+/* What the recording writes for a word that is not mapped (predict_truth.MISSING). */
+#define MISSING_WORD 0xdeadbeefdeadbeefUL
+
 /* A word of this process, or `missing` when it is not mapped (no signal: process_vm_readv). */
 AFTER_CALL static uintptr_t word_at(uintptr_t address, uintptr_t missing)
 {
@@ -264,9 +267,8 @@ struct probe_lines {
 AFTER_CALL static void probe_word(struct probe_lines *lines, const char *key, uintptr_t address,
                                   uintptr_t mask)
 {
-	const uintptr_t none = 0xdeadbeefdeadbeef;
-	uintptr_t value = word_at(address, none);
-	append(lines->values, &lines->values_used, key, value == none ? none : value & mask);
+	uintptr_t value = word_at(address, MISSING_WORD);
+	append(lines->values, &lines->values_used, key, value == MISSING_WORD ? MISSING_WORD : value & mask);
 	append(lines->places, &lines->places_used, key, address);
 }
 
@@ -293,7 +295,7 @@ AFTER_CALL static void put_line(const char *word, const char *key, uintptr_t val
  * says the call writes). */
 AFTER_CALL static void probe(const char *when, size_t size, uintptr_t chunk)
 {
-	const uintptr_t none = 0xdeadbeefdeadbeef, word = ~(uintptr_t)0;
+	const uintptr_t word = ~(uintptr_t)0;
 	struct probe_lines lines = {.values_used = 0, .places_used = 0};
 	for (const char *w = when; *w; w++)
 		lines.values[lines.values_used++] = lines.places[lines.places_used++] = *w;
@@ -321,17 +323,11 @@ AFTER_CALL static void probe(const char *when, size_t size, uintptr_t chunk)
 		append(lines.values, &lines.values_used, "chunk", chunk);
 		probe_word(&lines, "header", chunk + 8, word);
 		append(lines.values, &lines.values_used, "mapped",
-		       word_at(chunk + 8, none) != none || word_at(chunk, none) != none);
+		       word_at(chunk + 8, MISSING_WORD) != MISSING_WORD ||
+		           word_at(chunk, MISSING_WORD) != MISSING_WORD);
 	}
 	write_line(lines.values, lines.values_used);
 	write_line(lines.places, lines.places_used);
-}
-
-/* 1 when the page at `address` is mapped (mincore fails with ENOMEM where nothing is). */
-AFTER_CALL static uintptr_t is_mapped(uintptr_t address)
-{
-	unsigned char resident;
-	return raw_syscall(SYS_mincore, address & ~(uintptr_t)4095, 1, (long)&resident, 0, 0, 0) == 0;
 }
 
 AFTER_CALL static void put_rseq(void)
@@ -341,7 +337,7 @@ AFTER_CALL static void put_rseq(void)
 	char line[128] = "rseq ";
 	size_t used = 5;
 	append(line, &used, "address", rseq_area);
-	append(line, &used, "mapped", is_mapped(rseq_area));
+	append(line, &used, "mapped", word_at(rseq_area, MISSING_WORD) != MISSING_WORD);
 	write_line(line, used);
 }
 

@@ -223,12 +223,12 @@ class _PageServer:
         which may come before the call's own next touch of the lost memory."""
         if not unmappings:
             return None
-        sizes = [self._global_word(name, width) for name, width in (("__rseq_size", 4),
-                                                                      ("__rseq_offset", 8))]
+        registered = self._global_word("__rseq_size", 4)
+        offset = self._global_word("__rseq_offset", 8)
         thread_pointer = self._thread_pointer()
-        if not sizes[0] or sizes[1] is None or thread_pointer is None:
+        if not registered or offset is None or thread_pointer is None:
             return None
-        area = (thread_pointer + sizes[1]) & C.MASK64
+        area = (thread_pointer + offset) & C.MASK64
         for piece in unmappings:
             if piece["address"] <= area < piece["address"] + piece["length"]:
                 return area
