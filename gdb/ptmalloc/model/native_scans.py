@@ -3,7 +3,6 @@ heapwalk_table_rows, heapwalk_first_unordered, heapwalk_diff in gdb/native/heapw
 native.py's loops of the walk, whose library, buffers and result arrays they share.  Callers
 check native.available() first and run their Python loop without it."""
 
-import array
 import ctypes
 import os
 
@@ -82,10 +81,10 @@ def diff_rows(before, after, no_site):
     (a_addresses, a_sizes, a_held, a_sites), (b_addresses, b_sizes, b_held, b_sites) = \
         before, after
     status = native._library.heapwalk_diff(
-        _address_of(a_addresses), _address_of(a_sizes), bytes(a_held),
-        _address_of(a_sites) if a_sites is not None else None, len(a_addresses),
-        _address_of(b_addresses), _address_of(b_sizes), bytes(b_held),
-        _address_of(b_sites) if b_sites is not None else None, len(b_addresses), no_site,
+        native._address_of(a_addresses), native._address_of(a_sizes), bytes(a_held),
+        native._address_of(a_sites) if a_sites is not None else None, len(a_addresses),
+        native._address_of(b_addresses), native._address_of(b_sizes), bytes(b_held),
+        native._address_of(b_sites) if b_sites is not None else None, len(b_addresses), no_site,
         ctypes.byref(allocated), ctypes.byref(freed), ctypes.byref(resized))
     result = native._take(allocated), native._take(freed), native._take(resized)
     if status != 0:
@@ -105,23 +104,15 @@ def table_rows(positions, fields, start, size_mask, arena, columns, row):
         raise ValueError("%d rows from row %d do not fit a table of %d" % (count, row, room))
     if count:
         native._library.heapwalk_table_rows(
-            _address_of(positions), _address_of(fields), count, start,
+            native._address_of(positions), native._address_of(fields), count, start,
             size_mask & (1 << 64) - 1, arena,
-            *(_address_of(column) + 8 * row for column in columns))
+            *(native._address_of(column) + 8 * row for column in columns))
 
 
 def first_unordered(values):
     """The first index of `values` (array('Q')) whose value is not below the next one's, or
     len(values) when they increase strictly (see heapwalk_first_unordered)."""
-    return native._library.heapwalk_first_unordered(_address_of(values), len(values))
-
-
-def _address_of(values):
-    """The address of an array's buffer, or of a writable memoryview's (a big chunk table's
-    column: process_memory.zeroed), kept alive by the caller."""
-    if isinstance(values, array.array) or not len(values):
-        return native._address_of(values)
-    return ctypes.addressof(ctypes.c_char.from_buffer(values))
+    return native._library.heapwalk_first_unordered(native._address_of(values), len(values))
 
 
 def base64_decode(text, length, out, row):
@@ -131,7 +122,7 @@ def base64_decode(text, length, out, row):
     room = len(out) * out.itemsize - row
     with native._Pinned(text) as source:
         written = native._library.heapwalk_base64_decode(
-            source, length, _address_of(out) + row, room)
+            source, length, native._address_of(out) + row, room)
     if written < 0:
         raise ValueError("a column is not base64" if written == -1 else
                          "a column holds more than its length says")
