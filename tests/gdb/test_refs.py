@@ -64,6 +64,26 @@ def _left_out(core, address):
     raise AssertionError("no PT_LOAD holds %#x" % address)
 
 
+# From a core, the file is scanned on a thread for the chunk that pass one of its segment finds,
+# while the whole walk runs (core_refs_scan.py).  The same command with that first guess made
+# wrong, or made none, must still find exactly the planted words (the file scanned again for
+# the chunk the walk found); and a command interrupted in the walk leaves no scan running.
+_GUESS = "python import ptmalloc.model.core_refs_scan as s; s.first_pass_bounds = %s"
+_FIRST_PASS_MISSES = [
+    ("wrong_guess_set", _GUESS % "lambda snap, address: (address - 0x2000, 0x20)"),
+    ("wrong_guess", "heap refs $target --json"),
+    ("no_guess_set", _GUESS % "lambda snap, address: None"),
+    ("no_guess", "heap refs $target --json"),
+    ("guess_again", "python import importlib, ptmalloc.model.core_refs_scan as s; "
+     "importlib.reload(s)"),
+    ("interrupt_walk", "python import ptmalloc.model.chunk_table as t; "
+     "t.ChunkFinder = lambda snap: (_ for _ in ()).throw(KeyboardInterrupt())"),
+    ("interrupted", "heap refs $target"),
+    ("threads_left", "python import threading; print(sorted(thread.name for thread in "
+     "threading.enumerate() if thread.name.startswith('heap refs')))"),
+]
+
+
 def _sections(argv, cwd, env=None):
     """The marked outputs of one gdb run, which must hold no traceback."""
     output = run_gdb(argv, cwd, env)
@@ -95,7 +115,7 @@ def _runs(tmp_path, preload):
                            dict(os.environ, PTMALLOC_GDB_WINDOW="4096"))
     dead = head + ["-ex", "file " + program, "-ex", "core-file " + core, "-ex",
                    _target_setup(record)]
-    for command in marked(commands):
+    for command in marked(commands + _FIRST_PASS_MISSES):
         dead += ["-ex", command]
     core_parts = _sections(dead, str(tmp_path))
     # The same core cut short: it ends before its last segments (the main thread's stack).
@@ -142,6 +162,21 @@ def test_finds_every_planted_pointer_and_nothing_else(planted_runs, source):
         assert report["complete"] and not report["unread"], report
         heap_holders = {ref["chunk"] for ref in report["refs"] if ref["chunk"] is not None}
         assert len(heap_holders) == 3
+
+
+def test_a_first_guess_that_misses_is_scanned_again(planted_runs):
+    parts, planted, registers = planted_runs
+    truth = {(address, value) for _kind, address, value in planted}
+    for name in ("wrong_guess", "no_guess"):
+        report = checked("heap refs --json", json.loads(parts["core"][name].splitlines()[-1]))
+        assert {(ref["address"], ref["value"]) for ref in report["refs"]} == truth, name
+        assert report["complete"] and not report["unread"], report
+
+
+def test_an_interrupted_core_scan_leaves_no_thread(planted_runs):
+    parts = planted_runs[0]["core"]
+    assert parts["interrupted"] == "heap: interrupted"
+    assert parts["threads_left"] == "[]"
 
 
 @pytest.mark.parametrize("source", ["live", "core"])

@@ -18,18 +18,17 @@ The scan itself is the C helper's, a compare per word: over buffers read once pe
 (native_scans.words_pointing_into; a live mapping longer than a window, a window at a time into
 one buffer: native_live.readable_windows), and from a core, over the core file's bytes copied out
 a piece at a time into one buffer (native_scans.file_words_pointing_into), which costs no page
-fault per page of a core of gigabytes; Python only names the hits."""
+fault per page of a core of gigabytes, on a thread of its own while the heap is walked
+(core_refs_scan.py); Python only names the hits."""
 
-import array
 import collections
 import os
 
 import gdb
 
 from ..errors import HeapError
-from ..memory import spans
 from ..memory.core_file import inferior_is_core
-from . import chunk_table, native, native_live, native_scans, object_sections, thread_places
+from . import chunk_table, core_refs_scan, native, native_live, object_sections, thread_places
 
 Reference = collections.namedtuple("Reference", "address value region chunk chunk_state")
 # A thread's register whose value lies in the chunk: gdb's thread number, the register's name.
@@ -43,62 +42,49 @@ RefsReport = collections.namedtuple("RefsReport", "target refs registers unread 
 
 def find(snap, address):
     """The RefsReport for the chunk holding `address` (HeapError when no chunk holds it)."""
-    chunks = chunk_table.ChunkFinder(snap)
-    chunk = chunks.chunk_holding(address)
-    if chunk is None:
-        raise HeapError("%#x is in no chunk of the heap (see `heap chunks`)%s" % (
-            address, "; the heap walk is incomplete: %s" % chunks.problems[0]
-            if chunks.problems else ""))
-    low, size = chunk.address, chunk.size
-    target = (low, size, chunk.state, chunk.arena or None)
     mem = snap.memory
     threads, problems = thread_places.of_threads(mem)
     regions = sorted(mem.regions())
-    names = _RegionNames(snap, chunks, threads, object_sections.current(), regions)
-    refs, unread = [], []
-    file_buffer = native_scans.file_buffer() if native.available() and \
+    ranges = _scanned_ranges(regions, threads)
+    core_scan = core_refs_scan.CoreFileScan(mem, ranges) if native.available() and \
         inferior_is_core() else None
-    for start, end in _scanned_ranges(regions, threads):
-        for where, value in _words_pointing_into(mem, start, end, low, low + size, unread,
-                                                 file_buffer):
-            region, chunk, state = names.of(where)
-            refs.append(Reference(where, value, region, chunk, state))
+    try:
+        if core_scan is not None:
+            bounds = core_refs_scan.first_pass_bounds(snap, address)
+            if bounds is not None:
+                core_scan.start(bounds[0], bounds[0] + bounds[1])
+        chunks = chunk_table.ChunkFinder(snap)
+        chunk = chunks.chunk_holding(address)
+        if chunk is None:
+            raise HeapError("%#x is in no chunk of the heap (see `heap chunks`)%s" % (
+                address, "; the heap walk is incomplete: %s" % chunks.problems[0]
+                if chunks.problems else ""))
+        low, high = chunk.address, chunk.address + chunk.size
+        if core_scan is not None:
+            hits, unread = core_scan.hits(low, high)
+        else:
+            hits, unread = _window_hits(mem, ranges, low, high)
+    finally:
+        if core_scan is not None:
+            core_scan.stop()
+    target = (chunk.address, chunk.size, chunk.state, chunk.arena or None)
+    names = _RegionNames(snap, chunks, threads, object_sections.current(), regions)
+    refs = [Reference(where, value, *names.of(where)) for where, value in hits]
     registers = [RegisterReference(thread.num, thread.lwp, name, value) for thread in threads
-                 for name, value in thread.registers if low <= value < low + size]
+                 for name, value in thread.registers if low <= value < high]
     problems += chunks.problems
     return RefsReport(target, refs, registers, unread, problems)
 
 
-def _words_pointing_into(mem, start, end, low, high, unread, file_buffer):
-    """Yield (address, value) of each word of [start, end) whose value lies in [low, high), in
-    address order, adding each part not read, with why, to `unread`.  With a `file_buffer`
-    (a core, and the C helper), what the core file holds is read from the file a piece at a
-    time into it; else a live mapping of gigabytes is scanned a window at a time, never held
-    whole."""
-    if file_buffer is not None:
-        parts, lost = spans.core_file_parts(mem, start, end)
-        unread += lost
-    else:
-        parts = native_live.readable_windows(mem, start, end, unread)
-    for part in parts:
-        if isinstance(part, spans.FilePart):
-            addresses, values, lost = native_scans.file_words_pointing_into(part, low, high,
-                                                                            file_buffer)
-            yield from zip(addresses, values)
-            if lost is not None:
-                unread.append(lost)
-            continue
-        part_start, data = part
-        words = memoryview(data).cast("Q")
-        for index in _pointing_into(data, words, low, high):
-            yield part_start + (index << 3), words[index]
-
-
-def _pointing_into(data, words, low, high):
-    if native.available():
-        return native_scans.words_pointing_into(data, low, high)
-    return array.array("Q", (index for index, value in enumerate(words)
-                             if low <= value < high))
+def _window_hits(mem, ranges, low, high):
+    """([(address, value)] of each word of the `ranges` whose value lies in [low, high), what
+    was not read) in address order, a mapping of gigabytes a window at a time, never held whole
+    (a core's, with the C helper, are CoreFileScan's)."""
+    hits, unread = [], []
+    for start, end in ranges:
+        for part_start, data in native_live.readable_windows(mem, start, end, unread):
+            hits += core_refs_scan.buffer_hits(part_start, data, low, high)
+    return hits, unread
 
 
 def _scanned_ranges(regions, threads):
