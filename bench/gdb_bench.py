@@ -5,8 +5,9 @@ RSS belongs to that command, with the C walk helper (build/libptmalloc-heapwalk.
 two commands, without it; and the naive per-field gdb.Value walk against `heap chunks --summary`
 on the 100,000-chunk heap and again on the 1,000,000-chunk one, as speed ratios (both sides
 compute the same size/state histogram, checked equal, and both pay for finding the allocator
-in a fresh gdb).  The same commands then run on a 10,000,000-chunk heap, on both allocators, for
-the ratio 10M/1M.  Medians over interleaved runs; no assertion on time.
+in a fresh gdb).  The same commands then run on a 10,000,000-chunk heap, on both allocators,
+each round beside a 1,000,000-chunk heap of its own, for the ratio 10M/1M of the same seconds.
+Medians over interleaved runs; no assertion on time.
 
 BENCH_GDB_PARTS (comma-separated, default all) picks what runs: `1m` the commands on the
 1,000,000-chunk heaps, `10m` those on the 10,000,000-chunk heaps, `extras` the pure-Python rows
@@ -25,10 +26,10 @@ GDB = os.environ.get("GDB", "gdb")
 BIG_HEAP = 1000000
 SMALL_HEAP = 100000
 SMALL_HEAP_RUNS = 7
-# Ten times the big heap, to show how the cost grows: a core of about 1.4 GB, so one round only
-# (each command there takes seconds; the point is the ratio to the big heap, not the noise).
+# Ten times the big heap, to show how the cost grows, measured beside the big heap in the same
+# rounds (each command on one heap, then on the other), as many rounds as the big heap's, since
+# the ratio of one round carries whatever the machine did in its seconds.
 HUGE_HEAP = 10000000
-HUGE_HEAP_RUNS = 1
 # MiB of main heap held before the huge heap's main-arena chunks (million_chunks' argv[2]), so
 # that its main heap is over 4 GiB, as in the production core of issue 16: a core of about
 # 5.5 GB, mostly zeros.
@@ -55,13 +56,13 @@ COMMANDS = [
     ("check", "heap check", "check.txt"),
     ("chunks-json", "heap chunks --json", "chunks.json"),
     ("chunks", "heap chunks", None),
-    # A chunk a megabyte into the main heap: every writable word of the process scanned for it
-    # (it is named once, in million_chunks' pointer table).
-    ("refs", "heap refs (char *) mp_.sbrk_base + 0x100000", None),
+    # A chunk a megabyte into the main arena's own chunks, past any padding ({padding} bytes
+    # of it): every writable word of the process scanned for it.
+    ("refs", "heap refs (char *) mp_.sbrk_base + {padding} + 0x100000", None),
     # Saved under the bench folder, then compared with the same stop (an empty diff: the cost of
     # reading the file back, walking the heap again and matching a million chunks).
-    ("snapshot", "heap snapshot {bench_build}/bench-snapshot.json", None),
-    ("diff", "heap diff {bench_build}/bench-snapshot.json", None),
+    ("snapshot", "heap snapshot {bench_build}/bench-snapshot-{chunks}.json", None),
+    ("diff", "heap diff {bench_build}/bench-snapshot-{chunks}.json", None),
 ]
 
 # `heap map` on the big heap only (the files are written under build/bench, their sizes
@@ -156,65 +157,116 @@ def summarise(entries):
             "error": errors[0] if errors and not good else None}
 
 
-def run_heap_commands(bench_build, repo, binary, library, runs, log, allocator, chunks=BIG_HEAP,
-                      with_extras=True, padding_mib=0):
-    """Each command over a `chunks`-chunk heap made by `allocator` (`library` preloaded, or
-    None for the system glibc), from its core and live, `runs` rounds; with `with_extras`, the
-    pure-Python rows and the naive comparison too; `padding_mib` MiB of main heap before the
-    main arena's chunks."""
-    record = os.path.join(bench_build, "heap-%s-%d.record" % (allocator, chunks))
-    sample = Sample(binary, chunks, library, padding_mib, record)
-    core = os.path.join(bench_build, "heap-%s-%d.core" % (allocator, chunks))
-    results = {}
+def run_heap_commands(bench_build, repo, binary, library, runs, log, allocator,
+                      heaps=((BIG_HEAP, 0),), with_extras=True):
+    """Each command over each heap of `heaps` ((chunks, MiB of main heap before the main
+    arena's chunks) each) made by `allocator` (`library` preloaded, or None for the system
+    glibc), from its core and live, `runs` rounds; with `with_extras`, the pure-Python rows and
+    the naive comparison too (on the first heap).  With several heaps, a round runs each command
+    on every heap in turn, the order reversed from one round to the next, so that their ratio
+    compares measurements made in the same seconds; each later heap's entries then carry
+    `paired_ratio` (and `paired_cpu_ratio`), the median of the rounds' ratios to the first
+    heap's.  {chunks: results}."""
+    samples, results = [], {}
     try:
-        # Live first: gcore reads every page of the process, which makes the kernel give it
-        # each page it had reserved but never touched, and a live read then has them all.
-        plan = [(source, label, command, output, None) for source in ("live", "core")
-                for label, command, output in COMMANDS]
-        if with_extras:
-            plan += [("core", label, command, output, PURE_PYTHON)
-                     for label, command, output in PURE_PYTHON_COMMANDS]
-            plan += [(source, label, command.format(folder=bench_build), output, None)
-                     for source in ("live", "core") for label, command, output in MAP_COMMANDS]
-        raw = {(source, label): [] for source, label, _c, _o, _e in plan}
+        for chunks, padding_mib in heaps:
+            record = os.path.join(bench_build, "heap-%s-%d.record" % (allocator, chunks))
+            samples.append((chunks, padding_mib, record, Sample(binary, chunks, library,
+                                                                padding_mib, record)))
+        raw = {}
         for source in ("live", "core"):
             if source == "core":
-                gcore(sample.pid, core)
-                log("  %s %d-chunk heap: core written" % (allocator, chunks))
+                for chunks, _padding, _record, sample in samples:
+                    gcore(sample.pid, _core_path(bench_build, allocator, chunks))
+                    log("  %s %d-chunk heap: core written" % (allocator, chunks))
+            plan = _plan(source, with_extras, bench_build)
             for round_number in range(runs):
-                for entry_source, label, command, output, extra_env in plan:
-                    if entry_source != source:
-                        continue
-                    argv = gdb_argv(repo, source, binary, core, sample.pid, label,
-                                    command.format(bench_build=os.path.abspath(bench_build)))
-                    out = os.path.join(bench_build, output) if output else None
-                    raw[(source, label)].append(measure_gdb(bench_build, argv, out, extra_env))
-                log("  %s %d chunks, %s: extension round %d/%d done" % (
-                    allocator, chunks, source, round_number + 1, runs))
-        for (source, label), entries in raw.items():
-            results.setdefault(source, {})[label] = summarise(entries)
-        json_path = os.path.join(bench_build, "chunks.json")
-        if os.path.exists(json_path):
-            results["chunks_json_bytes"] = os.path.getsize(json_path)
-            # The last listing is the core's: does it name every chunk the program made?
-            results["recorded"] = recorded_chunks.compare(record, json_path)
-            log("  %s %d chunks: %s" % (allocator, chunks,
-                                        recorded_chunks.describe(results["recorded"])))
-        results["check_verdict"] = _check_verdict(os.path.join(bench_build, "check.txt"))
-        for label, name in MAP_FILES.items():
-            path = os.path.join(bench_build, name)
-            if os.path.exists(path):
-                results.setdefault("map_bytes", {})[label] = os.path.getsize(path)
+                order = samples if round_number % 2 == 0 else samples[::-1]
+                for label, command, output, extra_env in plan:
+                    for chunks, padding_mib, _record, sample in order:
+                        if extra_env is not None and chunks != heaps[0][0]:
+                            continue
+                        text = command.format(bench_build=os.path.abspath(bench_build),
+                                              padding=padding_mib << 20, chunks=chunks)
+                        argv = gdb_argv(repo, source, binary,
+                                        _core_path(bench_build, allocator, chunks), sample.pid,
+                                        label, text)
+                        out = os.path.join(bench_build, _output_name(chunks, output)) \
+                            if output else None
+                        raw.setdefault((chunks, source, label), []).append(
+                            measure_gdb(bench_build, argv, out, extra_env))
+                log("  %s %s, %s: extension round %d/%d done" % (
+                    allocator, " and ".join("%d chunks" % heap[0] for heap in heaps), source,
+                    round_number + 1, runs))
+        for (chunks, source, label), entries in raw.items():
+            entry = summarise(entries)
+            if chunks != heaps[0][0]:
+                entry.update(_paired(raw.get((heaps[0][0], source, label), []), entries))
+            results.setdefault(chunks, {}).setdefault(source, {})[label] = entry
+        for chunks, _padding, record, sample in samples:
+            heap = results.setdefault(chunks, {})
+            json_path = os.path.join(bench_build, _output_name(chunks, "chunks.json"))
+            if os.path.exists(json_path):
+                heap["chunks_json_bytes"] = os.path.getsize(json_path)
+                # The last listing is the core's: does it name every chunk the program made?
+                heap["recorded"] = recorded_chunks.compare(record, json_path)
+                log("  %s %d chunks: %s" % (allocator, chunks,
+                                            recorded_chunks.describe(heap["recorded"])))
+            heap["check_verdict"] = _check_verdict(
+                os.path.join(bench_build, _output_name(chunks, "check.txt")))
+            for label, name in MAP_FILES.items():
+                path = os.path.join(bench_build, name)
+                if os.path.exists(path) and chunks == heaps[0][0]:
+                    heap.setdefault("map_bytes", {})[label] = os.path.getsize(path)
         if with_extras:
-            results["naive"] = compare_with_naive(bench_build, repo, binary, sample, core, runs)
+            chunks, _padding, _record, sample = samples[0]
+            results[chunks]["naive"] = compare_with_naive(
+                bench_build, repo, binary, sample,
+                _core_path(bench_build, allocator, chunks), runs)
             log("  naive walk compared on the %d-chunk heap" % chunks)
     finally:
-        sample.stop()
-        _discard(core, record, os.path.join(bench_build, "chunks.json"),
-                 os.path.join(bench_build, "check.txt"),
-                 os.path.join(bench_build, "bench-snapshot.json"),
-                 *(os.path.join(bench_build, name) for name in MAP_FILES.values()))
+        for chunks, _padding, record, sample in samples:
+            sample.stop()
+            _discard(_core_path(bench_build, allocator, chunks), record,
+                     os.path.join(bench_build, "bench-snapshot-%d.json" % chunks),
+                     *(os.path.join(bench_build, _output_name(chunks, name))
+                       for name in ("chunks.json", "check.txt")))
+        _discard(*(os.path.join(bench_build, name) for name in MAP_FILES.values()))
     return results
+
+
+def _plan(source, with_extras, bench_build):
+    """[(label, command, output file name or None, extra environment or None)] run from
+    `source` in each round."""
+    plan = [(label, command, output, None) for label, command, output in COMMANDS]
+    if with_extras:
+        if source == "core":
+            plan += [(label, command, output, PURE_PYTHON)
+                     for label, command, output in PURE_PYTHON_COMMANDS]
+        plan += [(label, command.format(folder=bench_build), output, None)
+                 for label, command, output in MAP_COMMANDS]
+    return plan
+
+
+def _core_path(bench_build, allocator, chunks):
+    return os.path.join(bench_build, "heap-%s-%d.core" % (allocator, chunks))
+
+
+def _output_name(chunks, output):
+    """Each heap's own copy of a command's output file (the last round's)."""
+    return "%d-%s" % (chunks, output)
+
+
+def _paired(small_entries, large_entries):
+    """The median over rounds of the ratio of a round's large-heap time to its small-heap
+    time, in wall and in CPU seconds."""
+    paired = {}
+    for key, name in (("seconds", "paired_ratio"), ("cpu_seconds", "paired_cpu_ratio")):
+        ratios = [large[key] / small[key] for small, large in zip(small_entries, large_entries)
+                  if not small.get("error") and not large.get("error") and small.get(key)
+                  and large.get(key)]
+        paired[name] = median(ratios) if ratios else None
+    return paired
 
 
 def _check_verdict(path):
@@ -342,7 +394,7 @@ def run(bench_build, build, repo, runs, log):
     if not result["native_helper"]:
         result["failures"].append("%s is missing: the extension ran in pure Python" % helper)
     if "10m" in parts:
-        result["huge_heap_chunks"], result["huge_runs"] = HUGE_HEAP, HUGE_HEAP_RUNS
+        result["huge_heap_chunks"], result["huge_runs"] = HUGE_HEAP, gdb_runs
         result["huge_main_padding_mib"] = HUGE_MAIN_PADDING_MIB
     # The clone's results stay where they always were (commands, huge); glibc's go under
     # "glibc" with the same keys.
@@ -353,11 +405,12 @@ def run(bench_build, build, repo, runs, log):
             if "1m" in parts:
                 where["commands"] = run_heap_commands(
                     bench_build, repo, binary, preload, gdb_runs, log, allocator,
-                    with_extras=allocator == "clone" and "extras" in parts)
+                    with_extras=allocator == "clone" and "extras" in parts)[BIG_HEAP]
             if "10m" in parts:
-                where["huge"] = run_heap_commands(
-                    bench_build, repo, binary, preload, HUGE_HEAP_RUNS, log, allocator,
-                    HUGE_HEAP, False, HUGE_MAIN_PADDING_MIB)
+                growth = run_heap_commands(
+                    bench_build, repo, binary, preload, gdb_runs, log, allocator,
+                    ((BIG_HEAP, 0), (HUGE_HEAP, HUGE_MAIN_PADDING_MIB)), with_extras=False)
+                where["huge"], where["huge_beside"] = growth[HUGE_HEAP], growth[BIG_HEAP]
         except (RuntimeError, subprocess.SubprocessError, OSError) as error:
             result["failures"].append("%s: %s" % (allocator, error))
     if "extras" in parts:
@@ -404,17 +457,20 @@ def format_table(result):
                 lines.append(_naive_line(chunks, source, entry))
     for allocator in ALLOCATORS:
         where = result if allocator == "clone" else result.get(allocator, {})
-        lines += _growth_lines(result, allocator, where.get("commands", {}), where.get("huge", {}))
+        lines += _growth_lines(result, allocator, where.get("huge_beside", {}),
+                               where.get("huge", {}))
     for failure in result.get("failures", []):
         lines.append("FAILED: " + failure)
     return "\n".join(lines)
 
 
-def _growth_lines(result, allocator, commands, huge):
+def _growth_lines(result, allocator, beside, huge):
+    """Each command's time on the huge heap, and the median of its rounds' ratios to the time on
+    the big heap measured `beside` it."""
     lines = []
     for label, _command, _out in COMMANDS:
         for source in ("core", "live"):
-            small = commands.get(source, {}).get(label) or {}
+            small = beside.get(source, {}).get(label) or {}
             entry = huge.get(source, {}).get(label)
             if not entry:
                 continue
@@ -422,11 +478,12 @@ def _growth_lines(result, allocator, commands, huge):
                 lines.append("%s %d chunks, %-14s %-5s n/a: %s" % (
                     allocator, result["huge_heap_chunks"], label, source, entry["error"][:80]))
                 continue
-            ratio = entry["seconds"] / small["seconds"] if small.get("seconds") else None
-            lines.append("%s %d chunks, %-14s %-5s %9s s (x%s of %d chunks), RssAnon %s MB" % (
-                allocator, result["huge_heap_chunks"], label, source, _num(entry["seconds"]),
-                _num(ratio, 1), result["heap_chunks"], _num(entry.get("rss_anon_mb"), 0)))
-    for heap in (commands, huge):
+            lines.append("%s %d chunks, %-14s %-5s %9s s (x%s of %s s on %d chunks), RssAnon %s MB"
+                         % (allocator, result["huge_heap_chunks"], label, source,
+                            _num(entry["seconds"]), _num(entry.get("paired_ratio"), 1),
+                            _num(small.get("seconds")), result["heap_chunks"],
+                            _num(entry.get("rss_anon_mb"), 0)))
+    for heap in (beside, huge):
         if heap.get("recorded"):
             lines.append("%s: %s; %s" % (allocator, heap.get("check_verdict"),
                                          recorded_chunks.describe(heap["recorded"])))

@@ -157,25 +157,24 @@ def extension_section(extension):
 
 def growth_section(extension):
     """The same commands on the heap ten times larger, made by the clone and by the system
-    glibc: time and gdb's anonymous memory on both heaps, and the ratio of the times."""
+    glibc, each round beside a big heap of its own: time on both heaps, the median of the rounds'
+    ratios of the times, and gdb's anonymous memory on both."""
     if "huge_heap_chunks" not in extension:
         return []
     rows = []
     for label, shown in EXTENSION_COMMANDS:
         for allocator in ("clone", "glibc"):
             where = extension if allocator == "clone" else extension.get(allocator, {})
-            big, huge = where.get("commands", {}), where.get("huge", {})
+            big, huge = where.get("huge_beside", {}), where.get("huge", {})
             if not any(label in huge.get(source, {}) for source in ("core", "live")):
                 continue  # not measured on the huge heap (heap map), or not at all
             row = [shown, allocator]
             for source in ("core", "live"):
                 small = big.get(source, {}).get(label) or {}
                 large = huge.get(source, {}).get(label) or {}
-                small_s, large_s = _good(small, "seconds"), _good(large, "seconds")
-                row += [number(small_s, 2), number(large_s, 2),
-                        "%s (%s)" % (_ratio(small_s, large_s),
-                                     _ratio(_good(small, "cpu_seconds"),
-                                            _good(large, "cpu_seconds"))),
+                row += [number(_good(small, "seconds"), 2), number(_good(large, "seconds"), 2),
+                        "%s (%s)" % (number(_good(large, "paired_ratio"), 1),
+                                     number(_good(large, "paired_cpu_ratio"), 1)),
                         "%s / %s" % (number(_good(small, "rss_anon_mb"), 0),
                                      number(_good(large, "rss_anon_mb"), 0))]
             rows.append(row)
@@ -183,12 +182,15 @@ def growth_section(extension):
         return []
     big_name = "{:,}".format(extension["heap_chunks"])
     huge_name = "{:,}".format(extension["huge_heap_chunks"])
-    return ["", "The same commands on a %s-chunk heap (the same sample, %d round), made by the "
-            "clone and by the system glibc: seconds on each heap, their ratio (in brackets the "
-            "ratio of gdb's CPU seconds, which another program's load moves less), and gdb's "
-            "peak anonymous memory (RssAnon, MB) on each; the peak RSS above also counts the "
-            "core file's pages, which are the kernel's page cache." % (
-                huge_name, extension.get("huge_runs", 1)), "",
+    rounds = extension.get("huge_runs", 1)
+    return ["", "The same commands on a %s-chunk heap (the same sample), made by the clone and by "
+            "the system glibc, each beside a %s-chunk heap of its own: in each of %d round%s a "
+            "command runs on one heap and then on the other, in turn first. Seconds on each heap "
+            "(medians), the median of the rounds' ratios (in brackets the same of gdb's CPU "
+            "seconds, which another program's load moves less), and gdb's peak anonymous memory "
+            "(RssAnon, MB) on each; the peak RSS above also counts the core file's pages, which "
+            "are the kernel's page cache." % (huge_name, big_name, rounds,
+                                               "" if rounds == 1 else "s"), "",
             table(["command", "allocator", "core %s s" % big_name, "core %s s" % huge_name,
                    "ratio", "core RssAnon MB", "live %s s" % big_name,
                    "live %s s" % huge_name, "ratio", "live RssAnon MB"], rows, right_from=2)] + \
@@ -201,7 +203,7 @@ def verdict_lines(extension):
     lines = []
     for allocator in ("clone", "glibc"):
         where = extension if allocator == "clone" else extension.get(allocator, {})
-        for key, chunks in (("commands", extension["heap_chunks"]),
+        for key, chunks in (("huge_beside", extension["heap_chunks"]),
                             ("huge", extension["huge_heap_chunks"])):
             heap = where.get(key) or {}
             recorded = heap.get("recorded")
@@ -214,10 +216,6 @@ def verdict_lines(extension):
                              "{:,}".format(listed), "{:,}".format(recorded["made"]),
                              "{:,}".format(recorded["rows"])))
     return ["", "Read right (the core of each heap):", ""] + lines if lines else []
-
-
-def _ratio(small, large):
-    return number(large / small, 1) if small and large else "-"
 
 
 def _good(entry, key):
