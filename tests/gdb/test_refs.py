@@ -48,20 +48,46 @@ def _notes_first(core):
     return bytes(header) + b"".join(bytes(entry) for entry in entries) + b"".join(body)
 
 
+def _loads(core):
+    """(program header offset, p_vaddr, p_memsz, p_offset, p_filesz) of each PT_LOAD of a core."""
+    phoff, phentsize, phnum = (struct.unpack_from("<Q", core, 0x20)[0],
+                               *struct.unpack_from("<HH", core, 0x36))
+    for entry in range(phoff, phoff + phnum * phentsize, phentsize):
+        kind, = struct.unpack_from("<I", core, entry)
+        if kind == 1:
+            yield (entry, *struct.unpack_from("<Q", core, entry + 16),
+                   *struct.unpack_from("<Q", core, entry + 40),
+                   *struct.unpack_from("<Q", core, entry + 8),
+                   *struct.unpack_from("<Q", core, entry + 32))
+
+
 def _left_out(core, address):
     """The core (as _notes_first lays it out) with the PT_LOAD holding `address` not dumped: its
     p_filesz 0, as the kernel writes a mapping that coredump_filter leaves out."""
-    phoff, phentsize, phnum = (struct.unpack_from("<Q", core, 0x20)[0],
-                               *struct.unpack_from("<HH", core, 0x36))
     left_out = bytearray(core)
-    for entry in range(phoff, phoff + phnum * phentsize, phentsize):
-        kind, = struct.unpack_from("<I", core, entry)
-        vaddr, = struct.unpack_from("<Q", core, entry + 16)
-        memory_size, = struct.unpack_from("<Q", core, entry + 40)
-        if kind == 1 and vaddr <= address < vaddr + memory_size:
+    for entry, vaddr, memory_size, _offset, _file_size in _loads(core):
+        if vaddr <= address < vaddr + memory_size:
             struct.pack_into("<Q", left_out, entry + 32, 0)
             return bytes(left_out), (vaddr, vaddr + memory_size)
     raise AssertionError("no PT_LOAD holds %#x" % address)
+
+
+def _with_word(core, address, value):
+    """The core with the word at `address` of the program's memory made `value`."""
+    changed = bytearray(core)
+    for _entry, vaddr, _memory_size, offset, file_size in _loads(core):
+        if vaddr <= address < vaddr + file_size:
+            struct.pack_into("<Q", changed, offset + address - vaddr, value)
+            return bytes(changed)
+    raise AssertionError("the core holds no %#x" % address)
+
+
+# A size no chunk can have (a multiple of 8 that is not of 16), written over the main heap's
+# first chunk: pass one of the segment cannot reach the target past it.
+_IMPOSSIBLE_SIZE = 0x414141414141414c
+_FIRST_PASS = ("first_pass", "python from ptmalloc.model import core_refs_scan, snapshot; "
+               "print(core_refs_scan.first_pass_bounds(snapshot.current(), "
+               "int(gdb.convenience_variable('target'))))")
 
 
 # From a core, the file is scanned on a thread for the chunk that pass one of its segment finds,
@@ -115,7 +141,8 @@ def _runs(tmp_path, preload):
                            dict(os.environ, PTMALLOC_GDB_WINDOW="4096"))
     dead = head + ["-ex", "file " + program, "-ex", "core-file " + core, "-ex",
                    _target_setup(record)]
-    for command in marked(commands + _FIRST_PASS_MISSES):
+    sbrk_base = ("sbrk_base", "python print(int(gdb.parse_and_eval('mp_.sbrk_base')))")
+    for command in marked(commands + [_FIRST_PASS, sbrk_base] + _FIRST_PASS_MISSES):
         dead += ["-ex", command]
     core_parts = _sections(dead, str(tmp_path))
     # The same core cut short: it ends before its last segments (the main thread's stack).
@@ -140,6 +167,15 @@ def _runs(tmp_path, preload):
     for command in marked([("json", "heap refs $target --json")]):
         left_out_run += ["-ex", command]
     core_parts["left_out"] = _sections(left_out_run, str(tmp_path))
+    # The same core with an impossible size in the main heap's first chunk.
+    damaged = str(tmp_path / "damaged.core")
+    with open(damaged, "wb") as handle:
+        handle.write(_with_word(kernel_like, int(core_parts["sbrk_base"]) + 8, _IMPOSSIBLE_SIZE))
+    damaged_run = head + ["-ex", "file " + program, "-ex", "core-file " + damaged, "-ex",
+                          _target_setup(record)]
+    for command in marked([_FIRST_PASS, ("json", "heap refs $target --json")]):
+        damaged_run += ["-ex", command]
+    core_parts["damaged"] = _sections(damaged_run, str(tmp_path))
     return {"live": live_parts, "core": core_parts}, words, registers
 
 
@@ -171,6 +207,20 @@ def test_a_first_guess_that_misses_is_scanned_again(planted_runs):
         report = checked("heap refs --json", json.loads(parts["core"][name].splitlines()[-1]))
         assert {(ref["address"], ref["value"]) for ref in report["refs"]} == truth, name
         assert report["complete"] and not report["unread"], report
+
+
+def test_the_first_guess_is_the_walks_chunk_and_never_past_damage(planted_runs):
+    parts, planted, _registers = planted_runs
+    report = json.loads(parts["core"]["json"].splitlines()[-1])
+    assert parts["core"]["first_pass"] == "(%d, %d)" % (report["chunk"]["address"],
+                                                         report["chunk"]["size"])
+    # Past an impossible size pass one guesses nothing (the thread scans nothing for it), and
+    # the walk, which resumes past the damage, still finds every planted word.
+    damaged = parts["core"]["damaged"]
+    assert damaged["first_pass"] == "None"
+    report = checked("heap refs --json", json.loads(damaged["json"].splitlines()[-1]))
+    assert {(ref["address"], ref["value"]) for ref in report["refs"]} == \
+        {(address, value) for _kind, address, value in planted}, report
 
 
 def test_an_interrupted_core_scan_leaves_no_thread(planted_runs):

@@ -18,7 +18,7 @@ import threading
 from ..errors import HeapReadError
 from ..memory import spans
 from . import native, native_scans
-from .pass_one import pass_one
+from .pass_one import low_byte_tables, low_bytes_of, pass_one
 
 # Bytes of a part the thread scans between two looks at its stop flag: an interrupted command
 # waits for at most one piece (a few tens of milliseconds), not for a part of gigabytes.
@@ -65,7 +65,13 @@ def _segment_bounds(mem, geometry, segment, address):
         return None
     header = segment.start + (positions[row] << 3)
     size = fields[row] & geometry.size_mask
-    return (header, size) if address < header + max(size, 1) else None
+    # Only a walk that met no impossible size on its way, to a chunk inside its segment: a
+    # damaged size could make a "chunk" of most of memory, which every pointer points into.
+    misaligned, _previous_free = low_byte_tables(geometry)
+    if low_bytes_of(fields).translate(misaligned).find(1, 0, row + 1) >= 0 or \
+            header + size > segment.end or not header <= address < header + max(size, 1):
+        return None
+    return header, size
 
 
 class CoreFileScan:
