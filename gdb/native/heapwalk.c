@@ -233,7 +233,8 @@ uint64_t heapwalk_remote_pages_read(const struct heapwalk_remote *remote) { retu
 
 static size_t remote_slot(const struct heapwalk_remote *remote, uint64_t page)
 {
-	return (size_t)(page / REMOTE_PAGE) & (remote->slot_count - 1);
+	uint64_t number = page / REMOTE_PAGE;
+	return (size_t)(number ^ (number / remote->slot_count)) & (remote->slot_count - 1);
 }
 
 /* The aligned word at `address` when its page is cached: 1, else 0. */
@@ -576,34 +577,80 @@ static int waited_page_held(const struct heapwalk_remote *remote, const uint64_t
 	       remote->tags[remote_slot(remote, wanted[which])] == wanted[which] + 1;
 }
 
+/* How far, in bytes it has moved, a list that reads a live process's pages may run ahead of the
+ * one that has moved least.  The lists of a heap's bins mostly run through it in one direction
+ * (a program frees its blocks in some order, and each bin keeps that order), at different
+ * paces: taking turns a step at a time, the denser lists fall behind and the lists spread over
+ * the whole heap, so that most steps meet a page no other list has read lately (the 10M bench
+ * heap, 3.6 million entries on 316,000 pages: a million pages read).  Kept within a band, the
+ * lists pass each page about together, while the cache still holds it; 4 MiB leaves room in a
+ * cache of 16,384 pages for the bands of several arenas at once. */
+enum { PACE_BYTES = 4 << 20 };
+
+/* list_step, adding to *moved how far the walk went (the distance from one entry to the next,
+ * saturating): what heapwalk_follow_many paces the lists of live pages by. */
+static void paced_step(struct heapwalk_list *list, uint64_t *moved)
+{
+	uint64_t from = list->address;
+	list_step(list);
+	uint64_t distance = list->address > from ? list->address - from : from - list->address;
+	*moved = distance > UINT64_MAX - *moved ? UINT64_MAX : *moved + distance;
+}
+
+/* The least distance moved by a list of live pages still being walked, or UINT64_MAX when none. */
+static uint64_t least_moved(const struct heapwalk_list *lists, const uint64_t *moved, size_t count)
+{
+	uint64_t least = UINT64_MAX;
+	for (size_t i = 0; i < count; i++) {
+		int walking = lists[i].stop < 0 || lists[i].stop == FOLLOW_WAIT;
+		if (walking && lists[i].remote != NULL && moved[i] < least)
+			least = moved[i];
+	}
+	return least;
+}
+
 /* Follow `count` lists at once, one step of each in turn.  Each step of a long list waits for
  * memory (its next link is somewhere else in a heap of many megabytes); taking turns lets the
  * processor fetch the next links of several lists at the same time.  Lists with a `remote` (all
  * the same one) read the words no buffer holds from the live process: the pages the lists wait
  * for in a turn are read together, a call per REMOTE_BATCH pages, and each list whose pages came
  * in takes its step at once, so that every turn moves a list on (no page of a batch evicts
- * another).  Each list ends exactly as heapwalk_follow would end it over memory that held every
- * page; a page that cannot be read stops a list as a step out of its view does. */
+ * another); such a list sits out a turn while it has moved PACE_BYTES further than the one that
+ * has moved least (which always steps).  Each list ends exactly as heapwalk_follow would end it
+ * over memory that held every page; a page that cannot be read stops a list as a step out of its
+ * view does. */
 void heapwalk_follow_many(struct heapwalk_list *lists, size_t count)
 {
 	size_t active = 0;
+	int paced = 0; /* any list reads live pages */
 	for (size_t i = 0; i < count; i++) {
 		list_start(&lists[i]);
 		active++;
+		paced |= lists[i].remote != NULL;
 	}
 	size_t room = count ? 2 * count : 1;
 	size_t *waiting = malloc(room * sizeof(*waiting));
 	uint64_t *pages = malloc(room * sizeof(*pages));
-	int have_room = waiting != NULL && pages != NULL;
+	uint64_t *moved = calloc(count ? count : 1, sizeof(*moved));
+	int have_room = waiting != NULL && pages != NULL && moved != NULL;
 	while (active > 0) {
 		active = 0;
 		size_t waits = 0;
 		struct heapwalk_remote *remote = NULL;
+		uint64_t pace = paced && have_room ? least_moved(lists, moved, count) : UINT64_MAX;
+		uint64_t ahead = pace > UINT64_MAX - PACE_BYTES ? UINT64_MAX : pace + PACE_BYTES;
 		for (size_t i = 0; i < count; i++) {
 			if (lists[i].stop >= 0 && lists[i].stop != FOLLOW_WAIT)
 				continue;
+			if (lists[i].remote != NULL && have_room && moved[i] > ahead) {
+				active++; /* waits for the others to come this far */
+				continue;
+			}
 			lists[i].stop = -1;
-			list_step(&lists[i]);
+			if (paced && have_room)
+				paced_step(&lists[i], &moved[i]);
+			else
+				list_step(&lists[i]);
 			if (lists[i].stop == FOLLOW_WAIT && !have_room)
 				lists[i].stop = FOLLOW_NO_MEMORY;
 			if (lists[i].stop == FOLLOW_WAIT) {
@@ -632,11 +679,12 @@ void heapwalk_follow_many(struct heapwalk_list *lists, size_t count)
 			if (!waited_page_held(remote, list->wait_pages, 1))
 				list->back_offset = 0; /* an unreadable back link agrees with nothing */
 			list->stop = -1;
-			list_step(list);
+			paced_step(list, &moved[waiting[w]]);
 		}
 	}
 	free(waiting);
 	free(pages);
+	free(moved);
 	for (size_t i = 0; i < count; i++)
 		list_finish(&lists[i]);
 }

@@ -1370,6 +1370,55 @@ static void test_follow_many_through_remote_pages(void)
 	free(memory);
 }
 
+/* Lists that run through a live heap in one direction at different paces, as a program's bins
+ * do (here: from the top of 64 MiB down, one entry every 512 bytes, 4 KiB and 32 KiB), followed
+ * through a cache of 8 MiB of pages: the lists are kept within a few MiB of each other, so each
+ * page is read about once, where lists taking plain turns drift apart and the slower ones read
+ * again what the faster ones read long before; and the entries are the lists' own. */
+static void test_follow_many_keeps_live_lists_together(void)
+{
+	enum { REGION = 64 << 20, SLOTS = 2048, LISTS = 3 };
+	static const uint64_t gaps[LISTS] = {512, 4096, 32768};
+	unsigned char *region = mmap(NULL, REGION, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CU_ASSERT_FATAL(region != MAP_FAILED);
+	uint64_t base = (uint64_t)(uintptr_t)region;
+	struct heapwalk_remote *remote = heapwalk_remote_open(getpid(), SLOTS);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(remote);
+	struct heapwalk_list lists[LISTS];
+	size_t lengths[LISTS];
+	for (size_t l = 0; l < LISTS; l++) {
+		/* Entry i of list l lies gaps[l] * (i + 1) below the top, 16 * l bytes into its slot so
+		 * that the lists never share an entry; each links to the one below it, the last to 0. */
+		lengths[l] = REGION / gaps[l] - 1;
+		for (size_t i = 0; i < lengths[l]; i++) {
+			uint64_t entry = base + REGION - gaps[l] * (i + 1) + 64 * l;
+			uint64_t next = i + 1 < lengths[l] ? entry - gaps[l] : 0;
+			memcpy(region + (entry - base) + FD, &next, sizeof(next));
+		}
+		lists[l] = (struct heapwalk_list){.address = base + REGION - gaps[l] + 64 * l,
+		                                  .link_offset = FD,
+		                                  .alignment_mask = ALIGNED,
+		                                  .end = 0,
+		                                  .limit = lengths[l] + 1,
+		                                  .shift = PLAIN,
+		                                  .remote = remote};
+	}
+	heapwalk_follow_many(lists, LISTS);
+	for (size_t l = 0; l < LISTS; l++) {
+		CU_ASSERT_EQUAL(lists[l].stop, FOLLOW_REACHED_END);
+		CU_ASSERT_EQUAL_FATAL(lists[l].entries.count, lengths[l]);
+		for (size_t i = 0; i < lengths[l]; i++)
+			CU_ASSERT_EQUAL_FATAL(lists[l].entries.data[i], base + REGION - gaps[l] * (i + 1) + 64 * l);
+		heapwalk_free_words(&lists[l].entries);
+	}
+	/* The densest list alone touches every page but the top one: 16,383 of them. */
+	uint64_t pages = heapwalk_remote_pages_read(remote);
+	CU_ASSERT(pages >= REGION / 4096 - 1);
+	CU_ASSERT(pages <= REGION / 4096 + REGION / 4096 / 20);
+	heapwalk_remote_close(remote);
+	munmap(region, REGION);
+}
+
 /* Words of this process read through its own pages in batches, with two page slots for five
  * pages: each word as it is, none from an unmapped page or an address inside a word. */
 static void test_remote_words(void)
@@ -1883,6 +1932,7 @@ int main(void)
 	    {"format rows", test_format_rows},
 	    {"text keys", test_text_keys},
 	    {"follow_many through remote pages", test_follow_many_through_remote_pages},
+	    {"follow_many keeps live lists together", test_follow_many_keeps_live_lists_together},
 	    {"scan_window matches the whole scan", test_scan_window_matches_the_whole_scan},
 	    {"remote words", test_remote_words},
 	    {"entry numbers", test_entry_numbers},
