@@ -1379,7 +1379,8 @@ static void test_follow_many_keeps_live_lists_together(void)
 {
 	enum { REGION = 64 << 20, SLOTS = 2048, LISTS = 3 };
 	static const uint64_t gaps[LISTS] = {512, 4096, 32768};
-	unsigned char *region = mmap(NULL, REGION, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char *region =
+	    mmap(NULL, REGION, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	CU_ASSERT_FATAL(region != MAP_FAILED);
 	uint64_t base = (uint64_t)(uintptr_t)region;
 	struct heapwalk_remote *remote = heapwalk_remote_open(getpid(), SLOTS);
@@ -1408,7 +1409,8 @@ static void test_follow_many_keeps_live_lists_together(void)
 		CU_ASSERT_EQUAL(lists[l].stop, FOLLOW_REACHED_END);
 		CU_ASSERT_EQUAL_FATAL(lists[l].entries.count, lengths[l]);
 		for (size_t i = 0; i < lengths[l]; i++)
-			CU_ASSERT_EQUAL_FATAL(lists[l].entries.data[i], base + REGION - gaps[l] * (i + 1) + 64 * l);
+			CU_ASSERT_EQUAL_FATAL(lists[l].entries.data[i],
+			                      base + REGION - gaps[l] * (i + 1) + 64 * l);
 		heapwalk_free_words(&lists[l].entries);
 	}
 	/* The densest list alone touches every page but the top one: 16,383 of them. */
