@@ -598,12 +598,20 @@ static void paced_step(struct heapwalk_list *list, uint64_t *moved)
 }
 
 /* The least distance moved by a list of live pages still being walked, or UINT64_MAX when none. */
-static uint64_t least_moved(const struct heapwalk_list *lists, const uint64_t *moved, size_t count)
+static int still_walking(const struct heapwalk_list *list)
+{
+	return list->stop < 0 || list->stop == FOLLOW_WAIT;
+}
+
+/* The least distance moved by the lists of live pages among lists[walking[0..count)], or
+ * UINT64_MAX when none reads live pages. */
+static uint64_t least_moved(const struct heapwalk_list *lists, const size_t *walking, size_t count,
+                            const uint64_t *moved)
 {
 	uint64_t least = UINT64_MAX;
-	for (size_t i = 0; i < count; i++) {
-		int walking = lists[i].stop < 0 || lists[i].stop == FOLLOW_WAIT;
-		if (walking && lists[i].remote != NULL && moved[i] < least)
+	for (size_t k = 0; k < count; k++) {
+		size_t i = walking[k];
+		if (lists[i].remote != NULL && moved[i] < least)
 			least = moved[i];
 	}
 	return least;
@@ -616,72 +624,83 @@ static uint64_t least_moved(const struct heapwalk_list *lists, const uint64_t *m
  * for in a turn are read together, a call per REMOTE_BATCH pages, and each list whose pages came
  * in takes its step at once, so that every turn moves a list on (no page of a batch evicts
  * another); such a list sits out a turn while it has moved PACE_BYTES further than the one that
- * has moved least (which always steps).  Each list ends exactly as heapwalk_follow would end it
- * over memory that held every page; a page that cannot be read stops a list as a step out of its
- * view does. */
+ * has moved least (which always steps).  A turn visits only the lists still walked: a heap has
+ * hundreds of short lists (tcache bins) beside a few of a hundred thousand entries.  Each list
+ * ends exactly as heapwalk_follow would end it over memory that held every page; a page that
+ * cannot be read stops a list as a step out of its view does. */
 void heapwalk_follow_many(struct heapwalk_list *lists, size_t count)
 {
-	size_t active = 0;
 	int paced = 0; /* any list reads live pages */
 	for (size_t i = 0; i < count; i++) {
 		list_start(&lists[i]);
-		active++;
 		paced |= lists[i].remote != NULL;
 	}
 	size_t room = count ? 2 * count : 1;
+	size_t *walking = malloc(room * sizeof(*walking));
 	size_t *waiting = malloc(room * sizeof(*waiting));
 	uint64_t *pages = malloc(room * sizeof(*pages));
-	uint64_t *moved = calloc(count ? count : 1, sizeof(*moved));
-	int have_room = waiting != NULL && pages != NULL && moved != NULL;
+	uint64_t *moved = calloc(room, sizeof(*moved));
+	int have_room = walking != NULL && waiting != NULL && pages != NULL && moved != NULL;
+	for (size_t i = 0; i < count && !have_room; i++) {
+		/* One list after another, and no live page read: what each takes is still valid. */
+		while (lists[i].stop < 0)
+			list_step(&lists[i]);
+		if (lists[i].stop == FOLLOW_WAIT)
+			lists[i].stop = FOLLOW_NO_MEMORY;
+	}
+	size_t active = have_room ? count : 0;
+	for (size_t i = 0; i < active; i++)
+		walking[i] = i;
 	while (active > 0) {
-		active = 0;
 		size_t waits = 0;
 		struct heapwalk_remote *remote = NULL;
-		uint64_t pace = paced && have_room ? least_moved(lists, moved, count) : UINT64_MAX;
+		uint64_t pace = paced ? least_moved(lists, walking, active, moved) : UINT64_MAX;
 		uint64_t ahead = pace > UINT64_MAX - PACE_BYTES ? UINT64_MAX : pace + PACE_BYTES;
-		for (size_t i = 0; i < count; i++) {
-			if (lists[i].stop >= 0 && lists[i].stop != FOLLOW_WAIT)
-				continue;
-			if (lists[i].remote != NULL && have_room && moved[i] > ahead) {
-				active++; /* waits for the others to come this far */
-				continue;
-			}
+		for (size_t k = 0; k < active; k++) {
+			size_t i = walking[k];
+			if (lists[i].remote != NULL && moved[i] > ahead)
+				continue; /* waits for the others to come this far */
 			lists[i].stop = -1;
-			if (paced && have_room)
+			if (paced)
 				paced_step(&lists[i], &moved[i]);
 			else
 				list_step(&lists[i]);
-			if (lists[i].stop == FOLLOW_WAIT && !have_room)
-				lists[i].stop = FOLLOW_NO_MEMORY;
 			if (lists[i].stop == FOLLOW_WAIT) {
 				waiting[waits++] = i;
 				remote = lists[i].remote;
 			}
-			if (lists[i].stop < 0 || lists[i].stop == FOLLOW_WAIT)
-				active++;
 		}
-		if (waits == 0)
-			continue;
-		size_t fetched = 0, claimed = 0;
-		for (size_t w = 0; w < waits; w++) {
-			if (claim_pages(remote, lists[waiting[w]].wait_pages, pages, &fetched))
-				waiting[claimed++] = waiting[w]; /* the others wait a turn more */
-		}
-		for (size_t f = 0; f < fetched; f++)
-			remote->claims[remote_slot(remote, pages[f])] = 0;
-		remote_fetch(remote, pages, fetched);
-		for (size_t w = 0; w < claimed; w++) {
-			struct heapwalk_list *list = &lists[waiting[w]];
-			if (!waited_page_held(remote, list->wait_pages, 0)) {
-				list->stop = FOLLOW_LEFT_VIEW; /* Python says why the page is unreadable */
-				continue;
+		if (waits > 0) {
+			size_t fetched = 0, claimed = 0;
+			for (size_t w = 0; w < waits; w++) {
+				if (claim_pages(remote, lists[waiting[w]].wait_pages, pages, &fetched))
+					waiting[claimed++] = waiting[w]; /* the others wait a turn more */
 			}
-			if (!waited_page_held(remote, list->wait_pages, 1))
-				list->back_offset = 0; /* an unreadable back link agrees with nothing */
-			list->stop = -1;
-			paced_step(list, &moved[waiting[w]]);
+			for (size_t f = 0; f < fetched; f++)
+				remote->claims[remote_slot(remote, pages[f])] = 0;
+			remote_fetch(remote, pages, fetched);
+			for (size_t w = 0; w < claimed; w++) {
+				struct heapwalk_list *list = &lists[waiting[w]];
+				if (!waited_page_held(remote, list->wait_pages, 0)) {
+					list->stop =
+					    FOLLOW_LEFT_VIEW; /* Python says why the page is unreadable */
+					continue;
+				}
+				if (!waited_page_held(remote, list->wait_pages, 1))
+					list->back_offset =
+					    0; /* an unreadable back link agrees with nothing */
+				list->stop = -1;
+				paced_step(list, &moved[waiting[w]]);
+			}
 		}
+		size_t kept = 0;
+		for (size_t k = 0; k < active; k++) {
+			if (still_walking(&lists[walking[k]]))
+				walking[kept++] = walking[k];
+		}
+		active = kept;
 	}
+	free(walking);
 	free(waiting);
 	free(pages);
 	free(moved);
