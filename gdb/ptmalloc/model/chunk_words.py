@@ -3,6 +3,7 @@ undone), the skip list of a large bin, and the raw words for a picture of memory
 these; they do not read memory themselves."""
 
 from ..errors import HeapReadError
+from . import native_live
 from .states import BINNED, ChunkState
 
 
@@ -47,10 +48,36 @@ def decoded_links(snap, chunk):
 def large_bin_rows(snap, chain):
     """Each chunk of a large bin in list order: its size and, for the first chunk of each size
     (the only ones glibc links into the skip list), its nextsize links.  The other chunks'
-    nextsize words are whatever their memory held, so they are not shown as links."""
+    nextsize words are whatever their memory held, so they are not shown as links.  The words
+    are read in two batches (a live process's through its pages, a batch of pages at a time:
+    a large bin of a big heap holds tens of thousands of chunks); a word that cannot be read
+    sends the bin through the word-by-word reading, which says why."""
+    geometry, mem = snap.geometry, snap.memory
+    addresses = list(chain.chunks)
+    fields = native_live.words_at(mem, [address + geometry.size_offset for address in addresses])
+    if None in fields:
+        return _large_bin_rows_word_by_word(snap, addresses)
+    rows, previous_size = [], None
+    for address, field in zip(addresses, fields):
+        size = geometry.chunk_size(field)
+        rows.append({"address": address, "size": size, "group_head": size != previous_size})
+        previous_size = size
+    heads = [row for row in rows if row["group_head"]]
+    links = native_live.words_at(mem, [row["address"] + offset for row in heads for offset in (
+        geometry.fd_nextsize_offset, geometry.bk_nextsize_offset)])
+    if None in links:
+        return _large_bin_rows_word_by_word(snap, addresses)
+    for row, forward, backward in zip(heads, links[0::2], links[1::2]):
+        row["fd_nextsize"], row["bk_nextsize"] = forward, backward
+    return rows
+
+
+def _large_bin_rows_word_by_word(snap, addresses):
+    """large_bin_rows one word at a time: a row whose words cannot be read says why, and the
+    row after it starts a group of its own."""
     geometry = snap.geometry
     rows, previous_size = [], None
-    for address in chain.chunks:
+    for address in addresses:
         try:
             size = geometry.chunk_size(snap.memory.u64(address + geometry.size_offset))
             row = {"address": address, "size": size, "group_head": size != previous_size}
