@@ -33,7 +33,7 @@ class Memory:
         return False
 
     def u64(self, address):
-        if address in self.unreadable:
+        if address in self.unreadable or address >= 1 << 64:
             raise HeapReadError(address, 8, "not in the core file")
         return self.words[address]
 
@@ -58,6 +58,12 @@ for case, unreadable in (("whole", ()), ("size", (0x2008,)), ("link", (0x3020,))
     results[case] = {
         "batched": chunk_words.large_bin_rows(snap, Chain()),
         "word_by_word": chunk_words._large_bin_rows_word_by_word(snap, Chain.chunks)}
+# A damaged link at the top of the address space: its size field would lie past 2**64.
+snap = Snap()
+snap.memory = Memory(set())
+snap.memory.words.update({0x1008: 0x401, 0x1020: 0x1000, 0x1028: 0x1000})
+results["beyond"] = {"batched": chunk_words.large_bin_rows(snap, type("Chain", (), {
+    "chunks": [0x1000, (1 << 64) - 8]})())}
 print("ROWS " + json.dumps(results))
 """
 
@@ -91,6 +97,12 @@ def test_an_unreadable_size_says_why_and_the_next_row_heads_a_group(rows):
     assert bad["error"] == "cannot read 0x2008 (not in the core file)"
     assert not bad["group_head"] and bad["size"] == 0
     assert after["group_head"] and after["fd_nextsize"] == 0x3010
+
+
+def test_a_link_past_the_address_space_is_a_row_that_cannot_be_read(rows):
+    first, beyond = rows["beyond"]["batched"]
+    assert first["size"] == 0x400
+    assert beyond["error"] == "cannot read 0x10000000000000000 (not in the core file)"
 
 
 def test_an_unreadable_link_says_why_and_the_next_row_heads_a_group(rows):

@@ -73,8 +73,10 @@ def words_at(mem, addresses):
     each of a hundred thousand chunks), anything else through `mem` one word at a time."""
     values = [None] * len(addresses)
     remote = remote_pages(mem)
-    if remote is not None and addresses:
-        wanted = array.array("Q", addresses)
+    # A damaged link plus an offset can pass 2**64: no word is there, and `mem` says so.
+    rows = [row for row, address in enumerate(addresses) if 0 <= address < 1 << 64]
+    if remote is not None and rows:
+        wanted = array.array("Q", (addresses[row] for row in rows))
         found = array.array("Q", bytes(8 * len(wanted)))
         held = bytearray(len(wanted))
         held_buffer = (ctypes.c_char * len(held)).from_buffer(held)
@@ -83,7 +85,7 @@ def words_at(mem, addresses):
                                               ctypes.addressof(held_buffer))
         del held_buffer
         for index in itertools.compress(range(len(held)), held):
-            values[index] = found[index]
+            values[rows[index]] = found[index]
     for index, address in enumerate(addresses):
         if values[index] is None:  # not read in bulk: gdb says whether it can be read
             try:
