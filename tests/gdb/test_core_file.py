@@ -81,3 +81,44 @@ end
     assert after == before
     checked = _views(output, "views")
     assert checked and not any(mapped for _start, mapped, _same in checked), checked
+
+
+def test_cores_opened_one_after_another_are_not_all_kept_mapped(runner, tmp_path):
+    """A session that opens core after core (here one file rewritten six times, as the
+    core fuzz does) keeps a few mapped, not all: each kept mapping holds the file open and
+    gdb's address space, which ran out after about seventy cores."""
+    require_variant("preload")
+    original = runner.live("every_bin", "preload").core
+    core = tmp_path / "heap.core"
+    shutil.copyfile(original, core)
+    count = """python
+import os
+from ptmalloc.memory import core_file
+open_files = [name for name in os.listdir("/proc/self/fd")
+              if os.path.realpath("/proc/self/fd/" + name).startswith(%r)]
+print(len(core_file._mapped), len(open_files))
+end
+""" % str(tmp_path)
+    script = tmp_path / "count.py.gdb"
+    script.write_text(count)
+    rewrite = tmp_path / "rewrite.py.gdb"
+    rewrite.write_text("""python
+import os, shutil
+shutil.copyfile(%r, %r + ".new")
+os.replace(%r + ".new", %r)
+end
+""" % (str(original), str(core), str(core), str(core)))
+    commands = []
+    for number in range(6):
+        commands += marked([("rewrite%d" % number, "source %s" % rewrite)])
+        commands += ["core-file " + str(core)]
+        commands += marked([("summary%d" % number, "heap chunks --summary --json")])
+    commands += marked([("count", "source %s" % script)])
+    output = run_gdb(gdb_argv(binary("every_bin", "preload"), commands, core=str(core)),
+                     str(tmp_path))
+    parts = sections(output)
+    assert "Traceback" not in output, output[-3000:]
+    summaries = {parts["summary%d" % number].splitlines()[-1] for number in range(6)}
+    assert len(summaries) == 1, summaries
+    mapped, open_files = map(int, parts["count"].split())
+    assert 1 <= mapped <= 4 and open_files <= 5, parts["count"]

@@ -20,6 +20,10 @@ _SECTION = re.compile(r"\[\d+\]\s+(0x[0-9a-f]+)->(0x[0-9a-f]+) at (0x[0-9a-f]+):
 _PROBE_BYTES = 256
 
 _mapped = {}  # (path, size, mtime) -> _MappedCore of a core file, shared by every stop
+# Core files kept mapped at once: a session that opens core after core (or one file rewritten
+# again and again) would otherwise keep every one's mapping and open file until gdb's address
+# space ran out.  A mapping let go is unmapped once no stop's buffer still views it.
+_MAPPED_CORES = 4
 
 
 class CoreSections:
@@ -129,6 +133,10 @@ def _map(path):
             except (OSError, ValueError):
                 handle.close()
                 raise
+            for stale in [known for known in _mapped if known[0] == path]:
+                del _mapped[stale]  # an older version of this file
+            while len(_mapped) >= _MAPPED_CORES:
+                del _mapped[next(iter(_mapped))]  # the one mapped longest ago
             _mapped[key] = core
         return core
     except (OSError, ValueError):
