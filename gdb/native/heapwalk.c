@@ -597,7 +597,7 @@ static void paced_step(struct heapwalk_list *list, uint64_t *moved)
 	*moved = distance > UINT64_MAX - *moved ? UINT64_MAX : *moved + distance;
 }
 
-/* The least distance moved by a list of live pages still being walked, or UINT64_MAX when none. */
+/* Whether the walk goes on: not ended, or waiting for a page. */
 static int still_walking(const struct heapwalk_list *list)
 {
 	return list->stop < 0 || list->stop == FOLLOW_WAIT;
@@ -615,6 +615,33 @@ static uint64_t least_moved(const struct heapwalk_list *lists, const size_t *wal
 			least = moved[i];
 	}
 	return least;
+}
+
+/* The pages the lists[waiting[0..waits)] wait for, read in one batch as far as they fit the
+ * cache together (`pages` has room for two a list), and the step of each list whose pages came
+ * in; the others wait a turn more. */
+static void fetch_and_step(struct heapwalk_remote *remote, struct heapwalk_list *lists, size_t *waiting,
+                           size_t waits, uint64_t *pages, uint64_t *moved)
+{
+	size_t fetched = 0, claimed = 0;
+	for (size_t w = 0; w < waits; w++) {
+		if (claim_pages(remote, lists[waiting[w]].wait_pages, pages, &fetched))
+			waiting[claimed++] = waiting[w];
+	}
+	for (size_t f = 0; f < fetched; f++)
+		remote->claims[remote_slot(remote, pages[f])] = 0;
+	remote_fetch(remote, pages, fetched);
+	for (size_t w = 0; w < claimed; w++) {
+		struct heapwalk_list *list = &lists[waiting[w]];
+		if (!waited_page_held(remote, list->wait_pages, 0)) {
+			list->stop = FOLLOW_LEFT_VIEW; /* Python says why the page is unreadable */
+			continue;
+		}
+		if (!waited_page_held(remote, list->wait_pages, 1))
+			list->back_offset = 0; /* an unreadable back link agrees with nothing */
+		list->stop = -1;
+		paced_step(list, &moved[waiting[w]]);
+	}
 }
 
 /* Follow `count` lists at once, one step of each in turn.  Each step of a long list waits for
@@ -670,29 +697,8 @@ void heapwalk_follow_many(struct heapwalk_list *lists, size_t count)
 				remote = lists[i].remote;
 			}
 		}
-		if (waits > 0) {
-			size_t fetched = 0, claimed = 0;
-			for (size_t w = 0; w < waits; w++) {
-				if (claim_pages(remote, lists[waiting[w]].wait_pages, pages, &fetched))
-					waiting[claimed++] = waiting[w]; /* the others wait a turn more */
-			}
-			for (size_t f = 0; f < fetched; f++)
-				remote->claims[remote_slot(remote, pages[f])] = 0;
-			remote_fetch(remote, pages, fetched);
-			for (size_t w = 0; w < claimed; w++) {
-				struct heapwalk_list *list = &lists[waiting[w]];
-				if (!waited_page_held(remote, list->wait_pages, 0)) {
-					list->stop =
-					    FOLLOW_LEFT_VIEW; /* Python says why the page is unreadable */
-					continue;
-				}
-				if (!waited_page_held(remote, list->wait_pages, 1))
-					list->back_offset =
-					    0; /* an unreadable back link agrees with nothing */
-				list->stop = -1;
-				paced_step(list, &moved[waiting[w]]);
-			}
-		}
+		if (waits > 0)
+			fetch_and_step(remote, lists, waiting, waits, pages, moved);
 		size_t kept = 0;
 		for (size_t k = 0; k < active; k++) {
 			if (still_walking(&lists[walking[k]]))
