@@ -88,7 +88,7 @@ class CoreFileScan:
         self._stopping = threading.Event()
         self._thread = None
         self._bounds = None
-        self._scanned = {}  # id of a FilePart -> its scan (addresses, values, unread)
+        self._scanned = {}  # FilePart -> its scan (addresses, values, unread)
         self._failure = None
 
     def start(self, low, high):
@@ -102,11 +102,9 @@ class CoreFileScan:
         try:
             for parts, _lost in self._ranges:
                 for part in parts:
-                    if self._stopping.is_set():
-                        return
                     if isinstance(part, spans.FilePart):
-                        self._scanned[id(part)] = self._scan_part(part, low, high, buffer,
-                                                                  self._stopping)
+                        self._scanned[part] = self._scan_part(part, low, high, buffer,
+                                                              self._stopping)
         except _Stopped:
             pass
         except BaseException as error:  # handed to gdb's thread, which raises it
@@ -157,7 +155,7 @@ class CoreFileScan:
                 if not isinstance(part, spans.FilePart):
                     hits += buffer_hits(*part, low, high)
                     continue
-                result = scanned.get(id(part))
+                result = scanned.get(part)
                 if result is None:
                     buffer = buffer or native_scans.file_buffer()
                     result = self._scan_part(part, low, high, buffer)
