@@ -1,4 +1,4 @@
-# The gdb extension's optional C helper (gdb/native/heapwalk.c): the walk's inner loops,
+# The gdb extension's optional C helper (gdb/native/heapwalk.c, link_words.c): the walk's inner loops,
 # loaded by gdb/ptmalloc/model/native.py through ctypes from build/ or from beside the installed
 # package.  Without it the extension runs the same loops in Python.
 
@@ -15,6 +15,9 @@ $(HEAPWALK_CODES): gdb/native/row_codes.py gdb/ptmalloc/model/states.py
 
 # Linked to a temporary name and renamed, so a gdb that has the library loaded never sees a
 # half-written file.
-$(HEAPWALK_LIBRARY): gdb/native/heapwalk.c $(HEAPWALK_CODES) | $(BUILD)
-	$(CC) $(CFLAGS) -I$(HEAPWALK_CODES_DIR) -fPIC -shared -fvisibility=default -o $@.tmp $<
+HEAPWALK_SOURCES := gdb/native/heapwalk.c gdb/native/link_words.c
+
+$(HEAPWALK_LIBRARY): $(HEAPWALK_SOURCES) gdb/native/link_words.h $(HEAPWALK_CODES) | $(BUILD)
+	$(CC) $(CFLAGS) -I$(HEAPWALK_CODES_DIR) -fPIC -shared -fvisibility=default -o $@.tmp \
+		$(HEAPWALK_SOURCES)
 	mv -f $@.tmp $@

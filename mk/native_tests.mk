@@ -9,9 +9,10 @@
 # command with the helper on and off (PTMALLOC_GDB_NATIVE=0).
 
 NATIVE_TEST_DIR := $(BUILD)/tests/native
-NATIVE_TEST_SOURCES := tests/native/test_heapwalk.c tests/unit/unit_result.c
+NATIVE_TEST_SOURCES := tests/native/test_heapwalk.c tests/native/test_link_words.c \
+	gdb/native/link_words.c tests/unit/unit_result.c
 NATIVE_TEST_INPUTS := $(NATIVE_TEST_SOURCES) tests/unit/unit_result.h gdb/native/heapwalk.c \
-	$(HEAPWALK_CODES)
+	gdb/native/link_words.h $(HEAPWALK_CODES)
 NATIVE_TEST_CFLAGS := -std=gnu11 $(CFLAGS_DEBUG) -Wall -Wextra -Werror -Igdb/native \
 	-I$(HEAPWALK_CODES_DIR) -Itests/unit
 NATIVE_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all

@@ -22,6 +22,7 @@
 
 /* The row codes, generated from the extension's own table (gdb/ptmalloc/model/states.py). */
 #include "heapwalk_row_codes.h"
+#include "link_words.h"
 
 /* The version of the functions' signatures.  gdb/ptmalloc/model/native.py declares them by hand and
  * refuses a library of another version, so a build from older sources is never called with
@@ -36,8 +37,9 @@
  * remote pages of a live process (heapwalk_remote_*) that heapwalk_follow_many's lists read
  * and the back links they check, and heapwalk_suspicious's prev_sizes, and heapwalk_remote_words.
  * Version 8: heapwalk_table_rows, heapwalk_first_unordered, heapwalk_base64_decode,
- * heapwalk_refs_file, heapwalk_listed_bounds and heapwalk_classify's bounds. */
-int heapwalk_interface_version(void) { return 8; }
+ * heapwalk_refs_file, heapwalk_listed_bounds and heapwalk_classify's bounds.  Version 9: the link
+ * words of link_words.c, which heapwalk_scan_window notes and the remote pages look up. */
+int heapwalk_interface_version(void) { return 9; }
 
 /* A growable array of 64-bit words, owned by this library until heapwalk_free_words(). */
 struct heapwalk_words {
@@ -132,13 +134,14 @@ enum { SCAN_PREFETCH_WORDS = 512 };
  * `words` holds the segment's words [base, base + word_count) of its `total_words`, and the walk
  * goes on from the segment's word *at, stepping exactly as heapwalk_scan does over the whole
  * segment; each header's segment word goes to `positions`, its size field to `fields` and its
- * word at prev_index (prev_size) to `prevs` (when not NULL).  Returns 1 when the walk goes on in another
- * window, from the header *at (whose words this window does not hold), 0 when it ended (*header_past_end as
- * heapwalk_scan sets it), -1 when memory ran out. */
+ * word at prev_index (prev_size) to `prevs` (each when not NULL), and each header is noted to
+ * `links` (when not NULL; see link_words.c).  Returns 1 when the walk goes on in another
+ * window, from the header *at (whose words this window does not hold), 0 when it ended
+ * (*header_past_end as heapwalk_scan sets it), -1 when memory ran out. */
 int heapwalk_scan_window(const uint64_t *words, size_t word_count, uint64_t base, uint64_t total_words,
                          size_t size_index, size_t prev_index, uint64_t *at, struct heapwalk_words *positions,
                          struct heapwalk_words *fields, struct heapwalk_words *prevs,
-                         uint64_t *header_past_end)
+                         struct heapwalk_link_words *links, uint64_t *header_past_end)
 {
 	uint64_t word = *at;
 	size_t needed = (size_index > prev_index ? size_index : prev_index) + 1;
@@ -158,9 +161,12 @@ int heapwalk_scan_window(const uint64_t *words, size_t word_count, uint64_t base
 		if (SCAN_PREFETCH_WORDS < word_count - (word - base))
 			__builtin_prefetch(header + SCAN_PREFETCH_WORDS);
 		uint64_t field = header[size_index];
-		if (append_word(positions, word) || append_word(fields, field) ||
+		if ((positions != NULL && append_word(positions, word)) ||
+		    (fields != NULL && append_word(fields, field)) ||
 		    (prevs != NULL && append_word(prevs, header[prev_index])))
 			return -1;
+		if (links != NULL)
+			heapwalk_link_words_note(links, words, word_count, base, word, field);
 		uint64_t step = field >> 3;
 		if (step == 0 || step >= total_words - word)
 			break;
@@ -179,7 +185,7 @@ int heapwalk_scan(const uint64_t *words, size_t word_count, size_t size_index,
 {
 	uint64_t at = 0; /* one window that holds the whole segment: the walk never leaves it */
 	return heapwalk_scan_window(words, word_count, 0, word_count, size_index, size_index, &at, positions,
-	                            fields, NULL, header_past_end) < 0
+	                            fields, NULL, NULL, header_past_end) < 0
 	           ? -1
 	           : 0;
 }
@@ -196,6 +202,8 @@ struct heapwalk_remote {
 	unsigned char *pages;
 	uint64_t *claims; /* while a batch is made up: the page + 1 each slot is to receive, or 0 */
 	uint64_t pages_read;
+	/* Words taken while pass one read the heap (NULL: none), looked up before any page. */
+	const struct heapwalk_link_words *links;
 };
 
 void heapwalk_remote_close(struct heapwalk_remote *remote);
@@ -231,15 +239,24 @@ void heapwalk_remote_close(struct heapwalk_remote *remote)
 
 uint64_t heapwalk_remote_pages_read(const struct heapwalk_remote *remote) { return remote->pages_read; }
 
+/* Look words up in `links` (NULL: no more) before reading their pages; the caller keeps `links`
+ * open while the remote may use it. */
+void heapwalk_remote_use_links(struct heapwalk_remote *remote, const struct heapwalk_link_words *links)
+{
+	remote->links = links;
+}
+
 static size_t remote_slot(const struct heapwalk_remote *remote, uint64_t page)
 {
 	uint64_t number = page / REMOTE_PAGE;
 	return (size_t)(number ^ (number / remote->slot_count)) & (remote->slot_count - 1);
 }
 
-/* The aligned word at `address` when its page is cached: 1, else 0. */
+/* The aligned word at `address` when it was taken by pass one or its page is cached: 1, else 0. */
 static int remote_word(const struct heapwalk_remote *remote, uint64_t address, uint64_t *value)
 {
+	if (heapwalk_link_words_find(remote->links, address, value))
+		return 1;
 	uint64_t page = address & ~(uint64_t)(REMOTE_PAGE - 1);
 	size_t slot = remote_slot(remote, page);
 	if (remote->tags[slot] != page + 1)
@@ -286,7 +303,9 @@ void heapwalk_remote_words(struct heapwalk_remote *remote, const uint64_t *addre
 	while (first < count) {
 		size_t fetched = 0, claims = 0, past = first;
 		for (; past < count && fetched < REMOTE_BATCH && claims < 2 * REMOTE_BATCH; past++) {
-			if (addresses[past] & 7)
+			uint64_t kept;
+			if ((addresses[past] & 7) ||
+			    heapwalk_link_words_find(remote->links, addresses[past], &kept))
 				continue;
 			uint64_t page = addresses[past] & ~(uint64_t)(REMOTE_PAGE - 1);
 			uint64_t *claim = &remote->claims[remote_slot(remote, page)];
@@ -657,10 +676,13 @@ static void fetch_and_step(struct heapwalk_remote *remote, struct heapwalk_list 
  * cannot be read stops a list as a step out of its view does. */
 void heapwalk_follow_many(struct heapwalk_list *lists, size_t count)
 {
-	int paced = 0; /* any list reads live pages */
+	/* Paced when a list reads live pages, unless pass one kept their words: the lists then read
+	 * a page only where it kept none, and a list that waited for the others would only make
+	 * each turn longer. */
+	int paced = 0;
 	for (size_t i = 0; i < count; i++) {
 		list_start(&lists[i]);
-		paced |= lists[i].remote != NULL;
+		paced |= lists[i].remote != NULL && lists[i].remote->links == NULL;
 	}
 	size_t room = count ? 2 * count : 1;
 	size_t *walking = malloc(room * sizeof(*walking));

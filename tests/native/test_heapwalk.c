@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "heapwalk.c"
+#include "test_link_words.h"
 #include "unit_result.h"
 
 #define COUNT_OF(array) (sizeof(array) / sizeof((array)[0]))
@@ -1421,6 +1422,110 @@ static void test_follow_many_keeps_live_lists_together(void)
 	munmap(region, REGION);
 }
 
+/* A heap of 4 MiB in this process's memory walked a window at a time with its link words kept
+ * (link_words.c), then its lists followed through its pages: a doubly linked list of free chunks
+ * and a safe-linked fastbin list, each through the whole heap, give the same entries and back
+ * links as without the kept words, and read a page only for the words not kept (a chunk at each
+ * window's end, the fastbin's null end), where without them every page of the heap is read. */
+static void test_follow_many_looks_up_kept_words(void)
+{
+	enum { HEAP = 4 << 20, CHUNK = 0x40, WINDOW_WORDS = 8192, BK = 24 };
+	uint64_t *heap = mmap(NULL, HEAP, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CU_ASSERT_FATAL(heap != MAP_FAILED);
+	uint64_t low = (uint64_t)(uintptr_t)heap, head = 0x1000;
+	size_t chunks = HEAP / CHUNK - 1; /* then a top chunk of one chunk's size */
+	/* Chunks alternate: even ones free (the next header's PREV_INUSE clear), odd ones
+	 * fastbin-sized and in use by their tags; both lists run from the top down. */
+	for (size_t i = 0; i <= chunks; i++) {
+		uint64_t *chunk = heap + i * CHUNK / 8;
+		chunk[1] = CHUNK | (i % 2 == 1 ? 0 : 1);
+	}
+	heap[chunks * CHUNK / 8 + 1] = CHUNK | 1; /* top: the chunk before it is in use */
+	uint64_t free_first = 0, fast_first = 0, previous_free = head;
+	size_t free_count = 0, fast_count = 0;
+	for (size_t i = chunks; i-- > 0;) {
+		uint64_t address = low + i * CHUNK;
+		uint64_t *chunk = heap + i * CHUNK / 8;
+		if (i % 2 == 0) {
+			chunk[3] = previous_free; /* bk */
+			if (previous_free != head)
+				heap[(previous_free - low) / 8 + 2] = address; /* fd of the one before */
+			else
+				free_first = address;
+			previous_free = address;
+			free_count++;
+		} else {
+			uint64_t next = i >= 2 ? address - 2 * CHUNK : 0;
+			uint64_t slot = address + FD;
+			chunk[2] = next ^ (slot >> 12);
+			if (fast_first == 0)
+				fast_first = address;
+			fast_count++;
+		}
+	}
+	heap[(previous_free - low) / 8 + 2] = head; /* the last free chunk links back to the head */
+	uint64_t bounds[] = {low, low + HEAP};
+	struct heapwalk_link_rule rule = {.fd_offset = FD,
+	                                  .bk_offset = BK,
+	                                  .size_mask = ~(uint64_t)7,
+	                                  .prev_inuse = 1,
+	                                  .fast_limit = 0x80,
+	                                  .fast_shift = 12,
+	                                  .alignment_mask = ALIGNED};
+	struct heapwalk_link_words *links = heapwalk_link_words_open(bounds, 1, 1 << 20, &rule);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(links);
+	CU_ASSERT_EQUAL_FATAL(heapwalk_link_words_begin(links, low), 0);
+	uint64_t at = 0, past;
+	int status = 1;
+	while (status == 1) {
+		uint64_t base = at;
+		size_t count = HEAP / 8 - base < WINDOW_WORDS ? HEAP / 8 - base : WINDOW_WORDS;
+		status = heapwalk_scan_window(heap + base, count, base, HEAP / 8, 1, 0, &at, NULL, NULL, NULL,
+		                              links, &past);
+		CU_ASSERT_FATAL(status == 0 || at > base);
+	}
+	heapwalk_link_words_seal(links);
+	for (int with_links = 1; with_links >= 0; with_links--) {
+		struct heapwalk_remote *remote = heapwalk_remote_open(getpid(), 64);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(remote);
+		heapwalk_remote_use_links(remote, with_links ? links : NULL);
+		struct heapwalk_list lists[] = {{.address = free_first,
+		                                 .link_offset = FD,
+		                                 .alignment_mask = 0,
+		                                 .end = head,
+		                                 .limit = HEAP,
+		                                 .shift = PLAIN,
+		                                 .remote = remote,
+		                                 .back_offset = BK},
+		                                {.address = fast_first,
+		                                 .link_offset = FD,
+		                                 .alignment_mask = ALIGNED,
+		                                 .end = 0,
+		                                 .limit = HEAP,
+		                                 .shift = 12,
+		                                 .remote = remote}};
+		heapwalk_follow_many(lists, 2);
+		CU_ASSERT_EQUAL(lists[0].stop, FOLLOW_REACHED_END);
+		CU_ASSERT_EQUAL(lists[0].entries.count, free_count);
+		CU_ASSERT_EQUAL(lists[0].back_agreed, free_count);
+		CU_ASSERT_EQUAL(lists[1].stop, FOLLOW_REACHED_END);
+		CU_ASSERT_EQUAL(lists[1].entries.count, fast_count);
+		for (size_t e = 0; e < lists[0].entries.count && e < free_count; e++)
+			CU_ASSERT_EQUAL_FATAL(lists[0].entries.data[e], free_first - 2 * CHUNK * e);
+		for (size_t e = 0; e < lists[1].entries.count && e < fast_count; e++)
+			CU_ASSERT_EQUAL_FATAL(lists[1].entries.data[e], fast_first - 2 * CHUNK * e);
+		uint64_t pages = heapwalk_remote_pages_read(remote);
+		/* With the kept words: a page where a window ended between a chunk's links and the
+		 * header after it (its words are not kept), and the fastbin's end. */
+		CU_ASSERT(with_links ? pages <= HEAP / (WINDOW_WORDS * 8) + 1 : pages >= HEAP / 4096);
+		heapwalk_free_words(&lists[0].entries);
+		heapwalk_free_words(&lists[1].entries);
+		heapwalk_remote_close(remote);
+	}
+	heapwalk_link_words_close(links);
+	munmap(heap, HEAP);
+}
+
 /* Words of this process read through its own pages in batches, with two page slots for five
  * pages: each word as it is, none from an unmapped page or an address inside a word. */
 static void test_remote_words(void)
@@ -1478,7 +1583,7 @@ static void test_scan_window_matches_the_whole_scan(void)
 			uint64_t base = next;
 			size_t count = WORDS - base < window ? WORDS - base : window;
 			status = heapwalk_scan_window(words + base, count, base, WORDS, 1, 0, &next,
-			                              &got_positions, &got_fields, &prevs, &past);
+			                              &got_positions, &got_fields, &prevs, NULL, &past);
 			if (status == 1)
 				CU_ASSERT_FATAL(next > base);
 		}
@@ -1937,6 +2042,7 @@ int main(void)
 	    {"follow_many keeps live lists together", test_follow_many_keeps_live_lists_together},
 	    {"scan_window matches the whole scan", test_scan_window_matches_the_whole_scan},
 	    {"remote words", test_remote_words},
+	    {"follow_many looks up kept words", test_follow_many_looks_up_kept_words},
 	    {"entry numbers", test_entry_numbers},
 	    {"back links", test_back_links},
 	    {"refs bounds", test_refs_bounds},
@@ -1956,6 +2062,7 @@ int main(void)
 	    {"heapwalk_histogram", NULL, NULL, NULL, NULL, histogram_tests},
 	    {"heapwalk tally, suspicious, format, buffers, refs, diff, table", NULL, NULL, NULL, NULL,
 	     newer_tests},
+	    {"link words", NULL, NULL, NULL, NULL, link_words_tests},
 	    CU_SUITE_INFO_NULL,
 	};
 	if (CU_initialize_registry() != CUE_SUCCESS || CU_register_suites(suites) != CUE_SUCCESS)

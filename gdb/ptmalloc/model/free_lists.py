@@ -9,7 +9,7 @@ import array
 import functools
 
 from ..errors import HeapReadError
-from . import native_classify, problems
+from . import native_classify, native_live, problems
 from .heap_segments import prefetch_segment
 from .list_walk import ListWalker
 from .objects import BinList, ThreadInfo
@@ -38,8 +38,9 @@ class FreeLists:
     the order that decides a chunk listed twice), `free_index` ({chunk address: BinList}),
     `native_listed()` and `python_listed()` (the index as the segment scan takes it)."""
 
-    def __init__(self, allocator, memory, geometry, arenas, notes):
+    def __init__(self, allocator, memory, geometry, arenas, notes, fast_limit):
         self.allocator = allocator
+        self.fast_limit = fast_limit  # global_max_fast, or None
         self.layouts = allocator.layouts
         self.memory = memory
         self.geometry = geometry
@@ -84,7 +85,10 @@ class FreeLists:
             threads = self._read_threads(asked)
             for arena in self.arenas:
                 self._read_bins(arena, asked)
-            answers = self.walker.follow_all([question for question, _build, _store in asked])
+            segments = [(segment.start, segment.end) for arena in self.arenas
+                        for segment in arena.heaps]
+            with native_live.link_words(self.memory, segments, self.geometry, self.fast_limit):
+                answers = self.walker.follow_all([question for question, _build, _store in asked])
             for (_question, build, store), (entries, problem, agreed) in zip(asked, answers):
                 store(_with_back_links(build(entries, problem), agreed))
             self.threads_read = threads

@@ -19,7 +19,7 @@ from .. import paths
 
 _LIBRARY_NAME = "libptmalloc-heapwalk.so"
 # heapwalk_interface_version() of the library these declarations fit (see _load).
-_INTERFACE_VERSION = 8
+_INTERFACE_VERSION = 9
 
 FOLLOW_REACHED_END = 0
 FOLLOW_REPEAT = 1
@@ -52,6 +52,14 @@ class _Buffer(ctypes.Structure):
     """struct heapwalk_buffer: more memory a list of heapwalk_follow_many may go on in."""
     _fields_ = [("words", ctypes.c_void_p), ("low", ctypes.c_uint64),
                 ("word_count", ctypes.c_size_t)]
+
+
+class LinkRule(ctypes.Structure):
+    """struct heapwalk_link_rule: which words of a chunk a list may read (link_words.c)."""
+    _fields_ = [("fd_offset", ctypes.c_uint64), ("bk_offset", ctypes.c_uint64),
+                ("size_mask", ctypes.c_uint64), ("prev_inuse", ctypes.c_uint64),
+                ("fast_limit", ctypes.c_uint64), ("fast_shift", ctypes.c_uint),
+                ("alignment_mask", ctypes.c_uint64)]
 
 
 def _candidates():
@@ -143,8 +151,21 @@ def _declare(library):
     library.heapwalk_scan_window.argtypes = [
         ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_size_t,
         ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64), words_pointer, words_pointer,
-        words_pointer, ctypes.POINTER(ctypes.c_uint64)]
+        words_pointer, ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64)]
     library.heapwalk_scan_window.restype = ctypes.c_int
+    library.heapwalk_link_words_open.argtypes = [ctypes.c_void_p, ctypes.c_size_t,
+                                                 ctypes.c_size_t, ctypes.POINTER(LinkRule)]
+    library.heapwalk_link_words_open.restype = ctypes.c_void_p
+    library.heapwalk_link_words_close.argtypes = [ctypes.c_void_p]
+    library.heapwalk_link_words_close.restype = None
+    library.heapwalk_link_words_begin.argtypes = [ctypes.c_void_p, ctypes.c_uint64]
+    library.heapwalk_link_words_begin.restype = ctypes.c_int
+    library.heapwalk_link_words_seal.argtypes = [ctypes.c_void_p]
+    library.heapwalk_link_words_seal.restype = None
+    library.heapwalk_link_words_count.argtypes = [ctypes.c_void_p]
+    library.heapwalk_link_words_count.restype = ctypes.c_size_t
+    library.heapwalk_remote_use_links.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    library.heapwalk_remote_use_links.restype = None
     library.heapwalk_remote_open.argtypes = [ctypes.c_int, ctypes.c_size_t]
     library.heapwalk_remote_open.restype = ctypes.c_void_p
     library.heapwalk_remote_close.argtypes = [ctypes.c_void_p]

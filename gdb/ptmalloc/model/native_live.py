@@ -11,6 +11,7 @@ and these fixed buffers, whatever the heap's size.  Only with the C helper and g
 target (process_vm_readv); otherwise segments are read whole as before."""
 
 import array
+import contextlib
 import ctypes
 import itertools
 import os
@@ -128,33 +129,93 @@ def scan_windows(mem, start, length, size_index, prev_index):
     LiveWords, positions, fields, prev_sizes, position of a header past the end or None), as
     pass_one.pass_one gives them over the whole segment, with each row's prev_size beside."""
     cache.refuse_unmapped(mem, start, length)
-    total = length >> 3
-    window_words = WINDOW_BYTES >> 3
-    buffer = _window(mem)
     positions, fields, prev_sizes = native._Words(), native._Words(), native._Words()
-    at, past_end = ctypes.c_uint64(0), ctypes.c_uint64()
-    status = 0
     try:
-        with native._Pinned(buffer) as words:
-            while at.value < total:
-                base = at.value
-                count = min(window_words, total - base)
-                mem.read_into(start + (base << 3), buffer, count << 3)
-                status = native._library.heapwalk_scan_window(
-                    words, count, base, total, size_index, prev_index, ctypes.byref(at),
-                    ctypes.byref(positions), ctypes.byref(fields), ctypes.byref(prev_sizes),
-                    ctypes.byref(past_end))
-                if status != 1:
-                    break
-                if at.value <= base:
-                    raise HeapReadError(start + (base << 3), 8, "the walk made no progress")
+        status, past_end = _walk_windows(mem, start, length, size_index, prev_index,
+                                         (positions, fields, prev_sizes))
     finally:
         positions, fields = native._take(positions), native._take(fields)
         prev_sizes = native._take(prev_sizes)
     if status < 0:
         raise MemoryError("the native heap scan ran out of memory")
-    past = None if status == 1 or past_end.value == (1 << 64) - 1 else past_end.value
-    return LiveWords(mem, start, total), positions, fields, prev_sizes, past
+    past = None if status == 1 or past_end == (1 << 64) - 1 else past_end
+    return LiveWords(mem, start, length >> 3), positions, fields, prev_sizes, past
+
+
+def _walk_windows(mem, start, length, size_index, prev_index, columns=(None, None, None),
+                  links=None):
+    """heapwalk_scan_window over the live segment [start, start + length), a window at a time:
+    each header to `columns` (positions, fields, prev_sizes: native._Words, or None for none)
+    and noted to `links` (a link-words handle, or None).  (the last call's status, the
+    position of a header past the end)."""
+    total = length >> 3
+    window_words = WINDOW_BYTES >> 3
+    buffer = _window(mem)
+    references = [ctypes.byref(column) if column is not None else None for column in columns]
+    at, past_end = ctypes.c_uint64(0), ctypes.c_uint64()
+    status = 0
+    with native._Pinned(buffer) as words:
+        while at.value < total:
+            base = at.value
+            count = min(window_words, total - base)
+            mem.read_into(start + (base << 3), buffer, count << 3)
+            status = native._library.heapwalk_scan_window(
+                words, count, base, total, size_index, prev_index, ctypes.byref(at),
+                *references, links, ctypes.byref(past_end))
+            if status != 1:
+                break
+            if at.value <= base:
+                raise HeapReadError(start + (base << 3), 8, "the walk made no progress")
+    return status, past_end.value
+
+
+# At most this many words are kept from the windows for the list walks (16 bytes each, 128 MiB):
+# the 10M-chunk bench heap's lists read 4.3 million.  Past it, the walks read pages as before.
+LINK_WORDS_BUDGET = 1 << 23
+
+
+@contextlib.contextmanager
+def link_words(mem, segments, geometry, fast_limit):
+    """While the block runs, the list walks of the live stop `mem` look up the words a list can
+    read (gdb/native/link_words.c) that a window pass over `segments` ((start, end) each) kept,
+    instead of reading their pages: on a heap of millions of listed chunks the lists go back
+    and forth through the heap, a page read per step, where the pass reads each window once.
+    Only the segments walked a window at a time are passed; nothing when there are none.  A
+    window that cannot be read ends its segment's pass: its words are read as pages, and the
+    chunk walk says what is wrong there."""
+    remote = remote_pages(mem)
+    # Each segment's length as the chunk walk takes it (scan.scan_segment): whole words.
+    lengths = [(start, (end - start + 7) & ~7) for start, end in segments if end > start]
+    long_ones = [(start, length) for start, length in lengths if windowed(mem, start, length)]
+    if remote is None or not long_ones:
+        yield
+        return
+    bounds = array.array("Q", itertools.chain.from_iterable(
+        (start, start + length) for start, length in long_ones))
+    rule = native.LinkRule(geometry.fd_offset, geometry.bk_offset, geometry.size_mask,
+                           geometry.prev_inuse, fast_limit or 0, geometry.link_shift(True),
+                           geometry.alignment_mask)
+    handle = native._library.heapwalk_link_words_open(
+        native._address_of(bounds), len(long_ones), LINK_WORDS_BUDGET, ctypes.byref(rule))
+    if not handle:
+        yield  # no memory for the table: the walks read pages
+        return
+    try:
+        size_index, prev_index = geometry.size_offset >> 3, geometry.prev_size_offset >> 3
+        for start, length in long_ones:
+            if native._library.heapwalk_link_words_begin(handle, start) != 0:
+                continue
+            try:
+                cache.refuse_unmapped(mem, start, length)
+                _walk_windows(mem, start, length, size_index, prev_index, links=handle)
+            except HeapReadError:
+                pass
+            native._library.heapwalk_link_words_seal(handle)
+        native._library.heapwalk_remote_use_links(remote.handle, handle)
+        yield
+    finally:
+        native._library.heapwalk_remote_use_links(remote.handle, None)
+        native._library.heapwalk_link_words_close(handle)
 
 
 class LiveWords:

@@ -62,7 +62,8 @@ class HeapSnapshot:
             raise HeapError("the allocator is not initialised yet (no malloc call so far)")
         self.arenas = ring.read(main)
         self.ring_break = ring.ring_break
-        self._lists = FreeLists(allocator, mem, geometry, self.arenas, self._notes)
+        self._lists = FreeLists(allocator, mem, geometry, self.arenas, self._notes,
+                                self.global_max_fast)
         finder = HeapSegmentFinder(mem, geometry, self.layouts, self.mp)
         for arena in self.arenas:
             finder.find(arena)
