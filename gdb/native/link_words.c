@@ -13,9 +13,9 @@
  * Every word kept is the process's own word at that address in this stop, so a lookup that finds
  * nothing only costs the page read it would have cost anyway: no rule here decides what a walk
  * sees, only how fast.  At most `budget` words are kept, in an array of that length reserved
- * without being touched, so the memory taken is what was kept (16 bytes a word, with its address).  Words are kept in address order
- * per region (a heap segment), each region with a directory of where each granule of its
- * addresses starts, so that a lookup is a short search among a granule's words. */
+ * without being touched, so the memory taken is what was kept (16 bytes a word, with its address).  Words are
+ * kept in address order per region (a heap segment), each region with a directory of where each granule of
+ * its addresses starts, so that a lookup is a short search among a granule's words. */
 #define _GNU_SOURCE /* MAP_NORESERVE */
 #include "link_words.h"
 

@@ -35,7 +35,8 @@ static struct heapwalk_link_rule rule_with_shift(unsigned shift)
 /* Notes every header of `segment` (words [0, words) at address low) from word 0, as
  * heapwalk_scan_window does, through windows of `window` words: each header is noted with the
  * window that holds it whole (its size word). */
-static void note_segment(struct heapwalk_link_words *links, const uint64_t *segment, size_t words, size_t window)
+static void note_segment(struct heapwalk_link_words *links, const uint64_t *segment, size_t words,
+                         size_t window)
 {
 	size_t base = 0, word = 0;
 	while (word + 1 < words) {
@@ -75,6 +76,21 @@ static void five_chunks(uint64_t *segment, unsigned shift)
 	segment[27] = 0xcccc;
 	segment[29] = 0x20 | PREV_INUSE;
 	segment[33] = 0x100 | PREV_INUSE; /* top */
+}
+
+/* The five chunks' words taken by a table of `budget` words over their region alone, through
+ * windows of `window` words, the region sealed. */
+static struct heapwalk_link_words *take_five_chunks(const uint64_t *segment, unsigned shift, size_t budget,
+                                                    size_t window)
+{
+	uint64_t bounds[] = {LOW, LOW + WORDS * 8};
+	struct heapwalk_link_rule rule = rule_with_shift(shift);
+	struct heapwalk_link_words *links = heapwalk_link_words_open(bounds, 1, budget, &rule);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(links);
+	CU_ASSERT_EQUAL_FATAL(heapwalk_link_words_begin(links, LOW), 0);
+	note_segment(links, segment, WORDS, window);
+	heapwalk_link_words_seal(links);
+	return links;
 }
 
 static void check_five_chunks(unsigned shift)
@@ -122,13 +138,7 @@ static void test_implausible_fast_links_are_not_kept(void)
 		uint64_t segment[WORDS], value;
 		five_chunks(segment, 64);
 		segment[26] = stored[i];
-		uint64_t bounds[] = {LOW, LOW + WORDS * 8};
-		struct heapwalk_link_rule rule = rule_with_shift(64);
-		struct heapwalk_link_words *links = heapwalk_link_words_open(bounds, 1, 100, &rule);
-		CU_ASSERT_PTR_NOT_NULL_FATAL(links);
-		CU_ASSERT_EQUAL_FATAL(heapwalk_link_words_begin(links, LOW), 0);
-		note_segment(links, segment, WORDS, WORDS);
-		heapwalk_link_words_seal(links);
+		struct heapwalk_link_words *links = take_five_chunks(segment, 64, 100, WORDS);
 		CU_ASSERT_FALSE(found(links, LOW + 26 * 8, &value));
 		CU_ASSERT_EQUAL(heapwalk_link_words_count(links), 2);
 		heapwalk_link_words_close(links);
@@ -141,15 +151,9 @@ static void test_words_outside_the_window_are_not_kept(void)
 {
 	uint64_t segment[WORDS], value;
 	five_chunks(segment, 64);
-	uint64_t bounds[] = {LOW, LOW + WORDS * 8};
-	struct heapwalk_link_rule rule = rule_with_shift(64);
-	struct heapwalk_link_words *links = heapwalk_link_words_open(bounds, 1, 100, &rule);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(links);
-	CU_ASSERT_EQUAL_FATAL(heapwalk_link_words_begin(links, LOW), 0);
 	/* Windows of 12 words: the free chunk's links (words 8, 9) are in [6, 18), the header that
 	 * says it is free (word 24) in [24, 36). */
-	note_segment(links, segment, WORDS, 12);
-	heapwalk_link_words_seal(links);
+	struct heapwalk_link_words *links = take_five_chunks(segment, 64, 100, 12);
 	CU_ASSERT_FALSE(found(links, LOW + 8 * 8, &value));
 	CU_ASSERT_FALSE(found(links, LOW + 9 * 8, &value));
 	CU_ASSERT_TRUE(found(links, LOW + 26 * 8, &value));
@@ -162,13 +166,7 @@ static void test_budget_bounds_the_words_kept(void)
 {
 	uint64_t segment[WORDS], value;
 	five_chunks(segment, 64);
-	uint64_t bounds[] = {LOW, LOW + WORDS * 8};
-	struct heapwalk_link_rule rule = rule_with_shift(64);
-	struct heapwalk_link_words *links = heapwalk_link_words_open(bounds, 1, 2, &rule);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(links);
-	CU_ASSERT_EQUAL_FATAL(heapwalk_link_words_begin(links, LOW), 0);
-	note_segment(links, segment, WORDS, WORDS);
-	heapwalk_link_words_seal(links);
+	struct heapwalk_link_words *links = take_five_chunks(segment, 64, 2, WORDS);
 	CU_ASSERT_EQUAL(heapwalk_link_words_count(links), 2);
 	CU_ASSERT_TRUE(found(links, LOW + 8 * 8, &value));
 	CU_ASSERT_TRUE(found(links, LOW + 9 * 8, &value));
@@ -230,21 +228,25 @@ static void test_random_segments_find_their_words(void)
 		int last = 0;
 		while (!last) {
 			last = word + 40 >= SEGMENT_WORDS;
-			uint64_t size = last ? (SEGMENT_WORDS - word) * 8 : 0x20 + 0x10 * (uint64_t)(rand() % 12);
+			uint64_t size =
+			    last ? (SEGMENT_WORDS - word) * 8 : 0x20 + 0x10 * (uint64_t)(rand() % 12);
 			int before_is_free = !last && rand() % 4 == 0;
 			for (size_t w = word + 2; w < word + size / 8; w++)
-				segment[w] = rand() % 3 == 0 ? low + 16 * (uint64_t)(rand() % (SEGMENT_WORDS / 2))
-				                             : (uint64_t)rand();
+				segment[w] = rand() % 3 == 0
+				                 ? low + 16 * (uint64_t)(rand() % (SEGMENT_WORDS / 2))
+				                 : (uint64_t)rand();
 			segment[word + 1] = size | (before_is_free ? 0 : PREV_INUSE);
 			if (previous != SIZE_MAX) {
 				if (word + 1 >= base + window)
 					base = word;
 				int in_window = previous + 2 >= base;
 				if (before_is_free) {
-					expected[previous + 2] = expected[previous + 3] = (unsigned char)in_window;
+					expected[previous + 2] = expected[previous + 3] =
+					    (unsigned char)in_window;
 				} else if (previous_size <= 0x80 && in_window) {
 					uint64_t link = segment[previous + 2];
-					expected[previous + 2] = link != 0 && !(link & 15) && link >= low && link < high;
+					expected[previous + 2] =
+					    link != 0 && !(link & 15) && link >= low && link < high;
 				}
 			}
 			previous = word;

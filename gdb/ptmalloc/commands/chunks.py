@@ -3,13 +3,11 @@
 import json
 import operator
 
-import gdb
-
 from ..errors import HeapError
 from ..model import snapshot, unread
 from ..model.objects import WalkStatus
 from ..model.states import ChunkState
-from ..render import output, views
+from ..render import output, stream, views
 from . import HeapCommand, arena_argument, chunk_lines, command, size_argument
 
 # The states --state takes, in the order its help names them.
@@ -214,10 +212,11 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
                     field & size_mask, flag_json[field & size_bits], state)
             return text
 
-        gdb.write('{"arenas":[')
+        out = stream.Stream()
+        out.write('{"arenas":[')
         for number, arena in enumerate(arenas):
             heaps = [views.heap_json(segment) for segment in arena.heaps]
-            gdb.write('%s{"address":%d,"main":%s,"heaps":%s,"chunks":[' % (
+            out.write('%s{"address":%d,"main":%s,"heaps":%s,"chunks":[' % (
                 "," if number else "", arena.address, "true" if arena.is_main else "false",
                 dumps(heaps, separators=(",", ":"))))
             separator = ""
@@ -226,7 +225,7 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
                 if chunk_lines.whole_listing(wanted, limit):
                     counter.take(len(scan.fields))
                     for piece in chunk_lines.json_pieces(scan, suffix):
-                        gdb.write(separator + piece)
+                        out.write(separator + piece)
                         separator = ","
                     continue
                 fields = scan.fields
@@ -243,10 +242,10 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
                 if scan.top_row >= 0:
                     tails[scan.top_row] = suffix(fields[scan.top_row], ChunkState.TOP)
                 for addresses, texts in _selected_rows(scan, tails, wanted, counter):
-                    gdb.write(separator + ",".join(map('{"address":%d%s'.__mod__,
+                    out.write(separator + ",".join(map('{"address":%d%s'.__mod__,
                                                        zip(addresses, texts))))
                     separator = ","
-            gdb.write("]}")
+            out.write("]}")
             if arena.heap_problem and status.complete:
                 status.stop(arena.address, arena.heap_problem)
         mmapped = []
@@ -263,7 +262,7 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
             tail["problem"] = status.problem
         if limit is not None:
             tail["left_out"] = counter.left_out
-        gdb.write("]," + dumps(tail, separators=(",", ":"))[1:] + "\n")
+        out.write("]," + dumps(tail, separators=(",", ":"))[1:] + "\n")
 
     def _text(self, snap, arenas, wanted, include_mmapped, limit):
         """One line per chunk from the segment's columns: each line is one format operation
@@ -281,17 +280,18 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
         where_of = _WhereCache(state_text)
         batch = []
         emit = batch.append
+        out = stream.Stream()
 
         def flush():
             if batch:
-                gdb.write("\n".join(batch) + "\n")
+                out.write("\n".join(batch) + "\n")
                 batch.clear()
-                gdb.flush()
+                out.flush()
 
         for arena in arenas:
             # The title needs no bins: written before the walk pays for reading them.
-            gdb.write(paint.title("%s %#x" % (arena.label(), arena.address)) + "\n")
-            gdb.flush()
+            out.write(paint.title("%s %#x" % (arena.label(), arena.address)) + "\n")
+            out.flush()
             for segment in arena.heaps:
                 emit(paint.meta("  heap %#x-%#x" % (segment.start, segment.end)))
                 scan = snap.scan(arena, segment, status)
@@ -304,8 +304,8 @@ Usage: heap chunks [--arena ADDR] [--state STATE[,STATE...]] [--min-size N] [--m
                     counter.take(len(fields))
                     for piece in chunk_lines.text_pieces(scan, line_format, field_texts,
                                                          state_text, where_of):
-                        gdb.write(piece)
-                    gdb.flush()
+                        out.write(piece)
+                    out.flush()
                     continue
                 texts = list(map(field_texts.__getitem__, fields))
                 tails = [state_text[ChunkState.IN_USE]] * len(fields)

@@ -153,28 +153,21 @@ def _declare(library):
         ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64), words_pointer, words_pointer,
         words_pointer, ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64)]
     library.heapwalk_scan_window.restype = ctypes.c_int
-    library.heapwalk_link_words_open.argtypes = [ctypes.c_void_p, ctypes.c_size_t,
-                                                 ctypes.c_size_t, ctypes.POINTER(LinkRule)]
-    library.heapwalk_link_words_open.restype = ctypes.c_void_p
-    library.heapwalk_link_words_close.argtypes = [ctypes.c_void_p]
-    library.heapwalk_link_words_close.restype = None
-    library.heapwalk_link_words_begin.argtypes = [ctypes.c_void_p, ctypes.c_uint64]
-    library.heapwalk_link_words_begin.restype = ctypes.c_int
-    library.heapwalk_link_words_seal.argtypes = [ctypes.c_void_p]
-    library.heapwalk_link_words_seal.restype = None
-    library.heapwalk_link_words_count.argtypes = [ctypes.c_void_p]
-    library.heapwalk_link_words_count.restype = ctypes.c_size_t
-    library.heapwalk_remote_use_links.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
-    library.heapwalk_remote_use_links.restype = None
-    library.heapwalk_remote_open.argtypes = [ctypes.c_int, ctypes.c_size_t]
-    library.heapwalk_remote_open.restype = ctypes.c_void_p
-    library.heapwalk_remote_close.argtypes = [ctypes.c_void_p]
-    library.heapwalk_remote_close.restype = None
-    library.heapwalk_remote_pages_read.argtypes = [ctypes.c_void_p]
-    library.heapwalk_remote_pages_read.restype = ctypes.c_uint64
-    library.heapwalk_remote_words.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t,
-                                              ctypes.c_void_p, ctypes.c_void_p]
-    library.heapwalk_remote_words.restype = None
+    handle = ctypes.c_void_p  # a struct the library owns: the remote pages, the link words
+    for name, restype, argtypes in (
+            ("heapwalk_link_words_open", handle,
+             [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.POINTER(LinkRule)]),
+            ("heapwalk_link_words_close", None, [handle]),
+            ("heapwalk_link_words_begin", ctypes.c_int, [handle, ctypes.c_uint64]),
+            ("heapwalk_link_words_seal", None, [handle]),
+            ("heapwalk_remote_use_links", None, [handle, handle]),
+            ("heapwalk_remote_open", handle, [ctypes.c_int, ctypes.c_size_t]),
+            ("heapwalk_remote_close", None, [handle]),
+            ("heapwalk_remote_pages_read", ctypes.c_uint64, [handle]),
+            ("heapwalk_remote_words", None,
+             [handle, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p])):
+        function = getattr(library, name)
+        function.argtypes, function.restype = argtypes, restype
     library.heapwalk_refs.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint64,
                                       ctypes.c_uint64, words_pointer]
     library.heapwalk_refs.restype = ctypes.c_int
