@@ -18,7 +18,7 @@ import threading
 from ..errors import HeapReadError
 from ..memory import spans
 from . import native, native_scans
-from .pass_one import low_byte_tables, low_bytes_of, pass_one
+from .pass_one import first_impossible_size, low_bytes_of, pass_one
 
 # Bytes of a part the thread scans between two looks at its stop flag: an interrupted command
 # waits for at most one piece (a few tens of milliseconds), not for a part of gigabytes.
@@ -67,8 +67,7 @@ def _segment_bounds(mem, geometry, segment, address):
     size = fields[row] & geometry.size_mask
     # Only a walk that met no impossible size on its way, to a chunk inside its segment: a
     # damaged size could make a "chunk" of most of memory, which every pointer points into.
-    misaligned, _previous_free = low_byte_tables(geometry)
-    if low_bytes_of(fields).translate(misaligned).find(1, 0, row + 1) >= 0 or \
+    if first_impossible_size(low_bytes_of(fields), geometry, row + 1) >= 0 or \
             header + size > segment.end or not header <= address < header + max(size, 1):
         return None
     return header, size

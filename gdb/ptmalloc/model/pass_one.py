@@ -42,6 +42,14 @@ def pass_one(data, offset, words, position, size_index):
     return positions, fields, past_end
 
 
+def first_impossible_size(low_bytes, geometry, end=None):
+    """The first row among [0, end) (default all) of a walk whose size field is no multiple of
+    the alignment, from the rows' low bytes (low_bytes_of): where the walk stops being the
+    allocator's, so that nothing past it is a chunk; -1 when there is none."""
+    misaligned = low_byte_tables(geometry)[0]
+    return low_bytes.translate(misaligned).find(1, 0, len(low_bytes) if end is None else end)
+
+
 def low_bytes_of(fields):
     """The low byte of each size field, for the bytes.translate tables: one strided copy of
     an array's bytes (a copy of a ten-million-row array first would cost more than the rest of

@@ -19,7 +19,7 @@ import operator
 
 from ..errors import HeapReadError
 from . import native_classify, native_live, native_rows, resync
-from .pass_one import low_byte_tables, low_bytes_of, pass_one
+from .pass_one import first_impossible_size, low_byte_tables, low_bytes_of, pass_one
 from .states import ROW_CODE, ROW_STATES, ChunkState
 
 # The segment is read as 8-byte words: positions are word indexes.
@@ -202,24 +202,23 @@ def scan_segment(mem, geometry, start, end, top, listed, status, whole=False):
     scan.positions, scan.fields, scan.prev_sizes = positions, fields, prev_sizes
     count = len(fields)
     low_bytes = low_bytes_of(fields)
-    misaligned_size, previous_free = low_byte_tables(geometry)
+    previous_free = low_byte_tables(geometry)[1]
 
     cut = count
-    first_bad = low_bytes.translate(misaligned_size).find(1)
+    first_bad = first_impossible_size(low_bytes, geometry)
     top_row = row_of(positions, top, start, end)
     resumed_rows = ()
     if start <= top < end and (top_row < 0 or 0 <= first_bad < top_row):
         if data is None:  # walked a window at a time: the damage is looked at in the whole
             return scan_segment(mem, geometry, start, end, top, listed, status, whole=True)
-        resumed = _resume_past_damage(scan, data, offset, geometry, top, listed,
-                                      first_bad, misaligned_size)
+        resumed = _resume_past_damage(scan, data, offset, geometry, top, listed, first_bad)
         if resumed is not None:
             _note_damage(status, resumed, start, geometry)
             positions, fields, header_past_end = resumed.positions, resumed.fields, None
             scan.positions, scan.fields = positions, fields
             count = cut = len(fields)
             low_bytes = low_bytes_of(fields)
-            first_bad = low_bytes.translate(misaligned_size).find(1)
+            first_bad = first_impossible_size(low_bytes, geometry)
             top_row = row_of(positions, top, start, end)
             resumed_rows = resumed.resumed
     if top_row >= 0 and (first_bad < 0 or top_row <= first_bad):
@@ -295,7 +294,7 @@ def _scan_held_part(mem, geometry, start, end, top, listed, status, error):
     return scan
 
 
-def _resume_past_damage(scan, data, offset, geometry, top, listed, first_bad, misaligned_size):
+def _resume_past_damage(scan, data, offset, geometry, top, listed, first_bad):
     """The walk of a top segment that broke before top, resumed past each break (resync.py),
     or None when no header past the damage can be proved."""
     words, start = scan.words, scan.start
@@ -330,7 +329,7 @@ def _resume_past_damage(scan, data, offset, geometry, top, listed, first_bad, mi
         positions, fields, _ = pass_one(data, offset, words, position, size_index)
         positions, fields = list(positions), list(fields)
         return positions, fields, bad_row_of(
-            positions, fields, low_bytes_of(fields).translate(misaligned_size).find(1))
+            positions, fields, first_impossible_size(low_bytes_of(fields), geometry))
 
     positions, fields = list(scan.positions), list(scan.fields)
     return resync.resume_walk(rules, positions, fields,
