@@ -76,17 +76,14 @@ class FreeLists:
         for arena in self.arenas:
             arena.load_bins = None
         try:
-            for arena in self.arenas:
-                for segment in arena.heaps:
-                    prefetch_segment(self.memory, segment)
-            # Every list is asked for first and followed after, all together
-            # (ListWalker.follow_all).
+            segments = [segment for arena in self.arenas for segment in arena.heaps]
+            for segment in segments:
+                prefetch_segment(self.memory, segment)
+            # Every list is asked for first, then all are followed together (follow_all).
             asked = []
             threads = self._read_threads(asked)
             for arena in self.arenas:
                 self._read_bins(arena, asked)
-            segments = [(segment.start, segment.end) for arena in self.arenas
-                        for segment in arena.heaps]
             with native_live.link_words(self.memory, segments, self.geometry, self.fast_limit):
                 answers = self.walker.follow_all([question for question, _build, _store in asked])
             for (_question, build, store), (entries, problem, agreed) in zip(asked, answers):

@@ -177,7 +177,7 @@ LINK_WORDS_BUDGET = 1 << 23
 @contextlib.contextmanager
 def link_words(mem, segments, geometry, fast_limit):
     """While the block runs, the list walks of the live stop `mem` look up the words a list can
-    read (gdb/native/link_words.c) that a window pass over `segments` ((start, end) each) kept,
+    read (gdb/native/link_words.c) that a window pass over `segments` (HeapSegments) kept,
     instead of reading their pages: on a heap of millions of listed chunks the lists go back
     and forth through the heap, a page read per step, where the pass reads each window once.
     Only the segments walked a window at a time are passed; nothing when there are none.  A
@@ -185,7 +185,8 @@ def link_words(mem, segments, geometry, fast_limit):
     chunk walk says what is wrong there."""
     remote = remote_pages(mem)
     # Each segment's length as the chunk walk takes it (scan.scan_segment): whole words.
-    lengths = [(start, (end - start + 7) & ~7) for start, end in segments if end > start]
+    lengths = [(segment.start, (segment.end - segment.start + 7) & ~7) for segment in segments
+               if segment.end > segment.start]
     long_ones = [(start, length) for start, length in lengths if windowed(mem, start, length)]
     if remote is None or not long_ones:
         yield
