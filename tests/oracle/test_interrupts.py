@@ -1,7 +1,8 @@
 """A command interrupted (Ctrl-C) must leave nothing half-built: the next commands of the same
 stop give the same answers as without the interruption, and heap check stays ok.  Interrupted
 at a chosen read (a KeyboardInterrupt raised from inside the second arena's bins, or the second
-thread's thread-locals), and by SIGINT from a timer at random moments on a bigger heap."""
+thread's thread-locals), and by SIGINT from a timer at random moments on a bigger heap, its
+segments read whole and walked a window at a time."""
 import json
 import os
 import pathlib
@@ -126,9 +127,19 @@ TIMER_ROUNDS = 3
 TIMER_HEAP_CHUNKS = 100_000
 
 
+# The heap's segments (about 3.6 MB an arena) read whole, and walked as a heap too big to copy:
+# a window of 64 KiB at a time, the lists through the link words a window pass keeps.
+WINDOWS = {"whole": None, "windows": "65536"}
+
+
+@pytest.mark.parametrize("window", sorted(WINDOWS))
 @pytest.mark.parametrize("allocator", ["clone", "glibc"])
-def test_sigint_at_random_moments_leaves_the_stop_as_it_was(allocator, tmp_path):
+def test_sigint_at_random_moments_leaves_the_stop_as_it_was(allocator, window, tmp_path):
     sample = oracle_harness.BUILD / "bench" / "million_chunks"
+    gdb_environment = dict(os.environ)
+    gdb_environment.pop("PTMALLOC_GDB_WINDOW", None)
+    if WINDOWS[window]:
+        gdb_environment["PTMALLOC_GDB_WINDOW"] = WINDOWS[window]
     environment = dict(os.environ)
     if allocator == "clone":
         environment["LD_PRELOAD"] = str(oracle_harness.CLONE)
@@ -144,7 +155,7 @@ def test_sigint_at_random_moments_leaves_the_stop_as_it_was(allocator, tmp_path)
             [oracle_harness.GDB, "-nx", "-q", "-batch", "-ex", "source %s" % oracle_harness.LOADER,
              "-p", str(process.pid), "-ex", "source %s" % script],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300,
-            check=False).stdout
+            env=gdb_environment, check=False).stdout
     finally:
         process.kill()
         process.wait()
