@@ -41,6 +41,11 @@ class LiveReads:
         """A buffer of `length` bytes to read windows of a live heap into (read_into)."""
         return process_memory.buffer(length)
 
+    def never_written(self, address, length):
+        """Whether the program never wrote the `length` bytes at `address` (private anonymous
+        memory none of whose pages it touched): they read as zeros (process_memory)."""
+        return process_memory.never_written(self.inferior, address, length)
+
     def read_into(self, address, target, length):
         """The `length` bytes at `address` copied into the start of the writable buffer
         `target`, not kept; HeapReadError when they cannot be read."""

@@ -140,6 +140,15 @@ def read_into(inferior, address, target, length):
         del window
 
 
+def never_written(inferior, address, length):
+    """Whether the live inferior's [address, address + length) is private anonymous memory of
+    which the program touched no page (pagemap): all zeros, so nothing there points anywhere.
+    False whenever that cannot be told."""
+    if _process_vm_readv is None or not is_native(inferior):
+        return False
+    return _runs_holding_data(inferior.pid, address, length) == []
+
+
 def _in_parts(runs):
     for offset, size in runs:
         for part in range(offset, offset + size, _READ_PART):

@@ -105,7 +105,8 @@ def readable_windows(mem, start, end, unread):
     """Yield (address, buffer) for the parts of [start, end) read, as spans.readable_parts
     gives them, adding each part not read, with why, to `unread`: a live range longer than a
     window a window at a time into one reused buffer (each buffer is valid until the next is
-    asked for), anything else as spans reads it."""
+    asked for), leaving out a window the program never wrote (its zeros hold no address: a
+    main heap's gigabytes reserved and never touched), anything else as spans reads it."""
     if not windowed(mem, start, end - start) or (start | end) & 7:
         parts, lost = spans.readable_parts(mem, start, end)
         unread += lost
@@ -114,6 +115,8 @@ def readable_windows(mem, start, end, unread):
     buffer = _window(mem)
     for low in range(start, end, WINDOW_BYTES):
         length = min(WINDOW_BYTES, end - low)
+        if mem.never_written(low, length):
+            continue
         try:
             mem.read_into(low, buffer, length)
         except HeapReadError:  # a part that cannot be read: spans says which, and why
