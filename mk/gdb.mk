@@ -30,7 +30,8 @@ $(KNOWN_TLS_PAD): samples/known/tls_pad.c
 	$(CC) $(SAMPLE_CFLAGS) -shared -fPIC $< -o $@
 
 .PHONY: test-gdb demo
-test-gdb: $(KNOWN_BINARIES) $(KNOWN_TLS_PAD) $(BUILD)/libptmalloc.so $(HEAPWALK_LIBRARY)
+test-gdb: $(KNOWN_BINARIES) $(KNOWN_TLS_PAD) $(BUILD)/libptmalloc.so $(HEAPWALK_LIBRARY) \
+		$(BENCH_SAMPLE)
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests/gdb
 
 demo: deps build-all

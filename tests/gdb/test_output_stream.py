@@ -48,8 +48,7 @@ with open(CAPTURED, "w") as handle:
 
 @pytest.fixture(scope="module")
 def heap_core(tmp_path_factory):
-    if not os.path.exists(SAMPLE):
-        pytest.skip("build/bench/million_chunks is not built")
+    assert os.path.exists(SAMPLE), "build/bench/million_chunks is not built (make test builds it)"
     folder = tmp_path_factory.mktemp("stream")
     environment = dict(os.environ)
     environment.pop("LD_PRELOAD", None)
