@@ -26,7 +26,7 @@
 #define NO_CHUNK UINT64_MAX
 
 /* A directory entry for every 4 KiB of the regions, coarser when the regions are so large that
- * the directories would hold more entries than the words kept (a few entries per megabyte). */
+ * the directories would hold more entries than the budget has words. */
 enum { FINEST_GRANULE_SHIFT = 12 };
 
 enum region_state { REGION_UNTAKEN, REGION_TAKING, REGION_SEALED };
@@ -127,13 +127,13 @@ void heapwalk_link_words_close(struct heapwalk_link_words *links)
 
 size_t heapwalk_link_words_count(const struct heapwalk_link_words *links) { return links->count; }
 
-/* The region that starts at `low`, or NULL. */
-static struct region *region_at(const struct heapwalk_link_words *links, uint64_t low)
+/* The region that starts last at or below `address` (the one that can hold it), or NULL. */
+static struct region *region_at(const struct heapwalk_link_words *links, uint64_t address)
 {
 	size_t first = 0, past = links->region_count;
 	while (first < past) {
 		size_t middle = first + (past - first) / 2;
-		if (links->regions[middle].low <= low)
+		if (links->regions[middle].low <= address)
 			first = middle + 1;
 		else
 			past = middle;
@@ -182,13 +182,19 @@ void heapwalk_link_words_seal(struct heapwalk_link_words *links)
 	links->taking = NULL;
 }
 
+/* Whether the window [base, base + word_count) holds the segment word `word`. */
+static int window_holds(size_t word_count, uint64_t base, uint64_t word)
+{
+	return word >= base && word - base < word_count;
+}
+
 /* Keep the region's word at segment word `word` if the window [base, base + word_count) holds it,
  * it comes after every word kept (a damaged size can step back by less than a chunk), and the
  * budget has room. */
 static void keep(struct heapwalk_link_words *links, const uint64_t *window, size_t word_count, uint64_t base,
                  uint64_t word)
 {
-	if (word < base || word - base >= word_count || links->count == links->budget)
+	if (!window_holds(word_count, base, word) || links->count == links->budget)
 		return;
 	uint64_t address = links->taking->low + word * 8;
 	if (address < links->taking_next)
@@ -229,8 +235,8 @@ void heapwalk_link_words_note(struct heapwalk_link_words *links, const uint64_t 
 	if (!(field & rule->prev_inuse)) {
 		keep(links, window, word_count, base, fd < bk ? fd : bk);
 		keep(links, window, word_count, base, fd < bk ? bk : fd);
-	} else if ((chunk_field & rule->size_mask) <= rule->fast_limit && fd >= base &&
-	           fd - base < word_count && fast_link_plausible(links, fd, window[fd - base])) {
+	} else if ((chunk_field & rule->size_mask) <= rule->fast_limit &&
+	           window_holds(word_count, base, fd) && fast_link_plausible(links, fd, window[fd - base])) {
 		keep(links, window, word_count, base, fd);
 	}
 }
@@ -244,7 +250,7 @@ int heapwalk_link_words_find(const struct heapwalk_link_words *links, uint64_t a
 	if (region == NULL || address >= region->high || region->state != REGION_SEALED)
 		return 0;
 	size_t granule = (size_t)((address - region->low) >> links->granule_shift);
-	size_t first = region->first[granule], past = region->first[granule + 1];
+	size_t first = region->first[granule], end = region->first[granule + 1], past = end;
 	while (first < past) {
 		size_t middle = first + (past - first) / 2;
 		if (links->kept[middle].address < address)
@@ -252,7 +258,7 @@ int heapwalk_link_words_find(const struct heapwalk_link_words *links, uint64_t a
 		else
 			past = middle;
 	}
-	if (first == region->first[granule + 1] || links->kept[first].address != address)
+	if (first == end || links->kept[first].address != address)
 		return 0;
 	*value = links->kept[first].value;
 	return 1;

@@ -18,7 +18,7 @@ import threading
 from ..errors import HeapReadError
 from ..memory import spans
 from . import native, native_scans
-from .pass_one import first_impossible_size, low_bytes_of, pass_one
+from .pass_one import first_impossible_size, low_bytes_of, pass_one, walked_length
 
 # Bytes of a part the thread scans between two looks at its stop flag: an interrupted command
 # waits for at most one piece (a few tens of milliseconds), not for a part of gigabytes.
@@ -53,7 +53,7 @@ def first_pass_bounds(snap, address):
 
 
 def _segment_bounds(mem, geometry, segment, address):
-    length = (segment.end - segment.start + 7) & ~7
+    length = walked_length(segment.start, segment.end)
     try:
         data, offset = mem.read_segment_buffer(segment.start, length)
     except HeapReadError:

@@ -9,13 +9,14 @@ from .. import constants as C
 from ..errors import HeapReadError
 from . import main_segments, native_live, problems
 from .objects import HeapSegment
+from .pass_one import walked_length
 from .problems import HeapStop
 
 
 def prefetch_segment(memory, segment):
     """Read a heap segment in bulk now, so that bin walks find their links in memory; not a
     segment walked a window at a time, whose links the walks read page by page."""
-    length = (max(segment.end - segment.start, 0) + 7) & ~7
+    length = walked_length(segment.start, segment.end)
     if length and not native_live.windowed(memory, segment.start, length):
         try:
             memory.read_segment(segment.start, length)

@@ -19,6 +19,7 @@ import os
 from ..errors import HeapReadError
 from ..memory import cache, spans
 from . import native
+from .pass_one import walked_length
 
 
 def _window_bytes():
@@ -131,7 +132,6 @@ def scan_windows(mem, start, length, size_index, prev_index):
     """Pass one of the live segment [start, start + length) a window at a time: (its words as
     LiveWords, positions, fields, prev_sizes, position of a header past the end or None), as
     pass_one.pass_one gives them over the whole segment, with each row's prev_size beside."""
-    cache.refuse_unmapped(mem, start, length)
     positions, fields, prev_sizes = native._Words(), native._Words(), native._Words()
     try:
         status, past_end = _walk_windows(mem, start, length, size_index, prev_index,
@@ -150,7 +150,8 @@ def _walk_windows(mem, start, length, size_index, prev_index, columns=(None, Non
     """heapwalk_scan_window over the live segment [start, start + length), a window at a time:
     each header to `columns` (positions, fields, prev_sizes: native._Words, or None for none)
     and noted to `links` (a link-words handle, or None).  (the last call's status, the
-    position of a header past the end)."""
+    position of a header past the end); HeapReadError for a length past the mappings."""
+    cache.refuse_unmapped(mem, start, length)
     total = length >> 3
     window_words = WINDOW_BYTES >> 3
     buffer = _window(mem)
@@ -187,9 +188,7 @@ def link_words(mem, segments, geometry, fast_limit):
     window that cannot be read ends its segment's pass: its words are read as pages, and the
     chunk walk says what is wrong there."""
     remote = remote_pages(mem)
-    # Each segment's length as the chunk walk takes it (scan.scan_segment): whole words.
-    lengths = [(segment.start, (segment.end - segment.start + 7) & ~7) for segment in segments
-               if segment.end > segment.start]
+    lengths = [(segment.start, walked_length(segment.start, segment.end)) for segment in segments]
     long_ones = [(start, length) for start, length in lengths if windowed(mem, start, length)]
     if remote is None or not long_ones:
         yield
@@ -210,7 +209,6 @@ def link_words(mem, segments, geometry, fast_limit):
             if native._library.heapwalk_link_words_begin(handle, start) != 0:
                 continue
             try:
-                cache.refuse_unmapped(mem, start, length)
                 _walk_windows(mem, start, length, size_index, prev_index, links=handle)
             except HeapReadError:
                 pass

@@ -27,6 +27,12 @@ def low_byte_tables(geometry):
     return _low_byte_tables(geometry.alignment_mask, geometry.size_bits, geometry.prev_inuse)
 
 
+def walked_length(start, end):
+    """The bytes of the heap segment [start, end) its chunk walk reads: whole 8-byte words, a
+    last part-word taken whole (0 for an empty segment)."""
+    return (max(end - start, 0) + 7) & ~7
+
+
 def pass_one(data, offset, words, position, size_index):
     """Pass one from the header at word `position` of the segment (`words`, which start at
     `offset` in the buffer `data`) to its end: (positions counted from the segment's start,

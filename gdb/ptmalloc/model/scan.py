@@ -19,7 +19,8 @@ import operator
 
 from ..errors import HeapReadError
 from . import native_classify, native_live, native_rows, resync
-from .pass_one import first_impossible_size, low_byte_tables, low_bytes_of, pass_one
+from .pass_one import (first_impossible_size, low_byte_tables, low_bytes_of, pass_one,
+                       walked_length)
 from .states import ROW_CODE, ROW_STATES, ChunkState
 
 # The segment is read as 8-byte words: positions are word indexes.
@@ -177,7 +178,7 @@ def scan_segment(mem, geometry, start, end, top, listed, status, whole=False):
     records why in `status` (a WalkStatus).  A big live segment is walked a window at a time
     (native_live.py) unless `whole`: the walk past damage looks at the whole segment."""
     limit = max(end - start, 0)
-    length = (limit + 7) & ~7
+    length = walked_length(start, end)
     if length == 0:
         return SegmentScan(geometry, start)
     # A size field steps by size >> 3 words: the flag bits lie below a word's 8 bytes, so the
